@@ -1,0 +1,492 @@
+"""A TinyDB ``Storage`` that is crash-safe, multi-process safe and cheap to write.
+
+State lives in memory as TinyDB expects (``{table: {str(doc_id): doc}}``). On disk
+it is a snapshot plus an append-only journal of checksummed entries, one entry per
+committed transaction. A commit appends one line and fsyncs it, so its cost does
+not grow with the database. Writers serialise on ``<db>-lock`` (``flock``) and,
+inside the lock, first read what other processes appended, so ids and rule checks
+always see the latest state. When the journal outgrows the snapshot, the writer
+compacts: new snapshot to a temp file, fsync, rename, fsync the directory, then a
+fresh journal the same way. Readers take no lock; they follow the journal by
+offset and notice a compaction by the journal's inode.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tinydb.storages import Storage
+
+from .errors import SchemaTooNew, StoreCorrupt, StoreMissing, StoreReadOnly, StoreWriteFailed
+from .journal import (
+    decode_snapshot,
+    encode_entry,
+    encode_snapshot,
+    journal_header,
+    parse_entries,
+    parse_journal_header,
+)
+
+SCHEMA_VERSION = 1
+COMPACT_MIN_BYTES = 4 * 1024 * 1024
+FILE_MODE = 0o600
+
+Doc = dict[str, Any]
+Tables = dict[str, dict[str, Doc]]
+
+
+@dataclass
+class Changes:
+    """What a refresh or commit brought in: changed (table, doc id) pairs."""
+
+    keys: set[tuple[str, str]] = field(default_factory=set)
+    reloaded: bool = False
+
+    def __bool__(self) -> bool:
+        return self.reloaded or bool(self.keys)
+
+    def tables(self) -> set[str]:
+        return {table for table, _ in self.keys}
+
+
+@dataclass
+class _Transaction:
+    who: str
+    ops: list[list[Any]] = field(default_factory=list)
+    undo: list[tuple[str, str, Doc | None]] = field(default_factory=list)
+    max_ids_before: dict[str, int] = field(default_factory=dict)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _describe_os_error(exc: OSError, path: Path) -> str:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return f"{path}: the disk is full ({exc.strerror}); free some space and try again"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{path}: cannot write ({exc.strerror}); check the file's owner and permissions"
+    return f"{path}: {exc.strerror or exc}"
+
+
+class JournalStorage(Storage):
+    """TinyDB storage over ``path`` (snapshot), ``path-journal`` and ``path-lock``."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        create: bool = False,
+        read_only: bool = False,
+        who: str = "unknown",
+    ) -> None:
+        self.path = Path(path)
+        self.journal_path = self.path.with_name(self.path.name + "-journal")
+        self.lock_path = self.path.with_name(self.path.name + "-lock")
+        self.read_only = read_only
+        self.who = who
+        self._tables: Tables = {}
+        self._max_ids: dict[str, int] = {}
+        self._seq = 0
+        self._schema_version = SCHEMA_VERSION
+        self._snapshot_size = 0
+        self._journal_fd: int | None = None
+        self._journal_ino: int | None = None
+        self._journal_offset = 0
+        self._lock_fd: int | None = None
+        self._tx: _Transaction | None = None
+        self._mutex = threading.RLock()
+        self._listeners: list[Callable[[Changes], None]] = []
+        if not self.path.exists():
+            if not create or read_only:
+                raise StoreMissing(f"{self.path}: no database here")
+            self._create()
+        self._load()
+
+    # ------------------------------------------------------------------ opening
+
+    def _open_private(self, path: Path, flags: int) -> int:
+        fd = os.open(path, flags, FILE_MODE)
+        with contextlib.suppress(OSError):
+            os.fchmod(fd, FILE_MODE)
+        return fd
+
+    def _create(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with self._locked():
+            if self.path.exists():
+                return
+            body = {"schema_version": SCHEMA_VERSION, "seq": 0, "max_ids": {}, "tables": {}}
+            self._replace_file(self.journal_path, journal_header(0))
+            self._replace_file(self.path, encode_snapshot(body))
+
+    def _replace_file(self, target: Path, data: bytes) -> None:
+        tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
+        fd = self._open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        except OSError:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        os.close(fd)
+        os.replace(tmp, target)
+        _fsync_dir(target.parent)
+
+    def _load(self) -> None:
+        """Read the snapshot, then the journal; refuse anything damaged."""
+        try:
+            raw = self.path.read_bytes()
+        except OSError as exc:
+            raise StoreCorrupt(f"{self.path}: cannot read ({exc.strerror})") from exc
+        body = decode_snapshot(raw, str(self.path))
+        version = body.get("schema_version")
+        if not isinstance(version, int):
+            raise StoreCorrupt(f"{self.path}: snapshot has no schema version")
+        if version > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"{self.path}: written with data schema {version}, this program knows "
+                f"schema {SCHEMA_VERSION} at most; install a newer isolation-tui. "
+                "Nothing was changed."
+            )
+        tables = body.get("tables")
+        if not isinstance(tables, dict):
+            raise StoreCorrupt(f"{self.path}: snapshot has no tables")
+        with self._mutex:
+            self._schema_version = version
+            self._tables = tables
+            self._seq = int(body.get("seq", 0))
+            self._max_ids = {k: int(v) for k, v in body.get("max_ids", {}).items()}
+            self._snapshot_size = len(raw)
+            self._close_journal()
+            self._follow_journal()
+
+    def _close_journal(self) -> None:
+        if self._journal_fd is not None:
+            os.close(self._journal_fd)
+        self._journal_fd = None
+        self._journal_ino = None
+        self._journal_offset = 0
+
+    def _open_journal(self) -> bool:
+        """Open the journal; False when it starts after our state (reload the snapshot)."""
+        try:
+            fd = os.open(self.journal_path, os.O_RDONLY)
+        except FileNotFoundError:
+            if self.read_only:
+                return True
+            with self._locked():
+                if not self.journal_path.exists():
+                    self._replace_file(self.journal_path, journal_header(self._seq))
+            fd = os.open(self.journal_path, os.O_RDONLY)
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            first = fh.readline()
+        if not first.endswith(b"\n"):
+            os.close(fd)
+            raise StoreCorrupt(f"{self.journal_path}: journal header is incomplete")
+        base = parse_journal_header(first, str(self.journal_path))
+        if base > self._seq:
+            os.close(fd)
+            return False
+        self._journal_fd = fd
+        self._journal_ino = os.fstat(fd).st_ino
+        self._journal_offset = len(first)
+        return True
+
+    def _follow_journal(self) -> Changes:
+        """Apply entries appended since we last looked. Cheap when nothing changed."""
+        changes = Changes()
+        if self._journal_fd is None:
+            try:
+                on_disk = os.stat(self.journal_path)
+            except FileNotFoundError:
+                on_disk = None
+        else:
+            try:
+                on_disk = os.stat(self.journal_path)
+            except FileNotFoundError:
+                on_disk = None
+            if on_disk is not None and on_disk.st_ino != self._journal_ino:
+                # Another writer compacted: finish the old file, then switch.
+                changes.keys |= self._read_new_entries().keys
+                self._close_journal()
+            elif on_disk is not None and on_disk.st_size == self._journal_offset:
+                return changes
+        if self._journal_fd is None:
+            if on_disk is None and self.read_only:
+                return changes
+            if not self._open_journal():
+                self._load()
+                return Changes(reloaded=True)
+        changes.keys |= self._read_new_entries().keys
+        return changes
+
+    def _read_new_entries(self) -> Changes:
+        assert self._journal_fd is not None
+        size = os.fstat(self._journal_fd).st_size
+        if size <= self._journal_offset:
+            return Changes()
+        data = os.pread(self._journal_fd, size - self._journal_offset, self._journal_offset)
+        chunk = parse_entries(data, self._journal_offset, str(self.journal_path))
+        changes = Changes()
+        for entry in chunk.entries:
+            seq = entry.get("seq")
+            if not isinstance(seq, int):
+                raise StoreCorrupt(f"{self.journal_path}: journal entry without a sequence number")
+            if seq <= self._seq:
+                continue
+            if seq != self._seq + 1:
+                raise StoreCorrupt(
+                    f"{self.journal_path}: journal jumps from entry {self._seq} to {seq}"
+                )
+            for table, key, doc in entry.get("ops", []):
+                self._put(table, key, doc)
+                changes.keys.add((table, key))
+            self._seq = seq
+        self._journal_offset += chunk.consumed
+        return changes
+
+    def _put(self, table: str, key: str, doc: Doc | None) -> Doc | None:
+        rows = self._tables.setdefault(table, {})
+        before = rows.get(key)
+        if doc is None:
+            rows.pop(key, None)
+        else:
+            rows[key] = doc
+            number = int(key)
+            if number > self._max_ids.get(table, 0):
+                self._max_ids[table] = number
+        return before
+
+    # ------------------------------------------------------------------ locking
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        if self._lock_fd is not None:
+            yield
+            return
+        try:
+            fd = self._open_private(self.lock_path, os.O_RDWR | os.O_CREAT)
+        except OSError as exc:
+            raise StoreWriteFailed(_describe_os_error(exc, self.lock_path)) from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._lock_fd = fd
+            yield
+        finally:
+            self._lock_fd = None
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def seq(self) -> int:
+        """Number of the last committed transaction this process has seen."""
+        return self._seq
+
+    @property
+    def schema_version(self) -> int:
+        return self._schema_version
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._tx is not None
+
+    def tables(self) -> Tables:
+        return self._tables
+
+    def max_id(self, table: str) -> int:
+        return self._max_ids.get(table, 0)
+
+    def refresh(self) -> Changes:
+        """Bring in what other processes committed; a stat call when nothing did."""
+        if self._tx is not None:
+            return Changes()
+        with self._mutex:
+            return self._notify(self._follow_journal())
+
+    def add_listener(self, callback: Callable[[Changes], None]) -> None:
+        """Call ``callback(changes)`` whenever the data in memory changed: a refresh, a
+        commit, or a rollback."""
+        self._listeners.append(callback)
+
+    def _notify(self, changes: Changes) -> Changes:
+        if changes:
+            for listener in self._listeners:
+                listener(changes)
+        return changes
+
+    @contextlib.contextmanager
+    def transaction(self, who: str | None = None) -> Iterator[None]:
+        """All writes inside are committed as one durable journal entry, or none are.
+
+        Nested calls join the outer transaction.
+        """
+        if self._tx is not None:
+            yield
+            return
+        if self.read_only:
+            raise StoreReadOnly(f"{self.path}: opened read-only; nothing can be changed")
+        with self._mutex, self._locked():
+            self._notify(self._follow_journal())
+            self._cut_torn_tail()
+            tx = _Transaction(who=who or self.who, max_ids_before=dict(self._max_ids))
+            self._tx = tx
+            try:
+                yield
+            except BaseException:
+                self._rollback(tx)
+                self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
+                raise
+            finally:
+                self._tx = None
+            if tx.ops:
+                self._commit(tx)
+
+    def allocate_id(self, table: str) -> int:
+        """The next document id of ``table``; only inside a transaction (ids are chosen
+        inside the lock, so two processes never hand out the same one)."""
+        tx = self._tx
+        if tx is None:
+            raise RuntimeError("document ids are allocated inside a transaction only")
+        self._max_ids[table] = self._max_ids.get(table, 0) + 1
+        return self._max_ids[table]
+
+    def stage(self, table: str, key: str, doc: Doc | None) -> None:
+        """Change one document inside the current transaction."""
+        tx = self._tx
+        if tx is None:
+            raise RuntimeError("documents are changed inside a transaction only")
+        before = self._put(table, key, doc)
+        tx.undo.append((table, key, before))
+        tx.ops.append([table, key, doc])
+
+    # ------------------------------------------------------------------ Storage
+
+    def read(self) -> Tables:
+        return self._tables
+
+    def write(self, data: Tables) -> None:
+        """Whole-database writes (``drop_tables``) become per-document changes."""
+        with self.transaction():
+            for table, rows in list(self._tables.items()):
+                new_rows = data.get(table, {})
+                for key in list(rows):
+                    if key not in new_rows:
+                        self.stage(table, key, None)
+            for table, new_rows in data.items():
+                rows = self._tables.get(table, {})
+                for key, doc in new_rows.items():
+                    if rows.get(key) != doc:
+                        self.stage(table, str(key), dict(doc))
+
+    def close(self) -> None:
+        with self._mutex:
+            self._close_journal()
+
+    # ------------------------------------------------------------------ commit
+
+    def _rollback(self, tx: _Transaction) -> None:
+        for table, key, before in reversed(tx.undo):
+            rows = self._tables.setdefault(table, {})
+            if before is None:
+                rows.pop(key, None)
+            else:
+                rows[key] = before
+        self._max_ids = tx.max_ids_before
+
+    def _cut_torn_tail(self) -> None:
+        """Inside the lock: drop an unfinished last line left by a crashed writer."""
+        assert self._journal_fd is not None
+        size = os.fstat(self._journal_fd).st_size
+        if size > self._journal_offset:
+            try:
+                fd = os.open(self.journal_path, os.O_WRONLY)
+                try:
+                    os.ftruncate(fd, self._journal_offset)
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            except OSError as exc:
+                raise StoreWriteFailed(_describe_os_error(exc, self.journal_path)) from exc
+
+    def _commit(self, tx: _Transaction) -> None:
+        entry = {
+            "seq": self._seq + 1,
+            "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "who": tx.who,
+            "ops": tx.ops,
+        }
+        data = encode_entry(entry)
+        try:
+            fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND)
+        except OSError as exc:
+            self._rollback(tx)
+            self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
+            raise StoreWriteFailed(_describe_os_error(exc, self.journal_path)) from exc
+        try:
+            _write_all(fd, data)
+            os.fdatasync(fd)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, self._journal_offset)
+                os.fsync(fd)
+            os.close(fd)
+            self._rollback(tx)
+            self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
+            raise StoreWriteFailed(_describe_os_error(exc, self.journal_path)) from exc
+        os.close(fd)
+        self._seq += 1
+        self._journal_offset += len(data)
+        if self._journal_offset > max(COMPACT_MIN_BYTES, self._snapshot_size):
+            self._compact()
+        self._notify(Changes(keys={(table, key) for table, key, _ in tx.ops}))
+
+    def compact(self) -> None:
+        """Fold the journal into a new snapshot (also done automatically)."""
+        if self.read_only:
+            raise StoreReadOnly(f"{self.path}: opened read-only; nothing can be changed")
+        with self._mutex, self._locked():
+            self._notify(self._follow_journal())
+            self._compact()
+
+    def _compact(self) -> None:
+        body = {
+            "schema_version": self._schema_version,
+            "seq": self._seq,
+            "max_ids": self._max_ids,
+            "tables": self._tables,
+        }
+        snapshot = encode_snapshot(body)
+        try:
+            self._replace_file(self.path, snapshot)
+            self._replace_file(self.journal_path, journal_header(self._seq))
+        except OSError:
+            # The journal still holds every committed entry; compaction can wait.
+            return
+        self._snapshot_size = len(snapshot)
+        self._close_journal()
+        self._open_journal()

@@ -1,0 +1,114 @@
+"""On-disk framing: the checksummed snapshot and the append-only journal.
+
+A snapshot is one header line ``ISOLATION-TUI-SNAPSHOT <version> <crc32> <length>``
+followed by the JSON body. A journal starts with ``ISOLATION-TUI-JOURNAL <version>
+<base seq>`` and then holds one entry per line: ``<crc32 hex> <json>``. JSON never
+contains a raw newline, so a line that has its newline was written whole; a last
+line without one is a torn write from a crash and is ignored (and cut off by the
+next writer).
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from .errors import StoreCorrupt
+
+SNAPSHOT_MAGIC = b"ISOLATION-TUI-SNAPSHOT"
+JOURNAL_MAGIC = b"ISOLATION-TUI-JOURNAL"
+FORMAT_VERSION = 1
+
+
+def crc(data: bytes) -> str:
+    return f"{zlib.crc32(data):08x}"
+
+
+def encode_snapshot(body: dict[str, Any]) -> bytes:
+    payload = orjson.dumps(body)
+    checksum = crc(payload).encode()
+    return b"%s %d %s %d\n" % (SNAPSHOT_MAGIC, FORMAT_VERSION, checksum, len(payload)) + payload
+
+
+def decode_snapshot(raw: bytes, path: str) -> dict[str, Any]:
+    header, sep, payload = raw.partition(b"\n")
+    parts = header.split(b" ")
+    if not sep or len(parts) != 4 or parts[0] != SNAPSHOT_MAGIC:
+        raise StoreCorrupt(f"{path}: not an isolation-tui snapshot (bad header)")
+    try:
+        version, checksum, length = int(parts[1]), parts[2].decode(), int(parts[3])
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise StoreCorrupt(f"{path}: unreadable snapshot header") from exc
+    if version > FORMAT_VERSION:
+        raise StoreCorrupt(f"{path}: snapshot file format {version} is newer than this program")
+    if len(payload) != length:
+        raise StoreCorrupt(f"{path}: snapshot is {len(payload)} bytes, its header says {length}")
+    if crc(payload) != checksum:
+        raise StoreCorrupt(f"{path}: snapshot fails its checksum")
+    try:
+        body = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise StoreCorrupt(f"{path}: snapshot is not valid JSON ({exc})") from exc
+    if not isinstance(body, dict):
+        raise StoreCorrupt(f"{path}: snapshot body is not an object")
+    return body
+
+
+def journal_header(base_seq: int) -> bytes:
+    return b"%s %d %d\n" % (JOURNAL_MAGIC, FORMAT_VERSION, base_seq)
+
+
+def parse_journal_header(line: bytes, path: str) -> int:
+    parts = line.rstrip(b"\n").split(b" ")
+    if len(parts) != 3 or parts[0] != JOURNAL_MAGIC:
+        raise StoreCorrupt(f"{path}: not an isolation-tui journal (bad header)")
+    try:
+        version, base = int(parts[1]), int(parts[2])
+    except ValueError as exc:
+        raise StoreCorrupt(f"{path}: unreadable journal header") from exc
+    if version > FORMAT_VERSION:
+        raise StoreCorrupt(f"{path}: journal file format {version} is newer than this program")
+    return base
+
+
+def encode_entry(entry: dict[str, Any]) -> bytes:
+    payload = orjson.dumps(entry)
+    return crc(payload).encode() + b" " + payload + b"\n"
+
+
+@dataclass(frozen=True)
+class ParsedChunk:
+    entries: list[dict[str, Any]]
+    consumed: int
+    """Bytes of whole, valid lines; what follows is an unfinished (torn) line or nothing."""
+
+
+def parse_entries(data: bytes, start_offset: int, path: str) -> ParsedChunk:
+    """Parse whole lines of ``data`` (which begins at ``start_offset`` in the file).
+
+    A whole line that fails its checksum is damage, not a torn write, and is refused.
+    """
+    entries: list[dict[str, Any]] = []
+    pos = 0
+    while True:
+        end = data.find(b"\n", pos)
+        if end < 0:
+            break
+        line = data[pos:end]
+        checksum, _, payload = line.partition(b" ")
+        if crc(payload).encode() != checksum:
+            raise StoreCorrupt(
+                f"{path}: journal entry at byte {start_offset + pos} fails its checksum"
+            )
+        try:
+            entry = orjson.loads(payload)
+        except orjson.JSONDecodeError as exc:
+            raise StoreCorrupt(
+                f"{path}: journal entry at byte {start_offset + pos} is not valid JSON"
+            ) from exc
+        entries.append(entry)
+        pos = end + 1
+    return ParsedChunk(entries, pos)
