@@ -329,8 +329,8 @@ class JournalStorage(Storage):
             return self._notify(self._follow_journal())
 
     def add_listener(self, callback: Callable[[Changes], None]) -> None:
-        """Call ``callback(changes)`` whenever the data in memory changed: a refresh, a
-        commit, or a rollback."""
+        """Call ``callback(changes)`` whenever the data in memory changes: a document
+        staged in a transaction, a rollback, or another process's commit read in."""
         self._listeners.append(callback)
 
     def _notify(self, changes: Changes) -> Changes:
@@ -383,6 +383,7 @@ class JournalStorage(Storage):
         before = self._put(table, key, doc)
         tx.undo.append((table, key, before))
         tx.ops.append([table, key, doc])
+        self._notify(Changes(keys={(table, key)}))
 
     # ------------------------------------------------------------------ Storage
 
@@ -463,7 +464,6 @@ class JournalStorage(Storage):
         self._journal_offset += len(data)
         if self._journal_offset > max(COMPACT_MIN_BYTES, self._snapshot_size):
             self._compact()
-        self._notify(Changes(keys={(table, key) for table, key, _ in tx.ops}))
 
     def compact(self) -> None:
         """Fold the journal into a new snapshot (also done automatically)."""

@@ -1,0 +1,147 @@
+"""The shapes of stored records and small facts derived from one record.
+
+Records are plain dicts (TinyDB documents); these TypedDicts document them.
+Times are local ``YYYY-MM-DD HH:MM`` text, dates ``YYYY-MM-DD``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any, NotRequired, TypedDict
+
+
+class Stamp(TypedDict):
+    at: str
+    who: str
+
+
+class Voided(Stamp):
+    reason: str
+
+
+class Room(TypedDict):
+    code: str
+    floor: str
+    beds: int
+    blocked: bool
+
+
+class Point(TypedDict):
+    code: str
+    name: str
+    address: str
+    rooms: list[Room]
+    quarantine_days: dict[str, int]
+
+
+class Person(TypedDict):
+    name: str
+    sex: str
+    birth_date: str
+    id_type: str
+    id_number: str
+    nationality: str
+    phone: str
+
+
+class Extension(TypedDict):
+    days: int
+    reason: str
+    who: str
+    at: str
+
+
+class Stay(TypedDict):
+    point: str
+    room: str
+    person: Person
+    origin: str
+    transport: str
+    category: str
+    arrived_at: str
+    quarantine_days: int
+    extensions: list[Extension]
+    release_due: str
+    status: str  # open | discharged
+    discharge: int | None
+    notes: str
+    created: Stamp
+    voided: NotRequired[Voided | None]
+
+
+class Discharge(TypedDict):
+    stay: int
+    point: str
+    at: str
+    kind: str
+    destination: str
+    negative_test: bool
+    certificate: str
+    notes: str
+    created: Stamp
+    voided: NotRequired[Voided | None]
+
+
+class Action(TypedDict):
+    at: str
+    what: str
+    who: str
+
+
+class Incident(TypedDict):
+    point: str
+    occurred_at: str
+    kind: str
+    severity: int
+    stays: list[int]
+    summary: str
+    actions: list[Action]
+    reported_to: str
+    status: str  # open | handled
+    handled_at: str
+    resolution: str
+    created: Stamp
+    voided: NotRequired[Voided | None]
+
+
+class AuditEntry(TypedDict):
+    at: str
+    who: str
+    host: str
+    action: str  # create | correct | void | discharge | extend | close | reopen | act
+    table: str
+    record: int
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    reason: str
+
+
+def is_live(doc: dict[str, Any]) -> bool:
+    """Voided records stay stored (nothing is deleted) but count for nothing."""
+    return not doc.get("voided")
+
+
+def person_key(id_type: str, id_number: str) -> str:
+    return f"{id_type}:{id_number}"
+
+
+def release_due(arrived_at: str, quarantine_days: int, extensions: list[Extension]) -> str:
+    """Arrival date + quarantine days + all extensions (which may be negative)."""
+    start = date.fromisoformat(arrived_at[:10])
+    days = quarantine_days + sum(e["days"] for e in extensions)
+    return (start + timedelta(days=days)).isoformat()
+
+
+def usable_beds(room: Room) -> int:
+    return 0 if room.get("blocked") else int(room.get("beds", 0))
+
+
+def mask(value: str, keep_start: int = 4, keep_end: int = 4) -> str:
+    """``210602199001011234`` → ``2106**********1234``: enough to tell people apart."""
+    if len(value) <= keep_start + keep_end:
+        return "*" * len(value)
+    return value[:keep_start] + "*" * (len(value) - keep_start - keep_end) + value[-keep_end:]
+
+
+def mask_phone(value: str) -> str:
+    return mask(value, 3, 4)

@@ -1,0 +1,63 @@
+"""Times and dates as people type them; stored as local ISO text to the minute."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+
+CLOCK_TOLERANCE = timedelta(minutes=10)
+
+_DATE = r"(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
+_TIME = r"(?P<H>\d{1,2})\s*[:：时]\s*(?P<M>\d{1,2})(?:\s*[:：分]\s*(?P<S>\d{1,2})\s*秒?)?\s*分?"
+_DATETIME_RE = re.compile(rf"^{_DATE}(?:\s*[ T]\s*{_TIME})?$")
+_TIME_RE = re.compile(rf"^{_TIME}$")
+_NOW_WORDS = {"now", "现在", "今", "n"}
+
+
+def format_time(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def format_date(day: date) -> str:
+    return day.isoformat()
+
+
+def parse_time(text: str, now: datetime | None = None) -> datetime | None:
+    """``now``, ``14:05`` (today), ``2022-03-25 14:05``, ``2022/3/25 14:05``,
+    ``2022年3月25日 14时05分``, or a bare date (midnight). None when unreadable."""
+    now = now or datetime.now()
+    value = text.strip()
+    if value.lower() in _NOW_WORDS:
+        return now.replace(second=0, microsecond=0)
+    match = _TIME_RE.match(value)
+    if match:
+        return _build(now.year, now.month, now.day, match)
+    match = _DATETIME_RE.match(value)
+    if match:
+        return _build(int(match["y"]), int(match["m"]), int(match["d"]), match)
+    return None
+
+
+def _build(year: int, month: int, day: int, match: re.Match[str]) -> datetime | None:
+    hour = int(match["H"]) if match["H"] else 0
+    minute = int(match["M"]) if match["M"] else 0
+    try:
+        return datetime(year, month, day, hour, minute)
+    except ValueError:
+        return None
+
+
+def parse_date(text: str) -> date | None:
+    moment = parse_time(text)
+    if moment is None or moment.hour or moment.minute:
+        return None
+    return moment.date()
+
+
+def stored_time(value: str) -> datetime:
+    """A time as stored by this program (``YYYY-MM-DD HH:MM``)."""
+    return datetime.strptime(value, "%Y-%m-%d %H:%M")
+
+
+def is_future(moment: datetime, now: datetime | None = None) -> bool:
+    return moment > (now or datetime.now()) + CLOCK_TOLERANCE

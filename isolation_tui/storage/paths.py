@@ -1,0 +1,23 @@
+"""Where the database lives: ``--db``, else ``ISOLATION_TUI_DB``, else the user data dir."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from platformdirs import user_data_path
+
+ENV_VAR = "ISOLATION_TUI_DB"
+
+
+def default_db_path() -> Path:
+    return user_data_path("isolation-tui", appauthor=False) / "isolation.db"
+
+
+def resolve_db_path(explicit: str | os.PathLike[str] | None) -> Path:
+    if explicit:
+        return Path(explicit).expanduser()
+    from_env = os.environ.get(ENV_VAR)
+    if from_env:
+        return Path(from_env).expanduser()
+    return default_db_path()

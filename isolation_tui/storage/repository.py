@@ -1,0 +1,504 @@
+"""The records of isolation points, kept by the rules, every change audited.
+
+This is the one way the program changes data: each method runs in a transaction
+(inside the writers' lock, after reading what other sessions wrote), checks the
+domain rules against the current state, writes the record and its audit entry
+together, and returns the new id. Nothing is deleted: records are corrected or
+voided, and the audit keeps the before and after.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Mapping
+from datetime import date, datetime
+from typing import Any, cast
+
+import orjson
+
+from ..domain import counters as counters_mod
+from ..domain.codes import DEFAULT_QUARANTINE_DAYS, ID_TYPE
+from ..domain.errors import FieldError
+from ..domain.idnumber import normalise
+from ..domain.records import (
+    AuditEntry,
+    Incident,
+    Point,
+    Room,
+    Stay,
+    is_live,
+    person_key,
+    release_due,
+    usable_beds,
+)
+from ..domain.rules import (
+    arrival_from_fields,
+    check_room,
+    clean_text,
+    closing_fields,
+    discharge_from_fields,
+    extension_days,
+    incident_from_fields,
+    require_reason,
+)
+from ..domain.timeparse import format_time
+from .actor import Actor, current_actor
+from .database import Database, JournaledTable
+from .engine import Changes
+
+POINTS, STAYS, DISCHARGES, INCIDENTS, AUDIT = "points", "stays", "discharges", "incidents", "audit"
+
+
+def _copy(doc: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    return None if doc is None else orjson.loads(orjson.dumps(doc))
+
+
+class _Index:
+    """Facts the rules need quickly, kept up to date change by change (not rebuilt)."""
+
+    def __init__(self) -> None:
+        self.point_ids: dict[str, int] = {}
+        self.open_by_person: dict[str, int] = {}
+        self.taken: dict[tuple[str, str], int] = {}
+        self._stay_facts: dict[str, tuple[str, tuple[str, str]] | None] = {}
+        self._point_codes: dict[str, str] = {}
+
+    def rebuild(self, db: Database) -> None:
+        self.__init__()  # type: ignore[misc]
+        tables = db.storage.tables()
+        for key in tables.get(POINTS, {}):
+            self._reindex_point(tables, key)
+        for key in tables.get(STAYS, {}):
+            self._reindex_stay(tables, key)
+
+    def apply(self, db: Database, changes: Changes) -> None:
+        if changes.reloaded:
+            self.rebuild(db)
+            return
+        tables = db.storage.tables()
+        for table, key in changes.keys:
+            if table == STAYS:
+                self._reindex_stay(tables, key)
+            elif table == POINTS:
+                self._reindex_point(tables, key)
+
+    def _reindex_point(self, tables: dict[str, dict[str, Any]], key: str) -> None:
+        old = self._point_codes.pop(key, None)
+        if old is not None:
+            self.point_ids.pop(old, None)
+        doc = tables.get(POINTS, {}).get(key)
+        if doc is not None:
+            self.point_ids[doc["code"]] = int(key)
+            self._point_codes[key] = doc["code"]
+
+    def _reindex_stay(self, tables: dict[str, dict[str, Any]], key: str) -> None:
+        old = self._stay_facts.pop(key, None)
+        if old is not None:
+            who, room = old
+            if self.open_by_person.get(who) == int(key):
+                del self.open_by_person[who]
+            if room[1]:
+                self.taken[room] -= 1
+        doc = tables.get(STAYS, {}).get(key)
+        if doc is None or not is_live(doc) or doc["status"] != "open":
+            return
+        who = person_key(doc["person"]["id_type"], doc["person"]["id_number"])
+        room = (doc["point"], doc["room"])
+        self.open_by_person[who] = int(key)
+        if room[1]:
+            self.taken[room] = self.taken.get(room, 0) + 1
+        self._stay_facts[key] = (who, room)
+
+
+class Store:
+    """An open database of isolation points. Use :func:`open_store`."""
+
+    def __init__(
+        self,
+        db: Database,
+        actor: Actor,
+        clock: Callable[[], datetime] = datetime.now,
+    ) -> None:
+        self.db = db
+        self.actor = actor
+        self.clock = clock
+        self._index = _Index()
+        self._index.rebuild(db)
+        db.storage.add_listener(lambda changes: self._index.apply(db, changes))
+
+    # ------------------------------------------------------------------ access
+
+    @property
+    def path(self) -> str:
+        return str(self.db.storage.path)
+
+    @property
+    def read_only(self) -> bool:
+        return self.db.storage.read_only
+
+    def table(self, name: str) -> JournaledTable:
+        return self.db.table(name)
+
+    def rows(self, name: str) -> dict[str, Any]:
+        """All documents of a table by id (the stored dicts themselves: read only)."""
+        return self.db.storage.tables().get(name, {})
+
+    def get(self, name: str, record_id: int) -> dict[str, Any] | None:
+        return self.rows(name).get(str(record_id))
+
+    def points(self) -> dict[str, Point]:
+        rows = self.rows(POINTS)
+        return {code: rows[str(i)] for code, i in sorted(self._index.point_ids.items())}
+
+    def point(self, code: str) -> Point | None:
+        doc_id = self._index.point_ids.get(code)
+        return None if doc_id is None else self.rows(POINTS).get(str(doc_id))
+
+    def beds_taken(self, point: str, room: str) -> int:
+        return self._index.taken.get((point, room), 0)
+
+    def open_stay_of(self, id_type: str, id_number: str) -> int | None:
+        return self._index.open_by_person.get(person_key(id_type, id_number))
+
+    def free_rooms(self, point_code: str) -> list[Room]:
+        point = self.point(point_code)
+        if point is None:
+            return []
+        return [
+            room
+            for room in point["rooms"]
+            if self.beds_taken(point_code, room["code"]) < usable_beds(room)
+        ]
+
+    def counters(self, today: date | None = None) -> dict[str, counters_mod.Counters]:
+        return counters_mod.compute(
+            self.points().values(),
+            self.rows(STAYS).values(),
+            self.rows(DISCHARGES).values(),
+            self.rows(INCIDENTS).values(),
+            today or self.clock().date(),
+        )
+
+    def refresh(self) -> Changes:
+        return self.db.refresh()
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ------------------------------------------------------------------ writing
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All changes inside are stored together, or none are."""
+        with self.db.transaction(str(self.actor)):
+            yield
+
+    def _now(self) -> str:
+        return format_time(self.clock())
+
+    def _stamp(self) -> dict[str, str]:
+        return {"at": self._now(), "who": self.actor.user}
+
+    def _audit(
+        self,
+        action: str,
+        table: str,
+        record: int,
+        before: Mapping[str, Any] | None,
+        after: Mapping[str, Any] | None,
+        reason: str = "",
+    ) -> None:
+        entry = AuditEntry(
+            at=self._now(),
+            who=self.actor.user,
+            host=self.actor.host,
+            action=action,
+            table=table,
+            record=record,
+            before=_copy(before),
+            after=_copy(after),
+            reason=reason,
+        )
+        self.table(AUDIT).insert(cast(dict[str, Any], entry))
+
+    def _create(self, table: str, doc: Mapping[str, Any]) -> int:
+        record = dict(doc)
+        record["created"] = self._stamp()
+        record_id = self.table(table).insert(record)
+        self._audit("create", table, record_id, None, record)
+        return record_id
+
+    def _change(
+        self, table: str, record_id: int, changes: Mapping[str, Any], action: str, reason: str = ""
+    ) -> dict[str, Any]:
+        before = self.get(table, record_id)
+        if before is None:
+            raise FieldError("id", "error.no_record", table=table, id=record_id)
+        after = {**_copy(before), **_copy(changes)}  # type: ignore[dict-item]
+        self.table(table).update(after, doc_ids=[record_id])
+        self._audit(action, table, record_id, before, after, reason)
+        return after
+
+    # ------------------------------------------------------------------ points
+
+    def save_point(
+        self,
+        code: str,
+        name: str,
+        rooms: list[Room],
+        address: str = "",
+        quarantine_days: Mapping[str, int] | None = None,
+    ) -> int:
+        """Create a point, or update its name and rooms (rooms not listed are kept)."""
+        code = clean_text(code, 20)
+        if not code:
+            raise FieldError("point", "error.required")
+        with self.transaction():
+            doc_id = self._index.point_ids.get(code)
+            if doc_id is None:
+                return self._create(
+                    POINTS,
+                    Point(
+                        code=code,
+                        name=clean_text(name) or code,
+                        address=clean_text(address),
+                        rooms=sorted(rooms, key=_room_order),
+                        quarantine_days=dict(quarantine_days or DEFAULT_QUARANTINE_DAYS),
+                    ),
+                )
+            point = cast(Point, self.get(POINTS, doc_id))
+            merged = {room["code"]: room for room in point["rooms"]}
+            for room in rooms:
+                taken = self.beds_taken(code, room["code"])
+                if taken > usable_beds(room):
+                    raise FieldError(
+                        "beds", "error.beds_below_taken", room=room["code"], taken=taken
+                    )
+                merged[room["code"]] = room
+            changes: dict[str, Any] = {"rooms": sorted(merged.values(), key=_room_order)}
+            if name:
+                changes["name"] = clean_text(name)
+            if address:
+                changes["address"] = clean_text(address)
+            self._change(POINTS, doc_id, changes, "correct")
+            return doc_id
+
+    # ------------------------------------------------------------------ stays
+
+    def register_arrival(self, fields: Mapping[str, Any]) -> int:
+        """A new stay from form or CSV fields. An empty room takes the first free bed."""
+        with self.transaction():
+            stay = arrival_from_fields(fields, self.points(), self.clock())
+            self._check_person_free(stay)
+            stay["room"] = self._place(stay["point"], stay["room"])
+            return self._create(STAYS, stay)
+
+    def _check_person_free(self, stay: Stay, ignore: int | None = None) -> None:
+        person = stay["person"]
+        other = self.open_stay_of(person["id_type"], person["id_number"])
+        if other is not None and other != ignore:
+            where = self.get(STAYS, other) or {}
+            raise FieldError(
+                "id_number", "error.already_isolated", id=other, point=where.get("point", "?")
+            )
+
+    def _place(self, point_code: str, room_code: str) -> str:
+        point = self.point(point_code)
+        assert point is not None
+        if room_code:
+            check_room(point, room_code, self.beds_taken(point_code, room_code))
+            return room_code
+        free = self.free_rooms(point_code)
+        if not free:
+            raise FieldError("room", "error.point_full", point=point_code)
+        return free[0]["code"]
+
+    def correct_stay(self, stay_id: int, fields: Mapping[str, Any], reason: str) -> Stay:
+        """Correct a stay's registration fields; every rule is checked again."""
+        why = require_reason(reason)
+        with self.transaction():
+            before = self._stay(stay_id)
+            merged = {**stay_fields(before), **fields}
+            fixed = arrival_from_fields(merged, self.points(), self.clock())
+            if before["status"] == "open":
+                self._check_person_free(fixed, ignore=stay_id)
+                moved = (fixed["point"], fixed["room"]) != (before["point"], before["room"])
+                if moved or not fixed["room"]:
+                    fixed["room"] = self._place(fixed["point"], fixed["room"])
+            changes = {
+                k: fixed[k]  # type: ignore[literal-required]
+                for k in (
+                    "point",
+                    "room",
+                    "person",
+                    "origin",
+                    "transport",
+                    "category",
+                    "arrived_at",
+                    "quarantine_days",
+                    "notes",
+                )
+            }
+            changes["release_due"] = release_due(
+                fixed["arrived_at"], fixed["quarantine_days"], before["extensions"]
+            )
+            return cast(Stay, self._change(STAYS, stay_id, changes, "correct", why))
+
+    def extend_stay(self, stay_id: int, days: str, reason: str) -> Stay:
+        """Lengthen (or, with negative days, shorten) an open stay's quarantine."""
+        why = require_reason(reason)
+        with self.transaction():
+            stay = self._stay(stay_id)
+            if stay["status"] != "open":
+                raise FieldError("id", "error.stay_not_open")
+            extra = extension_days(days, stay)
+            extensions = [
+                *stay["extensions"],
+                {"days": extra, "reason": why, "who": self.actor.user, "at": self._now()},
+            ]
+            changes = {
+                "extensions": extensions,
+                "release_due": release_due(stay["arrived_at"], stay["quarantine_days"], extensions),
+            }
+            return cast(Stay, self._change(STAYS, stay_id, changes, "extend", why))
+
+    def _stay(self, stay_id: int) -> Stay:
+        stay = self.get(STAYS, stay_id)
+        if stay is None or not is_live(stay):
+            raise FieldError("id", "error.no_record", table=STAYS, id=stay_id)
+        return cast(Stay, stay)
+
+    # ------------------------------------------------------------------ discharges
+
+    def find_open_stay(self, fields: Mapping[str, Any]) -> int | None:
+        """The open stay named by ``stay`` (an id) or by ``id_type`` and ``id_number``."""
+        raw_id = clean_text(fields.get("stay", ""))
+        if raw_id:
+            return int(raw_id) if raw_id.isdigit() and self.get(STAYS, int(raw_id)) else None
+        id_type = ID_TYPE.parse(clean_text(fields.get("id_type", "")) or "resident_id") or ""
+        return self.open_stay_of(id_type, normalise(clean_text(fields.get("id_number", ""))))
+
+    def discharge(self, fields: Mapping[str, Any]) -> int:
+        """Discharge an open stay (named by ``stay`` or by ID type and number)."""
+        with self.transaction():
+            stay_id = self.find_open_stay(fields)
+            stay = self.get(STAYS, stay_id) if stay_id is not None else None
+            record = discharge_from_fields(fields, cast(Stay | None, stay), self.clock())
+            assert stay_id is not None
+            record["stay"] = stay_id
+            discharge_id = self._create(DISCHARGES, record)
+            self._change(
+                STAYS, stay_id, {"status": "discharged", "discharge": discharge_id}, "discharge"
+            )
+            return discharge_id
+
+    def void(self, table: str, record_id: int, reason: str) -> None:
+        """Void a record (it stays stored, counts for nothing). Voiding a discharge
+        reopens its stay; voiding a stay with a discharge voids that too."""
+        why = require_reason(reason)
+        with self.transaction():
+            doc = self.get(table, record_id)
+            if doc is None or not is_live(doc):
+                raise FieldError("id", "error.no_record", table=table, id=record_id)
+            voided = {"voided": {**self._stamp(), "reason": why}}
+            if table == DISCHARGES:
+                stay = self._stay(doc["stay"])
+                self._check_person_free(stay, ignore=doc["stay"])
+                if stay["room"]:
+                    point = self.point(stay["point"])
+                    assert point is not None
+                    taken = self.beds_taken(stay["point"], stay["room"])
+                    check_room(point, stay["room"], taken)
+                self._change(table, record_id, voided, "void", why)
+                self._change(
+                    STAYS, doc["stay"], {"status": "open", "discharge": None}, "reopen", why
+                )
+                return
+            if table == STAYS and doc.get("discharge"):
+                self._change(DISCHARGES, doc["discharge"], voided, "void", why)
+            self._change(table, record_id, voided, "void", why)
+
+    # ------------------------------------------------------------------ incidents
+
+    def open_incident(self, fields: Mapping[str, Any], stays: list[int] | None = None) -> int:
+        with self.transaction():
+            incident = incident_from_fields(fields, self.points(), self.clock())
+            for stay_id in stays or []:
+                self._stay(stay_id)
+            incident["stays"] = list(stays or [])
+            return self._create(INCIDENTS, incident)
+
+    def add_action(self, incident_id: int, what: str) -> Incident:
+        text = clean_text(what)
+        if not text:
+            raise FieldError("what", "error.required")
+        with self.transaction():
+            incident = self._incident(incident_id)
+            actions = [
+                *incident["actions"],
+                {"at": self._now(), "what": text, "who": self.actor.user},
+            ]
+            return cast(Incident, self._change(INCIDENTS, incident_id, {"actions": actions}, "act"))
+
+    def close_incident(self, incident_id: int, resolution: str, handled_at: str = "") -> Incident:
+        with self.transaction():
+            incident = self._incident(incident_id)
+            changes = closing_fields(incident, resolution, handled_at, self.clock())
+            return cast(Incident, self._change(INCIDENTS, incident_id, changes, "close"))
+
+    def reopen_incident(self, incident_id: int, reason: str) -> Incident:
+        why = require_reason(reason)
+        with self.transaction():
+            incident = self._incident(incident_id)
+            if incident["status"] != "handled":
+                raise FieldError("status", "error.not_handled")
+            changes = {"status": "open", "handled_at": "", "resolution": ""}
+            return cast(Incident, self._change(INCIDENTS, incident_id, changes, "reopen", why))
+
+    def _incident(self, incident_id: int) -> Incident:
+        incident = self.get(INCIDENTS, incident_id)
+        if incident is None or not is_live(incident):
+            raise FieldError("id", "error.no_record", table=INCIDENTS, id=incident_id)
+        return cast(Incident, incident)
+
+
+def _room_order(room: Room) -> tuple[str, int, str]:
+    code = room["code"]
+    digits = "".join(ch for ch in code if ch.isdigit())
+    return (room.get("floor", ""), int(digits) if digits else 0, code)
+
+
+def stay_fields(stay: Stay) -> dict[str, str]:
+    """A stay as the text fields it was registered from (for corrections and export)."""
+    person = stay["person"]
+    return {
+        "point": stay["point"],
+        "room": stay["room"],
+        "name": person["name"],
+        "sex": person["sex"],
+        "birth_date": person["birth_date"],
+        "id_type": person["id_type"],
+        "id_number": person["id_number"],
+        "nationality": person["nationality"],
+        "phone": person["phone"],
+        "origin": stay["origin"],
+        "transport": stay["transport"],
+        "category": stay["category"],
+        "arrived_at": stay["arrived_at"],
+        "quarantine_days": str(stay["quarantine_days"]),
+        "notes": stay["notes"],
+    }
+
+
+def open_store(
+    path: str | os.PathLike[str],
+    *,
+    create: bool = False,
+    read_only: bool = False,
+    actor: Actor | None = None,
+    clock: Callable[[], datetime] = datetime.now,
+) -> Store:
+    actor = actor or current_actor()
+    db = Database(path, create=create, read_only=read_only, who=str(actor))
+    return Store(db, actor, clock)
