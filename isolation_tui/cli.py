@@ -1,0 +1,157 @@
+"""The command line: the headless commands (and, later, the terminal program).
+
+Headless commands import neither Textual nor anything that does, so they start fast.
+Exit codes: 0 ok, 1 bad input or a failed check, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .i18n import language_from_environment, set_language
+from .storage.errors import StoreError
+from .storage.paths import resolve_db_path
+
+ExitCode = int
+
+
+def _set_lang(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
+    lang = value or language_from_environment()
+    set_language(lang)
+    return lang
+
+
+db_option = click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Database file (default: $ISOLATION_TUI_DB, else the user data directory).",
+)
+lang_option = click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default=None,
+    callback=_set_lang,
+    expose_value=False,
+    is_eager=True,
+    help="Language of messages (default from the locale).",
+)
+
+
+def command(func: Callable[..., ExitCode | None]) -> Callable[..., None]:
+    """Turn store errors into a message and exit 1; the function's return is the exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        if "db_path" in kwargs:
+            kwargs["db_path"] = resolve_db_path(kwargs["db_path"])
+        try:
+            code = func(*args, **kwargs)
+        except StoreError as exc:
+            click.echo(f"isolation-tui: {exc}", err=True)
+            sys.exit(1)
+        sys.exit(code or 0)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="isolation-tui")
+def main() -> None:
+    """Run isolation (quarantine) points: arrivals, discharges, incidents, handover."""
+
+
+@main.command()
+@db_option
+@lang_option
+@click.option("--force", is_flag=True, help="Replace an existing database.")
+@click.option(
+    "--scale",
+    type=click.IntRange(1, 1000),
+    default=1,
+    show_default=True,
+    help="Multiply people and incidents (for benchmarks).",
+)
+@command
+def demo(db_path: Path, force: bool, scale: int) -> ExitCode:
+    """Write the demo data: Dandong's 32 points, 1371 received, 1186 released home."""
+    from .headless.demo import run_demo
+
+    return run_demo(db_path, force=force, scale=scale)
+
+
+@main.command()
+@db_option
+@lang_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per point.")
+@command
+def points(db_path: Path, as_json: bool) -> ExitCode:
+    """List the points with their beds and free beds."""
+    from .headless.reports import run_points
+
+    return run_points(db_path, as_json=as_json)
+
+
+@main.command()
+@db_option
+@lang_option
+@click.option("--point", "point", default=None, help="One point's counters (default: all).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@command
+def stats(db_path: Path, point: str | None, as_json: bool) -> ExitCode:
+    """Show the live counters: received, released home, in isolation, incidents..."""
+    from .headless.reports import run_stats
+
+    return run_stats(db_path, point=point, as_json=as_json)
+
+
+@main.command(name="import")
+@click.argument("kind", type=click.Choice(["rooms", "arrivals", "discharges", "incidents"]))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@db_option
+@lang_option
+@click.option("--dry-run", is_flag=True, help="Check every row, store nothing.")
+@command
+def import_(kind: str, file: Path, db_path: Path, dry_run: bool) -> ExitCode:
+    """Import rows from a CSV file: all of them, or (on any bad row) none."""
+    from .headless.csv_import import run_import
+
+    return run_import(kind, file, db_path, dry_run=dry_run)
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["arrivals", "discharges", "incidents", "audit"]))
+@db_option
+@lang_option
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Default: stdout."
+)
+@command
+def export(kind: str, db_path: Path, fmt: str, out: Path | None) -> ExitCode:
+    """Export records as CSV (safe to open in a spreadsheet) or JSON."""
+    from .headless.csv_export import run_export
+
+    return run_export(kind, db_path, fmt=fmt, out=out)
+
+
+@main.command()
+@db_option
+@lang_option
+@command
+def check(db_path: Path) -> ExitCode:
+    """Verify the stored data; exit 1 on any problem."""
+    from .headless.check import run_check
+
+    return run_check(db_path)
+
+
+if __name__ == "__main__":
+    main()

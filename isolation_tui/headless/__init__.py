@@ -1,0 +1,1 @@
+"""The headless commands: demo data, reports, CSV import/export, checks. No Textual."""
