@@ -14,8 +14,8 @@ from typing import Any
 
 import click
 
-from .i18n import language_from_environment, set_language
-from .storage.errors import StoreError
+from .i18n import language_from_environment, set_language, t
+from .storage.errors import StoreError, StoreMissing
 from .storage.paths import resolve_db_path
 
 ExitCode = int
@@ -54,6 +54,9 @@ def command(func: Callable[..., ExitCode | None]) -> Callable[..., None]:
             kwargs["db_path"] = resolve_db_path(kwargs["db_path"])
         try:
             code = func(*args, **kwargs)
+        except StoreMissing:
+            click.echo(f"isolation-tui: {t('cli.no_database', path=kwargs['db_path'])}", err=True)
+            sys.exit(1)
         except StoreError as exc:
             click.echo(f"isolation-tui: {exc}", err=True)
             sys.exit(1)

@@ -320,6 +320,12 @@ class Store:
         with self.transaction():
             before = self._stay(stay_id)
             merged = {**stay_fields(before), **fields}
+            new_number = "id_number" in fields or "id_type" in fields
+            if new_number and ID_TYPE.parse(merged["id_type"] or "resident_id") == "resident_id":
+                # Birth date and sex came from the old number unless given again.
+                for derived in ("birth_date", "sex"):
+                    if derived not in fields:
+                        merged[derived] = ""
             fixed = arrival_from_fields(merged, self.points(), self.clock())
             if before["status"] == "open":
                 self._check_person_free(fixed, ignore=stay_id)

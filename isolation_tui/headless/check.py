@@ -1,0 +1,121 @@
+"""``check``: the files are whole and the records keep every rule.
+
+Opening the store already verifies every checksum and the journal's sequence; this
+adds the domain invariants, so a problem that slipped in any way is reported.
+"""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from ..domain.counters import ALL
+from ..domain.idnumber import resident_id_problem
+from ..domain.records import is_live, person_key, release_due, usable_beds
+from ..i18n import t
+from ..storage.errors import StoreError
+from ..storage.repository import AUDIT, DISCHARGES, INCIDENTS, POINTS, STAYS, Store, open_store
+from .reports import click_echo_err, console
+
+
+def problems(store: Store, today: date | None = None) -> Iterator[str]:
+    """Every broken invariant, as a sentence naming the record and the field."""
+    points = store.points()
+    stays = store.rows(STAYS)
+    discharges = store.rows(DISCHARGES)
+    incidents = store.rows(INCIDENTS)
+    created = {
+        (a["table"], a["record"]) for a in store.rows(AUDIT).values() if a["action"] == "create"
+    }
+
+    for table in (POINTS, STAYS, DISCHARGES, INCIDENTS):
+        for key in store.rows(table):
+            if (table, int(key)) not in created:
+                yield t("check.no_audit", table=table, id=key)
+
+    open_people: Tally[str] = Tally()
+    in_room: Tally[tuple[str, str]] = Tally()
+    for key, stay in stays.items():
+        if not is_live(stay):
+            continue
+        yield from _stay_problems(key, stay, points, discharges)
+        if stay["status"] == "open":
+            person = stay["person"]
+            open_people[person_key(person["id_type"], person["id_number"])] += 1
+            if stay["room"]:
+                in_room[(stay["point"], stay["room"])] += 1
+    for who, count in open_people.items():
+        if count > 1:
+            yield t("check.person_twice", person=who, count=count)
+    for (code, room_code), count in in_room.items():
+        room = next(
+            (r for r in points.get(code, {}).get("rooms", []) if r["code"] == room_code), None
+        )
+        if room is None:
+            yield t("check.unknown_room", point=code, room=room_code)
+        elif count > usable_beds(room):
+            yield t(
+                "check.room_over", point=code, room=room_code, count=count, beds=usable_beds(room)
+            )
+
+    for key, discharge in discharges.items():
+        if not is_live(discharge):
+            continue
+        stay = stays.get(str(discharge["stay"]))
+        if stay is None or not is_live(stay) or stay.get("discharge") != int(key):
+            yield t("check.discharge_orphan", id=key, stay=discharge["stay"])
+        elif discharge["at"] < stay["arrived_at"]:
+            yield t("check.discharge_early", id=key)
+
+    for key, incident in incidents.items():
+        if is_live(incident) and incident["status"] == "handled" and not incident["resolution"]:
+            yield t("check.no_resolution", id=key)
+
+    totals = store.counters(today)[ALL]
+    if totals.received != totals.in_isolation + totals.discharged:
+        yield t(
+            "check.counters",
+            received=totals.received,
+            in_isolation=totals.in_isolation,
+            discharged=totals.discharged,
+        )
+
+
+def _stay_problems(
+    key: str, stay: dict[str, Any], points: dict[str, Any], discharges: dict[str, Any]
+) -> Iterator[str]:
+    if stay["point"] not in points:
+        yield t("check.stay_field", id=key, field="point", value=stay["point"])
+    person = stay["person"]
+    if person["id_type"] == "resident_id" and resident_id_problem(person["id_number"]):
+        yield t("check.stay_field", id=key, field="id_number", value=person["id_number"])
+    expected = release_due(stay["arrived_at"], stay["quarantine_days"], stay["extensions"])
+    if stay["release_due"] != expected:
+        yield t("check.stay_field", id=key, field="release_due", value=stay["release_due"])
+    discharge_id = stay.get("discharge")
+    if stay["status"] == "discharged":
+        discharge = discharges.get(str(discharge_id))
+        if discharge is None or not is_live(discharge) or discharge["stay"] != int(key):
+            yield t("check.stay_field", id=key, field="discharge", value=discharge_id)
+    elif stay["status"] != "open" or discharge_id is not None:
+        yield t("check.stay_field", id=key, field="status", value=stay["status"])
+
+
+def run_check(db_path: Path) -> int:
+    try:
+        store = open_store(db_path, read_only=True)
+    except StoreError as exc:
+        click_echo_err(t("check.unreadable", error=str(exc)))
+        return 1
+    found = list(problems(store))
+    records = sum(len(store.rows(name)) for name in (POINTS, STAYS, DISCHARGES, INCIDENTS, AUDIT))
+    if found:
+        for problem in found:
+            click_echo_err(problem)
+        click_echo_err(t("check.failed", count=len(found), path=db_path))
+        return 1
+    console().print(t("check.ok", records=records, seq=store.db.storage.seq, path=db_path))
+    return 0

@@ -1,0 +1,197 @@
+"""The pure rules: ID numbers, times, field parsing, counters."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from isolation_tui.domain.codes import CATEGORY, DISCHARGE_KIND, SEVERITY
+from isolation_tui.domain.counters import ALL, compute
+from isolation_tui.domain.errors import ValidationFailed
+from isolation_tui.domain.idnumber import (
+    birth_date_of,
+    check_digit,
+    make_resident_id,
+    resident_id_problem,
+    sex_of,
+)
+from isolation_tui.domain.records import mask, mask_phone, release_due
+from isolation_tui.domain.rules import (
+    arrival_from_fields,
+    clean_text,
+    closing_fields,
+    incident_from_fields,
+)
+from isolation_tui.domain.timeparse import parse_time
+from isolation_tui.i18n import set_language
+
+NOW = datetime(2026, 11, 29, 9, 30)
+POINT = {
+    "code": "DD01",
+    "name": "一号点",
+    "address": "",
+    "rooms": [{"code": "101", "floor": "1", "beds": 1, "blocked": False}],
+    "quarantine_days": {"inbound": 14, "close_contact": 10},
+}
+
+
+def fields(**overrides: str) -> dict[str, str]:
+    base = {
+        "point": "DD01",
+        "name": "王小明",
+        "id_type": "resident_id",
+        "id_number": "11010519491231002X",
+        "category": "inbound",
+        "arrived_at": "2026-11-28 14:05",
+    }
+    base.update(overrides)
+    return base
+
+
+def test_gb11643_reference_number_passes_and_tampering_fails() -> None:
+    assert resident_id_problem("11010519491231002X") is None
+    assert check_digit("11010519491231002") == "X"
+    assert resident_id_problem("110105194912310021") == "error.id_check_digit"
+    assert resident_id_problem("11010519491331002X") == "error.id_birth_date"
+    assert resident_id_problem("1101051949123100") == "error.id_length"
+    assert resident_id_problem("1101051949123100AX") == "error.id_chars"
+    assert birth_date_of("11010519491231002X") == date(1949, 12, 31)
+    assert sex_of("11010519491231002X") == "female"
+
+
+def test_made_ids_are_valid() -> None:
+    number = make_resident_id("210602", date(1990, 3, 25), 517)
+    assert resident_id_problem(number) is None
+    assert sex_of(number) == "male"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2022-03-25 14:05", datetime(2022, 3, 25, 14, 5)),
+        ("2022/3/25 14:05", datetime(2022, 3, 25, 14, 5)),
+        ("2022年3月25日 14时05分", datetime(2022, 3, 25, 14, 5)),
+        ("2022-03-25", datetime(2022, 3, 25)),
+        ("14:05", datetime(2026, 11, 29, 14, 5)),
+        ("now", datetime(2026, 11, 29, 9, 30)),
+        ("2022-02-30 10:00", None),
+        ("yesterday", None),
+        ("25:00", None),
+    ],
+)
+def test_times_as_people_type_them(text: str, expected: datetime | None) -> None:
+    assert parse_time(text, NOW) == expected
+
+
+def test_arrival_takes_birth_and_sex_from_the_id_and_point_default_days() -> None:
+    stay = arrival_from_fields(fields(category="密接"), {"DD01": POINT}, NOW)
+    assert stay["person"]["birth_date"] == "1949-12-31"
+    assert stay["person"]["sex"] == "female"
+    assert stay["category"] == "close_contact"
+    assert stay["quarantine_days"] == 10
+    assert stay["release_due"] == "2026-12-08"
+
+
+def test_arrival_reports_every_broken_field() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        arrival_from_fields(
+            fields(
+                name="",
+                id_number="110105194912310021",
+                category="tourist",
+                arrived_at="2026-11-30 10:00",
+                point="XX",
+            ),
+            {"DD01": POINT},
+            NOW,
+        )
+    assert [e.field for e in caught.value.errors] == [
+        "point",
+        "name",
+        "id_number",
+        "category",
+        "arrived_at",
+    ]
+
+
+def test_birth_date_must_agree_with_resident_id() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        arrival_from_fields(fields(birth_date="1950-01-01"), {"DD01": POINT}, NOW)
+    (error,) = caught.value.errors
+    assert error.field == "birth_date"
+    assert "1949-12-31" in error.message
+
+
+def test_messages_follow_the_language() -> None:
+    set_language("zh")
+    with pytest.raises(ValidationFailed) as caught:
+        arrival_from_fields(fields(name=""), {"DD01": POINT}, NOW)
+    assert caught.value.errors[0].message == "必填"
+
+
+def test_control_characters_are_stripped_but_markup_kept() -> None:
+    assert clean_text("a\x1b[31m[red]x[/]\x00b\n") == "a[31m[red]x[/]b"
+
+
+def test_codes_accept_english_and_chinese() -> None:
+    assert CATEGORY.parse("境外回国") == "inbound"
+    assert DISCHARGE_KIND.parse("期满返家") == "released_home"
+    assert DISCHARGE_KIND.parse("Released home") == "released_home"
+    assert SEVERITY.parse("危急") == "4"
+    assert CATEGORY.parse("nonsense") is None
+
+
+def test_incident_closes_only_with_resolution_and_not_before_it_happened() -> None:
+    incident = incident_from_fields(
+        {
+            "point": "DD01",
+            "occurred_at": "2026-11-29 08:00",
+            "kind": "fever",
+            "severity": "2",
+            "summary": "38.5",
+        },
+        {"DD01": POINT},
+        NOW,
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        closing_fields(incident, "  ", "2026-11-29 07:00", NOW)
+    assert {e.field for e in caught.value.errors} == {"resolution", "handled_at"}
+    assert closing_fields(incident, "sent to hospital", "09:00", NOW)["status"] == "handled"
+
+
+def test_release_due_counts_extensions() -> None:
+    extension = {"days": 3, "reason": "r", "who": "w", "at": "x"}
+    assert release_due("2026-11-01 23:59", 14, [extension]) == "2026-11-18"
+
+
+def test_masks_keep_only_the_ends() -> None:
+    assert mask("210602199001011234") == "2106**********1234"
+    assert mask_phone("13812345678") == "138****5678"
+    assert mask("abc") == "***"
+
+
+def test_counters_are_derived_and_exclude_voided() -> None:
+    def stay(point: str, status: str, due: str, voided: bool = False) -> dict[str, object]:
+        return {
+            "point": point,
+            "status": status,
+            "room": "101",
+            "release_due": due,
+            "voided": {"reason": "x"} if voided else None,
+        }
+
+    stays = [
+        stay("A", "open", "2026-11-29"),
+        stay("A", "open", "2026-11-20"),
+        stay("B", "discharged", "2026-11-01"),
+        stay("B", "open", "2026-12-01", voided=True),
+    ]
+    discharges = [{"point": "B", "kind": "hospital"}]
+    incidents = [{"point": "A", "status": "open"}, {"point": "B", "status": "handled"}]
+    result = compute([POINT], stays, discharges, incidents, date(2026, 11, 29))  # type: ignore[arg-type]
+    total = result[ALL]
+    assert (total.received, total.in_isolation, total.transferred) == (3, 2, 1)
+    assert (total.due_today, total.overdue, total.occupied_beds, total.beds) == (1, 1, 2, 1)
+    assert (total.incidents_open, total.incidents_handled) == (1, 1)
+    assert result["A"].received == 2

@@ -1,0 +1,188 @@
+"""The record store keeps the rules against the stored state, and audits every change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from isolation_tui.domain.errors import FieldError, ValidationFailed
+from isolation_tui.storage.actor import current_actor
+from isolation_tui.storage.repository import AUDIT, DISCHARGES, STAYS, Store, open_store
+
+ID_A = "11010519491231002X"
+ID_B = "210602199003255179"
+
+
+def room(code: str, beds: int = 1, blocked: bool = False) -> dict[str, object]:
+    return {"code": code, "floor": code[0], "beds": beds, "blocked": blocked}
+
+
+@pytest.fixture
+def point(store: Store) -> Store:
+    store.save_point("DD01", "一号点", [room("101"), room("102", 2), room("103", blocked=True)])
+    return store
+
+
+def arrive(store: Store, id_number: str = ID_A, **extra: str) -> int:
+    fields = {
+        "point": "DD01",
+        "name": "王小明",
+        "id_number": id_number,
+        "category": "inbound",
+        "arrived_at": "2026-11-28 14:05",
+        **extra,
+    }
+    return store.register_arrival(fields)
+
+
+def error_of(excinfo: pytest.ExceptionInfo[BaseException]) -> FieldError:
+    exc = excinfo.value
+    if isinstance(exc, ValidationFailed):
+        return exc.errors[0]
+    assert isinstance(exc, FieldError)
+    return exc
+
+
+def test_arrival_takes_the_first_free_bed_and_is_audited(point: Store) -> None:
+    stay_id = arrive(point)
+    stay = point.get(STAYS, stay_id)
+    assert stay is not None
+    assert stay["room"] == "101"
+    assert stay["created"] == {"at": "2026-11-29 09:30", "who": "tester"}
+    (entry,) = [a for a in point.rows(AUDIT).values() if a["table"] == STAYS]
+    assert entry["action"] == "create" and entry["record"] == stay_id
+    assert entry["before"] is None and entry["after"]["person"]["id_number"] == ID_A
+    assert entry["who"] == "tester" and entry["host"] == "local"
+
+
+def test_room_rules(point: Store) -> None:
+    arrive(point, room="101")
+    with pytest.raises(FieldError) as full:
+        arrive(point, ID_B, room="101")
+    assert (full.value.field, full.value.key) == ("room", "error.room_full")
+    with pytest.raises(FieldError) as blocked:
+        arrive(point, ID_B, room="103")
+    assert blocked.value.key == "error.room_blocked"
+    with pytest.raises(FieldError) as unknown:
+        arrive(point, ID_B, room="999")
+    assert unknown.value.key == "error.unknown_room"
+    assert len(point.rows(STAYS)) == 1
+
+
+def test_point_full_when_no_bed_is_left(point: Store) -> None:
+    for n in range(3):
+        arrive(point, f"P{n:03d}", id_type="passport")
+    with pytest.raises(FieldError) as excinfo:
+        arrive(point, "P999", id_type="passport")
+    assert excinfo.value.key == "error.point_full"
+
+
+def test_one_open_stay_per_person(point: Store) -> None:
+    arrive(point)
+    with pytest.raises(FieldError) as excinfo:
+        arrive(point)
+    assert excinfo.value.field == "id_number"
+    point.discharge({"id_number": ID_A, "discharged_at": "now", "kind": "released_home"})
+    arrive(point)  # back again after going home: allowed
+
+
+def test_discharge_rules(point: Store) -> None:
+    stay_id = arrive(point)
+    with pytest.raises(ValidationFailed) as early:
+        point.discharge(
+            {"id_number": ID_A, "discharged_at": "2026-11-01 10:00", "kind": "released_home"}
+        )
+    assert error_of(early).field == "discharged_at"
+    discharge_id = point.discharge({"stay": str(stay_id), "discharged_at": "now", "kind": "转院"})
+    assert point.get(STAYS, stay_id)["status"] == "discharged"  # type: ignore[index]
+    assert point.get(DISCHARGES, discharge_id)["kind"] == "hospital"  # type: ignore[index]
+    with pytest.raises(ValidationFailed) as again:
+        point.discharge({"stay": str(stay_id), "discharged_at": "now", "kind": "released_home"})
+    assert error_of(again).field == "id_number"
+    counters = point.counters()["DD01"]
+    assert (counters.received, counters.in_isolation, counters.transferred) == (1, 0, 1)
+
+
+def test_void_discharge_reopens_the_stay_with_reason(point: Store) -> None:
+    stay_id = arrive(point)
+    discharge_id = point.discharge({"id_number": ID_A, "discharged_at": "now", "kind": "返家"})
+    with pytest.raises(FieldError):
+        point.void(DISCHARGES, discharge_id, " ")
+    point.void(DISCHARGES, discharge_id, "wrong person")
+    assert point.get(STAYS, stay_id)["status"] == "open"  # type: ignore[index]
+    assert point.get(DISCHARGES, discharge_id)["voided"]["reason"] == "wrong person"  # type: ignore[index]
+    assert point.counters()["DD01"].released_home == 0
+    actions = [a["action"] for a in point.rows(AUDIT).values()]
+    assert actions[-2:] == ["void", "reopen"]
+
+
+def test_correction_rechecks_rules_and_keeps_before_and_after(point: Store) -> None:
+    stay_id = arrive(point)
+    other = arrive(point, ID_B)
+    with pytest.raises(FieldError) as excinfo:
+        point.correct_stay(other, {"id_number": ID_A}, "typo")
+    assert excinfo.value.field == "id_number"
+    point.correct_stay(stay_id, {"name": "王晓明", "room": "102"}, "spelling")
+    last = list(point.rows(AUDIT).values())[-1]
+    assert last["before"]["person"]["name"] == "王小明"
+    assert last["after"]["person"]["name"] == "王晓明"
+    assert last["after"]["room"] == "102" and last["reason"] == "spelling"
+
+
+def test_extension_moves_release_due(point: Store) -> None:
+    stay_id = arrive(point)
+    assert point.get(STAYS, stay_id)["release_due"] == "2026-12-12"  # type: ignore[index]
+    point.extend_stay(stay_id, "7", "positive contact")
+    point.extend_stay(stay_id, "-2", "shortened by order")
+    stay = point.get(STAYS, stay_id)
+    assert stay is not None and stay["release_due"] == "2026-12-17"
+    with pytest.raises(FieldError):
+        point.extend_stay(stay_id, "-60", "too much")
+
+
+def test_incident_open_act_close_reopen(point: Store) -> None:
+    stay_id = arrive(point)
+    incident_id = point.open_incident(
+        {
+            "point": "DD01",
+            "occurred_at": "08:10",
+            "kind": "fever",
+            "severity": "3",
+            "summary": "38.6 °C [red]x[/]",
+        },
+        stays=[stay_id],
+    )
+    point.add_action(incident_id, "called the doctor")
+    with pytest.raises(ValidationFailed):
+        point.close_incident(incident_id, "")
+    point.close_incident(incident_id, "negative retest", "09:00")
+    assert point.counters()["DD01"].incidents_handled == 1
+    point.reopen_incident(incident_id, "fever returned")
+    incident = point.get("incidents", incident_id)
+    assert incident is not None and incident["status"] == "open"
+    assert incident["summary"] == "38.6 °C [red]x[/]"
+
+
+def test_failed_batch_leaves_nothing(point: Store, db_path: Path) -> None:
+    before = db_path.with_name(db_path.name + "-journal").read_bytes()
+    with pytest.raises(FieldError), point.transaction():
+        arrive(point)
+        arrive(point)
+    assert point.rows(STAYS) == {}
+    assert db_path.with_name(db_path.name + "-journal").read_bytes() == before
+    reopened = open_store(db_path, read_only=True)
+    assert reopened.rows(STAYS) == {}
+
+
+def test_blocking_an_occupied_room_is_refused(point: Store) -> None:
+    arrive(point, room="101")
+    with pytest.raises(FieldError) as excinfo:
+        point.save_point("DD01", "", [room("101", blocked=True)])
+    assert excinfo.value.key == "error.beds_below_taken"
+
+
+def test_actor_names_the_ssh_client() -> None:
+    actor = current_actor({"SSH_CLIENT": "10.1.2.3 52814 22"})
+    assert actor.host == "10.1.2.3"
+    assert current_actor({}).host == "local"
