@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from .i18n import language_from_environment, set_language, t
-from .storage.errors import StoreError, StoreMissing
+from .storage.errors import StoreCorrupt, StoreError, StoreMissing
 from .storage.paths import resolve_db_path
 
 ExitCode = int
@@ -56,6 +56,10 @@ def command(func: Callable[..., ExitCode | None]) -> Callable[..., None]:
             code = func(*args, **kwargs)
         except StoreMissing:
             click.echo(f"isolation-tui: {t('cli.no_database', path=kwargs['db_path'])}", err=True)
+            sys.exit(1)
+        except StoreCorrupt as exc:
+            click.echo(f"isolation-tui: {exc}", err=True)
+            click.echo(t("cli.corrupt_hint", path=kwargs.get("db_path", "")), err=True)
             sys.exit(1)
         except StoreError as exc:
             click.echo(f"isolation-tui: {exc}", err=True)
@@ -154,6 +158,34 @@ def check(db_path: Path) -> ExitCode:
     from .headless.check import run_check
 
     return run_check(db_path)
+
+
+@main.command()
+@db_option
+@lang_option
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="New database file for the recovered copy.",
+)
+@command
+def recover(db_path: Path, out: Path) -> ExitCode:
+    """Copy a damaged database, up to its first damaged entry, into a new file."""
+    from .storage.salvage import salvage
+
+    result = salvage(db_path, out)
+    click.echo(
+        t(
+            "cli.recovered",
+            out=out,
+            seq=result.seq,
+            kept=result.kept_entries,
+            lost=result.lost_lines,
+            problem=result.problem or "-",
+        )
+    )
+    return 0
 
 
 if __name__ == "__main__":

@@ -473,6 +473,14 @@ class JournalStorage(Storage):
             self._notify(self._follow_journal())
             self._compact()
 
+    def restore(self, tables: Tables, max_ids: dict[str, int], seq: int) -> None:
+        """Make a new, empty store hold a recovered state (see ``salvage``)."""
+        with self._mutex, self._locked():
+            if self._seq or any(self._tables.values()):
+                raise StoreWriteFailed(f"{self.path}: not empty; recover into a new file")
+            self._tables, self._max_ids, self._seq = tables, dict(max_ids), seq
+            self._compact()
+
     def _compact(self) -> None:
         body = {
             "schema_version": self._schema_version,

@@ -1,0 +1,81 @@
+"""Recover what can be recovered from a damaged database, into a new one.
+
+The damaged files are only read, never changed: the supervisor keeps them for
+whoever investigates, and decides whether the new copy replaces them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .engine import SCHEMA_VERSION, JournalStorage
+from .errors import StoreCorrupt, StoreError
+from .journal import decode_snapshot, parse_entries, parse_journal_header
+
+
+@dataclass(frozen=True)
+class Salvage:
+    seq: int
+    kept_entries: int
+    lost_lines: int
+    problem: str
+
+
+def salvage(source: Path, dest: Path) -> Salvage:
+    """Write to ``dest`` the state of ``source`` up to its first damaged entry."""
+    journal = source.with_name(source.name + "-journal")
+    if dest.exists():
+        raise StoreError(f"{dest}: already exists; choose a new file for the recovered copy")
+    problem = ""
+    try:
+        body: dict[str, Any] = decode_snapshot(source.read_bytes(), str(source))
+    except (StoreCorrupt, OSError) as exc:
+        problem = str(exc)
+        body = {"schema_version": SCHEMA_VERSION, "seq": 0, "max_ids": {}, "tables": {}}
+    tables: dict[str, dict[str, Any]] = body.get("tables", {})
+    max_ids: dict[str, int] = {k: int(v) for k, v in body.get("max_ids", {}).items()}
+    seq = int(body.get("seq", 0))
+    kept = lost = 0
+    try:
+        raw = journal.read_bytes()
+    except OSError:
+        raw = b""
+    header, _, rest = raw.partition(b"\n")
+    if raw:
+        base = parse_journal_header(header + b"\n", str(journal))
+        if base > seq:
+            raise StoreCorrupt(
+                f"{source}: the snapshot is damaged and the journal does not reach back to "
+                "the start; only a backup can restore this database"
+            )
+        lines = rest.split(b"\n")
+        for number, line in enumerate(lines):
+            if not line:
+                continue
+            try:
+                (entry,) = parse_entries(line + b"\n", 0, str(journal)).entries
+            except StoreCorrupt as exc:
+                problem = problem or str(exc)
+                lost = sum(1 for later in lines[number:] if later)
+                break
+            if entry["seq"] <= seq:
+                continue
+            if entry["seq"] != seq + 1:
+                problem = problem or f"{journal}: journal jumps from entry {seq} to {entry['seq']}"
+                lost = sum(1 for later in lines[number:] if later)
+                break
+            for table, key, doc in entry["ops"]:
+                rows = tables.setdefault(table, {})
+                if doc is None:
+                    rows.pop(key, None)
+                else:
+                    rows[key] = doc
+                    max_ids[table] = max(max_ids.get(table, 0), int(key))
+            seq = entry["seq"]
+            kept += 1
+    store = JournalStorage(dest, create=True)
+    store.restore(tables, max_ids, seq)
+    store.close()
+    return Salvage(seq=seq, kept_entries=kept, lost_lines=lost, problem=problem)

@@ -1,0 +1,72 @@
+"""A damaged database is refused with a way out, and ``recover`` keeps what is whole."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import CliRunner
+
+from isolation_tui.storage.actor import Actor
+from isolation_tui.storage.repository import STAYS, open_store
+
+
+def _fill(db_path: Path, people: int) -> None:
+    store = open_store(db_path, create=True, actor=Actor("tester", "local"))
+    store.save_point(
+        "DD01", "一号点", [{"code": "101", "floor": "1", "beds": 50, "blocked": False}]
+    )
+    for n in range(people):
+        store.register_arrival(
+            {
+                "point": "DD01",
+                "name": f"旅客{n}",
+                "id_type": "passport",
+                "id_number": f"E{n:06d}",
+                "category": "inbound",
+                "arrived_at": "2026-11-20 10:00",
+            }
+        )
+    store.close()
+
+
+def _damage_middle_entry(db_path: Path, entry: int) -> None:
+    journal = db_path.with_name(db_path.name + "-journal")
+    lines = journal.read_bytes().split(b"\n")
+    lines[entry] = lines[entry].replace(b"E0", b"X0", 1)
+    journal.write_bytes(b"\n".join(lines))
+
+
+def test_damaged_database_is_refused_unchanged_then_recovered(
+    cli: CliRunner, db_path: Path, tmp_path: Path
+) -> None:
+    _fill(db_path, 5)
+    _damage_middle_entry(db_path, 4)  # header, point, then stays 1, 2, 3...
+    files = {p: p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith(db_path.name)}
+
+    stats = cli("stats", "--json")
+    assert stats.returncode == 1
+    assert "fails its checksum" in stats.stderr and "recover" in stats.stderr
+    check = cli("check")
+    assert check.returncode == 1 and "journal" in check.stderr
+    assert {p: p.read_bytes() for p in files} == files
+
+    out = tmp_path / "recovered.db"
+    recovered = cli("recover", "--out", str(out))
+    assert recovered.returncode == 0, recovered.stderr
+    assert "3 damaged or later entries left out" in recovered.stdout
+    assert cli("check", "--db", str(out)).returncode == 0
+    store = open_store(out, read_only=True)
+    assert sorted(s["person"]["id_number"] for s in store.rows(STAYS).values()) == [
+        "E000000",
+        "E000001",
+    ]
+    assert {p: p.read_bytes() for p in files} == files
+
+
+def test_recover_refuses_to_overwrite(cli: CliRunner, db_path: Path, tmp_path: Path) -> None:
+    _fill(db_path, 1)
+    out = tmp_path / "taken.db"
+    out.write_text("keep me")
+    result = cli("recover", "--out", str(out))
+    assert result.returncode == 1
+    assert out.read_text() == "keep me"
