@@ -6,8 +6,11 @@ Exit codes: 0 ok, 1 bad input or a failed check, 2 usage error.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ import click
 from .i18n import language_from_environment, set_language, t
 from .storage.errors import StoreCorrupt, StoreError, StoreMissing
 from .storage.paths import resolve_db_path
+from .storage.repository import open_store
 
 ExitCode = int
 
@@ -69,10 +73,49 @@ def command(func: Callable[..., ExitCode | None]) -> Callable[..., None]:
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.version_option(package_name="isolation-tui")
-def main() -> None:
-    """Run isolation (quarantine) points: arrivals, discharges, incidents, handover."""
+@db_option
+@click.option("--point", default=None, help="Your point's code (default: the first point).")
+@lang_option
+@click.option("--read-only", is_flag=True, help="Look, but change nothing.")
+@click.option("--demo", "use_demo", is_flag=True, help="Try it on a fresh copy of the demo data.")
+@click.pass_context
+def main(
+    ctx: click.Context, db_path: Path | None, point: str | None, read_only: bool, use_demo: bool
+) -> None:
+    """Run isolation (quarantine) points: arrivals, discharges, incidents, handover.
+
+    Without a command, opens the terminal program.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    run_tui(db_path, point=point, read_only=read_only, use_demo=use_demo)
+
+
+def run_tui(db_path: Path | None, *, point: str | None, read_only: bool, use_demo: bool) -> None:
+    with contextlib.ExitStack() as stack:
+        if use_demo:
+            from .headless.demo import run_demo
+
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="isolation-tui-")))
+            db_path = folder / "demo.db"
+            with contextlib.redirect_stdout(io.StringIO()):
+                run_demo(db_path, force=False, scale=1)
+        path = resolve_db_path(db_path)
+        try:
+            store = open_store(path, read_only=read_only, create=not read_only)
+        except StoreCorrupt as exc:
+            click.echo(f"isolation-tui: {exc}", err=True)
+            click.echo(t("cli.corrupt_hint", path=path), err=True)
+            sys.exit(1)
+        except StoreError as exc:
+            click.echo(f"isolation-tui: {exc}", err=True)
+            sys.exit(1)
+        from .app import IsolationApp
+
+        IsolationApp(store, point=point).run()
+        store.close()
 
 
 @main.command()

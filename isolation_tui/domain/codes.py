@@ -89,6 +89,8 @@ SEVERITY = CodeSet(
     "severity", ("1", "2", "3", "4"), {"低": "1", "中": "2", "高": "3", "危急": "4", "紧急": "4"}
 )
 
+YES_NO = CodeSet("yes_no", ("yes", "no"), {"是": "yes", "否": "no", "y": "yes", "n": "no"})
+
 TRANSFERRED = ("hospital", "other_point")
 OTHER_EXITS = ("absconded", "deceased", "other")
 

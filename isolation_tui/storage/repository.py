@@ -23,6 +23,7 @@ from ..domain.errors import FieldError
 from ..domain.idnumber import normalise
 from ..domain.records import (
     AuditEntry,
+    Discharge,
     Incident,
     Point,
     Room,
@@ -61,6 +62,9 @@ class _Index:
         self.point_ids: dict[str, int] = {}
         self.open_by_person: dict[str, int] = {}
         self.taken: dict[tuple[str, str], int] = {}
+        self.open_at: dict[str, set[int]] = {}
+        self.audit_of: dict[tuple[str, int], list[int]] = {}
+        self._audit_record: dict[int, tuple[str, int]] = {}
         self._stay_facts: dict[str, tuple[str, tuple[str, str]] | None] = {}
         self._point_codes: dict[str, str] = {}
 
@@ -71,6 +75,8 @@ class _Index:
             self._reindex_point(tables, key)
         for key in tables.get(STAYS, {}):
             self._reindex_stay(tables, key)
+        for key in tables.get(AUDIT, {}):
+            self._index_audit(tables, key)
 
     def apply(self, db: Database, changes: Changes) -> None:
         if changes.reloaded:
@@ -82,6 +88,20 @@ class _Index:
                 self._reindex_stay(tables, key)
             elif table == POINTS:
                 self._reindex_point(tables, key)
+            elif table == AUDIT:
+                self._index_audit(tables, key)
+
+    def _index_audit(self, tables: dict[str, dict[str, Any]], key: str) -> None:
+        """Audit entries are only ever added (a rollback removes the newest)."""
+        entry = tables.get(AUDIT, {}).get(key)
+        number = int(key)
+        old = self._audit_record.pop(number, None)
+        if old is not None:
+            self.audit_of[old].remove(number)
+        if entry is not None:
+            record = (entry["table"], entry["record"])
+            self.audit_of.setdefault(record, []).append(number)
+            self._audit_record[number] = record
 
     def _reindex_point(self, tables: dict[str, dict[str, Any]], key: str) -> None:
         old = self._point_codes.pop(key, None)
@@ -100,6 +120,7 @@ class _Index:
                 del self.open_by_person[who]
             if room[1]:
                 self.taken[room] -= 1
+            self.open_at[room[0]].discard(int(key))
         doc = tables.get(STAYS, {}).get(key)
         if doc is None or not is_live(doc) or doc["status"] != "open":
             return
@@ -108,6 +129,7 @@ class _Index:
         self.open_by_person[who] = int(key)
         if room[1]:
             self.taken[room] = self.taken.get(room, 0) + 1
+        self.open_at.setdefault(room[0], set()).add(int(key))
         self._stay_facts[key] = (who, room)
 
 
@@ -160,6 +182,34 @@ class Store:
 
     def open_stay_of(self, id_type: str, id_number: str) -> int | None:
         return self._index.open_by_person.get(person_key(id_type, id_number))
+
+    def open_stays(self, point_code: str | None) -> dict[int, Stay]:
+        """Open stays at one point (or all points), by id; costs what it returns."""
+        rows = self.rows(STAYS)
+        codes = [point_code] if point_code else list(self._index.open_at)
+        return {
+            stay_id: rows[str(stay_id)]
+            for code in codes
+            for stay_id in sorted(self._index.open_at.get(code, ()))
+        }
+
+    def history(self, table: str, record_id: int) -> list[AuditEntry]:
+        """Every audit entry of one record, oldest first."""
+        rows = self.rows(AUDIT)
+        ids = self._index.audit_of.get((table, record_id), [])
+        return [rows[str(i)] for i in sorted(ids) if str(i) in rows]
+
+    def recent_audit(self, point_code: str | None, limit: int) -> list[AuditEntry]:
+        """The latest changes at a point (or anywhere), newest first."""
+        found: list[AuditEntry] = []
+        for entry in reversed(self.rows(AUDIT).values()):
+            doc = entry["after"] or entry["before"] or {}
+            where = doc.get("code") if entry["table"] == POINTS else doc.get("point")
+            if point_code is None or where == point_code:
+                found.append(entry)
+                if len(found) == limit:
+                    break
+        return found
 
     def free_rooms(self, point_code: str) -> list[Room]:
         point = self.point(point_code)
@@ -381,7 +431,7 @@ class Store:
         """The open stay named by ``stay`` (an id) or by ``id_type`` and ``id_number``."""
         raw_id = clean_text(fields.get("stay", ""))
         if raw_id:
-            return int(raw_id) if raw_id.isdigit() and self.get(STAYS, int(raw_id)) else None
+            return int(raw_id) if raw_id.isdecimal() and self.get(STAYS, int(raw_id)) else None
         id_type = ID_TYPE.parse(clean_text(fields.get("id_type", "")) or "resident_id") or ""
         return self.open_stay_of(id_type, normalise(clean_text(fields.get("id_number", ""))))
 
@@ -398,6 +448,25 @@ class Store:
                 STAYS, stay_id, {"status": "discharged", "discharge": discharge_id}, "discharge"
             )
             return discharge_id
+
+    def correct_discharge(
+        self, discharge_id: int, fields: Mapping[str, Any], reason: str
+    ) -> Discharge:
+        """Correct a discharge's time, kind, destination, test or certificate."""
+        why = require_reason(reason)
+        with self.transaction():
+            before = self.get(DISCHARGES, discharge_id)
+            if before is None or not is_live(before):
+                raise FieldError("id", "error.no_record", table=DISCHARGES, id=discharge_id)
+            stay = {**self._stay(before["stay"]), "status": "open"}
+            fixed = discharge_from_fields(
+                {**discharge_fields(before), **fields}, cast(Stay, stay), self.clock()
+            )
+            changes = {
+                k: fixed[k]  # type: ignore[literal-required]
+                for k in ("at", "kind", "destination", "negative_test", "certificate", "notes")
+            }
+            return cast(Discharge, self._change(DISCHARGES, discharge_id, changes, "correct", why))
 
     def void(self, table: str, record_id: int, reason: str) -> None:
         """Void a record (it stays stored, counts for nothing). Voiding a discharge
@@ -471,7 +540,7 @@ class Store:
 
 def _room_order(room: Room) -> tuple[str, int, str]:
     code = room["code"]
-    digits = "".join(ch for ch in code if ch.isdigit())
+    digits = "".join(ch for ch in code if ch.isdecimal())
     return (room.get("floor", ""), int(digits) if digits else 0, code)
 
 
@@ -494,6 +563,18 @@ def stay_fields(stay: Stay) -> dict[str, str]:
         "arrived_at": stay["arrived_at"],
         "quarantine_days": str(stay["quarantine_days"]),
         "notes": stay["notes"],
+    }
+
+
+def discharge_fields(discharge: Mapping[str, Any]) -> dict[str, str]:
+    """A discharge as the text fields it was recorded from."""
+    return {
+        "discharged_at": discharge["at"],
+        "kind": discharge["kind"],
+        "destination": discharge["destination"],
+        "negative_test": "yes" if discharge["negative_test"] else "no",
+        "certificate": discharge["certificate"],
+        "notes": discharge["notes"],
     }
 
 

@@ -1,0 +1,144 @@
+"""The terminal program: four screens (modes) over one store, live counters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.signal import Signal
+
+from .domain.counters import Counters, for_point
+from .i18n import t
+from .screens.arrivals import ArrivalsScreen
+from .screens.discharges import DischargesScreen
+from .screens.incidents import IncidentsScreen
+from .screens.overview import OverviewScreen
+from .screens.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmallScreen
+from .storage.engine import Changes
+from .storage.repository import Store
+from .widgets.keys import translate_bindings
+
+POLL_SECONDS = 0.25
+
+
+class IsolationApp(App[None]):
+    """Run with an open :class:`Store`; ``point`` is the supervisor's own point."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "isolation-tui"
+    MODES: ClassVar[dict[str, type[Screen[None]]]] = {  # type: ignore[assignment]
+        "overview": OverviewScreen,
+        "arrivals": ArrivalsScreen,
+        "discharges": DischargesScreen,
+        "incidents": IncidentsScreen,
+    }
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "go('overview')", "ui.key_overview", id="go.overview", priority=True),
+        Binding("f2", "go('arrivals')", "ui.key_arrivals", id="go.arrivals", priority=True),
+        Binding("f3", "go('discharges')", "ui.key_discharges", id="go.discharges", priority=True),
+        Binding("f4", "go('incidents')", "ui.key_incidents", id="go.incidents", priority=True),
+        Binding("f6", "toggle_scope", "ui.key_scope", id="scope", priority=True),
+        Binding("ctrl+q", "quit", "ui.key_quit", id="quit", priority=True),
+    ]
+
+    def __init__(self, store: Store, point: str | None = None) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.store = store
+        points = store.points()
+        self.point: str | None = point if point in points else next(iter(points), None)
+        self.all_points = self.point is None
+        self.counters: dict[str, Counters] = {}
+        self.data_changed: Signal[frozenset[str]] = Signal(self, "data_changed")
+        self.animation_level = "none"
+        self._pending: set[str] = set()
+        self._too_small = False
+        store.db.storage.add_listener(self._on_store_change)
+
+    # ------------------------------------------------------------------ live data
+
+    def on_mount(self) -> None:
+        self._recount()
+        self.switch_mode("overview")
+        self.set_interval(POLL_SECONDS, self._poll)
+
+    def _poll(self) -> None:
+        self.store.refresh()
+
+    def _on_store_change(self, changes: Changes) -> None:
+        """Called for every staged document too: coalesce a burst into one recount."""
+        first = not self._pending
+        self._pending |= changes.tables() or {"*"}
+        if first:
+            self.call_later(self._apply_changes)
+
+    def _apply_changes(self) -> None:
+        if self.store.db.storage.in_transaction:
+            self.call_later(self._apply_changes)
+            return
+        tables = frozenset(self._pending)
+        self._pending.clear()
+        self._recount()
+        self.data_changed.publish(tables)
+
+    def _recount(self) -> None:
+        self.counters = self.store.counters()
+
+    @property
+    def scope_counters(self) -> Counters:
+        return for_point(self.counters, None if self.all_points else self.point)
+
+    @property
+    def scope_label(self) -> str:
+        if self.all_points or self.point is None:
+            return t("ui.scope_all", count=len(self.store.points()))
+        point = self.store.point(self.point)
+        return point["name"] if point else self.point
+
+    def set_point(self, code: str) -> None:
+        self.point = code
+        self.all_points = False
+        self.data_changed.publish(frozenset({"*"}))
+
+    # ------------------------------------------------------------------ actions
+
+    def action_go(self, mode: str) -> None:
+        if not self._too_small:
+            self.switch_mode(mode)
+
+    def action_toggle_scope(self) -> None:
+        if self.point is None:
+            return
+        self.all_points = not self.all_points
+        self.data_changed.publish(frozenset({"*"}))
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        for mode in self.MODES:
+            yield SystemCommand(
+                t(f"ui.title_{mode}"), t(f"ui.help_{mode}"), lambda m=mode: self.action_go(m)
+            )
+        yield SystemCommand(t("ui.key_scope"), t("ui.help_scope"), self.action_toggle_scope)
+        yield from getattr(screen, "commands", lambda: [])()
+        yield SystemCommand(t("ui.key_quit"), t("ui.help_quit"), self.exit)
+
+    def refuse_if_read_only(self) -> bool:
+        """True (and a message) when this session may not write."""
+        if self.store.read_only:
+            self.notify(t("ui.read_only"), severity="warning")
+            return True
+        return False
+
+    # ------------------------------------------------------------------ size
+
+    def on_resize(self) -> None:
+        small = self.size.width < MIN_WIDTH or self.size.height < MIN_HEIGHT
+        if small and not self._too_small:
+            self._too_small = True
+            self.push_screen(TooSmallScreen())
+        elif not small and self._too_small:
+            self._too_small = False
+            if isinstance(self.screen, TooSmallScreen):
+                self.pop_screen()

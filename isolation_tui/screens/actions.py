@@ -1,0 +1,41 @@
+"""The one-record actions shared by several screens, as prompt forms."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..i18n import t
+from ..storage.repository import STAYS
+from ..widgets.form import FieldSpec
+from .prompt_form import PromptFormScreen
+
+if TYPE_CHECKING:
+    from ..storage.repository import Store
+
+REASON = FieldSpec("reason")
+
+
+def extend_screen(store: Store, stay_id: int) -> PromptFormScreen:
+    stay = store.get(STAYS, stay_id) or {}
+    title = t(
+        "ui.title_extend",
+        id=stay_id,
+        name=stay.get("person", {}).get("name", ""),
+        due=stay.get("release_due", ""),
+    )
+
+    def save(values: dict[str, str]) -> str:
+        changed = store.extend_stay(stay_id, values["days"], values["reason"])
+        return t("ui.saved_extension", id=stay_id, due=changed["release_due"])
+
+    days = FieldSpec("days", max_length=4, hint="ui.hint_extend_days")
+    return PromptFormScreen("arrivals", title, [days, REASON], save)
+
+
+def void_screen(store: Store, mode: str, table: str, record_id: int) -> PromptFormScreen:
+    def save(values: dict[str, str]) -> str:
+        store.void(table, record_id, values["reason"])
+        return t("ui.saved_void", id=record_id)
+
+    title = t("ui.title_void", what=t(f"activity.table_{table}"), id=record_id)
+    return PromptFormScreen(mode, title, [REASON], save)

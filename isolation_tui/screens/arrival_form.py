@@ -1,0 +1,126 @@
+"""New arrival (and correction of one): made for a bus-load typed in a row.
+
+After a save the fields that repeat for a bus (point, category, arrival time,
+origin, transport) stay filled, the room list offers the beds still free, and the
+cursor is back on the name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from textual import on
+from textual.widgets import Input, Select
+
+from ..domain.codes import CATEGORY, ID_TYPE, SEX
+from ..domain.idnumber import normalise, resident_id_problem
+from ..domain.records import Stay
+from ..domain.timeparse import format_time, parse_time
+from ..i18n import t
+from ..storage.repository import STAYS, stay_fields
+from ..widgets.form import FieldSpec, Options
+from .base import FormScreen
+
+
+class ArrivalFormScreen(FormScreen):
+    """``stay_id`` given: correct that stay (a reason is asked for); else register."""
+
+    mode_name = "arrivals"
+    watched_tables = frozenset({"points", STAYS})
+    first_field = "name"
+
+    def __init__(self, stay_id: int | None = None) -> None:
+        super().__init__()
+        self.stay_id = stay_id
+        self.title_key = "ui.title_correct_arrival" if stay_id else "ui.title_new_arrival"
+
+    def _points(self) -> Options:
+        return [(f"{code} {p['name']}", code) for code, p in self.store.points().items()]
+
+    def _rooms(self) -> Options:
+        point = self.form.row("point").value() if self.is_mounted else self.iso_app.point
+        rooms = self.store.free_rooms(point or "")
+        options = [
+            (
+                f"{r['code']} ({r['beds'] - self.store.beds_taken(point or '', r['code'])})",
+                r["code"],
+            )
+            for r in rooms
+        ]
+        if self.stay_id is not None:
+            stay = self.store.get(STAYS, self.stay_id)
+            if stay and stay["room"] and stay["room"] not in {v for _, v in options}:
+                options.insert(0, (stay["room"], stay["room"]))
+        return options
+
+    def specs(self) -> Sequence[FieldSpec]:
+        specs = [
+            FieldSpec("point", options=self._points, sticky=True),
+            FieldSpec("name", max_length=100),
+            FieldSpec("id_type", codes=ID_TYPE),
+            FieldSpec("id_number", max_length=40),
+            FieldSpec("sex", codes=SEX),
+            FieldSpec("birth_date", hint="ui.hint_date"),
+            FieldSpec("nationality", max_length=60),
+            FieldSpec("phone", max_length=30),
+            FieldSpec("room", options=self._rooms, blank_label="ui.room_auto"),
+            FieldSpec("category", codes=CATEGORY, sticky=True),
+            FieldSpec("arrived_at", hint="ui.hint_time", sticky=True),
+            FieldSpec("origin", sticky=True),
+            FieldSpec("transport", sticky=True, max_length=60),
+            FieldSpec("quarantine_days", max_length=3, hint="ui.hint_days"),
+            FieldSpec("notes"),
+        ]
+        if self.stay_id is not None:
+            specs.append(FieldSpec("reason"))
+        return specs
+
+    def initial_values(self) -> dict[str, str]:
+        if self.stay_id is not None:
+            stay = self.store.get(STAYS, self.stay_id)
+            if stay is not None:
+                return stay_fields(stay)  # type: ignore[arg-type]
+        return {
+            "point": self.iso_app.point or "",
+            "id_type": "resident_id",
+            "category": "inbound",
+            "arrived_at": "now",
+        }
+
+    def save(self, values: dict[str, str]) -> str:
+        if self.stay_id is not None:
+            reason = values.pop("reason", "")
+            stay = self.store.correct_stay(self.stay_id, values, reason)
+            return t("ui.saved_correction", id=self.stay_id, name=stay["person"]["name"])
+        stay_id = self.store.register_arrival(values)
+        saved: Stay = self.store.get(STAYS, stay_id)  # type: ignore[assignment]
+        return t("ui.saved_arrival", id=stay_id, name=saved["person"]["name"], room=saved["room"])
+
+    def after_save(self) -> None:
+        if self.stay_id is not None:
+            self.dismiss()
+            return
+        self.form.reset(keep_sticky=True)
+        self.form.row("id_type").set_value("resident_id")
+        self.form.focus_field("name")
+
+    @on(Input.Changed, "#field-id_number")
+    def _check_id_as_typed(self, event: Input.Changed) -> None:
+        """A resident ID is checked as soon as it is complete."""
+        row = self.form.row("id_number")
+        number = normalise(event.value)
+        if self.form.row("id_type").value() != "resident_id" or len(number) < 18:
+            row.show_error("")
+            return
+        problem = resident_id_problem(number)
+        row.show_error(t(problem) if problem else t("ui.id_ok"), hint=not problem)
+
+    @on(Input.Changed, "#field-arrived_at")
+    def _show_time_read(self, event: Input.Changed) -> None:
+        moment = parse_time(event.value, self.store.clock())
+        row = self.form.row("arrived_at")
+        row.show_error(f"→ {format_time(moment)}" if moment else "", hint=True)
+
+    @on(Select.Changed, "#field-point")
+    def _rooms_of_the_point(self) -> None:
+        self.form.row("room").refresh_options()

@@ -1,0 +1,145 @@
+"""F2 Arrivals: the stays, newest first, masked; filter, open, register, correct, extend."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.timer import Timer
+from textual.widgets import DataTable, Input
+
+from ..domain.codes import SEX
+from ..domain.records import mask
+from ..i18n import t
+from ..storage.repository import STAYS
+from ..widgets.form import TextField
+from ..widgets.record_table import RecordTable, cell
+from .actions import extend_screen
+from .arrival_form import ArrivalFormScreen
+from .base import MainScreen
+from .stay_detail import StayDetailScreen
+
+FILTER_DELAY = 0.3
+
+
+def stay_row(stay_id: str, stay: dict[str, Any], today: str) -> list[Text]:
+    person = stay["person"]
+    if stay.get("voided"):
+        status, style = t("ui.status_voided"), "dim"
+    elif stay["status"] == "open":
+        late = stay["release_due"] < today
+        status, style = t("ui.status_open"), "bold red" if late else ""
+    else:
+        status, style = t("ui.status_discharged"), "dim"
+    return [
+        cell(stay_id),
+        cell(stay["arrived_at"][5:]),
+        cell(person["name"]),
+        cell(SEX.label(person["sex"])),
+        cell(mask(person["id_number"])),
+        cell(stay["room"]),
+        cell(stay["release_due"][5:], style),
+        cell(status, style),
+    ]
+
+
+def matches(stay: dict[str, Any], needle: str) -> bool:
+    person = stay["person"]
+    return any(
+        needle in value.lower()
+        for value in (
+            person["name"],
+            person["id_number"],
+            stay["room"],
+            stay["transport"],
+            person["phone"],
+        )
+    )
+
+
+class ArrivalsScreen(MainScreen):
+    mode_name = "arrivals"
+    watched_tables = frozenset({STAYS})
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "new", "ui.key_new_arrival"),
+        Binding("slash", "filter", "ui.key_filter"),
+        Binding("enter", "open", "ui.key_open", show=False),
+        Binding("c", "correct", "ui.key_correct"),
+        Binding("x", "extend", "ui.key_extend"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._filter_timer: Timer | None = None
+
+    def compose_body(self) -> ComposeResult:
+        yield TextField(placeholder=t("ui.filter_hint"), id="filter", compact=True)
+        yield RecordTable(
+            ("id", "arrived", "name", "sex", "id_number", "room", "due", "status"),
+            id="stays-table",
+        )
+
+    def reload(self) -> None:
+        needle = self.query_one("#filter", Input).value.strip().lower()
+        point = None if self.iso_app.all_points else self.iso_app.point
+        today = self.store.clock().date().isoformat()
+        rows = self.store.rows(STAYS)
+        keys = [
+            key
+            for key, stay in rows.items()
+            if (point is None or stay["point"] == point) and (not needle or matches(stay, needle))
+        ]
+        keys.sort(key=lambda key: (rows[key]["arrived_at"], int(key)), reverse=True)
+        self.query_one(RecordTable).show(keys, lambda key: stay_row(key, rows[key], today))
+
+    @on(Input.Changed, "#filter")
+    def _filter_later(self) -> None:
+        # Typing fast must not rescan the list per key: wait for a pause.
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self._filter_timer = self.set_timer(FILTER_DELAY, self.reload)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.query_one(RecordTable).focus()
+
+    def _selected(self) -> int | None:
+        key = self.query_one(RecordTable).current_key()
+        return int(key) if key else None
+
+    def action_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def action_new(self) -> None:
+        if not self.iso_app.refuse_if_read_only():
+            self.app.push_screen(ArrivalFormScreen())
+
+    def action_open(self) -> None:
+        stay_id = self._selected()
+        if stay_id is not None:
+            self.app.push_screen(StayDetailScreen(stay_id))
+
+    def action_correct(self) -> None:
+        stay_id = self._selected()
+        if stay_id is not None and not self.iso_app.refuse_if_read_only():
+            self.app.push_screen(ArrivalFormScreen(stay_id))
+
+    def action_extend(self) -> None:
+        stay_id = self._selected()
+        if stay_id is not None and not self.iso_app.refuse_if_read_only():
+            self.app.push_screen(extend_screen(self.store, stay_id))
+
+    @on(DataTable.RowSelected)
+    def _open_row(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    def commands(self) -> Iterable[SystemCommand]:
+        yield SystemCommand(t("ui.key_new_arrival"), t("ui.help_new_arrival"), self.action_new)
+        yield SystemCommand(t("ui.key_filter"), t("ui.help_filter"), self.action_filter)
+        yield SystemCommand(t("ui.key_correct"), t("ui.help_correct"), self.action_correct)
+        yield SystemCommand(t("ui.key_extend"), t("ui.help_extend"), self.action_extend)

@@ -1,0 +1,176 @@
+"""What every main screen shares: the counter bar on top, the keys at the bottom."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from ..domain.errors import FieldError, ValidationFailed
+from ..i18n import t
+from ..storage.errors import StoreError
+from ..widgets.counter_bar import CounterBar
+from ..widgets.form import FieldSpec, RecordForm
+from ..widgets.keys import translate_bindings
+from ..widgets.record_table import RecordTable
+from .confirm import ConfirmScreen
+
+if TYPE_CHECKING:
+    from ..app import IsolationApp
+    from ..storage.repository import Store
+
+
+class MainScreen(Screen[None]):
+    """A screen of one mode. Subclasses fill the body and reload on data changes."""
+
+    mode_name = ""
+    watched_tables: frozenset[str] = frozenset()
+
+    def __init__(self) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self._stale = True
+
+    @property
+    def iso_app(self) -> IsolationApp:
+        return cast("IsolationApp", self.app)
+
+    @property
+    def store(self) -> Store:
+        return self.iso_app.store
+
+    def compose(self) -> ComposeResult:
+        yield CounterBar(id="counter-bar")
+        yield Static(t(f"ui.title_{self.mode_name}"), id="screen-title", markup=False)
+        yield from self.compose_body()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def on_mount(self) -> None:
+        # Textual calls on_mount of every class in the MRO: subclasses do not define it.
+        self.iso_app.data_changed.subscribe(self, self._on_data_changed)
+        self._show_counters()
+        self.reload()
+        self._stale = False
+        self.focus_first()
+
+    def focus_first(self) -> None:
+        """Put the cursor where work on this screen starts."""
+        tables = self.query(RecordTable)
+        if tables:
+            tables.first().focus()
+
+    def on_screen_resume(self) -> None:
+        self._show_counters()
+        if self._stale:
+            self.reload()
+            self._stale = False
+
+    def _on_data_changed(self, tables: frozenset[str]) -> None:
+        self._show_counters()
+        if "*" in tables or tables & self.watched_tables:
+            if self.is_current:
+                self.reload()
+            else:
+                self._stale = True
+
+    def _show_counters(self) -> None:
+        self.query_one(CounterBar).show(self.iso_app.scope_counters, self.iso_app.scope_label)
+
+    def reload(self) -> None:
+        """Show the data again (called when records this screen shows changed)."""
+
+    def commands(self) -> Iterable[SystemCommand]:
+        """This screen's own actions, for the command palette."""
+        return ()
+
+
+class FormScreen(MainScreen):
+    """A form over the counter bar: ctrl+s saves, escape cancels (asking if typed in).
+
+    Subclasses give the fields and ``save``; a rule broken shows beside its field
+    and nothing is stored (each save is one transaction).
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save", "ui.key_save", priority=True),
+        Binding("escape", "cancel", "ui.key_cancel"),
+    ]
+    title_key = ""
+
+    def specs(self) -> Sequence[FieldSpec]:
+        raise NotImplementedError
+
+    def initial_values(self) -> dict[str, str]:
+        return {}
+
+    def compose(self) -> ComposeResult:
+        yield CounterBar(id="counter-bar")
+        yield Static(self.heading(), id="screen-title", markup=False)
+        yield RecordForm(self.specs(), self.initial_values(), id="form")
+        yield Static("", id="form-status", markup=False)
+        yield Footer()
+
+    def heading(self) -> str:
+        return t(self.title_key)
+
+    @property
+    def form(self) -> RecordForm:
+        return self.query_one(RecordForm)
+
+    first_field = ""
+
+    def focus_first(self) -> None:
+        self.form.focus_field(self.first_field or self.form.specs[0].name)
+
+    def save(self, values: dict[str, str]) -> str:
+        """Store the record; return the message to show. Raises on a broken rule."""
+        raise NotImplementedError
+
+    def after_save(self) -> None:
+        self.dismiss()
+
+    def action_save(self) -> None:
+        if self.iso_app.refuse_if_read_only():
+            return
+        self.form.clear_errors()
+        try:
+            message = self.save(self.form.values())
+        except ValidationFailed as exc:
+            self.form.show_errors(exc.errors)
+            self._status(t("ui.not_saved"), error=True)
+            return
+        except FieldError as exc:
+            self.form.show_errors([exc])
+            self._status(t("ui.not_saved"), error=True)
+            return
+        except StoreError as exc:
+            self._status(str(exc), error=True)
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        self.form.mark_saved()
+        self.notify(message, markup=False)
+        self._status(message)
+        self.after_save()
+
+    def _status(self, message: str, error: bool = False) -> None:
+        status = self.query_one("#form-status", Static)
+        status.update(message)
+        status.set_class(error, "-error")
+
+    def action_cancel(self) -> None:
+        if not self.form.dirty:
+            self.dismiss()
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss()
+
+        self.app.push_screen(ConfirmScreen(t("ui.discard_question")), answered)

@@ -1,0 +1,62 @@
+"""Discharge one stay (or correct a discharge): kind, time, destination, test, certificate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..domain.codes import DISCHARGE_KIND, YES_NO
+from ..i18n import t
+from ..storage.repository import DISCHARGES, STAYS, discharge_fields
+from ..widgets.form import FieldSpec
+from .base import FormScreen
+
+
+class DischargeFormScreen(FormScreen):
+    """Give ``stay_id`` to discharge that stay, or ``discharge_id`` to correct one."""
+
+    mode_name = "discharges"
+    watched_tables = frozenset({STAYS, DISCHARGES})
+
+    def __init__(self, stay_id: int | None = None, discharge_id: int | None = None) -> None:
+        super().__init__()
+        self.discharge_id = discharge_id
+        if discharge_id is not None:
+            stay_id = (self.store.get(DISCHARGES, discharge_id) or {}).get("stay")
+        self.stay_id = stay_id
+
+    def heading(self) -> str:
+        stay = self.store.get(STAYS, self.stay_id or 0) or {}
+        key = "ui.title_correct_discharge" if self.discharge_id else "ui.title_discharge"
+        return t(
+            key,
+            id=self.stay_id,
+            name=stay.get("person", {}).get("name", ""),
+            room=stay.get("room", ""),
+            due=stay.get("release_due", ""),
+        )
+
+    def specs(self) -> Sequence[FieldSpec]:
+        specs = [
+            FieldSpec("kind", codes=DISCHARGE_KIND),
+            FieldSpec("discharged_at", hint="ui.hint_time"),
+            FieldSpec("destination"),
+            FieldSpec("negative_test", codes=YES_NO),
+            FieldSpec("certificate", max_length=60),
+            FieldSpec("notes"),
+        ]
+        if self.discharge_id is not None:
+            specs.append(FieldSpec("reason"))
+        return specs
+
+    def initial_values(self) -> dict[str, str]:
+        if self.discharge_id is not None:
+            return discharge_fields(self.store.get(DISCHARGES, self.discharge_id) or {})
+        return {"kind": "released_home", "discharged_at": "now", "negative_test": "yes"}
+
+    def save(self, values: dict[str, str]) -> str:
+        if self.discharge_id is not None:
+            reason = values.pop("reason", "")
+            self.store.correct_discharge(self.discharge_id, values, reason)
+            return t("ui.saved_correction", id=self.discharge_id, name="")
+        discharge_id = self.store.discharge({**values, "stay": str(self.stay_id)})
+        return t("ui.saved_discharge", id=discharge_id, kind=DISCHARGE_KIND.label(values["kind"]))

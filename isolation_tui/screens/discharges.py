@@ -1,0 +1,113 @@
+"""F3 Discharges: who is due (overdue first), discharge them; the discharges made."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Static
+
+from ..domain.codes import DISCHARGE_KIND
+from ..domain.records import mask
+from ..i18n import t
+from ..storage.repository import DISCHARGES, STAYS
+from ..widgets.record_table import RecordTable, cell
+from .actions import void_screen
+from .base import MainScreen
+from .discharge_form import DischargeFormScreen
+
+
+def due_row(stay_id: str, stay: dict[str, Any], today: str) -> list[Text]:
+    due = stay["release_due"]
+    style = "bold red" if due < today else ("bold" if due == today else "")
+    return [
+        cell(stay_id),
+        cell(due[5:], style),
+        cell(stay["room"]),
+        cell(stay["person"]["name"]),
+        cell(mask(stay["person"]["id_number"])),
+        cell(stay["arrived_at"][5:]),
+    ]
+
+
+class DischargesScreen(MainScreen):
+    mode_name = "discharges"
+    watched_tables = frozenset({STAYS, DISCHARGES})
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("d", "discharge", "ui.key_discharge"),
+        Binding("c", "correct", "ui.key_correct"),
+        Binding("v", "void", "ui.key_void"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(t("ui.due_list"), classes="section", markup=False)
+        yield RecordTable(("id", "due", "room", "name", "id_number", "arrived"), id="due-table")
+        yield Static(t("ui.discharge_list"), classes="section", markup=False)
+        yield RecordTable(("id", "at", "name", "kind", "destination", "status"), id="done-table")
+
+    def reload(self) -> None:
+        point = None if self.iso_app.all_points else self.iso_app.point
+        today = self.store.clock().date().isoformat()
+        open_stays = self.store.open_stays(point)
+        due_keys = sorted(
+            (str(i) for i in open_stays),
+            key=lambda key: (open_stays[int(key)]["release_due"], int(key)),
+        )
+        self.query_one("#due-table", RecordTable).show(
+            due_keys, lambda key: due_row(key, open_stays[int(key)], today)
+        )
+        stays = self.store.rows(STAYS)
+        discharges = self.store.rows(DISCHARGES)
+        done = [k for k, d in discharges.items() if point is None or d["point"] == point]
+        done.sort(key=lambda key: (discharges[key]["at"], int(key)), reverse=True)
+
+        def done_row(key: str) -> list[Text]:
+            discharge = discharges[key]
+            stay = stays.get(str(discharge["stay"]), {})
+            voided = bool(discharge.get("voided"))
+            style = "dim strike" if voided else ""
+            return [
+                cell(key, style),
+                cell(discharge["at"][5:], style),
+                cell(stay.get("person", {}).get("name", ""), style),
+                cell(DISCHARGE_KIND.label(discharge["kind"]), style),
+                cell(discharge["destination"], style),
+                cell(t("ui.status_voided") if voided else "", style),
+            ]
+
+        self.query_one("#done-table", RecordTable).show(done, done_row)
+
+    def _selected(self, table_id: str) -> int | None:
+        key = self.query_one(table_id, RecordTable).current_key()
+        return int(key) if key else None
+
+    def action_discharge(self) -> None:
+        stay_id = self._selected("#due-table")
+        if stay_id is not None and not self.iso_app.refuse_if_read_only():
+            self.app.push_screen(DischargeFormScreen(stay_id=stay_id))
+
+    def action_correct(self) -> None:
+        discharge_id = self._selected("#done-table")
+        if discharge_id is not None and not self.iso_app.refuse_if_read_only():
+            self.app.push_screen(DischargeFormScreen(discharge_id=discharge_id))
+
+    def action_void(self) -> None:
+        discharge_id = self._selected("#done-table")
+        if discharge_id is not None and not self.iso_app.refuse_if_read_only():
+            self.app.push_screen(void_screen(self.store, self.mode_name, DISCHARGES, discharge_id))
+
+    @on(DataTable.RowSelected, "#due-table")
+    def _discharge_row(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_discharge()
+
+    def commands(self) -> Iterable[SystemCommand]:
+        yield SystemCommand(t("ui.key_discharge"), t("ui.help_discharge"), self.action_discharge)
+        yield SystemCommand(
+            t("ui.key_correct"), t("ui.help_correct_discharge"), self.action_correct
+        )
+        yield SystemCommand(t("ui.key_void"), t("ui.help_void_discharge"), self.action_void)

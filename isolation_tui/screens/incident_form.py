@@ -1,0 +1,55 @@
+"""New incident: kind, severity, time, people involved, summary."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..domain.codes import INCIDENT_KIND, SEVERITY
+from ..domain.errors import FieldError
+from ..i18n import t
+from ..storage.repository import INCIDENTS
+from ..widgets.form import FieldSpec, Options
+from .base import FormScreen
+
+
+class IncidentFormScreen(FormScreen):
+    mode_name = "incidents"
+    watched_tables = frozenset({INCIDENTS})
+    title_key = "ui.title_new_incident"
+
+    def _points(self) -> Options:
+        return [(f"{code} {p['name']}", code) for code, p in self.store.points().items()]
+
+    def specs(self) -> Sequence[FieldSpec]:
+        return [
+            FieldSpec("point", options=self._points),
+            FieldSpec("kind", codes=INCIDENT_KIND),
+            FieldSpec("severity", codes=SEVERITY),
+            FieldSpec("occurred_at", hint="ui.hint_time"),
+            FieldSpec("people", hint="ui.hint_people"),
+            FieldSpec("summary"),
+            FieldSpec("reported_to"),
+        ]
+
+    def initial_values(self) -> dict[str, str]:
+        return {"point": self.iso_app.point or "", "severity": "2", "occurred_at": "now"}
+
+    def _people(self, text: str) -> list[int]:
+        """Stay ids, or room numbers at the point, separated by commas or spaces."""
+        stays: list[int] = []
+        point = self.form.row("point").value()
+        open_stays = self.store.open_stays(point)
+        for token in text.replace(",", " ").replace("，", " ").replace("、", " ").split():
+            by_room = [i for i, s in open_stays.items() if s["room"] == token]
+            if by_room:
+                stays.extend(by_room)
+            elif token.lstrip("#").isdigit() and int(token.lstrip("#")) in open_stays:
+                stays.append(int(token.lstrip("#")))
+            else:
+                raise FieldError("people", "error.unknown_person", value=token)
+        return stays
+
+    def save(self, values: dict[str, str]) -> str:
+        stays = self._people(values.pop("people", ""))
+        incident_id = self.store.open_incident(values, stays=stays)
+        return t("ui.saved_incident", id=incident_id)

@@ -1,0 +1,142 @@
+"""F4 Incidents: open ones first by severity; open, act on, close and reopen them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Static
+
+from ..domain.codes import INCIDENT_KIND, SEVERITY
+from ..i18n import t
+from ..storage.repository import INCIDENTS, STAYS
+from ..widgets.form import FieldSpec
+from ..widgets.record_table import RecordTable, cell
+from .actions import REASON
+from .base import MainScreen
+from .incident_form import IncidentFormScreen
+from .prompt_form import PromptFormScreen
+
+SEVERITY_STYLE = {4: "bold red", 3: "red", 2: "yellow", 1: ""}
+
+
+def incident_row(key: str, incident: dict[str, Any]) -> list[Text]:
+    handled = incident["status"] == "handled"
+    style = (
+        "dim" if handled or incident.get("voided") else SEVERITY_STYLE.get(incident["severity"], "")
+    )
+    status = "voided" if incident.get("voided") else incident["status"]
+    return [
+        cell(key, style),
+        cell(incident["occurred_at"][5:], style),
+        cell(INCIDENT_KIND.label(incident["kind"]), style),
+        cell(SEVERITY.label(str(incident["severity"])), style),
+        cell(incident["summary"], style),
+        cell(t(f"ui.status_{status}"), style),
+    ]
+
+
+class IncidentsScreen(MainScreen):
+    mode_name = "incidents"
+    watched_tables = frozenset({INCIDENTS})
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "new", "ui.key_new_incident"),
+        Binding("a", "act", "ui.key_add_action"),
+        Binding("h", "close", "ui.key_close_incident"),
+        Binding("r", "reopen", "ui.key_reopen"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        yield RecordTable(
+            ("id", "occurred", "kind", "severity", "summary", "status"), id="incidents-table"
+        )
+        with VerticalScroll(id="incident-detail"):
+            yield Static(id="incident-text", markup=False)
+
+    def reload(self) -> None:
+        point = None if self.iso_app.all_points else self.iso_app.point
+        rows = self.store.rows(INCIDENTS)
+        keys = [k for k, i in rows.items() if point is None or i["point"] == point]
+        keys.sort(
+            key=lambda k: (
+                bool(rows[k].get("voided")),
+                rows[k]["status"] == "handled",
+                -rows[k]["severity"],
+                rows[k]["occurred_at"],
+            )
+        )
+        self.query_one(RecordTable).show(keys, lambda key: incident_row(key, rows[key]))
+        self._show_detail()
+
+    def _selected(self) -> int | None:
+        key = self.query_one(RecordTable).current_key()
+        return int(key) if key else None
+
+    @on(DataTable.RowHighlighted)
+    def _show_detail(self) -> None:
+        incident_id = self._selected()
+        incident = self.store.get(INCIDENTS, incident_id) if incident_id else None
+        text = Text()
+        if incident is not None:
+            stays = self.store.rows(STAYS)
+            people = ", ".join(
+                f"#{i} {stays.get(str(i), {}).get('person', {}).get('name', '')}"
+                for i in incident["stays"]
+            )
+            text.append(f"#{incident_id} {incident['summary']}\n", style="bold")
+            text.append(f"{t('field.people')}: {people or '-'}\n")
+            text.append(f"{t('field.reported_to')}: {incident['reported_to'] or '-'}\n")
+            for action in incident["actions"]:
+                text.append(f"  {action['at'][5:]} {action['who']}: {action['what']}\n")
+            if incident["status"] == "handled":
+                handled = f"{incident['handled_at'][5:]} {incident['resolution']}"
+                text.append(f"{t('field.resolution')}: {handled}\n")
+        self.query_one("#incident-text", Static).update(text)
+
+    def _prompt(self, title_key: str, specs: list[FieldSpec], save: Any) -> None:
+        incident_id = self._selected()
+        if incident_id is None or self.iso_app.refuse_if_read_only():
+            return
+        title = t(title_key, id=incident_id)
+        self.app.push_screen(
+            PromptFormScreen(self.mode_name, title, specs, lambda values: save(incident_id, values))
+        )
+
+    def action_new(self) -> None:
+        if not self.iso_app.refuse_if_read_only():
+            self.app.push_screen(IncidentFormScreen())
+
+    def action_act(self) -> None:
+        def save(incident_id: int, values: dict[str, str]) -> str:
+            self.store.add_action(incident_id, values["what"])
+            return t("ui.saved_action", id=incident_id)
+
+        self._prompt("ui.title_add_action", [FieldSpec("what")], save)
+
+    def action_close(self) -> None:
+        def save(incident_id: int, values: dict[str, str]) -> str:
+            self.store.close_incident(incident_id, values["resolution"], values["handled_at"])
+            return t("ui.saved_close", id=incident_id)
+
+        specs = [FieldSpec("resolution"), FieldSpec("handled_at", hint="ui.hint_time")]
+        self._prompt("ui.title_close_incident", specs, save)
+
+    def action_reopen(self) -> None:
+        def save(incident_id: int, values: dict[str, str]) -> str:
+            self.store.reopen_incident(incident_id, values["reason"])
+            return t("ui.saved_reopen", id=incident_id)
+
+        self._prompt("ui.title_reopen", [REASON], save)
+
+    def commands(self) -> Iterable[SystemCommand]:
+        yield SystemCommand(t("ui.key_new_incident"), t("ui.help_new_incident"), self.action_new)
+        yield SystemCommand(t("ui.key_add_action"), t("ui.help_add_action"), self.action_act)
+        yield SystemCommand(
+            t("ui.key_close_incident"), t("ui.help_close_incident"), self.action_close
+        )
+        yield SystemCommand(t("ui.key_reopen"), t("ui.help_reopen"), self.action_reopen)

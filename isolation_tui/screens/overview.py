@@ -1,0 +1,103 @@
+"""F1 Overview: every point's counters, and what needs doing at the current point."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Static
+
+from ..domain.activity import describe
+from ..domain.codes import INCIDENT_KIND
+from ..domain.counters import ALL, Counters
+from ..i18n import t
+from ..storage.repository import AUDIT, INCIDENTS, POINTS, STAYS
+from ..widgets.record_table import RecordTable, cell
+from .base import MainScreen
+
+ACTIVITY_LINES = 4
+
+
+def counter_cells(code: str, name: str, c: Counters) -> list[Text]:
+    return [
+        cell(code),
+        cell(name),
+        cell(c.received),
+        cell(c.released_home),
+        cell(c.transferred + c.other_exits),
+        cell(c.in_isolation),
+        cell(f"{c.incidents_handled}/{c.incidents_open}"),
+        cell(f"{c.occupied_beds}/{c.beds}"),
+        cell(f"{c.due_today}/{c.overdue}"),
+    ]
+
+
+class OverviewScreen(MainScreen):
+    mode_name = "overview"
+    watched_tables = frozenset({POINTS, STAYS, INCIDENTS, "discharges", AUDIT})
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "choose_point", "ui.key_choose_point"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        yield RecordTable(
+            ("code", "name", "received", "home", "out", "in_isolation", "incidents", "beds", "due"),
+            id="points-table",
+        )
+        yield Static(id="point-panel", markup=False)
+
+    def reload(self) -> None:
+        counters = self.iso_app.counters
+        points = self.store.points()
+
+        def build(code: str) -> list[Text]:
+            name = t("ui.scope_all_short") if code == ALL else points[code]["name"]
+            return counter_cells("" if code == ALL else code, name, counters.get(code, Counters()))
+
+        self.query_one(RecordTable).show([ALL, *points], build)
+        self.query_one("#point-panel", Static).update(self._point_panel())
+
+    def _point_panel(self) -> Text:
+        code = self.iso_app.point
+        if code is None:
+            return Text(t("ui.no_points"))
+        today = self.store.clock().date().isoformat()
+        due, overdue = [], []
+        for stay in self.store.open_stays(code).values():
+            if stay["release_due"] == today:
+                due.append(stay)
+            elif stay["release_due"] < today:
+                overdue.append(stay)
+        incidents = [
+            i
+            for i in self.store.rows(INCIDENTS).values()
+            if i["point"] == code and i["status"] == "open" and not i.get("voided")
+        ]
+        incidents.sort(key=lambda i: (-i["severity"], i["occurred_at"]))
+        panel = Text(no_wrap=True, overflow="ellipsis")
+        point = self.store.point(code)
+        panel.append(t("ui.panel_point", point=point["name"] if point else code), style="bold")
+        panel.append("\n")
+        for label, stays in (("ui.panel_due_today", due), ("ui.panel_overdue", overdue)):
+            names = "、".join(f"{s['room']} {s['person']['name']}" for s in stays[:6])
+            panel.append(t(label, count=len(stays)) + " " + names + "\n")
+        described = "; ".join(
+            f"{INCIDENT_KIND.label(i['kind'])}({i['severity']}) {i['summary']}"
+            for i in incidents[:3]
+        )
+        panel.append(t("ui.panel_open_incidents", count=len(incidents)) + " " + described + "\n")
+        panel.append(t("ui.panel_activity") + "\n")
+        for entry in self.store.recent_audit(code, ACTIVITY_LINES):
+            panel.append(f"  {describe(entry)}\n")
+        return panel
+
+    def action_choose_point(self) -> None:
+        key = self.query_one(RecordTable).current_key()
+        if key and key != ALL:
+            self.iso_app.set_point(key)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_choose_point()

@@ -1,0 +1,99 @@
+"""One stay in full: the person (ID and phone unmasked), the stay, its history."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from ..domain.activity import describe
+from ..domain.codes import CATEGORY, DISCHARGE_KIND, ID_TYPE, SEX
+from ..i18n import t
+from ..storage.repository import DISCHARGES, STAYS
+from .actions import extend_screen
+from .arrival_form import ArrivalFormScreen
+from .base import MainScreen
+
+
+class StayDetailScreen(MainScreen):
+    mode_name = "arrivals"
+    watched_tables = frozenset({STAYS, DISCHARGES})
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "ui.key_back"),
+        Binding("c", "correct", "ui.key_correct"),
+        Binding("x", "extend", "ui.key_extend"),
+    ]
+
+    def __init__(self, stay_id: int) -> None:
+        super().__init__()
+        self.stay_id = stay_id
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="detail"):
+            yield Static(id="detail-text", markup=False)
+
+    def focus_first(self) -> None:
+        self.query_one("#detail").focus()
+
+    def reload(self) -> None:
+        self.query_one("#detail-text", Static).update(self._text())
+
+    def _text(self) -> Text:
+        stay = self.store.get(STAYS, self.stay_id)
+        text = Text()
+        if stay is None:
+            text.append(t("ui.no_record", id=self.stay_id))
+            return text
+        person = stay["person"]
+
+        def line(label: str, value: object) -> None:
+            text.append(f"{t(label)}: ", style="bold")
+            text.append(f"{value}\n")
+
+        point = self.store.point(stay["point"])
+        line("field.name", person["name"])
+        line("field.sex", SEX.label(person["sex"]))
+        line("field.birth_date", person["birth_date"])
+        line("field.id_type", ID_TYPE.label(person["id_type"]))
+        line("field.id_number", person["id_number"])
+        line("field.nationality", person["nationality"])
+        line("field.phone", person["phone"])
+        line("field.point", f"{stay['point']} {point['name'] if point else ''}")
+        line("field.room", stay["room"])
+        line("field.category", CATEGORY.label(stay["category"]))
+        line("field.origin", stay["origin"])
+        line("field.transport", stay["transport"])
+        line("field.arrived_at", stay["arrived_at"])
+        line("field.quarantine_days", stay["quarantine_days"])
+        for ext in stay["extensions"]:
+            line("ui.extension", f"{ext['days']:+d} {ext['reason']} ({ext['who']} {ext['at']})")
+        line("field.release_due", stay["release_due"])
+        status = t(f"ui.status_{'voided' if stay.get('voided') else stay['status']}")
+        line("ui.col_status", status)
+        if stay.get("discharge"):
+            discharge = self.store.get(DISCHARGES, stay["discharge"]) or {}
+            line(
+                "ui.discharge",
+                f"{discharge.get('at', '')} {DISCHARGE_KIND.label(discharge.get('kind', ''))} "
+                f"{discharge.get('destination', '')}",
+            )
+        line("field.notes", stay["notes"])
+        text.append(f"\n{t('ui.history')}\n", style="bold")
+        for entry in self.store.history(STAYS, self.stay_id):
+            text.append(f"  {describe(entry)}\n")
+        return text
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_correct(self) -> None:
+        if not self.iso_app.refuse_if_read_only():
+            self.app.push_screen(ArrivalFormScreen(self.stay_id))
+
+    def action_extend(self) -> None:
+        if not self.iso_app.refuse_if_read_only():
+            self.app.push_screen(extend_screen(self.store, self.stay_id))

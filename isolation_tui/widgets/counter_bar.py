@@ -1,0 +1,77 @@
+"""The counter bar shown on every screen: the live figures a supervisor watches."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Grid
+from textual.widgets import Static
+
+from ..domain.counters import Counters
+from ..i18n import t
+
+HIGHLIGHT_SECONDS = 2.0
+
+
+class CounterCell(Static):
+    """One figure; briefly highlighted when its value changes."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__("", id=f"counter-{key}", classes="counter-cell", markup=False)
+        self.key = key
+        self.value = ""
+
+    def show(self, label: str, value: str) -> None:
+        changed = bool(self.value) and value != self.value
+        self.value = value
+        self.update(f"{label} {value}")
+        if changed:
+            self.add_class("changed")
+            self.set_timer(HIGHLIGHT_SECONDS, lambda: self.remove_class("changed"))
+
+
+CELLS = (
+    "scope",
+    "received",
+    "released_home",
+    "transferred",
+    "in_isolation",
+    "incidents",
+    "occupancy",
+    "due",
+)
+
+
+class CounterBar(Grid):
+    """Eight cells in two rows, so the whole bar fits 80 columns in both languages."""
+
+    def compose(self) -> ComposeResult:
+        for key in CELLS:
+            yield CounterCell(key)
+
+    def show(self, counters: Counters, scope: str) -> None:
+        figures = {
+            "scope": ("", scope),
+            "received": (t("counter.received"), str(counters.received)),
+            "released_home": (t("counter.released_home"), str(counters.released_home)),
+            "transferred": (t("counter.transferred"), str(counters.transferred)),
+            "in_isolation": (t("counter.in_isolation"), str(counters.in_isolation)),
+            "incidents": (
+                t("ui.bar_incidents"),
+                t(
+                    "ui.bar_incidents_value",
+                    handled=counters.incidents_handled,
+                    open=counters.incidents_open,
+                ),
+            ),
+            "occupancy": (
+                t("ui.bar_beds"),
+                f"{counters.occupied_beds}/{counters.beds}",
+            ),
+            "due": (
+                t("ui.bar_due"),
+                t("ui.bar_due_value", today=counters.due_today, overdue=counters.overdue),
+            ),
+        }
+        for cell in self.query(CounterCell):
+            label, value = figures[cell.key]
+            cell.show(label, value)

@@ -1,0 +1,212 @@
+"""A keyboard-first form: one row per field, the error beside it, enter moves on.
+
+Fields are named by the domain's English field names, so what the form returns
+goes straight to the rules, and the rules' errors come straight back to the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Input, Label, Select, Static
+from textual.widgets._select import SelectOverlay
+
+from ..domain.codes import CodeSet
+from ..domain.errors import FieldError
+from ..domain.rules import clean_text
+from ..i18n import t
+
+Options = Sequence[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field: ``name`` is the domain field; choices come from a code set or a
+    function (for lists that change, like free rooms)."""
+
+    name: str
+    codes: CodeSet | None = None
+    options: Callable[[], Options] | None = None
+    sticky: bool = False
+    blank_label: str = ""
+    hint: str = ""
+    max_length: int = 200
+
+    @property
+    def is_choice(self) -> bool:
+        return self.codes is not None or self.options is not None
+
+    def choices(self) -> Options:
+        if self.options is not None:
+            return self.options()
+        assert self.codes is not None
+        return [(self.codes.label(code), code) for code in self.codes.codes]
+
+
+class ChoiceField(Select[str]):
+    """A compact select. Enter keeps the choice and moves on (as in every other field);
+    space or the arrow keys open the list, and choosing from it moves on too."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "next_field", show=False),
+        Binding("down,space,up", "show_overlay", show=False),
+    ]
+
+    def action_next_field(self) -> None:
+        self.screen.focus_next()
+
+    @on(SelectOverlay.UpdateSelection)
+    def _choose_and_move_on(self, event: SelectOverlay.UpdateSelection) -> None:
+        event.stop()
+        event.prevent_default()
+        value = self._options[event.option_index][1]
+        if value != self.value:
+            self.value = value
+        self.expanded = False
+        self.focus()
+        self.call_after_refresh(self.screen.focus_next)
+
+
+class TextField(Input):
+    """Text as typed, without control characters (they would corrupt the terminal)."""
+
+    def insert_text_at_cursor(self, text: str) -> None:
+        super().insert_text_at_cursor(clean_text(text, limit=self.max_length or 10_000))
+
+
+class FieldRow(Horizontal):
+    def __init__(self, spec: FieldSpec, value: str) -> None:
+        super().__init__(classes="field-row", id=f"row-{spec.name}")
+        self.spec = spec
+        self.initial = value
+
+    def compose(self) -> ComposeResult:
+        yield Label(t(f"field.{self.spec.name}"), classes="field-label", markup=False)
+        if self.spec.is_choice:
+            options = list(self.spec.choices())
+            values = {v for _, v in options}
+            yield ChoiceField(
+                options,
+                value=self.initial if self.initial in values else Select.NULL,
+                allow_blank=bool(self.spec.blank_label) or self.initial not in values,
+                prompt=t(self.spec.blank_label) if self.spec.blank_label else "—",
+                compact=True,
+                id=f"field-{self.spec.name}",
+                classes="field-control",
+            )
+        else:
+            yield TextField(
+                value=self.initial,
+                placeholder=t(self.spec.hint) if self.spec.hint else "",
+                compact=True,
+                max_length=self.spec.max_length,
+                id=f"field-{self.spec.name}",
+                classes="field-control",
+            )
+        yield Static("", classes="field-error", id=f"error-{self.spec.name}", markup=False)
+
+    @property
+    def control(self) -> Widget:
+        return self.query_one(".field-control")
+
+    def value(self) -> str:
+        control = self.control
+        if isinstance(control, Select):
+            return "" if control.value is Select.NULL else str(control.value)
+        assert isinstance(control, Input)
+        return control.value
+
+    def set_value(self, value: str) -> None:
+        control = self.control
+        if isinstance(control, Select):
+            values = {v for _, v in control._options}
+            control.value = value if value in values else Select.NULL
+        else:
+            assert isinstance(control, Input)
+            control.value = value
+
+    def refresh_options(self) -> None:
+        control = self.control
+        if isinstance(control, Select):
+            current = self.value()
+            options = list(self.spec.choices())
+            control.set_options(options)
+            if current in {v for _, v in options}:
+                control.value = current
+
+    def show_error(self, message: str, hint: bool = False) -> None:
+        error = self.query_one(".field-error", Static)
+        error.update(message)
+        error.set_class(bool(message) and not hint, "-error")
+        error.set_class(hint, "-hint")
+
+
+class RecordForm(VerticalScroll):
+    """The fields of one record. ``values()`` gives text by field name."""
+
+    def __init__(self, specs: Sequence[FieldSpec], values: dict[str, str], **kwargs: str) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.specs = list(specs)
+        self._initial = dict(values)
+
+    def compose(self) -> ComposeResult:
+        for spec in self.specs:
+            yield FieldRow(spec, self._initial.get(spec.name, ""))
+
+    def rows(self) -> Iterable[FieldRow]:
+        return self.query(FieldRow)
+
+    def row(self, name: str) -> FieldRow:
+        return self.query_one(f"#row-{name}", FieldRow)
+
+    def values(self) -> dict[str, str]:
+        return {row.spec.name: row.value() for row in self.rows()}
+
+    @property
+    def dirty(self) -> bool:
+        return any(row.value() != self._initial.get(row.spec.name, "") for row in self.rows())
+
+    def show_errors(self, errors: Sequence[FieldError]) -> None:
+        """Each message beside its field; the cursor goes to the first one in the form."""
+        by_field = {e.field: e.message for e in reversed(errors)}
+        first: FieldRow | None = None
+        for row in self.rows():
+            message = by_field.get(row.spec.name, "")
+            row.show_error(message)
+            if message and first is None:
+                first = row
+        if first is not None:
+            first.control.focus()
+
+    def clear_errors(self) -> None:
+        for row in self.rows():
+            row.show_error("")
+
+    def reset(self, keep_sticky: bool = True) -> None:
+        """Empty the fields for the next record; sticky fields keep what was typed."""
+        values = self.values()
+        self._initial = {
+            spec.name: values[spec.name] for spec in self.specs if keep_sticky and spec.sticky
+        }
+        for row in self.rows():
+            row.refresh_options()
+            row.set_value(self._initial.get(row.spec.name, ""))
+            row.show_error("")
+
+    def mark_saved(self) -> None:
+        self._initial = self.values()
+
+    def focus_field(self, name: str) -> None:
+        self.row(name).control.focus()
+
+    @on(Input.Submitted)
+    def _next_field(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.screen.focus_next()

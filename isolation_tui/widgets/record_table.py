@@ -1,0 +1,90 @@
+"""A table of records that shows every value literally and pages long lists.
+
+DataTable reads plain strings as markup, so every cell is wrapped in ``Text``: a
+name like ``[red]x[/]`` shows as typed and can never break rendering. Only one
+page of rows is ever built, so a list of 100,000 records costs what a page costs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist
+
+from ..i18n import t
+from .keys import translate_bindings
+
+PAGE_SIZE = 200
+
+
+def cell(value: Any, style: str = "") -> Text:
+    return Text(str(value), style=style, no_wrap=True, overflow="ellipsis")
+
+
+class RecordTable(DataTable[Text]):
+    """Rows keyed by record id; ``pgdn`` past the last row loads the next page."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+right", "page(1)", "ui.key_next_page", show=False),
+        Binding("ctrl+left", "page(-1)", "ui.key_prev_page", show=False),
+    ]
+
+    def __init__(self, columns: Sequence[str], **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        translate_bindings(self)
+        self._column_keys = list(columns)
+        self._keys: Sequence[str] = ()
+        self._build_row: Callable[[str], Sequence[Text]] = lambda _key: ()
+        self.page = 0
+
+    def on_mount(self) -> None:
+        for key in self._column_keys:
+            self.add_column(t(f"ui.col_{key}"), key=key)
+
+    def show(
+        self,
+        keys: Sequence[str],
+        build_row: Callable[[str], Sequence[Text]],
+        keep_cursor: bool = True,
+    ) -> None:
+        """Show rows ``keys`` (already in order); ``build_row`` is called for one page only."""
+        current = self.current_key() if keep_cursor else None
+        self._keys = keys
+        self._build_row = build_row
+        self.page = min(self.page, self._pages() - 1)
+        self._build(current)
+
+    def _pages(self) -> int:
+        return max(1, (len(self._keys) + PAGE_SIZE - 1) // PAGE_SIZE)
+
+    def _build(self, current: str | None) -> None:
+        self.clear()
+        start = self.page * PAGE_SIZE
+        for key in self._keys[start : start + PAGE_SIZE]:
+            self.add_row(*self._build_row(key), key=key)
+        if current is not None and current in self.rows:
+            self.move_cursor(row=self.get_row_index(current), animate=False)
+        total = len(self._keys)
+        self.border_subtitle = (
+            t("ui.page", first=start + 1, last=min(total, start + PAGE_SIZE), total=total)
+            if total > PAGE_SIZE
+            else ""
+        )
+
+    def action_page(self, step: int) -> None:
+        page = max(0, min(self._pages() - 1, self.page + step))
+        if page != self.page:
+            self.page = page
+            self._build(None)
+
+    def current_key(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
+        except CellDoesNotExist:
+            return None
