@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.command import CommandPalette
 from textual.screen import Screen
 from textual.signal import Signal
 
@@ -16,7 +17,7 @@ from .screens.arrivals import ArrivalsScreen
 from .screens.discharges import DischargesScreen
 from .screens.incidents import IncidentsScreen
 from .screens.overview import OverviewScreen
-from .screens.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmallScreen
+from .screens.too_small import too_small
 from .storage.engine import Changes
 from .storage.repository import Store
 from .widgets.keys import translate_bindings
@@ -36,12 +37,33 @@ class IsolationApp(App[None]):
         "incidents": IncidentsScreen,
     }
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f1", "go('overview')", "ui.key_overview", id="go.overview", priority=True),
-        Binding("f2", "go('arrivals')", "ui.key_arrivals", id="go.arrivals", priority=True),
-        Binding("f3", "go('discharges')", "ui.key_discharges", id="go.discharges", priority=True),
-        Binding("f4", "go('incidents')", "ui.key_incidents", id="go.incidents", priority=True),
-        Binding("f6", "toggle_scope", "ui.key_scope", id="scope", priority=True),
-        Binding("ctrl+q", "quit", "ui.key_quit", id="quit", priority=True),
+        Binding(
+            "f1", "go('overview')", "ui.key_overview", id="go.overview", priority=True, show=False
+        ),
+        Binding(
+            "f2", "go('arrivals')", "ui.key_arrivals", id="go.arrivals", priority=True, show=False
+        ),
+        Binding(
+            "f3",
+            "go('discharges')",
+            "ui.key_discharges",
+            id="go.discharges",
+            priority=True,
+            show=False,
+        ),
+        Binding(
+            "f4",
+            "go('incidents')",
+            "ui.key_incidents",
+            id="go.incidents",
+            priority=True,
+            show=False,
+        ),
+        Binding("f6", "toggle_scope", "ui.key_scope", id="scope", priority=True, show=False),
+        Binding("ctrl+q", "quit", "ui.key_quit", id="quit", priority=True, show=False),
+        Binding(
+            "ctrl+p", "command_palette", "ui.key_palette", id="palette", priority=True, show=False
+        ),
     ]
 
     def __init__(self, store: Store, point: str | None = None) -> None:
@@ -49,20 +71,20 @@ class IsolationApp(App[None]):
         translate_bindings(self)
         self.store = store
         points = store.points()
+        # Without --point the bar shows the whole city; F1 then enter picks a point.
+        self.all_points = point not in points
         self.point: str | None = point if point in points else next(iter(points), None)
-        self.all_points = self.point is None
         self.counters: dict[str, Counters] = {}
         self.data_changed: Signal[frozenset[str]] = Signal(self, "data_changed")
         self.animation_level = "none"
         self._pending: set[str] = set()
-        self._too_small = False
         store.db.storage.add_listener(self._on_store_change)
 
     # ------------------------------------------------------------------ live data
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         self._recount()
-        self.switch_mode("overview")
+        await self.switch_mode("overview")
         self.set_interval(POLL_SECONDS, self._poll)
 
     def _poll(self) -> None:
@@ -75,7 +97,13 @@ class IsolationApp(App[None]):
         if first:
             self.call_later(self._apply_changes)
 
+    def apply_changes_now(self) -> None:
+        """After this session's own save: the counters change at once."""
+        self._apply_changes()
+
     def _apply_changes(self) -> None:
+        if not self._pending:
+            return
         if self.store.db.storage.in_transaction:
             self.call_later(self._apply_changes)
             return
@@ -106,7 +134,7 @@ class IsolationApp(App[None]):
     # ------------------------------------------------------------------ actions
 
     def action_go(self, mode: str) -> None:
-        if not self._too_small:
+        if not too_small(self.size):
             self.switch_mode(mode)
 
     def action_toggle_scope(self) -> None:
@@ -124,21 +152,15 @@ class IsolationApp(App[None]):
         yield from getattr(screen, "commands", lambda: [])()
         yield SystemCommand(t("ui.key_quit"), t("ui.help_quit"), self.exit)
 
+    def action_command_palette(self) -> None:
+        if not CommandPalette.is_open(self):
+            self.push_screen(
+                CommandPalette(placeholder=t("ui.palette_placeholder"), id="--command-palette")
+            )
+
     def refuse_if_read_only(self) -> bool:
         """True (and a message) when this session may not write."""
         if self.store.read_only:
             self.notify(t("ui.read_only"), severity="warning")
             return True
         return False
-
-    # ------------------------------------------------------------------ size
-
-    def on_resize(self) -> None:
-        small = self.size.width < MIN_WIDTH or self.size.height < MIN_HEIGHT
-        if small and not self._too_small:
-            self._too_small = True
-            self.push_screen(TooSmallScreen())
-        elif not small and self._too_small:
-            self._too_small = False
-            if isinstance(self.screen, TooSmallScreen):
-                self.pop_screen()

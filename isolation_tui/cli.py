@@ -164,7 +164,7 @@ def stats(db_path: Path, point: str | None, as_json: bool) -> ExitCode:
 
 @main.command(name="import")
 @click.argument("kind", type=click.Choice(["rooms", "arrivals", "discharges", "incidents"]))
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path, readable=False))
 @db_option
 @lang_option
 @click.option("--dry-run", is_flag=True, help="Check every row, store nothing.")

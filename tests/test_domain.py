@@ -16,7 +16,7 @@ from isolation_tui.domain.idnumber import (
     resident_id_problem,
     sex_of,
 )
-from isolation_tui.domain.records import mask, mask_phone, release_due
+from isolation_tui.domain.records import mask, release_due
 from isolation_tui.domain.rules import (
     arrival_from_fields,
     clean_text,
@@ -167,7 +167,8 @@ def test_release_due_counts_extensions() -> None:
 
 def test_masks_keep_only_the_ends() -> None:
     assert mask("210602199001011234") == "2106**********1234"
-    assert mask_phone("13812345678") == "138****5678"
+    assert mask("13812345678") == "138*****678"
+    assert mask("E1234567") == "E1****67"
     assert mask("abc") == "***"
 
 

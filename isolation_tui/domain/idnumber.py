@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -17,7 +18,10 @@ def resident_id_problem(number: str) -> str | None:
     """None when ``number`` is a well-formed resident ID, else the message key."""
     if len(number) != 18:
         return "error.id_length"
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    # isdigit() alone lets "²" through, which int() then rejects.
+    if not number.isascii() or not number[:17].isdigit():
+        return "error.id_chars"
+    if not (number[17].isdigit() or number[17] == "X"):
         return "error.id_chars"
     if birth_date_of(number) is None:
         return "error.id_birth_date"
@@ -45,4 +49,6 @@ def make_resident_id(region: str, born: date, sequence: int) -> str:
 
 
 def normalise(number: str) -> str:
-    return "".join(number.split()).upper()
+    # NFKC: full-width digits and letters, as a Chinese input method types them,
+    # are the same number as their ASCII forms (and must find the same person).
+    return "".join(unicodedata.normalize("NFKC", number).split()).upper()

@@ -136,12 +136,10 @@ def usable_beds(room: Room) -> int:
     return 0 if room.get("blocked") else int(room.get("beds", 0))
 
 
-def mask(value: str, keep_start: int = 4, keep_end: int = 4) -> str:
-    """``210602199001011234`` → ``2106**********1234``: enough to tell people apart."""
-    if len(value) <= keep_start + keep_end:
+def mask(value: str) -> str:
+    """``210602199001011234`` → ``2106**********1234``: enough to tell people apart,
+    never more than a third of the characters (so a short passport number stays hidden)."""
+    if len(value) <= 4:
         return "*" * len(value)
-    return value[:keep_start] + "*" * (len(value) - keep_start - keep_end) + value[-keep_end:]
-
-
-def mask_phone(value: str) -> str:
-    return mask(value, 3, 4)
+    keep = max(1, min(4, (len(value) - 1) // 3))
+    return value[:keep] + "*" * (len(value) - 2 * keep) + value[-keep:]

@@ -57,7 +57,7 @@ class ArrivalFormScreen(FormScreen):
         specs = [
             FieldSpec("point", options=self._points, sticky=True),
             FieldSpec("name", max_length=100),
-            FieldSpec("id_type", codes=ID_TYPE),
+            FieldSpec("id_type", codes=ID_TYPE, default="resident_id"),
             FieldSpec("id_number", max_length=40),
             FieldSpec("sex", codes=SEX),
             FieldSpec("birth_date", hint="ui.hint_date"),
@@ -80,12 +80,7 @@ class ArrivalFormScreen(FormScreen):
             stay = self.store.get(STAYS, self.stay_id)
             if stay is not None:
                 return stay_fields(stay)  # type: ignore[arg-type]
-        return {
-            "point": self.iso_app.point or "",
-            "id_type": "resident_id",
-            "category": "inbound",
-            "arrived_at": "now",
-        }
+        return {"point": self.iso_app.point or "", "category": "inbound", "arrived_at": "now"}
 
     def save(self, values: dict[str, str]) -> str:
         if self.stay_id is not None:
@@ -101,7 +96,6 @@ class ArrivalFormScreen(FormScreen):
             self.dismiss()
             return
         self.form.reset(keep_sticky=True)
-        self.form.row("id_type").set_value("resident_id")
         self.form.focus_field("name")
 
     @on(Input.Changed, "#field-id_number")

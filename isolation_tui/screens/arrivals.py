@@ -12,7 +12,6 @@ from textual.binding import Binding, BindingType
 from textual.timer import Timer
 from textual.widgets import DataTable, Input
 
-from ..domain.codes import SEX
 from ..domain.records import mask
 from ..i18n import t
 from ..storage.repository import STAYS
@@ -39,7 +38,6 @@ def stay_row(stay_id: str, stay: dict[str, Any], today: str) -> list[Text]:
         cell(stay_id),
         cell(stay["arrived_at"][5:]),
         cell(person["name"]),
-        cell(SEX.label(person["sex"])),
         cell(mask(person["id_number"])),
         cell(stay["room"]),
         cell(stay["release_due"][5:], style),
@@ -79,7 +77,7 @@ class ArrivalsScreen(MainScreen):
     def compose_body(self) -> ComposeResult:
         yield TextField(placeholder=t("ui.filter_hint"), id="filter", compact=True)
         yield RecordTable(
-            ("id", "arrived", "name", "sex", "id_number", "room", "due", "status"),
+            ("id", "arrived", "name", "id_number", "room", "due", "status"),
             id="stays-table",
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, ClassVar, cast
 
+from textual import events
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -16,8 +17,10 @@ from ..storage.errors import StoreError
 from ..widgets.counter_bar import CounterBar
 from ..widgets.form import FieldSpec, RecordForm
 from ..widgets.keys import translate_bindings
+from ..widgets.mode_tabs import ModeTabs
 from ..widgets.record_table import RecordTable
 from .confirm import ConfirmScreen
+from .too_small import TooSmallScreen, too_small
 
 if TYPE_CHECKING:
     from ..app import IsolationApp
@@ -45,7 +48,7 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield CounterBar(id="counter-bar")
-        yield Static(t(f"ui.title_{self.mode_name}"), id="screen-title", markup=False)
+        yield ModeTabs(self.mode_name)
         yield from self.compose_body()
         yield Footer()
 
@@ -59,6 +62,10 @@ class MainScreen(Screen[None]):
         self.reload()
         self._stale = False
         self.focus_first()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if too_small(event.size) and self.is_current:
+            self.app.push_screen(TooSmallScreen())
 
     def focus_first(self) -> None:
         """Put the cursor where work on this screen starts."""
@@ -112,6 +119,7 @@ class FormScreen(MainScreen):
 
     def compose(self) -> ComposeResult:
         yield CounterBar(id="counter-bar")
+        yield ModeTabs(self.mode_name)
         yield Static(self.heading(), id="screen-title", markup=False)
         yield RecordForm(self.specs(), self.initial_values(), id="form")
         yield Static("", id="form-status", markup=False)
@@ -154,6 +162,7 @@ class FormScreen(MainScreen):
             self._status(str(exc), error=True)
             self.notify(str(exc), severity="error", markup=False)
             return
+        self.iso_app.apply_changes_now()
         self.form.mark_saved()
         self.notify(message, markup=False)
         self._status(message)

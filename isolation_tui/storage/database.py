@@ -155,6 +155,22 @@ class Database(TinyDB):
     def refresh(self) -> Changes:
         return self.storage.refresh()
 
+    def drop_table(self, name: str) -> None:
+        """Drop one table as a journaled change.
+
+        TinyDB's own version deletes the table from the dict ``read()`` returns (our
+        live state) and writes that same dict back, so nothing reached the journal.
+        """
+        self._tables.pop(name, None)
+        rows = self.storage.tables().get(name)
+        if rows is None:
+            return
+        with self.transaction():
+            for key in list(rows):
+                self.storage.stage(name, key, None)
+        if not self.storage.tables().get(name):
+            self.storage.tables().pop(name, None)
+
     def _clear_caches(self, changes: Changes) -> None:
         for table in self._tables.values():
             table.clear_cache()

@@ -136,9 +136,30 @@ class JournalStorage(Storage):
         with self._locked():
             if self.path.exists():
                 return
+            self._refuse_orphan_journal()
             body = {"schema_version": SCHEMA_VERSION, "seq": 0, "max_ids": {}, "tables": {}}
             self._replace_file(self.journal_path, journal_header(0))
             self._replace_file(self.path, encode_snapshot(body))
+
+    def _refuse_orphan_journal(self) -> None:
+        """A journal without its snapshot holds committed data: never overwrite it.
+
+        Only what an interrupted ``_create`` leaves (a bare header at seq 0) is
+        safe to replace.
+        """
+        try:
+            existing = self.journal_path.read_bytes()
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise StoreCorrupt(f"{self.journal_path}: cannot read ({exc.strerror})") from exc
+        if existing != journal_header(0):
+            raise StoreCorrupt(
+                f"{self.path}: the snapshot is missing but {self.journal_path} holds "
+                f"{len(existing)} bytes of committed data; restore {self.path} from a "
+                "backup, or move the journal away to start an empty database. "
+                "Nothing was changed."
+            )
 
     def _replace_file(self, target: Path, data: bytes) -> None:
         tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
@@ -155,8 +176,13 @@ class JournalStorage(Storage):
         os.replace(tmp, target)
         _fsync_dir(target.parent)
 
-    def _load(self) -> None:
-        """Read the snapshot, then the journal; refuse anything damaged."""
+    def _load(self, stale_seq: int | None = None) -> None:
+        """Read the snapshot, then the journal; refuse anything damaged.
+
+        ``stale_seq``: the journal was found to start after this entry. A compaction
+        renames the new snapshot into place before the new journal, so the snapshot
+        read now must go further; if it does not, it is older than the journal.
+        """
         try:
             raw = self.path.read_bytes()
         except OSError as exc:
@@ -174,6 +200,13 @@ class JournalStorage(Storage):
         tables = body.get("tables")
         if not isinstance(tables, dict):
             raise StoreCorrupt(f"{self.path}: snapshot has no tables")
+        if stale_seq is not None and int(body.get("seq", 0)) <= stale_seq:
+            raise StoreCorrupt(
+                f"{self.path}: the snapshot ends at entry {body.get('seq', 0)}, but "
+                f"{self.journal_path} starts later, so entries in between are missing "
+                "(was one of the two files restored from a backup?); restore both from "
+                "the same backup. Nothing was changed."
+            )
         with self._mutex:
             self._schema_version = version
             self._tables = tables
@@ -238,7 +271,7 @@ class JournalStorage(Storage):
             if on_disk is None and self.read_only:
                 return changes
             if not self._open_journal():
-                self._load()
+                self._load(stale_seq=self._seq)
                 return Changes(reloaded=True)
         changes.keys |= self._read_new_entries().keys
         return changes
@@ -441,7 +474,14 @@ class JournalStorage(Storage):
             "who": tx.who,
             "ops": tx.ops,
         }
-        data = encode_entry(entry)
+        try:
+            data = encode_entry(entry)
+        except Exception:
+            # A document JSON cannot hold (a set, a non-string key): nothing was
+            # written, so the staged documents must not stay in memory either.
+            self._rollback(tx)
+            self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
+            raise
         try:
             fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND)
         except OSError as exc:

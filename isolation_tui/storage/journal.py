@@ -10,7 +10,10 @@ next writer).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +24,28 @@ from .errors import StoreCorrupt
 SNAPSHOT_MAGIC = b"ISOLATION-TUI-SNAPSHOT"
 JOURNAL_MAGIC = b"ISOLATION-TUI-JOURNAL"
 FORMAT_VERSION = 1
+BULK_PARSE_BYTES = 1024 * 1024
+
+
+@contextlib.contextmanager
+def _bulk_parse(size: int) -> Iterator[None]:
+    """Parse ``size`` bytes of JSON without the cyclic GC rescanning them meanwhile.
+
+    100k documents decode into about half a million containers; with the collector
+    on, its passes over them during the parse cost more than the parse itself (0.96 s
+    instead of 0.41 s for a 50 MB snapshot). Decoded JSON holds no reference cycles,
+    so pausing loses nothing; one full collection afterwards files the new objects
+    in the oldest generation at once, instead of three later passes over them.
+    """
+    if size < BULK_PARSE_BYTES or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect()
 
 
 def crc(data: bytes) -> str:
@@ -49,7 +74,8 @@ def decode_snapshot(raw: bytes, path: str) -> dict[str, Any]:
     if crc(payload) != checksum:
         raise StoreCorrupt(f"{path}: snapshot fails its checksum")
     try:
-        body = orjson.loads(payload)
+        with _bulk_parse(len(payload)):
+            body = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
         raise StoreCorrupt(f"{path}: snapshot is not valid JSON ({exc})") from exc
     if not isinstance(body, dict):
@@ -93,22 +119,23 @@ def parse_entries(data: bytes, start_offset: int, path: str) -> ParsedChunk:
     """
     entries: list[dict[str, Any]] = []
     pos = 0
-    while True:
-        end = data.find(b"\n", pos)
-        if end < 0:
-            break
-        line = data[pos:end]
-        checksum, _, payload = line.partition(b" ")
-        if crc(payload).encode() != checksum:
-            raise StoreCorrupt(
-                f"{path}: journal entry at byte {start_offset + pos} fails its checksum"
-            )
-        try:
-            entry = orjson.loads(payload)
-        except orjson.JSONDecodeError as exc:
-            raise StoreCorrupt(
-                f"{path}: journal entry at byte {start_offset + pos} is not valid JSON"
-            ) from exc
-        entries.append(entry)
-        pos = end + 1
+    with _bulk_parse(len(data)):
+        while True:
+            end = data.find(b"\n", pos)
+            if end < 0:
+                break
+            line = data[pos:end]
+            checksum, _, payload = line.partition(b" ")
+            if crc(payload).encode() != checksum:
+                raise StoreCorrupt(
+                    f"{path}: journal entry at byte {start_offset + pos} fails its checksum"
+                )
+            try:
+                entry = orjson.loads(payload)
+            except orjson.JSONDecodeError as exc:
+                raise StoreCorrupt(
+                    f"{path}: journal entry at byte {start_offset + pos} is not valid JSON"
+                ) from exc
+            entries.append(entry)
+            pos = end + 1
     return ParsedChunk(entries, pos)

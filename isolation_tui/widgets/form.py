@@ -38,6 +38,7 @@ class FieldSpec:
     blank_label: str = ""
     hint: str = ""
     max_length: int = 200
+    default: str = ""
 
     @property
     def is_choice(self) -> bool:
@@ -126,8 +127,10 @@ class FieldRow(Horizontal):
     def set_value(self, value: str) -> None:
         control = self.control
         if isinstance(control, Select):
-            values = {v for _, v in control._options}
-            control.value = value if value in values else Select.NULL
+            if value in {v for _, v in control._options}:
+                control.value = value
+            elif control._allow_blank:
+                control.clear()
         else:
             assert isinstance(control, Input)
             control.value = value
@@ -154,7 +157,7 @@ class RecordForm(VerticalScroll):
     def __init__(self, specs: Sequence[FieldSpec], values: dict[str, str], **kwargs: str) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.specs = list(specs)
-        self._initial = dict(values)
+        self._initial = {spec.name: spec.default for spec in self.specs} | values
 
     def compose(self) -> ComposeResult:
         for spec in self.specs:
@@ -193,7 +196,8 @@ class RecordForm(VerticalScroll):
         """Empty the fields for the next record; sticky fields keep what was typed."""
         values = self.values()
         self._initial = {
-            spec.name: values[spec.name] for spec in self.specs if keep_sticky and spec.sticky
+            spec.name: values[spec.name] if keep_sticky and spec.sticky else spec.default
+            for spec in self.specs
         }
         for row in self.rows():
             row.refresh_options()

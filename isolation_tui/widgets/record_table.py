@@ -19,6 +19,8 @@ from ..i18n import t
 from .keys import translate_bindings
 
 PAGE_SIZE = 200
+# Free-text columns get a fixed width so a long value cannot push the table past 80.
+WIDTHS = {"name": 14, "destination": 24, "summary": 24, "origin": 16}
 
 
 def cell(value: Any, style: str = "") -> Text:
@@ -43,7 +45,7 @@ class RecordTable(DataTable[Text]):
 
     def on_mount(self) -> None:
         for key in self._column_keys:
-            self.add_column(t(f"ui.col_{key}"), key=key)
+            self.add_column(t(f"ui.col_{key}"), key=key, width=WIDTHS.get(key))
 
     def show(
         self,

@@ -1,0 +1,274 @@
+"""``export``: records as CSV (safe to open in a spreadsheet) or JSON.
+
+The columns of an arrivals export are the import's columns plus what only the
+store knows (id, status, release_due, voided), so an export imports again.
+
+Exports hold personal data: files are created readable by the owner only, and
+appear whole or not at all (written beside the target, then renamed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ..domain.records import Voided
+from ..i18n import t
+from ..storage.repository import AUDIT, DISCHARGES, INCIDENTS, STAYS, Store, open_store, stay_fields
+
+KINDS = ("arrivals", "discharges", "incidents", "audit")
+FILE_MODE = 0o600
+BOM = "\ufeff"
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection);
+# a leading quote makes it text. A leading quote of the user's own is doubled so the
+# import can take exactly one off again.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+Row = dict[str, Any]
+
+ARRIVAL_COLUMNS = (
+    "id",
+    "point",
+    "room",
+    "name",
+    "sex",
+    "birth_date",
+    "id_type",
+    "id_number",
+    "nationality",
+    "phone",
+    "origin",
+    "transport",
+    "category",
+    "arrived_at",
+    "quarantine_days",
+    "notes",
+    "status",
+    "release_due",
+    "voided",
+)
+DISCHARGE_COLUMNS = (
+    "id",
+    "stay",
+    "point",
+    "name",
+    "id_type",
+    "id_number",
+    "discharged_at",
+    "kind",
+    "destination",
+    "negative_test",
+    "certificate",
+    "notes",
+    "voided",
+)
+INCIDENT_COLUMNS = (
+    "id",
+    "point",
+    "occurred_at",
+    "kind",
+    "severity",
+    "summary",
+    "status",
+    "handled_at",
+    "resolution",
+    "reported_to",
+    "stays",
+    "actions",
+    "voided",
+)
+AUDIT_COLUMNS = (
+    "id",
+    "at",
+    "who",
+    "host",
+    "action",
+    "table",
+    "record",
+    "reason",
+    "before",
+    "after",
+)
+
+
+def _by_id(rows: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    return sorted(((int(key), doc) for key, doc in rows.items()), key=lambda pair: pair[0])
+
+
+def arrival_rows(store: Store) -> list[Row]:
+    rows: list[Row] = []
+    for stay_id, stay in _by_id(store.rows(STAYS)):
+        fields: Row = dict(stay_fields(stay))  # type: ignore[arg-type]
+        fields["quarantine_days"] = stay["quarantine_days"]
+        rows.append(
+            {
+                "id": stay_id,
+                **fields,
+                "status": stay["status"],
+                "release_due": stay["release_due"],
+                "voided": stay.get("voided") or None,
+            }
+        )
+    return rows
+
+
+def discharge_rows(store: Store) -> list[Row]:
+    stays = store.rows(STAYS)
+    rows: list[Row] = []
+    for discharge_id, doc in _by_id(store.rows(DISCHARGES)):
+        person = (stays.get(str(doc["stay"])) or {}).get("person", {})
+        rows.append(
+            {
+                "id": discharge_id,
+                "stay": doc["stay"],
+                "point": doc["point"],
+                "name": person.get("name", ""),
+                "id_type": person.get("id_type", ""),
+                "id_number": person.get("id_number", ""),
+                "discharged_at": doc["at"],
+                "kind": doc["kind"],
+                "destination": doc["destination"],
+                "negative_test": doc["negative_test"],
+                "certificate": doc["certificate"],
+                "notes": doc["notes"],
+                "voided": doc.get("voided") or None,
+            }
+        )
+    return rows
+
+
+def incident_rows(store: Store) -> list[Row]:
+    return [
+        {
+            "id": incident_id,
+            **{name: doc.get(name) for name in INCIDENT_COLUMNS[1:-1]},
+            "voided": doc.get("voided") or None,
+        }
+        for incident_id, doc in _by_id(store.rows(INCIDENTS))
+    ]
+
+
+def audit_rows(store: Store) -> list[Row]:
+    return [
+        {"id": entry_id, **{name: doc.get(name) for name in AUDIT_COLUMNS[1:]}}
+        for entry_id, doc in _by_id(store.rows(AUDIT))
+    ]
+
+
+EXPORTS: dict[str, tuple[tuple[str, ...], Callable[[Store], list[Row]]]] = {
+    "arrivals": (ARRIVAL_COLUMNS, arrival_rows),
+    "discharges": (DISCHARGE_COLUMNS, discharge_rows),
+    "incidents": (INCIDENT_COLUMNS, incident_rows),
+    "audit": (AUDIT_COLUMNS, audit_rows),
+}
+
+
+# ---------------------------------------------------------------------- formats
+
+
+def neutralise(text: str) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _cell(column: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if column == "voided" and isinstance(value, dict):
+        voided: Voided = value  # type: ignore[assignment]
+        return f"{voided.get('at', '')} {voided.get('who', '')}: {voided.get('reason', '')}"
+    if isinstance(value, dict | list):
+        return orjson.dumps(value).decode()
+    return str(value)
+
+
+def to_csv(columns: tuple[str, ...], rows: Iterable[Row]) -> bytes:
+    """UTF-8 with a BOM, so a spreadsheet shows Chinese correctly."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([neutralise(_cell(column, row.get(column))) for column in columns])
+    return (BOM + buffer.getvalue()).encode("utf-8")
+
+
+def to_json(rows: list[Row]) -> bytes:
+    return orjson.dumps(rows, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` as mode 0600, whole or not at all."""
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), FILE_MODE)
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _is_database_file(out: Path, db_path: Path) -> bool:
+    """Whether ``out`` would overwrite the database or one of its companion files."""
+    try:
+        target = out.resolve()
+        db = db_path.resolve()
+    except OSError:
+        return False
+    companions = {db, db.with_name(db.name + "-journal"), db.with_name(db.name + "-lock")}
+    return target in companions
+
+
+def run_export(kind: str, db_path: Path, *, fmt: str = "csv", out: Path | None = None) -> int:
+    """The ``export`` command: 0 when written, 1 when the file cannot be written."""
+    if kind not in EXPORTS:
+        print(t("export.unknown_kind", kind=kind, kinds=", ".join(KINDS)), file=sys.stderr)
+        return 2
+    if out is not None and _is_database_file(out, db_path):
+        print(t("export.would_overwrite_db", file=out), file=sys.stderr)
+        return 1
+    columns, build = EXPORTS[kind]
+    store = open_store(db_path, read_only=True)
+    try:
+        rows = build(store)
+    finally:
+        store.close()
+    data = to_json(rows) if fmt == "json" else to_csv(columns, rows)
+    if out is None:
+        if fmt == "csv" and sys.stdout.isatty():
+            data = data.removeprefix(BOM.encode("utf-8"))
+        try:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:
+            # The reader (``| head``) went away: not an error worth a traceback.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    try:
+        write_private(out, data)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        print(t("export.cannot_write", file=out, reason=reason), file=sys.stderr)
+        return 1
+    print(
+        t("export.done", count=len(rows), what=t(f"export.what.{kind}"), file=out), file=sys.stderr
+    )
+    return 0

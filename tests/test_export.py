@@ -1,0 +1,307 @@
+"""``export``: spreadsheet-safe CSV, JSON, private files, and a round trip back in."""
+
+from __future__ import annotations
+
+import csv
+import io
+import stat
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+import pytest
+from test_import import (
+    ARRIVAL_HEADER,
+    person_row,
+    resident_id,
+    setup_points,
+)
+
+from isolation_tui.headless.csv_export import (
+    ARRIVAL_COLUMNS,
+    arrival_rows,
+    neutralise,
+    run_export,
+    to_csv,
+)
+from isolation_tui.headless.csv_import import run_import
+from isolation_tui.storage.repository import STAYS, Store, open_store
+
+CliRunner = Callable[..., subprocess.CompletedProcess[str]]
+
+# Text that must survive literally: markup, emoji, Chinese, and formula starters.
+NASTY = {
+    "name": '=HYPERLINK("http://x","点我")',
+    "origin": "+cmd|' /C calc'!A0",
+    "transport": "-2+3",
+    "notes": "@SUM(A1) [red]x[/] a[/]b 😷 ' 备注",
+}
+
+
+def add_people(store: Store) -> None:
+    """Four people at P1, one with every kind of nasty text."""
+    for n in range(1, 4):
+        store.register_arrival(dict(zip(ARRIVAL_HEADER, person_row(n), strict=True)))
+    nasty = dict(zip(ARRIVAL_HEADER, person_row(4, room="201"), strict=True))
+    nasty.update(NASTY)
+    nasty.update(
+        id_type="passport", id_number="E12345678", nationality="KR", phone="+82 10 1234 5678"
+    )
+    nasty["birth_date"] = "1990-02-03"
+    nasty["sex"] = "女"
+    store.register_arrival(nasty)
+
+
+@pytest.fixture
+def people(store: Store) -> Store:
+    setup_points(store)
+    add_people(store)
+    return store
+
+
+def read_csv(data: bytes) -> list[dict[str, str]]:
+    assert data.startswith(b"\xef\xbb\xbf"), "CSV must carry a BOM for spreadsheets"
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+
+
+def test_neutralise() -> None:
+    for cell in ("=1+2", "+1", "-1", "@x", "\tx", "\rx", "'x"):
+        assert neutralise(cell) == "'" + cell
+    for cell in ("", "1", "张三", "a=b", " =x"):
+        assert neutralise(cell) == cell
+
+
+def test_formula_cells_are_neutralised(
+    people: Store, db_path: Path, tmp_path: Path, cli: CliRunner
+) -> None:
+    out = tmp_path / "arrivals.csv"
+    result = cli("export", "arrivals", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "wrote 4 arrivals" in result.stderr
+
+    rows = read_csv(out.read_bytes())
+    assert list(rows[0]) == list(ARRIVAL_COLUMNS)
+    nasty = rows[3]
+    for column in ("name", "origin", "transport", "notes"):
+        assert nasty[column] == "'" + NASTY[column]
+    assert nasty["phone"] == "'+82 10 1234 5678"
+    # Nothing in the whole file can start a formula.
+    for row in rows:
+        for value in row.values():
+            assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), value
+
+
+def test_file_is_private_and_replaces_an_old_one(
+    people: Store, db_path: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "old.csv"
+    out.write_text("old and world-readable")
+    out.chmod(0o644)
+    assert run_export("arrivals", db_path, out=out) == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert b"old and world" not in out.read_bytes()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".old")] == []
+
+
+def test_json_is_a_list_of_typed_objects(people: Store, db_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "a.json"
+    assert run_export("arrivals", db_path, fmt="json", out=out) == 0
+    rows = orjson.loads(out.read_bytes())
+    assert isinstance(rows, list) and len(rows) == 4
+    assert rows[0]["id"] == 1
+    assert rows[0]["quarantine_days"] == 14
+    assert rows[3]["name"] == NASTY["name"]  # no quote in JSON: only CSV needs it
+    assert rows[3]["notes"] == NASTY["notes"]
+    assert rows[3]["sex"] == "female"
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+
+
+def test_stdout_export(people: Store, db_path: Path, cli: CliRunner) -> None:
+    result = cli("export", "arrivals", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert [row["name"] for row in orjson.loads(result.stdout)][:1] == ["测试1"]
+
+
+def test_discharges_carry_name_and_id_number(people: Store, db_path: Path, tmp_path: Path) -> None:
+    people.discharge(
+        {
+            "id_number": resident_id(2),
+            "discharged_at": "2022-04-08 09:00",
+            "kind": "released_home",
+            "negative_test": "yes",
+            "certificate": "-001",
+        }
+    )
+    out = tmp_path / "d.csv"
+    assert run_export("discharges", db_path, out=out) == 0
+    (row,) = read_csv(out.read_bytes())
+    assert row["name"] == "测试2"
+    assert row["id_number"] == resident_id(2)
+    assert row["stay"] == "2"
+    assert row["discharged_at"] == "2022-04-08 09:00"
+    assert row["negative_test"] == "yes"
+    assert row["certificate"] == "'-001"
+
+    # An export of discharges imports again (on a database where the stay is open).
+    other = tmp_path / "other.db"
+    fresh = open_store(other, create=True)
+    setup_points(fresh)
+    fresh.register_arrival(dict(zip(ARRIVAL_HEADER, person_row(2), strict=True)))
+    fresh.close()
+    assert run_import("discharges", out, other) == 0
+    again = open_store(other, read_only=True)
+    (discharge,) = again.rows("discharges").values()
+    assert (discharge["certificate"], discharge["negative_test"]) == ("-001", True)
+
+
+def test_incidents_and_audit(people: Store, db_path: Path, tmp_path: Path) -> None:
+    incident = people.open_incident(
+        {
+            "point": "P1",
+            "occurred_at": "2022-03-26 02:10",
+            "kind": "fever",
+            "severity": "2",
+            "summary": "=2+2 发热",
+        },
+        stays=[1],
+    )
+    people.add_action(incident, "测体温")
+    people.close_incident(incident, "退烧", "2022-03-26 05:00")
+
+    out = tmp_path / "i.csv"
+    assert run_export("incidents", db_path, out=out) == 0
+    (row,) = read_csv(out.read_bytes())
+    assert row["summary"] == "'=2+2 发热"
+    assert (row["status"], row["handled_at"], row["resolution"]) == (
+        "handled",
+        "2022-03-26 05:00",
+        "退烧",
+    )
+    assert orjson.loads(row["stays"]) == [1]
+    assert orjson.loads(row["actions"])[0]["what"] == "测体温"
+
+    out = tmp_path / "audit.csv"
+    assert run_export("audit", db_path, out=out) == 0
+    rows = read_csv(out.read_bytes())
+    assert list(rows[0]) == [
+        "id",
+        "at",
+        "who",
+        "host",
+        "action",
+        "table",
+        "record",
+        "reason",
+        "before",
+        "after",
+    ]
+    close = rows[-1]
+    assert (close["who"], close["host"], close["action"], close["table"]) == (
+        "tester",
+        "local",
+        "close",
+        "incidents",
+    )
+    assert orjson.loads(close["before"])["status"] == "open"
+    assert orjson.loads(close["after"])["status"] == "handled"
+    created = next(r for r in rows if r["table"] == "stays" and r["record"] == "4")
+    assert orjson.loads(created["after"])["person"]["name"] == NASTY["name"]
+
+
+def test_round_trip_into_an_empty_database(
+    people: Store, db_path: Path, tmp_path: Path, cli: CliRunner
+) -> None:
+    exported = tmp_path / "arrivals.csv"
+    assert cli("export", "arrivals", "--out", str(exported)).returncode == 0
+
+    other = tmp_path / "other.db"
+    fresh = open_store(other, create=True)
+    setup_points(fresh)
+    fresh.close()
+    result = cli("import", "arrivals", str(exported), "--db", str(other))
+    assert result.returncode == 0, result.stderr
+    assert "imported 4 arrivals" in result.stdout
+
+    source = open_store(db_path, read_only=True)
+    copy = open_store(other, read_only=True)
+    assert arrival_rows(copy) == arrival_rows(source)
+    assert copy.rows(STAYS)["4"]["person"]["name"] == NASTY["name"]
+    assert copy.rows(STAYS)["4"]["notes"] == NASTY["notes"]
+
+    # And the copy exports to the very same bytes.
+    again = tmp_path / "again.csv"
+    assert cli("export", "arrivals", "--db", str(other), "--out", str(again)).returncode == 0
+    assert again.read_bytes() == exported.read_bytes()
+
+
+def test_round_trip_of_a_quote_the_user_typed(people: Store, db_path: Path, tmp_path: Path) -> None:
+    fields = dict(zip(ARRIVAL_HEADER, person_row(9), strict=True))
+    fields["notes"] = "'=not a formula"
+    fields["name"] = "'Quoted"
+    people.register_arrival(fields)
+    out = tmp_path / "a.csv"
+    assert run_export("arrivals", db_path, out=out) == 0
+    other = tmp_path / "other.db"
+    fresh = open_store(other, create=True)
+    setup_points(fresh)
+    fresh.close()
+    assert run_import("arrivals", out, other) == 0
+    copy = open_store(other, read_only=True)
+    stay = copy.rows(STAYS)["5"]
+    assert (stay["notes"], stay["person"]["name"]) == ("'=not a formula", "'Quoted")
+
+
+def test_discharged_and_voided_stays_are_skipped_on_reimport(
+    people: Store, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    people.discharge(
+        {"id_number": resident_id(1), "discharged_at": "2022-04-08 09:00", "kind": "released_home"}
+    )
+    people.void(STAYS, 3, "registered twice")
+    out = tmp_path / "a.csv"
+    assert run_export("arrivals", db_path, out=out) == 0
+    other = tmp_path / "other.db"
+    fresh = open_store(other, create=True)
+    setup_points(fresh)
+    fresh.close()
+    capsys.readouterr()
+
+    assert run_import("arrivals", out, other) == 0
+
+    printed = capsys.readouterr().out
+    assert "imported 2 arrivals" in printed
+    assert "skipped 2 row(s)" in printed
+    copy = open_store(other, read_only=True)
+    names = {s["person"]["name"] for s in copy.rows(STAYS).values()}
+    assert names == {"测试2", NASTY["name"]}
+
+
+def test_export_refuses_to_overwrite_the_database(
+    people: Store, db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = db_path.read_bytes()
+    assert run_export("arrivals", db_path, out=db_path) == 1
+    assert "is the database itself" in capsys.readouterr().err
+    assert db_path.read_bytes() == before
+
+
+def test_unwritable_output_is_a_clear_error(
+    people: Store, db_path: Path, tmp_path: Path, cli: CliRunner
+) -> None:
+    result = cli("export", "audit", "--out", str(tmp_path / "missing-dir" / "a.csv"))
+    assert result.returncode == 1
+    assert "cannot write" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_export_without_a_database(tmp_path: Path, cli: CliRunner) -> None:
+    result = cli("export", "arrivals", "--db", str(tmp_path / "none.db"))
+    assert result.returncode == 1
+    assert "no database here" in result.stderr
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_to_csv_writes_bom_and_crlf() -> None:
+    data = to_csv(("a", "b"), [{"a": "张", "b": None}, {"a": True, "b": {"k": 1}}])
+    assert data == '\ufeffa,b\r\n张,\r\nyes,"{""k"":1}"\r\n'.encode()

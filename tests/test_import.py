@@ -1,0 +1,1108 @@
+"""``import``: real CSV files in the encodings and shapes spreadsheets produce.
+
+The promise under test: every row is checked, and either all of them are stored
+or (on any problem) none, with each problem named as ``FILE:ROW: field: message``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import random
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from isolation_tui.domain.counters import ALL
+from isolation_tui.domain.idnumber import make_resident_id
+from isolation_tui.headless.csv_import import COLUMNS, decode, run_import, split_rows
+from isolation_tui.storage.repository import (
+    AUDIT,
+    DISCHARGES,
+    INCIDENTS,
+    POINTS,
+    STAYS,
+    Store,
+    open_store,
+)
+
+CliRunner = Callable[..., subprocess.CompletedProcess[str]]
+
+ARRIVED = "2022-03-25 14:05"
+ARRIVAL_HEADER = (
+    "point",
+    "room",
+    "name",
+    "sex",
+    "birth_date",
+    "id_type",
+    "id_number",
+    "nationality",
+    "phone",
+    "origin",
+    "transport",
+    "category",
+    "arrived_at",
+    "quarantine_days",
+    "notes",
+)
+ARRIVAL_HEADER_ZH = (
+    "隔离点",
+    "房间",
+    "姓名",
+    "性别",
+    "出生日期",
+    "证件类型",
+    "证件号码",
+    "国籍",
+    "联系电话",
+    "出发地",
+    "航班号",
+    "人员类别",
+    "入住时间",
+    "隔离天数",
+    "备注",
+)
+DISCHARGE_HEADER = ("id_type", "id_number", "discharged_at", "kind", "destination", "notes")
+DISCHARGE_HEADER_ZH = ("证件类型", "证件号码", "解除时间", "去向类型", "目的地", "备注")
+INCIDENT_HEADER = (
+    "point",
+    "occurred_at",
+    "kind",
+    "severity",
+    "summary",
+    "status",
+    "handled_at",
+    "resolution",
+)
+INCIDENT_HEADER_ZH = (
+    "隔离点",
+    "发生时间",
+    "事件类型",
+    "严重程度",
+    "事件概要",
+    "状态",
+    "处置时间",
+    "处置结果",
+)
+ROOM_HEADER = ("point", "point_name", "room", "floor", "beds", "blocked")
+ROOM_HEADER_ZH = ("隔离点", "隔离点名称", "房间号", "楼层", "床位数", "停用")
+
+
+def resident_id(n: int, *, female: bool = False) -> str:
+    """A valid resident ID, different for every ``n``; its sex digit as asked."""
+    born = date(1960, 1, 1) + timedelta(days=n)
+    sequence = (n * 2) % 1000 + (0 if female else 1)
+    return make_resident_id("210602", born, sequence)
+
+
+def bad_check_digit(n: int) -> str:
+    good = resident_id(n)
+    return good[:-1] + ("0" if good[-1] != "0" else "1")
+
+
+def person_row(n: int, *, point: str = "P1", room: str = "", when: str = ARRIVED) -> list[str]:
+    """An arrivals row (ARRIVAL_HEADER order) for person ``n``."""
+    return [
+        point,
+        room,
+        f"测试{n}",
+        "",
+        "",
+        "resident_id",
+        resident_id(n),
+        "CN",
+        "13800138000",
+        "首尔",
+        "OZ303",
+        "inbound",
+        when,
+        "",
+        "",
+    ]
+
+
+def csv_bytes(
+    header: Sequence[str], rows: Sequence[Sequence[str]], encoding: str = "utf-8"
+) -> bytes:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode(encoding)
+
+
+def write_csv(
+    path: Path, header: Sequence[str], rows: Sequence[Sequence[str]], encoding: str = "utf-8"
+) -> Path:
+    path.write_bytes(csv_bytes(header, rows, encoding))
+    return path
+
+
+def setup_points(store: Store) -> None:
+    """P1: 101 (2 beds), 102 (blocked), 103 (1 bed), 201–220 (4 beds); P2: 2 rooms."""
+    rooms = [
+        {"code": "101", "floor": "1", "beds": 2, "blocked": False},
+        {"code": "102", "floor": "1", "beds": 2, "blocked": True},
+        {"code": "103", "floor": "1", "beds": 1, "blocked": False},
+    ]
+    rooms += [
+        {"code": str(200 + i), "floor": "2", "beds": 4, "blocked": False} for i in range(1, 21)
+    ]
+    store.save_point("P1", "滨海酒店", rooms)  # type: ignore[arg-type]
+    store.save_point(
+        "P2",
+        "Border Inn",
+        [{"code": "A1", "floor": "1", "beds": 2, "blocked": False}],  # type: ignore[list-item]
+    )
+
+
+@pytest.fixture
+def points(store: Store) -> Store:
+    setup_points(store)
+    return store
+
+
+@pytest.fixture
+def with_people(points: Store) -> Store:
+    """Two people in isolation at P1 (persons 900 and 901), arrived 2022-03-25 14:05."""
+    for n in (900, 901):
+        fields = dict(zip(ARRIVAL_HEADER, person_row(n), strict=True))
+        points.register_arrival(fields)
+    return points
+
+
+def db_files(db_path: Path) -> dict[str, bytes]:
+    """Every file of the database, to prove a failed import changed nothing at all."""
+    return {
+        p.name: p.read_bytes()
+        for p in sorted(db_path.parent.iterdir())
+        if p.name.startswith(db_path.name) and not p.name.endswith("-lock")
+    }
+
+
+def state(db_path: Path) -> tuple[dict[str, bytes], dict[str, Any], dict[str, int]]:
+    store = open_store(db_path, read_only=True)
+    try:
+        counters = store.counters()[ALL].as_dict()
+        sizes = {
+            name: len(store.rows(name)) for name in (POINTS, STAYS, DISCHARGES, INCIDENTS, AUDIT)
+        }
+    finally:
+        store.close()
+    return db_files(db_path), counters, sizes
+
+
+@pytest.fixture
+def unchanged(db_path: Path) -> Iterator[None]:
+    """Asserts, after the test, that the database is byte-for-byte as before it."""
+    before = state(db_path)
+    yield
+    assert state(db_path) == before
+
+
+def run(
+    kind: str, file: Path, db_path: Path, capsys: pytest.CaptureFixture[str], **kw: Any
+) -> tuple[int, str, str]:
+    code = run_import(kind, file, db_path, **kw)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# ---------------------------------------------------------------------- good files
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_arrivals_in_every_encoding_and_header_language(
+    points: Store, db_path: Path, tmp_path: Path, cli: CliRunner, encoding: str, lang: str
+) -> None:
+    header = ARRIVAL_HEADER if lang == "en" else ARRIVAL_HEADER_ZH
+    rows = [person_row(1, room="101"), person_row(2, when="2022/3/25 14:05")]
+    rows[1][11] = "境外输入"  # category in Chinese
+    rows[1][5] = "身份证"
+    file = write_csv(tmp_path / f"到达-{encoding}.csv", header, rows, encoding)
+
+    result = cli("import", "arrivals", str(file))
+
+    assert result.returncode == 0, result.stderr
+    assert "imported 2 arrivals" in result.stdout
+    assert "stay ids 1–2" in result.stdout
+    points.refresh()
+    stays = points.rows(STAYS)
+    assert [s["person"]["name"] for s in stays.values()] == ["测试1", "测试2"]
+    assert [s["arrived_at"] for s in stays.values()] == [ARRIVED, ARRIVED]
+    assert stays["1"]["room"] == "101"
+    assert stays["2"]["room"]  # a free bed was chosen
+    assert stays["2"]["category"] == "inbound"
+    assert stays["1"]["origin"] == "首尔"
+    assert stays["1"]["release_due"] == "2022-04-08"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_discharges_in_every_encoding_and_header_language(
+    with_people: Store,
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    encoding: str,
+    lang: str,
+) -> None:
+    header = DISCHARGE_HEADER if lang == "en" else DISCHARGE_HEADER_ZH
+    rows = [
+        ["resident_id", resident_id(900), "2022-04-08 09:00", "released_home", "家", ""],
+        ["身份证", resident_id(901), "2022/4/2 9:30", "转定点医院", "市传染病医院", "发热"],
+    ]
+    file = write_csv(tmp_path / "discharges.csv", header, rows, encoding)
+
+    code, out, err = run("discharges", file, db_path, capsys)
+
+    assert code == 0, err
+    assert "imported 2 discharges" in out
+    with_people.refresh()
+    kinds = [d["kind"] for d in with_people.rows(DISCHARGES).values()]
+    assert kinds == ["released_home", "hospital"]
+    counters = with_people.counters()[ALL]
+    assert (counters.released_home, counters.transferred, counters.in_isolation) == (1, 1, 0)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_incidents_in_every_encoding_and_header_language(
+    points: Store,
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    encoding: str,
+    lang: str,
+) -> None:
+    header = INCIDENT_HEADER if lang == "en" else INCIDENT_HEADER_ZH
+    rows = [
+        ["P1", "2022-03-26 02:10", "fever", "2", "305 房发热 38.5℃", "open", "", ""],
+        [
+            "P2",
+            "2022/3/27 8:00",
+            "阳性",
+            "高",
+            "核酸阳性",
+            "已处置",
+            "2022/3/27 9:15",
+            "转运定点医院",
+        ],
+    ]
+    file = write_csv(tmp_path / "incidents.csv", header, rows, encoding)
+
+    code, out, err = run("incidents", file, db_path, capsys)
+
+    assert code == 0, err
+    assert "imported 2 incidents" in out
+    points.refresh()
+    incidents = list(points.rows(INCIDENTS).values())
+    assert [(i["kind"], i["severity"], i["status"]) for i in incidents] == [
+        ("fever", 2, "open"),
+        ("positive_test", 3, "handled"),
+    ]
+    assert incidents[1]["handled_at"] == "2022-03-27 09:15"
+    counters = points.counters()[ALL]
+    assert (counters.incidents_open, counters.incidents_handled) == (1, 1)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_rooms_create_a_point_in_a_new_database(
+    db_path: Path, tmp_path: Path, cli: CliRunner, encoding: str, lang: str
+) -> None:
+    header = ROOM_HEADER if lang == "en" else ROOM_HEADER_ZH
+    rows = [
+        ["DD01", "丹东边境1号点", "101", "1", "2", ""],
+        ["DD01", "丹东边境1号点", "102", "1", "1", "是"],
+        ["DD02", "振兴区2号点", "A01", "1", "3", "no"],
+    ]
+    file = write_csv(tmp_path / "rooms.csv", header, rows, encoding)
+
+    result = cli("import", "rooms", str(file))
+
+    assert result.returncode == 0, result.stderr
+    assert "saved 3 rooms of 2 point(s)" in result.stdout
+    store = open_store(db_path, read_only=True)
+    point = store.point("DD01")
+    assert point is not None
+    assert point["name"] == "丹东边境1号点"
+    assert point["rooms"] == [
+        {"code": "101", "floor": "1", "beds": 2, "blocked": False},
+        {"code": "102", "floor": "1", "beds": 1, "blocked": True},
+    ]
+    assert store.counters()[ALL].beds == 5
+    assert (db_path.stat().st_mode & 0o777) == 0o600
+
+
+def test_rooms_update_an_existing_point(
+    points: Store, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [["P1", "滨海酒店(新)", "101", "1", "3", ""], ["P1", "", "301", "3", "2", ""]]
+    file = write_csv(tmp_path / "rooms.csv", ROOM_HEADER, rows)
+
+    code, _out, err = run("rooms", file, db_path, capsys)
+
+    assert code == 0, err
+    points.refresh()
+    point = points.point("P1")
+    assert point is not None
+    assert point["name"] == "滨海酒店(新)"
+    codes = {room["code"]: room["beds"] for room in point["rooms"]}
+    assert codes["101"] == 3 and codes["301"] == 2 and codes["205"] == 4
+
+
+def test_later_rows_see_earlier_ones_and_empty_rows_are_skipped(
+    points: Store, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [person_row(1, room="103"), [""] * 15, [], person_row(2)]
+    file = write_csv(tmp_path / "a.csv", ARRIVAL_HEADER, rows)
+
+    code, _out, err = run("arrivals", file, db_path, capsys)
+
+    assert code == 0, err
+    points.refresh()
+    assert points.beds_taken("P1", "103") == 1
+    assert points.rows(STAYS)["2"]["room"] != "103"
+
+
+def test_header_matching_ignores_case_spaces_and_bom(
+    points: Store, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    header = ["\ufeff Point ", "NAME", " ID_Number", "Category ", "arrived at"]
+    text = ",".join(header) + f"\r\nP1,Ann,{resident_id(3)},close_contact,{ARRIVED}\r\n"
+    file = tmp_path / "a.csv"
+    file.write_bytes(b"\xef\xbb\xbf" + text.encode())
+
+    code, _out, err = run("arrivals", file, db_path, capsys)
+
+    assert code == 0, err
+    points.refresh()
+    assert points.rows(STAYS)["1"]["category"] == "close_contact"
+    assert points.rows(STAYS)["1"]["quarantine_days"] == 14
+
+
+def test_point_may_be_given_by_its_name(
+    points: Store, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    row = person_row(4, point="滨海酒店")
+    code, _, err = run(
+        "arrivals", write_csv(tmp_path / "a.csv", ARRIVAL_HEADER, [row]), db_path, capsys
+    )
+    assert code == 0, err
+    points.refresh()
+    assert points.rows(STAYS)["1"]["point"] == "P1"
+
+
+def test_utf16_and_tab_separated_text_from_a_spreadsheet(
+    points: Store, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = "隔离点\t姓名\t证件号码\t人员类别\t到达时间\n"
+    text += f"P1\t李四\t{resident_id(5)}\t密接\t{ARRIVED}\n"
+    file = tmp_path / "unicode.txt"
+    file.write_bytes(text.encode("utf-16"))
+
+    code, _, err = run("arrivals", file, db_path, capsys)
+
+    assert code == 0, err
+    points.refresh()
+    assert points.rows(STAYS)["1"]["person"]["name"] == "李四"
+
+
+def test_full_width_digits_are_the_same_person(
+    with_people: Store,
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    unchanged: None,
+) -> None:
+    wide = resident_id(900).translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"})
+    row = person_row(0)
+    row[6] = wide
+    code, _, err = run(
+        "arrivals", write_csv(tmp_path / "a.csv", ARRIVAL_HEADER, [row]), db_path, capsys
+    )
+    assert code == 1
+    assert "a.csv:2: id_number: this person is already in isolation" in err
+
+
+# ---------------------------------------------------------------------- bad rows
+
+
+def test_one_bad_row_among_good_ones_changes_nothing(
+    points: Store, db_path: Path, tmp_path: Path, cli: CliRunner
+) -> None:
+    bad = person_row(2)
+    bad[6] = bad_check_digit(2)
+    rows = [person_row(1), bad, person_row(3)]
+    file = write_csv(tmp_path / "bus.csv", ARRIVAL_HEADER, rows)
+    before = state(db_path)
+    stats_before = cli("stats", "--json").stdout
+
+    result = cli("import", "arrivals", str(file))
+
+    assert result.returncode == 1
+    assert f"{file}:3: id_number: the check digit" in result.stderr
+    assert "nothing was imported" in result.stderr
+    assert result.stdout == ""
+    assert state(db_path) == before
+    assert cli("stats", "--json").stdout == stats_before
+
+
+def arrival(n: int, **changes: str) -> list[str]:
+    row = dict(zip(ARRIVAL_HEADER, person_row(n), strict=True))
+    row.update(changes)
+    return list(row.values())
+
+
+ARRIVAL_CASES = {
+    "bad check digit": (arrival(10, id_number=bad_check_digit(10)), "id_number", "check digit"),
+    "birth date disagrees": (arrival(11, birth_date="1990-01-01"), "birth_date", "does not agree"),
+    "blocked room": (arrival(12, room="102"), "room", "room 102 is blocked"),
+    "unknown room": (arrival(13, room="999"), "room", "no room 999"),
+    "unknown point": (arrival(14, point="ZZ"), "point", "no point with code “ZZ”"),
+    "unknown category": (arrival(15, category="tourist"), "category", "“tourist” is not one of"),
+    "unknown id type": (arrival(16, id_type="visa"), "id_type", "“visa” is not one of"),
+    "future time": (arrival(17, arrived_at="2099-01-01 10:00"), "arrived_at", "in the future"),
+    "unreadable time": (arrival(18, arrived_at="25.3.2022"), "arrived_at", "is not a time"),
+    "bad phone": (arrival(19, phone="call me"), "phone", "not a phone number"),
+    "quarantine days": (
+        arrival(20, quarantine_days="two weeks"),
+        "quarantine_days",
+        "whole number",
+    ),
+    "missing name": (arrival(21, name=""), "name", "is required"),
+    "markup name is fine, bad sex": (arrival(22, name="[red]x[/]", sex="?"), "sex", "“?”"),
+}
+
+
+@pytest.mark.parametrize("case", list(ARRIVAL_CASES))
+def test_bad_arrival_rows(
+    points: Store,
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    unchanged: None,
+    case: str,
+) -> None:
+    bad, field, message = ARRIVAL_CASES[case]
+    file = write_csv(tmp_path / "bad.csv", ARRIVAL_HEADER, [person_row(1), bad, person_row(2)])
+
+    code, out, err = run("arrivals", file, db_path, capsys)
+
+    assert code == 1
+    assert f"{file}:3: {field}: " in err
+    assert message in err
+    assert out == ""
+
+
+def test_room_full_counts_rows_earlier_in_the_file(
+    points: Store,
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    unchanged: None,
+) -> None:
+    rows = [person_row(1, room="103"), person_row(2, room="101"), person_row(3, room="103")]
+    code, _, err = run(
+        "arrivals", write_csv(tmp_path / "f.csv", ARRIVAL_HEADER, rows), db_path, capsys
+    )
+    assert code == 1
+    assert "f.csv:4: room: room 103 is full (1 bed(s))" in err
+
+
+def test_same_person_twice_in_one_file(
+    points: Store,
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    unchanged: None,
+) -> None:
+    rows = [person_row(1), person_row(2), person_row(1)]
+    code, _, err = run(
+        "arrivals", write_csv(tmp_path / "f.csv", ARRIVAL_HEADER, rows), db_path, capsys
+    )
+    assert code == 1
+    assert "f.csv:4: id_number: this person is already on line 2 of this file" in err
+
+
+def test_person_already_in_isolation(
+    with_people: Store,
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    unchanged: None,
+) -> None:
+    code, _, err = run(
+        "arrivals",
+        write_csv(tmp_path / "f.csv", ARRIVAL_HEADER, [person_row(901)]),
+        db_path,
+        capsys,
+    )
+    assert code == 1
+    assert "f.csv:2: id_number: this person is already in isolation (stay 2 at P1)" in err
+
+
+def test_every_problem_is_listed_with_chinese_header_names(
+    points: Store,
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    unchanged: None,
+) -> None:
+    rows = [arrival(1, room="102"), person_row(2), arrival(3, category="游客", point="ZZ")]
+    file = write_csv(tmp_path / "到达.csv", ARRIVAL_HEADER_ZH, rows, "gb18030")
+
+    code, _, err = run("arrivals", file, db_path, capsys)
+
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert f"{file}:2: 房间 (room): room 102 is blocked" in lines
+    assert any(line.startswith(f"{file}:4: 隔离点 (point): ") for line in lines)
+    assert any(line.startswith(f"{file}:4: 人员类别 (category): ") for line in lines)
+    assert lines[-1] == f"3 problem(s) in {file}; nothing was imported"
+
+
+def discharge(n: int, **changes: str) -> list[str]:
+    row = dict(
+        zip(
+            DISCHARGE_HEADER,
+            ["resident_id", resident_id(n), "2022-04-08 09:00", "released_home", "", ""],
+            strict=True,
+        )
+    )
+    row.update(changes)
+    return list(row.values())
+
+
+DISCHARGE_CASES = {
+    "before arrival": (discharge(901, discharged_at="2022-03-25 14:00"), "discharged_at", "before"),
+    "not in isolation": (discharge(77), "id_number", "no open stay for this person"),
+    "unknown kind": (discharge(901, kind="vanished"), "kind", "“vanished” is not one of"),
+    "future": (discharge(901, discharged_at="2099-01-01 00:00"), "discharged_at", "future"),
+    "twice in file": (discharge(900), "id_number", "already on line 2 of this file"),
+}
+
+
+@pytest.mark.parametrize("case", list(DISCHARGE_CASES))
+def test_bad_discharge_rows(
+    with_people: Store,
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    unchanged: None,
+    case: str,
+) -> None:
+    bad, field, message = DISCHARGE_CASES[case]
+    rows = [discharge(900), bad]
+    file = write_csv(tmp_path / "d.csv", DISCHARGE_HEADER, rows)
+
+    code, _, err = run("discharges", file, db_path, capsys)
+
+    assert code == 1
+    assert f"{file}:3: {field}: " in err
+    assert message in err
+
+
+def test_discharge_of_someone_already_discharged(
+    with_people: Store, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = write_csv(tmp_path / "d.csv", DISCHARGE_HEADER, [discharge(900)])
+    assert run("discharges", file, db_path, capsys)[0] == 0
+    code, _, err = run("discharges", file, db_path, capsys)
+    assert code == 1
+    assert "d.csv:2: id_number: no open stay for this person" in err
+
+
+def test_discharge_checks_the_name_when_given(
+    with_people: Store,
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    unchanged: None,
+) -> None:
+    header = (*DISCHARGE_HEADER, "姓名")
+    file = write_csv(tmp_path / "d.csv", header, [[*discharge(900), "别人"]])
+    code, _, err = run("discharges", file, db_path, capsys)
+    assert code == 1
+    assert "d.csv:2: 姓名 (name): does not match the person with this ID number (测试900)" in err
+
+
+def incident(**changes: str) -> list[str]:
+    row = dict(
+        zip(
+            INCIDENT_HEADER,
+            ["P1", "2022-03-26 02:10", "fever", "2", "发热", "open", "", ""],
+            strict=True,
+        )
+    )
+    row.update(changes)
+    return list(row.values())
+
+
+INCIDENT_CASES = {
+    "handled without resolution": (
+        incident(status="handled", handled_at="2022-03-26 03:00"),
+        "resolution",
+        "only with a resolution",
+    ),
+    "handled before it happened": (
+        incident(status="handled", handled_at="2022-03-26 01:00", resolution="ok"),
+        "handled_at",
+        "before the incident happened",
+    ),
+    "unknown point": (incident(point="nowhere"), "point", "no point"),
+    "severity out of range": (incident(severity="9"), "severity", "“9” is not one of"),
+    "unknown kind": (incident(kind="party"), "kind", "“party” is not one of"),
+    "future": (incident(occurred_at="2099-12-31 23:59"), "occurred_at", "future"),
+    "no summary": (incident(summary=" "), "summary", "is required"),
+    "unknown status": (incident(status="maybe"), "status", "“maybe” is not one of"),
+}
+
+
+@pytest.mark.parametrize("case", list(INCIDENT_CASES))
+def test_bad_incident_rows(
+    points: Store,
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    unchanged: None,
+    case: str,
+) -> None:
+    bad, field, message = INCIDENT_CASES[case]
+    file = write_csv(tmp_path / "i.csv", INCIDENT_HEADER, [incident(), bad, incident()])
+
+    code, _, err = run("incidents", file, db_path, capsys)
+
+    assert code == 1
+    assert f"{file}:3: {field}: " in err
+    assert message in err
+
+
+ROOM_CASES = {
+    "beds not a number": (["P1", "", "401", "4", "two", ""], "beds", "“two” is not a whole number"),
+    "beds negative": (["P1", "", "401", "4", "-1", ""], "beds", "“-1” is not a whole number"),
+    "beds too many": (["P1", "", "401", "4", "1000", ""], "beds", "outside 0–100"),
+    "blocked unreadable": (["P1", "", "401", "4", "2", "perhaps"], "blocked", "yes or no"),
+    "no room": (["P1", "", "", "4", "2", ""], "room", "is required"),
+    "room twice": (["P1", "", "301", "3", "2", ""], "room", "already on line 2"),
+    "code too long": (["P" * 21, "", "1", "1", "1", ""], "point", "longer than 20"),
+    "name differs": (
+        ["P1", "Other name", "402", "4", "2", ""],
+        "point_name",
+        "differs from line 2",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(ROOM_CASES))
+def test_bad_room_rows(
+    points: Store,
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    unchanged: None,
+    case: str,
+) -> None:
+    bad, field, message = ROOM_CASES[case]
+    rows = [["P1", "滨海酒店", "301", "3", "2", ""], bad]
+    file = write_csv(tmp_path / "r.csv", ROOM_HEADER, rows)
+
+    code, _, err = run("rooms", file, db_path, capsys)
+
+    assert code == 1
+    assert f"{file}:3: {field}: " in err
+    assert message in err
+
+
+def test_rooms_cannot_shrink_below_the_people_in_them(
+    with_people: Store,
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    unchanged: None,
+) -> None:
+    taken = with_people.rows(STAYS)["1"]["room"]
+    rows = [["P1", "", "301", "3", "2", ""], ["P1", "", taken, "1", "0", ""]]
+    code, _, err = run("rooms", write_csv(tmp_path / "r.csv", ROOM_HEADER, rows), db_path, capsys)
+    assert code == 1
+    assert "r.csv:3: beds: room " in err
+    assert "it cannot have fewer beds" in err
+
+
+# ---------------------------------------------------------------------- bad files
+
+
+def test_unknown_column_is_named(
+    points: Store, db_path: Path, tmp_path: Path, cli: CliRunner, unchanged: None
+) -> None:
+    file = write_csv(tmp_path / "u.csv", (*ARRIVAL_HEADER, "血型"), [[*person_row(1), "A"]])
+    result = cli("import", "arrivals", str(file))
+    assert result.returncode == 1
+    assert f"{file}:1: 血型: unknown column; the columns are: point, room, name" in result.stderr
+
+
+def test_missing_required_columns(
+    points: Store, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = write_csv(tmp_path / "m.csv", ("point", "name"), [["P1", "x"]])
+    code, _, err = run("arrivals", file, db_path, capsys)
+    assert code == 1
+    for column in ("id_number", "category", "arrived_at"):
+        assert f"m.csv:1: {column}: required column is missing" in err
+
+
+def test_the_same_column_twice(
+    points: Store, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    header = (*ARRIVAL_HEADER[:8], "电话", *ARRIVAL_HEADER[8:])
+    file = write_csv(tmp_path / "m.csv", header, [])
+    code, _, err = run("arrivals", file, db_path, capsys)
+    assert code == 1
+    assert "m.csv:1: phone: column phone appears twice (also as “电话”)" in err
+
+
+def test_missing_file_and_directory(db_path: Path, tmp_path: Path, cli: CliRunner) -> None:
+    result = cli("import", "arrivals", str(tmp_path / "nope.csv"))
+    assert result.returncode == 1
+    assert "nope.csv: cannot read this file (No such file or directory)" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not db_path.exists()
+    assert run_import("arrivals", tmp_path, db_path) == 1  # a directory
+
+
+# Root reads every file; without the two capabilities that let it, it is bound by the
+# file's mode like anyone else. setpriv is part of util-linux, on every Debian machine.
+DROP_READ_ANYTHING = [
+    "setpriv",
+    "--inh-caps=-dac_override,-dac_read_search",
+    "--bounding-set=-dac_override,-dac_read_search",
+]
+
+
+def test_unreadable_file(points: Store, db_path: Path, tmp_path: Path) -> None:
+    file = write_csv(tmp_path / "secret.csv", ARRIVAL_HEADER, [])
+    file.chmod(0)
+    prefix = DROP_READ_ANYTHING if os.geteuid() == 0 else []
+    command = [sys.executable, "-m", "isolation_tui", "import", "arrivals", str(file)]
+    result = subprocess.run(
+        [*prefix, *command, "--db", str(db_path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "LANG": "C.UTF-8"},
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "cannot read this file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_binary_junk_is_refused_clearly(
+    points: Store, db_path: Path, tmp_path: Path, cli: CliRunner, unchanged: None
+) -> None:
+    file = tmp_path / "photo.csv"
+    file.write_bytes(bytes(range(256)) * 8)
+    result = cli("import", "arrivals", str(file))
+    assert result.returncode == 1
+    assert "not a text file in UTF-8, GB18030/GBK or UTF-16" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_empty_file_and_header_only(
+    points: Store, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    code, _, err = run("arrivals", empty, db_path, capsys)
+    assert code == 1
+    assert "empty.csv: no header row" in err
+
+    header_only = write_csv(tmp_path / "header.csv", ARRIVAL_HEADER, [])
+    code, out, err = run("arrivals", header_only, db_path, capsys)
+    assert code == 0
+    assert "no rows to import" in out
+
+
+def test_ragged_rows(
+    points: Store,
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    unchanged: None,
+) -> None:
+    text = ",".join(ARRIVAL_HEADER) + "\n"
+    text += ",".join(person_row(1)) + ",,\n"  # trailing empty cells: harmless
+    text += ",".join(person_row(2)) + ",surprise\n"
+    text += "P1,,short\n"
+    file = tmp_path / "ragged.csv"
+    file.write_text(text, encoding="utf-8")
+
+    code, _, err = run("arrivals", file, db_path, capsys)
+
+    assert code == 1
+    assert "ragged.csv:3: this row has 16 cells, more than the 15 columns" in err
+    assert "ragged.csv:4: id_number: is required" in err
+    assert "ragged.csv:2:" not in err
+
+
+def test_line_numbers_count_quoted_newlines(
+    points: Store,
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    unchanged: None,
+) -> None:
+    first = arrival(1, notes="line one\nline two\nline three")
+    bad = arrival(2, category="nope")
+    code, _, err = run(
+        "arrivals", write_csv(tmp_path / "n.csv", ARRIVAL_HEADER, [first, bad]), db_path, capsys
+    )
+    assert code == 1
+    assert "n.csv:5: category: " in err
+
+
+def test_huge_field_is_an_error_not_a_crash(
+    points: Store,
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    unchanged: None,
+) -> None:
+    rows = [arrival(1), arrival(2, notes="x" * 300_000)]
+    code, _, err = run(
+        "arrivals", write_csv(tmp_path / "h.csv", ARRIVAL_HEADER, rows), db_path, capsys
+    )
+    assert code == 1
+    assert "h.csv:3: cannot read this line as CSV (field larger than field limit" in err
+
+
+def test_long_field_within_limit_is_cut_to_size(
+    points: Store, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [arrival(1, notes="备" * 50_000)]
+    code, _, err = run(
+        "arrivals", write_csv(tmp_path / "h.csv", ARRIVAL_HEADER, rows), db_path, capsys
+    )
+    assert code == 0, err
+    points.refresh()
+    assert len(points.rows(STAYS)["1"]["notes"]) == 500
+
+
+def test_control_characters_do_not_reach_the_store_or_the_terminal(
+    points: Store, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [arrival(1, name="Ann\x1b[31m\x07", notes="a\x7fb\x08c")]
+    header = (*ARRIVAL_HEADER[:-1], "notes\x1b[2J")
+    code, _, err = run("arrivals", write_csv(tmp_path / "c.csv", header, rows), db_path, capsys)
+    assert code == 1
+    assert "\x1b" not in err
+    assert "\\x1b[2J" in err
+
+    code, _, err = run(
+        "arrivals", write_csv(tmp_path / "c.csv", ARRIVAL_HEADER, rows), db_path, capsys
+    )
+    assert code == 0, err
+    points.refresh()
+    stay = points.rows(STAYS)["1"]
+    assert (stay["person"]["name"], stay["notes"]) == ("Ann[31m", "abc")
+
+
+def test_garbage_never_crashes(
+    points: Store, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Random cells from a nasty alphabet, in random columns, in every kind: the
+    answer is always 0 or 1 with messages, never an exception or a half import."""
+    rng = random.Random(20220325)
+    alphabet = [
+        *"=+-@'\"\t\r\n,;[]/\\ 0123456789Xx²١３",
+        "张",
+        "😷",
+        "\x00",
+        "\x1b",
+        "\u202e",
+        "\ufeff",
+        "P1",
+        "101",
+        "inbound",
+        ARRIVED,
+        "2022/3/25",
+        "now",
+        "passport",
+        "handled",
+        resident_id(1),
+        "[red]x[/]",
+    ]
+    before = state(db_path)[2]
+    for attempt in range(300):
+        kind = rng.choice(["rooms", "arrivals", "discharges", "incidents"])
+        names = [c.name for c in COLUMNS[kind]]
+        rng.shuffle(names)
+        lines = [",".join(names)]
+        for _ in range(rng.randint(0, 4)):
+            cells = [
+                "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 4)))
+                for _ in range(rng.randint(0, len(names) + 1))
+            ]
+            lines.append(",".join(cells))
+        raw = "\n".join(lines).encode(rng.choice(["utf-8", "utf-8-sig", "gb18030"]), "replace")
+        if attempt % 10 == 0:
+            raw = bytes(rng.randrange(256) for _ in range(rng.randint(0, 300)))
+        file = tmp_path / "fuzz.csv"
+        file.write_bytes(raw)
+        code, _, err = run(kind, file, db_path, capsys, dry_run=True)
+        assert code in (0, 1)
+        assert "could not import this row" not in err, err
+    assert state(db_path)[2] == before
+
+
+def test_nul_bytes_mean_not_a_csv_text_file(
+    points: Store, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = tmp_path / "nul.csv"
+    file.write_bytes(csv_bytes(ARRIVAL_HEADER, [arrival(1, notes="a\x00b")]))
+    code, _, err = run("arrivals", file, db_path, capsys)
+    assert code == 1
+    assert "not a text file" in err
+
+
+def test_decode_prefers_utf8_then_gb18030() -> None:
+    assert decode("隔离点".encode("gb18030"), "f") == "隔离点"
+    assert decode("\ufeff隔离点".encode(), "f") == "隔离点"
+    assert split_rows('point,"a,b"\n', "rooms").problems[0].field == "a,b"
+
+
+# ---------------------------------------------------------------------- dry run, summary
+
+
+def test_dry_run_writes_nothing(
+    points: Store, db_path: Path, tmp_path: Path, cli: CliRunner, unchanged: None
+) -> None:
+    file = write_csv(tmp_path / "a.csv", ARRIVAL_HEADER, [person_row(1), person_row(2)])
+    result = cli("import", "arrivals", str(file), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "dry run: all 2 arrivals" in result.stdout
+    assert "nothing was written" in result.stdout
+
+
+def test_dry_run_reports_problems_too(
+    points: Store,
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    unchanged: None,
+) -> None:
+    file = write_csv(tmp_path / "a.csv", ARRIVAL_HEADER, [person_row(1), arrival(2, point="X")])
+    code, _, err = run("arrivals", file, db_path, capsys, dry_run=True)
+    assert code == 1
+    assert "a.csv:3: point: " in err
+
+
+def test_dry_run_of_rooms_does_not_create_the_database(
+    db_path: Path, tmp_path: Path, cli: CliRunner
+) -> None:
+    file = write_csv(tmp_path / "r.csv", ROOM_HEADER, [["N1", "新点", "1", "1", "2", ""]])
+    result = cli("import", "rooms", str(file), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert not db_path.exists()
+
+
+def test_arrivals_need_an_existing_database(db_path: Path, tmp_path: Path, cli: CliRunner) -> None:
+    file = write_csv(tmp_path / "a.csv", ARRIVAL_HEADER, [person_row(1)])
+    result = cli("import", "arrivals", str(file))
+    assert result.returncode == 1
+    assert "no database here" in result.stderr
+    assert not db_path.exists()
+
+
+def test_summary_in_chinese(points: Store, db_path: Path, tmp_path: Path, cli: CliRunner) -> None:
+    file = write_csv(tmp_path / "a.csv", ARRIVAL_HEADER, [person_row(1), person_row(2)])
+    result = cli("import", "arrivals", str(file), "--lang", "zh")
+    assert result.returncode == 0, result.stderr
+    assert "已导入 2 名到达人员" in result.stdout
+    assert "1–2" in result.stdout
+
+
+def test_every_write_is_audited(
+    points: Store, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    audit_before = len(points.rows(AUDIT))
+    file = write_csv(tmp_path / "a.csv", ARRIVAL_HEADER, [person_row(1), person_row(2)])
+    assert run("arrivals", file, db_path, capsys)[0] == 0
+    points.refresh()
+    new = list(points.rows(AUDIT).values())[audit_before:]
+    assert [(a["action"], a["table"], a["record"]) for a in new] == [
+        ("create", STAYS, 1),
+        ("create", STAYS, 2),
+    ]
+
+
+def test_progress_bar_on_a_terminal(points: Store, db_path: Path, tmp_path: Path) -> None:
+    """A big file on a terminal gets a progress bar (on stderr); the import is the same."""
+    pty = pytest.importorskip("pty")
+    setup = [["P1", "", f"9{n:02d}", "9", "4", ""] for n in range(60)]
+    rooms = write_csv(tmp_path / "r.csv", ROOM_HEADER, setup)
+    env = {**os.environ, "ISOLATION_TUI_DB": str(db_path), "LANG": "C.UTF-8", "TERM": "xterm"}
+    command = [sys.executable, "-m", "isolation_tui", "import"]
+    subprocess.run([*command, "rooms", str(rooms)], env=env, check=True, capture_output=True)
+    file = write_csv(
+        tmp_path / "big.csv", ARRIVAL_HEADER, [person_row(1000 + n) for n in range(240)]
+    )
+    leader, follower = pty.openpty()
+    seen = bytearray()
+
+    def drain() -> None:
+        # Read while the child writes: a full pty buffer would block it.
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            seen.extend(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        proc = subprocess.run(
+            [*command, "arrivals", str(file)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            timeout=60,
+        )
+    finally:
+        os.close(follower)
+        reader.join(timeout=10)
+        os.close(leader)
+    assert proc.returncode == 0
+    assert b"importing big.csv" in seen
+    assert b"imported 240 arrivals" in proc.stdout
+
+
+def test_utf8_with_a_stray_byte_is_not_read_as_gb18030(
+    points: Store,
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    unchanged: None,
+) -> None:
+    data = csv_bytes(ARRIVAL_HEADER, [person_row(1), person_row(2), person_row(3)])
+    lines = data.split(b"\r\n")
+    lines[2] = lines[2].replace("测试2".encode(), "测试2".encode()[:-1] + b"\xb2")
+    file = tmp_path / "mixed.csv"
+    file.write_bytes(b"\r\n".join(lines))
+
+    code, _, err = run("arrivals", file, db_path, capsys)
+
+    assert code == 1
+    assert "mixed.csv:3: this line is not valid UTF-8" in err

@@ -1,0 +1,187 @@
+"""``import`` as real processes: several at once on one database, and ``kill -9``.
+
+An import is one transaction, so another process sees all of its rows or none of
+them, whether the importer finished, lost a race for the lock, or was killed.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from isolation_tui.domain.counters import ALL
+from isolation_tui.domain.idnumber import make_resident_id
+from isolation_tui.headless.check import problems
+from isolation_tui.storage.repository import AUDIT, POINTS, STAYS, Store, open_store
+
+CliRunner = Callable[..., subprocess.CompletedProcess[str]]
+HEADER = ("point", "name", "id_number", "category", "arrived_at", "notes")
+KILLS = 30
+KILL_ROWS = 500
+
+
+def person_id(n: int) -> str:
+    """A valid resident ID, different for every ``n`` below 36,500."""
+    return make_resident_id("210603", date(1930, 1, 1) + timedelta(days=n), n % 1000)
+
+
+def write_people(path: Path, first: int, count: int) -> list[str]:
+    """A CSV of ``count`` people numbered from ``first``; returns their ID numbers."""
+    numbers = [person_id(n) for n in range(first, first + count)]
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(HEADER)
+        for n, number in enumerate(numbers, start=first):
+            writer.writerow(
+                ["B1", f"旅客{n}", number, "inbound", "2022-03-25 14:05", f"批次 {first}"]
+            )
+    return numbers
+
+
+def make_point(db_path: Path, beds: int) -> None:
+    store = open_store(db_path, create=True)
+    rooms = [
+        {"code": f"{r + 1:03d}", "floor": str(r // 20 + 1), "beds": 50, "blocked": False}
+        for r in range(-(-beds // 50))
+    ]
+    store.save_point("B1", "大型隔离点", rooms)  # type: ignore[arg-type]
+    store.close()
+
+
+def importer(file: Path, db_path: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "ISOLATION_TUI_DB": str(db_path), "LANG": "C.UTF-8"}
+    env.pop("LC_ALL", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "isolation_tui", "import", "arrivals", str(file)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.fixture
+def children() -> Iterator[list[subprocess.Popen[str]]]:
+    """Processes a test started; any still running at the end are killed (by pid)."""
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+
+
+def consistent(store: Store) -> list[str]:
+    """What is wrong with the store's counters and records (nothing, we hope)."""
+    found = list(problems(store))
+    totals = store.counters()[ALL]
+    stays = store.rows(STAYS)
+    if totals.received != len(stays) or totals.in_isolation != len(stays):
+        found.append(f"counters {totals.received}/{totals.in_isolation} for {len(stays)} stays")
+    if totals.occupied_beds != totals.in_isolation:
+        found.append(f"occupied beds {totals.occupied_beds} ≠ in isolation {totals.in_isolation}")
+    if len(store.rows(AUDIT)) != len(stays) + len(store.rows(POINTS)):
+        found.append(f"{len(store.rows(AUDIT))} audit entries for {len(stays)} stays")
+    return found
+
+
+def open_numbers(store: Store) -> set[str]:
+    return {s["person"]["id_number"] for s in store.rows(STAYS).values()}
+
+
+def test_four_imports_at_the_same_moment(
+    db_path: Path, tmp_path: Path, cli: CliRunner, children: list[subprocess.Popen[str]]
+) -> None:
+    make_point(db_path, beds=250)
+    files = [tmp_path / f"bus-{k}.csv" for k in range(4)]
+    people = [write_people(file, 1000 + 50 * k, 50) for k, file in enumerate(files)]
+
+    children.extend(importer(file, db_path) for file in files)
+    results = [proc.communicate(timeout=120) for proc in children]
+
+    ranges = []
+    for proc, (out, err) in zip(children, results, strict=True):
+        assert proc.returncode == 0, err
+        match = re.search(r"imported 50 arrivals .* \(stay ids (\d+)–(\d+)\)", out)
+        assert match, out
+        ranges.append(range(int(match[1]), int(match[2]) + 1))
+    # Ids are chosen inside the writers' lock: each import got its own 50.
+    assert sorted(i for r in ranges for i in r) == list(range(1, 201))
+
+    store = open_store(db_path, read_only=True)
+    stays = store.rows(STAYS)
+    assert len(stays) == 200
+    assert sorted(int(key) for key in stays) == list(range(1, 201))
+    for numbers, ids in zip(people, ranges, strict=True):
+        assert {stays[str(i)]["person"]["id_number"] for i in ids} == set(numbers)
+    assert store.counters()[ALL].received == 200
+    assert consistent(store) == []
+    store.close()
+
+    check = cli("check")
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_kill_9_leaves_an_import_whole_or_absent(
+    db_path: Path, tmp_path: Path, cli: CliRunner, children: list[subprocess.Popen[str]]
+) -> None:
+    seed = int(os.environ.get("KILL_SEED", time.time_ns() % 1_000_000))
+    rng = random.Random(seed)
+    make_point(db_path, beds=KILL_ROWS * (KILLS + 1))
+
+    # One import run to the end: how long an import takes on this machine.
+    file = tmp_path / "calibrate.csv"
+    write_people(file, 0, KILL_ROWS)
+    started = time.monotonic()
+    proc = importer(file, db_path)
+    children.append(proc)
+    _out, err = proc.communicate(timeout=120)
+    duration = time.monotonic() - started
+    assert proc.returncode == 0, err
+
+    outcomes = {"present": 0, "absent": 0}
+    expected = KILL_ROWS
+    for attempt in range(1, KILLS + 1):
+        file = tmp_path / f"import-{attempt}.csv"
+        numbers = set(write_people(file, attempt * KILL_ROWS, KILL_ROWS))
+        proc = importer(file, db_path)
+        children.append(proc)
+        # Every other kill aims at the last part of the run, where the commit is.
+        low = 0.0 if attempt % 2 else 0.6 * duration
+        time.sleep(rng.uniform(low, duration))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=60)
+
+        store = open_store(db_path, read_only=True)
+        try:
+            count = len(store.rows(STAYS))
+            present = numbers & open_numbers(store)
+            why = f"seed {seed}, attempt {attempt}"
+            assert count in (expected, expected + KILL_ROWS), f"{count} stays ({why})"
+            assert present == (numbers if count > expected else set()), why
+            assert consistent(store) == [], why
+        finally:
+            store.close()
+        outcomes["present" if count > expected else "absent"] += 1
+        expected = count
+
+    print(f"kill -9 outcomes (seed {seed}): {outcomes}")
+    # Kills that land before the commit must have happened for the test to mean much.
+    assert outcomes["absent"] > 0, outcomes
+    check = cli("check")
+    assert check.returncode == 0, check.stdout + check.stderr
+    # And the database still takes a whole import afterwards.
+    file = tmp_path / "after.csv"
+    write_people(file, (KILLS + 1) * KILL_ROWS, 10)
+    assert cli("import", "arrivals", str(file)).returncode == 0

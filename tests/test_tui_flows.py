@@ -1,0 +1,292 @@
+"""User flows through the terminal program at 80×24, driven by Pilot.
+
+Each test types as a supervisor would and checks both what is stored and what
+the screen shows.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input, Static
+
+from isolation_tui.app import IsolationApp
+from isolation_tui.i18n import set_language
+from isolation_tui.storage.actor import Actor
+from isolation_tui.storage.repository import DISCHARGES, INCIDENTS, STAYS, Store, open_store
+from isolation_tui.widgets.counter_bar import CounterCell
+from isolation_tui.widgets.record_table import RecordTable
+
+from conftest import FIXED_NOW
+
+SIZE = (80, 24)
+ID_A = "11010519491231002X"
+
+
+def rooms(n: int) -> list[dict[str, object]]:
+    return [
+        {"code": f"{100 + i}", "floor": "1", "beds": 1, "blocked": False} for i in range(1, n + 1)
+    ]
+
+
+@pytest.fixture
+def point_store(store: Store) -> Store:
+    store.save_point("DD01", "一号点", rooms(5))
+    store.save_point("DD02", "二号点", rooms(3))
+    store.register_arrival(
+        {
+            "point": "DD01",
+            "name": "李四",
+            "id_type": "passport",
+            "id_number": "E1234567",
+            "category": "inbound",
+            "arrived_at": "2026-11-15 10:00",
+            "phone": "13812345678",
+        }
+    )
+    return store
+
+
+def cell_text(app: IsolationApp, key: str) -> str:
+    return str(app.screen.query_one(f"#counter-{key}", CounterCell).content)
+
+
+def table_texts(app: IsolationApp) -> list[str]:
+    table = app.screen.query_one(RecordTable)
+    return [" ".join(str(c) for c in table.get_row_at(i)) for i in range(table.row_count)]
+
+
+async def test_new_arrival_is_stored_listed_and_counted(point_store: Store) -> None:
+    app = IsolationApp(point_store, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        assert cell_text(app, "received") == "Received 1"
+        await pilot.press("f2", "n")
+        await pilot.press(*"王小明", "enter", "enter")
+        await pilot.press(*ID_A)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        stays = point_store.rows(STAYS)
+        assert len(stays) == 2
+        new = stays["2"]
+        assert new["person"]["name"] == "王小明"
+        assert new["person"]["birth_date"] == "1949-12-31"
+        assert new["room"] == "102"
+        assert new["created"]["who"] == "tester"
+        assert cell_text(app, "received") == "Received 2"
+        assert cell_text(app, "in_isolation") == "In isolation 2"
+        # The form stays open for the next person, cursor on the name, bus fields kept.
+        assert app.focused is not None and app.focused.id == "field-name"
+        assert app.screen.query_one("#field-arrived_at", Input).value == "now"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "王小明" in table_texts(app)[0]
+        assert "1101**********002X" in table_texts(app)[0]
+
+
+async def test_bus_load_keeps_repeating_fields(point_store: Store) -> None:
+    app = IsolationApp(point_store, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2", "n")
+        form = app.screen
+        form.query_one("#field-transport", Input).value = "CA123"
+        form.query_one("#field-origin", Input).value = "首尔"
+        for n, name in enumerate(["甲", "乙", "丙"]):
+            await pilot.press(*name, "enter")
+            form.query_one("#field-id_type").value = "passport"  # type: ignore[attr-defined]
+            form.query_one("#field-id_number", Input).value = f"P{n}"
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+        stays = [s for s in point_store.rows(STAYS).values() if s["transport"] == "CA123"]
+        assert [s["person"]["name"] for s in stays] == ["甲", "乙", "丙"]
+        assert {s["origin"] for s in stays} == {"首尔"}
+        assert len({s["room"] for s in stays}) == 3
+
+
+async def test_rejected_save_stores_nothing_and_points_at_the_field(point_store: Store) -> None:
+    app = IsolationApp(point_store, point="DD01")
+    journal = Path(point_store.path + "-journal")
+    before = journal.read_bytes()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2", "n")
+        await pilot.press(*"王小明", "enter", "enter")
+        await pilot.press(*"110105194912310021")  # wrong check digit
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.focused is not None and app.focused.id == "field-id_number"
+        error = app.screen.query_one("#error-id_number", Static)
+        assert "check digit" in str(error.content)
+        assert len(point_store.rows(STAYS)) == 1
+        assert cell_text(app, "received") == "Received 1"
+    assert journal.read_bytes() == before
+
+
+async def test_discharge_moves_the_counters(point_store: Store) -> None:
+    app = IsolationApp(point_store, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3")
+        await pilot.pause()
+        await pilot.press("d")
+        await pilot.pause()
+        assert app.focused is not None and app.focused.id == "field-kind"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert point_store.rows(STAYS)["1"]["status"] == "discharged"
+        (discharge,) = point_store.rows(DISCHARGES).values()
+        assert discharge["kind"] == "released_home" and discharge["negative_test"] is True
+        assert cell_text(app, "released_home") == "Released home 1"
+        assert cell_text(app, "in_isolation") == "In isolation 0"
+
+
+async def test_incident_goes_from_open_to_handled(point_store: Store) -> None:
+    app = IsolationApp(point_store, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f4", "n")
+        await pilot.pause()
+        form = app.screen
+        form.query_one("#field-kind").value = "fever"  # type: ignore[attr-defined]
+        form.query_one("#field-people", Input).value = "101"
+        form.query_one("#field-summary", Input).value = "38.5 [b]高烧[/b]"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        (incident,) = point_store.rows(INCIDENTS).values()
+        assert incident["status"] == "open" and incident["stays"] == [1]
+        assert cell_text(app, "incidents") == "Handled 0 (open 1)"
+        assert "38.5 [b]高烧[/b]" in table_texts(app)[0]
+        await pilot.press("h")
+        await pilot.pause()
+        await pilot.press("ctrl+s")  # no resolution: refused
+        await pilot.pause()
+        assert app.focused is not None and app.focused.id == "field-resolution"
+        await pilot.press(*"送定点医院")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        (incident,) = point_store.rows(INCIDENTS).values()
+        assert incident["status"] == "handled" and incident["resolution"] == "送定点医院"
+        assert cell_text(app, "incidents") == "Handled 1 (open 0)"
+
+
+async def test_fkeys_switch_screens_from_inside_a_form_and_keep_it(point_store: Store) -> None:
+    app = IsolationApp(point_store, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2", "n", *"半截")
+        await pilot.press("f4")
+        await pilot.pause()
+        assert app.current_mode == "incidents"
+        await pilot.press("f1")
+        assert app.current_mode == "overview"
+        await pilot.press("f2")
+        await pilot.pause()
+        assert app.screen.query_one("#field-name", Input).value == "半截"
+        await pilot.press("escape")  # typed in: asks first
+        await pilot.pause()
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.screen.query_one("#field-name", Input).value == "半截"
+        await pilot.press("escape", "y")
+        await pilot.pause()
+        assert app.screen.query(RecordTable)
+
+
+async def test_markup_and_control_characters_show_literally(point_store: Store) -> None:
+    point_store.register_arrival(
+        {
+            "point": "DD01",
+            "name": "a[/]b [red]x[/red] 😷",
+            "id_type": "passport",
+            "id_number": "X1",
+            "category": "inbound",
+            "arrived_at": "2026-11-28 10:00",
+        }
+    )
+    app = IsolationApp(point_store, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2")
+        await pilot.pause()
+        assert "a[/]b [red]x[/red] 😷" in table_texts(app)[0]
+        await pilot.press("n")
+        await pilot.press(*"x\x1by")
+        assert app.screen.query_one("#field-name", Input).value == "xy"
+        await pilot.press("escape", "y", "enter")
+        await pilot.pause()
+        detail = str(app.screen.query_one("#detail-text", Static).content)
+        assert "a[/]b [red]x[/red] 😷" in detail
+
+
+async def test_details_unmask_what_lists_mask(point_store: Store) -> None:
+    app = IsolationApp(point_store, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2")
+        await pilot.pause()
+        assert "E1****67" in table_texts(app)[0]
+        assert "13812345678" not in " ".join(table_texts(app))
+        await pilot.press("enter")
+        await pilot.pause()
+        detail = str(app.screen.query_one("#detail-text", Static).content)
+        assert "E1234567" in detail and "13812345678" in detail
+
+
+async def test_read_only_opens_no_form(db_path: Path, point_store: Store) -> None:
+    viewer = open_store(db_path, read_only=True, actor=Actor("viewer", "local"))
+    app = IsolationApp(viewer, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2", "n")
+        await pilot.pause()
+        assert app.screen.query(RecordTable)
+        assert any("read-only" in str(n.message) for n in app._notifications)
+
+
+async def test_too_small_says_so(point_store: Store) -> None:
+    app = IsolationApp(point_store, point="DD01")
+    async with app.run_test(size=(60, 20)) as pilot:
+        await pilot.pause()
+        assert "too small" in str(app.screen.query_one("#too-small", Static).content)
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert app.screen.query("#counter-bar")
+
+
+WRITER = """
+import sys
+from isolation_tui.storage.repository import open_store
+store = open_store(sys.argv[1])
+store.register_arrival({"point": "DD01", "name": "other", "id_type": "passport",
+    "id_number": "Z9", "category": "inbound", "arrived_at": "2026-11-28 10:00"})
+"""
+
+
+async def test_another_process_write_shows_without_a_key(db_path: Path, point_store: Store) -> None:
+    app = IsolationApp(point_store, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        assert cell_text(app, "received") == "Received 1"
+        subprocess.run([sys.executable, "-c", WRITER, str(db_path)], check=True)
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if cell_text(app, "received") == "Received 2":
+                break
+        assert cell_text(app, "received") == "Received 2"
+        assert app.screen.query_one("#counter-received").has_class("changed")
+
+
+@pytest.fixture
+def chinese() -> Iterator[None]:
+    set_language("zh")
+    yield
+    set_language("en")
+
+
+async def test_chinese_screens_have_no_english(point_store: Store, chinese: None) -> None:
+    app = IsolationApp(point_store, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        for key in ("f1", "f2", "f3", "f4"):
+            await pilot.press(key)
+            await pilot.pause()
+            bar = cell_text(app, "received")
+            assert bar.startswith("累计接收")
+
+
+def test_fixed_now_is_the_clock(point_store: Store) -> None:
+    assert point_store.clock() == FIXED_NOW
