@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import FIXED_NOW
 from textual.widgets import Input, Static
 
 from isolation_tui.app import IsolationApp
@@ -20,8 +21,6 @@ from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.repository import DISCHARGES, INCIDENTS, STAYS, Store, open_store
 from isolation_tui.widgets.counter_bar import CounterCell
 from isolation_tui.widgets.record_table import RecordTable
-
-from conftest import FIXED_NOW
 
 SIZE = (80, 24)
 ID_A = "11010519491231002X"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from textual import events
 from textual.app import ComposeResult
-from textual.geometry import Size
 from textual.containers import Center, Middle
+from textual.geometry import Size
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
