@@ -76,7 +76,13 @@ class ChoiceField(Select[str]):
 
 
 class TextField(Input):
-    """Text as typed, without control characters (they would corrupt the terminal)."""
+    """Text as typed, without control characters (they would corrupt the terminal).
+
+    The cursor does not blink: over SSH every blink is bytes on a weak link.
+    """
+
+    def on_mount(self) -> None:
+        self.cursor_blink = False
 
     def insert_text_at_cursor(self, text: str) -> None:
         super().insert_text_at_cursor(clean_text(text, limit=self.max_length or 10_000))
