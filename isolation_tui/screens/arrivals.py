@@ -63,11 +63,11 @@ class ArrivalsScreen(MainScreen):
     mode_name = "arrivals"
     watched_tables = frozenset({STAYS})
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "new", "ui.key_new_arrival"),
+        Binding("n", "new", "ui.key_new_arrival", priority=True),
         Binding("slash", "filter", "ui.key_filter"),
         Binding("enter", "open", "ui.key_open", show=False),
-        Binding("c", "correct", "ui.key_correct"),
-        Binding("x", "extend", "ui.key_extend"),
+        Binding("c", "correct", "ui.key_correct", priority=True),
+        Binding("x", "extend", "ui.key_extend", priority=True),
     ]
 
     def __init__(self) -> None:
@@ -112,29 +112,28 @@ class ArrivalsScreen(MainScreen):
     def action_filter(self) -> None:
         self.query_one("#filter", Input).focus()
 
-    def action_new(self) -> None:
-        if not self.iso_app.refuse_if_read_only():
-            self.app.push_screen(ArrivalFormScreen())
+    async def action_new(self) -> None:
+        await self.open_form(ArrivalFormScreen)
 
-    def action_open(self) -> None:
+    async def action_open(self) -> None:
         stay_id = self._selected()
         if stay_id is not None:
-            self.app.push_screen(StayDetailScreen(stay_id))
+            await self.open_form(lambda: StayDetailScreen(stay_id), writes=False)
 
-    def action_correct(self) -> None:
+    async def action_correct(self) -> None:
         stay_id = self._selected()
-        if stay_id is not None and not self.iso_app.refuse_if_read_only():
-            self.app.push_screen(ArrivalFormScreen(stay_id))
+        if stay_id is not None:
+            await self.open_form(lambda: ArrivalFormScreen(stay_id))
 
-    def action_extend(self) -> None:
+    async def action_extend(self) -> None:
         stay_id = self._selected()
-        if stay_id is not None and not self.iso_app.refuse_if_read_only():
-            self.app.push_screen(extend_screen(self.store, stay_id))
+        if stay_id is not None:
+            await self.open_form(lambda: extend_screen(self.store, stay_id))
 
     @on(DataTable.RowSelected)
-    def _open_row(self, event: DataTable.RowSelected) -> None:
+    async def _open_row(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        self.action_open()
+        await self.action_open()
 
     def commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand(t("ui.key_new_arrival"), t("ui.help_new_arrival"), self.action_new)

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, ClassVar, cast
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import events
+from textual.actions import SkipAction
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Static
 
 from ..domain.errors import FieldError, ValidationFailed
 from ..i18n import t
 from ..storage.errors import StoreError
 from ..widgets.counter_bar import CounterBar
-from ..widgets.form import FieldSpec, RecordForm
+from ..widgets.form import ChoiceField, FieldSpec, RecordForm, TextField
 from ..widgets.keys import translate_bindings
 from ..widgets.mode_tabs import ModeTabs
 from ..widgets.record_table import RecordTable
@@ -67,11 +68,31 @@ class MainScreen(Screen[None]):
         if too_small(event.size) and self.is_current:
             self.app.push_screen(TooSmallScreen())
 
+    async def open_form(self, make: Callable[[], Screen[Any]], writes: bool = True) -> None:
+        """Open a screen and wait until it is there. The letter keys that call this are
+        priority bindings, run as the key arrives: whatever is typed right after then
+        lands in the new form, not in this list."""
+        if writes and self.iso_app.refuse_if_read_only():
+            return
+        await self.app.push_screen(make())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A letter typed into a text field (the filter) is text, not a command."""
+        return not (isinstance(self.focused, Input) and action in self._letter_actions())
+
+    def _letter_actions(self) -> set[str]:
+        return {
+            binding.action
+            for bindings in self._bindings.key_to_bindings.values()
+            for binding in bindings
+            if len(binding.key) == 1
+        }
+
     def focus_first(self) -> None:
         """Put the cursor where work on this screen starts."""
         tables = self.query(RecordTable)
         if tables:
-            tables.first().focus()
+            self.set_focus(tables.first())
 
     def on_screen_resume(self) -> None:
         self._show_counters()
@@ -108,6 +129,8 @@ class FormScreen(MainScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "ui.key_save", priority=True),
         Binding("escape", "cancel", "ui.key_cancel"),
+        Binding("enter,tab", "next_field", "ui.key_next_field", priority=True, show=False),
+        Binding("shift+tab", "previous_field", "ui.key_next_field", priority=True, show=False),
     ]
     title_key = ""
 
@@ -137,6 +160,19 @@ class FormScreen(MainScreen):
     def focus_first(self) -> None:
         self.form.focus_field(self.first_field or self.form.specs[0].name)
 
+    def action_next_field(self) -> None:
+        """Enter moves on, decided when the key arrives: in a burst of typing (a fast
+        typist, an ID card reader) the next keys then land in the next field."""
+        focused = self.focused
+        if not isinstance(focused, TextField | ChoiceField):
+            raise SkipAction()
+        self.focus_next()
+
+    def action_previous_field(self) -> None:
+        if not isinstance(self.focused, TextField | ChoiceField):
+            raise SkipAction()
+        self.focus_previous()
+
     def save(self, values: dict[str, str]) -> str:
         """Store the record; return the message to show. Raises on a broken rule."""
         raise NotImplementedError
@@ -144,9 +180,10 @@ class FormScreen(MainScreen):
     def after_save(self) -> None:
         self.dismiss()
 
-    def action_save(self) -> None:
+    async def action_save(self) -> None:
         if self.iso_app.refuse_if_read_only():
             return
+        await self.form.settled()
         self.form.clear_errors()
         try:
             message = self.save(self.form.values())

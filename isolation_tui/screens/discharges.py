@@ -38,9 +38,9 @@ class DischargesScreen(MainScreen):
     mode_name = "discharges"
     watched_tables = frozenset({STAYS, DISCHARGES})
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("d", "discharge", "ui.key_discharge"),
-        Binding("c", "correct", "ui.key_correct"),
-        Binding("v", "void", "ui.key_void"),
+        Binding("d", "discharge", "ui.key_discharge", priority=True),
+        Binding("c", "correct", "ui.key_correct", priority=True),
+        Binding("v", "void", "ui.key_void", priority=True),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -85,25 +85,27 @@ class DischargesScreen(MainScreen):
         key = self.query_one(table_id, RecordTable).current_key()
         return int(key) if key else None
 
-    def action_discharge(self) -> None:
+    async def action_discharge(self) -> None:
         stay_id = self._selected("#due-table")
-        if stay_id is not None and not self.iso_app.refuse_if_read_only():
-            self.app.push_screen(DischargeFormScreen(stay_id=stay_id))
+        if stay_id is not None:
+            await self.open_form(lambda: DischargeFormScreen(stay_id=stay_id))
 
-    def action_correct(self) -> None:
+    async def action_correct(self) -> None:
         discharge_id = self._selected("#done-table")
-        if discharge_id is not None and not self.iso_app.refuse_if_read_only():
-            self.app.push_screen(DischargeFormScreen(discharge_id=discharge_id))
+        if discharge_id is not None:
+            await self.open_form(lambda: DischargeFormScreen(discharge_id=discharge_id))
 
-    def action_void(self) -> None:
+    async def action_void(self) -> None:
         discharge_id = self._selected("#done-table")
-        if discharge_id is not None and not self.iso_app.refuse_if_read_only():
-            self.app.push_screen(void_screen(self.store, self.mode_name, DISCHARGES, discharge_id))
+        if discharge_id is not None:
+            await self.open_form(
+                lambda: void_screen(self.store, self.mode_name, DISCHARGES, discharge_id)
+            )
 
     @on(DataTable.RowSelected, "#due-table")
-    def _discharge_row(self, event: DataTable.RowSelected) -> None:
+    async def _discharge_row(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        self.action_discharge()
+        await self.action_discharge()
 
     def commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand(t("ui.key_discharge"), t("ui.help_discharge"), self.action_discharge)

@@ -45,10 +45,10 @@ class IncidentsScreen(MainScreen):
     mode_name = "incidents"
     watched_tables = frozenset({INCIDENTS})
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "new", "ui.key_new_incident"),
-        Binding("a", "act", "ui.key_add_action"),
-        Binding("h", "close", "ui.key_close_incident"),
-        Binding("r", "reopen", "ui.key_reopen"),
+        Binding("n", "new", "ui.key_new_incident", priority=True),
+        Binding("a", "act", "ui.key_add_action", priority=True),
+        Binding("h", "close", "ui.key_close_incident", priority=True),
+        Binding("r", "reopen", "ui.key_reopen", priority=True),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -98,40 +98,41 @@ class IncidentsScreen(MainScreen):
                 text.append(f"{t('field.resolution')}: {handled}\n")
         self.query_one("#incident-text", Static).update(text)
 
-    def _prompt(self, title_key: str, specs: list[FieldSpec], save: Any) -> None:
+    async def _prompt(self, title_key: str, specs: list[FieldSpec], save: Any) -> None:
         incident_id = self._selected()
-        if incident_id is None or self.iso_app.refuse_if_read_only():
+        if incident_id is None:
             return
         title = t(title_key, id=incident_id)
-        self.app.push_screen(
-            PromptFormScreen(self.mode_name, title, specs, lambda values: save(incident_id, values))
+        await self.open_form(
+            lambda: PromptFormScreen(
+                self.mode_name, title, specs, lambda values: save(incident_id, values)
+            )
         )
 
-    def action_new(self) -> None:
-        if not self.iso_app.refuse_if_read_only():
-            self.app.push_screen(IncidentFormScreen())
+    async def action_new(self) -> None:
+        await self.open_form(IncidentFormScreen)
 
-    def action_act(self) -> None:
+    async def action_act(self) -> None:
         def save(incident_id: int, values: dict[str, str]) -> str:
             self.store.add_action(incident_id, values["what"])
             return t("ui.saved_action", id=incident_id)
 
-        self._prompt("ui.title_add_action", [FieldSpec("what")], save)
+        await self._prompt("ui.title_add_action", [FieldSpec("what")], save)
 
-    def action_close(self) -> None:
+    async def action_close(self) -> None:
         def save(incident_id: int, values: dict[str, str]) -> str:
             self.store.close_incident(incident_id, values["resolution"], values["handled_at"])
             return t("ui.saved_close", id=incident_id)
 
         specs = [FieldSpec("resolution"), FieldSpec("handled_at", hint="ui.hint_time")]
-        self._prompt("ui.title_close_incident", specs, save)
+        await self._prompt("ui.title_close_incident", specs, save)
 
-    def action_reopen(self) -> None:
+    async def action_reopen(self) -> None:
         def save(incident_id: int, values: dict[str, str]) -> str:
             self.store.reopen_incident(incident_id, values["reason"])
             return t("ui.saved_reopen", id=incident_id)
 
-        self._prompt("ui.title_reopen", [REASON], save)
+        await self._prompt("ui.title_reopen", [REASON], save)
 
     def commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand(t("ui.key_new_incident"), t("ui.help_new_incident"), self.action_new)

@@ -24,8 +24,8 @@ class StayDetailScreen(MainScreen):
     watched_tables = frozenset({STAYS, DISCHARGES})
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "ui.key_back"),
-        Binding("c", "correct", "ui.key_correct"),
-        Binding("x", "extend", "ui.key_extend"),
+        Binding("c", "correct", "ui.key_correct", priority=True),
+        Binding("x", "extend", "ui.key_extend", priority=True),
     ]
 
     def __init__(self, stay_id: int) -> None:
@@ -90,10 +90,8 @@ class StayDetailScreen(MainScreen):
     def action_back(self) -> None:
         self.dismiss()
 
-    def action_correct(self) -> None:
-        if not self.iso_app.refuse_if_read_only():
-            self.app.push_screen(ArrivalFormScreen(self.stay_id))
+    async def action_correct(self) -> None:
+        await self.open_form(lambda: ArrivalFormScreen(self.stay_id))
 
-    def action_extend(self) -> None:
-        if not self.iso_app.refuse_if_read_only():
-            self.app.push_screen(extend_screen(self.store, self.stay_id))
+    async def action_extend(self) -> None:
+        await self.open_form(lambda: extend_screen(self.store, self.stay_id))

@@ -6,13 +6,12 @@ goes straight to the rules, and the rules' errors come straight back to the fiel
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static
@@ -52,16 +51,8 @@ class FieldSpec:
 
 
 class ChoiceField(Select[str]):
-    """A compact select. Enter keeps the choice and moves on (as in every other field);
-    space or the arrow keys open the list, and choosing from it moves on too."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "next_field", show=False),
-        Binding("down,space,up", "show_overlay", show=False),
-    ]
-
-    def action_next_field(self) -> None:
-        self.screen.focus_next()
+    """A compact select. Enter keeps the choice and moves on (the form does that, as in
+    every field); space or an arrow key opens the list, and choosing from it moves on."""
 
     @on(SelectOverlay.UpdateSelection)
     def _choose_and_move_on(self, event: SelectOverlay.UpdateSelection) -> None:
@@ -175,6 +166,19 @@ class RecordForm(VerticalScroll):
     def row(self, name: str) -> FieldRow:
         return self.query_one(f"#row-{name}", FieldRow)
 
+    async def settled(self) -> None:
+        """Wait until every field has taken the keys already sent to it.
+
+        ctrl+s is handled as soon as it arrives; in a burst of typing (a fast typist,
+        an ID card reader) the last characters may still be queued in a field.
+        """
+        waits = []
+        for row in self.rows():
+            done = asyncio.Event()
+            row.control.call_later(done.set)
+            waits.append(done.wait())
+        await asyncio.gather(*waits)
+
     def values(self) -> dict[str, str]:
         return {row.spec.name: row.value() for row in self.rows()}
 
@@ -192,7 +196,7 @@ class RecordForm(VerticalScroll):
             if message and first is None:
                 first = row
         if first is not None:
-            first.control.focus()
+            self.screen.set_focus(first.control)
 
     def clear_errors(self) -> None:
         for row in self.rows():
@@ -214,9 +218,4 @@ class RecordForm(VerticalScroll):
         self._initial = self.values()
 
     def focus_field(self, name: str) -> None:
-        self.row(name).control.focus()
-
-    @on(Input.Submitted)
-    def _next_field(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.screen.focus_next()
+        self.screen.set_focus(self.row(name).control)

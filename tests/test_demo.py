@@ -1,0 +1,250 @@
+"""The demo data: the seed article's figures, every rule kept, the same on every run."""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import CliRunner
+
+from isolation_tui.domain.counters import Counters
+from isolation_tui.domain.idnumber import birth_date_of, resident_id_problem
+from isolation_tui.domain.records import Room, release_due, usable_beds
+from isolation_tui.headless import demo
+from isolation_tui.headless.demo import database_files, run_demo
+from isolation_tui.storage.repository import Store, open_store
+
+TABLES = ("points", "stays", "discharges", "incidents")
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One scale-1 demo shared by the read-only checks (it takes about a second)."""
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    assert run_demo(path, force=False, scale=1) == 0
+    return path
+
+
+@pytest.fixture(scope="module")
+def demo_store(demo_db: Path) -> Iterator[Store]:
+    store = open_store(demo_db, read_only=True)
+    yield store
+    store.close()
+
+
+def counters_of(path: Path) -> Counters:
+    store = open_store(path, read_only=True)
+    try:
+        return store.counters()["*"]
+    finally:
+        store.close()
+
+
+def records(path: Path) -> dict[str, Any]:
+    """Everything stored, minus what says when it was written (the run's own clock)."""
+    store = open_store(path, read_only=True)
+    try:
+        result: dict[str, Any] = {}
+        for table in TABLES:
+            rows = {}
+            for key, doc in store.rows(table).items():
+                doc = {k: v for k, v in doc.items() if k != "created"}
+                for name in ("extensions", "actions"):
+                    if name in doc:
+                        doc[name] = [{k: v for k, v in e.items() if k != "at"} for e in doc[name]]
+                rows[key] = doc
+            result[table] = rows
+        result["audit"] = [
+            (a["action"], a["table"], a["record"], a["reason"])
+            for a in store.rows("audit").values()
+        ]
+        return result
+    finally:
+        store.close()
+
+
+def test_demo_writes_the_seed_article_figures(cli: CliRunner, db_path: Path) -> None:
+    result = cli("demo")  # the path from ISOLATION_TUI_DB
+    assert result.returncode == 0, result.stderr
+    assert str(db_path) in result.stdout
+    assert "1371" in result.stdout
+
+    c = counters_of(db_path)
+    assert (c.received, c.released_home, c.incidents_handled) == (1371, 1186, 11)
+    assert c.received == c.in_isolation + c.released_home + c.transferred + c.other_exits
+    assert c.other_exits == 0
+    assert c.transferred > 0 and c.in_isolation > 0
+    assert c.due_today > 0
+    assert c.overdue > 0
+    assert 2 <= c.incidents_open <= 4
+    assert c.points == 32
+    assert c.occupied_beds == c.in_isolation <= c.beds
+
+
+def test_demo_refuses_an_existing_database_unless_forced(cli: CliRunner, db_path: Path) -> None:
+    store = open_store(db_path, create=True)
+    store.save_point(
+        "X1", "someone's real point", [Room(code="1", floor="1", beds=1, blocked=False)]
+    )
+    store.close()
+    before = {f: f.read_bytes() for f in database_files(db_path) if f.exists()}
+
+    refused = cli("demo", "--db", str(db_path))
+    assert refused.returncode == 1
+    assert str(db_path) in refused.stderr
+    assert "--force" in refused.stderr
+    assert {f: f.read_bytes() for f in database_files(db_path) if f.exists()} == before
+
+    replaced = cli("demo", "--db", str(db_path), "--force")
+    assert replaced.returncode == 0, replaced.stderr
+    store = open_store(db_path, read_only=True)
+    try:
+        assert store.point("X1") is None
+        assert store.counters()["*"].received == 1371
+    finally:
+        store.close()
+
+
+def test_demo_is_deterministic(cli: CliRunner, db_path: Path, demo_db: Path) -> None:
+    # Two runs, one in this process and one from the command line, agree record
+    # for record (the runs are seconds apart: the same day, so the same dates).
+    result = cli("demo", "--db", str(db_path))
+    assert result.returncode == 0, result.stderr
+    assert records(db_path) == records(demo_db)
+
+
+def test_scale_multiplies_people_and_incidents(demo_db: Path, tmp_path: Path) -> None:
+    path = tmp_path / "scaled.db"
+    assert run_demo(path, force=False, scale=2) == 0
+    one, two = counters_of(demo_db), counters_of(path)
+    assert (two.received, two.released_home, two.incidents_handled) == (2 * 1371, 2 * 1186, 22)
+    for name in (
+        "transferred",
+        "in_isolation",
+        "incidents_open",
+        "due_today",
+        "overdue",
+        "beds",
+    ):
+        assert getattr(two, name) == 2 * getattr(one, name), name
+    assert two.other_exits == 0
+    assert two.points == 32
+
+
+def test_everything_is_one_audited_transaction(demo_store: Store) -> None:
+    # One journal entry: the demo is written all together or not at all.
+    assert demo_store.db.storage.seq == 1
+    created = collections.Counter(
+        a["table"] for a in demo_store.rows("audit").values() if a["action"] == "create"
+    )
+    for table in TABLES:
+        assert created[table] == len(demo_store.rows(table)), table
+
+
+def test_a_failed_demo_leaves_no_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: object, plan: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(demo._Writer, "incident", broken)
+    path = tmp_path / "broken.db"
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        run_demo(path, force=False, scale=1)
+    assert not any(f.exists() for f in database_files(path))
+
+
+def test_points_are_dandongs_32(demo_store: Store) -> None:
+    points = demo_store.points()
+    assert len(points) == 32
+    border = [p for code, p in points.items() if code.startswith("BJ")]
+    assert len(border) == 10
+    districts = ("振兴区", "元宝区", "振安区", "东港市", "凤城市", "宽甸")
+    for district in districts:
+        assert any(district in p["address"] for p in points.values()), district
+    for point in points.values():
+        rooms = point["rooms"]
+        assert 20 <= len(rooms) <= 80, point["code"]
+        assert {int(r["floor"]) for r in rooms} <= set(range(2, 9))
+        assert {r["beds"] for r in rooms} <= {1, 2}
+        assert len({r["code"] for r in rooms}) == len(rooms)
+    all_rooms = [r for p in points.values() for r in p["rooms"]]
+    assert any(r["beds"] == 2 for r in all_rooms)
+    assert 0 < sum(r["blocked"] for r in all_rooms) < len(all_rooms) // 20
+
+
+def test_every_resident_id_is_valid_and_every_person_unique(demo_store: Store) -> None:
+    stays = list(demo_store.rows("stays").values())
+    people = [s["person"] for s in stays]
+    residents = [p for p in people if p["id_type"] == "resident_id"]
+    assert residents
+    for person in residents:
+        assert resident_id_problem(person["id_number"]) is None, person
+        born = birth_date_of(person["id_number"])
+        assert born is not None and born.isoformat() == person["birth_date"]
+    foreigners = [p for p in people if p["nationality"] != "CN"]
+    assert foreigners and all(p["id_type"] == "passport" for p in foreigners)
+    assert {p["nationality"] for p in foreigners} >= {"KR", "JP", "RU"}
+    assert any(p["id_number"].startswith("2106") for p in residents)
+    assert any(not p["id_number"].startswith("21") for p in residents)
+    keys = [(p["id_type"], p["id_number"]) for p in people]
+    assert len(set(keys)) == len(keys)
+    assert all(p["phone"] for p in people)
+    assert collections.Counter(s["category"] for s in stays).most_common(1)[0][0] == "inbound"
+
+
+def test_no_room_ever_holds_more_people_than_beds(demo_store: Store) -> None:
+    beds = {
+        (code, room["code"]): usable_beds(room)
+        for code, point in demo_store.points().items()
+        for room in point["rooms"]
+    }
+    discharges = demo_store.rows("discharges")
+    changes: list[tuple[str, int, tuple[str, str]]] = []
+    for stay in demo_store.rows("stays").values():
+        room = (stay["point"], stay["room"])
+        changes.append((stay["arrived_at"], 1, room))
+        if stay["discharge"] is not None:
+            # A bed freed at a minute can be taken at the same minute.
+            changes.append((discharges[str(stay["discharge"])]["at"], 0, room))
+    in_room: collections.Counter[tuple[str, str]] = collections.Counter()
+    for _at, arriving, room in sorted(changes):
+        in_room[room] += 1 if arriving else -1
+        assert in_room[room] <= beds[room], room
+
+
+def test_times_and_dates_keep_the_rules(demo_store: Store) -> None:
+    now = datetime.now().strftime("%Y-%m-%d %H:%M")
+    stays = demo_store.rows("stays")
+    for stay in stays.values():
+        assert stay["arrived_at"] <= now
+        assert stay["release_due"] == release_due(
+            stay["arrived_at"], stay["quarantine_days"], stay["extensions"]
+        )
+    assert any(stay["extensions"] for stay in stays.values())
+    assert all(e["reason"] for stay in stays.values() for e in stay["extensions"])
+    for discharge in demo_store.rows("discharges").values():
+        assert stays[str(discharge["stay"])]["arrived_at"] <= discharge["at"] <= now
+        if discharge["kind"] == "released_home":
+            assert discharge["negative_test"] and discharge["certificate"]
+
+
+def test_incidents_are_realistic(demo_store: Store) -> None:
+    incidents = list(demo_store.rows("incidents").values())
+    kinds = {i["kind"] for i in incidents}
+    assert kinds >= {"fever", "positive_test", "medical", "mental_health", "abscond", "conflict"}
+    assert kinds >= {"facility", "supply"}
+    for incident in incidents:
+        assert incident["actions"] and incident["summary"]
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in incident["summary"])
+        if incident["status"] == "handled":
+            assert incident["resolution"]
+            assert incident["occurred_at"] <= incident["handled_at"]
+    stays = demo_store.rows("stays")
+    positive = [i for i in incidents if i["kind"] == "positive_test"]
+    for incident in positive:
+        (stay_id,) = incident["stays"]
+        discharge = demo_store.get("discharges", stays[str(stay_id)]["discharge"])
+        assert discharge is not None and discharge["kind"] == "hospital"
