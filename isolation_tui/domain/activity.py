@@ -9,8 +9,9 @@ from .codes import DISCHARGE_KIND, INCIDENT_KIND
 from .records import AuditEntry
 
 
-def describe(entry: AuditEntry) -> str:
-    doc: dict[str, Any] = entry["after"] or entry["before"] or {}
+def describe(entry: AuditEntry, record: dict[str, Any] | None) -> str:
+    """``record`` is the record as it is now: a change's entry holds only what changed."""
+    doc: dict[str, Any] = {**(record or {}), **(entry["after"] or entry["before"] or {})}
     table = entry["table"]
     if table == "stays":
         subject = f"{doc.get('person', {}).get('name', '')} ({doc.get('room', '')})"

@@ -90,7 +90,8 @@ class OverviewScreen(MainScreen):
         panel.append(t("ui.panel_open_incidents", count=len(incidents)) + " " + described + "\n")
         panel.append(t("ui.panel_activity") + "\n")
         for entry in self.store.recent_audit(code, ACTIVITY_LINES):
-            panel.append(f"  {describe(entry)}\n")
+            record = self.store.get(entry["table"], entry["record"])
+            panel.append(f"  {describe(entry, record)}\n")
         return panel
 
     def action_choose_point(self) -> None:

@@ -84,7 +84,7 @@ class StayDetailScreen(MainScreen):
         line("field.notes", stay["notes"])
         text.append(f"\n{t('ui.history')}\n", style="bold")
         for entry in self.store.history(STAYS, self.stay_id):
-            text.append(f"  {describe(entry)}\n")
+            text.append(f"  {describe(entry, stay)}\n")
         return text
 
     def action_back(self) -> None:

@@ -63,7 +63,7 @@ class _Index:
         self.open_by_person: dict[str, int] = {}
         self.taken: dict[tuple[str, str], int] = {}
         self.open_at: dict[str, set[int]] = {}
-        self.audit_of: dict[tuple[str, int], list[int]] = {}
+        self._audit_of: dict[tuple[str, int], list[int]] | None = None
         self._audit_record: dict[int, tuple[str, int]] = {}
         self._stay_facts: dict[str, tuple[str, tuple[str, str]] | None] = {}
         self._point_codes: dict[str, str] = {}
@@ -75,8 +75,6 @@ class _Index:
             self._reindex_point(tables, key)
         for key in tables.get(STAYS, {}):
             self._reindex_stay(tables, key)
-        for key in tables.get(AUDIT, {}):
-            self._index_audit(tables, key)
 
     def apply(self, db: Database, changes: Changes) -> None:
         if changes.reloaded:
@@ -88,19 +86,30 @@ class _Index:
                 self._reindex_stay(tables, key)
             elif table == POINTS:
                 self._reindex_point(tables, key)
-            elif table == AUDIT:
+            elif table == AUDIT and self._audit_of is not None:
                 self._index_audit(tables, key)
+
+    def audit_of(self, db: Database) -> dict[tuple[str, int], list[int]]:
+        """Audit entry ids by record; built on first use, since opening the store
+        (a headless command, the first frame) needs no history."""
+        if self._audit_of is None:
+            self._audit_of = {}
+            tables = db.storage.tables()
+            for key in tables.get(AUDIT, {}):
+                self._index_audit(tables, key)
+        return self._audit_of
 
     def _index_audit(self, tables: dict[str, dict[str, Any]], key: str) -> None:
         """Audit entries are only ever added (a rollback removes the newest)."""
+        assert self._audit_of is not None
         entry = tables.get(AUDIT, {}).get(key)
         number = int(key)
         old = self._audit_record.pop(number, None)
         if old is not None:
-            self.audit_of[old].remove(number)
+            self._audit_of[old].remove(number)
         if entry is not None:
             record = (entry["table"], entry["record"])
-            self.audit_of.setdefault(record, []).append(number)
+            self._audit_of.setdefault(record, []).append(number)
             self._audit_record[number] = record
 
     def _reindex_point(self, tables: dict[str, dict[str, Any]], key: str) -> None:
@@ -196,14 +205,14 @@ class Store:
     def history(self, table: str, record_id: int) -> list[AuditEntry]:
         """Every audit entry of one record, oldest first."""
         rows = self.rows(AUDIT)
-        ids = self._index.audit_of.get((table, record_id), [])
+        ids = self._index.audit_of(self.db).get((table, record_id), [])
         return [rows[str(i)] for i in sorted(ids) if str(i) in rows]
 
     def recent_audit(self, point_code: str | None, limit: int) -> list[AuditEntry]:
         """The latest changes at a point (or anywhere), newest first."""
         found: list[AuditEntry] = []
         for entry in reversed(self.rows(AUDIT).values()):
-            doc = entry["after"] or entry["before"] or {}
+            doc = self.get(entry["table"], entry["record"]) or {}
             where = doc.get("code") if entry["table"] == POINTS else doc.get("point")
             if point_code is None or where == point_code:
                 found.append(entry)
@@ -259,6 +268,12 @@ class Store:
         after: Mapping[str, Any] | None,
         reason: str = "",
     ) -> None:
+        if before is not None and after is not None:
+            # A change keeps only the fields it changed: the record holds the rest, and
+            # a full copy per change would make the audit most of the database.
+            changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+            before = {k: before.get(k) for k in sorted(changed)}
+            after = {k: after.get(k) for k in sorted(changed)}
         entry = AuditEntry(
             at=self._now(),
             who=self.actor.user,
