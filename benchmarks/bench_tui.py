@@ -115,9 +115,8 @@ def main() -> None:
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
             results.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    table = Table(
-        title=f"Terminal program on demo --scale {args.scale} ({results[0]['documents']:,} documents)"
-    )
+    documents = results[0]["documents"]
+    table = Table(title=f"Terminal program on demo --scale {args.scale} ({documents:,} documents)")
     table.add_column("what")
     table.add_column("median", justify="right")
     table.add_column("worst", justify="right")
