@@ -289,3 +289,16 @@ async def test_chinese_screens_have_no_english(point_store: Store, chinese: None
 
 def test_fixed_now_is_the_clock(point_store: Store) -> None:
     assert point_store.clock() == FIXED_NOW
+
+
+async def test_each_app_speaks_its_own_language(point_store: Store) -> None:
+    """Key descriptions are translated per app, never left over from an earlier one."""
+    for lang, save in (("zh", "保存"), ("en", "Save"), ("zh", "保存")):
+        set_language(lang)
+        app = IsolationApp(point_store, point="DD01")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("f2", "n")
+            await pilot.pause()
+            descriptions = {b.binding.description for b in app.active_bindings.values()}
+            assert save in descriptions
+    set_language("en")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -16,7 +16,7 @@ from ..domain.records import mask
 from ..i18n import t
 from ..storage.repository import STAYS
 from ..widgets.form import TextField
-from ..widgets.record_table import RecordTable, cell
+from ..widgets.record_table import NewestFirst, RecordTable, cell
 from .actions import extend_screen
 from .arrival_form import ArrivalFormScreen
 from .base import MainScreen
@@ -82,16 +82,15 @@ class ArrivalsScreen(MainScreen):
         )
 
     def reload(self) -> None:
+        """Newest registration first. Without a filter only the shown page is read;
+        a filter scans once, after the typing pauses."""
         needle = self.query_one("#filter", Input).value.strip().lower()
         point = None if self.iso_app.all_points else self.iso_app.point
         today = self.store.clock().date().isoformat()
         rows = self.store.rows(STAYS)
-        keys = [
-            key
-            for key, stay in rows.items()
-            if (point is None or stay["point"] == point) and (not needle or matches(stay, needle))
-        ]
-        keys.sort(key=lambda key: (rows[key]["arrived_at"], int(key)), reverse=True)
+        keys: Sequence[str] = NewestFirst(self.store.record_ids(STAYS, point))
+        if needle:
+            keys = [key for key in keys if matches(rows[key], needle)]
         self.query_one(RecordTable).show(keys, lambda key: stay_row(key, rows[key], today))
 
     @on(Input.Changed, "#filter")

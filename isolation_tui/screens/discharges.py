@@ -15,7 +15,7 @@ from ..domain.codes import DISCHARGE_KIND
 from ..domain.records import mask
 from ..i18n import t
 from ..storage.repository import DISCHARGES, STAYS
-from ..widgets.record_table import RecordTable, cell
+from ..widgets.record_table import NewestFirst, RecordTable, cell
 from .actions import void_screen
 from .base import MainScreen
 from .discharge_form import DischargeFormScreen
@@ -62,8 +62,7 @@ class DischargesScreen(MainScreen):
         )
         stays = self.store.rows(STAYS)
         discharges = self.store.rows(DISCHARGES)
-        done = [k for k, d in discharges.items() if point is None or d["point"] == point]
-        done.sort(key=lambda key: (discharges[key]["at"], int(key)), reverse=True)
+        done = NewestFirst(self.store.record_ids(DISCHARGES, point))
 
         def done_row(key: str) -> list[Text]:
             discharge = discharges[key]

@@ -26,6 +26,7 @@ from typing import Any
 
 from tinydb.storages import Storage
 
+from ..i18n import t
 from .errors import SchemaTooNew, StoreCorrupt, StoreMissing, StoreReadOnly, StoreWriteFailed
 from .journal import (
     decode_snapshot,
@@ -83,10 +84,10 @@ def _write_all(fd: int, data: bytes) -> None:
 
 def _describe_os_error(exc: OSError, path: Path) -> str:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-        return f"{path}: the disk is full ({exc.strerror}); free some space and try again"
+        return t("store.disk_full", path=path, error=exc.strerror)
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return f"{path}: cannot write ({exc.strerror}); check the file's owner and permissions"
-    return f"{path}: {exc.strerror or exc}"
+        return t("store.cannot_write", path=path, error=exc.strerror)
+    return t("store.io_error", path=path, error=exc.strerror or exc)
 
 
 class JournalStorage(Storage):
@@ -119,7 +120,7 @@ class JournalStorage(Storage):
         self._listeners: list[Callable[[Changes], None]] = []
         if not self.path.exists():
             if not create or read_only:
-                raise StoreMissing(f"{self.path}: no database here")
+                raise StoreMissing(t("store.missing", path=self.path))
             self._create()
         self._load()
 
@@ -382,7 +383,7 @@ class JournalStorage(Storage):
             yield
             return
         if self.read_only:
-            raise StoreReadOnly(f"{self.path}: opened read-only; nothing can be changed")
+            raise StoreReadOnly(t("store.read_only", path=self.path))
         with self._mutex, self._locked():
             self._notify(self._follow_journal())
             self._cut_torn_tail()
@@ -508,7 +509,7 @@ class JournalStorage(Storage):
     def compact(self) -> None:
         """Fold the journal into a new snapshot (also done automatically)."""
         if self.read_only:
-            raise StoreReadOnly(f"{self.path}: opened read-only; nothing can be changed")
+            raise StoreReadOnly(t("store.read_only", path=self.path))
         with self._mutex, self._locked():
             self._notify(self._follow_journal())
             self._compact()

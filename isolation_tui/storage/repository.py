@@ -9,11 +9,12 @@ voided, and the audit keeps the before and after.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any, cast, overload
 
 import orjson
 
@@ -63,6 +64,9 @@ class _Index:
         self.open_by_person: dict[str, int] = {}
         self.taken: dict[tuple[str, str], int] = {}
         self.open_at: dict[str, set[int]] = {}
+        # Record ids per point, ascending (so newest last): lists page without a scan.
+        self.ids_at: dict[tuple[str, str], list[int]] = {}
+        self._point_of: dict[tuple[str, int], str] = {}
         self._audit_of: dict[tuple[str, int], list[int]] | None = None
         self._audit_record: dict[int, tuple[str, int]] = {}
         self._stay_facts: dict[str, tuple[str, tuple[str, str]] | None] = {}
@@ -75,6 +79,8 @@ class _Index:
             self._reindex_point(tables, key)
         for key in tables.get(STAYS, {}):
             self._reindex_stay(tables, key)
+        for key in tables.get(DISCHARGES, {}):
+            self._place_record(tables, DISCHARGES, key)
 
     def apply(self, db: Database, changes: Changes) -> None:
         if changes.reloaded:
@@ -84,6 +90,8 @@ class _Index:
         for table, key in changes.keys:
             if table == STAYS:
                 self._reindex_stay(tables, key)
+            elif table == DISCHARGES:
+                self._place_record(tables, DISCHARGES, key)
             elif table == POINTS:
                 self._reindex_point(tables, key)
             elif table == AUDIT and self._audit_of is not None:
@@ -121,7 +129,29 @@ class _Index:
             self.point_ids[doc["code"]] = int(key)
             self._point_codes[key] = doc["code"]
 
+    def _place_record(self, tables: dict[str, dict[str, Any]], table: str, key: str) -> None:
+        """Keep ``ids_at`` right when a record is added, moved to another point, or
+        rolled back. Appending is the usual case: new ids are the highest."""
+        number = int(key)
+        doc = tables.get(table, {}).get(key)
+        new = doc["point"] if doc is not None else None
+        old = self._point_of.pop((table, number), None)
+        if old == new:
+            if new is not None:
+                self._point_of[(table, number)] = new
+            return
+        if old is not None:
+            self.ids_at[(table, old)].remove(number)
+        if new is not None:
+            ids = self.ids_at.setdefault((table, new), [])
+            if not ids or ids[-1] < number:
+                ids.append(number)
+            else:
+                bisect.insort(ids, number)
+            self._point_of[(table, number)] = new
+
     def _reindex_stay(self, tables: dict[str, dict[str, Any]], key: str) -> None:
+        self._place_record(tables, STAYS, key)
         old = self._stay_facts.pop(key, None)
         if old is not None:
             who, room = old
@@ -207,6 +237,13 @@ class Store:
         rows = self.rows(AUDIT)
         ids = self._index.audit_of(self.db).get((table, record_id), [])
         return [rows[str(i)] for i in sorted(ids) if str(i) in rows]
+
+    def record_ids(self, table: str, point_code: str | None) -> Sequence[str]:
+        """Ids of a table's records (stays or discharges), oldest first, at one point
+        or all; costs no scan of the records."""
+        if point_code is None:
+            return list(self.rows(table))
+        return _AsText(self._index.ids_at.get((table, point_code), []))
 
     def recent_audit(self, point_code: str | None, limit: int) -> list[AuditEntry]:
         """The latest changes at a point (or anywhere), newest first."""
@@ -551,6 +588,25 @@ class Store:
         if incident is None or not is_live(incident):
             raise FieldError("id", "error.no_record", table=INCIDENTS, id=incident_id)
         return cast(Incident, incident)
+
+
+class _AsText(Sequence[str]):
+    """A list of ids seen as the text keys documents are stored under, without a copy."""
+
+    def __init__(self, ids: list[int]) -> None:
+        self._ids = ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [str(i) for i in self._ids[index]]
+        return str(self._ids[index])
 
 
 def _room_order(room: Room) -> tuple[str, int, str]:

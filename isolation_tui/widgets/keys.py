@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import dataclasses
 
+from textual.binding import Binding
 from textual.dom import DOMNode
 
 from ..i18n import t
 
 
+def _translated(binding: Binding) -> Binding:
+    if not binding.description.startswith("ui."):
+        return binding
+    return dataclasses.replace(binding, description=t(binding.description))
+
+
 def translate_bindings(node: DOMNode) -> None:
-    for bindings in node._bindings.key_to_bindings.values():
-        for index, binding in enumerate(bindings):
-            if binding.description.startswith("ui."):
-                bindings[index] = dataclasses.replace(
-                    binding,
-                    description=t(binding.description),
-                    tooltip=t(binding.tooltip)
-                    if binding.tooltip.startswith("ui.")
-                    else binding.tooltip,
-                )
+    # The node's map is a shallow copy of its class's: the lists are shared, so they
+    # are replaced, never changed in place (that would translate every later node).
+    key_to_bindings = node._bindings.key_to_bindings
+    for key, bindings in key_to_bindings.items():
+        key_to_bindings[key] = [_translated(binding) for binding in bindings]

@@ -8,7 +8,7 @@ page of rows is ever built, so a list of 100,000 records costs what a page costs
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -21,6 +21,29 @@ from .keys import translate_bindings
 PAGE_SIZE = 200
 # Free-text columns get a fixed width so a long value cannot push the table past 80.
 WIDTHS = {"name": 14, "destination": 24, "summary": 24, "origin": 16}
+
+
+class NewestFirst(Sequence[str]):
+    """Keys stored oldest first, read newest first, without copying them."""
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        self._keys = keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._keys[len(self) - 1 - index]
 
 
 def cell(value: Any, style: str = "") -> Text:
