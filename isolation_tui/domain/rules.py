@@ -48,6 +48,12 @@ def clean_text(value: object, limit: int = MAX_TEXT) -> str:
     return text.strip()[:limit]
 
 
+def clean_notes(value: object, limit: int = 4000) -> str:
+    """Several lines as typed: line breaks kept, other control characters dropped."""
+    lines = str(value or "").replace("\r\n", "\n").split("\n")
+    return "\n".join(clean_text(line, limit) for line in lines).strip()[:limit]
+
+
 def _field(fields: Mapping[str, Any], name: str) -> str:
     return clean_text(fields.get(name, ""))
 

@@ -6,8 +6,7 @@ Pure Python, no Textual: the domain, the store and the headless commands use it 
 from __future__ import annotations
 
 import os
-from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -37,10 +36,17 @@ def current_language() -> str:
     return _current
 
 
-@cache
+def _load(lang: str) -> dict[str, str]:
+    return orjson.loads(Path(__file__).with_name(f"{lang}.json").read_bytes())
+
+
+# Read once, at import: an error message must not need a file (or an import) at the
+# moment it is shown, when the disk may be full or the process may have lost access.
+_CATALOGUES = {lang: _load(lang) for lang in LANGUAGES}
+
+
 def catalogue(lang: str) -> dict[str, str]:
-    data = resources.files(__name__).joinpath(f"{lang}.json").read_bytes()
-    return orjson.loads(data)
+    return _CATALOGUES[lang]
 
 
 def t(key: str, /, lang: str | None = None, **params: Any) -> str:

@@ -48,6 +48,7 @@ from ..domain.timeparse import format_time
 from .actor import Actor, current_actor
 from .database import Database, JournaledTable
 from .engine import Changes
+from .handovers import HandoverMixin
 
 POINTS, STAYS, DISCHARGES, INCIDENTS, AUDIT = "points", "stays", "discharges", "incidents", "audit"
 
@@ -172,7 +173,7 @@ class _Index:
         self._stay_facts[key] = (who, room)
 
 
-class Store:
+class Store(HandoverMixin):
     """An open database of isolation points. Use :func:`open_store`."""
 
     def __init__(

@@ -1,0 +1,212 @@
+"""The shift handover: what happened in a window, and what the next shift must do.
+
+A window is a stretch of the audit log: every change after the entry the last
+handover covered (or after a chosen time), up to the latest one. Windows defined
+this way follow each other exactly, whatever the clock says: a record entered a
+second after a handover was signed is in the next window, never in both, never in
+neither. The records as they were at any audit entry are rebuilt by replaying the
+log (a creation holds the whole record, each later change the fields it changed),
+so the counters at the start of a window are exact too.
+
+A summary is plain data: it is stored as signed and shown again exactly so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from .counters import ALL, compute
+from .records import AuditEntry, Point, is_live
+
+Tables = dict[str, dict[int, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Window:
+    after_audit: int
+    """Changes after this audit entry are in the window (0: from the beginning)."""
+    upto_audit: int
+    """…up to and including this one."""
+    start: str
+    end: str
+
+
+def replay(audit: Sequence[AuditEntry], upto: int) -> Tables:
+    """Every record as it stood just after audit entry ``upto`` (``audit[i]`` is
+    entry ``i + 1``: audit ids run 1, 2, 3… with no gaps, and nothing is deleted)."""
+    tables: Tables = {}
+    for entry in audit[:upto]:
+        rows = tables.setdefault(entry["table"], {})
+        if entry["action"] == "create" or entry["record"] not in rows:
+            rows[entry["record"]] = dict(entry["after"] or {})
+        else:
+            rows[entry["record"]].update(entry["after"] or {})
+    return tables
+
+
+def _at_point(doc: Mapping[str, Any], point: str | None) -> bool:
+    return point is None or doc.get("point") == point
+
+
+def _person(stay: Mapping[str, Any] | None) -> tuple[str, str]:
+    if not stay:
+        return "", ""
+    return stay.get("person", {}).get("name", ""), stay.get("room", "")
+
+
+def summarise(
+    point: str | None,
+    window: Window,
+    audit: Sequence[AuditEntry],
+    now_tables: Tables,
+    points: Mapping[str, Point],
+    now: datetime,
+) -> dict[str, Any]:
+    """The handover of ``point`` (None: all points) for ``window``; ``audit`` is the
+    whole log in order; ``now_tables`` the records now."""
+    before = replay(audit, window.after_audit)
+    counters_start = _counters(before, points, point, _date_of(window.start, now))
+    counters_end = _counters(now_tables, points, point, now)
+    stays, discharges, incidents = (
+        now_tables.get(name, {}) for name in ("stays", "discharges", "incidents")
+    )
+    arrivals: list[dict[str, Any]] = []
+    gone: list[dict[str, Any]] = []
+    opened: list[dict[str, Any]] = []
+    handled: list[dict[str, Any]] = []
+    for entry in audit[window.after_audit : window.upto_audit]:
+        table, record, action = entry["table"], entry["record"], entry["action"]
+        if table == "stays" and action == "create":
+            stay = stays.get(record)
+            if stay and _at_point(stay, point):
+                name, room = _person(stay)
+                arrivals.append(
+                    {
+                        "id": record,
+                        "name": name,
+                        "room": room,
+                        "at": stay["arrived_at"],
+                        "category": stay["category"],
+                        "voided": not is_live(stay),
+                    }
+                )
+        elif table == "discharges" and action == "create":
+            discharge = discharges.get(record)
+            if discharge and _at_point(discharge, point):
+                name, room = _person(stays.get(discharge["stay"]))
+                gone.append(
+                    {
+                        "id": record,
+                        "stay": discharge["stay"],
+                        "name": name,
+                        "room": room,
+                        "kind": discharge["kind"],
+                        "at": discharge["at"],
+                        "destination": discharge["destination"],
+                        "voided": not is_live(discharge),
+                    }
+                )
+        elif table == "incidents" and action in ("create", "close"):
+            incident = incidents.get(record)
+            if incident and _at_point(incident, point):
+                (opened if action == "create" else handled).append(_incident(record, incident))
+    by_kind: dict[str, int] = {}
+    for discharge in gone:
+        if not discharge["voided"]:
+            by_kind[discharge["kind"]] = by_kind.get(discharge["kind"], 0) + 1
+    still_open = sorted(
+        (
+            _incident(i, doc)
+            for i, doc in incidents.items()
+            if is_live(doc) and doc["status"] == "open" and _at_point(doc, point)
+        ),
+        key=lambda i: (-i["severity"], i["at"]),
+    )
+    today = now.date().isoformat()
+    tomorrow = (now + timedelta(hours=24)).date().isoformat()
+    due, overdue = [], []
+    for stay_id, stay in sorted(stays.items(), key=lambda item: item[1]["release_due"]):
+        if not is_live(stay) or stay["status"] != "open" or not _at_point(stay, point):
+            continue
+        name, room = _person(stay)
+        row = {"id": stay_id, "name": name, "room": room, "due": stay["release_due"]}
+        if stay["release_due"] < today:
+            overdue.append(row)
+        elif stay["release_due"] <= tomorrow:
+            due.append(row)
+    blocked = [
+        f"{code} {room['code']}"
+        for code, p in points.items()
+        if point is None or code == point
+        for room in p["rooms"]
+        if room.get("blocked")
+    ]
+    return {
+        "point": point,
+        "point_name": points[point]["name"] if point in points else "",
+        "start": window.start,
+        "end": window.end,
+        "after_audit": window.after_audit,
+        "upto_audit": window.upto_audit,
+        "counters_start": counters_start,
+        "counters_end": counters_end,
+        "arrivals": arrivals,
+        "discharges": gone,
+        "discharges_by_kind": by_kind,
+        "incidents_opened": opened,
+        "incidents_handled": handled,
+        "incidents_open": still_open,
+        "due_next_24h": due,
+        "overdue": overdue,
+        "blocked_rooms": blocked,
+    }
+
+
+def _incident(record: int, incident: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": record,
+        "kind": incident["kind"],
+        "severity": incident["severity"],
+        "summary": incident["summary"],
+        "at": incident["occurred_at"],
+        "status": incident["status"],
+        "handled_at": incident.get("handled_at", ""),
+        "resolution": incident.get("resolution", ""),
+    }
+
+
+COUNTER_KEYS = (
+    "received",
+    "released_home",
+    "transferred",
+    "other_exits",
+    "in_isolation",
+    "incidents_handled",
+    "incidents_open",
+    "occupied_beds",
+    "beds",
+)
+
+
+def _counters(
+    tables: Tables, points: Mapping[str, Point], point: str | None, day: datetime
+) -> dict[str, int]:
+    result = compute(
+        points.values(),
+        tables.get("stays", {}).values(),  # type: ignore[arg-type]
+        tables.get("discharges", {}).values(),  # type: ignore[arg-type]
+        tables.get("incidents", {}).values(),  # type: ignore[arg-type]
+        day.date(),
+    )
+    chosen = result.get(point or ALL)
+    return {key: getattr(chosen, key, 0) if chosen else 0 for key in COUNTER_KEYS}
+
+
+def _date_of(text: str, fallback: datetime) -> datetime:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d %H:%M")
+    except ValueError:
+        return fallback

@@ -1,0 +1,101 @@
+"""Shift handovers in the store: the window since the last one, signing,
+acknowledging, addenda. A signed handover keeps the summary exactly as shown."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..domain.errors import FieldError
+from ..domain.handover import Window, summarise
+from ..domain.rules import clean_notes, clean_text
+from ..domain.timeparse import format_time, parse_time
+
+if TYPE_CHECKING:
+    from .repository import Store
+
+HANDOVERS = "handovers"
+SOURCES = ("stays", "discharges", "incidents")
+
+
+class HandoverMixin:
+    """Shift handovers: the window since the last one, signing, acknowledging, addenda."""
+
+    def handovers(self: Store, point: str | None) -> list[tuple[int, dict[str, Any]]]:
+        """Past handovers of a point (None: the all-points ones), newest first."""
+        found = [
+            (int(key), doc) for key, doc in self.rows(HANDOVERS).items() if doc["point"] == point
+        ]
+        return sorted(found, reverse=True)
+
+    def handover_window(self: Store, point: str | None, since: str = "") -> Window:
+        """From ``since`` (a time as typed), else from the end of the last handover at
+        the point, else from the beginning; up to the latest change."""
+        audit = list(self.rows("audit").values())
+        now = format_time(self.clock())
+        if since:
+            moment = parse_time(since, self.clock())
+            if moment is None:
+                raise FieldError("since", "error.bad_time", value=since)
+            start = format_time(moment)
+            after = len(audit)
+            while after and audit[after - 1]["at"] >= start:
+                after -= 1
+            return Window(after, len(audit), start, now)
+        previous = self.handovers(point)
+        if previous:
+            summary = previous[0][1]["summary"]
+            return Window(summary["upto_audit"], len(audit), summary["end"], now)
+        return Window(0, len(audit), audit[0]["at"] if audit else now, now)
+
+    def handover_summary(self: Store, point: str | None, since: str = "") -> dict[str, Any]:
+        window = self.handover_window(point, since)
+        tables = {name: {int(key): doc for key, doc in self.rows(name).items()} for name in SOURCES}
+        audit = list(self.rows("audit").values())
+        return summarise(point, window, audit, tables, self.points(), self.clock())
+
+    def sign_handover(self: Store, summary: dict[str, Any], notes: str, outgoing: str) -> int:
+        """Store the handover exactly as shown: it is never recomputed afterwards."""
+        name = clean_text(outgoing, 60)
+        if not name:
+            raise FieldError("outgoing", "error.required")
+        with self.transaction():
+            return self._create(
+                HANDOVERS,
+                {
+                    "point": summary["point"],
+                    "summary": summary,
+                    "notes": clean_notes(notes),
+                    "outgoing": name,
+                    "signed": self._stamp(),
+                    "incoming": "",
+                    "acknowledged": None,
+                    "addenda": [],
+                },
+            )
+
+    def acknowledge_handover(self: Store, handover_id: int, incoming: str) -> None:
+        name = clean_text(incoming, 60)
+        if not name:
+            raise FieldError("incoming", "error.required")
+        with self.transaction():
+            handover = self._handover(handover_id)
+            if handover["acknowledged"]:
+                raise FieldError("incoming", "error.already_acknowledged")
+            changes = {"incoming": name, "acknowledged": self._stamp()}
+            self._change(HANDOVERS, handover_id, changes, "acknowledge")
+
+    def add_addendum(self: Store, handover_id: int, text: str) -> None:
+        """A correction to a signed handover: added, with who and when; never an edit."""
+        body = clean_notes(text)
+        if not body:
+            raise FieldError("text", "error.required")
+        with self.transaction():
+            handover = self._handover(handover_id)
+            addenda = [*handover["addenda"], {**self._stamp(), "text": body}]
+            self._change(HANDOVERS, handover_id, {"addenda": addenda}, "addendum")
+
+    def _handover(self: Store, handover_id: int) -> dict[str, Any]:
+        handover = self.get(HANDOVERS, handover_id)
+        if handover is None:
+            raise FieldError("id", "error.no_record", table=HANDOVERS, id=handover_id)
+        return handover
