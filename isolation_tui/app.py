@@ -15,6 +15,7 @@ from .domain.counters import Counters, for_point
 from .i18n import t
 from .screens.arrivals import ArrivalsScreen
 from .screens.discharges import DischargesScreen
+from .screens.handover import HandoverScreen
 from .screens.incidents import IncidentsScreen
 from .screens.overview import OverviewScreen
 from .screens.too_small import too_small
@@ -35,6 +36,7 @@ class IsolationApp(App[None]):
         "arrivals": ArrivalsScreen,
         "discharges": DischargesScreen,
         "incidents": IncidentsScreen,
+        "handover": HandoverScreen,
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -58,6 +60,9 @@ class IsolationApp(App[None]):
             id="go.incidents",
             priority=True,
             show=False,
+        ),
+        Binding(
+            "f5", "go('handover')", "ui.key_handover", id="go.handover", priority=True, show=False
         ),
         Binding("f6", "toggle_scope", "ui.key_scope", id="scope", priority=True, show=False),
         Binding("ctrl+q", "quit", "ui.key_quit", id="quit", priority=True, show=False),

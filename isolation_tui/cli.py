@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from .domain.errors import FieldError
 from .i18n import language_from_environment, set_language, t
 from .storage.errors import StoreCorrupt, StoreError, StoreMissing
 from .storage.paths import resolve_db_path
@@ -190,6 +191,35 @@ def export(kind: str, db_path: Path, fmt: str, out: Path | None) -> ExitCode:
     from .headless.csv_export import run_export
 
     return run_export(kind, db_path, fmt=fmt, out=out)
+
+
+@main.command()
+@db_option
+@lang_option
+@click.option("--point", default=None, help="The point (default: all points).")
+@click.option(
+    "--since",
+    default="",
+    help="Start of the window, e.g. '2022-03-25 08:00' (default: the last handover).",
+)
+@click.option("--format", "fmt", type=click.Choice(["md", "txt", "html"]), default="md")
+@command
+def handover(db_path: Path, point: str | None, since: str, fmt: str) -> ExitCode:
+    """Print the shift handover: the window since the last one, and what is pending."""
+    from .headless.handover_report import render
+    from .headless.reports import click_echo_err, open_for_reading
+
+    store = open_for_reading(db_path)
+    if point is not None and store.point(point) is None:
+        click_echo_err(t("report.unknown_point", point=point))
+        return 1
+    try:
+        summary = store.handover_summary(point, since)
+    except FieldError as exc:
+        click_echo_err(f"--since: {exc.message}")
+        return 1
+    click.echo(render(summary, "", None, fmt), nl=False)
+    return 0
 
 
 @main.command()

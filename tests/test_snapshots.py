@@ -23,6 +23,8 @@ SCREENS = {
     "discharges": ["f3"],
     "discharge_form": ["f3", "d"],
     "incidents": ["f4"],
+    "handover": ["f5"],
+    "handover_sign": ["f5", "ctrl+s"],
     "palette": ["ctrl+p"],
 }
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from ..domain.codes import CodeSet
+from ..domain.errors import FieldError
+from ..headless.handover_report import FORMATS, export
 from ..i18n import t
 from ..storage.repository import STAYS
 from ..widgets.form import FieldSpec
@@ -39,3 +42,41 @@ def void_screen(store: Store, mode: str, table: str, record_id: int) -> PromptFo
 
     title = t("ui.title_void", what=t(f"activity.table_{table}"), id=record_id)
     return PromptFormScreen(mode, title, [REASON], save)
+
+
+FORMAT = CodeSet("format", FORMATS, {})
+
+
+def export_screen(
+    mode: str, store: Store, summary: dict[str, Any], notes: str, handover: dict[str, Any] | None
+) -> PromptFormScreen:
+    def save(values: dict[str, str]) -> str:
+        try:
+            path = export(
+                values["folder"],
+                summary,
+                notes,
+                handover,
+                values["format"] or "md",
+                store.clock().strftime("%Y%m%d-%H%M"),
+            )
+        except OSError as exc:
+            raise FieldError(
+                "folder", "error.cannot_write_file", path=values["folder"], error=exc.strerror
+            ) from exc
+        return t("ui.saved_export", path=path)
+
+    specs = [FieldSpec("format", codes=FORMAT, default="md"), FieldSpec("folder", default=".")]
+    return PromptFormScreen(mode, t("ui.title_export"), specs, save)
+
+
+def acknowledge_screen(
+    store: Store, mode: str, handover_id: int, handover: dict[str, Any]
+) -> PromptFormScreen:
+    def save(values: dict[str, str]) -> str:
+        store.acknowledge_handover(handover_id, values["incoming"])
+        return t("ui.saved_acknowledge", id=handover_id)
+
+    title = t("ui.title_acknowledge", id=handover_id, who=handover["outgoing"])
+    specs = [FieldSpec("incoming", default=store.actor.user, max_length=60)]
+    return PromptFormScreen(mode, title, specs, save)

@@ -10,7 +10,7 @@ from textual.actions import SkipAction
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Footer, Input, Static, TextArea
 
 from ..domain.errors import FieldError, ValidationFailed
 from ..i18n import t
@@ -78,7 +78,8 @@ class MainScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """A letter typed into a text field (the filter) is text, not a command."""
-        return not (isinstance(self.focused, Input) and action in self._letter_actions())
+        typing = isinstance(self.focused, Input | TextArea)
+        return not (typing and action in self._letter_actions())
 
     def _letter_actions(self) -> set[str]:
         return {

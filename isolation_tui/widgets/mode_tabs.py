@@ -7,7 +7,13 @@ from textual.widgets import Static
 
 from ..i18n import t
 
-MODES = (("F1", "overview"), ("F2", "arrivals"), ("F3", "discharges"), ("F4", "incidents"))
+MODES = (
+    ("F1", "overview"),
+    ("F2", "arrivals"),
+    ("F3", "discharges"),
+    ("F4", "incidents"),
+    ("F5", "handover"),
+)
 
 
 class ModeTabs(Static):
@@ -16,10 +22,11 @@ class ModeTabs(Static):
         self.current = current
 
     def on_mount(self) -> None:
+        # Two spaces between tabs and none around them: the English line is exactly 80.
         text = Text(no_wrap=True, overflow="ellipsis")
         for key, mode in MODES:
             style = "reverse bold" if mode == self.current else ""
-            text.append(f" {key} {t(f'ui.title_{mode}')} ", style=style)
-            text.append(" ")
-        text.append(f" F6 {t('ui.key_scope')} ", style="dim")
+            text.append(f"{key} {t(f'ui.title_{mode}')}", style=style)
+            text.append("  ")
+        text.append(f"F6 {t('ui.key_scope')}", style="dim")
         self.update(text)

@@ -1,0 +1,206 @@
+"""The handover as people read it: on the screen, as plain text for printing, as
+HTML (Rich's export) and as Markdown short enough for a messaging group.
+
+The screen, the text and the HTML are one Rich rendering, so they cannot disagree;
+the Markdown is written from the same summary and the same labels.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from ..domain.codes import CATEGORY, DISCHARGE_KIND, INCIDENT_KIND, SEVERITY
+from ..domain.handover import COUNTER_KEYS
+from ..i18n import t
+from .csv_export import write_private
+
+MARKDOWN_LIST_LIMIT = 8
+FORMATS = ("md", "txt", "html")
+
+
+def _title(summary: dict[str, Any]) -> str:
+    if summary["point"]:
+        where = f"{summary['point_name']} ({summary['point']})"
+    else:
+        where = t("ui.scope_all_short")
+    return t("handover.title", point=where)
+
+
+def _change(before: int, after: int) -> str:
+    return f"{after - before:+d}" if after != before else "0"
+
+
+def _lines(summary: dict[str, Any]) -> Iterator[tuple[str, list[str]]]:
+    """Each section: its heading and its lines, in the order the report shows them."""
+    by_kind = "; ".join(
+        f"{DISCHARGE_KIND.label(kind)} {n}"
+        for kind, n in sorted(summary["discharges_by_kind"].items())
+    )
+    yield (
+        t("handover.arrivals", count=len(summary["arrivals"])),
+        [
+            f"#{a['id']} {a['name']} {a['room']} {a['at'][5:]} {CATEGORY.label(a['category'])}"
+            + (f" ({t('ui.status_voided')})" if a["voided"] else "")
+            for a in summary["arrivals"]
+        ],
+    )
+    yield (
+        t("handover.discharges", count=len(summary["discharges"]), by_kind=by_kind or "-"),
+        [
+            f"#{d['stay']} {d['name']} {d['room']} {d['at'][5:]} "
+            f"{DISCHARGE_KIND.label(d['kind'])} {d['destination']}".rstrip()
+            + (f" ({t('ui.status_voided')})" if d["voided"] else "")
+            for d in summary["discharges"]
+        ],
+    )
+    yield (
+        t("handover.incidents_opened", count=len(summary["incidents_opened"])),
+        [_incident_line(i) for i in summary["incidents_opened"]],
+    )
+    yield (
+        t("handover.incidents_handled", count=len(summary["incidents_handled"])),
+        [
+            f"{_incident_line(i)} → {i['resolution']}" if i["resolution"] else _incident_line(i)
+            for i in summary["incidents_handled"]
+        ],
+    )
+    yield (
+        t("handover.todo_incidents", count=len(summary["incidents_open"])),
+        [_incident_line(i) for i in summary["incidents_open"]],
+    )
+    yield (
+        t("handover.todo_due", count=len(summary["due_next_24h"])),
+        [f"#{s['id']} {s['name']} {s['room']} {s['due']}" for s in summary["due_next_24h"]],
+    )
+    yield (
+        t("handover.todo_overdue", count=len(summary["overdue"])),
+        [f"#{s['id']} {s['name']} {s['room']} {s['due']}" for s in summary["overdue"]],
+    )
+    yield (
+        t("handover.todo_blocked", count=len(summary["blocked_rooms"])),
+        ["、".join(summary["blocked_rooms"])] if summary["blocked_rooms"] else [],
+    )
+
+
+def _incident_line(incident: dict[str, Any]) -> str:
+    return (
+        f"#{incident['id']} [{SEVERITY.label(str(incident['severity']))}] "
+        f"{INCIDENT_KIND.label(incident['kind'])} {incident['at'][5:]} {incident['summary']}"
+    )
+
+
+def _signatures(handover: dict[str, Any] | None) -> list[str]:
+    if handover is None:
+        return [t("handover.unsigned")]
+    lines = [t("handover.signed_by", who=handover["outgoing"], at=handover["signed"]["at"])]
+    if handover["acknowledged"]:
+        lines.append(
+            t(
+                "handover.acknowledged_by",
+                who=handover["incoming"],
+                at=handover["acknowledged"]["at"],
+            )
+        )
+    else:
+        lines.append(t("handover.not_acknowledged"))
+    for addendum in handover["addenda"]:
+        lines.append(
+            t("handover.addendum", who=addendum["who"], at=addendum["at"], text=addendum["text"])
+        )
+    return lines
+
+
+def counters_table(summary: dict[str, Any]) -> Table:
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    table.add_column(t("handover.col_counter"))
+    table.add_column(t("handover.col_start", at=summary["start"][5:]), justify="right")
+    table.add_column(t("handover.col_end", at=summary["end"][5:]), justify="right")
+    table.add_column(t("handover.col_change"), justify="right")
+    start, end = summary["counters_start"], summary["counters_end"]
+    for key in COUNTER_KEYS:
+        table.add_row(
+            t(f"counter.{key}"), str(start[key]), str(end[key]), _change(start[key], end[key])
+        )
+    return table
+
+
+def renderable(
+    summary: dict[str, Any], notes: str, handover: dict[str, Any] | None
+) -> RenderableType:
+    """The whole handover as Rich renderables; every value is plain text, never markup."""
+    parts: list[RenderableType] = [
+        Text(_title(summary), style="bold"),
+        Text(t("handover.window", start=summary["start"], end=summary["end"])),
+        Text(""),
+        counters_table(summary),
+    ]
+    for heading, lines in _lines(summary):
+        parts.append(Text(""))
+        parts.append(Text(heading, style="bold"))
+        parts.extend(Text(f"  {line}") for line in lines)
+    parts.append(Text(""))
+    parts.append(Text(t("handover.notes"), style="bold"))
+    parts.extend(Text(f"  {line}") for line in (notes or "-").splitlines())
+    parts.append(Text(""))
+    parts.extend(Text(line) for line in _signatures(handover))
+    return Group(*parts)
+
+
+def markdown(summary: dict[str, Any], notes: str, handover: dict[str, Any] | None) -> str:
+    out = [
+        f"**{_title(summary)}**",
+        t("handover.window", start=summary["start"], end=summary["end"]),
+        "",
+    ]
+    start, end = summary["counters_start"], summary["counters_end"]
+    out.extend(
+        f"- {t(f'counter.{key}')}: {end[key]} ({_change(start[key], end[key])})"
+        for key in COUNTER_KEYS
+    )
+    for heading, lines in _lines(summary):
+        out.append("")
+        out.append(f"**{heading}**")
+        out.extend(f"- {line}" for line in lines[:MARKDOWN_LIST_LIMIT])
+        if len(lines) > MARKDOWN_LIST_LIMIT:
+            out.append(f"- {t('handover.more', count=len(lines) - MARKDOWN_LIST_LIMIT)}")
+    out.append("")
+    out.append(f"**{t('handover.notes')}**")
+    out.extend((notes or "-").splitlines())
+    out.append("")
+    out.extend(_signatures(handover))
+    return "\n".join(out) + "\n"
+
+
+def render(summary: dict[str, Any], notes: str, handover: dict[str, Any] | None, fmt: str) -> str:
+    """The report in ``fmt`` (md, txt or html)."""
+    if fmt == "md":
+        return markdown(summary, notes, handover)
+    console = Console(
+        file=io.StringIO(), record=True, width=100, color_system=None, highlight=False
+    )
+    console.print(renderable(summary, notes, handover))
+    if fmt == "html":
+        return console.export_html(inline_styles=True)
+    return console.export_text()
+
+
+def export(
+    folder: str,
+    summary: dict[str, Any],
+    notes: str,
+    handover: dict[str, Any] | None,
+    fmt: str,
+    stamp: str,
+) -> Path:
+    """Write the report into ``folder`` (readable by its owner only: it names people)."""
+    name = f"handover-{summary['point'] or 'all'}-{stamp}.{fmt}"
+    path = Path(folder or ".").expanduser() / name
+    write_private(path, render(summary, notes, handover, fmt).encode("utf-8"))
+    return path

@@ -1,0 +1,224 @@
+"""Shift handover: windows, signing as shown, acknowledging, addenda, reports, screen."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+from conftest import CliRunner
+from rich.console import Console
+from textual.widgets import Input, Static, TextArea
+
+from isolation_tui.app import IsolationApp
+from isolation_tui.headless.handover_report import render
+from isolation_tui.storage.handovers import HANDOVERS
+from isolation_tui.storage.repository import STAYS, Store
+
+SIZE = (80, 24)
+
+
+def arrive(store: Store, number: str, room: str = "", name: str = "") -> int:
+    return store.register_arrival(
+        {
+            "point": "DD01",
+            "room": room,
+            "name": name or f"旅客{number}",
+            "id_type": "passport",
+            "id_number": number,
+            "category": "inbound",
+            "arrived_at": "2026-11-29 08:00",
+        }
+    )
+
+
+@pytest.fixture
+def point(store: Store) -> Store:
+    rooms = [
+        {"code": f"{100 + i}", "floor": "1", "beds": 1, "blocked": i == 6} for i in range(1, 7)
+    ]
+    store.save_point("DD01", "一号点", rooms)
+    store.save_point("DD02", "二号点", rooms[:2])
+    return store
+
+
+def test_window_holds_exactly_what_was_recorded_since_the_last_handover(point: Store) -> None:
+    first = arrive(point, "P1")
+    point.discharge({"stay": str(first), "discharged_at": "2026-11-29 09:00", "kind": "hospital"})
+    incident = point.open_incident(
+        {
+            "point": "DD01",
+            "occurred_at": "09:10",
+            "kind": "fever",
+            "severity": "3",
+            "summary": "38.5",
+        }
+    )
+    summary = point.handover_summary("DD01")
+    assert [a["id"] for a in summary["arrivals"]] == [first]
+    assert summary["discharges_by_kind"] == {"hospital": 1}
+    assert [i["id"] for i in summary["incidents_opened"]] == [incident]
+    assert [i["id"] for i in summary["incidents_open"]] == [incident]
+    assert summary["blocked_rooms"] == ["DD01 106"]
+    point.sign_handover(summary, "平稳", "张三")
+
+    second = arrive(point, "P2")
+    point.close_incident(incident, "退烧", "09:20")
+    arrive_elsewhere = point.register_arrival(
+        {
+            "point": "DD02",
+            "name": "别处",
+            "id_type": "passport",
+            "id_number": "Q1",
+            "category": "inbound",
+            "arrived_at": "09:00",
+        }
+    )
+    following = point.handover_summary("DD01")
+    assert [a["id"] for a in following["arrivals"]] == [second]
+    assert following["discharges"] == [] and following["incidents_opened"] == []
+    assert [i["id"] for i in following["incidents_handled"]] == [incident]
+    assert following["counters_start"]["received"] == 1
+    assert following["counters_start"]["transferred"] == 1
+    assert following["counters_start"]["incidents_open"] == 1
+    assert following["counters_end"]["received"] == 2
+    assert following["counters_end"]["incidents_handled"] == 1
+    everywhere = point.handover_summary(None)
+    assert [a["id"] for a in everywhere["arrivals"]] == [first, second, arrive_elsewhere]
+
+
+def test_a_chosen_start_includes_its_own_minute(point: Store) -> None:
+    arrive(point, "P1")
+    summary = point.handover_summary("DD01", since="2026-11-29 09:30")
+    assert len(summary["arrivals"]) == 1  # recorded at 09:30 (the store's clock)
+    assert point.handover_summary("DD01", since="2026-11-29 09:31")["arrivals"] == []
+
+
+def test_signed_handover_is_kept_as_signed(point: Store) -> None:
+    stay = arrive(point, "P1", name="王小明")
+    handover_id = point.sign_handover(point.handover_summary("DD01"), "注意 101", "张三")
+    signed = point.get(HANDOVERS, handover_id)
+    assert signed is not None
+    before = render(signed["summary"], signed["notes"], signed, "txt")
+    point.correct_stay(stay, {"name": "王晓明"}, "spelling")
+    point.void(STAYS, stay, "wrong person")
+    after = point.get(HANDOVERS, handover_id)
+    assert after is not None
+    assert render(after["summary"], after["notes"], after, "txt") == before
+    assert "王小明" in before and "王晓明" not in before
+    point.acknowledge_handover(handover_id, "李四")
+    point.add_addendum(handover_id, "101 改为王晓明")
+    final = point.get(HANDOVERS, handover_id)
+    assert final is not None
+    assert final["summary"] == signed["summary"]
+    assert final["incoming"] == "李四" and final["addenda"][0]["text"] == "101 改为王晓明"
+    text = render(final["summary"], final["notes"], final, "txt")
+    assert "李四" in text and "101 改为王晓明" in text
+    with pytest.raises(Exception, match="already acknowledged"):
+        point.acknowledge_handover(handover_id, "王五")
+
+
+def shown(app: IsolationApp) -> str:
+    """The handover report as the screen draws it, as text."""
+    console = Console(file=io.StringIO(), width=78, color_system=None)
+    console.print(app.screen.query_one("#handover-report", Static).content)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_every_format_carries_the_same_figures(point: Store) -> None:
+    for n in range(3):
+        arrive(point, f"P{n}")
+    summary = point.handover_summary("DD01")
+    md = render(summary, "", None, "md")
+    txt = render(summary, "", None, "txt")
+    html = render(summary, "", None, "html")
+    for key in ("received", "in_isolation", "occupied_beds"):
+        assert str(summary["counters_end"][key]) in md
+    assert "Received: 3 (+3)" in md
+    assert re.search(r"Received\s+0\s+3\s+\+3", txt)
+    assert "<html" in html.lower()
+    assert re.search(r"Received\s+0\s+3\s+\+3", re.sub(r"<[^>]+>", "", html))
+
+
+def test_cli_prints_the_report_in_the_chosen_language(
+    cli: CliRunner, db_path: Path, point: Store
+) -> None:
+    arrive(point, "P1")
+    point.close()
+    zh = cli("handover", "--point", "DD01", "--lang", "zh")
+    assert zh.returncode == 0, zh.stderr
+    assert "交接班" in zh.stdout and "累计接收: 1 (+1)" in zh.stdout
+    en = cli("handover", "--point", "DD01", "--format", "txt", "--lang", "en")
+    assert "Shift handover" in en.stdout and "Arrivals in the window: 1" in en.stdout
+    bad = cli("handover", "--since", "yesterday-ish")
+    assert bad.returncode == 1 and "--since" in bad.stderr
+    assert cli("handover", "--point", "XX").returncode == 1
+
+
+async def test_sign_register_and_the_next_window_has_exactly_that_arrival(point: Store) -> None:
+    arrive(point, "P1")
+    app = IsolationApp(point, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await pilot.pause()
+        report = shown(app)
+        assert "Arrivals in the window: 1" in report
+        app.screen.query_one("#notes", TextArea).text = "交班备注:一切正常"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen.query_one("#field-outgoing", Input).value == "tester"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        ((_, signed),) = point.handovers("DD01")
+        assert signed["notes"] == "交班备注:一切正常" and signed["outgoing"] == "tester"
+        assert [a["name"] for a in signed["summary"]["arrivals"]] == ["旅客P1"]
+
+        await pilot.press("f2", "n", *"新来的", "enter", "enter")
+        app.screen.query_one("#field-id_type").value = "passport"  # type: ignore[attr-defined]
+        app.screen.query_one("#field-id_number", Input).value = "P9"
+        await pilot.press("ctrl+s", "escape")
+        await pilot.press("f5")
+        await pilot.pause()
+        summary = app.screen.summary  # type: ignore[attr-defined]
+        assert [a["name"] for a in summary["arrivals"]] == ["新来的"]
+        report = shown(app)
+        assert "Arrivals in the window: 1" in report and "新来的" in report
+        assert app.screen.query_one("#notes", TextArea).text == ""
+
+
+async def test_history_opens_a_handover_as_signed(point: Store) -> None:
+    stay = arrive(point, "P1", name="王小明")
+    handover_id = point.sign_handover(point.handover_summary("DD01"), "备注", "张三")
+    point.correct_stay(stay, {"name": "王晓明"}, "spelling")
+    app = IsolationApp(point, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5", "h")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        report = shown(app)
+        assert "王小明" in report and "王晓明" not in report
+        await pilot.press("a")
+        await pilot.pause()
+        app.screen.query_one("#field-incoming", Input).value = "李四"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        handover = point.get(HANDOVERS, handover_id)
+        assert handover is not None and handover["incoming"] == "李四"
+        report = shown(app)
+        assert "Taken over by 李四" in report
+
+
+async def test_export_from_the_screen_writes_a_private_file(point: Store, tmp_path: Path) -> None:
+    arrive(point, "P1")
+    app = IsolationApp(point, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5", "e")
+        await pilot.pause()
+        app.screen.query_one("#field-folder", Input).value = str(tmp_path)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    (written,) = tmp_path.glob("handover-DD01-*.md")
+    assert written.stat().st_mode & 0o777 == 0o600
+    assert "Received: 1 (+1)" in written.read_text(encoding="utf-8")
