@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from typing import ClassVar
 
 from textual.app import App, SystemCommand
@@ -14,6 +15,8 @@ from textual.signal import Signal
 from .domain.counters import Counters, for_point
 from .i18n import t
 from .screens.arrivals import ArrivalsScreen
+from .screens.base import FormScreen
+from .screens.confirm import ConfirmScreen
 from .screens.discharges import DischargesScreen
 from .screens.handover import HandoverScreen
 from .screens.incidents import IncidentsScreen
@@ -154,8 +157,36 @@ class IsolationApp(App[None]):
                 t(f"ui.title_{mode}"), t(f"ui.help_{mode}"), lambda m=mode: self.action_go(m)
             )
         yield SystemCommand(t("ui.key_scope"), t("ui.help_scope"), self.action_toggle_scope)
-        yield from getattr(screen, "commands", lambda: [])()
-        yield SystemCommand(t("ui.key_quit"), t("ui.help_quit"), self.exit)
+        for mode, screen_class in self.MODES.items():
+            for name, help_key, action in screen_class.PALETTE:
+                where = t(f"ui.title_{mode}")
+                yield SystemCommand(
+                    f"{t(name)} ({where})", t(help_key), partial(self._run_in_mode, mode, action)
+                )
+        yield SystemCommand(t("ui.key_quit"), t("ui.help_quit"), self.action_quit)
+
+    async def _run_in_mode(self, mode: str, action: str) -> None:
+        """A palette command from any screen: go to its screen, then do it there."""
+        await self.switch_mode(mode)
+        base = self._screen_stacks[mode][0]
+        await base.run_action(action)
+
+    async def action_quit(self) -> None:
+        """Ask first when a form, on any screen, holds something typed and not saved."""
+        typed = any(
+            isinstance(screen, FormScreen) and screen.form.dirty
+            for stack in self._screen_stacks.values()
+            for screen in stack
+        )
+        if not typed:
+            self.exit()
+            return
+
+        def answered(quit_anyway: bool | None) -> None:
+            if quit_anyway:
+                self.exit()
+
+        await self.push_screen(ConfirmScreen(t("ui.quit_question")), answered)
 
     def action_command_palette(self) -> None:
         if not CommandPalette.is_open(self):

@@ -26,8 +26,15 @@ from .storage.repository import open_store
 ExitCode = int
 
 
-def _set_lang(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
-    lang = value or language_from_environment()
+# Options given before the command (``isolation-tui --db X stats``) count for it too.
+LANG_KEY, DB_KEY = "isolation_tui.lang", "isolation_tui.db"
+
+
+def _set_lang(ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
+    if value is None:
+        lang = ctx.meta.get(LANG_KEY) or language_from_environment()
+    else:
+        lang = ctx.meta[LANG_KEY] = value
     set_language(lang)
     return lang
 
@@ -56,7 +63,8 @@ def command(func: Callable[..., ExitCode | None]) -> Callable[..., None]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> None:
         if "db_path" in kwargs:
-            kwargs["db_path"] = resolve_db_path(kwargs["db_path"])
+            given = kwargs["db_path"] or click.get_current_context().meta.get(DB_KEY)
+            kwargs["db_path"] = resolve_db_path(given)
         try:
             code = func(*args, **kwargs)
         except StoreMissing:
@@ -90,6 +98,7 @@ def main(
     Without a command, opens the terminal program.
     """
     if ctx.invoked_subcommand is not None:
+        ctx.meta[DB_KEY] = db_path
         return
     run_tui(db_path, point=point, read_only=read_only, use_demo=use_demo)
 

@@ -83,8 +83,8 @@ def test_one_open_stay_per_person(point: Store) -> None:
     with pytest.raises(FieldError) as excinfo:
         arrive(point)
     assert excinfo.value.field == "id_number"
-    point.discharge({"id_number": ID_A, "discharged_at": "now", "kind": "released_home"})
-    arrive(point)  # back again after going home: allowed
+    point.discharge({"id_number": ID_A, "discharged_at": "now", "kind": "hospital"})
+    arrive(point)  # back again after leaving: allowed
 
 
 def test_discharge_rules(point: Store) -> None:
@@ -104,9 +104,23 @@ def test_discharge_rules(point: Store) -> None:
     assert (counters.received, counters.in_isolation, counters.transferred) == (1, 0, 1)
 
 
+def test_early_release_home_needs_a_note(point: Store) -> None:
+    stay_id = arrive(point)  # due 2026-12-12; the clock says 2026-11-29
+    fields = {"stay": str(stay_id), "discharged_at": "now", "kind": "released_home"}
+    with pytest.raises(ValidationFailed) as early:
+        point.discharge(fields)
+    (error,) = early.value.errors
+    assert error.field == "notes" and "13 day(s)" in error.message and "2026-12-12" in error.message
+    assert point.rows(DISCHARGES) == {}
+    point.discharge({**fields, "notes": "health commission order 12"})
+    assert point.counters()["DD01"].released_home == 1
+
+
 def test_void_discharge_reopens_the_stay_with_reason(point: Store) -> None:
     stay_id = arrive(point)
-    discharge_id = point.discharge({"id_number": ID_A, "discharged_at": "now", "kind": "返家"})
+    discharge_id = point.discharge(
+        {"id_number": ID_A, "discharged_at": "now", "kind": "返家", "notes": "提前解除:复核阴性"}
+    )
     with pytest.raises(FieldError):
         point.void(DISCHARGES, discharge_id, " ")
     point.void(DISCHARGES, discharge_id, "wrong person")

@@ -12,6 +12,21 @@ from .records import Discharge, Incident, Point, Stay, is_live, usable_beds
 
 ALL = "*"
 
+# The figures a supervisor watches, in the order reports show them.
+FIGURES = (
+    "received",
+    "released_home",
+    "transferred",
+    "other_exits",
+    "in_isolation",
+    "incidents_handled",
+    "incidents_open",
+    "beds",
+    "occupied_beds",
+    "due_today",
+    "overdue",
+)
+
 
 @dataclass
 class Counters:

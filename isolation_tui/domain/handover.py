@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from .counters import ALL, compute
+from .counters import ALL, FIGURES, compute
 from .records import AuditEntry, Point, is_live
 
 Tables = dict[str, dict[int, dict[str, Any]]]
@@ -178,19 +178,6 @@ def _incident(record: int, incident: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-COUNTER_KEYS = (
-    "received",
-    "released_home",
-    "transferred",
-    "other_exits",
-    "in_isolation",
-    "incidents_handled",
-    "incidents_open",
-    "occupied_beds",
-    "beds",
-)
-
-
 def _counters(
     tables: Tables, points: Mapping[str, Point], point: str | None, day: datetime
 ) -> dict[str, int]:
@@ -202,7 +189,7 @@ def _counters(
         day.date(),
     )
     chosen = result.get(point or ALL)
-    return {key: getattr(chosen, key, 0) if chosen else 0 for key in COUNTER_KEYS}
+    return {key: getattr(chosen, key, 0) if chosen else 0 for key in FIGURES}
 
 
 def _date_of(text: str, fallback: datetime) -> datetime:

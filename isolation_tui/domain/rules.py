@@ -37,15 +37,19 @@ _TRUE = {"1", "y", "yes", "true", "是", "有", "阴性", "negative", "x", "✓"
 _FALSE = {"", "0", "n", "no", "false", "否", "无", "未"}
 
 
-def clean_text(value: object, limit: int = MAX_TEXT) -> str:
-    """Text as typed, minus control characters (they corrupt terminals and CSV)."""
-    text = "" if value is None else str(value)
-    text = "".join(
+def strip_controls(text: str) -> str:
+    """Control characters out (they corrupt terminals and CSV); tabs and line breaks
+    become spaces. Everything else, spaces included, stays as typed."""
+    return "".join(
         " " if ch in "\t\n\r" else ch
         for ch in text
         if unicodedata.category(ch) != "Cc" or ch in "\t\n\r"
     )
-    return text.strip()[:limit]
+
+
+def clean_text(value: object, limit: int = MAX_TEXT) -> str:
+    """A field's value: as typed, without control characters or surrounding spaces."""
+    return strip_controls("" if value is None else str(value)).strip()[:limit]
 
 
 def clean_notes(value: object, limit: int = 4000) -> str:
@@ -58,8 +62,10 @@ def _field(fields: Mapping[str, Any], name: str) -> str:
     return clean_text(fields.get(name, ""))
 
 
-def _code(errors: Collector, fields: Mapping[str, Any], name: str, codes: CodeSet) -> str:
-    raw = _field(fields, name)
+def _code(
+    errors: Collector, fields: Mapping[str, Any], name: str, codes: CodeSet, default: str = ""
+) -> str:
+    raw = _field(fields, name) or default
     if not raw:
         errors.add(name, "error.required")
         return ""
@@ -102,15 +108,7 @@ def person_from_fields(errors: Collector, fields: Mapping[str, Any], now: dateti
     name = _field(fields, "name")
     if not name:
         errors.add("name", "error.required")
-    id_type = ID_TYPE.parse(_field(fields, "id_type") or "resident_id")
-    if id_type is None:
-        errors.add(
-            "id_type",
-            "error.unknown_code",
-            value=_field(fields, "id_type"),
-            choices=ID_TYPE.choices(),
-        )
-        id_type = "other"
+    id_type = _code(errors, fields, "id_type", ID_TYPE, default="resident_id")
     id_number = normalise(_field(fields, "id_number"))
     if not id_number:
         errors.add("id_number", "error.required")
@@ -156,10 +154,7 @@ def person_from_fields(errors: Collector, fields: Mapping[str, Any], now: dateti
     phone = _field(fields, "phone")
     if phone and not _PHONE_RE.match(phone):
         errors.add("phone", "error.bad_phone", value=phone)
-    nationality = _field(
-        fields,
-        "nationality",
-    ) or ("CN" if id_type == "resident_id" else "")
+    nationality = _field(fields, "nationality") or ("CN" if id_type == "resident_id" else "")
     return Person(
         name=name,
         sex=sex,
@@ -257,6 +252,12 @@ def discharge_from_fields(
         errors.add("discharged_at", "error.before_arrival", arrived=stay["arrived_at"])
     kind = _code(errors, fields, "kind", DISCHARGE_KIND)
     negative = parse_bool(errors, "negative_test", _field(fields, "negative_test"))
+    early = bool(stay and at and at[:10] < stay["release_due"])
+    if kind == "released_home" and early and not _field(fields, "notes"):
+        # Going home before the quarantine ends is an exception someone must explain.
+        assert stay is not None
+        days = (date.fromisoformat(stay["release_due"]) - date.fromisoformat(at[:10])).days
+        errors.add("notes", "error.early_release", days=days, due=stay["release_due"])
     errors.raise_if_any()
     assert stay is not None
     return Discharge(
@@ -288,14 +289,7 @@ def incident_from_fields(
     summary = _field(fields, "summary")
     if not summary:
         errors.add("summary", "error.required")
-    status = INCIDENT_STATUS.parse(_field(fields, "status") or "open")
-    if status is None:
-        errors.add(
-            "status",
-            "error.unknown_code",
-            value=_field(fields, "status"),
-            choices=INCIDENT_STATUS.choices(),
-        )
+    status = _code(errors, fields, "status", INCIDENT_STATUS, default="open")
     handled_at = resolution = ""
     if status == "handled":
         handled_at = _time(errors, fields, "handled_at", now)
@@ -338,6 +332,17 @@ def closing_fields(
         errors.add("handled_at", "error.before_occurred", occurred=incident["occurred_at"])
     errors.raise_if_any()
     return {"status": "handled", "handled_at": at, "resolution": text}
+
+
+def action_time(incident: Incident, at: str, now: datetime | None = None) -> str:
+    """When an action on ``incident`` was taken: not in the future, not before it began."""
+    now = now or datetime.now()
+    errors = Collector()
+    when = _time(errors, {"at": at or "now"}, "at", now)
+    if when and when < incident["occurred_at"]:
+        errors.add("at", "error.before_occurred", occurred=incident["occurred_at"])
+    errors.raise_if_any()
+    return when
 
 
 def extension_days(raw: str, stay: Stay) -> int:

@@ -23,7 +23,16 @@ import orjson
 
 from ..domain.records import Voided
 from ..i18n import t
-from ..storage.repository import AUDIT, DISCHARGES, INCIDENTS, STAYS, Store, open_store, stay_fields
+from ..storage.repository import (
+    ARRIVAL_FIELDS,
+    AUDIT,
+    DISCHARGES,
+    INCIDENTS,
+    STAYS,
+    Store,
+    open_store,
+    stay_fields,
+)
 
 KINDS = ("arrivals", "discharges", "incidents", "audit")
 FILE_MODE = 0o600
@@ -35,27 +44,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 
 Row = dict[str, Any]
 
-ARRIVAL_COLUMNS = (
-    "id",
-    "point",
-    "room",
-    "name",
-    "sex",
-    "birth_date",
-    "id_type",
-    "id_number",
-    "nationality",
-    "phone",
-    "origin",
-    "transport",
-    "category",
-    "arrived_at",
-    "quarantine_days",
-    "notes",
-    "status",
-    "release_due",
-    "voided",
-)
+ARRIVAL_COLUMNS = ("id", *ARRIVAL_FIELDS, "status", "release_due", "voided")
 DISCHARGE_COLUMNS = (
     "id",
     "stay",

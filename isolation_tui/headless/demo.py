@@ -1143,8 +1143,12 @@ class _Writer:
             },
             stays=[self.stay_of[p.index] for p in plan.people],
         )
-        for action in plan.actions:
-            self.store.add_action(incident_id, action)
+        # Actions spread over the time the incident took (or its first hours, if open).
+        end = plan.handled or plan.occurred + timedelta(hours=len(plan.actions) + 1)
+        step = (end - plan.occurred) / (len(plan.actions) + 1)
+        for n, action in enumerate(plan.actions, start=1):
+            when = min(plan.occurred + step * n, datetime.now())
+            self.store.add_action(incident_id, action, format_time(when))
         if plan.handled is not None:
             self.store.close_incident(incident_id, plan.resolution, format_time(plan.handled))
 

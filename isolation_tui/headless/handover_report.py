@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..domain.codes import CATEGORY, DISCHARGE_KIND, INCIDENT_KIND, SEVERITY
-from ..domain.handover import COUNTER_KEYS
+from ..domain.counters import FIGURES
 from ..i18n import t
 from .csv_export import write_private
 
@@ -124,7 +124,7 @@ def counters_table(summary: dict[str, Any]) -> Table:
     table.add_column(t("handover.col_end", at=summary["end"][5:]), justify="right")
     table.add_column(t("handover.col_change"), justify="right")
     start, end = summary["counters_start"], summary["counters_end"]
-    for key in COUNTER_KEYS:
+    for key in FIGURES:
         table.add_row(
             t(f"counter.{key}"), str(start[key]), str(end[key]), _change(start[key], end[key])
         )
@@ -161,8 +161,7 @@ def markdown(summary: dict[str, Any], notes: str, handover: dict[str, Any] | Non
     ]
     start, end = summary["counters_start"], summary["counters_end"]
     out.extend(
-        f"- {t(f'counter.{key}')}: {end[key]} ({_change(start[key], end[key])})"
-        for key in COUNTER_KEYS
+        f"- {t(f'counter.{key}')}: {end[key]} ({_change(start[key], end[key])})" for key in FIGURES
     )
     for heading, lines in _lines(summary):
         out.append("")

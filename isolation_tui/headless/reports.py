@@ -11,24 +11,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..domain.counters import ALL, Counters
+from ..domain.counters import ALL, FIGURES, Counters
 from ..domain.records import usable_beds
 from ..i18n import t
 from ..storage.repository import Store, open_store
-
-STAT_KEYS = (
-    "received",
-    "released_home",
-    "transferred",
-    "other_exits",
-    "in_isolation",
-    "incidents_handled",
-    "incidents_open",
-    "beds",
-    "occupied_beds",
-    "due_today",
-    "overdue",
-)
 
 
 def console() -> Console:
@@ -52,7 +38,7 @@ def run_stats(db_path: Path, *, point: str | None, as_json: bool) -> int:
         return 1
     chosen: Counters = counters[point or ALL]
     if as_json:
-        data: dict[str, Any] = {key: getattr(chosen, key) for key in STAT_KEYS}
+        data: dict[str, Any] = {key: getattr(chosen, key) for key in FIGURES}
         data["point"] = point
         data["points"] = chosen.points
         data["discharges_by_kind"] = chosen.by_kind
@@ -62,7 +48,7 @@ def run_stats(db_path: Path, *, point: str | None, as_json: bool) -> int:
     table = Table(title=Text(title), show_header=False)
     table.add_column(justify="left")
     table.add_column(justify="right")
-    for key in STAT_KEYS:
+    for key in FIGURES:
         table.add_row(Text(t(f"counter.{key}")), str(getattr(chosen, key)))
     console().print(table)
     return 0

@@ -35,12 +35,26 @@ def extend_screen(store: Store, stay_id: int) -> PromptFormScreen:
     return PromptFormScreen("arrivals", title, [days, REASON], save)
 
 
+def whose(store: Store, table: str, record_id: int) -> str:
+    """The person a stay or discharge is about, as a supervisor recognises them."""
+    record = store.get(table, record_id) or {}
+    stay_id = record.get("stay", record_id) if table != STAYS else record_id
+    stay = store.get(STAYS, stay_id) or {}
+    name = stay.get("person", {}).get("name", "")
+    return t("ui.whose", name=name, stay=stay_id, room=stay.get("room", ""))
+
+
 def void_screen(store: Store, mode: str, table: str, record_id: int) -> PromptFormScreen:
     def save(values: dict[str, str]) -> str:
         store.void(table, record_id, values["reason"])
         return t("ui.saved_void", id=record_id)
 
-    title = t("ui.title_void", what=t(f"activity.table_{table}"), id=record_id)
+    title = t(
+        "ui.title_void",
+        what=t(f"activity.table_{table}"),
+        id=record_id,
+        whose=whose(store, table, record_id),
+    )
     return PromptFormScreen(mode, title, [REASON], save)
 
 

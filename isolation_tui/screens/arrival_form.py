@@ -80,7 +80,7 @@ class ArrivalFormScreen(FormScreen):
             stay = self.store.get(STAYS, self.stay_id)
             if stay is not None:
                 return stay_fields(stay)  # type: ignore[arg-type]
-        return {"point": self.iso_app.point or "", "category": "inbound", "arrived_at": "now"}
+        return {"point": self.iso_app.point or "", "category": "inbound", "arrived_at": t("ui.now")}
 
     def save(self, values: dict[str, str]) -> str:
         if self.stay_id is not None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult, SystemCommand
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.timer import Timer
 from textual.widgets import DataTable, Input
@@ -62,6 +62,13 @@ def matches(stay: dict[str, Any], needle: str) -> bool:
 class ArrivalsScreen(MainScreen):
     mode_name = "arrivals"
     watched_tables = frozenset({STAYS})
+    PALETTE = (
+        ("ui.key_new_arrival", "ui.help_new_arrival", "new"),
+        ("ui.key_filter", "ui.help_filter", "filter"),
+        ("ui.key_open", "ui.help_open", "open"),
+        ("ui.key_correct", "ui.help_correct", "correct"),
+        ("ui.key_extend", "ui.help_extend", "extend"),
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new", "ui.key_new_arrival", priority=True),
         Binding("slash", "filter", "ui.key_filter"),
@@ -133,9 +140,3 @@ class ArrivalsScreen(MainScreen):
     async def _open_row(self, event: DataTable.RowSelected) -> None:
         event.stop()
         await self.action_open()
-
-    def commands(self) -> Iterable[SystemCommand]:
-        yield SystemCommand(t("ui.key_new_arrival"), t("ui.help_new_arrival"), self.action_new)
-        yield SystemCommand(t("ui.key_filter"), t("ui.help_filter"), self.action_filter)
-        yield SystemCommand(t("ui.key_correct"), t("ui.help_correct"), self.action_correct)
-        yield SystemCommand(t("ui.key_extend"), t("ui.help_extend"), self.action_extend)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import events
 from textual.actions import SkipAction
-from textual.app import ComposeResult, SystemCommand
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, TextArea
@@ -33,6 +33,8 @@ class MainScreen(Screen[None]):
 
     mode_name = ""
     watched_tables: frozenset[str] = frozenset()
+    PALETTE: tuple[tuple[str, str, str], ...] = ()
+    """This screen's actions for the command palette: (name, help, action)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -115,10 +117,6 @@ class MainScreen(Screen[None]):
     def reload(self) -> None:
         """Show the data again (called when records this screen shows changed)."""
 
-    def commands(self) -> Iterable[SystemCommand]:
-        """This screen's own actions, for the command palette."""
-        return ()
-
 
 class FormScreen(MainScreen):
     """A form over the counter bar: ctrl+s saves, escape cancels (asking if typed in).
@@ -188,13 +186,15 @@ class FormScreen(MainScreen):
         self.form.clear_errors()
         try:
             message = self.save(self.form.values())
-        except ValidationFailed as exc:
-            self.form.show_errors(exc.errors)
-            self._status(t("ui.not_saved"), error=True)
-            return
-        except FieldError as exc:
-            self.form.show_errors([exc])
-            self._status(t("ui.not_saved"), error=True)
+        except (ValidationFailed, FieldError) as exc:
+            errors = exc.errors if isinstance(exc, ValidationFailed) else [exc]
+            self.form.show_errors(errors)
+            # The line below the form has room for the whole first message (the
+            # column beside a field may cut it), and for a rule about no field here.
+            first = errors[0]
+            label = t(f"field.{first.field}")
+            where = label if label != f"field.{first.field}" else first.field
+            self._status(t("ui.not_saved", field=where, message=first.message), error=True)
             return
         except StoreError as exc:
             self._status(str(exc), error=True)
@@ -202,9 +202,11 @@ class FormScreen(MainScreen):
             return
         self.iso_app.apply_changes_now()
         self.form.mark_saved()
-        self.notify(message, markup=False)
         self._status(message)
         self.after_save()
+        if self.app.screen is not self:
+            # The form closed, and its status line with it: say it where it stays seen.
+            self.iso_app.notify(message, markup=False)
 
     def _status(self, message: str, error: bool = False) -> None:
         status = self.query_one("#form-status", Static)

@@ -51,7 +51,7 @@ class DischargeFormScreen(FormScreen):
     def initial_values(self) -> dict[str, str]:
         if self.discharge_id is not None:
             return discharge_fields(self.store.get(DISCHARGES, self.discharge_id) or {})
-        return {"kind": "released_home", "discharged_at": "now", "negative_test": "yes"}
+        return {"kind": "released_home", "discharged_at": t("ui.now"), "negative_test": "yes"}
 
     def save(self, values: dict[str, str]) -> str:
         if self.discharge_id is not None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult, SystemCommand
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static
 
@@ -37,6 +36,11 @@ def due_row(stay_id: str, stay: dict[str, Any], today: str) -> list[Text]:
 class DischargesScreen(MainScreen):
     mode_name = "discharges"
     watched_tables = frozenset({STAYS, DISCHARGES})
+    PALETTE = (
+        ("ui.key_discharge", "ui.help_discharge", "discharge"),
+        ("ui.key_correct", "ui.help_correct_discharge", "correct"),
+        ("ui.key_void", "ui.help_void_discharge", "void"),
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("d", "discharge", "ui.key_discharge", priority=True),
         Binding("c", "correct", "ui.key_correct", priority=True),
@@ -45,9 +49,11 @@ class DischargesScreen(MainScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static(t("ui.due_list"), classes="section", markup=False)
-        yield RecordTable(("id", "due", "room", "name", "id_number", "arrived"), id="due-table")
+        yield RecordTable(("person", "due", "room", "name", "id_number", "arrived"), id="due-table")
         yield Static(t("ui.discharge_list"), classes="section", markup=False)
-        yield RecordTable(("id", "at", "name", "kind", "destination", "status"), id="done-table")
+        yield RecordTable(
+            ("person", "at", "name", "kind", "status", "destination"), id="done-table"
+        )
 
     def reload(self) -> None:
         point = None if self.iso_app.all_points else self.iso_app.point
@@ -69,13 +75,15 @@ class DischargesScreen(MainScreen):
             stay = stays.get(str(discharge["stay"]), {})
             voided = bool(discharge.get("voided"))
             style = "dim strike" if voided else ""
+            # The person's number, as on the due list: the discharge's own number
+            # only matters in the correct and void forms, which name the person too.
             return [
-                cell(key, style),
+                cell(discharge["stay"], style),
                 cell(discharge["at"][5:], style),
                 cell(stay.get("person", {}).get("name", ""), style),
                 cell(DISCHARGE_KIND.label(discharge["kind"]), style),
+                cell(t("ui.status_voided") if voided else "", "bold" if voided else ""),
                 cell(discharge["destination"], style),
-                cell(t("ui.status_voided") if voided else "", style),
             ]
 
         self.query_one("#done-table", RecordTable).show(done, done_row)
@@ -105,10 +113,3 @@ class DischargesScreen(MainScreen):
     async def _discharge_row(self, event: DataTable.RowSelected) -> None:
         event.stop()
         await self.action_discharge()
-
-    def commands(self) -> Iterable[SystemCommand]:
-        yield SystemCommand(t("ui.key_discharge"), t("ui.help_discharge"), self.action_discharge)
-        yield SystemCommand(
-            t("ui.key_correct"), t("ui.help_correct_discharge"), self.action_correct
-        )
-        yield SystemCommand(t("ui.key_void"), t("ui.help_void_discharge"), self.action_void)

@@ -3,10 +3,9 @@ acknowledge, look back, export."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from textual.app import ComposeResult, SystemCommand
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static, TextArea
@@ -24,6 +23,13 @@ from .prompt_form import PromptFormScreen
 class HandoverScreen(MainScreen):
     mode_name = "handover"
     watched_tables = frozenset({"stays", "discharges", "incidents", HANDOVERS, "points"})
+    PALETTE = (
+        ("ui.key_sign", "ui.help_sign", "sign"),
+        ("ui.key_acknowledge", "ui.help_acknowledge", "acknowledge"),
+        ("ui.key_since", "ui.help_since", "since"),
+        ("ui.key_history", "ui.help_history", "history"),
+        ("ui.key_export", "ui.help_export", "export"),
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "sign", "ui.key_sign", priority=True),
         Binding("a", "acknowledge", "ui.key_acknowledge", priority=True),
@@ -102,12 +108,3 @@ class HandoverScreen(MainScreen):
             lambda: export_screen(self.mode_name, self.store, self.summary, self.notes, None),
             writes=False,
         )
-
-    def commands(self) -> Iterable[SystemCommand]:
-        yield SystemCommand(t("ui.key_sign"), t("ui.help_sign"), self.action_sign)
-        yield SystemCommand(
-            t("ui.key_acknowledge"), t("ui.help_acknowledge"), self.action_acknowledge
-        )
-        yield SystemCommand(t("ui.key_since"), t("ui.help_since"), self.action_since)
-        yield SystemCommand(t("ui.key_history"), t("ui.help_history"), self.action_history)
-        yield SystemCommand(t("ui.key_export"), t("ui.help_export"), self.action_export)

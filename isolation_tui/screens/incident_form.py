@@ -32,7 +32,7 @@ class IncidentFormScreen(FormScreen):
         ]
 
     def initial_values(self) -> dict[str, str]:
-        return {"point": self.iso_app.point or "", "severity": "2", "occurred_at": "now"}
+        return {"point": self.iso_app.point or "", "severity": "2", "occurred_at": t("ui.now")}
 
     def _people(self, text: str) -> list[int]:
         """Stay ids, or room numbers at the point, separated by commas or spaces."""

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult, SystemCommand
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
-from ..domain.codes import INCIDENT_KIND, SEVERITY
+from ..domain.codes import INCIDENT_KIND, INCIDENT_STATUS, SEVERITY
 from ..i18n import t
 from ..storage.repository import INCIDENTS, STAYS
 from ..widgets.form import FieldSpec
@@ -30,20 +29,29 @@ def incident_row(key: str, incident: dict[str, Any]) -> list[Text]:
     style = (
         "dim" if handled or incident.get("voided") else SEVERITY_STYLE.get(incident["severity"], "")
     )
-    status = "voided" if incident.get("voided") else incident["status"]
+    if incident.get("voided"):
+        status = t("ui.status_voided")
+    else:
+        status = INCIDENT_STATUS.label(incident["status"])
     return [
         cell(key, style),
         cell(incident["occurred_at"][5:], style),
         cell(INCIDENT_KIND.label(incident["kind"]), style),
         cell(SEVERITY.label(str(incident["severity"])), style),
+        cell(status, style),
         cell(incident["summary"], style),
-        cell(t(f"ui.status_{status}"), style),
     ]
 
 
 class IncidentsScreen(MainScreen):
     mode_name = "incidents"
     watched_tables = frozenset({INCIDENTS})
+    PALETTE = (
+        ("ui.key_new_incident", "ui.help_new_incident", "new"),
+        ("ui.key_add_action", "ui.help_add_action", "act"),
+        ("ui.key_close_incident", "ui.help_close_incident", "close"),
+        ("ui.key_reopen", "ui.help_reopen", "reopen"),
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new", "ui.key_new_incident", priority=True),
         Binding("a", "act", "ui.key_add_action", priority=True),
@@ -53,7 +61,7 @@ class IncidentsScreen(MainScreen):
 
     def compose_body(self) -> ComposeResult:
         yield RecordTable(
-            ("id", "occurred", "kind", "severity", "summary", "status"), id="incidents-table"
+            ("id", "occurred", "kind", "severity", "status", "summary"), id="incidents-table"
         )
         with VerticalScroll(id="incident-detail"):
             yield Static(id="incident-text", markup=False)
@@ -133,11 +141,3 @@ class IncidentsScreen(MainScreen):
             return t("ui.saved_reopen", id=incident_id)
 
         await self._prompt("ui.title_reopen", [REASON], save)
-
-    def commands(self) -> Iterable[SystemCommand]:
-        yield SystemCommand(t("ui.key_new_incident"), t("ui.help_new_incident"), self.action_new)
-        yield SystemCommand(t("ui.key_add_action"), t("ui.help_add_action"), self.action_act)
-        yield SystemCommand(
-            t("ui.key_close_incident"), t("ui.help_close_incident"), self.action_close
-        )
-        yield SystemCommand(t("ui.key_reopen"), t("ui.help_reopen"), self.action_reopen)

@@ -60,7 +60,11 @@ class StayDetailScreen(MainScreen):
         line("field.birth_date", person["birth_date"])
         line("field.id_type", ID_TYPE.label(person["id_type"]))
         line("field.id_number", person["id_number"])
-        line("field.nationality", person["nationality"])
+        nationality = person["nationality"]
+        line(
+            "field.nationality",
+            t(f"nationality.{nationality}") if nationality == "CN" else nationality,
+        )
         line("field.phone", person["phone"])
         line("field.point", f"{stay['point']} {point['name'] if point else ''}")
         line("field.room", stay["room"])

@@ -35,6 +35,7 @@ from ..domain.records import (
     usable_beds,
 )
 from ..domain.rules import (
+    action_time,
     arrival_from_fields,
     check_room,
     clean_text,
@@ -557,16 +558,15 @@ class Store(HandoverMixin):
             incident["stays"] = list(stays or [])
             return self._create(INCIDENTS, incident)
 
-    def add_action(self, incident_id: int, what: str) -> Incident:
+    def add_action(self, incident_id: int, what: str, at: str = "") -> Incident:
+        """Record an action taken; ``at`` (default now) when it was taken."""
         text = clean_text(what)
         if not text:
             raise FieldError("what", "error.required")
         with self.transaction():
             incident = self._incident(incident_id)
-            actions = [
-                *incident["actions"],
-                {"at": self._now(), "what": text, "who": self.actor.user},
-            ]
+            when = action_time(incident, at, self.clock())
+            actions = [*incident["actions"], {"at": when, "what": text, "who": self.actor.user}]
             return cast(Incident, self._change(INCIDENTS, incident_id, {"actions": actions}, "act"))
 
     def close_incident(self, incident_id: int, resolution: str, handled_at: str = "") -> Incident:
@@ -616,25 +616,27 @@ def _room_order(room: Room) -> tuple[str, int, str]:
     return (room.get("floor", ""), int(digits) if digits else 0, code)
 
 
+PERSON_FIELDS = ("name", "sex", "birth_date", "id_type", "id_number", "nationality", "phone")
+ARRIVAL_FIELDS = (
+    "point",
+    "room",
+    *PERSON_FIELDS,
+    "origin",
+    "transport",
+    "category",
+    "arrived_at",
+    "quarantine_days",
+    "notes",
+)
+
+
 def stay_fields(stay: Stay) -> dict[str, str]:
     """A stay as the text fields it was registered from (for corrections and export)."""
-    person = stay["person"]
+    person: Mapping[str, Any] = stay["person"]
+    record: Mapping[str, Any] = stay
     return {
-        "point": stay["point"],
-        "room": stay["room"],
-        "name": person["name"],
-        "sex": person["sex"],
-        "birth_date": person["birth_date"],
-        "id_type": person["id_type"],
-        "id_number": person["id_number"],
-        "nationality": person["nationality"],
-        "phone": person["phone"],
-        "origin": stay["origin"],
-        "transport": stay["transport"],
-        "category": stay["category"],
-        "arrived_at": stay["arrived_at"],
-        "quarantine_days": str(stay["quarantine_days"]),
-        "notes": stay["notes"],
+        name: str(person[name] if name in PERSON_FIELDS else record[name])
+        for name in ARRIVAL_FIELDS
     }
 
 

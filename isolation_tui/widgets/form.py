@@ -19,7 +19,7 @@ from textual.widgets._select import SelectOverlay
 
 from ..domain.codes import CodeSet
 from ..domain.errors import FieldError
-from ..domain.rules import clean_text
+from ..domain.rules import strip_controls
 from ..i18n import t
 
 Options = Sequence[tuple[str, str]]
@@ -76,7 +76,7 @@ class TextField(Input):
         self.cursor_blink = False
 
     def insert_text_at_cursor(self, text: str) -> None:
-        super().insert_text_at_cursor(clean_text(text, limit=self.max_length or 10_000))
+        super().insert_text_at_cursor(strip_controls(text))
 
 
 class FieldRow(Horizontal):

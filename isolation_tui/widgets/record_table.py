@@ -20,7 +20,7 @@ from .keys import translate_bindings
 
 PAGE_SIZE = 200
 # Free-text columns get a fixed width so a long value cannot push the table past 80.
-WIDTHS = {"name": 14, "destination": 24, "summary": 24, "origin": 16}
+WIDTHS = {"name": 16, "destination": 24, "summary": 30, "origin": 16}
 
 
 class NewestFirst(Sequence[str]):
