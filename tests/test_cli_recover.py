@@ -70,3 +70,14 @@ def test_recover_refuses_to_overwrite(cli: CliRunner, db_path: Path, tmp_path: P
     result = cli("recover", "--out", str(out))
     assert result.returncode == 1
     assert out.read_text() == "keep me"
+
+
+def test_check_and_recover_name_the_same_byte(
+    cli: CliRunner, db_path: Path, tmp_path: Path
+) -> None:
+    _fill(db_path, 3)
+    _damage_middle_entry(db_path, 2)
+    check = cli("check")
+    recovered = cli("recover", "--out", str(tmp_path / "r.db"))
+    offset = check.stderr.split("at byte ")[1].split()[0]
+    assert f"at byte {offset} " in recovered.stdout

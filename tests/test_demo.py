@@ -15,7 +15,8 @@ from isolation_tui.domain.counters import Counters
 from isolation_tui.domain.idnumber import birth_date_of, resident_id_problem
 from isolation_tui.domain.records import Room, release_due, usable_beds
 from isolation_tui.headless import demo
-from isolation_tui.headless.demo import database_files, run_demo
+from isolation_tui.headless.demo import run_demo
+from isolation_tui.storage.paths import database_files
 from isolation_tui.storage.repository import Store, open_store
 
 TABLES = ("points", "stays", "discharges", "incidents")

@@ -1015,6 +1015,16 @@ def test_dry_run_of_rooms_does_not_create_the_database(
     assert not db_path.exists()
 
 
+def test_a_refused_rooms_file_leaves_no_new_database(
+    db_path: Path, tmp_path: Path, cli: CliRunner
+) -> None:
+    rows = [["N1", "新点", "1", "1", "2", ""], ["N1", "新点", "2", "1", "many", ""]]
+    file = write_csv(tmp_path / "r.csv", ROOM_HEADER, rows)
+    result = cli("import", "rooms", str(file))
+    assert result.returncode == 1 and "beds" in result.stderr
+    assert not any(p.name.startswith(db_path.name) for p in tmp_path.iterdir())
+
+
 def test_arrivals_need_an_existing_database(db_path: Path, tmp_path: Path, cli: CliRunner) -> None:
     file = write_csv(tmp_path / "a.csv", ARRIVAL_HEADER, [person_row(1)])
     result = cli("import", "arrivals", str(file))

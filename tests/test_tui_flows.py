@@ -235,6 +235,10 @@ async def test_read_only_opens_no_form(db_path: Path, point_store: Store) -> Non
         await pilot.press("f2", "n")
         await pilot.pause()
         assert app.screen.query(RecordTable)
+        assert "READ-ONLY" in str(app.screen.query_one("#mode-tabs", Static).content)
+        await app.screen.run_action("new")  # as the command palette would
+        await pilot.pause()
+        assert app.screen.query(RecordTable)
         assert any("read-only" in str(n.message) for n in app._notifications)
 
 
@@ -302,3 +306,58 @@ async def test_each_app_speaks_its_own_language(point_store: Store) -> None:
             descriptions = {b.binding.description for b in app.active_bindings.values()}
             assert save in descriptions
     set_language("en")
+
+
+async def test_spaces_are_typed_as_they_are(point_store: Store) -> None:
+    app = IsolationApp(point_store, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2", "n", *"JOHN SMITH", "enter")
+        app.screen.query_one("#field-id_type").value = "passport"  # type: ignore[attr-defined]
+        app.screen.query_one("#field-id_number", Input).value = "E55"
+        app.screen.query_one("#field-transport", Input).value = "CA 123"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    (stay,) = [s for s in point_store.rows(STAYS).values() if s["person"]["id_number"] == "E55"]
+    assert stay["person"]["name"] == "JOHN SMITH" and stay["transport"] == "CA 123"
+
+
+async def test_quit_asks_when_a_form_holds_typing(point_store: Store) -> None:
+    app = IsolationApp(point_store, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2", "n", *"未保存", "f1", "ctrl+q")
+        await pilot.pause()
+        assert app.is_running and "Quit anyway" in str(app.screen.query_one(Static).content)
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.is_running
+        await pilot.press("ctrl+q", "y")
+        await pilot.pause()
+        assert not app.is_running
+
+
+async def test_palette_reaches_actions_of_other_screens(point_store: Store) -> None:
+    app = IsolationApp(point_store, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f4")
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "New arrival (Arrivals)" in titles and "Void (Discharges)" in titles
+        await app._run_in_mode("arrivals", "new")
+        await pilot.pause()
+        assert app.current_mode == "arrivals"
+        assert app.focused is not None and app.focused.id == "field-name"
+
+
+async def test_unshown_rule_is_said_in_the_status_line(point_store: Store) -> None:
+    point_store.discharge({"stay": "1", "discharged_at": "09:00", "kind": "hospital"})
+    app = IsolationApp(point_store, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3")
+        await pilot.pause()
+        await pilot.press("tab", "v")
+        await pilot.pause()
+        assert "李四" in str(app.screen.query_one("#screen-title", Static).content)
+        point_store.void("discharges", 1, "already done elsewhere")
+        await pilot.press(*"again", "ctrl+s")
+        await pilot.pause()
+        status = str(app.screen.query_one("#form-status", Static).content)
+        assert status.startswith("Not saved.") and "no discharges record 1" in status

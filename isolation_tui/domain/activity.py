@@ -25,3 +25,27 @@ def describe(entry: AuditEntry, record: dict[str, Any] | None) -> str:
     what = t(f"activity.table_{table}")
     reason = f" — {entry['reason']}" if entry["reason"] else ""
     return f"{entry['at'][5:]} {entry['who']} {action} {what} #{entry['record']} {subject}{reason}"
+
+
+def changed_fields(entry: AuditEntry) -> list[str]:
+    """What a change changed, field by field: ``phone: 138… → 139…`` (full values:
+    this is for the detail views, where nothing is masked)."""
+    before, after = entry["before"] or {}, entry["after"] or {}
+    if not before:
+        return []
+    lines = []
+    for key in sorted(after):
+        old, new = before.get(key), after.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            lines.extend(
+                f"{t(f'field.{k}')}: {old.get(k, '')} → {new.get(k, '')}"
+                for k in sorted(new)
+                if old.get(k) != new.get(k)
+            )
+        elif not isinstance(new, list | dict) and key not in HIDDEN:
+            lines.append(f"{t(f'field.{key}')}: {old if old is not None else ''} → {new}")
+    return lines
+
+
+# Bookkeeping fields whose change the entry's own words already say.
+HIDDEN = frozenset({"status", "discharge", "voided", "actions", "extensions", "addenda"})

@@ -32,6 +32,7 @@ from ..domain.idnumber import normalise
 from ..domain.records import Room, person_key
 from ..domain.rules import clean_text, parse_bool
 from ..i18n import t
+from ..storage.paths import database_files
 from ..storage.repository import Store, open_store
 
 KINDS = ("rooms", "arrivals", "discharges", "incidents")
@@ -642,12 +643,18 @@ def run_import(kind: str, file: Path, db_path: Path, *, dry_run: bool = False) -
     except ImportFileError as exc:
         _say(_printable(str(exc)), sys.stderr)
         return 1
+    creating = kind == "rooms" and not dry_run and not db_path.exists()
     try:
         with _store_for(kind, db_path, dry_run) as store, _progress(len(table.rows), file) as tick:
             outcome = import_table(store, kind, table, dry_run=dry_run, tick=tick)
+            empty = store.db.storage.seq == 0
     except KeyboardInterrupt:
         _say(t("import.interrupted"), sys.stderr)
         return 1
+    if creating and empty:
+        # Nothing was stored: leave no empty database behind.
+        for path in database_files(db_path):
+            path.unlink(missing_ok=True)
     if outcome.problems:
         for problem in outcome.problems:
             _say(problem.render(name), sys.stderr)

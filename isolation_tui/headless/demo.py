@@ -34,6 +34,7 @@ from ..domain.idnumber import make_resident_id
 from ..domain.records import Room
 from ..domain.timeparse import format_time
 from ..i18n import current_language, t
+from ..storage.paths import database_files
 from ..storage.repository import Store, open_store
 
 # The seed article's figures, per unit of --scale.
@@ -1179,14 +1180,6 @@ _TEXT = {
 
 def _text(key: str, **params: Any) -> str:
     return _TEXT.get(current_language(), _TEXT["en"])[key].format(**params)
-
-
-def database_files(db_path: Path) -> list[Path]:
-    return [
-        db_path,
-        db_path.with_name(db_path.name + "-journal"),
-        db_path.with_name(db_path.name + "-lock"),
-    ]
 
 
 class _Bar:

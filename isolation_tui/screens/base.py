@@ -51,7 +51,7 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield CounterBar(id="counter-bar")
-        yield ModeTabs(self.mode_name)
+        yield ModeTabs(self.mode_name, read_only=self.store.read_only)
         yield from self.compose_body()
         yield Footer()
 
@@ -141,7 +141,7 @@ class FormScreen(MainScreen):
 
     def compose(self) -> ComposeResult:
         yield CounterBar(id="counter-bar")
-        yield ModeTabs(self.mode_name)
+        yield ModeTabs(self.mode_name, read_only=self.store.read_only)
         yield Static(self.heading(), id="screen-title", markup=False)
         yield RecordForm(self.specs(), self.initial_values(), id="form")
         yield Static("", id="form-status", markup=False)
@@ -158,6 +158,11 @@ class FormScreen(MainScreen):
 
     def focus_first(self) -> None:
         self.form.focus_field(self.first_field or self.form.specs[0].name)
+
+    def reload(self) -> None:
+        """Another session's change may have taken the room on offer: offer again."""
+        for row in self.form.rows():
+            row.refresh_options()
 
     def action_next_field(self) -> None:
         """Enter moves on, decided when the key arrives: in a burst of typing (a fast

@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
+from ..domain.activity import changed_fields, describe
 from ..domain.codes import INCIDENT_KIND, INCIDENT_STATUS, SEVERITY
 from ..i18n import t
 from ..storage.repository import INCIDENTS, STAYS
@@ -104,6 +105,11 @@ class IncidentsScreen(MainScreen):
             if incident["status"] == "handled":
                 handled = f"{incident['handled_at'][5:]} {incident['resolution']}"
                 text.append(f"{t('field.resolution')}: {handled}\n")
+            for entry in self.store.history(INCIDENTS, incident_id):  # type: ignore[arg-type]
+                if entry["action"] in ("close", "reopen", "void", "correct"):
+                    text.append(f"  {describe(entry, incident)}\n", style="dim")
+                    for change in changed_fields(entry):
+                        text.append(f"      {change}\n", style="dim")
         self.query_one("#incident-text", Static).update(text)
 
     async def _prompt(self, title_key: str, specs: list[FieldSpec], save: Any) -> None:

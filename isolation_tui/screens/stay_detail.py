@@ -10,7 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from ..domain.activity import describe
+from ..domain.activity import changed_fields, describe
 from ..domain.codes import CATEGORY, DISCHARGE_KIND, ID_TYPE, SEX
 from ..i18n import t
 from ..storage.repository import DISCHARGES, STAYS
@@ -49,6 +49,7 @@ class StayDetailScreen(MainScreen):
             text.append(t("ui.no_record", id=self.stay_id))
             return text
         person = stay["person"]
+        text.append(f"#{self.stay_id} {person['name']}\n", style="bold")
 
         def line(label: str, value: object) -> None:
             text.append(f"{t(label)}: ", style="bold")
@@ -76,7 +77,7 @@ class StayDetailScreen(MainScreen):
         for ext in stay["extensions"]:
             line("ui.extension", f"{ext['days']:+d} {ext['reason']} ({ext['who']} {ext['at']})")
         line("field.release_due", stay["release_due"])
-        status = t(f"ui.status_{'voided' if stay.get('voided') else stay['status']}")
+        status = t(f"ui.state_{'voided' if stay.get('voided') else stay['status']}")
         line("ui.col_status", status)
         if stay.get("discharge"):
             discharge = self.store.get(DISCHARGES, stay["discharge"]) or {}
@@ -89,6 +90,8 @@ class StayDetailScreen(MainScreen):
         text.append(f"\n{t('ui.history')}\n", style="bold")
         for entry in self.store.history(STAYS, self.stay_id):
             text.append(f"  {describe(entry, stay)}\n")
+            for change in changed_fields(entry):
+                text.append(f"      {change}\n")
         return text
 
     def action_back(self) -> None:

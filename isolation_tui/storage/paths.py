@@ -21,3 +21,12 @@ def resolve_db_path(explicit: str | os.PathLike[str] | None) -> Path:
     if from_env:
         return Path(from_env).expanduser()
     return default_db_path()
+
+
+def database_files(db_path: Path) -> list[Path]:
+    """The snapshot, the journal and the lock file: together, one database."""
+    return [
+        db_path,
+        db_path.with_name(db_path.name + "-journal"),
+        db_path.with_name(db_path.name + "-lock"),
+    ]

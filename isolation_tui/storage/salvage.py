@@ -51,11 +51,13 @@ def salvage(source: Path, dest: Path) -> Salvage:
                 "the start; only a backup can restore this database"
             )
         lines = rest.split(b"\n")
+        offset = len(header) + 1  # where each line starts in the file, as check names it
         for number, line in enumerate(lines):
+            start, offset = offset, offset + len(line) + 1
             if not line:
                 continue
             try:
-                (entry,) = parse_entries(line + b"\n", 0, str(journal)).entries
+                (entry,) = parse_entries(line + b"\n", start, str(journal)).entries
             except StoreCorrupt as exc:
                 problem = problem or str(exc)
                 lost = sum(1 for later in lines[number:] if later)

@@ -134,7 +134,7 @@ class FieldRow(Horizontal):
 
     def refresh_options(self) -> None:
         control = self.control
-        if isinstance(control, Select):
+        if isinstance(control, Select) and not control.expanded:
             current = self.value()
             options = list(self.spec.choices())
             control.set_options(options)

@@ -17,9 +17,10 @@ MODES = (
 
 
 class ModeTabs(Static):
-    def __init__(self, current: str) -> None:
+    def __init__(self, current: str, read_only: bool = False) -> None:
         super().__init__(id="mode-tabs")
         self.current = current
+        self.read_only = read_only
 
     def on_mount(self) -> None:
         # Two spaces between tabs and none around them: the English line is exactly 80.
@@ -28,5 +29,9 @@ class ModeTabs(Static):
             style = "reverse bold" if mode == self.current else ""
             text.append(f"{key} {t(f'ui.title_{mode}')}", style=style)
             text.append("  ")
-        text.append(f"F6 {t('ui.key_scope')}", style="dim")
+        if self.read_only:
+            # Said on every screen, where the F6 hint would be: nothing here can be changed.
+            text.append(t("ui.read_only_badge"), style="bold reverse")
+        else:
+            text.append(f"F6 {t('ui.key_scope')}", style="dim")
         self.update(text)

@@ -93,18 +93,15 @@ class RecordTable(DataTable[Text]):
             self.add_row(*self._build_row(key), key=key)
         if current is not None and current in self.rows:
             self.move_cursor(row=self.get_row_index(current), animate=False)
-        total = len(self._keys)
-        self.border_subtitle = (
-            t("ui.page", first=start + 1, last=min(total, start + PAGE_SIZE), total=total)
-            if total > PAGE_SIZE
-            else ""
-        )
 
     def action_page(self, step: int) -> None:
         page = max(0, min(self._pages() - 1, self.page + step))
         if page != self.page:
             self.page = page
             self._build(None)
+            first = page * PAGE_SIZE + 1
+            last = min(len(self._keys), first + PAGE_SIZE - 1)
+            self.notify(t("ui.page", first=first, last=last, total=len(self._keys)), timeout=3)
 
     def current_key(self) -> str | None:
         if not self.row_count:
