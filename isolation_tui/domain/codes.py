@@ -82,7 +82,7 @@ INCIDENT_KIND = CodeSet(
 )
 INCIDENT_STATUS = CodeSet(
     "incident_status",
-    ("open", "handled"),
+    ("draft", "open", "handled"),
     {"未处置": "open", "处置中": "open", "已处理": "handled"},
 )
 SEVERITY = CodeSet(

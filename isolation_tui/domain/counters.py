@@ -41,6 +41,9 @@ class Counters:
     occupied_beds: int = 0
     due_today: int = 0
     overdue: int = 0
+    incidents_draft: int = 0
+    missed_checks: int = 0
+    tests_due: int = 0
     points: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
 
@@ -105,6 +108,8 @@ def compute(
         for c in both(incident["point"]):
             if incident["status"] == "handled":
                 c.incidents_handled += 1
+            elif incident["status"] == "draft":
+                c.incidents_draft += 1
             else:
                 c.incidents_open += 1
     return result

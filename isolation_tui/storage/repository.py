@@ -50,6 +50,7 @@ from .actor import Actor, current_actor
 from .database import Database, JournaledTable
 from .engine import Changes
 from .handovers import HandoverMixin
+from .health import CHECKS, TESTS, HealthMixin
 
 POINTS, STAYS, DISCHARGES, INCIDENTS, AUDIT = "points", "stays", "discharges", "incidents", "audit"
 
@@ -70,6 +71,9 @@ class _Index:
         self.ids_at: dict[tuple[str, str], list[int]] = {}
         self._point_of: dict[tuple[str, int], str] = {}
         self._audit_of: dict[tuple[str, int], list[int]] | None = None
+        self.check_of: dict[tuple[int, str, str], int] = {}
+        self.tests_of: dict[int, list[int]] = {}
+        self.drafts_of: dict[int, list[int]] = {}
         self._audit_record: dict[int, tuple[str, int]] = {}
         self._stay_facts: dict[str, tuple[str, tuple[str, str]] | None] = {}
         self._point_codes: dict[str, str] = {}
@@ -83,6 +87,9 @@ class _Index:
             self._reindex_stay(tables, key)
         for key in tables.get(DISCHARGES, {}):
             self._place_record(tables, DISCHARGES, key)
+        for table in (CHECKS, TESTS, INCIDENTS):
+            for key in tables.get(table, {}):
+                self._index_health(tables, table, key)
 
     def apply(self, db: Database, changes: Changes) -> None:
         if changes.reloaded:
@@ -94,6 +101,8 @@ class _Index:
                 self._reindex_stay(tables, key)
             elif table == DISCHARGES:
                 self._place_record(tables, DISCHARGES, key)
+            elif table in (CHECKS, TESTS, INCIDENTS):
+                self._index_health(tables, table, key)
             elif table == POINTS:
                 self._reindex_point(tables, key)
             elif table == AUDIT and self._audit_of is not None:
@@ -130,6 +139,32 @@ class _Index:
         if doc is not None:
             self.point_ids[doc["code"]] = int(key)
             self._point_codes[key] = doc["code"]
+
+    def _index_health(self, tables: dict[str, dict[str, Any]], table: str, key: str) -> None:
+        """Checks by (stay, day, round); tests and draft incidents by stay. These
+        records are added, changed in place or rolled back, never moved to another stay."""
+        number = int(key)
+        doc = tables.get(table, {}).get(key)
+        if table == CHECKS:
+            if doc is not None:
+                self.check_of[(doc["stay"], doc["day"], doc["round"])] = number
+            else:
+                stale = [k for k, v in self.check_of.items() if v == number]
+                for k in stale:
+                    del self.check_of[k]
+            return
+        by_stay = self.tests_of if table == TESTS else self.drafts_of
+        if doc is None:
+            for ids in by_stay.values():
+                if number in ids:
+                    ids.remove(number)
+            return
+        if table == INCIDENTS and doc.get("status") != "draft":
+            return
+        for stay_id in [doc["stay"]] if table == TESTS else doc.get("stays", []):
+            ids = by_stay.setdefault(stay_id, [])
+            if number not in ids:
+                ids.append(number)
 
     def _place_record(self, tables: dict[str, dict[str, Any]], table: str, key: str) -> None:
         """Keep ``ids_at`` right when a record is added, moved to another point, or
@@ -174,7 +209,7 @@ class _Index:
         self._stay_facts[key] = (who, room)
 
 
-class Store(HandoverMixin):
+class Store(HandoverMixin, HealthMixin):
     """An open database of isolation points. Use :func:`open_store`."""
 
     def __init__(
@@ -270,13 +305,24 @@ class Store(HandoverMixin):
         ]
 
     def counters(self, today: date | None = None) -> dict[str, counters_mod.Counters]:
-        return counters_mod.compute(
+        now = self.clock()
+        day = today or now.date()
+        result = counters_mod.compute(
             self.points().values(),
             self.rows(STAYS).values(),
             self.rows(DISCHARGES).values(),
             self.rows(INCIDENTS).values(),
-            today or self.clock().date(),
+            day,
         )
+        # Health figures look only at the people in isolation now (bounded by beds).
+        everyone = result[counters_mod.ALL]
+        for code in self.points():
+            point = result.setdefault(code, counters_mod.Counters())
+            point.missed_checks = self.missed_checks(code, now)
+            point.tests_due = len(self.tests_due(code, day))
+            everyone.missed_checks += point.missed_checks
+            everyone.tests_due += point.tests_due
+        return result
 
     def refresh(self) -> Changes:
         return self.db.refresh()
@@ -396,7 +442,9 @@ class Store(HandoverMixin):
             stay = arrival_from_fields(fields, self.points(), self.clock())
             self._check_person_free(stay)
             stay["room"] = self._place(stay["point"], stay["room"])
-            return self._create(STAYS, stay)
+            stay_id = self._create(STAYS, stay)
+            self.plan_tests(stay_id)
+            return stay_id
 
     def _check_person_free(self, stay: Stay, ignore: int | None = None) -> None:
         person = stay["person"]
@@ -453,7 +501,10 @@ class Store(HandoverMixin):
             changes["release_due"] = release_due(
                 fixed["arrived_at"], fixed["quarantine_days"], before["extensions"]
             )
-            return cast(Stay, self._change(STAYS, stay_id, changes, "correct", why))
+            corrected = cast(Stay, self._change(STAYS, stay_id, changes, "correct", why))
+            if corrected["status"] == "open":
+                self.plan_tests(stay_id)
+            return corrected
 
     def extend_stay(self, stay_id: int, days: str, reason: str) -> Stay:
         """Lengthen (or, with negative days, shorten) an open stay's quarantine."""
@@ -471,7 +522,9 @@ class Store(HandoverMixin):
                 "extensions": extensions,
                 "release_due": release_due(stay["arrived_at"], stay["quarantine_days"], extensions),
             }
-            return cast(Stay, self._change(STAYS, stay_id, changes, "extend", why))
+            extended = cast(Stay, self._change(STAYS, stay_id, changes, "extend", why))
+            self.plan_tests(stay_id)
+            return extended
 
     def _stay(self, stay_id: int) -> Stay:
         stay = self.get(STAYS, stay_id)
@@ -497,6 +550,10 @@ class Store(HandoverMixin):
             record = discharge_from_fields(fields, cast(Stay | None, stay), self.clock())
             assert stay_id is not None
             record["stay"] = stay_id
+            if record["kind"] == "released_home":
+                record["test_override"] = self.release_override(
+                    stay_id, str(fields.get("override", ""))
+                )
             discharge_id = self._create(DISCHARGES, record)
             self._change(
                 STAYS, stay_id, {"status": "discharged", "discharge": discharge_id}, "discharge"

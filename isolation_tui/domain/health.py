@@ -1,0 +1,80 @@
+"""Health rounds and tests: temperatures as typed, the test schedule, what is due.
+
+Everyone in isolation is checked twice a day (a morning and an afternoon round) and
+tested on set days of their stay. Day 1 is the day of arrival; the last planned
+test always falls on the last day of the quarantine, so it moves with extensions.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from .codes import CodeSet
+from .errors import FieldError
+
+ROUND = CodeSet("round", ("morning", "afternoon"), {"上午": "morning", "下午": "afternoon"})
+CHECK_STATUS = CodeSet(
+    "check_status",
+    ("well", "unwell", "missed", "refused"),
+    {"正常": "well", "异常": "unwell", "未测": "missed", "拒测": "refused"},
+)
+TEST_RESULT = CodeSet(
+    "test_result",
+    ("pending", "negative", "positive"),
+    {"阴": "negative", "阳": "positive", "-": "negative", "+": "positive", "n": "negative"},
+)
+TEST_KIND = CodeSet(
+    "test_kind", ("nucleic_acid", "antigen"), {"核酸": "nucleic_acid", "抗原": "antigen"}
+)
+
+LOWEST, HIGHEST = 34.0, 42.5
+FEVER = 37.3
+AFTERNOON_FROM = 12  # a round entered from noon on is the afternoon round
+
+DEFAULT_TEST_DAYS: dict[str, list[int]] = {
+    "inbound": [1, 4, 7, 14],
+    "close_contact": [1, 4, 7, 14],
+    "secondary_contact": [1, 4, 7],
+    "high_risk_area": [1, 4, 7],
+    "other": [1, 7, 14],
+}
+
+_DIGITS = re.compile(r"^\d{2,4}$")
+_DECIMAL = re.compile(r"^\d{2}(\.\d{1,2})?$")
+
+
+def parse_temperature(text: str, field: str = "temperature") -> float:
+    """``36.5``, or digits only as typed on a number pad: ``365`` is 36.5 °C."""
+    value = text.strip().replace("，", ".").replace(",", ".")
+    if _DIGITS.match(value):
+        number = int(value) / (10 ** (len(value) - 2))
+    elif _DECIMAL.match(value):
+        number = float(value)
+    else:
+        raise FieldError(field, "error.bad_temperature", value=text)
+    number = round(number, 1)
+    if not LOWEST <= number <= HIGHEST:
+        raise FieldError(field, "error.temperature_range", value=number, low=LOWEST, high=HIGHEST)
+    return number
+
+
+def is_fever(temperature: float | None) -> bool:
+    return temperature is not None and temperature >= FEVER
+
+
+def round_of(hour: int) -> str:
+    return "afternoon" if hour >= AFTERNOON_FROM else "morning"
+
+
+def test_days(schedule: list[int], total_days: int) -> list[int]:
+    """The planned days of a stay of ``total_days``: those of the schedule inside the
+    stay, the last one moved to the last day (so nobody leaves untested)."""
+    days = sorted({d for d in schedule if 1 <= d < total_days})
+    if total_days >= 1:
+        days.append(total_days)
+    return days
+
+
+def day_date(arrived: date, day: int) -> date:
+    return arrived + timedelta(days=day - 1)

@@ -1,0 +1,299 @@
+"""Health rounds and tests in the store: checks, planned tests, their results, and
+what follows from them (a draft incident for a fever or a positive result; no
+release home before the last planned test is negative, unless overridden)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from ..domain.errors import FieldError
+from ..domain.health import (
+    DEFAULT_TEST_DAYS,
+    ROUND,
+    TEST_RESULT,
+    day_date,
+    is_fever,
+    parse_temperature,
+    test_days,
+)
+from ..domain.records import is_live
+from ..domain.rules import clean_text, require_reason
+from ..domain.timeparse import format_time, parse_time
+from ..i18n import t
+
+if TYPE_CHECKING:
+    from .repository import Store
+
+CHECKS, TESTS = "checks", "tests"
+SEVERE_FEVER = 38.5
+
+
+class HealthMixin:
+    # ------------------------------------------------------------------ tests planned
+
+    def test_schedule(self: Store, point: str, category: str) -> list[int]:
+        doc = self.point(point) or {}
+        schedules = doc.get("test_days") or DEFAULT_TEST_DAYS
+        return list(schedules.get(category, DEFAULT_TEST_DAYS.get(category, [1, 14])))
+
+    def plan_tests(self: Store, stay_id: int) -> None:
+        """Inside a transaction: make the stay's planned tests match its length.
+
+        Tests already taken stay as they are; pending ones are added, moved or
+        removed (voided) so that the plan is the schedule plus the last day."""
+        stay = self._stay(stay_id)
+        total = stay["quarantine_days"] + sum(e["days"] for e in stay["extensions"])
+        wanted = test_days(self.test_schedule(stay["point"], stay["category"]), total)
+        arrived = date.fromisoformat(stay["arrived_at"][:10])
+        pending: dict[int, int] = {}
+        for test_id, test in self.tests_of(stay_id):
+            if test["result"] == "pending" and not test["taken_at"]:
+                pending[test["planned_day"]] = test_id
+            elif test["planned_day"] in wanted:
+                wanted.remove(test["planned_day"])
+        for day, test_id in pending.items():
+            if day in wanted:
+                wanted.remove(day)
+            else:
+                replanned = {"voided": {**self._stamp(), "reason": t("health.replanned")}}
+                self._change(TESTS, test_id, replanned, "void")
+        for day in wanted:
+            self._create(
+                TESTS,
+                {
+                    "stay": stay_id,
+                    "point": stay["point"],
+                    "planned_day": day,
+                    "planned_date": day_date(arrived, day).isoformat(),
+                    "kind": "nucleic_acid",
+                    "result": "pending",
+                    "taken_at": "",
+                },
+            )
+
+    def tests_of(self: Store, stay_id: int) -> list[tuple[int, dict[str, Any]]]:
+        """The stay's live tests by planned day."""
+        rows = self.rows(TESTS)
+        found = [
+            (test_id, rows[str(test_id)])
+            for test_id in self._index.tests_of.get(stay_id, [])
+            if is_live(rows[str(test_id)])
+        ]
+        return sorted(found, key=lambda item: item[1]["planned_day"])
+
+    def release_block(self: Store, stay_id: int) -> str:
+        """Why this stay may not go home yet ("" when it may): its last planned test
+        is not negative. Stays recorded before tests were planned are not held."""
+        tests = self.tests_of(stay_id)
+        if not tests:
+            return ""
+        _, last = tests[-1]
+        if last["result"] == "negative":
+            return ""
+        return t(
+            "error.last_test_not_negative",
+            day=last["planned_day"],
+            date=last["planned_date"],
+            result=TEST_RESULT.label(last["result"]),
+        )
+
+    # ------------------------------------------------------------------ results
+
+    def record_test_result(
+        self: Store, test_id: int, result: str, taken_at: str = ""
+    ) -> int | None:
+        """Enter a result; a positive one opens a draft incident (its id is returned)."""
+        code = TEST_RESULT.parse(result)
+        if code is None or code == "pending":
+            raise FieldError(
+                "result", "error.unknown_code", value=result, choices="negative, positive"
+            )
+        with self.transaction():
+            test = self.get(TESTS, test_id)
+            if test is None or not is_live(test):
+                raise FieldError("id", "error.no_record", table=TESTS, id=test_id)
+            stay = self._stay(test["stay"])
+            when = self._moment("taken_at", taken_at, stay["arrived_at"])
+            action = "correct" if test["result"] != "pending" else "result"
+            self._change(TESTS, test_id, {"result": code, "taken_at": when}, action)
+            if code == "positive":
+                return self._draft_incident(
+                    stay,
+                    test["stay"],
+                    "positive_test",
+                    4,
+                    t("health.positive_summary", name=stay["person"]["name"], room=stay["room"]),
+                    when,
+                )
+            return None
+
+    def _moment(self: Store, field: str, text: str, not_before: str) -> str:
+        now = self.clock()
+        moment = parse_time(text or "now", now)
+        if moment is None:
+            raise FieldError(field, "error.bad_time", value=text)
+        if moment > now:
+            raise FieldError(field, "error.future", value=format_time(moment))
+        when = format_time(moment)
+        if when < not_before:
+            raise FieldError(field, "error.before_arrival", arrived=not_before)
+        return when
+
+    # ------------------------------------------------------------------ rounds
+
+    def check_of(self: Store, stay_id: int, day: str, round_name: str) -> int | None:
+        return self._index.check_of.get((stay_id, day, round_name))
+
+    def record_check(
+        self: Store,
+        stay_id: int,
+        day: str,
+        round_name: str,
+        value: str,
+        symptoms: str = "",
+        at: str = "",
+    ) -> tuple[int, int | None]:
+        """One person's check in one round: a temperature (``365`` is 36.5), ``m``
+        (missed) or ``r`` (refused), taken ``at`` (default now). Entering it again
+        corrects it. A fever opens a draft incident for the supervisor to confirm;
+        returns (check, draft or None)."""
+        if ROUND.parse(round_name) is None:
+            raise FieldError(
+                "round", "error.unknown_code", value=round_name, choices=ROUND.choices()
+            )
+        raw = clean_text(value).lower()
+        temperature: float | None = None
+        if raw in ("m", "missed", "未测"):
+            status = "missed"
+        elif raw in ("r", "refused", "拒测"):
+            status = "refused"
+        else:
+            temperature = parse_temperature(raw)
+            status = "unwell" if is_fever(temperature) or clean_text(symptoms) else "well"
+        with self.transaction():
+            stay = self._stay(stay_id)
+            if stay["status"] != "open":
+                raise FieldError("id", "error.stay_not_open")
+            if day > self.clock().date().isoformat():
+                raise FieldError("day", "error.future", value=day)
+            when = self._moment("at", at, stay["arrived_at"])
+            record = {
+                "stay": stay_id,
+                "point": stay["point"],
+                "day": day,
+                "round": round_name,
+                "at": when,
+                "temperature": temperature,
+                "symptoms": clean_text(symptoms),
+                "status": status,
+            }
+            existing = self.check_of(stay_id, day, round_name)
+            if existing is None:
+                check_id = self._create(CHECKS, record)
+            else:
+                self._change(CHECKS, existing, record, "correct")
+                check_id = existing
+            draft = None
+            if is_fever(temperature):
+                assert temperature is not None
+                draft = self._draft_incident(
+                    stay,
+                    stay_id,
+                    "fever",
+                    3 if temperature >= SEVERE_FEVER else 2,
+                    t(
+                        "health.fever_summary",
+                        name=stay["person"]["name"],
+                        room=stay["room"],
+                        temperature=f"{temperature:.1f}",
+                        round=ROUND.label(round_name),
+                    ),
+                    when,
+                )
+            return check_id, draft
+
+    def _draft_incident(
+        self: Store,
+        stay: dict[str, Any],
+        stay_id: int,
+        kind: str,
+        severity: int,
+        summary: str,
+        at: str,
+    ) -> int:
+        """An incident for the supervisor to confirm (or void): the program noticed
+        it, a person decides. One open draft of a kind per person is enough."""
+        for incident_id in self._index.drafts_of.get(stay_id, []):
+            incident = self.get("incidents", incident_id) or {}
+            if incident.get("status") == "draft" and incident.get("kind") == kind:
+                return incident_id
+        return self._create(
+            "incidents",
+            {
+                "point": stay["point"],
+                "occurred_at": at,
+                "kind": kind,
+                "severity": severity,
+                "stays": [stay_id],
+                "summary": summary,
+                "actions": [],
+                "reported_to": "",
+                "status": "draft",
+                "handled_at": "",
+                "resolution": "",
+            },
+        )
+
+    def confirm_incident(self: Store, incident_id: int) -> None:
+        with self.transaction():
+            incident = self._incident(incident_id)
+            if incident["status"] != "draft":
+                raise FieldError("status", "error.not_draft")
+            self._change("incidents", incident_id, {"status": "open"}, "confirm")
+
+    def release_override(self: Store, stay_id: int, reason: str) -> str:
+        """The reason a supervisor gives to release home despite the tests."""
+        block = self.release_block(stay_id)
+        if not block:
+            return ""
+        if not clean_text(reason):
+            raise FieldError("override", "error.release_blocked", why=block)
+        return require_reason(reason)
+
+    # ------------------------------------------------------------------ due lists
+
+    def round_people(self: Store, point: str) -> list[tuple[int, dict[str, Any]]]:
+        """Everyone in isolation at the point, by floor and room: the round's order."""
+        stays = self.open_stays(point)
+        return sorted(stays.items(), key=lambda item: _room_key(item[1]))
+
+    def tests_due(self: Store, point: str | None, today: date) -> list[tuple[int, dict[str, Any]]]:
+        """Pending tests planned for today or before, of people in isolation."""
+        due = []
+        for stay_id in self.open_stays(point):
+            for test_id, test in self.tests_of(stay_id):
+                if test["result"] == "pending" and test["planned_date"] <= today.isoformat():
+                    due.append((test_id, test))
+        return sorted(due, key=lambda item: (item[1]["planned_date"], item[0]))
+
+    def missed_checks(self: Store, point: str | None, now: datetime) -> int:
+        """Checks of today's rounds so far that are missing or marked missed."""
+        today = now.date().isoformat()
+        # A round counts as missed once it should be over: morning by 10, afternoon by 18.
+        rounds = [name for name, over in (("morning", 10), ("afternoon", 18)) if now.hour >= over]
+        missed = 0
+        for stay_id, stay in self.open_stays(point).items():
+            if stay["arrived_at"][:10] == today:
+                continue
+            for round_name in rounds:
+                check_id = self.check_of(stay_id, today, round_name)
+                check = self.get(CHECKS, check_id) if check_id else None
+                if check is None or check["status"] == "missed":
+                    missed += 1
+        return missed
+
+
+def _room_key(stay: dict[str, Any]) -> tuple[int, str]:
+    digits = "".join(ch for ch in stay["room"] if ch.isdecimal())
+    return (int(digits) if digits else 0, stay["room"])
