@@ -234,6 +234,27 @@ def handover(db_path: Path, point: str | None, since: str, fmt: str) -> ExitCode
 @main.command()
 @db_option
 @lang_option
+@click.option("--point", "point", required=True, help="The point's code.")
+@click.option("--category", required=True, help="inbound, close_contact, … (or its Chinese).")
+@click.option("--days", required=True, help="Days of the stay to test on, e.g. 1,4,7,14.")
+@command
+def schedule(db_path: Path, point: str, category: str, days: str) -> ExitCode:
+    """Set a point's test days for a category (the last day of a stay is always tested)."""
+    store = open_store(db_path)
+    try:
+        wanted = store.set_test_schedule(point, category, days)
+    except FieldError as exc:
+        click.echo(f"isolation-tui: {exc.field}: {exc.message}", err=True)
+        return 1
+    click.echo(
+        t("cli.schedule_set", point=point, category=category, days=",".join(map(str, wanted)))
+    )
+    return 0
+
+
+@main.command()
+@db_option
+@lang_option
 @command
 def check(db_path: Path) -> ExitCode:
     """Verify the stored data; exit 1 on any problem."""

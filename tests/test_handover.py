@@ -222,3 +222,23 @@ async def test_export_from_the_screen_writes_a_private_file(point: Store, tmp_pa
     (written,) = tmp_path.glob("handover-DD01-*.md")
     assert written.stat().st_mode & 0o777 == 0o600
     assert "Received: 1 (+1)" in written.read_text(encoding="utf-8")
+
+
+def test_handover_lists_fevers_positives_and_missed_checks(point: Store) -> None:
+    first = arrive(point, "P1")
+    point.sign_handover(point.handover_summary("DD01"), "", "张三")
+    second = arrive(point, "P2")
+    point.record_check(first, "2026-11-29", "morning", "386", at="08:00")
+    point.record_check(second, "2026-11-29", "morning", "m", at="08:05")
+    point.record_check(first, "2026-11-28", "afternoon", "365", at="2026-11-28 15:00")
+    test_id = point.tests_of(second)[0][0]
+    point.record_test_result(test_id, "positive", "09:00")
+    summary = point.handover_summary("DD01")
+    assert [(f["stay"], f["temperature"]) for f in summary["fevers"]] == [(first, 38.6)]
+    assert [p["stay"] for p in summary["positives"]] == [second]
+    assert [(m["stay"], m["status"]) for m in summary["missed_checks"]] == [(second, "missed")]
+    assert summary["incidents_opened"] == []  # drafts wait for a person to confirm
+    text = render(summary, "", None, "txt")
+    assert "Fevers in the window: 1" in text and "38.6 °C" in text
+    assert "Positive tests in the window: 1" in text
+    assert "Checks missed or refused in the window: 1" in text

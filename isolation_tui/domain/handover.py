@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .counters import ALL, FIGURES, compute
+from .health import FEVER
 from .records import AuditEntry, Point, is_live
 
 Tables = dict[str, dict[int, dict[str, Any]]]
@@ -70,13 +71,14 @@ def summarise(
     before = replay(audit, window.after_audit)
     counters_start = _counters(before, points, point, _date_of(window.start, now))
     counters_end = _counters(now_tables, points, point, now)
-    stays, discharges, incidents = (
-        now_tables.get(name, {}) for name in ("stays", "discharges", "incidents")
+    stays, discharges, incidents, checks, tests = (
+        now_tables.get(name, {}) for name in ("stays", "discharges", "incidents", "checks", "tests")
     )
     arrivals: list[dict[str, Any]] = []
     gone: list[dict[str, Any]] = []
     opened: list[dict[str, Any]] = []
     handled: list[dict[str, Any]] = []
+    health: dict[tuple[str, int], dict[str, Any]] = {}
     for entry in audit[window.after_audit : window.upto_audit]:
         table, record, action = entry["table"], entry["record"], entry["action"]
         if table == "stays" and action == "create":
@@ -109,10 +111,37 @@ def summarise(
                         "voided": not is_live(discharge),
                     }
                 )
-        elif table == "incidents" and action in ("create", "close"):
+        elif table == "incidents" and action in ("create", "close", "confirm"):
             incident = incidents.get(record)
-            if incident and _at_point(incident, point):
-                (opened if action == "create" else handled).append(_incident(record, incident))
+            if incident and _at_point(incident, point) and incident["status"] != "draft":
+                if action == "close":
+                    handled.append(_incident(record, incident))
+                elif not any(i["id"] == record for i in opened):
+                    opened.append(_incident(record, incident))
+        elif table in ("checks", "tests"):
+            # A check or test entered (or corrected) in the window, as it stands now.
+            doc = (checks if table == "checks" else tests).get(record)
+            if doc and _at_point(doc, point) and is_live(doc):
+                health[(table, record)] = doc
+    fevers, positives, missed = [], [], []
+    for (table, record), doc in sorted(health.items(), key=lambda item: item[0][1]):
+        name, room = _person(stays.get(doc["stay"]))
+        who = {"stay": doc["stay"], "name": name, "room": room}
+        if table == "tests":
+            if doc["result"] == "positive":
+                positives.append({**who, "id": record, "at": doc["taken_at"]})
+        elif doc["temperature"] is not None and doc["temperature"] >= FEVER:
+            fevers.append({**who, "id": record, "at": doc["at"], "temperature": doc["temperature"]})
+        elif doc["status"] in ("missed", "refused"):
+            missed.append(
+                {
+                    **who,
+                    "id": record,
+                    "day": doc["day"],
+                    "round": doc["round"],
+                    "status": doc["status"],
+                }
+            )
     by_kind: dict[str, int] = {}
     for discharge in gone:
         if not discharge["voided"]:
@@ -159,6 +188,9 @@ def summarise(
         "incidents_opened": opened,
         "incidents_handled": handled,
         "incidents_open": still_open,
+        "fevers": fevers,
+        "positives": positives,
+        "missed_checks": missed,
         "due_next_24h": due,
         "overdue": overdue,
         "blocked_rooms": blocked,

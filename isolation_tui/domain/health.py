@@ -67,7 +67,7 @@ def round_of(hour: int) -> str:
     return "afternoon" if hour >= AFTERNOON_FROM else "morning"
 
 
-def test_days(schedule: list[int], total_days: int) -> list[int]:
+def planned_test_days(schedule: list[int], total_days: int) -> list[int]:
     """The planned days of a stay of ``total_days``: those of the schedule inside the
     stay, the last one moved to the last day (so nobody leaves untested)."""
     days = sorted({d for d in schedule if 1 <= d < total_days})

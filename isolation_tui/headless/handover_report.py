@@ -18,6 +18,7 @@ from rich.text import Text
 
 from ..domain.codes import CATEGORY, DISCHARGE_KIND, INCIDENT_KIND, SEVERITY
 from ..domain.counters import FIGURES
+from ..domain.health import CHECK_STATUS, ROUND
 from ..i18n import t
 from .csv_export import write_private
 
@@ -69,6 +70,28 @@ def _lines(summary: dict[str, Any]) -> Iterator[tuple[str, list[str]]]:
         [
             f"{_incident_line(i)} → {i['resolution']}" if i["resolution"] else _incident_line(i)
             for i in summary["incidents_handled"]
+        ],
+    )
+    yield (
+        t("handover.fevers", count=len(summary.get("fevers", []))),
+        [
+            f"#{f['stay']} {f['name']} {f['room']} {f['at'][5:]} {f['temperature']:.1f} °C"
+            for f in summary.get("fevers", [])
+        ],
+    )
+    yield (
+        t("handover.positives", count=len(summary.get("positives", []))),
+        [
+            f"#{p['stay']} {p['name']} {p['room']} {p['at'][5:]}"
+            for p in summary.get("positives", [])
+        ],
+    )
+    yield (
+        t("handover.missed_checks", count=len(summary.get("missed_checks", []))),
+        [
+            f"#{m['stay']} {m['name']} {m['room']} {m['day'][5:]} {ROUND.label(m['round'])} "
+            f"{CHECK_STATUS.label(m['status'])}"
+            for m in summary.get("missed_checks", [])
         ],
     )
     yield (

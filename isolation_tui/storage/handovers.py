@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from .repository import Store
 
 HANDOVERS = "handovers"
-SOURCES = ("stays", "discharges", "incidents")
+SOURCES = ("stays", "discharges", "incidents", "checks", "tests")
 
 
 class HandoverMixin:

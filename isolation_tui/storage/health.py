@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from ..domain.codes import CATEGORY
 from ..domain.errors import FieldError
 from ..domain.health import (
     DEFAULT_TEST_DAYS,
@@ -15,7 +16,7 @@ from ..domain.health import (
     day_date,
     is_fever,
     parse_temperature,
-    test_days,
+    planned_test_days,
 )
 from ..domain.records import is_live
 from ..domain.rules import clean_text, require_reason
@@ -37,6 +38,28 @@ class HealthMixin:
         schedules = doc.get("test_days") or DEFAULT_TEST_DAYS
         return list(schedules.get(category, DEFAULT_TEST_DAYS.get(category, [1, 14])))
 
+    def set_test_schedule(self: Store, point: str, category: str, days: str) -> list[int]:
+        """A point's own test days for a category (``1,4,7,14``); applies to arrivals
+        from now on (stays already planned keep their plan until extended)."""
+        if CATEGORY.parse(category) is None:
+            raise FieldError(
+                "category", "error.unknown_code", value=category, choices=CATEGORY.choices()
+            )
+        try:
+            wanted = sorted({int(d) for d in days.replace("，", ",").split(",") if d.strip()})
+        except ValueError as exc:
+            raise FieldError("days", "error.bad_days", value=days) from exc
+        if not wanted or wanted[0] < 1 or wanted[-1] > 90:
+            raise FieldError("days", "error.bad_days", value=days)
+        with self.transaction():
+            doc_id = self._index.point_ids.get(point)
+            if doc_id is None:
+                raise FieldError("point", "error.unknown_point", value=point)
+            current = (self.point(point) or {}).get("test_days") or dict(DEFAULT_TEST_DAYS)
+            schedule = {**current, CATEGORY.parse(category): wanted}
+            self._change("points", doc_id, {"test_days": schedule}, "correct")
+        return wanted
+
     def plan_tests(self: Store, stay_id: int) -> None:
         """Inside a transaction: make the stay's planned tests match its length.
 
@@ -44,7 +67,7 @@ class HealthMixin:
         removed (voided) so that the plan is the schedule plus the last day."""
         stay = self._stay(stay_id)
         total = stay["quarantine_days"] + sum(e["days"] for e in stay["extensions"])
-        wanted = test_days(self.test_schedule(stay["point"], stay["category"]), total)
+        wanted = planned_test_days(self.test_schedule(stay["point"], stay["category"]), total)
         arrived = date.fromisoformat(stay["arrived_at"][:10])
         pending: dict[int, int] = {}
         for test_id, test in self.tests_of(stay_id):
