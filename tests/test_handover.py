@@ -12,6 +12,7 @@ from rich.console import Console
 from textual.widgets import Input, Static, TextArea
 
 from isolation_tui.app import IsolationApp
+from isolation_tui.domain.errors import FieldError
 from isolation_tui.headless.handover_report import render
 from isolation_tui.storage.handovers import HANDOVERS
 from isolation_tui.storage.repository import STAYS, Store
@@ -230,7 +231,8 @@ def test_handover_lists_fevers_positives_and_missed_checks(point: Store) -> None
     second = arrive(point, "P2")
     point.record_check(first, "2026-11-29", "morning", "386", at="08:00")
     point.record_check(second, "2026-11-29", "morning", "m", at="08:05")
-    point.record_check(first, "2026-11-28", "afternoon", "365", at="2026-11-28 15:00")
+    with pytest.raises(FieldError):  # before they arrived: refused, and not listed
+        point.record_check(first, "2026-11-28", "afternoon", "365", at="2026-11-28 15:00")
     test_id = point.tests_of(second)[0][0]
     point.record_test_result(test_id, "positive", "09:00")
     summary = point.handover_summary("DD01")
