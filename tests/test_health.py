@@ -210,3 +210,19 @@ def test_a_point_sets_its_own_schedule(point: Store) -> None:
             point.set_test_schedule("DD01", "inbound", bad)
     with pytest.raises(FieldError):
         point.set_test_schedule("XX", "inbound", "1")
+
+
+def test_check_finds_a_release_home_without_a_negative_last_test(point: Store) -> None:
+    from isolation_tui.headless.check import problems
+
+    stay = arrive(point, "P1", "2026-11-15 10:00")
+    point.record_check(stay, "2026-11-29", "morning", "366")
+    point.discharge(
+        {"stay": str(stay), "discharged_at": "now", "kind": "released_home", "override": "CDC ok"}
+    )
+    assert list(problems(point)) == []
+    # Damage the record by hand, as a bug or an editor might: check must say so.
+    with point.transaction():
+        discharge_id = point.get("stays", stay)["discharge"]  # type: ignore[index]
+        point.table(DISCHARGES).update({"test_override": ""}, doc_ids=[discharge_id])
+    assert any("without a negative last test" in p for p in problems(point))

@@ -13,10 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from ..domain.counters import ALL
+from ..domain.health import HIGHEST, LOWEST
 from ..domain.idnumber import resident_id_problem
 from ..domain.records import is_live, person_key, release_due, usable_beds
 from ..i18n import t
 from ..storage.errors import StoreError
+from ..storage.handovers import HANDOVERS
+from ..storage.health import CHECKS, TESTS
 from ..storage.repository import AUDIT, DISCHARGES, INCIDENTS, POINTS, STAYS, Store, open_store
 from .reports import click_echo_err, console
 
@@ -31,7 +34,7 @@ def problems(store: Store, today: date | None = None) -> Iterator[str]:
         (a["table"], a["record"]) for a in store.rows(AUDIT).values() if a["action"] == "create"
     }
 
-    for table in (POINTS, STAYS, DISCHARGES, INCIDENTS):
+    for table in (POINTS, STAYS, DISCHARGES, INCIDENTS, CHECKS, TESTS, HANDOVERS):
         for key in store.rows(table):
             if (table, int(key)) not in created:
                 yield t("check.no_audit", table=table, id=key)
@@ -74,6 +77,8 @@ def problems(store: Store, today: date | None = None) -> Iterator[str]:
         if is_live(incident) and incident["status"] == "handled" and not incident["resolution"]:
             yield t("check.no_resolution", id=key)
 
+    yield from _health_problems(store, stays, discharges)
+
     totals = store.counters(today)[ALL]
     if totals.received != totals.in_isolation + totals.discharged:
         yield t(
@@ -102,6 +107,48 @@ def _stay_problems(
             yield t("check.stay_field", id=key, field="discharge", value=discharge_id)
     elif stay["status"] != "open" or discharge_id is not None:
         yield t("check.stay_field", id=key, field="status", value=stay["status"])
+
+
+def _health_problems(
+    store: Store, stays: dict[str, Any], discharges: dict[str, Any]
+) -> Iterator[str]:
+    rounds: Tally[tuple[int, str, str]] = Tally()
+    for key, check in store.rows(CHECKS).items():
+        stay = stays.get(str(check["stay"]))
+        if stay is None or check["day"] < stay["arrived_at"][:10]:
+            yield t("check.health_field", table=CHECKS, id=key, field="day", value=check["day"])
+            continue
+        rounds[(check["stay"], check["day"], check["round"])] += 1
+        temperature = check["temperature"]
+        if temperature is not None and not LOWEST <= temperature <= HIGHEST:
+            yield t(
+                "check.health_field", table=CHECKS, id=key, field="temperature", value=temperature
+            )
+    for (stay_id, day, round_name), count in rounds.items():
+        if count > 1:
+            yield t("check.round_twice", stay=stay_id, day=day, round=round_name, count=count)
+    for key, test in store.rows(TESTS).items():
+        if str(test["stay"]) not in stays:
+            yield t("check.health_field", table=TESTS, id=key, field="stay", value=test["stay"])
+    for key, stay in stays.items():
+        if not is_live(stay):
+            continue
+        tests = store.tests_of(int(key))
+        if not tests:
+            continue
+        total = stay["quarantine_days"] + sum(e["days"] for e in stay["extensions"])
+        last_day = tests[-1][1]["planned_day"]
+        if stay["status"] == "open" and last_day != total:
+            yield t("check.health_field", table=STAYS, id=key, field="tests", value=last_day)
+        discharge = discharges.get(str(stay.get("discharge")))
+        if (
+            discharge
+            and is_live(discharge)
+            and discharge["kind"] == "released_home"
+            and tests[-1][1]["result"] != "negative"
+            and not discharge.get("test_override")
+        ):
+            yield t("check.released_untested", stay=key)
 
 
 def run_check(db_path: Path) -> int:
