@@ -8,6 +8,7 @@ import pytest
 
 from isolation_tui.domain.errors import FieldError, ValidationFailed
 from isolation_tui.domain.health import parse_temperature, planned_test_days
+from isolation_tui.headless.check import problems
 from isolation_tui.storage.health import CHECKS, TESTS
 from isolation_tui.storage.repository import AUDIT, DISCHARGES, INCIDENTS, Store
 
@@ -213,8 +214,6 @@ def test_a_point_sets_its_own_schedule(point: Store) -> None:
 
 
 def test_check_finds_a_release_home_without_a_negative_last_test(point: Store) -> None:
-    from isolation_tui.headless.check import problems
-
     stay = arrive(point, "P1", "2026-11-15 10:00")
     point.record_check(stay, "2026-11-29", "morning", "366")
     point.discharge(
