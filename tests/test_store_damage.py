@@ -343,7 +343,8 @@ def test_a_missing_journal_is_recreated_on_write(db_path: Path) -> None:
         db.close()
     assert stat.S_IMODE(journal_of(db_path).stat().st_mode) == 0o600
     lines = journal_of(db_path).read_bytes().splitlines()
-    assert lines[0] == b"ISOLATION-TUI-JOURNAL 1 3"
+    db_id = json.loads(db_path.read_bytes().partition(b"\n")[2])["db_id"]
+    assert lines[0] == b"ISOLATION-TUI-JOURNAL 1 3 " + db_id.encode()
     assert [json.loads(x.partition(b" ")[2])["seq"] for x in lines[1:]] == [4]
     assert docs_of(db_path) == {i: {"n": i} for i in range(1, 5)}
 

@@ -42,9 +42,10 @@ def read_journal(path: Path) -> tuple[int, list[dict[str, Any]]]:
     """(base seq, entries) parsed here, independently of the engine; strict."""
     raw = journal_of(path).read_bytes()
     header, _, rest = raw.partition(b"\n")
-    magic, version, base = header.split(b" ")
+    magic, version, base, db_id = header.split(b" ")
     assert magic == b"ISOLATION-TUI-JOURNAL"
     assert version == b"1"
+    assert db_id == json.loads(path.read_bytes().partition(b"\n")[2])["db_id"].encode()
     assert rest == b"" or rest.endswith(b"\n"), "journal has a torn tail"
     entries = []
     for line in rest.splitlines():
@@ -513,3 +514,26 @@ def test_a_missing_store_is_reported_and_not_created(
         Database(path, **kwargs)
     assert str(path) in str(err.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_session_follows_a_database_replaced_under_it(tmp_path: Path) -> None:
+    """A restore or ``demo --force`` puts other files in place: a running session must
+    read the new database, and go on numbering from it, never append its old state."""
+    path = tmp_path / "x.db"
+    session = Database(path, create=True)
+    for n in range(4):
+        session.table("t").insert({"n": n})
+    replacement = tmp_path / "new.db"
+    other = Database(replacement, create=True)
+    other.table("t").insert({"n": "fresh"})
+    other.close()
+    for suffix in ("", "-journal"):
+        os.replace(f"{replacement}{suffix}", f"{path}{suffix}")
+    assert session.refresh().reloaded
+    assert [d["n"] for d in session.table("t").all()] == ["fresh"]
+    session.table("t").insert({"n": "after"})
+    session.close()
+    base, entries = read_journal(path)
+    assert base == 0
+    assert [e["seq"] for e in entries] == [1, 2]
+    assert [d["n"] for d in Database(path, read_only=True).table("t").all()] == ["fresh", "after"]

@@ -17,6 +17,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import secrets
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -110,6 +111,7 @@ class JournalStorage(Storage):
         self._max_ids: dict[str, int] = {}
         self._seq = 0
         self._schema_version = SCHEMA_VERSION
+        self._db_id = ""
         self._snapshot_size = 0
         self._journal_fd: int | None = None
         self._journal_ino: int | None = None
@@ -138,8 +140,15 @@ class JournalStorage(Storage):
             if self.path.exists():
                 return
             self._refuse_orphan_journal()
-            body = {"schema_version": SCHEMA_VERSION, "seq": 0, "max_ids": {}, "tables": {}}
-            self._replace_file(self.journal_path, journal_header(0))
+            db_id = secrets.token_hex(8)
+            body = {
+                "schema_version": SCHEMA_VERSION,
+                "db_id": db_id,
+                "seq": 0,
+                "max_ids": {},
+                "tables": {},
+            }
+            self._replace_file(self.journal_path, journal_header(0, db_id))
             self._replace_file(self.path, encode_snapshot(body))
 
     def _refuse_orphan_journal(self) -> None:
@@ -154,7 +163,8 @@ class JournalStorage(Storage):
             return
         except OSError as exc:
             raise StoreCorrupt(f"{self.journal_path}: cannot read ({exc.strerror})") from exc
-        if existing != journal_header(0):
+        header, _, entries = existing.partition(b"\n")
+        if entries or parse_journal_header(header + b"\n", str(self.journal_path))[0] != 0:
             raise StoreCorrupt(
                 f"{self.path}: the snapshot is missing but {self.journal_path} holds "
                 f"{len(existing)} bytes of committed data; restore {self.path} from a "
@@ -210,6 +220,7 @@ class JournalStorage(Storage):
             )
         with self._mutex:
             self._schema_version = version
+            self._db_id = str(body.get("db_id", ""))
             self._tables = tables
             self._seq = int(body.get("seq", 0))
             self._max_ids = {k: int(v) for k, v in body.get("max_ids", {}).items()}
@@ -224,30 +235,35 @@ class JournalStorage(Storage):
         self._journal_ino = None
         self._journal_offset = 0
 
-    def _open_journal(self) -> bool:
-        """Open the journal; False when it starts after our state (reload the snapshot)."""
+    def _open_journal(self) -> str:
+        """Open the journal: "ok"; "behind" when it starts after our state, or
+        "replaced" when it belongs to another database (the files were replaced, by
+        a restore or ``demo --force``): either way, read the snapshot again."""
         try:
             fd = os.open(self.journal_path, os.O_RDONLY)
         except FileNotFoundError:
             if self.read_only:
-                return True
+                return "ok"
             with self._locked():
                 if not self.journal_path.exists():
-                    self._replace_file(self.journal_path, journal_header(self._seq))
+                    self._replace_file(self.journal_path, journal_header(self._seq, self._db_id))
             fd = os.open(self.journal_path, os.O_RDONLY)
         with os.fdopen(os.dup(fd), "rb") as fh:
             first = fh.readline()
         if not first.endswith(b"\n"):
             os.close(fd)
             raise StoreCorrupt(f"{self.journal_path}: journal header is incomplete")
-        base = parse_journal_header(first, str(self.journal_path))
+        base, db_id = parse_journal_header(first, str(self.journal_path))
+        if db_id != self._db_id:
+            os.close(fd)
+            return "replaced"
         if base > self._seq:
             os.close(fd)
-            return False
+            return "behind"
         self._journal_fd = fd
         self._journal_ino = os.fstat(fd).st_ino
         self._journal_offset = len(first)
-        return True
+        return "ok"
 
     def _follow_journal(self) -> Changes:
         """Apply entries appended since we last looked. Cheap when nothing changed."""
@@ -266,13 +282,16 @@ class JournalStorage(Storage):
                 # Another writer compacted: finish the old file, then switch.
                 changes.keys |= self._read_new_entries().keys
                 self._close_journal()
+                with contextlib.suppress(OSError):
+                    self._snapshot_size = os.stat(self.path).st_size
             elif on_disk is not None and on_disk.st_size == self._journal_offset:
                 return changes
         if self._journal_fd is None:
             if on_disk is None and self.read_only:
                 return changes
-            if not self._open_journal():
-                self._load(stale_seq=self._seq)
+            opened = self._open_journal()
+            if opened != "ok":
+                self._load(stale_seq=self._seq if opened == "behind" else None)
                 return Changes(reloaded=True)
         changes.keys |= self._read_new_entries().keys
         return changes
@@ -284,21 +303,28 @@ class JournalStorage(Storage):
             return Changes()
         data = os.pread(self._journal_fd, size - self._journal_offset, self._journal_offset)
         chunk = parse_entries(data, self._journal_offset, str(self.journal_path))
-        changes = Changes()
+        # Check the whole chunk before applying any of it: a refused entry must not
+        # leave earlier ones applied behind the listeners' backs.
+        expected = self._seq
+        fresh = []
         for entry in chunk.entries:
             seq = entry.get("seq")
             if not isinstance(seq, int):
                 raise StoreCorrupt(f"{self.journal_path}: journal entry without a sequence number")
-            if seq <= self._seq:
+            if seq <= expected:
                 continue
-            if seq != self._seq + 1:
+            if seq != expected + 1:
                 raise StoreCorrupt(
-                    f"{self.journal_path}: journal jumps from entry {self._seq} to {seq}"
+                    f"{self.journal_path}: journal jumps from entry {expected} to {seq}"
                 )
+            expected = seq
+            fresh.append(entry)
+        changes = Changes()
+        for entry in fresh:
             for table, key, doc in entry.get("ops", []):
                 self._put(table, key, doc)
                 changes.keys.add((table, key))
-            self._seq = seq
+            self._seq = entry["seq"]
         self._journal_offset += chunk.consumed
         return changes
 
@@ -525,6 +551,7 @@ class JournalStorage(Storage):
     def _compact(self) -> None:
         body = {
             "schema_version": self._schema_version,
+            "db_id": self._db_id,
             "seq": self._seq,
             "max_ids": self._max_ids,
             "tables": self._tables,
@@ -532,7 +559,7 @@ class JournalStorage(Storage):
         snapshot = encode_snapshot(body)
         try:
             self._replace_file(self.path, snapshot)
-            self._replace_file(self.journal_path, journal_header(self._seq))
+            self._replace_file(self.journal_path, journal_header(self._seq, self._db_id))
         except OSError:
             # The journal still holds every committed entry; compaction can wait.
             return

@@ -84,21 +84,26 @@ def decode_snapshot(raw: bytes, path: str) -> dict[str, Any]:
     return body
 
 
-def journal_header(base_seq: int) -> bytes:
-    return b"%s %d %d\n" % (JOURNAL_MAGIC, FORMAT_VERSION, base_seq)
+def journal_header(base_seq: int, db_id: str = "") -> bytes:
+    """``db_id`` names the database the journal belongs to (the snapshot carries it
+    too), so a session notices when the files were replaced under it."""
+    header = b"%s %d %d" % (JOURNAL_MAGIC, FORMAT_VERSION, base_seq)
+    return header + (b" " + db_id.encode() if db_id else b"") + b"\n"
 
 
-def parse_journal_header(line: bytes, path: str) -> int:
+def parse_journal_header(line: bytes, path: str) -> tuple[int, str]:
+    """The journal's base entry number and its database id ("" in older files)."""
     parts = line.rstrip(b"\n").split(b" ")
-    if len(parts) != 3 or parts[0] != JOURNAL_MAGIC:
+    if len(parts) not in (3, 4) or parts[0] != JOURNAL_MAGIC:
         raise StoreCorrupt(f"{path}: not an isolation-tui journal (bad header)")
     try:
         version, base = int(parts[1]), int(parts[2])
-    except ValueError as exc:
+        db_id = parts[3].decode("ascii") if len(parts) == 4 else ""
+    except (ValueError, UnicodeDecodeError) as exc:
         raise StoreCorrupt(f"{path}: unreadable journal header") from exc
     if version > FORMAT_VERSION:
         raise StoreCorrupt(f"{path}: journal file format {version} is newer than this program")
-    return base
+    return base, db_id
 
 
 def encode_entry(entry: dict[str, Any]) -> bytes:

@@ -44,7 +44,7 @@ def salvage(source: Path, dest: Path) -> Salvage:
         raw = b""
     header, _, rest = raw.partition(b"\n")
     if raw:
-        base = parse_journal_header(header + b"\n", str(journal))
+        base, _ = parse_journal_header(header + b"\n", str(journal))
         if base > seq:
             raise StoreCorrupt(
                 f"{source}: the snapshot is damaged and the journal does not reach back to "
