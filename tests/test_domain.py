@@ -196,3 +196,16 @@ def test_counters_are_derived_and_exclude_voided() -> None:
     assert (total.due_today, total.overdue, total.occupied_beds, total.beds) == (1, 1, 2, 1)
     assert (total.incidents_open, total.incidents_handled) == (1, 1)
     assert result["A"].received == 2
+
+
+def test_a_bare_time_on_a_night_shift_is_last_night() -> None:
+    just_after_midnight = datetime(2026, 11, 30, 0, 5)
+    assert parse_time("23:55", just_after_midnight) == datetime(2026, 11, 29, 23, 55)
+    assert parse_time("00:01", just_after_midnight) == datetime(2026, 11, 30, 0, 1)
+    # Half a day back is more likely a typo: left in the future, to be refused.
+    assert parse_time("19:30", NOW) == datetime(2026, 11, 29, 19, 30)
+
+
+def test_years_before_1900_are_not_dates() -> None:
+    assert parse_time("0999-01-01 10:00", NOW) is None
+    assert parse_time("1899-12-31", NOW) is None

@@ -23,6 +23,7 @@ import pytest
 from isolation_tui.domain.counters import ALL
 from isolation_tui.domain.idnumber import make_resident_id
 from isolation_tui.headless.csv_import import COLUMNS, decode, run_import, split_rows
+from isolation_tui.storage.health import CHECKS, TESTS
 from isolation_tui.storage.repository import (
     AUDIT,
     DISCHARGES,
@@ -170,12 +171,20 @@ def points(store: Store) -> Store:
     return store
 
 
+def negative_tests(store: Store, stay_id: int) -> None:
+    """Every planned test of the stay taken on its planned date and negative, as a
+    release home needs (the day-1 sample after the 14:05 arrival)."""
+    for test_id, test in store.tests_of(stay_id):
+        store.record_test_result(test_id, "negative", test["planned_date"] + " 16:00")
+
+
 @pytest.fixture
 def with_people(points: Store) -> Store:
-    """Two people in isolation at P1 (persons 900 and 901), arrived 2022-03-25 14:05."""
+    """Two people in isolation at P1 (persons 900 and 901), arrived 2022-03-25 14:05,
+    all their tests (days 1, 4, 7 and 14) negative: free to go home on 2022-04-08."""
     for n in (900, 901):
         fields = dict(zip(ARRIVAL_HEADER, person_row(n), strict=True))
-        points.register_arrival(fields)
+        negative_tests(points, points.register_arrival(fields))
     return points
 
 
@@ -192,9 +201,8 @@ def state(db_path: Path) -> tuple[dict[str, bytes], dict[str, Any], dict[str, in
     store = open_store(db_path, read_only=True)
     try:
         counters = store.counters()[ALL].as_dict()
-        sizes = {
-            name: len(store.rows(name)) for name in (POINTS, STAYS, DISCHARGES, INCIDENTS, AUDIT)
-        }
+        tables = (POINTS, STAYS, DISCHARGES, INCIDENTS, CHECKS, TESTS, AUDIT)
+        sizes = {name: len(store.rows(name)) for name in tables}
     finally:
         store.close()
     return db_files(db_path), counters, sizes
@@ -1049,9 +1057,12 @@ def test_every_write_is_audited(
     assert run("arrivals", file, db_path, capsys)[0] == 0
     points.refresh()
     new = list(points.rows(AUDIT).values())[audit_before:]
+    # Each arrival plans its tests (days 1, 4, 7 and 14), each audited too.
     assert [(a["action"], a["table"], a["record"]) for a in new] == [
         ("create", STAYS, 1),
+        *[("create", TESTS, n) for n in (1, 2, 3, 4)],
         ("create", STAYS, 2),
+        *[("create", TESTS, n) for n in (5, 6, 7, 8)],
     ]
 
 
@@ -1116,3 +1127,307 @@ def test_utf8_with_a_stray_byte_is_not_read_as_gb18030(
 
     assert code == 1
     assert "mixed.csv:3: this line is not valid UTF-8" in err
+
+
+# ---------------------------------------------------------------------- release needs a test
+
+
+@pytest.fixture
+def untested(with_people: Store) -> Store:
+    """Persons 900 and 901 tested negative, and person 902 (stay 3) whose tests are
+    all still pending."""
+    with_people.register_arrival(dict(zip(ARRIVAL_HEADER, person_row(902), strict=True)))
+    return with_people
+
+
+@pytest.mark.parametrize("last", ["pending", "positive"])
+def test_release_home_without_a_negative_last_test_is_refused(
+    untested: Store,
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    last: str,
+) -> None:
+    if last == "positive":
+        test_id, _ = untested.tests_of(3)[-1]
+        untested.record_test_result(test_id, "positive", "2022-04-07 08:00")
+    before = state(db_path)
+    file = write_csv(tmp_path / "d.csv", DISCHARGE_HEADER, [discharge(900), discharge(902)])
+
+    code, _, err = run("discharges", file, db_path, capsys)
+
+    assert code == 1
+    assert (
+        f"{file}:3: override: the last planned test (day 14, 2022-04-07) is {last}: "
+        "a release home needs it negative, or an override reason here"
+    ) in err
+    assert f"1 problem(s) in {file}; nothing was imported" in err
+    assert state(db_path) == before  # not even person 900, whose tests were negative
+
+
+@pytest.mark.parametrize("header", ["override", "放行理由"])
+def test_an_override_column_gives_the_reason_and_is_stored(
+    untested: Store,
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    header: str,
+) -> None:
+    reason = "第14天核酸报告已由疾控中心电话确认阴性，纸质报告后补"
+    rows = [[*discharge(900), ""], [*discharge(902), reason]]
+    file = write_csv(tmp_path / "d.csv", (*DISCHARGE_HEADER, header), rows)
+
+    code, out, err = run("discharges", file, db_path, capsys)
+
+    assert code == 0, err
+    assert "imported 2 discharges" in out
+    untested.refresh()
+    by_stay = {d["stay"]: d for d in untested.rows(DISCHARGES).values()}
+    assert by_stay[3]["kind"] == "released_home"
+    assert by_stay[3]["test_override"] == reason
+    assert by_stay[1]["test_override"] == ""  # tested negative: nothing to override
+    (created,) = [
+        a
+        for a in untested.rows(AUDIT).values()
+        if (a["action"], a["table"], a["record"]) == ("create", DISCHARGES, 2)
+    ]
+    assert created["after"]["test_override"] == reason
+
+
+def test_an_empty_override_cell_is_refused_under_its_own_header(
+    untested: Store,
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    unchanged: None,
+) -> None:
+    file = write_csv(tmp_path / "d.csv", (*DISCHARGE_HEADER, "放行理由"), [[*discharge(902), " "]])
+    code, _, err = run("discharges", file, db_path, capsys)
+    assert code == 1
+    assert f"{file}:2: 放行理由 (override): the last planned test (day 14, 2022-04-07)" in err
+
+
+def test_transfers_need_no_negative_test(
+    untested: Store, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = write_csv(
+        tmp_path / "d.csv", DISCHARGE_HEADER, [discharge(902, kind="hospital", notes="发热")]
+    )
+    code, _, err = run("discharges", file, db_path, capsys)
+    assert code == 0, err
+
+
+# ---------------------------------------------------------------------- a lab's test results
+
+LAB_HEADER = ("id_type", "id_number", "stay", "name", "taken_at", "result", "kind", "planned_day")
+LAB_HEADER_ZH = (
+    "证件类型",
+    "证件号码",
+    "入住编号",
+    "姓名",
+    "采样时间",
+    "检测结果",
+    "检测类型",
+    "计划天次",
+)
+
+
+def lab(n: int, **changes: str) -> list[str]:
+    """A lab's row (LAB_HEADER order) for person ``n``: negative, sampled 2022-03-25 16:00."""
+    row = dict.fromkeys(LAB_HEADER, "")
+    row.update(
+        id_type="resident_id", id_number=resident_id(n), taken_at="2022-03-25 16:00", result="阴性"
+    )
+    row.update(changes)
+    return list(row.values())
+
+
+@pytest.fixture
+def isolated(points: Store) -> Store:
+    """Persons 900 (stay 1) and 901 (stay 2), arrived 2022-03-25 14:05, no results yet."""
+    for n in (900, 901):
+        points.register_arrival(dict(zip(ARRIVAL_HEADER, person_row(n), strict=True)))
+    return points
+
+
+def results(store: Store, stay_id: int) -> list[tuple[int, str, str]]:
+    store.refresh()
+    return [(t["planned_day"], t["result"], t["taken_at"]) for _, t in store.tests_of(stay_id)]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_lab_results_in_every_encoding_and_header_language(
+    isolated: Store, db_path: Path, tmp_path: Path, cli: CliRunner, encoding: str, lang: str
+) -> None:
+    header = LAB_HEADER if lang == "en" else LAB_HEADER_ZH
+    rows = [
+        lab(900),
+        lab(900, taken_at="2022/3/28 8:10", result="negative"),  # the next pending test
+        lab(901, id_type="身份证", taken_at="2022年3月25日 16时30分", kind="核酸"),
+    ]
+    file = write_csv(tmp_path / f"核酸结果-{encoding}.csv", header, rows, encoding)
+
+    result = cli("import", "tests", str(file))
+
+    assert result.returncode == 0, result.stderr
+    assert "imported 3 test results" in result.stdout
+    assert results(isolated, 1) == [
+        (1, "negative", "2022-03-25 16:00"),
+        (4, "negative", "2022-03-28 08:10"),
+        (7, "pending", ""),
+        (14, "pending", ""),
+    ]
+    assert results(isolated, 2)[0] == (1, "negative", "2022-03-25 16:30")
+    entries = [a for a in isolated.rows(AUDIT).values() if a["action"] == "result"]
+    assert len(entries) == 3 and {a["table"] for a in entries} == {TESTS}
+
+
+def test_lab_results_by_stay_and_planned_day_only(
+    isolated: Store, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    header = ("入住编号", "计划天次", "采样时间", "结果")
+    file = write_csv(tmp_path / "t.csv", header, [["2", "14", "2022-04-07 08:00", "阴"]])
+    code, _, err = run("tests", file, db_path, capsys)
+    assert code == 0, err
+    assert results(isolated, 2)[-1] == (14, "negative", "2022-04-07 08:00")
+    assert results(isolated, 2)[0] == (1, "pending", "")
+
+
+def test_a_positive_result_opens_a_draft_incident(
+    isolated: Store, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [lab(900), lab(901, result="阳性", taken_at="2022-03-25 17:00")]
+    file = write_csv(tmp_path / "t.csv", LAB_HEADER, rows)
+
+    code, out, err = run("tests", file, db_path, capsys)
+
+    assert code == 0, err
+    assert "1 positive result(s)" in out
+    isolated.refresh()
+    (draft,) = isolated.rows(INCIDENTS).values()
+    assert (draft["kind"], draft["status"], draft["stays"]) == ("positive_test", "draft", [2])
+    assert draft["occurred_at"] == "2022-03-25 17:00"
+    counters = isolated.counters()[ALL]
+    assert (counters.incidents_open, counters.incidents_handled) == (0, 0)
+
+
+def test_lab_results_make_a_release_home_possible(
+    isolated: Store, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    going = write_csv(tmp_path / "d.csv", DISCHARGE_HEADER, [discharge(900)])
+    assert run("discharges", going, db_path, capsys)[0] == 1
+
+    days = ("2022-03-25 16:00", "2022-03-28 08:00", "2022-03-31 08:00", "2022-04-07 08:00")
+    file = write_csv(tmp_path / "t.csv", LAB_HEADER, [lab(900, taken_at=day) for day in days])
+    assert run("tests", file, db_path, capsys)[0] == 0
+
+    code, _, err = run("discharges", going, db_path, capsys)
+    assert code == 0, err
+
+
+def test_the_same_lab_file_twice_changes_nothing(
+    isolated: Store, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = write_csv(tmp_path / "t.csv", LAB_HEADER, [lab(900, planned_day="1"), lab(901)])
+    assert run("tests", file, db_path, capsys)[0] == 0
+    before = state(db_path)
+
+    code, out, err = run("tests", file, db_path, capsys)
+
+    assert code == 0, err
+    assert "no rows to import" in out
+    assert "skipped 2 row(s)" in out
+    assert state(db_path) == before
+
+
+LAB_CASES = {
+    "no result": (lab(901, result=""), "result", "is required"),
+    "unknown result": (lab(901, result="maybe"), "result", "“maybe” is not one of"),
+    "no time": (lab(901, taken_at=""), "taken_at", "is required"),
+    "unreadable time": (lab(901, taken_at="yesterday"), "taken_at", "is not a time"),
+    "future": (lab(901, taken_at="2099-01-01 08:00"), "taken_at", "is in the future"),
+    "before arrival": (lab(901, taken_at="2022-03-25 14:00"), "taken_at", "before the arrival"),
+    "nobody": (lab(77), "id_number", "no open stay for this person"),
+    "no person at all": (lab(901, id_number=""), "id_number", "is required"),
+    "unknown stay": (lab(901, id_number="", stay="99"), "stay", "no stay record 99"),
+    "unknown kind": (lab(901, kind="blood"), "kind", "“blood” is not one of"),
+    "day not a number": (lab(901, planned_day="x"), "planned_day", "“x” is not a whole number"),
+    "day not planned": (
+        lab(901, planned_day="5"),
+        "planned_day",
+        "no test of this kind is planned on day 5 of this stay (planned days: 1, 4, 7, 14)",
+    ),
+    "kind not planned": (
+        lab(901, kind="antigen"),
+        "planned_day",
+        "no test of this person is still pending (planned days: –)",
+    ),
+    "other name": (lab(901, name="别人"), "name", "does not match the person"),
+    "other name of stay": (
+        lab(901, id_number="", stay="2", name="别人"),
+        "name",
+        "does not match the person of stay 2 (测试901)",
+    ),
+    "result differs": (
+        lab(900, planned_day="1", result="positive"),
+        "result",
+        "the test of day 1 already has a result (negative, taken 2022-03-25 16:00)",
+    ),
+    "same sample, other result": (
+        lab(900, result="positive"),
+        "result",
+        "the test of day 1 already has a result (negative, taken 2022-03-25 16:00)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(LAB_CASES))
+def test_bad_lab_rows(
+    isolated: Store,
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    unchanged: None,
+    case: str,
+) -> None:
+    bad, field, message = LAB_CASES[case]
+    file = write_csv(tmp_path / "t.csv", LAB_HEADER, [lab(900), bad])
+
+    code, _, err = run("tests", file, db_path, capsys)
+
+    assert code == 1
+    assert f"{file}:3: {field}: " in err, err
+    assert message in err
+    assert f"1 problem(s) in {file}; nothing was imported" in err
+
+
+def test_no_pending_test_left_names_the_planned_days(
+    isolated: Store,
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    unchanged: None,
+) -> None:
+    days = ("2022-03-25 16:00", "2022-03-28 08:00", "2022-03-31 08:00", "2022-04-07 08:00")
+    rows = [lab(900, taken_at=day) for day in (*days, "2022-04-08 08:00")]
+    file = write_csv(tmp_path / "t.csv", LAB_HEADER_ZH, rows)
+    code, _, err = run("tests", file, db_path, capsys)
+    assert code == 1
+    assert (
+        f"{file}:6: 计划天次 (planned_day): no test of this person is still pending "
+        "(planned days: 1, 4, 7, 14)"
+    ) in err
+
+
+def test_lab_file_must_name_the_person(
+    isolated: Store,
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    unchanged: None,
+) -> None:
+    file = write_csv(tmp_path / "t.csv", ("姓名", "采样时间", "结果"), [["测试900", "", ""]])
+    code, _, err = run("tests", file, db_path, capsys)
+    assert code == 1
+    assert f"{file}:1: id_number: required column is missing (or give stay instead)" in err

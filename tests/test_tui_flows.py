@@ -360,4 +360,4 @@ async def test_unshown_rule_is_said_in_the_status_line(point_store: Store) -> No
         await pilot.press(*"again", "ctrl+s")
         await pilot.pause()
         status = str(app.screen.query_one("#form-status", Static).content)
-        assert status.startswith("Not saved.") and "no discharges record 1" in status
+        assert status.startswith("Not saved.") and "no discharge record 1" in status

@@ -18,7 +18,11 @@ class FieldError(Exception):
 
     @property
     def message(self) -> str:
-        return t(self.key, **self.params)
+        params = dict(self.params)
+        if "table" in params:
+            # Tables are named as people call them, in their language ("人员", not "stays").
+            params["table"] = t(f"activity.table_{params['table']}")
+        return t(self.key, **params)
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"

@@ -133,6 +133,8 @@ def person_from_fields(errors: Collector, fields: Mapping[str, Any], now: dateti
     if resident_ok:
         from_id = birth_date_of(id_number)
         assert from_id is not None
+        if from_id > now.date():
+            errors.add("id_number", "error.id_birth_future", born=from_id.isoformat())
         if birth and birth != from_id.isoformat():
             errors.add("birth_date", "error.birth_mismatch", id_birth=from_id.isoformat())
         birth = birth or from_id.isoformat()

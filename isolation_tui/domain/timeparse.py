@@ -6,6 +6,7 @@ import re
 from datetime import date, datetime, timedelta
 
 CLOCK_TOLERANCE = timedelta(minutes=10)
+NIGHT = timedelta(hours=12)
 
 _DATE = r"(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
 _TIME = r"(?P<H>\d{1,2})\s*[:：时]\s*(?P<M>\d{1,2})(?:\s*[:：分]\s*(?P<S>\d{1,2})\s*秒?)?\s*分?"
@@ -31,16 +32,28 @@ def parse_time(text: str, now: datetime | None = None) -> datetime | None:
         return now.replace(second=0, microsecond=0)
     match = _TIME_RE.match(value)
     if match:
-        return _build(now.year, now.month, now.day, match)
+        moment = _build(now.year, now.month, now.day, match)
+        # On a night shift, 23:55 typed at 00:05 means last night, not tonight; a time
+        # further back than that is more likely a typo, left to be refused as future.
+        if moment is not None and is_future(moment, now):
+            yesterday = moment - timedelta(days=1)
+            if now - yesterday <= NIGHT:
+                return yesterday
+        return moment
     match = _DATETIME_RE.match(value)
     if match:
         return _build(int(match["y"]), int(match["m"]), int(match["d"]), match)
     return None
 
 
+EARLIEST_YEAR = 1900
+
+
 def _build(year: int, month: int, day: int, match: re.Match[str]) -> datetime | None:
     hour = int(match["H"]) if match["H"] else 0
     minute = int(match["M"]) if match["M"] else 0
+    if year < EARLIEST_YEAR:
+        return None
     try:
         return datetime(year, month, day, hour, minute)
     except ValueError:

@@ -74,9 +74,9 @@ def export_screen(
                 values["format"] or "md",
                 store.clock().strftime("%Y%m%d-%H%M"),
             )
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:
             raise FieldError(
-                "folder", "error.cannot_write_file", path=values["folder"], error=exc.strerror
+                "folder", "error.cannot_write_file", path=values["folder"], error=getattr(exc, "strerror", None) or exc
             ) from exc
         return t("ui.saved_export", path=path)
 

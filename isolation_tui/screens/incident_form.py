@@ -43,7 +43,7 @@ class IncidentFormScreen(FormScreen):
             by_room = [i for i, s in open_stays.items() if s["room"] == token]
             if by_room:
                 stays.extend(by_room)
-            elif token.lstrip("#").isdigit() and int(token.lstrip("#")) in open_stays:
+            elif token.lstrip("#").isdecimal() and int(token.lstrip("#")) in open_stays:
                 stays.append(int(token.lstrip("#")))
             else:
                 raise FieldError("people", "error.unknown_person", value=token)

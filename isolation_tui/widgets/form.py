@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
@@ -43,11 +44,15 @@ class FieldSpec:
     def is_choice(self) -> bool:
         return self.codes is not None or self.options is not None
 
-    def choices(self) -> Options:
+    def choices(self) -> list[tuple[Text, str]]:
+        """Each choice's label as plain Text: a point or room named ``a[/]b`` is a name,
+        not markup (Select reads plain strings as markup)."""
         if self.options is not None:
-            return self.options()
-        assert self.codes is not None
-        return [(self.codes.label(code), code) for code in self.codes.codes]
+            pairs = self.options()
+        else:
+            assert self.codes is not None
+            pairs = [(self.codes.label(code), code) for code in self.codes.codes]
+        return [(Text(label), value) for label, value in pairs]
 
 
 class ChoiceField(Select[str]):
