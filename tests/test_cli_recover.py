@@ -81,3 +81,17 @@ def test_check_and_recover_name_the_same_byte(
     recovered = cli("recover", "--out", str(tmp_path / "r.db"))
     offset = check.stderr.split("at byte ")[1].split()[0]
     assert f"at byte {offset} " in recovered.stdout
+
+
+def test_recover_without_a_database_says_so(cli: CliRunner, tmp_path: Path) -> None:
+    result = cli("recover", "--db", str(tmp_path / "none.db"), "--out", str(tmp_path / "r.db"))
+    assert result.returncode == 1 and "no database here" in result.stderr
+    assert not (tmp_path / "r.db").exists()
+
+
+def test_check_prints_a_path_with_brackets_as_it_is(cli: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "a[/]b.db"
+    _fill(path, 1)
+    result = cli("check", "--db", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "a[/]b.db" in result.stdout

@@ -244,3 +244,18 @@ def test_handover_lists_fevers_positives_and_missed_checks(point: Store) -> None
     assert "Fevers in the window: 1" in text and "38.6 °C" in text
     assert "Positive tests in the window: 1" in text
     assert "Checks missed or refused in the window: 1" in text
+
+
+def test_a_stale_handover_cannot_be_signed(point: Store) -> None:
+    arrive(point, "P1")
+    seen_by_a = point.handover_summary("DD01")
+    seen_by_b = point.handover_summary("DD01")
+    point.sign_handover(seen_by_b, "", "李四")
+    with pytest.raises(FieldError) as stale:
+        point.sign_handover(seen_by_a, "", "张三")
+    assert "李四" in stale.value.message
+    assert len(point.handovers("DD01")) == 1
+    # A start chosen by hand may overlap on purpose.
+    chosen = point.handover_summary("DD01", since="2026-11-29 00:00")
+    point.sign_handover(chosen, "", "张三")
+    assert len(point.handovers("DD01")) == 2

@@ -207,3 +207,16 @@ def test_actor_names_the_ssh_client() -> None:
     actor = current_actor({"SSH_CLIENT": "10.1.2.3 52814 22"})
     assert actor.host == "10.1.2.3"
     assert current_actor({}).host == "local"
+
+
+def test_a_finished_stay_keeps_its_place_and_order(point: Store) -> None:
+    stay_id = arrive(point)
+    point.discharge({"stay": str(stay_id), "discharged_at": "09:00", "kind": "hospital"})
+    with pytest.raises(FieldError) as moved:
+        point.correct_stay(stay_id, {"room": "102"}, "typo")
+    assert moved.value.field == "room"
+    with pytest.raises(FieldError) as late:
+        point.correct_stay(stay_id, {"arrived_at": "09:20"}, "typo")
+    assert late.value.field == "arrived_at"
+    point.correct_stay(stay_id, {"name": "王晓明"}, "spelling")
+    assert point.get(STAYS, stay_id)["person"]["name"] == "王晓明"  # type: ignore[index]

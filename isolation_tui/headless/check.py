@@ -72,6 +72,10 @@ def problems(store: Store, today: date | None = None) -> Iterator[str]:
             yield t("check.discharge_orphan", id=key, stay=discharge["stay"])
         elif discharge["at"] < stay["arrived_at"]:
             yield t("check.discharge_early", id=key)
+        elif discharge["point"] != stay["point"]:
+            yield t(
+                "check.discharge_point", id=key, point=discharge["point"], stay_point=stay["point"]
+            )
 
     for key, incident in incidents.items():
         if is_live(incident) and incident["status"] == "handled" and not incident["resolution"]:
@@ -79,14 +83,16 @@ def problems(store: Store, today: date | None = None) -> Iterator[str]:
 
     yield from _health_problems(store, stays, discharges)
 
-    totals = store.counters(today)[ALL]
-    if totals.received != totals.in_isolation + totals.discharged:
-        yield t(
-            "check.counters",
-            received=totals.received,
-            in_isolation=totals.in_isolation,
-            discharged=totals.discharged,
-        )
+    for code, figures in store.counters(today).items():
+        if figures.received != figures.in_isolation + figures.discharged:
+            where = {"point": code} if code != ALL else {}
+            yield t(
+                "check.counters_point" if where else "check.counters",
+                **where,
+                received=figures.received,
+                in_isolation=figures.in_isolation,
+                discharged=figures.discharged,
+            )
 
 
 def _stay_problems(
@@ -164,5 +170,6 @@ def run_check(db_path: Path) -> int:
             click_echo_err(problem)
         click_echo_err(t("check.failed", count=len(found), path=db_path))
         return 1
-    console().print(t("check.ok", records=records, seq=store.db.storage.seq, path=db_path))
+    message = t("check.ok", records=records, seq=store.db.storage.seq, path=db_path)
+    console().print(message, markup=False)
     return 0

@@ -51,7 +51,9 @@ class HandoverMixin:
         window = self.handover_window(point, since)
         tables = {name: {int(key): doc for key, doc in self.rows(name).items()} for name in SOURCES}
         audit = list(self.rows("audit").values())
-        return summarise(point, window, audit, tables, self.points(), self.clock())
+        summary = summarise(point, window, audit, tables, self.points(), self.clock())
+        summary["chosen_start"] = bool(since)
+        return summary
 
     def sign_handover(self: Store, summary: dict[str, Any], notes: str, outgoing: str) -> int:
         """Store the handover exactly as shown: it is never recomputed afterwards."""
@@ -59,6 +61,11 @@ class HandoverMixin:
         if not name:
             raise FieldError("outgoing", "error.required")
         with self.transaction():
+            previous = self.handovers(summary["point"])
+            covered = previous[0][1]["summary"]["upto_audit"] if previous else 0
+            if covered > summary["after_audit"] and not summary.get("chosen_start"):
+                # Someone signed while this one was being read: its window is stale.
+                raise FieldError("outgoing", "error.handover_stale", who=previous[0][1]["outgoing"])
             return self._create(
                 HANDOVERS,
                 {

@@ -479,11 +479,20 @@ class Store(HandoverMixin, HealthMixin):
                     if derived not in fields:
                         merged[derived] = ""
             fixed = arrival_from_fields(merged, self.points(), self.clock())
+            moved = (fixed["point"], fixed["room"]) != (before["point"], before["room"])
             if before["status"] == "open":
                 self._check_person_free(fixed, ignore=stay_id)
-                moved = (fixed["point"], fixed["room"]) != (before["point"], before["room"])
                 if moved or not fixed["room"]:
                     fixed["room"] = self._place(fixed["point"], fixed["room"])
+            else:
+                # A finished stay's place is history its discharge also records.
+                if moved:
+                    raise FieldError("room", "error.closed_stay_place")
+                discharge = self.get(DISCHARGES, before.get("discharge") or 0)
+                if discharge and fixed["arrived_at"] > discharge["at"]:
+                    raise FieldError(
+                        "arrived_at", "error.after_discharge", discharged=discharge["at"]
+                    )
             changes = {
                 k: fixed[k]  # type: ignore[literal-required]
                 for k in (

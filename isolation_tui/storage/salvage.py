@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..i18n import t
 from .engine import SCHEMA_VERSION, JournalStorage
-from .errors import StoreCorrupt, StoreError
+from .errors import StoreCorrupt, StoreError, StoreMissing
 from .journal import decode_snapshot, parse_entries, parse_journal_header
 
 
@@ -28,6 +29,8 @@ def salvage(source: Path, dest: Path) -> Salvage:
     journal = source.with_name(source.name + "-journal")
     if dest.exists():
         raise StoreError(f"{dest}: already exists; choose a new file for the recovered copy")
+    if not source.exists() and not journal.exists():
+        raise StoreMissing(t("store.missing", path=source))
     problem = ""
     try:
         body: dict[str, Any] = decode_snapshot(source.read_bytes(), str(source))
