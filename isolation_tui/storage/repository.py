@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import itertools
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
@@ -282,10 +283,14 @@ class Store(HandoverMixin, HealthMixin):
             return list(self.rows(table))
         return _AsText(self._index.ids_at.get((table, point_code), []))
 
+    RECENT_WINDOW = 5000
+
     def recent_audit(self, point_code: str | None, limit: int) -> list[AuditEntry]:
-        """The latest changes at a point (or anywhere), newest first."""
+        """The latest changes at a point (or anywhere), newest first, among the last
+        few thousand: a quiet point must not cost a scan of the whole history."""
         found: list[AuditEntry] = []
-        for entry in reversed(self.rows(AUDIT).values()):
+        entries = reversed(self.rows(AUDIT).values())
+        for entry in itertools.islice(entries, self.RECENT_WINDOW):
             doc = self.get(entry["table"], entry["record"]) or {}
             where = doc.get("code") if entry["table"] == POINTS else doc.get("point")
             if point_code is None or where == point_code:
