@@ -235,16 +235,6 @@ def demo_available() -> bool:
         return False
 
 
-def count_docs(path: Path) -> int:
-    from isolation_tui.storage.database import Database
-
-    db = Database(path, read_only=True)
-    try:
-        return sum(len(rows) for rows in db.storage.tables().values())
-    finally:
-        db.close()
-
-
 def run_demo(path: Path, scale: int) -> None:
     subprocess.run(
         [sys.executable, "-m", "isolation_tui", "demo", "--db", str(path), "--scale", str(scale)],
@@ -254,22 +244,82 @@ def run_demo(path: Path, scale: int) -> None:
     )
 
 
-_DOCS_PER_DEMO_SCALE: list[int] = []
+_DEMO_POINTS = (
+    "import sys; from pathlib import Path; from isolation_tui.headless.demo import run_demo; "
+    "sys.exit(run_demo(Path(sys.argv[1]), force=True, scale=1, points=sys.argv[2].split(',')))"
+)
+
+
+def run_demo_points(path: Path, codes: list[str]) -> None:
+    """Only these points' part of the demo (every rule still kept)."""
+    subprocess.run(
+        [sys.executable, "-c", _DEMO_POINTS, str(path), ",".join(codes)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, "LANG": "C.UTF-8"},
+    )
+
+
+@dataclass
+class DemoProbe:
+    """One scale-1 demo: its documents, and its people by point."""
+
+    docs: int
+    people: dict[str, int]
+
+
+_PROBE: list[DemoProbe] = []
+
+
+def probe_demo(folder: Path) -> DemoProbe:
+    if not _PROBE:
+        from collections import Counter
+
+        from isolation_tui.storage.repository import open_store
+
+        probe = folder / "demo-probe.db"
+        run_demo(probe, 1)
+        store = open_store(probe, read_only=True)
+        try:
+            docs = sum(len(rows) for rows in store.db.storage.tables().values())
+            people = Counter(stay["point"] for stay in store.rows("stays").values())
+        finally:
+            store.close()
+        for extra in probe.parent.glob(probe.name + "*"):
+            extra.unlink()
+        _PROBE.append(DemoProbe(docs, dict(people)))
+    return _PROBE[0]
+
+
+def demo_points(probe: DemoProbe, target_docs: int) -> list[str]:
+    """Points of the demo whose part of it holds about ``target_docs`` documents
+    (documents grow with the people: their rounds, tests and audit)."""
+    wanted = target_docs / probe.docs * sum(probe.people.values())
+    chosen: list[str] = []
+    total = 0
+    for code, people in sorted(probe.people.items(), key=lambda item: (-item[1], item[0])):
+        if total + people <= wanted * 1.03:
+            chosen.append(code)
+            total += people
+    return sorted(chosen) or [min(probe.people, key=probe.people.__getitem__)]
 
 
 def build_real(path: Path, target_docs: int, how: str) -> str:
-    """A store of real stays with about ``target_docs`` documents; how it was built."""
+    """A store of real stays with about ``target_docs`` documents; how it was built.
+
+    One unit of the demo (1371 people with two health checks a day and their tests)
+    is about 94,000 documents: a larger store is the demo at a larger ``--scale``, a
+    smaller one the part of the demo at a few of its points."""
     if how == "demo" or (how == "auto" and demo_available()):
         try:
-            if not _DOCS_PER_DEMO_SCALE:
-                probe = path.with_name("demo-probe.db")
-                run_demo(probe, 1)
-                _DOCS_PER_DEMO_SCALE.append(count_docs(probe))
-                for extra in probe.parent.glob(probe.name + "*"):
-                    extra.unlink()
-            scale = max(1, min(1000, round(target_docs / _DOCS_PER_DEMO_SCALE[0])))
-            run_demo(path, scale)
-            return f"isolation-tui demo --scale {scale}"
+            probe = probe_demo(path.parent)
+            if target_docs >= 0.75 * probe.docs:
+                scale = max(1, min(1000, round(target_docs / probe.docs)))
+                run_demo(path, scale)
+                return f"isolation-tui demo --scale {scale}"
+            codes = demo_points(probe, target_docs)
+            run_demo_points(path, codes)
+            return f"the demo's points {', '.join(codes)}"
         except subprocess.CalledProcessError:
             if how == "demo":
                 raise
@@ -280,14 +330,16 @@ def build_real(path: Path, target_docs: int, how: str) -> str:
 
 
 def build_arrivals(path: Path, target_docs: int) -> None:
-    """Points, then people: 85 % discharged (5 documents each with the audit), 15 %
-    still in isolation (2 documents), and a few incidents."""
+    """Points, then people: 85 % discharged (mostly home, after four negative tests),
+    15 % still in isolation, and a few incidents."""
     from isolation_tui.storage.actor import Actor
     from isolation_tui.storage.repository import open_store
 
     rng = random.Random(7)
     store = open_store(path, create=True, actor=Actor("bench", "local"))
-    people = max(1, round(target_docs / (0.85 * 5 + 0.15 * 2)))
+    # Documents with the audit: an arrival 2 and its 4 planned tests 8; a discharge 3
+    # more, and a release home first needs the 4 results (4 audit entries).
+    people = max(1, round(target_docs / (0.85 * (13 + 0.95 * 4) + 0.15 * 10)))
     with store.transaction():
         for p in range(32):
             rooms = [
@@ -318,6 +370,11 @@ def build_arrivals(path: Path, target_docs: int) -> None:
             )
             if rng.random() < 0.85:
                 kind = "released_home" if rng.random() < 0.95 else "hospital"
+                if kind == "released_home":
+                    arrived = store.get("stays", stay_id)["arrived_at"]  # type: ignore[index]
+                    for test_id, test in store.tests_of(stay_id):
+                        taken = max(test["planned_date"] + " 09:00", arrived)
+                        store.record_test_result(test_id, "negative", taken)
                 store.discharge(
                     {
                         "stay": str(stay_id),

@@ -173,7 +173,9 @@ def stats(db_path: Path, point: str | None, as_json: bool) -> ExitCode:
 
 
 @main.command(name="import")
-@click.argument("kind", type=click.Choice(["rooms", "arrivals", "discharges", "incidents"]))
+@click.argument(
+    "kind", type=click.Choice(["rooms", "arrivals", "discharges", "incidents", "tests"])
+)
 @click.argument("file", type=click.Path(path_type=Path, readable=False))
 @db_option
 @lang_option
@@ -187,7 +189,10 @@ def import_(kind: str, file: Path, db_path: Path, dry_run: bool) -> ExitCode:
 
 
 @main.command()
-@click.argument("kind", type=click.Choice(["arrivals", "discharges", "incidents", "audit"]))
+@click.argument(
+    "kind",
+    type=click.Choice(["arrivals", "discharges", "incidents", "checks", "tests", "audit"]),
+)
 @db_option
 @lang_option
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +15,12 @@ from isolation_tui.domain.counters import Counters
 from isolation_tui.domain.idnumber import birth_date_of, resident_id_problem
 from isolation_tui.domain.records import Room, release_due, usable_beds
 from isolation_tui.headless import demo
+from isolation_tui.headless.check import problems
 from isolation_tui.headless.demo import run_demo
 from isolation_tui.storage.paths import database_files
 from isolation_tui.storage.repository import Store, open_store
 
-TABLES = ("points", "stays", "discharges", "incidents")
+TABLES = ("points", "stays", "discharges", "incidents", "checks", "tests")
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +55,8 @@ def records(path: Path) -> dict[str, Any]:
             rows = {}
             for key, doc in store.rows(table).items():
                 doc = {k: v for k, v in doc.items() if k != "created"}
+                if doc.get("voided"):
+                    doc["voided"] = {k: v for k, v in doc["voided"].items() if k != "at"}
                 for name in ("extensions", "actions"):
                     if name in doc:
                         doc[name] = [{k: v for k, v in e.items() if k != "at"} for e in doc[name]]
@@ -82,6 +85,7 @@ def test_demo_writes_the_seed_article_figures(cli: CliRunner, db_path: Path) -> 
     assert c.due_today > 0
     assert c.overdue > 0
     assert 2 <= c.incidents_open <= 4
+    assert c.incidents_draft == 1  # yesterday afternoon's fever, for the supervisor
     assert c.points == 32
     assert c.occupied_beds == c.in_isolation <= c.beds
 
@@ -130,6 +134,7 @@ def test_scale_multiplies_people_and_incidents(demo_db: Path, tmp_path: Path) ->
         "due_today",
         "overdue",
         "beds",
+        "incidents_draft",
     ):
         assert getattr(two, name) == 2 * getattr(one, name), name
     assert two.other_exits == 0
@@ -238,8 +243,12 @@ def test_incidents_are_realistic(demo_store: Store) -> None:
     assert kinds >= {"fever", "positive_test", "medical", "mental_health", "abscond", "conflict"}
     assert kinds >= {"facility", "supply"}
     for incident in incidents:
-        assert incident["actions"] and incident["summary"]
+        assert incident["summary"]
         assert any("\u4e00" <= ch <= "\u9fff" for ch in incident["summary"])
+        # Every incident someone acted on has its actions; only a draft the program
+        # opened and nobody has looked at yet has none (see test_fevers_make_drafts).
+        if incident["status"] != "draft" or incident.get("voided"):
+            assert incident["actions"]
         if incident["status"] == "handled":
             assert incident["resolution"]
             assert incident["occurred_at"] <= incident["handled_at"]
@@ -249,3 +258,141 @@ def test_incidents_are_realistic(demo_store: Store) -> None:
         (stay_id,) = incident["stays"]
         discharge = demo_store.get("discharges", stays[str(stay_id)]["discharge"])
         assert discharge is not None and discharge["kind"] == "hospital"
+
+
+# ---------------------------------------------------------------- rounds and tests
+
+
+def test_every_rule_holds_by_the_check_command(demo_store: Store) -> None:
+    assert list(problems(demo_store)) == []
+
+
+def departure(store: Store, stay: dict[str, Any]) -> str:
+    """When the person left ("" while in isolation)."""
+    discharge = store.get("discharges", stay["discharge"]) if stay["discharge"] else None
+    return discharge["at"] if discharge else ""
+
+
+def test_two_rounds_a_day_for_every_day_of_every_stay(demo_store: Store) -> None:
+    now = datetime.now()
+    stays = demo_store.rows("stays")
+    checks = demo_store.rows("checks")
+    # Two rounds a day for 1371 people, two weeks each: about 38,000 checks.
+    assert 33_000 <= len(checks) <= 40_000
+    rounds: dict[int, set[tuple[str, str]]] = collections.defaultdict(set)
+    for check in checks.values():
+        stay = stays[str(check["stay"])]
+        left = departure(demo_store, stay)
+        assert stay["arrived_at"] <= check["at"] <= now.strftime("%Y-%m-%d %H:%M")
+        assert not left or check["at"] < left
+        assert check["at"][:10] == check["day"]
+        start = "08:" if check["round"] == "morning" else "15:"
+        assert check["at"][11:14] == start, check
+        assert check["point"] == stay["point"]
+        rounds[check["stay"]].add((check["day"], check["round"]))
+    yesterday = (now.date() - timedelta(days=1)).isoformat()
+    for key, stay in stays.items():
+        # Every whole day between arrival and departure (or yesterday) has both rounds.
+        first = date.fromisoformat(stay["arrived_at"][:10]) + timedelta(days=1)
+        left = departure(demo_store, stay)
+        last = date.fromisoformat(left[:10]) - timedelta(days=1) if left else now.date()
+        day = first
+        while day <= last and day.isoformat() <= yesterday:
+            assert {(day.isoformat(), "morning"), (day.isoformat(), "afternoon")} <= rounds[
+                int(key)
+            ], (key, day)
+            day += timedelta(days=1)
+
+
+def test_a_few_checks_missed_or_refused_and_a_few_fevers(demo_store: Store) -> None:
+    checks = list(demo_store.rows("checks").values())
+    status = collections.Counter(c["status"] for c in checks)
+    assert 0 < status["missed"] < len(checks) // 100
+    assert 0 < status["refused"] < status["missed"]
+    assert all(c["temperature"] is None for c in checks if c["status"] in ("missed", "refused"))
+    well = [c["temperature"] for c in checks if c["status"] == "well"]
+    assert min(well) >= 35.5 and max(well) < 37.3
+    fevers = [c for c in checks if c["temperature"] is not None and c["temperature"] >= 37.3]
+    assert 5 <= len(fevers) <= 20
+    assert all(c["status"] == "unwell" for c in fevers)
+    assert any(c["temperature"] >= 38.5 for c in fevers)
+
+
+def test_fevers_make_drafts_confirmed_dismissed_or_waiting(demo_store: Store) -> None:
+    checks = demo_store.rows("checks").values()
+    fevered = {c["stay"] for c in checks if (c["temperature"] or 0) >= 37.3}
+    incidents = list(demo_store.rows("incidents").values())
+    fever_incidents = [i for i in incidents if i["kind"] == "fever"]
+    # Every fever in a round made a draft for that person, and no draft lacks its fever.
+    assert {i["stays"][0] for i in fever_incidents} == fevered
+    dismissed = [i for i in fever_incidents if i.get("voided")]
+    assert len(dismissed) == 4
+    for incident in dismissed:
+        assert incident["status"] == "draft" and incident["voided"]["reason"]
+        assert "复测体温" in incident["actions"][0]["what"]
+    (waiting,) = [i for i in incidents if i["status"] == "draft" and not i.get("voided")]
+    stay = demo_store.get("stays", waiting["stays"][0])
+    assert stay is not None and stay["status"] == "open"
+    yesterday = (datetime.now().date() - timedelta(days=1)).isoformat()
+    assert waiting["occurred_at"].startswith(yesterday + " 15:")
+    assert waiting["actions"] == []
+    confirmed = [i for i in fever_incidents if i["status"] in ("open", "handled")]
+    assert len(confirmed) == 3 and all(not i.get("voided") for i in confirmed)
+
+
+def test_release_home_only_after_a_negative_last_test(demo_store: Store) -> None:
+    stays = demo_store.rows("stays")
+    released = 0
+    for discharge in demo_store.rows("discharges").values():
+        tests = demo_store.tests_of(discharge["stay"])
+        assert tests, discharge
+        if discharge["kind"] != "released_home":
+            continue
+        released += 1
+        assert discharge["test_override"] == ""
+        for _, test in tests:
+            # Taken on the planned day (after the arrival), before going home.
+            assert test["result"] == "negative", test
+            assert test["taken_at"][:10] == test["planned_date"]
+            assert stays[str(test["stay"])]["arrived_at"] <= test["taken_at"] < discharge["at"]
+    assert released == 1186
+
+
+def test_positive_tests_went_to_hospital(demo_store: Store) -> None:
+    positive = [i for i in demo_store.rows("incidents").values() if i["kind"] == "positive_test"]
+    assert len(positive) == 2
+    for incident in positive:
+        assert incident["status"] == "handled"
+        (stay_id,) = incident["stays"]
+        stay = demo_store.get("stays", stay_id)
+        assert stay is not None
+        discharge = demo_store.get("discharges", stay["discharge"])
+        assert discharge is not None and discharge["kind"] == "hospital"
+        results = [test["result"] for _, test in demo_store.tests_of(stay_id)]
+        first = results.index("positive")
+        assert first in (1, 2)  # the day-4 or the day-7 test
+        assert set(results[:first]) == {"negative"} and set(results[first + 1 :]) == {"pending"}
+        (_, test) = demo_store.tests_of(stay_id)[first]
+        assert incident["occurred_at"] == test["taken_at"] < discharge["at"]
+
+
+def test_people_in_isolation_have_past_tests_negative_and_later_ones_pending(
+    demo_store: Store,
+) -> None:
+    today = datetime.now().date().isoformat()
+    held = 0
+    for stay_id, stay in demo_store.open_stays(None).items():
+        tests = demo_store.tests_of(stay_id)
+        assert tests[-1][1]["planned_day"] >= stay["quarantine_days"]
+        for n, (_, test) in enumerate(tests):
+            if test["planned_date"] >= today:
+                assert (test["result"], test["taken_at"]) == ("pending", "")
+            elif n == len(tests) - 1 and test["result"] == "pending":
+                # Held past the end of the quarantine: the retest result is not out.
+                held += 1
+                assert stay["release_due"] < today and "核酸复检结果未出" in stay["notes"]
+            else:
+                assert test["result"] == "negative", (stay_id, test)
+    assert held == 4
+    c = demo_store.counters()["*"]
+    assert c.tests_due >= held

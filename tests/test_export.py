@@ -11,8 +11,10 @@ from pathlib import Path
 
 import orjson
 import pytest
+from conftest import FIXED_NOW
 from test_import import (
     ARRIVAL_HEADER,
+    negative_tests,
     person_row,
     resident_id,
     setup_points,
@@ -26,6 +28,7 @@ from isolation_tui.headless.csv_export import (
     to_csv,
 )
 from isolation_tui.headless.csv_import import run_import
+from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.repository import STAYS, Store, open_store
 
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]
@@ -124,6 +127,7 @@ def test_stdout_export(people: Store, db_path: Path, cli: CliRunner) -> None:
 
 
 def test_discharges_carry_name_and_id_number(people: Store, db_path: Path, tmp_path: Path) -> None:
+    negative_tests(people, 2)
     people.discharge(
         {
             "id_number": resident_id(2),
@@ -147,7 +151,9 @@ def test_discharges_carry_name_and_id_number(people: Store, db_path: Path, tmp_p
     other = tmp_path / "other.db"
     fresh = open_store(other, create=True)
     setup_points(fresh)
-    fresh.register_arrival(dict(zip(ARRIVAL_HEADER, person_row(2), strict=True)))
+    negative_tests(
+        fresh, fresh.register_arrival(dict(zip(ARRIVAL_HEADER, person_row(2), strict=True)))
+    )
     fresh.close()
     assert run_import("discharges", out, other) == 0
     again = open_store(other, read_only=True)
@@ -255,6 +261,7 @@ def test_round_trip_of_a_quote_the_user_typed(people: Store, db_path: Path, tmp_
 def test_discharged_and_voided_stays_are_skipped_on_reimport(
     people: Store, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    negative_tests(people, 1)
     people.discharge(
         {"id_number": resident_id(1), "discharged_at": "2022-04-08 09:00", "kind": "released_home"}
     )
@@ -305,3 +312,151 @@ def test_export_without_a_database(tmp_path: Path, cli: CliRunner) -> None:
 def test_to_csv_writes_bom_and_crlf() -> None:
     data = to_csv(("a", "b"), [{"a": "张", "b": None}, {"a": True, "b": {"k": 1}}])
     assert data == '\ufeffa,b\r\n张,\r\nyes,"{""k"":1}"\r\n'.encode()
+
+
+def test_override_is_exported_and_imports_again(
+    people: Store, db_path: Path, tmp_path: Path
+) -> None:
+    reason = "末次核酸报告延迟，疾控中心电话确认阴性"
+    people.discharge(
+        {
+            "id_number": resident_id(2),
+            "discharged_at": "2022-04-08 09:00",
+            "kind": "released_home",
+            "override": reason,
+        }
+    )
+    out = tmp_path / "d.csv"
+    assert run_export("discharges", db_path, out=out) == 0
+    (row,) = read_csv(out.read_bytes())
+    assert row["override"] == reason
+
+    # Into a database where that person's tests are all pending: the override comes along.
+    other = tmp_path / "other.db"
+    fresh = open_store(other, create=True)
+    setup_points(fresh)
+    fresh.register_arrival(dict(zip(ARRIVAL_HEADER, person_row(2), strict=True)))
+    fresh.close()
+    assert run_import("discharges", out, other) == 0
+    again = open_store(other, read_only=True)
+    (discharge,) = again.rows("discharges").values()
+    assert discharge["test_override"] == reason
+
+
+def test_checks_day_by_day_with_who_entered_them(
+    people: Store, db_path: Path, tmp_path: Path, cli: CliRunner
+) -> None:
+    people.record_check(2, "2022-03-26", "afternoon", "365", at="2022-03-26 15:10")
+    people.record_check(1, "2022-03-26", "morning", "m", at="2022-03-26 08:05")
+    people.record_check(1, "2022-03-26", "afternoon", "38.5", "咳嗽", at="2022-03-26 15:05")
+    people.record_check(2, "2022-03-26", "morning", "366", at="2022-03-26 08:07")
+
+    result = cli("export", "checks")
+
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff"), newline="")))
+    assert list(rows[0]) == [
+        "id",
+        "at",
+        "who",
+        "point",
+        "stay",
+        "name",
+        "room",
+        "day",
+        "round",
+        "temperature",
+        "symptoms",
+        "status",
+    ]
+    seen = [
+        (r["day"], r["round"], r["name"], r["temperature"], r["symptoms"], r["status"], r["who"])
+        for r in rows
+    ]
+    assert seen == [
+        ("2022-03-26", "morning", "测试1", "", "", "missed", "tester"),
+        ("2022-03-26", "morning", "测试2", "36.6", "", "well", "tester"),
+        ("2022-03-26", "afternoon", "测试1", "38.5", "咳嗽", "unwell", "tester"),
+        ("2022-03-26", "afternoon", "测试2", "36.5", "", "well", "tester"),
+    ]
+    assert rows[0]["room"] == people.get(STAYS, 1)["room"]
+    assert rows[0]["at"] == "2022-03-26 08:05"
+
+
+def test_a_corrected_check_shows_who_corrected_it(
+    people: Store, db_path: Path, tmp_path: Path
+) -> None:
+    people.record_check(1, "2022-03-26", "morning", "365", at="2022-03-26 08:05")
+    night = open_store(db_path, actor=Actor("夜班护士", "pts/3"), clock=lambda: FIXED_NOW)
+    night.record_check(1, "2022-03-26", "morning", "368", at="2022-03-26 08:40")
+    night.close()
+    out = tmp_path / "c.json"
+    assert run_export("checks", db_path, fmt="json", out=out) == 0
+    (row,) = orjson.loads(out.read_bytes())
+    assert (row["temperature"], row["who"], row["at"]) == (36.8, "夜班护士", "2022-03-26 08:40")
+
+
+def test_tests_export_and_import_again(
+    people: Store, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    negative_tests(people, 1)
+    (first, _), *_ = people.tests_of(2)
+    people.record_test_result(first, "positive", "2022-03-25 18:00")
+    out = tmp_path / "t.csv"
+    assert run_export("tests", db_path, out=out) == 0
+    rows = read_csv(out.read_bytes())
+    assert list(rows[0]) == [
+        "id",
+        "stay",
+        "point",
+        "name",
+        "id_type",
+        "id_number",
+        "planned_day",
+        "planned_date",
+        "kind",
+        "result",
+        "taken_at",
+        "who",
+    ]
+    assert len(rows) == 16  # four people, days 1, 4, 7 and 14
+    assert [r["planned_date"] for r in rows] == sorted(r["planned_date"] for r in rows)
+    mine = [
+        (r["planned_day"], r["result"], r["taken_at"], r["who"]) for r in rows if r["stay"] == "1"
+    ]
+    assert mine == [
+        ("1", "negative", "2022-03-25 16:00", "tester"),
+        ("4", "negative", "2022-03-28 16:00", "tester"),
+        ("7", "negative", "2022-03-31 16:00", "tester"),
+        ("14", "negative", "2022-04-07 16:00", "tester"),
+    ]
+    pending = next(r for r in rows if r["stay"] == "3")
+    assert (pending["result"], pending["taken_at"], pending["who"]) == ("pending", "", "")
+    assert next(r for r in rows if r["stay"] == "2")["result"] == "positive"
+
+    # Into another database with the same people (other stay ids): results by ID number.
+    other = tmp_path / "other.db"
+    fresh = open_store(other, create=True)
+    setup_points(fresh)
+    for n in (3, 1, 2):
+        fresh.register_arrival(dict(zip(ARRIVAL_HEADER, person_row(n), strict=True)))
+    fresh.close()
+    capsys.readouterr()
+    # Person 4 (a passport holder) is not in the other database: left out of the file.
+    kept = [r for r in rows if r["stay"] != "4"]
+    with (tmp_path / "kept.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(kept)
+
+    assert run_import("tests", tmp_path / "kept.csv", other) == 0
+
+    printed = capsys.readouterr().out
+    assert "imported 5 test results" in printed
+    assert "skipped 7 row(s)" in printed
+    assert "1 positive result(s)" in printed
+    copy = open_store(other, read_only=True)
+    assert [t["result"] for _, t in copy.tests_of(2)] == ["negative"] * 4  # person 1
+    assert copy.tests_of(3)[0][1]["result"] == "positive"  # person 2's day 1
+    (draft,) = copy.rows("incidents").values()
+    assert (draft["status"], draft["stays"]) == ("draft", [3])

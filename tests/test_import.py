@@ -1030,7 +1030,10 @@ def test_a_refused_rooms_file_leaves_no_new_database(
     file = write_csv(tmp_path / "r.csv", ROOM_HEADER, rows)
     result = cli("import", "rooms", str(file))
     assert result.returncode == 1 and "beds" in result.stderr
-    assert not any(p.name.startswith(db_path.name) for p in tmp_path.iterdir())
+    # A lock file alone is no database (it is left for anyone waiting on it).
+    left = {p.name for p in tmp_path.iterdir() if p.name.startswith(db_path.name)}
+    assert left <= {db_path.name + "-lock"}
+    assert cli("stats").returncode == 1
 
 
 def test_arrivals_need_an_existing_database(db_path: Path, tmp_path: Path, cli: CliRunner) -> None:
@@ -1292,6 +1295,29 @@ def test_lab_results_by_stay_and_planned_day_only(
     assert code == 0, err
     assert results(isolated, 2)[-1] == (14, "negative", "2022-04-07 08:00")
     assert results(isolated, 2)[0] == (1, "pending", "")
+
+
+def test_a_result_after_the_person_left_needs_their_stay(
+    isolated: Store, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    isolated.discharge(
+        {"stay": "2", "discharged_at": "2022-03-26 10:00", "kind": "hospital", "notes": "发热"}
+    )
+    file = write_csv(tmp_path / "t.csv", LAB_HEADER, [lab(901)])
+    code, _, err = run("tests", file, db_path, capsys)
+    assert code == 1
+    assert f"{file}:2: id_number: no open stay for this person" in err
+
+    # Someone else's stay beside the ID number does not do either.
+    file = write_csv(tmp_path / "t.csv", LAB_HEADER, [lab(901, stay="1")])
+    code, _, err = run("tests", file, db_path, capsys)
+    assert code == 1
+    assert f"{file}:2: id_number: no open stay for this person" in err
+
+    file = write_csv(tmp_path / "t.csv", LAB_HEADER, [lab(901, stay="2")])
+    code, _, err = run("tests", file, db_path, capsys)
+    assert code == 0, err
+    assert results(isolated, 2)[0] == (1, "negative", "2022-03-25 16:00")
 
 
 def test_a_positive_result_opens_a_draft_incident(

@@ -23,6 +23,7 @@ import pytest
 from isolation_tui.domain.counters import ALL
 from isolation_tui.domain.idnumber import make_resident_id
 from isolation_tui.headless.check import problems
+from isolation_tui.storage.health import TESTS
 from isolation_tui.storage.repository import AUDIT, POINTS, STAYS, Store, open_store
 
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]
@@ -91,7 +92,11 @@ def consistent(store: Store) -> list[str]:
         found.append(f"counters {totals.received}/{totals.in_isolation} for {len(stays)} stays")
     if totals.occupied_beds != totals.in_isolation:
         found.append(f"occupied beds {totals.occupied_beds} ≠ in isolation {totals.in_isolation}")
-    if len(store.rows(AUDIT)) != len(stays) + len(store.rows(POINTS)):
+    # Each arrival plans its four tests (days 1, 4, 7 and 14); one audit entry each.
+    tests = store.rows(TESTS)
+    if len(tests) != 4 * len(stays):
+        found.append(f"{len(tests)} planned tests for {len(stays)} stays")
+    if len(store.rows(AUDIT)) != len(stays) + len(tests) + len(store.rows(POINTS)):
         found.append(f"{len(store.rows(AUDIT))} audit entries for {len(stays)} stays")
     return found
 

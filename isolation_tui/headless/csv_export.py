@@ -21,8 +21,10 @@ from typing import Any
 
 import orjson
 
-from ..domain.records import Voided
+from ..domain.health import ROUND
+from ..domain.records import Voided, is_live
 from ..i18n import t
+from ..storage.health import CHECKS, TESTS
 from ..storage.repository import (
     ARRIVAL_FIELDS,
     AUDIT,
@@ -34,7 +36,7 @@ from ..storage.repository import (
     stay_fields,
 )
 
-KINDS = ("arrivals", "discharges", "incidents", "audit")
+KINDS = ("arrivals", "discharges", "incidents", "checks", "tests", "audit")
 FILE_MODE = 0o600
 BOM = "\ufeff"
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection);
@@ -58,6 +60,7 @@ DISCHARGE_COLUMNS = (
     "negative_test",
     "certificate",
     "notes",
+    "override",
     "voided",
 )
 INCIDENT_COLUMNS = (
@@ -74,6 +77,34 @@ INCIDENT_COLUMNS = (
     "stays",
     "actions",
     "voided",
+)
+CHECK_COLUMNS = (
+    "id",
+    "at",
+    "who",
+    "point",
+    "stay",
+    "name",
+    "room",
+    "day",
+    "round",
+    "temperature",
+    "symptoms",
+    "status",
+)
+TEST_COLUMNS = (
+    "id",
+    "stay",
+    "point",
+    "name",
+    "id_type",
+    "id_number",
+    "planned_day",
+    "planned_date",
+    "kind",
+    "result",
+    "taken_at",
+    "who",
 )
 AUDIT_COLUMNS = (
     "id",
@@ -129,7 +160,75 @@ def discharge_rows(store: Store) -> list[Row]:
                 "negative_test": doc["negative_test"],
                 "certificate": doc["certificate"],
                 "notes": doc["notes"],
+                "override": doc.get("test_override", ""),
                 "voided": doc.get("voided") or None,
+            }
+        )
+    return rows
+
+
+def _entered_by(store: Store, table: str, record_id: int, doc: dict[str, Any]) -> str:
+    """Who entered the values a record holds now: the author of its last change."""
+    history = store.history(table, record_id)
+    return history[-1]["who"] if history else doc.get("created", {}).get("who", "")
+
+
+def check_rows(store: Store) -> list[Row]:
+    """The rounds day by day (morning before afternoon), with who entered each check."""
+    stays = store.rows(STAYS)
+    order = {name: n for n, name in enumerate(ROUND.codes)}
+    checks = sorted(
+        _by_id(store.rows(CHECKS)),
+        key=lambda pair: (pair[1]["day"], order.get(pair[1]["round"], 9), pair[1]["at"], pair[0]),
+    )
+    rows: list[Row] = []
+    for check_id, doc in checks:
+        stay = stays.get(str(doc["stay"])) or {}
+        rows.append(
+            {
+                "id": check_id,
+                "at": doc["at"],
+                "who": _entered_by(store, CHECKS, check_id, doc),
+                "point": doc["point"],
+                "stay": doc["stay"],
+                "name": stay.get("person", {}).get("name", ""),
+                "room": stay.get("room", ""),
+                "day": doc["day"],
+                "round": doc["round"],
+                "temperature": doc["temperature"],
+                "symptoms": doc["symptoms"],
+                "status": doc["status"],
+            }
+        )
+    return rows
+
+
+def planned_test_rows(store: Store) -> list[Row]:
+    """Planned tests (replanned ones left out) by planned date, with their results and
+    who entered each result; an export imports again with ``import tests``."""
+    stays = store.rows(STAYS)
+    tests = sorted(
+        ((test_id, doc) for test_id, doc in _by_id(store.rows(TESTS)) if is_live(doc)),
+        key=lambda pair: (pair[1]["planned_date"], pair[1]["stay"], pair[1]["planned_day"]),
+    )
+    rows: list[Row] = []
+    for test_id, doc in tests:
+        person = (stays.get(str(doc["stay"])) or {}).get("person", {})
+        taken = doc["result"] != "pending"
+        rows.append(
+            {
+                "id": test_id,
+                "stay": doc["stay"],
+                "point": doc["point"],
+                "name": person.get("name", ""),
+                "id_type": person.get("id_type", ""),
+                "id_number": person.get("id_number", ""),
+                "planned_day": doc["planned_day"],
+                "planned_date": doc["planned_date"],
+                "kind": doc["kind"],
+                "result": doc["result"],
+                "taken_at": doc["taken_at"],
+                "who": _entered_by(store, TESTS, test_id, doc) if taken else "",
             }
         )
     return rows
@@ -157,6 +256,8 @@ EXPORTS: dict[str, tuple[tuple[str, ...], Callable[[Store], list[Row]]]] = {
     "arrivals": (ARRIVAL_COLUMNS, arrival_rows),
     "discharges": (DISCHARGE_COLUMNS, discharge_rows),
     "incidents": (INCIDENT_COLUMNS, incident_rows),
+    "checks": (CHECK_COLUMNS, check_rows),
+    "tests": (TEST_COLUMNS, planned_test_rows),
     "audit": (AUDIT_COLUMNS, audit_rows),
 }
 

@@ -6,6 +6,14 @@ handled; the demo reproduces exactly those counters (times ``--scale``), with th
 rest of the people still in isolation or transferred, a few incidents still open,
 some releases due today and some overdue.
 
+Everyone is checked in two rounds a day (about 38,000 checks at scale 1: a few
+missed or refused, a few fevers) and tested on the planned days. Everyone released
+home has a negative last test, the two positives went to hospital, and the people
+still in isolation have their past tests negative and the rest pending (but for a
+few held past their release date on a retest). A fever or a positive opens a draft
+incident, as it would for a supervisor: the real ones were confirmed and handled,
+false alarms dismissed, and yesterday afternoon's still waits to be confirmed.
+
 The data is planned first (pure, seeded, dates relative to today), then written
 through the :class:`Store` API in one transaction, so every rule is checked and
 every record audited exactly as if supervisors had typed it in.
@@ -18,9 +26,10 @@ import gc
 import random
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -33,9 +42,9 @@ from ..domain.codes import DEFAULT_QUARANTINE_DAYS
 from ..domain.idnumber import make_resident_id
 from ..domain.records import Room
 from ..domain.timeparse import format_time
-from ..i18n import current_language, t
+from ..i18n import current_language, set_language, t
 from ..storage.paths import database_files
-from ..storage.repository import Store, open_store
+from ..storage.repository import INCIDENTS, Store, open_store
 
 # The seed article's figures, per unit of --scale.
 RECEIVED = 1371
@@ -301,6 +310,12 @@ class PersonPlan:
     notes: str = ""
     point: str = ""
     room: str = ""
+    # Health: readings that tell a story, by (day, round): (value as typed, symptoms);
+    # the rest of the rounds are drawn when written.
+    readings: dict[tuple[date, str], tuple[str, str]] = field(default_factory=dict)
+    positive_day: int | None = None  # the planned test that came back positive
+    retest_pending: bool = False  # the last test's result is not out yet
+    dismissed: tuple[str, str] | None = None  # a false fever: (recheck action, void reason)
 
     @property
     def due(self) -> date:
@@ -338,6 +353,9 @@ class IncidentPlan:
     handled: datetime | None = None
     people: list[PersonPlan] = field(default_factory=list)
     point: str = ""
+    # Opened by the program (a fever in a round, a positive test) as a draft, which
+    # the supervisor confirmed; its summary is the program's.
+    draft: bool = False
 
 
 class _Story(NamedTuple):
@@ -484,6 +502,81 @@ class _People:
             "nationality": country,
             "phone": phone,
         }
+
+
+# ---------------------------------------------------------------- health rounds and tests
+
+ROUNDS = ("morning", "afternoon")
+# A round starts at 08:00 or 15:00 and walks the floors in under 45 minutes; the demo
+# shows the rounds that are over (by 09:00 and 16:00), never one half done.
+_ROUND_START = {"morning": clock_time(8), "afternoon": clock_time(15)}
+_ROUND_OVER = {"morning": clock_time(9), "afternoon": clock_time(16)}
+MISSED_RATE, REFUSED_RATE, SYMPTOM_RATE = 0.003, 0.001, 0.0015
+FALSE_FEVERS = 4  # per unit of --scale: rechecked normal, the draft dismissed
+
+
+def _round_time(index: int, day: date, round_name: str) -> datetime:
+    """When person ``index`` was checked in that round: spread over 45 minutes, the
+    same on every run."""
+    spread = (index * 7 + day.toordinal() * 13 + (29 if round_name == "afternoon" else 0)) % 45
+    return datetime.combine(day, _ROUND_START[round_name]) + timedelta(minutes=spread)
+
+
+def _sample_time(person: PersonPlan, day: int) -> datetime:
+    """When the test planned for ``day`` of the stay was taken: at the arrival for day 1
+    (still that day), after the morning round otherwise."""
+    on = person.arrived.date() + timedelta(days=day - 1)
+    if day == 1:
+        at = person.arrived + timedelta(minutes=30 + person.index * 11 % 60)
+        return min(at, datetime.combine(on, clock_time(23, 59)))
+    return datetime.combine(on, clock_time(9)) + timedelta(
+        minutes=(person.index * 11 + day * 7) % 90
+    )
+
+
+def _rounds(person: PersonPlan, now: datetime) -> Iterator[tuple[str, str, str, str, str]]:
+    """The person's checks, round by round, from the arrival to the departure (or to
+    the last round over by ``now``): (day, round, time, value as typed, symptoms).
+
+    Each person's values come from their own seeded stream, drawn for every round,
+    so the rounds written do not change the values of the others."""
+    rng = random.Random(person.index)
+    day = person.arrived.date()
+    last = (person.leave or now).date()
+    while day <= last:
+        for round_name in ROUNDS:
+            draw, temperature = rng.random(), rng.gauss(36.5, 0.22)
+            at = _round_time(person.index, day, round_name)
+            if at < person.arrived:
+                continue
+            if person.leave is not None and at >= person.leave:
+                return
+            if person.leave is None and datetime.combine(day, _ROUND_OVER[round_name]) > now:
+                return
+            value, symptoms = person.readings.get((day, round_name), ("", ""))
+            if not value:
+                if draw < MISSED_RATE:
+                    value = "m"
+                elif draw < MISSED_RATE + REFUSED_RATE:
+                    value = "r"
+                else:
+                    value = f"{min(37.1, max(35.8, temperature)):.1f}"
+                    if draw > 1 - SYMPTOM_RATE:
+                        symptoms = "咽干" if draw > 1 - SYMPTOM_RATE / 2 else "乏力"
+            yield day.isoformat(), round_name, format_time(at), value, symptoms
+        day += timedelta(days=1)
+
+
+def _result(person: PersonPlan, day: int, last: bool, today: date) -> str:
+    """The result of the person's test planned for ``day`` ("" while pending)."""
+    taken = _sample_time(person, day)
+    if person.positive_day is not None and day >= person.positive_day:
+        return "positive" if day == person.positive_day else ""
+    if person.leave is not None:
+        return "negative" if taken < person.leave else ""
+    if taken.date() >= today or (last and person.retest_pending):
+        return ""  # today's results are not out yet; nor is a held person's retest
+    return "negative"
 
 
 # ---------------------------------------------------------------- planning
@@ -673,6 +766,7 @@ class _Planner:
         held = {p.index for p in overdue}
         for person in overdue:
             person.notes = "期满前核酸复检结果未出，暂缓解除隔离"
+            person.retest_pending = True
         latest = self.midnight - timedelta(hours=2)
 
         long_ago = self.day(20)
@@ -719,6 +813,23 @@ class _Planner:
             overdue[0],
         )
 
+        # The rounds: a few false fevers, rechecked normal and their drafts dismissed;
+        # one fever from yesterday afternoon still waiting for the supervisor; and in
+        # this morning's round two people missed and one who refused.
+        for person in pick(old, FALSE_FEVERS, lambda p: p.kind == "released_home"):
+            length = (person.due - person.arrived.date()).days
+            day = person.arrived.date() + timedelta(days=rng.randint(2, length - 2))
+            round_name = rng.choice(ROUNDS)
+            person.readings[(day, round_name)] = (rng.choice(("37.3", "37.4", "37.5")), "")
+            recheck = f"复测体温{rng.choice(('36.6', '36.8', '36.9'))}℃，无不适"
+            at = _round_time(person.index, day, round_name) + timedelta(hours=1)
+            person.dismissed = (recheck, at, "复测体温正常，排除发热")
+        in_isolation = [p for p in recent if not p.kind and p.arrived.date() <= self.day(2)]
+        for person in pick(in_isolation, 1, lambda p: True):
+            person.readings[(self.day(1), "afternoon")] = ("37.5", "")
+        for n, person in enumerate(pick(in_isolation, 3, lambda p: True)):
+            person.readings[(self.today, "morning")] = ("r" if n == 2 else "m", "")
+
     def _transfer(self, person: PersonPlan, kind: str, latest: datetime) -> None:
         rng = self.rng
         last = min(latest, person.arrived + timedelta(days=person.days - 1)).date()
@@ -759,15 +870,14 @@ class _Planner:
             incident.handled = person.leave + timedelta(minutes=rng.randint(30, 90))
 
         for n, person in enumerate(positive):
+            # The second test (day 4) of one, the third (day 7) of the other.
+            person.positive_day = 4 if n == 0 else 7
             incident = IncidentPlan(
-                occurred=self._during(person, 2, 12),
+                occurred=_sample_time(person, person.positive_day),
                 kind="positive_test",
                 severity=4,
-                summary=(
-                    "{name}（{room}室）第" + str(n + 2) + "次核酸检测结果阳性"
-                    if n == 0
-                    else "{name}（{room}室）混管核酸阳性，单采复核阳性"
-                ),
+                summary="",
+                draft=True,
                 actions=[
                     "立即封控该房间，同楼层暂停除送餐外一切流动",
                     "上报区疫情防控指挥部和市疾控中心",
@@ -783,11 +893,15 @@ class _Planner:
             person.notes = "核酸阳性，闭环转运定点医院"
             add(incident)
 
+        day = fever_out.arrived.date() + timedelta(days=rng.randint(1, 9))
+        round_name = rng.choice(ROUNDS)
+        fever_out.readings[(day, round_name)] = ("39.1", "咳嗽")
         incident = IncidentPlan(
-            occurred=self._during(fever_out, 1, 10),
+            occurred=_round_time(fever_out.index, day, round_name),
             kind="fever",
             severity=3,
-            summary="{name}（{room}室）体温39.1℃，持续不退，伴咳嗽",
+            summary="",
+            draft=True,
             actions=[
                 "驻点医生问诊，单人单管采样送检",
                 "物理降温后复测体温38.8℃",
@@ -834,6 +948,14 @@ class _Planner:
                 resolution=story.resolution,
                 people=[person],
             )
+            if story.kind == "fever":
+                # Found in a morning round; better by the next morning.
+                day = person.arrived.date() + timedelta(days=rng.randint(2, 10))
+                person.readings[(day, "morning")] = ("38.2", "咽痛")
+                person.readings[(day, "afternoon")] = ("37.6", "咽痛")
+                person.readings[(day + timedelta(days=1), "morning")] = ("36.8", "")
+                incident.occurred = _round_time(person.index, day, "morning")
+                incident.summary, incident.draft = "", True
             handled(person, incident, story.hours)
             add(incident)
 
@@ -871,14 +993,17 @@ class _Planner:
 
         # Still open: somebody waiting on a retest, and two small failures from
         # the last two nights, so the open-incident lists have something to show.
+        yesterday = self.day(1)
+        waiting.readings[(yesterday, "morning")] = ("37.9", "")
+        waiting.readings[(yesterday, "afternoon")] = ("37.6", "")
+        waiting.readings[(self.today, "morning")] = ("37.1", "")
         add(
             IncidentPlan(
-                occurred=_between(
-                    rng, self.midnight - timedelta(hours=18), self.midnight - timedelta(hours=15)
-                ),
+                occurred=_round_time(waiting.index, yesterday, "morning"),
                 kind="fever",
                 severity=2,
-                summary="{name}（{room}室）晨检体温37.9℃，期满复检结果未出",
+                summary="",
+                draft=True,
                 actions=["单人单管采样已送检", "暂缓解除隔离，每4小时测体温"],
                 reported_to="区卫健局",
                 people=[waiting],
@@ -1048,17 +1173,43 @@ def make_plan(today: date, scale: int) -> Plan:
     return Plan(specs, rooms, events, people.count, incidents)
 
 
+def _point_of(what: Batch | PersonPlan | IncidentPlan) -> str:
+    if isinstance(what, Batch):
+        return what.people[0].point  # a bus load goes to one point
+    if isinstance(what, PersonPlan):
+        return what.point
+    return what.people[0].point if what.people else what.point
+
+
+def only_points(plan: Plan, codes: Collection[str]) -> Plan:
+    """The part of ``plan`` at these points: everyone who stayed there and all that
+    happened there, still keeping every rule (for benchmarks that need a store
+    smaller than the whole demo)."""
+    wanted = set(codes)
+    events = [event for event in plan.events if _point_of(event[3]) in wanted]
+    return Plan(
+        [spec for spec in plan.specs if spec.code in wanted],
+        {code: rooms for code, rooms in plan.rooms.items() if code in wanted},
+        events,
+        sum(len(e[3].people) for e in events if isinstance(e[3], Batch)),
+        sum(1 for e in events if isinstance(e[3], IncidentPlan)),
+    )
+
+
 # ---------------------------------------------------------------- writing
 
 
 class _Writer:
     """Writes the plan through the Store, remembering which stay is whose."""
 
-    def __init__(self, store: Store, plan: Plan) -> None:
+    def __init__(self, store: Store, plan: Plan, now: datetime) -> None:
         self.store = store
         self.plan = plan
+        self.now = now
         self.stay_of: dict[int, int] = {}
         self.certificates: dict[tuple[str, date], int] = {}
+        # Drafts the program opened, by (person, kind), for the supervisor to confirm.
+        self.drafts: dict[tuple[int, str], int] = {}
 
     def points(self) -> None:
         for spec in self.plan.specs:
@@ -1093,6 +1244,30 @@ class _Writer:
                 {"notes": "；".join(filter(None, (fields.get("notes", ""), person.notes)))},
                 person.notes,
             )
+        self.health(person, stay_id)
+
+    def health(self, person: PersonPlan, stay_id: int) -> None:
+        """The person's rounds and test results for the whole stay (up to now), written
+        while the stay is open. Fevers and positives open drafts, as they would."""
+        store = self.store
+        for day, round_name, at, value, symptoms in _rounds(person, self.now):
+            _check, draft = store.record_check(stay_id, day, round_name, value, symptoms, at)
+            if draft is not None:
+                self.drafts[(person.index, "fever")] = draft
+        tests = store.tests_of(stay_id)
+        for n, (test_id, test) in enumerate(tests):
+            day = test["planned_day"]
+            result = _result(person, day, n == len(tests) - 1, self.now.date())
+            if result:
+                taken = format_time(_sample_time(person, day))
+                draft = store.record_test_result(test_id, result, taken)
+                if draft is not None:
+                    self.drafts[(person.index, "positive_test")] = draft
+        if person.dismissed is not None:
+            recheck, at, reason = person.dismissed
+            draft = self.drafts.pop((person.index, "fever"))
+            store.add_action(draft, recheck, format_time(at))
+            store.void(INCIDENTS, draft, reason)
 
     def discharge(self, person: PersonPlan) -> None:
         assert person.leave is not None
@@ -1130,20 +1305,25 @@ class _Writer:
 
     def incident(self, plan: IncidentPlan) -> None:
         first = plan.people[0] if plan.people else None
-        summary = plan.summary
-        if first is not None:
-            summary = summary.format(name=first.name, room=first.room)
-        incident_id = self.store.open_incident(
-            {
-                "point": first.point if first else plan.point,
-                "occurred_at": format_time(plan.occurred),
-                "kind": plan.kind,
-                "severity": str(plan.severity),
-                "summary": summary,
-                "reported_to": plan.reported_to,
-            },
-            stays=[self.stay_of[p.index] for p in plan.people],
-        )
+        if plan.draft:
+            assert first is not None
+            incident_id = self.drafts.pop((first.index, plan.kind))
+            self.store.confirm_incident(incident_id)
+        else:
+            summary = plan.summary
+            if first is not None:
+                summary = summary.format(name=first.name, room=first.room)
+            incident_id = self.store.open_incident(
+                {
+                    "point": first.point if first else plan.point,
+                    "occurred_at": format_time(plan.occurred),
+                    "kind": plan.kind,
+                    "severity": str(plan.severity),
+                    "summary": summary,
+                    "reported_to": plan.reported_to,
+                },
+                stays=[self.stay_of[p.index] for p in plan.people],
+            )
         # Actions spread over the time the incident took (or its first hours, if open).
         end = plan.handled or plan.occurred + timedelta(hours=len(plan.actions) + 1)
         step = (end - plan.occurred) / (len(plan.actions) + 1)
@@ -1165,6 +1345,11 @@ _TEXT = {
         "seconds": "用时",
         "writing": "写入演示数据",
         "saving": "正在保存",
+        "incidents_draft": "待确认事件",
+        "checks": "健康监测记录",
+        "missed_checks": "今日漏测",
+        "tests": "计划检测",
+        "tests_due": "今日及逾期待检",
     },
     "en": {
         "exists": "{path}: a database already exists here; use --force to replace it",
@@ -1174,6 +1359,11 @@ _TEXT = {
         "seconds": "Time",
         "writing": "Writing demo data",
         "saving": "Saving",
+        "incidents_draft": "Draft incidents to confirm",
+        "checks": "Health checks",
+        "missed_checks": "Checks missed today",
+        "tests": "Planned tests",
+        "tests_due": "Tests due or overdue",
     },
 }
 
@@ -1233,26 +1423,35 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def run_demo(db_path: Path, *, force: bool, scale: int) -> int:
-    """Write the demo database at ``db_path``; 0 when written, 1 when one is there."""
+def run_demo(
+    db_path: Path, *, force: bool, scale: int, points: Collection[str] | None = None
+) -> int:
+    """Write the demo database at ``db_path``; 0 when written, 1 when one is there.
+    ``points``: only these points' part of the demo (the benchmarks' smaller stores)."""
     started = time.perf_counter()
     files = database_files(db_path)
     # A lock file alone is no database: it stays behind after every session.
     if not force and any(f.exists() for f in files[:2]):
         print("isolation-tui: " + _text("exists", path=db_path), file=sys.stderr)
         return 1
-    plan = make_plan(datetime.now().date(), scale)
-    for path in files:
+    now = datetime.now()
+    plan = make_plan(now.date(), scale)
+    if points is not None:
+        plan = only_points(plan, points)
+    # The lock file stays: sessions still running on the old data hold it, and must
+    # keep taking turns with the new one (they notice the new database by its id).
+    for path in files[:2]:
         path.unlink(missing_ok=True)
 
     console = Console()
     store = open_store(db_path, create=True)
-    writer = _Writer(store, plan)
+    writer = _Writer(store, plan, now)
     show = console.is_terminal and scale >= PROGRESS_FROM_SCALE
     try:
         with (
             _no_gc(),
             _progress(console, show, len(plan.events)) as bar,
+            _records_in_chinese(),
             store.transaction(),
         ):
             writer.points()
@@ -1267,11 +1466,26 @@ def run_demo(db_path: Path, *, force: bool, scale: int) -> int:
         for path in files:
             path.unlink(missing_ok=True)
         raise
-    counters = store.counters()["*"]
+    counts = store.counters()["*"].as_dict()
+    counts["checks"] = len(store.rows("checks"))
+    counts["tests"] = sum(1 for test in store.rows("tests").values() if not test.get("voided"))
     documents = sum(len(store.rows(name)) for name in store.db.storage.tables())
     store.close()
-    _summary(console, db_path, counters.as_dict(), documents, time.perf_counter() - started)
+    _summary(console, db_path, counts, documents, time.perf_counter() - started)
     return 0
+
+
+@contextlib.contextmanager
+def _records_in_chinese() -> Iterator[None]:
+    """The demo is Dandong's records, typed in Chinese: what the program writes into
+    them (a draft incident's summary, why a test was replanned) is Chinese too,
+    whatever the language of the session that writes the demo."""
+    was = current_language()
+    set_language("zh")
+    try:
+        yield
+    finally:
+        set_language(was)
 
 
 def _summary(
@@ -1294,6 +1508,8 @@ def _summary(
         "incidents_open",
     ):
         table.add_row(t(f"counter.{key}"), str(counts[key]))
+    for key in ("incidents_draft", "checks", "missed_checks", "tests", "tests_due"):
+        table.add_row(_text(key), str(counts[key]))
     table.add_row(_text("documents"), str(documents))
     table.add_row(_text("seconds"), f"{seconds:.1f} s")
     console.print(table)

@@ -249,7 +249,8 @@ class HealthMixin:
         it, a person decides. One open draft of a kind per person is enough."""
         for incident_id in self._index.drafts_of.get(stay_id, []):
             incident = self.get("incidents", incident_id) or {}
-            if incident.get("status") == "draft" and incident.get("kind") == kind:
+            live_draft = incident.get("status") == "draft" and is_live(incident)
+            if live_draft and incident.get("kind") == kind:
                 return incident_id
         return self._create(
             "incidents",
