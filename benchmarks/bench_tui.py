@@ -1,8 +1,8 @@
 """How the terminal program feels on a big database: first frame, keys, saves.
 
-    python benchmarks/bench_tui.py [--scale 20]
+    python benchmarks/bench_tui.py [--scale 1]
 
-Writes the demo at ``--scale N`` (scale 20 stores about 130,000 documents), then
+Writes the demo at ``--scale N`` (scale 1 stores about 94,000 documents), then
 in a fresh process for each measurement: the time from start (before importing
 anything) to the first frame of the overview, and the time each key takes to be
 handled with the screen redrawn: F2 to the arrivals list, typing a filter, opening
@@ -80,7 +80,7 @@ def run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=int, default=20)
+    parser.add_argument("--scale", type=int, default=1)
     parser.add_argument("--runs", type=int, default=3, help="fresh processes for first frame")
     args = parser.parse_args()
     console = Console()

@@ -110,6 +110,7 @@ def run_tui(db_path: Path | None, *, point: str | None, read_only: bool, use_dem
 
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="isolation-tui-")))
             db_path = folder / "demo.db"
+            click.echo(t("cli.writing_demo"), err=True)
             with contextlib.redirect_stdout(io.StringIO()):
                 run_demo(db_path, force=False, scale=1)
         path = resolve_db_path(db_path)
