@@ -163,6 +163,10 @@ class IsolationApp(App[None]):
                 yield SystemCommand(
                     f"{t(name)} ({where})", t(help_key), partial(self._run_in_mode, mode, action)
                 )
+        # A screen opened over a mode (the round, tests due…): its own actions too.
+        if screen not in (stack[0] for stack in self._screen_stacks.values() if stack):
+            for name, help_key, action in getattr(screen, "PALETTE", ()):
+                yield SystemCommand(t(name), t(help_key), partial(screen.run_action, action))
         yield SystemCommand(t("ui.key_quit"), t("ui.help_quit"), self.action_quit)
 
     async def _run_in_mode(self, mode: str, action: str) -> None:

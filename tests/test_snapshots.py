@@ -26,6 +26,9 @@ SCREENS = {
     "handover": ["f5"],
     "handover_sign": ["f5", "ctrl+s"],
     "palette": ["ctrl+p"],
+    "round": ["f2", "k"],
+    "round_refused": ["f2", "k", *"3x5", "enter"],
+    "tests_due": ["f2", "t", "n"],
 }
 
 
@@ -57,7 +60,11 @@ def busy_store(store: Store) -> Store:
                 "transport": "KE831",
             }
         )
+    last_test, _ = store.tests_of(1)[-1]
+    store.record_test_result(last_test, "negative", "2026-11-28 08:00")
     store.discharge({"stay": "1", "discharged_at": "2026-11-29 09:00", "kind": "released_home"})
+    store.record_check(2, "2026-11-29", "morning", "368")
+    store.record_check(3, "2026-11-29", "morning", "379", symptoms="咽痛")  # a draft incident
     incident = store.open_incident(
         {
             "point": "DD01",

@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXED_NOW
+from rich.cells import cell_len
 from textual.widgets import Input, Static
 
 from isolation_tui.app import IsolationApp
+from isolation_tui.domain.counters import Counters
 from isolation_tui.i18n import set_language
 from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.repository import DISCHARGES, INCIDENTS, STAYS, Store, open_store
@@ -124,6 +126,9 @@ async def test_rejected_save_stores_nothing_and_points_at_the_field(point_store:
 
 
 async def test_discharge_moves_the_counters(point_store: Store) -> None:
+    # Home only after a negative last planned test (the override is in test_health_tui).
+    last_test, _ = point_store.tests_of(1)[-1]
+    point_store.record_test_result(last_test, "negative", "2026-11-28 08:00")
     app = IsolationApp(point_store, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f3")
@@ -136,6 +141,7 @@ async def test_discharge_moves_the_counters(point_store: Store) -> None:
         assert point_store.rows(STAYS)["1"]["status"] == "discharged"
         (discharge,) = point_store.rows(DISCHARGES).values()
         assert discharge["kind"] == "released_home" and discharge["negative_test"] is True
+        assert not discharge["test_override"]
         assert cell_text(app, "released_home") == "Released home 1"
         assert cell_text(app, "in_isolation") == "In isolation 0"
 
@@ -361,3 +367,37 @@ async def test_unshown_rule_is_said_in_the_status_line(point_store: Store) -> No
         await pilot.pause()
         status = str(app.screen.query_one("#form-status", Static).content)
         assert status.startswith("Not saved.") and "no discharge record 1" in status
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_counter_bar_fits_80_columns_with_large_figures(
+    point_store: Store, lang: str
+) -> None:
+    """Eight figures of a city at demo scale, and the point's name on the F-key line."""
+    set_language(lang)
+    app = IsolationApp(point_store, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        big = Counters(
+            received=4113,
+            released_home=3558,
+            transferred=123,
+            in_isolation=432,
+            incidents_handled=33,
+            incidents_open=19,
+            beds=4743,
+            occupied_beds=432,
+            due_today=18,
+            overdue=12,
+            missed_checks=140,
+            tests_due=197,
+        )
+        app.counters = {**app.counters, "DD01": big}
+        app.data_changed.publish(frozenset({"*"}))
+        await pilot.pause()
+        for counter in app.screen.query(CounterCell):
+            text = str(counter.content)
+            assert cell_len(text) <= counter.content_region.width, text
+        assert "4113" in cell_text(app, "received") and "197" in cell_text(app, "health")
+        tabs = str(app.screen.query_one("#mode-tabs", Static).content)
+        assert cell_len(tabs) <= 80 and "F5" in tabs and "一号点" in tabs
+    set_language("en")

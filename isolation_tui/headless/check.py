@@ -171,5 +171,5 @@ def run_check(db_path: Path) -> int:
         click_echo_err(t("check.failed", count=len(found), path=db_path))
         return 1
     message = t("check.ok", records=records, seq=store.db.storage.seq, path=db_path)
-    console().print(message, markup=False)
+    console().print(message, markup=False, soft_wrap=True)
     return 0

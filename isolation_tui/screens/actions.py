@@ -76,7 +76,10 @@ def export_screen(
             )
         except (OSError, RuntimeError) as exc:
             raise FieldError(
-                "folder", "error.cannot_write_file", path=values["folder"], error=getattr(exc, "strerror", None) or exc
+                "folder",
+                "error.cannot_write_file",
+                path=values["folder"],
+                error=getattr(exc, "strerror", None) or exc,
             ) from exc
         return t("ui.saved_export", path=path)
 

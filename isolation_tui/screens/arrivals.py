@@ -20,7 +20,9 @@ from ..widgets.record_table import NewestFirst, RecordTable, cell
 from .actions import extend_screen
 from .arrival_form import ArrivalFormScreen
 from .base import MainScreen
+from .rounds import RoundScreen
 from .stay_detail import StayDetailScreen
+from .tests_due import TestsDueScreen
 
 FILTER_DELAY = 0.3
 
@@ -68,6 +70,8 @@ class ArrivalsScreen(MainScreen):
         ("ui.key_open", "ui.help_open", "open"),
         ("ui.key_correct", "ui.help_correct", "correct"),
         ("ui.key_extend", "ui.help_extend", "extend"),
+        ("ui.key_round", "ui.help_round", "round"),
+        ("ui.key_tests", "ui.help_tests", "tests"),
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new", "ui.key_new_arrival", priority=True),
@@ -75,6 +79,8 @@ class ArrivalsScreen(MainScreen):
         Binding("enter", "open", "ui.key_open", show=False),
         Binding("c", "correct", "ui.key_correct", priority=True),
         Binding("x", "extend", "ui.key_extend", priority=True),
+        Binding("k", "round", "ui.key_round", priority=True),
+        Binding("t", "tests", "ui.key_tests", priority=True),
     ]
 
     def __init__(self) -> None:
@@ -135,6 +141,13 @@ class ArrivalsScreen(MainScreen):
         stay_id = self._selected()
         if stay_id is not None:
             await self.open_form(lambda: extend_screen(self.store, stay_id))
+
+    async def action_round(self) -> None:
+        # Opens read-only too (to look); a save there says it cannot write.
+        await self.open_form(RoundScreen, writes=False)
+
+    async def action_tests(self) -> None:
+        await self.open_form(TestsDueScreen, writes=False)
 
     @on(DataTable.RowSelected)
     async def _open_row(self, event: DataTable.RowSelected) -> None:

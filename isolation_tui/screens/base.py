@@ -205,7 +205,7 @@ class FormScreen(MainScreen):
             self._status(str(exc), error=True)
             self.notify(str(exc), severity="error", markup=False)
             return
-        except Exception as exc:  # noqa: BLE001 - what was typed must never end the program
+        except Exception as exc:
             # Nothing was stored (each save is one transaction); say so and keep the form.
             self.log.error(exc)
             self._status(t("ui.unexpected", error=f"{type(exc).__name__}: {exc}"), error=True)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import Static
+
 from ..domain.codes import DISCHARGE_KIND, YES_NO
+from ..domain.errors import FieldError, ValidationFailed
 from ..i18n import t
 from ..storage.repository import DISCHARGES, STAYS, discharge_fields
 from ..widgets.form import FieldSpec
@@ -23,6 +28,20 @@ class DischargeFormScreen(FormScreen):
         if discharge_id is not None:
             stay_id = (self.store.get(DISCHARGES, discharge_id) or {}).get("stay")
         self.stay_id = stay_id
+        # Why this person may not go home yet (the last planned test is not negative):
+        # said above the fields, with a field for the supervisor's override reason.
+        self.block = (
+            self.store.release_block(stay_id)
+            if discharge_id is None and stay_id is not None
+            else ""
+        )
+
+    def compose(self) -> ComposeResult:
+        for widget in super().compose():
+            yield widget
+            if widget.id == "screen-title" and self.block:
+                held = Text(t("ui.release_held", why=self.block), no_wrap=True, overflow="ellipsis")
+                yield Static(held, id="release-held")
 
     def heading(self) -> str:
         stay = self.store.get(STAYS, self.stay_id or 0) or {}
@@ -36,8 +55,10 @@ class DischargeFormScreen(FormScreen):
         )
 
     def specs(self) -> Sequence[FieldSpec]:
-        specs = [
-            FieldSpec("kind", codes=DISCHARGE_KIND),
+        specs = [FieldSpec("kind", codes=DISCHARGE_KIND)]
+        if self.block:
+            specs.append(FieldSpec("override", hint="ui.hint_override"))
+        specs += [
             FieldSpec("discharged_at", hint="ui.hint_time"),
             FieldSpec("destination"),
             FieldSpec("negative_test", codes=YES_NO),
@@ -51,12 +72,22 @@ class DischargeFormScreen(FormScreen):
     def initial_values(self) -> dict[str, str]:
         if self.discharge_id is not None:
             return discharge_fields(self.store.get(DISCHARGES, self.discharge_id) or {})
-        return {"kind": "released_home", "discharged_at": t("ui.now"), "negative_test": "yes"}
+        negative = "no" if self.block else "yes"
+        return {"kind": "released_home", "discharged_at": t("ui.now"), "negative_test": negative}
 
     def save(self, values: dict[str, str]) -> str:
         if self.discharge_id is not None:
             reason = values.pop("reason", "")
             self.store.correct_discharge(self.discharge_id, values, reason)
             return t("ui.saved_correction", id=self.discharge_id, name="")
-        discharge_id = self.store.discharge({**values, "stay": str(self.stay_id)})
+        try:
+            discharge_id = self.store.discharge({**values, "stay": str(self.stay_id)})
+        except ValidationFailed as exc:
+            # The store checks the tests only once the rest holds: say it now too, so
+            # every problem shows at once (the override comes first in the form).
+            held = values["kind"] == "released_home" and self.block and not values.get("override")
+            if held and not any(e.field == "override" for e in exc.errors):
+                block = FieldError("override", "error.release_blocked", why=self.block)
+                raise ValidationFailed([block, *exc.errors]) from exc
+            raise
         return t("ui.saved_discharge", id=discharge_id, kind=DISCHARGE_KIND.label(values["kind"]))

@@ -13,7 +13,9 @@ from textual.widgets import DataTable, Static
 
 from ..domain.activity import changed_fields, describe
 from ..domain.codes import INCIDENT_KIND, INCIDENT_STATUS, SEVERITY
+from ..domain.errors import FieldError
 from ..i18n import t
+from ..storage.errors import StoreError
 from ..storage.repository import INCIDENTS, STAYS
 from ..widgets.form import FieldSpec
 from ..widgets.record_table import RecordTable, cell
@@ -30,8 +32,12 @@ def incident_row(key: str, incident: dict[str, Any]) -> list[Text]:
     style = (
         "dim" if handled or incident.get("voided") else SEVERITY_STYLE.get(incident["severity"], "")
     )
+    status_style = style
     if incident.get("voided"):
         status = t("ui.status_voided")
+    elif incident["status"] == "draft":
+        # Noticed by the program (a fever, a positive test): a person confirms or voids it.
+        status, status_style = t("ui.status_draft"), "bold reverse"
     else:
         status = INCIDENT_STATUS.label(incident["status"])
     return [
@@ -39,7 +45,7 @@ def incident_row(key: str, incident: dict[str, Any]) -> list[Text]:
         cell(incident["occurred_at"][5:], style),
         cell(INCIDENT_KIND.label(incident["kind"]), style),
         cell(SEVERITY.label(str(incident["severity"])), style),
-        cell(status, style),
+        cell(status, status_style),
         cell(incident["summary"], style),
     ]
 
@@ -52,12 +58,16 @@ class IncidentsScreen(MainScreen):
         ("ui.key_add_action", "ui.help_add_action", "act"),
         ("ui.key_close_incident", "ui.help_close_incident", "close"),
         ("ui.key_reopen", "ui.help_reopen", "reopen"),
+        ("ui.key_confirm", "ui.help_confirm_incident", "confirm"),
+        ("ui.key_void", "ui.help_void_incident", "void"),
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new", "ui.key_new_incident", priority=True),
         Binding("a", "act", "ui.key_add_action", priority=True),
         Binding("h", "close", "ui.key_close_incident", priority=True),
         Binding("r", "reopen", "ui.key_reopen", priority=True),
+        Binding("c", "confirm", "ui.key_confirm", priority=True),
+        Binding("v", "void", "ui.key_void", priority=True),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -74,6 +84,7 @@ class IncidentsScreen(MainScreen):
         keys.sort(
             key=lambda k: (
                 bool(rows[k].get("voided")),
+                rows[k]["status"] != "draft",  # drafts first: they wait for a person
                 rows[k]["status"] == "handled",
                 -rows[k]["severity"],
                 rows[k]["occurred_at"],
@@ -147,3 +158,42 @@ class IncidentsScreen(MainScreen):
             return t("ui.saved_reopen", id=incident_id)
 
         await self._prompt("ui.title_reopen", [REASON], save)
+
+    async def action_confirm(self) -> None:
+        """A draft becomes an open incident: no form, the person has looked at it."""
+        incident_id = self._selected()
+        if incident_id is None or self.iso_app.refuse_if_read_only():
+            return
+        try:
+            self.store.confirm_incident(incident_id)
+        except FieldError as exc:
+            self.notify(exc.message, severity="warning", markup=False)
+            return
+        except StoreError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        self.iso_app.apply_changes_now()
+        # The confirmed one moves down among the open ones; the next draft is on top.
+        table = self.query_one(RecordTable)
+        if table.row_count:
+            table.move_cursor(row=0, animate=False)
+        self.notify(t("ui.saved_confirm", id=incident_id), markup=False)
+
+    async def action_void(self) -> None:
+        """Void (a draft raised by mistake, or any incident entered in error), with a reason."""
+        incident_id = self._selected()
+        incident = self.store.get(INCIDENTS, incident_id) if incident_id else None
+        if incident_id is None or incident is None:
+            return
+
+        def save(values: dict[str, str]) -> str:
+            self.store.void(INCIDENTS, incident_id, values["reason"])
+            return t("ui.saved_void", id=incident_id)
+
+        title = t(
+            "ui.title_void",
+            what=t(f"activity.table_{INCIDENTS}"),
+            id=incident_id,
+            whose=incident["summary"],
+        )
+        await self.open_form(lambda: PromptFormScreen(self.mode_name, title, [REASON], save))

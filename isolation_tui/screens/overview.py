@@ -13,11 +13,12 @@ from ..domain.activity import describe
 from ..domain.codes import INCIDENT_KIND
 from ..domain.counters import ALL, Counters
 from ..i18n import t
+from ..storage.health import CHECKS, TESTS
 from ..storage.repository import AUDIT, INCIDENTS, POINTS, STAYS
 from ..widgets.record_table import RecordTable, cell
 from .base import MainScreen
 
-ACTIVITY_LINES = 4
+ACTIVITY_LINES = 2
 
 
 def counter_cells(code: str, name: str, c: Counters) -> list[Text]:
@@ -31,19 +32,31 @@ def counter_cells(code: str, name: str, c: Counters) -> list[Text]:
         cell(f"{c.incidents_handled}/{c.incidents_open}"),
         cell(f"{c.occupied_beds}/{c.beds}"),
         cell(f"{c.due_today}/{c.overdue}"),
+        cell(f"{c.missed_checks}/{c.tests_due}", "bold" if c.missed_checks else ""),
     ]
 
 
 class OverviewScreen(MainScreen):
     mode_name = "overview"
-    watched_tables = frozenset({POINTS, STAYS, INCIDENTS, "discharges", AUDIT})
+    watched_tables = frozenset({POINTS, STAYS, INCIDENTS, "discharges", AUDIT, CHECKS, TESTS})
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "choose_point", "ui.key_choose_point"),
     ]
 
     def compose_body(self) -> ComposeResult:
         yield RecordTable(
-            ("code", "name", "received", "home", "out", "in_isolation", "incidents", "beds", "due"),
+            (
+                "code",
+                "name",
+                "received",
+                "home",
+                "out",
+                "in_isolation",
+                "incidents",
+                "beds",
+                "due",
+                "health",
+            ),
             id="points-table",
         )
         yield Static(id="point-panel", markup=False)
@@ -88,6 +101,16 @@ class OverviewScreen(MainScreen):
             for i in incidents[:3]
         )
         panel.append(t("ui.panel_open_incidents", count=len(incidents)) + " " + described + "\n")
+        figures = self.iso_app.counters.get(code, Counters())
+        panel.append(
+            t(
+                "ui.panel_health",
+                missed=figures.missed_checks,
+                tests=figures.tests_due,
+                drafts=figures.incidents_draft,
+            )
+            + "\n"
+        )
         panel.append(t("ui.panel_activity") + "\n")
         for entry in self.store.recent_audit(code, ACTIVITY_LINES):
             record = self.store.get(entry["table"], entry["record"])

@@ -7,7 +7,8 @@ from textual.containers import Grid
 from textual.widgets import Static
 
 from ..domain.counters import Counters
-from ..i18n import t
+from ..i18n import current_language, t
+from .mode_tabs import ModeTabs
 
 HIGHLIGHT_SECONDS = 2.0
 
@@ -30,7 +31,6 @@ class CounterCell(Static):
 
 
 CELLS = (
-    "scope",
     "received",
     "released_home",
     "transferred",
@@ -38,19 +38,26 @@ CELLS = (
     "incidents",
     "occupancy",
     "due",
+    "health",
 )
 
 
 class CounterBar(Grid):
-    """Eight cells in two rows, so the whole bar fits 80 columns in both languages."""
+    """Eight figures in two rows, so the whole bar fits 80 columns in both languages
+    (each language has its column widths in the style sheet). Whose figures they are
+    (the point, or all points) is said at the right end of the F-key line."""
 
     def compose(self) -> ComposeResult:
         for key in CELLS:
             yield CounterCell(key)
 
+    def on_mount(self) -> None:
+        self.add_class(f"-{current_language()}")
+
     def show(self, counters: Counters, scope: str) -> None:
+        for tabs in self.screen.query(ModeTabs):
+            tabs.show_scope(scope)
         figures = {
-            "scope": ("", scope),
             "received": (t("counter.received"), str(counters.received)),
             "released_home": (t("counter.released_home"), str(counters.released_home)),
             "transferred": (t("counter.transferred"), str(counters.transferred)),
@@ -70,6 +77,14 @@ class CounterBar(Grid):
             "due": (
                 t("ui.bar_due"),
                 t("ui.bar_due_value", today=counters.due_today, overdue=counters.overdue),
+            ),
+            "health": (
+                t("ui.bar_health"),
+                t(
+                    "ui.bar_health_value",
+                    missed=counters.missed_checks,
+                    tests=counters.tests_due,
+                ),
             ),
         }
         for cell in self.query(CounterCell):

@@ -1,0 +1,401 @@
+"""The temperature round: everyone in isolation at the point, by floor and room.
+
+Type a temperature (``365`` is 36.5) and press enter: it is stored at once (one
+durable write) and the cursor goes to the next room, so a whole floor is entered
+with digits and enter only. ``m`` marks missed, ``r`` refused; text after a space is
+the symptoms (``376 咳嗽``). A value the rules refuse stores nothing and stays
+selected, so typing again replaces it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Static
+
+from ..domain.errors import FieldError, ValidationFailed
+from ..domain.health import CHECK_STATUS, ROUND, is_fever, round_of
+from ..i18n import t
+from ..storage.errors import StoreError
+from ..storage.health import CHECKS
+from ..storage.repository import STAYS
+from ..widgets.form import TextField
+from ..widgets.record_table import RecordTable, cell
+from .base import MainScreen
+
+
+class EntryField(TextField):
+    """The entry line. The screen's letter keys are left to the screen's bindings
+    (an input would take every printable key as text); the screen types them into
+    the line itself when they are text there."""
+
+    def __init__(self, commands: frozenset[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.commands = commands
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        return key not in self.commands and super().check_consume_key(key, character)
+
+
+class QuickEntryScreen(MainScreen):
+    """A list with one entry line below it: type, enter stores for the row under the
+    cursor and moves on. The letter keys act on the row when the line is empty and
+    are typed as text otherwise (symptoms, a time). Keys are handled as they arrive
+    (priority bindings), after the line has taken every key sent before them: a fast
+    typist's next value never lands in the line before the last one is stored."""
+
+    mode_name = "arrivals"
+    columns: tuple[str, ...] = ()
+    hint_key = ""
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "enter", "ui.key_save_next", priority=True),
+        Binding("up", "move(-1)", "ui.key_prev_row", priority=True, show=False),
+        Binding("down", "move(1)", "ui.key_next_row", priority=True, show=False),
+        Binding("pageup", "move(-10)", "ui.key_prev_row", priority=True, show=False),
+        Binding("pagedown", "move(10)", "ui.key_next_row", priority=True, show=False),
+        Binding("escape", "back", "ui.key_back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._message = ""
+        self._message_style = ""
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="screen-title", markup=False)
+        yield RecordTable(self.columns, id="entry-table")
+        with Horizontal(id="entry-line"):
+            yield Static("", id="entry-who", markup=False)
+            yield EntryField(self.letter_keys(), id="entry-value", compact=True, max_length=60)
+            yield Static(t(self.hint_key), id="entry-hint", markup=False)
+        yield Static("", id="entry-status", markup=False)
+
+    @property
+    def table(self) -> RecordTable:
+        return self.query_one(RecordTable)
+
+    @property
+    def entry(self) -> EntryField:
+        return self.query_one("#entry-value", EntryField)
+
+    @classmethod
+    def letter_keys(cls) -> frozenset[str]:
+        return frozenset(key for key in cls._merge_bindings().key_to_bindings if len(key) == 1)
+
+    @property
+    def point(self) -> str | None:
+        return self.iso_app.point
+
+    def focus_first(self) -> None:
+        # The list is moved from the entry line: it never takes the cursor itself.
+        self.table.can_focus = False
+        self.set_focus(self.entry)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Letters are this screen's commands; the entry line gets them back as text.
+        return True
+
+    # ------------------------------------------------------------------ rows
+
+    def current(self) -> int | None:
+        key = self.table.current_key()
+        return int(key) if key else None
+
+    def action_move(self, step: int) -> None:
+        """Arrow keys: the message of the last save gives way to the row's entries."""
+        self._message = ""
+        self.go(step)
+
+    def go(self, step: int) -> None:
+        table = self.table
+        if table.row_count:
+            row = max(0, min(table.row_count - 1, table.cursor_row + step))
+            table.move_cursor(row=row, animate=False)
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self) -> None:
+        self.query_one("#entry-who", Static).update(self.who_line())
+        self._show_status()
+
+    def who_line(self) -> Text:
+        return Text()
+
+    def row_detail(self) -> Text:
+        """What is stored for the row under the cursor (shown when nothing was just said)."""
+        return Text()
+
+    # ------------------------------------------------------------------ entry
+
+    async def settled(self) -> str:
+        """The line's text once it has taken every key already sent to it."""
+        done = asyncio.Event()
+        self.entry.call_later(done.set)
+        await done.wait()
+        return self.entry.value.strip()
+
+    async def type_or_act(self, char: str) -> bool:
+        """For a letter key: False when it was typed into a line holding text (as a
+        key would be: over a selection, in its place); True to act on the row, when
+        the line is empty or holds only a refused value (selected whole)."""
+        text = await self.settled()
+        entry = self.entry
+        start, end = sorted(entry.selection)
+        if not text or (start, end) == (0, len(entry.value)):
+            entry.value = ""
+            return True
+        if start != end:
+            entry.replace(char, start, end)
+        else:
+            entry.insert_text_at_cursor(char)
+        return False
+
+    async def action_enter(self) -> None:
+        text = await self.settled()
+        key = self.current()
+        if key is None:
+            return
+        if not text:
+            self.action_move(1)
+            return
+        self.store_entry(key, text)
+
+    def store_entry(self, key: int, text: str) -> None:
+        raise NotImplementedError
+
+    def attempt(self, write: Any) -> Any:
+        """Run one store write; on a broken rule say why, store nothing, keep the text
+        selected (typing again replaces it). Returns what ``write`` returned, or None
+        after a refusal (``write`` never returns None)."""
+        if self.iso_app.refuse_if_read_only():
+            return None
+        try:
+            return write()
+        except (FieldError, ValidationFailed) as exc:
+            first = exc.errors[0] if isinstance(exc, ValidationFailed) else exc
+            label = t(f"field.{first.field}")
+            where = label if label != f"field.{first.field}" else first.field
+            self.say(t("ui.not_saved", field=where, message=first.message), "error")
+        except StoreError as exc:
+            self.say(str(exc), "error")
+        except Exception as exc:
+            # What was typed must never end the program; nothing was stored (one
+            # transaction per write).
+            self.log.error(exc)
+            self.say(t("ui.unexpected", error=f"{type(exc).__name__}: {exc}"), "error")
+        self.entry.select_all()
+        return None
+
+    def stored(self, message: str, style: str = "") -> None:
+        """After a write: counters and list at once, the line emptied, next row."""
+        self.iso_app.apply_changes_now()  # reloads this list too: it watches the table
+        self.entry.value = ""
+        self.go(1)
+        self.say(message, style)
+
+    def say(self, message: str, style: str = "") -> None:
+        """A message that stays until the cursor is moved by hand or the next entry."""
+        self._message = message
+        self._message_style = style
+        self._show_status()
+
+    def _show_status(self) -> None:
+        status = self.query_one("#entry-status", Static)
+        if self._message:
+            style = {"error": "bold red", "alert": "bold reverse red"}.get(self._message_style, "")
+            status.update(Text(self._message, style=style, no_wrap=True, overflow="ellipsis"))
+        else:
+            status.update(self.row_detail())
+
+    def show_rows(self, keys: list[str], build: Any) -> None:
+        """Show the rows; when the same people are listed, only changed cells are
+        touched (a save changes one row; a rebuild would lose the place)."""
+        table = self.table
+        if [str(k.value) for k in table.rows] != keys or table.page:
+            table.show(keys, build)
+            return
+        for key in keys:
+            for column, before, after in zip(
+                table.columns, table.get_row(key), build(key), strict=True
+            ):
+                if not _same(before, after):
+                    table.update_cell(key, column, after, update_width=True)
+
+    def title_text(self, *parts: str) -> Text:
+        return Text(" · ".join(p for p in parts if p), no_wrap=True, overflow="ellipsis")
+
+
+def _same(a: Text, b: Text) -> bool:
+    return a.plain == b.plain and a.style == b.style and a.spans == b.spans
+
+
+def entry_cell(check: dict[str, Any] | None) -> Text:
+    """One round's entry as the list shows it; a fever is marked in words as well as
+    colour (``!``), so it shows without colours too."""
+    if check is None:
+        return cell("·", "dim")
+    status = check["status"]
+    if status in ("missed", "refused"):
+        return cell(CHECK_STATUS.label(status), "bold yellow")
+    temperature = check["temperature"]
+    text = f"{temperature:.1f}"
+    if is_fever(temperature):
+        return cell(f"{text}!", "bold red")
+    if check.get("symptoms"):
+        return cell(f"{text}+", "yellow")
+    return cell(text)
+
+
+class RoundScreen(QuickEntryScreen):
+    watched_tables = frozenset({CHECKS, STAYS})
+    columns = ("floor", "room", "name", "morning", "afternoon", "entered")
+    hint_key = "ui.round_hint"
+    PALETTE = (
+        ("ui.key_missed", "ui.help_missed", "mark('m')"),
+        ("ui.key_refused", "ui.help_refused", "mark('r')"),
+        ("ui.key_switch_round", "ui.help_switch_round", "switch_round"),
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("m", "mark('m')", "ui.key_missed", priority=True),
+        Binding("r", "mark('r')", "ui.key_refused", priority=True),
+        Binding("ctrl+t", "switch_round", "ui.key_switch_round", priority=True),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._round: str | None = None  # None: by the clock
+        self._floors: dict[str, str] = {}
+        self._stays: dict[int, dict[str, Any]] = {}
+
+    @property
+    def day(self) -> str:
+        return self.store.clock().date().isoformat()
+
+    @property
+    def round_name(self) -> str:
+        return self._round or round_of(self.store.clock().hour)
+
+    def check(self, stay_id: int, round_name: str) -> dict[str, Any] | None:
+        check_id = self.store.check_of(stay_id, self.day, round_name)
+        return self.store.get(CHECKS, check_id) if check_id is not None else None
+
+    def reload(self) -> None:
+        """Only the people now in isolation here, and for each one index look-up per
+        round: the cost is the point's beds, whatever the number of checks stored."""
+        code = self.point
+        point = self.store.point(code) if code else None
+        self._floors = {
+            room["code"]: room.get("floor", "") for room in (point or {}).get("rooms", [])
+        }
+        # The store's order is the walk: building, floor, room.
+        people = self.store.round_people(code) if code else []
+        self._stays = dict(people)
+        day, current = self.day, self.round_name
+        done = fever = missed = 0
+        rows: dict[str, list[Text]] = {}
+        for stay_id, stay in people:
+            checks = {name: self.check(stay_id, name) for name in ROUND.codes}
+            mine = checks[current]
+            if mine is not None:
+                done += 1
+                fever += is_fever(mine["temperature"])
+                missed += mine["status"] in ("missed", "refused")
+            entered = f"{mine['at'][11:16]} {mine['created']['who']}" if mine else ""
+            rows[str(stay_id)] = [
+                cell(self._floors.get(stay["room"], "")),
+                cell(stay["room"]),
+                cell(stay["person"]["name"]),
+                *(_marked(entry_cell(checks[name]), name == current) for name in ROUND.codes),
+                cell(entered, "dim"),
+            ]
+        self.show_rows(list(rows), rows.__getitem__)
+        name = point["name"] if point else ""
+        self.query_one("#screen-title", Static).update(
+            self.title_text(
+                f"{t(f'ui.round_{current}')} {day[5:]}",
+                t("ui.round_progress", done=done, total=len(people), fever=fever, missed=missed),
+                name,
+            )
+        )
+        if not people:
+            self.say(t("ui.round_nobody", point=name or "-") if code else t("ui.choose_point"))
+        self._highlighted()
+
+    def who_line(self) -> Text:
+        stay = self._stays.get(self.current() or 0)
+        if stay is None:
+            return Text()
+        label = f"{stay['room']} {stay['person']['name']}"
+        return Text(f"{label} ▸", no_wrap=True, overflow="ellipsis", style="bold")
+
+    def row_detail(self) -> Text:
+        stay_id = self.current()
+        stay = self._stays.get(stay_id or 0)
+        if stay_id is None or stay is None:
+            return Text()
+        parts = []
+        for name in ROUND.codes:
+            check = self.check(stay_id, name)
+            if check is None:
+                continue
+            value = (
+                f"{check['temperature']:.1f}"
+                if check["temperature"] is not None
+                else CHECK_STATUS.label(check["status"])
+            )
+            symptoms = f" {check['symptoms']}" if check.get("symptoms") else ""
+            parts.append(f"{ROUND.label(name)} {value}{symptoms} ({check['created']['who']})")
+        text = f"#{stay_id} {stay['person']['name']}: " + (
+            "; ".join(parts) or t("ui.round_none_yet")
+        )
+        return Text(text, style="dim", no_wrap=True, overflow="ellipsis")
+
+    def store_entry(self, key: int, text: str) -> None:
+        # Anything after the first space (an IME's wide space too) is the symptoms.
+        value, symptoms = [*text.split(maxsplit=1), ""][:2]
+        stay = self._stays.get(key)
+        if stay is None:
+            return
+        result = self.attempt(
+            lambda: self.store.record_check(key, self.day, self.round_name, value, symptoms)
+        )
+        if result is None:
+            return
+        _, draft = result
+        check = self.check(key, self.round_name) or {}
+        who = f"{stay['room']} {stay['person']['name']}"
+        if draft is not None:
+            shown = f"{check.get('temperature', 0):.1f}"
+            self.stored(t("ui.round_fever", who=who, value=shown, id=draft), "alert")
+            return
+        shown = (
+            f"{check['temperature']:.1f}"
+            if check.get("temperature") is not None
+            else CHECK_STATUS.label(check.get("status", ""))
+        )
+        self.stored(t("ui.round_saved", who=who, value=shown))
+
+    async def action_mark(self, letter: str) -> None:
+        key = self.current()
+        if await self.type_or_act(letter) and key is not None:
+            self.store_entry(key, letter)
+
+    def action_switch_round(self) -> None:
+        names = ROUND.codes
+        self._round = names[(names.index(self.round_name) + 1) % len(names)]
+        self.reload()
+        self.say(t("ui.round_switched", round=t(f"ui.round_{self._round}")))
+
+
+def _marked(text: Text, current: bool) -> Text:
+    if current:
+        text.stylize("underline")
+    return text

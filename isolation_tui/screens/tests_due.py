@@ -1,0 +1,153 @@
+"""Tests due: the planned tests of people in isolation here that are due today or
+overdue, to enter their results as quickly as the round.
+
+``n`` negative, ``p`` positive (each stores at once and goes to the next person);
+or type the result (``阴``, ``阳``, ``-``, ``+``…) and enter. A time typed first is
+when the sample was taken (``08:00`` then ``n``); without one it is now. A result
+entered stays listed (so a slip can be corrected on the spot) until the screen is
+opened again.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.widgets import Static
+
+from ..domain.health import TEST_RESULT
+from ..i18n import t
+from ..storage.health import TESTS
+from ..storage.repository import STAYS
+from ..widgets.record_table import cell
+from .rounds import QuickEntryScreen
+
+RESULT_STYLE = {"positive": "bold red", "negative": "green", "pending": "dim"}
+
+
+class TestsDueScreen(QuickEntryScreen):
+    watched_tables = frozenset({TESTS, STAYS})
+    columns = ("planned", "day", "room", "name", "result", "taken")
+    hint_key = "ui.tests_hint"
+    PALETTE = (
+        ("ui.key_negative", "ui.help_negative", "result('negative')"),
+        ("ui.key_positive", "ui.help_positive", "result('positive')"),
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "result('negative')", "ui.key_negative", priority=True),
+        Binding("p", "result('positive')", "ui.key_positive", priority=True),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._entered: set[int] = set()
+        self._tests: dict[int, dict[str, Any]] = {}
+
+    def reload(self) -> None:
+        """The pending tests of the people in isolation here (bounded by the beds),
+        and those entered on this screen."""
+        code = self.point
+        point = self.store.point(code) if code else None
+        today = self.store.clock().date()
+        due = dict(self.store.tests_due(code, today)) if code else {}
+        for test_id in self._entered - set(due):
+            test = self.store.get(TESTS, test_id)
+            if test is not None and not test.get("voided"):
+                due[test_id] = test
+        stays = self.store.rows(STAYS)
+        self._tests = due
+        # Oldest first; on a day, in the order of the round (building, floor, room).
+        people = self.store.round_people(code) if code else []
+        walk = {stay_id: n for n, (stay_id, _) in enumerate(people)}
+        keys = sorted(
+            due,
+            key=lambda i: (due[i]["planned_date"], walk.get(due[i]["stay"], len(walk)), i),
+        )
+        overdue = sum(
+            1
+            for test in due.values()
+            if test["result"] == "pending" and test["planned_date"] < today.isoformat()
+        )
+        pending = sum(1 for test in due.values() if test["result"] == "pending")
+
+        def build(key: str) -> list[Text]:
+            test = due[int(key)]
+            stay = stays[str(test["stay"])]
+            late = test["result"] == "pending" and test["planned_date"] < today.isoformat()
+            return [
+                cell(test["planned_date"][5:], "bold red" if late else ""),
+                cell(test["planned_day"]),
+                cell(stay["room"]),
+                cell(stay["person"]["name"]),
+                cell(TEST_RESULT.label(test["result"]), RESULT_STYLE.get(test["result"], "")),
+                cell(test["taken_at"][5:16], "dim"),
+            ]
+
+        self.show_rows([str(k) for k in keys], build)
+        self.query_one("#screen-title", Static).update(
+            self.title_text(
+                f"{t('ui.title_tests')} {today.isoformat()}",
+                t("ui.tests_progress", pending=pending, overdue=overdue),
+                point["name"] if point else "",
+            )
+        )
+        if not due:
+            self.say(t("ui.tests_none") if code else t("ui.choose_point"))
+        self._highlighted()
+
+    def _person(self, test_id: int | None) -> dict[str, Any] | None:
+        test = self._tests.get(test_id or 0)
+        return self.store.get(STAYS, test["stay"]) if test else None
+
+    def who_line(self) -> Text:
+        stay = self._person(self.current())
+        if stay is None:
+            return Text()
+        label = f"{stay['room']} {stay['person']['name']}"
+        return Text(f"{label} ▸", no_wrap=True, overflow="ellipsis", style="bold")
+
+    def row_detail(self) -> Text:
+        test_id = self.current()
+        test = self._tests.get(test_id or 0)
+        stay = self._person(test_id)
+        if test is None or stay is None:
+            return Text()
+        text = t(
+            "ui.test_detail",
+            id=test["stay"],
+            name=stay["person"]["name"],
+            day=test["planned_day"],
+            date=test["planned_date"],
+            result=TEST_RESULT.label(test["result"]),
+        )
+        return Text(text, style="dim", no_wrap=True, overflow="ellipsis")
+
+    def store_entry(self, key: int, text: str) -> None:
+        result, taken = [*text.split(maxsplit=1), ""][:2]
+        self._record(key, result, taken)
+
+    async def action_result(self, code: str) -> None:
+        """``n`` / ``p``: the line, if anything is typed, is the time the sample was taken."""
+        taken = await self.settled()
+        key = self.current()
+        if key is not None:
+            self._record(key, code, taken)
+
+    def _record(self, test_id: int, result: str, taken: str) -> None:
+        stay = self._person(test_id)
+        if stay is None:
+            return
+        outcome = self.attempt(lambda: (self.store.record_test_result(test_id, result, taken),))
+        if outcome is None:
+            return
+        (draft,) = outcome
+        self._entered.add(test_id)
+        test = self.store.get(TESTS, test_id) or {}
+        who = f"{stay['room']} {stay['person']['name']}"
+        label = TEST_RESULT.label(test.get("result", ""))
+        if draft is not None:
+            message = t("ui.test_positive", who=who, id=draft)
+            self.stored(message, "alert")
+            return
+        self.stored(t("ui.test_saved", who=who, day=test.get("planned_day", ""), result=label))
