@@ -23,6 +23,7 @@ from .screens.incidents import IncidentsScreen
 from .screens.overview import OverviewScreen
 from .screens.too_small import too_small
 from .storage.engine import Changes
+from .storage.errors import StoreError
 from .storage.repository import Store
 from .widgets.keys import translate_bindings
 
@@ -93,10 +94,19 @@ class IsolationApp(App[None]):
     async def on_mount(self) -> None:
         self._recount()
         await self.switch_mode("overview")
-        self.set_interval(POLL_SECONDS, self._poll)
+        self._poller = self.set_interval(POLL_SECONDS, self._poll)
 
     def _poll(self) -> None:
-        self.store.refresh()
+        try:
+            self.store.refresh()
+        except StoreError as exc:
+            # The files went bad under us (damage, a disk gone): stop reading them,
+            # change nothing more, and keep what is on screen for the supervisor.
+            self._poller.stop()
+            self.store.db.storage.read_only = True
+            self.notify(
+                f"{exc}\n{t('ui.store_failed')}", severity="error", timeout=3600, markup=False
+            )
 
     def _on_store_change(self, changes: Changes) -> None:
         """Called for every staged document too: coalesce a burst into one recount."""

@@ -401,3 +401,22 @@ async def test_counter_bar_fits_80_columns_with_large_figures(
         tabs = str(app.screen.query_one("#mode-tabs", Static).content)
         assert cell_len(tabs) <= 80 and "F5" in tabs and "一号点" in tabs
     set_language("en")
+
+
+async def test_a_journal_damaged_while_running_does_not_end_the_program(
+    db_path: Path, point_store: Store
+) -> None:
+    app = IsolationApp(point_store, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2", "n", *"还在")
+        journal = db_path.with_name(db_path.name + "-journal")
+        with journal.open("ab") as fh:
+            fh.write(b'00000000 {"seq": 99}\n')
+        for _ in range(20):
+            await pilot.pause(0.05)
+        assert app.is_running
+        assert app.screen.query_one("#field-name", Input).value == "还在"
+        assert any("read-only" in str(n.message) for n in app._notifications)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert len(point_store.rows(STAYS)) == 1
