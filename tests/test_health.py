@@ -225,3 +225,10 @@ def test_check_finds_a_release_home_without_a_negative_last_test(point: Store) -
         discharge_id = point.get("stays", stay)["discharge"]  # type: ignore[index]
         point.table(DISCHARGES).update({"test_override": ""}, doc_ids=[discharge_id])
     assert any("without a negative last test" in p for p in problems(point))
+
+
+def test_a_check_marked_missed_counts_at_once(point: Store) -> None:
+    stay = arrive(point, "P1")
+    assert point.missed_checks("DD01", point.clock()) == 0  # 09:30: round not over yet
+    point.record_check(stay, "2026-11-29", "morning", "m")
+    assert point.missed_checks("DD01", point.clock()) == 1

@@ -302,18 +302,18 @@ class HealthMixin:
         return sorted(due, key=lambda item: (item[1]["planned_date"], item[0]))
 
     def missed_checks(self: Store, point: str | None, now: datetime) -> int:
-        """Checks of today's rounds so far that are missing or marked missed."""
+        """Checks of today marked missed, and those still missing from a round that
+        should be over (morning by 10:00, afternoon by 18:00)."""
         today = now.date().isoformat()
-        # A round counts as missed once it should be over: morning by 10, afternoon by 18.
-        rounds = [name for name, over in (("morning", 10), ("afternoon", 18)) if now.hour >= over]
+        over = {name: now.hour >= hour for name, hour in (("morning", 10), ("afternoon", 18))}
         missed = 0
         for stay_id, stay in self.open_stays(point).items():
-            if stay["arrived_at"][:10] == today:
-                continue
-            for round_name in rounds:
+            for round_name, round_over in over.items():
                 check_id = self.check_of(stay_id, today, round_name)
                 check = self.get(CHECKS, check_id) if check_id else None
-                if check is None or check["status"] == "missed":
+                if check is not None:
+                    missed += check["status"] == "missed"
+                elif round_over and stay["arrived_at"][:10] != today:
                     missed += 1
         return missed
 
