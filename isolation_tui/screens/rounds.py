@@ -126,8 +126,16 @@ class QuickEntryScreen(MainScreen):
         self.query_one("#entry-who", Static).update(self.who_line())
         self._show_status()
 
+    def current_stay(self) -> dict[str, Any] | None:
+        """The person the row under the cursor is about."""
+        return None
+
     def who_line(self) -> Text:
-        return Text()
+        stay = self.current_stay()
+        if stay is None:
+            return Text()
+        label = f"{stay['room']} {stay['person']['name']}"
+        return Text(f"{label} ▸", no_wrap=True, overflow="ellipsis", style="bold")
 
     def row_detail(self) -> Text:
         """What is stored for the row under the cursor (shown when nothing was just said)."""
@@ -329,12 +337,8 @@ class RoundScreen(QuickEntryScreen):
             self.say(t("ui.round_nobody", point=name or "-") if code else t("ui.choose_point"))
         self._highlighted()
 
-    def who_line(self) -> Text:
-        stay = self._stays.get(self.current() or 0)
-        if stay is None:
-            return Text()
-        label = f"{stay['room']} {stay['person']['name']}"
-        return Text(f"{label} ▸", no_wrap=True, overflow="ellipsis", style="bold")
+    def current_stay(self) -> dict[str, Any] | None:
+        return self._stays.get(self.current() or 0)
 
     def row_detail(self) -> Text:
         stay_id = self.current()

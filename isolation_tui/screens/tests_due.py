@@ -100,12 +100,8 @@ class TestsDueScreen(QuickEntryScreen):
         test = self._tests.get(test_id or 0)
         return self.store.get(STAYS, test["stay"]) if test else None
 
-    def who_line(self) -> Text:
-        stay = self._person(self.current())
-        if stay is None:
-            return Text()
-        label = f"{stay['room']} {stay['person']['name']}"
-        return Text(f"{label} ▸", no_wrap=True, overflow="ellipsis", style="bold")
+    def current_stay(self) -> dict[str, Any] | None:
+        return self._person(self.current())
 
     def row_detail(self) -> Text:
         test_id = self.current()
