@@ -232,3 +232,14 @@ def test_a_check_marked_missed_counts_at_once(point: Store) -> None:
     assert point.missed_checks("DD01", point.clock()) == 0  # 09:30: round not over yet
     point.record_check(stay, "2026-11-29", "morning", "m")
     assert point.missed_checks("DD01", point.clock()) == 1
+
+
+def test_a_sample_taken_days_early_cannot_fill_a_later_test(point: Store) -> None:
+    stay = arrive(point, "P1")  # tests planned 11-20, 11-23, 11-26, 12-03
+    last_id = point.tests_of(stay)[-1][0]
+    with pytest.raises(FieldError) as early:
+        point.record_test_result(last_id, "negative", "2026-11-29 09:00")
+    assert early.value.field == "taken_at" and "2026-12-03" in early.value.message
+    assert point.tests_of(stay)[-1][1]["result"] == "pending"
+    fourth_day = point.tests_of(stay)[1][0]
+    point.record_test_result(fourth_day, "negative", "2026-11-22 09:00")  # a day early: fine

@@ -34,6 +34,7 @@ from ..domain.records import Room, is_live, person_key
 from ..domain.rules import clean_text, parse_bool
 from ..domain.timeparse import format_time, parse_time
 from ..i18n import t
+from ..storage.health import may_fill
 from ..storage.paths import database_files
 from ..storage.repository import Store, open_store
 
@@ -592,7 +593,8 @@ class _Importer:
         self, stay_id: int, day: int | None, kind: str | None, when: str
     ) -> tuple[int, dict[str, Any]]:
         """The test of ``day``; else the one whose sample was taken ``when`` (a file
-        sent again), else the earliest pending one."""
+        sent again), else the earliest pending one planned by then (a sample taken
+        days early does not stand for a later test)."""
         tests = [
             (test_id, test)
             for test_id, test in self.store.tests_of(stay_id)
@@ -608,7 +610,7 @@ class _Importer:
             if when and test["taken_at"] == when and test["result"] != "pending":
                 return test_id, test
         for test_id, test in tests:
-            if test["result"] == "pending":
+            if test["result"] == "pending" and (not when or may_fill(test, when)):
                 return test_id, test
         raise FieldError("planned_day", "import.no_pending_test", days=planned)
 

@@ -4,7 +4,7 @@ release home before the last planned test is negative, unless overridden)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..domain.codes import CATEGORY
@@ -138,6 +138,15 @@ class HealthMixin:
                 raise FieldError("id", "error.no_record", table=TESTS, id=test_id)
             stay = self._stay(test["stay"])
             when = self._moment("taken_at", taken_at, stay["arrived_at"])
+            if not may_fill(test, when):
+                # A sample taken days early cannot stand for a later planned test: the
+                # last one is what lets someone go home.
+                raise FieldError(
+                    "taken_at",
+                    "error.sample_too_early",
+                    day=test["planned_day"],
+                    planned=test["planned_date"],
+                )
             action = "correct" if test["result"] != "pending" else "result"
             self._change(TESTS, test_id, {"result": code, "taken_at": when}, action)
             if code == "positive":
@@ -316,6 +325,15 @@ class HealthMixin:
                 elif round_over and stay["arrived_at"][:10] != today:
                     missed += 1
         return missed
+
+
+SAMPLE_EARLY = timedelta(days=1)
+
+
+def may_fill(test: dict[str, Any], taken_at: str) -> bool:
+    """A sample taken ``taken_at`` counts for ``test`` from the day before it is planned."""
+    planned = date.fromisoformat(test["planned_date"])
+    return date.fromisoformat(taken_at[:10]) >= planned - SAMPLE_EARLY
 
 
 def _room_key(stay: dict[str, Any]) -> tuple[int, str]:
