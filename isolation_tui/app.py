@@ -15,7 +15,7 @@ from textual.signal import Signal
 from .domain.counters import Counters, for_point
 from .i18n import t
 from .screens.arrivals import ArrivalsScreen
-from .screens.base import FormScreen
+from .screens.base import MainScreen
 from .screens.confirm import ConfirmScreen
 from .screens.discharges import DischargesScreen
 from .screens.handover import HandoverScreen
@@ -188,7 +188,7 @@ class IsolationApp(App[None]):
     async def action_quit(self) -> None:
         """Ask first when a form, on any screen, holds something typed and not saved."""
         typed = any(
-            isinstance(screen, FormScreen) and screen.form.dirty
+            isinstance(screen, MainScreen) and screen.has_unsaved()
             for stack in self._screen_stacks.values()
             for screen in stack
         )

@@ -259,3 +259,24 @@ def test_a_stale_handover_cannot_be_signed(point: Store) -> None:
     chosen = point.handover_summary("DD01", since="2026-11-29 00:00")
     point.sign_handover(chosen, "", "张三")
     assert len(point.handovers("DD01")) == 2
+
+
+def test_handover_shows_drafts_overrides_and_counts_no_voided(point: Store) -> None:
+    first = arrive(point, "P1")
+    second = arrive(point, "P2")
+    point.record_check(first, "2026-11-29", "morning", "388", at="08:30")
+    point.discharge(
+        {
+            "stay": str(second),
+            "discharged_at": "09:00",
+            "kind": "released_home",
+            "notes": "省卫健委通知",
+            "override": "疾控中心复核阴性",
+        }
+    )
+    gone = point.discharge({"stay": str(first), "discharged_at": "09:10", "kind": "hospital"})
+    point.void("discharges", gone, "wrong person")
+    text = render(point.handover_summary("DD01"), "", None, "txt")
+    assert "drafts to confirm" in text and "38.8" in text
+    assert "released despite the tests: 疾控中心复核阴性" in text
+    assert "Discharges in the window: 1 (released home 1)" in text

@@ -420,3 +420,24 @@ async def test_a_journal_damaged_while_running_does_not_end_the_program(
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert len(point_store.rows(STAYS)) == 1
+
+
+async def test_the_cursor_never_leaves_a_form(point_store: Store) -> None:
+    app = IsolationApp(point_store, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2", "n")
+        for key in ["tab"] * 20 + ["shift+tab"] * 25 + ["enter"] * 17:
+            await pilot.press(key)
+            focused = app.focused
+            assert focused is not None and (focused.id or "").startswith("field-"), key
+            row = focused.parent
+            assert row is not None and row.has_class("-current")
+            assert len(app.screen.query(".field-row.-current")) == 1
+
+
+async def test_quit_asks_when_handover_notes_are_typed(point_store: Store) -> None:
+    app = IsolationApp(point_store, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5", "tab", *"夜班备注", "ctrl+q")
+        await pilot.pause()
+        assert app.is_running and "Quit anyway" in str(app.screen.query_one(Static).content)

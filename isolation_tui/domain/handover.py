@@ -108,6 +108,7 @@ def summarise(
                         "kind": discharge["kind"],
                         "at": discharge["at"],
                         "destination": discharge["destination"],
+                        "override": discharge.get("test_override", ""),
                         "voided": not is_live(discharge),
                     }
                 )
@@ -146,13 +147,16 @@ def summarise(
     for discharge in gone:
         if not discharge["voided"]:
             by_kind[discharge["kind"]] = by_kind.get(discharge["kind"], 0) + 1
-    still_open = sorted(
-        (
-            _incident(i, doc)
-            for i, doc in incidents.items()
-            if is_live(doc) and doc["status"] == "open" and _at_point(doc, point)
-        ),
-        key=lambda i: (-i["severity"], i["at"]),
+    still_open, drafts = (
+        sorted(
+            (
+                _incident(i, doc)
+                for i, doc in incidents.items()
+                if is_live(doc) and doc["status"] == status and _at_point(doc, point)
+            ),
+            key=lambda i: (-i["severity"], i["at"]),
+        )
+        for status in ("open", "draft")
     )
     today = now.date().isoformat()
     tomorrow = (now + timedelta(hours=24)).date().isoformat()
@@ -188,6 +192,7 @@ def summarise(
         "incidents_opened": opened,
         "incidents_handled": handled,
         "incidents_open": still_open,
+        "incidents_draft": drafts,
         "fevers": fevers,
         "positives": positives,
         "missed_checks": missed,

@@ -52,11 +52,13 @@ def _lines(summary: dict[str, Any]) -> Iterator[tuple[str, list[str]]]:
             for a in summary["arrivals"]
         ],
     )
+    live = [d for d in summary["discharges"] if not d["voided"]]
     yield (
-        t("handover.discharges", count=len(summary["discharges"]), by_kind=by_kind or "-"),
+        t("handover.discharges", count=len(live), by_kind=by_kind or "-"),
         [
             f"#{d['stay']} {d['name']} {d['room']} {d['at'][5:]} "
             f"{DISCHARGE_KIND.label(d['kind'])} {d['destination']}".rstrip()
+            + (f" [{t('handover.override', reason=d['override'])}]" if d.get("override") else "")
             + (f" ({t('ui.status_voided')})" if d["voided"] else "")
             for d in summary["discharges"]
         ],
@@ -93,6 +95,10 @@ def _lines(summary: dict[str, Any]) -> Iterator[tuple[str, list[str]]]:
             f"{CHECK_STATUS.label(m['status'])}"
             for m in summary.get("missed_checks", [])
         ],
+    )
+    yield (
+        t("handover.todo_drafts", count=len(summary.get("incidents_draft", []))),
+        [_incident_line(i) for i in summary.get("incidents_draft", [])],
     )
     yield (
         t("handover.todo_incidents", count=len(summary["incidents_open"])),

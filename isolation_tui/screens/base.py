@@ -91,6 +91,10 @@ class MainScreen(Screen[None]):
             if len(binding.key) == 1
         }
 
+    def has_unsaved(self) -> bool:
+        """Something typed here and not saved (quitting asks first)."""
+        return False
+
     def focus_first(self) -> None:
         """Put the cursor where work on this screen starts."""
         tables = self.query(RecordTable)
@@ -158,6 +162,9 @@ class FormScreen(MainScreen):
 
     def focus_first(self) -> None:
         self.form.focus_field(self.first_field or self.form.specs[0].name)
+
+    def has_unsaved(self) -> bool:
+        return self.form.dirty
 
     def reload(self) -> None:
         """Another session's change may have taken the room on offer: offer again."""

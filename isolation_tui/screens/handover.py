@@ -63,6 +63,9 @@ class HandoverScreen(MainScreen):
             renderable(self.summary, self.notes, None)
         )
 
+    def has_unsaved(self) -> bool:
+        return bool(self.notes.strip())
+
     @property
     def notes(self) -> str:
         return self.query_one("#notes", TextArea).text

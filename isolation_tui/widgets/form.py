@@ -90,6 +90,13 @@ class FieldRow(Horizontal):
         self.spec = spec
         self.initial = value
 
+    def on_descendant_focus(self) -> None:
+        # Marked by hand: the label beside the cursor must always be the one lit.
+        self.add_class("-current")
+
+    def on_descendant_blur(self) -> None:
+        self.remove_class("-current")
+
     def compose(self) -> ComposeResult:
         yield Label(t(f"field.{self.spec.name}"), classes="field-label", markup=False)
         if self.spec.is_choice:
@@ -153,7 +160,7 @@ class FieldRow(Horizontal):
         error.set_class(hint, "-hint")
 
 
-class RecordForm(VerticalScroll):
+class RecordForm(VerticalScroll, can_focus=False):
     """The fields of one record. ``values()`` gives text by field name."""
 
     def __init__(self, specs: Sequence[FieldSpec], values: dict[str, str], **kwargs: str) -> None:
