@@ -372,3 +372,18 @@ async def test_a_letter_after_a_refused_value_acts_on_the_person(floor_store: St
     first = morning(floor_store, 1)
     assert first is not None and first["status"] == "missed"
     assert morning(floor_store, 2) is None
+
+
+async def test_a_burst_past_the_last_empty_row_overwrites_nothing(one_person: Store) -> None:
+    app = IsolationApp(one_person, point="DD01")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f2", "k", *"365", "enter", *"372", "enter")
+        await pilot.pause()
+        checks = list(one_person.rows("checks").values())
+        assert [c["temperature"] for c in checks] == [36.5]
+        status = str(app.screen.query_one("#entry-status").content)  # type: ignore[attr-defined]
+        assert "already has an entry" in status
+        await pilot.press("escape")
+        await pilot.press("k", "up", *"368", "enter")  # moved onto it on purpose: corrected
+        await pilot.pause()
+        assert [c["temperature"] for c in one_person.rows("checks").values()] == [36.8]

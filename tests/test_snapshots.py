@@ -27,7 +27,7 @@ SCREENS = {
     "handover_sign": ["f5", "ctrl+s"],
     "palette": ["ctrl+p"],
     "round": ["f2", "k"],
-    "round_refused": ["f2", "k", *"3x5", "enter"],
+    "round_refused": ["f2", "k", "ctrl+t", *"3x5", "enter"],
     "tests_due": ["f2", "t", "n"],
 }
 

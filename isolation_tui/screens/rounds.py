@@ -66,6 +66,8 @@ class QuickEntryScreen(MainScreen):
         super().__init__()
         self._message = ""
         self._message_style = ""
+        # Moved onto the row by hand (arrow keys): only then may its entry be replaced.
+        self._chosen = False
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="screen-title", markup=False)
@@ -96,6 +98,17 @@ class QuickEntryScreen(MainScreen):
         # The list is moved from the entry line: it never takes the cursor itself.
         self.table.can_focus = False
         self.set_focus(self.entry)
+        self._to_next_open(0)
+
+    def _to_next_open(self, start: int) -> bool:
+        """Put the cursor on the first row from ``start`` that still needs an entry."""
+        table = self.table
+        keys = [int(str(k.value)) for k in table.rows]
+        for row in range(start, len(keys)):
+            if not self.has_entry(keys[row]):
+                table.move_cursor(row=row, animate=False)
+                return True
+        return False
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Letters are this screen's commands; the entry line gets them back as text.
@@ -110,7 +123,12 @@ class QuickEntryScreen(MainScreen):
     def action_move(self, step: int) -> None:
         """Arrow keys: the message of the last save gives way to the row's entries."""
         self._message = ""
+        self._chosen = True
         self.go(step)
+
+    def has_entry(self, key: int) -> bool:
+        """Whether the row already holds what this screen enters."""
+        return False
 
     def go(self, step: int) -> None:
         table = self.table
@@ -179,11 +197,17 @@ class QuickEntryScreen(MainScreen):
     def store_entry(self, key: int, text: str) -> None:
         raise NotImplementedError
 
-    def attempt(self, write: Any) -> Any:
-        """Run one store write; on a broken rule say why, store nothing, keep the text
-        selected (typing again replaces it). Returns what ``write`` returned, or None
-        after a refusal (``write`` never returns None)."""
+    def attempt(self, key: int, write: Any) -> Any:
+        """Run one store write for row ``key``; on a broken rule say why, store
+        nothing, keep the text selected (typing again replaces it). Returns what
+        ``write`` returned, or None after a refusal (``write`` never returns None)."""
         if self.iso_app.refuse_if_read_only():
+            return None
+        if self.has_entry(key) and not self._chosen:
+            # A burst of typing that ran past the last empty row must not overwrite
+            # what is there: a correction is made by moving onto the row on purpose.
+            self.say(t("ui.already_entered"), "error")
+            self.entry.select_all()
             return None
         try:
             return write()
@@ -203,10 +227,14 @@ class QuickEntryScreen(MainScreen):
         return None
 
     def stored(self, message: str, style: str = "") -> None:
-        """After a write: counters and list at once, the line emptied, next row."""
+        """After a write: counters and list at once, the line emptied, and on to the
+        next row that still needs an entry (filling in a skipped room then goes on
+        where the gaps are, never over what is entered)."""
         self.iso_app.apply_changes_now()  # reloads this list too: it watches the table
         self.entry.value = ""
-        self.go(1)
+        self._chosen = False
+        if not self._to_next_open(self.table.cursor_row + 1):
+            message = f"{message} · {t('ui.all_entered')}"
         self.say(message, style)
 
     def say(self, message: str, style: str = "") -> None:
@@ -337,6 +365,9 @@ class RoundScreen(QuickEntryScreen):
             self.say(t("ui.round_nobody", point=name or "-") if code else t("ui.choose_point"))
         self._highlighted()
 
+    def has_entry(self, key: int) -> bool:
+        return self.check(key, self.round_name) is not None
+
     def current_stay(self) -> dict[str, Any] | None:
         return self._stays.get(self.current() or 0)
 
@@ -369,7 +400,7 @@ class RoundScreen(QuickEntryScreen):
         if stay is None:
             return
         result = self.attempt(
-            lambda: self.store.record_check(key, self.day, self.round_name, value, symptoms)
+            key, lambda: self.store.record_check(key, self.day, self.round_name, value, symptoms)
         )
         if result is None:
             return

@@ -103,6 +103,9 @@ class TestsDueScreen(QuickEntryScreen):
     def current_stay(self) -> dict[str, Any] | None:
         return self._person(self.current())
 
+    def has_entry(self, key: int) -> bool:
+        return (self.store.get(TESTS, key) or {}).get("result", "pending") != "pending"
+
     def row_detail(self) -> Text:
         test_id = self.current()
         test = self._tests.get(test_id or 0)
@@ -134,7 +137,9 @@ class TestsDueScreen(QuickEntryScreen):
         stay = self._person(test_id)
         if stay is None:
             return
-        outcome = self.attempt(lambda: (self.store.record_test_result(test_id, result, taken),))
+        outcome = self.attempt(
+            test_id, lambda: (self.store.record_test_result(test_id, result, taken),)
+        )
         if outcome is None:
             return
         (draft,) = outcome
