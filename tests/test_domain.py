@@ -9,6 +9,7 @@ import pytest
 from isolation_tui.domain.codes import CATEGORY, DISCHARGE_KIND, SEVERITY
 from isolation_tui.domain.counters import ALL, compute
 from isolation_tui.domain.errors import ValidationFailed
+from isolation_tui.domain.health import TEST_RESULT
 from isolation_tui.domain.idnumber import (
     birth_date_of,
     check_digit,
@@ -209,3 +210,15 @@ def test_a_bare_time_on_a_night_shift_is_last_night() -> None:
 def test_years_before_1900_are_not_dates() -> None:
     assert parse_time("0999-01-01 10:00", NOW) is None
     assert parse_time("1899-12-31", NOW) is None
+
+
+def test_reordering_characters_are_stripped() -> None:
+    assert clean_text("Bob\u202eevil\u2066x") == "Bobevilx"
+    assert clean_text("👨\u200d👩\u200d👧") == "👨\u200d👩\u200d👧"  # joiners stay: one emoji
+
+
+def test_choices_name_each_code_in_the_language() -> None:
+    set_language("zh")
+    assert "negative (阴性)" in TEST_RESULT.choices()
+    set_language("en")
+    assert TEST_RESULT.choices() == "pending, negative, positive"

@@ -36,7 +36,11 @@ class CodeSet:
         return self.aliases.get(key)
 
     def choices(self) -> str:
-        return ", ".join(self.codes)
+        """The codes, each with its label in the current language where that differs."""
+        return ", ".join(
+            code if self.label(code) == code else f"{code} ({self.label(code)})"
+            for code in self.codes
+        )
 
 
 CATEGORY = CodeSet(

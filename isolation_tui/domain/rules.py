@@ -37,13 +37,19 @@ _TRUE = {"1", "y", "yes", "true", "是", "有", "阴性", "negative", "x", "✓"
 _FALSE = {"", "0", "n", "no", "false", "否", "无", "未"}
 
 
+# Bidirectional overrides and isolates: they reorder what follows them on screen, so a
+# pasted name could show as something it is not.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def strip_controls(text: str) -> str:
-    """Control characters out (they corrupt terminals and CSV); tabs and line breaks
-    become spaces. Everything else, spaces included, stays as typed."""
+    """Control characters out (they corrupt terminals and CSV), and the invisible
+    characters that reorder text; tabs and line breaks become spaces. Everything
+    else, spaces included, stays as typed."""
     return "".join(
         " " if ch in "\t\n\r" else ch
         for ch in text
-        if unicodedata.category(ch) != "Cc" or ch in "\t\n\r"
+        if (unicodedata.category(ch) != "Cc" or ch in "\t\n\r") and ch not in _BIDI
     )
 
 

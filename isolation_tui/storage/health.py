@@ -114,6 +114,10 @@ class HealthMixin:
         _, last = tests[-1]
         if last["result"] == "negative":
             return ""
+        positives = [test for _, test in tests if test["result"] == "positive"]
+        if positives:
+            # Say the positive one: it is why this person is held, whatever is pending.
+            last = positives[-1]
         return t(
             "error.last_test_not_negative",
             day=last["planned_day"],
