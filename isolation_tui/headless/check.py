@@ -164,7 +164,7 @@ def run_check(db_path: Path) -> int:
         click_echo_err(t("check.unreadable", error=str(exc)))
         return 1
     found = list(problems(store))
-    records = sum(len(store.rows(name)) for name in (POINTS, STAYS, DISCHARGES, INCIDENTS, AUDIT))
+    records = sum(len(rows) for rows in store.db.storage.tables().values())
     if found:
         for problem in found:
             click_echo_err(problem)
