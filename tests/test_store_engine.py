@@ -537,3 +537,19 @@ def test_a_session_follows_a_database_replaced_under_it(tmp_path: Path) -> None:
     assert base == 0
     assert [e["seq"] for e in entries] == [1, 2]
     assert [d["n"] for d in Database(path, read_only=True).table("t").all()] == ["fresh", "after"]
+
+
+def test_compaction_keeps_the_mode_an_administrator_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several OS users on one database: files made 0660 for a group stay so."""
+    monkeypatch.setattr(engine, "COMPACT_MIN_BYTES", 1)
+    path = tmp_path / "x.db"
+    db = Database(path, create=True)
+    for name in (path, journal_of(path)):
+        name.chmod(0o660)
+    db.table("t").insert({"n": 1})  # compacts: both files are written anew
+    db.close()
+    assert read_journal(path)[0] == 1  # the journal was compacted into the snapshot
+    for name in (path, journal_of(path)):
+        assert stat.S_IMODE(name.stat().st_mode) == 0o660

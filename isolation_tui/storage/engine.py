@@ -18,6 +18,7 @@ import errno
 import fcntl
 import os
 import secrets
+import stat
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -175,6 +176,17 @@ class JournalStorage(Storage):
     def _replace_file(self, target: Path, data: bytes) -> None:
         tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
         fd = self._open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        try:
+            before = os.stat(target)
+        except FileNotFoundError:
+            before = None
+        if before is not None:
+            # Keep what an administrator set (e.g. mode 0660 and a supervisors' group,
+            # for several OS users on one database): a compaction must not take it away.
+            with contextlib.suppress(OSError):
+                os.fchown(fd, -1, before.st_gid)
+            with contextlib.suppress(OSError):
+                os.fchmod(fd, stat.S_IMODE(before.st_mode))
         try:
             _write_all(fd, data)
             os.fsync(fd)
