@@ -546,10 +546,11 @@ def test_compaction_keeps_the_mode_an_administrator_set(
     monkeypatch.setattr(engine, "COMPACT_MIN_BYTES", 1)
     path = tmp_path / "x.db"
     db = Database(path, create=True)
-    for name in (path, journal_of(path)):
+    shared = (path, journal_of(path), lock_of(path))
+    for name in shared:
         name.chmod(0o660)
     db.table("t").insert({"n": 1})  # compacts: both files are written anew
     db.close()
     assert read_journal(path)[0] == 1  # the journal was compacted into the snapshot
-    for name in (path, journal_of(path)):
+    for name in shared:
         assert stat.S_IMODE(name.stat().st_mode) == 0o660

@@ -130,7 +130,12 @@ class JournalStorage(Storage):
     # ------------------------------------------------------------------ opening
 
     def _open_private(self, path: Path, flags: int) -> int:
-        fd = os.open(path, flags, FILE_MODE)
+        """Open ``path``; a file made now is the owner's only (0600 whatever the umask),
+        one already there keeps the mode it has (an administrator may share it)."""
+        try:
+            fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        except FileExistsError:
+            return os.open(path, flags & ~os.O_CREAT)
         with contextlib.suppress(OSError):
             os.fchmod(fd, FILE_MODE)
         return fd
