@@ -28,7 +28,7 @@ from .codes import (
 from .errors import Collector, FieldError
 from .idnumber import birth_date_of, normalise, resident_id_problem, sex_of
 from .records import Discharge, Incident, Person, Point, Room, Stay, release_due, usable_beds
-from .timeparse import format_time, is_future, parse_date, parse_time, stored_time
+from .timeparse import format_time, is_future, parse_date, parse_time
 
 MAX_TEXT = 500
 MAX_QUARANTINE_DAYS = 90
@@ -372,11 +372,3 @@ def require_reason(reason: str) -> str:
     if not text:
         raise FieldError("reason", "error.reason_required")
     return text
-
-
-def stay_due(stay: Stay) -> date:
-    return date.fromisoformat(stay["release_due"])
-
-
-def arrival_time(stay: Stay) -> datetime:
-    return stored_time(stay["arrived_at"])

@@ -67,10 +67,5 @@ def parse_date(text: str) -> date | None:
     return moment.date()
 
 
-def stored_time(value: str) -> datetime:
-    """A time as stored by this program (``YYYY-MM-DD HH:MM``)."""
-    return datetime.strptime(value, "%Y-%m-%d %H:%M")
-
-
 def is_future(moment: datetime, now: datetime | None = None) -> bool:
     return moment > (now or datetime.now()) + CLOCK_TOLERANCE

@@ -116,14 +116,6 @@ class JournaledTable(Table):
             self._storage.stage(self.name, key, doc)
         self.clear_cache()
 
-    def get_by_id(self, doc_id: int) -> dict[str, Any] | None:
-        """The stored document itself, without a scan (read-only: do not mutate)."""
-        return self._read_table().get(str(doc_id))
-
-    def raw(self) -> dict[str, Any]:
-        """All stored documents by id, without copying (read-only: do not mutate)."""
-        return self._read_table()
-
 
 class Database(TinyDB):
     """TinyDB over :class:`JournalStorage`; see that class for the guarantees."""
