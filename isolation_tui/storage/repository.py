@@ -15,7 +15,7 @@ import itertools
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, cast, overload
+from typing import Any, cast
 
 import orjson
 
@@ -276,12 +276,12 @@ class Store(HandoverMixin, HealthMixin):
         ids = self._index.audit_of(self.db).get((table, record_id), [])
         return [rows[str(i)] for i in sorted(ids) if str(i) in rows]
 
-    def record_ids(self, table: str, point_code: str | None) -> Sequence[str]:
+    def record_ids(self, table: str, point_code: str | None) -> Sequence[int]:
         """Ids of a table's records (stays or discharges), oldest first, at one point
         or all; costs no scan of the records."""
         if point_code is None:
-            return list(self.rows(table))
-        return _AsText(self._index.ids_at.get((table, point_code), []))
+            return list(map(int, self.rows(table)))
+        return self._index.ids_at.get((table, point_code), [])
 
     RECENT_WINDOW = 5000
 
@@ -660,25 +660,6 @@ class Store(HandoverMixin, HealthMixin):
         if incident is None or not is_live(incident):
             raise FieldError("id", "error.no_record", table=INCIDENTS, id=incident_id)
         return cast(Incident, incident)
-
-
-class _AsText(Sequence[str]):
-    """A list of ids seen as the text keys documents are stored under, without a copy."""
-
-    def __init__(self, ids: list[int]) -> None:
-        self._ids = ids
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[str]: ...
-    def __getitem__(self, index: int | slice) -> str | list[str]:
-        if isinstance(index, slice):
-            return [str(i) for i in self._ids[index]]
-        return str(self._ids[index])
 
 
 def _room_order(room: Room) -> tuple[str, int, str]:

@@ -24,9 +24,10 @@ WIDTHS = {"name": 16, "destination": 24, "summary": 30, "origin": 16}
 
 
 class NewestFirst(Sequence[str]):
-    """Keys stored oldest first, read newest first, without copying them."""
+    """Record ids stored oldest first, read newest first as row keys, without copying
+    them (only the page shown is ever read)."""
 
-    def __init__(self, keys: Sequence[str]) -> None:
+    def __init__(self, keys: Sequence[int]) -> None:
         self._keys = keys
 
     def __len__(self) -> int:
@@ -43,7 +44,7 @@ class NewestFirst(Sequence[str]):
             index += len(self)
         if not 0 <= index < len(self):
             raise IndexError(index)
-        return self._keys[len(self) - 1 - index]
+        return str(self._keys[len(self) - 1 - index])
 
 
 def cell(value: Any, style: str = "") -> Text:
