@@ -82,7 +82,9 @@ class IsolationApp(App[None]):
         points = store.points()
         # Without --point the bar shows the whole city; F1 then enter picks a point.
         self.all_points = point not in points
-        self.point: str | None = point if point in points else next(iter(points), None)
+        # Without --point, the round and the forms start at a point with people in it.
+        busy = [code for code in points if store.open_stays(code)]
+        self.point: str | None = point if point in points else next(iter(busy or points), None)
         self.counters: dict[str, Counters] = {}
         self.data_changed: Signal[frozenset[str]] = Signal(self, "data_changed")
         self.animation_level = "none"
