@@ -41,6 +41,7 @@ def problems(store: Store, today: date | None = None) -> Iterator[str]:
 
     open_people: Tally[str] = Tally()
     in_room: Tally[tuple[str, str]] = Tally()
+    placed_alone: dict[tuple[str, str], list[str]] = {}
     for key, stay in stays.items():
         if not is_live(stay):
             continue
@@ -50,6 +51,8 @@ def problems(store: Store, today: date | None = None) -> Iterator[str]:
             open_people[person_key(person["id_type"], person["id_number"])] += 1
             if stay["room"]:
                 in_room[(stay["point"], stay["room"])] += 1
+                if not stay.get("shares_with"):
+                    placed_alone.setdefault((stay["point"], stay["room"]), []).append(key)
     for who, count in open_people.items():
         if count > 1:
             yield t("check.person_twice", person=who, count=count)
@@ -63,6 +66,12 @@ def problems(store: Store, today: date | None = None) -> Iterator[str]:
             yield t(
                 "check.room_over", point=code, room=room_code, count=count, beds=usable_beds(room)
             )
+
+    for (code, room_code), alone in placed_alone.items():
+        # Of the people in a room, only the first may have come without confirming
+        # that they share it as one household or group.
+        if len(alone) > 1:
+            yield t("check.room_shared", point=code, room=room_code, stays=", ".join(alone))
 
     for key, discharge in discharges.items():
         if not is_live(discharge):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..domain.codes import INCIDENT_KIND, SEVERITY
-from ..domain.errors import FieldError
+from ..domain.people import people_named
 from ..i18n import t
 from ..storage.repository import INCIDENTS
 from ..widgets.form import FieldSpec, Options
@@ -35,19 +35,10 @@ class IncidentFormScreen(FormScreen):
         return {"point": self.iso_app.point or "", "severity": "2", "occurred_at": t("ui.now")}
 
     def _people(self, text: str) -> list[int]:
-        """Stay ids, or room numbers at the point, separated by commas or spaces."""
-        stays: list[int] = []
         point = self.form.row("point").value()
-        open_stays = self.store.open_stays(point)
-        for token in text.replace(",", " ").replace("，", " ").replace("、", " ").split():
-            by_room = [i for i, s in open_stays.items() if s["room"] == token]
-            if by_room:
-                stays.extend(by_room)
-            elif token.lstrip("#").isdecimal() and int(token.lstrip("#")) in open_stays:
-                stays.append(int(token.lstrip("#")))
-            else:
-                raise FieldError("people", "error.unknown_person", value=token)
-        return stays
+        rooms = (self.store.point(point) or {}).get("rooms", []) if point else []
+        floors = {room["code"]: room.get("floor", "") for room in rooms}
+        return people_named(text, self.store.open_stays(point), floors)
 
     def save(self, values: dict[str, str]) -> str:
         stays = self._people(values.pop("people", ""))
