@@ -211,6 +211,35 @@ async def test_the_second_arrival_of_a_bus_takes_three_keys(hotel: Store) -> Non
         assert focused(app) == "name"
 
 
+async def test_a_bus_typed_in_one_burst_loses_nothing(hotel: Store) -> None:
+    """A fast typist over SSH (or a card reader): every key of three people arrives
+    before the first is stored; each lands in its field and each person is saved."""
+    people = [("王强", MAN, "13812345678"), ("赵敏", WOMAN, "13900000000"), ("李四", LI_SI, "")]
+    app = IsolationApp(hotel, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2", "n")
+        await pilot.pause()
+        await pilot.press(*"王五", "enter", *"E1", "enter", "p", "ctrl+s")
+        await pilot.pause()
+        assert len(hotel.rows(STAYS)) == 1
+        driver = app._driver
+        assert driver is not None
+        for name, number, phone in people:
+            for char in [*name, "enter", *number, "enter", *phone, "enter"]:
+                key = "enter" if char == "enter" else char
+                driver.send_message(events.Key(key, "\r" if char == "enter" else char))
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if len(hotel.rows(STAYS)) == 4:
+                break
+        await pilot.pause()
+    stored = [
+        (s["person"]["name"], s["person"]["id_number"], s["person"]["phone"])
+        for s in list(hotel.rows(STAYS).values())[1:]
+    ]
+    assert stored == people
+
+
 async def test_a_resident_id_shows_what_it_says_at_once(hotel: Store) -> None:
     app = IsolationApp(hotel, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
@@ -382,6 +411,20 @@ async def test_people_involved_as_supervisors_write_them(hotel: Store) -> None:
         await pilot.pause()
         assert "9楼" in status(app)
     assert len(hotel.rows(INCIDENTS)) == 3
+
+
+async def test_an_incident_takes_kind_people_summary_and_four_keys(hotel: Store) -> None:
+    zhao = arrive(hotel, WOMAN, "赵敏", room="305")
+    app = IsolationApp(hotel, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f4")
+        await pilot.pause()
+        # n, ↵, ↵, ctrl+s beyond the data (the kind's first letter is the data).
+        await pilot.press("n", "f", "enter", *"305", "enter", *"38.6 发热", "ctrl+s")
+        await pilot.pause()
+    (incident,) = hotel.rows(INCIDENTS).values()
+    assert incident["kind"] == "fever" and incident["stays"] == [zhao]
+    assert incident["summary"] == "38.6 发热" and incident["status"] == "open"
 
 
 # ---------------------------------------------------------------- symptoms

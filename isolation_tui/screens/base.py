@@ -191,6 +191,10 @@ class FormScreen(MainScreen):
         focused = self.focused
         if not isinstance(focused, TextField | ChoiceField):
             raise SkipAction()
+        # Where enter goes depends on what was typed (a complete resident ID): let the
+        # fields take the keys already sent before deciding. The keys after this one
+        # wait meanwhile, so they land where enter leads.
+        await self.form.settled()
         names = [spec.name for spec in self.form.specs]
         here = names.index(focused.id.removeprefix("field-")) if focused.id else 0
         if here == len(names) - 1 or self.saves_on_enter(names[here]):

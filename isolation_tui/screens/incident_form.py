@@ -21,14 +21,16 @@ class IncidentFormScreen(FormScreen):
         return [(f"{code} {p['name']}", code) for code, p in self.store.points().items()]
 
     def specs(self) -> Sequence[FieldSpec]:
+        # What differs from one incident to the next comes first; severity, time
+        # (now) and point have defaults, so kind ↵ people ↵ summary ctrl+s is enough.
         return [
-            FieldSpec("point", options=self._points),
             FieldSpec("kind", codes=INCIDENT_KIND),
-            FieldSpec("severity", codes=SEVERITY),
-            FieldSpec("occurred_at", hint="ui.hint_time"),
             FieldSpec("people", hint="ui.hint_people"),
             FieldSpec("summary"),
+            FieldSpec("severity", codes=SEVERITY),
+            FieldSpec("occurred_at", hint="ui.hint_time"),
             FieldSpec("reported_to"),
+            FieldSpec("point", options=self._points),
         ]
 
     def initial_values(self) -> dict[str, str]:

@@ -109,7 +109,9 @@ class ChoiceField(Select[str]):
         else:
             self._typed = character
             found = self.match(character, after=self.value)
-        if found is not None and found != self.value:
+        if found is None:
+            self.app.bell()  # typed where it fits no choice: say so, do not drop it silently
+        elif found != self.value:
             self.value = found
 
     def match(self, typed: str, after: object = None) -> str | None:
