@@ -269,6 +269,7 @@ async def test_a_pasted_name_and_id_fill_two_fields(hotel: Store) -> None:
         assert field(app, "name") == "李四" and field(app, "id_number") == LI_SI
         assert field(app, "sex") == "male"
         assert "Pasted 2" in status(app)
+        assert focused(app) == "phone"
         await pilot.press("ctrl+s")
         await pilot.pause()
     (stay,) = hotel.rows(STAYS).values()

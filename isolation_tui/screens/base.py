@@ -195,12 +195,17 @@ class FormScreen(MainScreen):
         # fields take the keys already sent before deciding. The keys after this one
         # wait meanwhile, so they land where enter leads.
         await self.form.settled()
+        name = (focused.id or "").removeprefix("field-")
         names = [spec.name for spec in self.form.specs]
-        here = names.index(focused.id.removeprefix("field-")) if focused.id else 0
-        if here == len(names) - 1 or self.saves_on_enter(names[here]):
+        if name == names[-1] or self.saves_on_enter(name):
             await self.action_save()
             return
-        ahead = [name for name in names[here + 1 :] if not self.skip_on_enter(name)]
+        self._move_on_from(name)
+
+    def _move_on_from(self, name: str) -> None:
+        """To the next field with something left to type."""
+        names = [spec.name for spec in self.form.specs]
+        ahead = [n for n in names[names.index(name) + 1 :] if not self.skip_on_enter(n)]
         self.form.focus_field(ahead[0] if ahead else names[-1])
 
     def skip_on_enter(self, name: str) -> bool:
@@ -220,6 +225,11 @@ class FormScreen(MainScreen):
         start = (event.field.id or "").removeprefix("field-")
         message, refused = self.form.paste(start, event.lines)
         self._status(message, error=refused)
+        if not refused and len(event.lines) > 1:
+            # Lines went down the form from here: carry on after the last one.
+            names = [spec.name for spec in self.form.specs]
+            last = names[min(names.index(start) + len(event.lines), len(names)) - 1]
+            self._move_on_from(last)
 
     def action_previous_field(self) -> None:
         if not isinstance(self.focused, TextField | ChoiceField):

@@ -382,8 +382,5 @@ class RecordForm(VerticalScroll, can_focus=False):
                 values[name] = cell
         for name, value in values.items():
             self.row(name).set_value(value)
-        if len(lines) > 1 and values:
-            last = max(names.index(name) for name in values)
-            self.focus_field(names[min(last + 1, len(names) - 1)])
         filled = ", ".join(t(f"field.{name}") for name in values)
         return t("ui.pasted", count=len(values), fields=filled), False
