@@ -104,6 +104,17 @@ def test_no_empty_room_left_refuses_automatic_placement(hotel: Store) -> None:
     assert (full.value.field, full.value.key) == ("room", "error.point_full")
 
 
+def test_a_room_left_empty_is_given_again_before_a_family_room(hotel: Store) -> None:
+    first = arrive(hotel, MAN, "王强")
+    arrive(hotel, WOMAN, "赵敏")
+    arrive(hotel, "E1", "Smith", id_type="passport")
+    hotel.discharge({"stay": str(first), "discharged_at": "now", "kind": "hospital"})
+    again = arrive(hotel, LI_SI, "李四")
+    assert hotel.get(STAYS, again)["room"] == "301"  # type: ignore[index]
+    family = arrive(hotel, "E2", "Jones", id_type="passport")
+    assert hotel.get(STAYS, family)["room"] == "201"  # type: ignore[index]
+
+
 async def test_choosing_an_occupied_room_names_who_and_asks(hotel: Store) -> None:
     arrive(hotel, MAN, "王强", room="201")
     app = IsolationApp(hotel, point="DD01")

@@ -224,6 +224,8 @@ class Store(HandoverMixin, HealthMixin):
         self.actor = actor
         self.clock = clock
         self._index = _Index()
+        self._room_sizes: dict[str, tuple[list[Room], list[list[Room]]]] = {}
+        self._room_cursor: dict[tuple[str, int], int] = {}
         self._index.rebuild(db)
         db.storage.add_listener(lambda changes: self._index.apply(db, changes))
 
@@ -321,13 +323,28 @@ class Store(HandoverMixin, HealthMixin):
 
     def empty_room(self, point_code: str) -> Room | None:
         """Where automatic placement puts a person: an empty room, the smallest
-        first (family rooms stay free for families), in the point's room order."""
-        empty = [
-            room
-            for room in self.free_rooms(point_code)
-            if not self.beds_taken(point_code, room["code"])
-        ]
-        return min(empty, key=lambda room: usable_beds(room), default=None)
+        first (family rooms stay free for families). Each size is walked on from
+        the room last given, so a bus costs its people, not people × rooms."""
+        point = self.point(point_code)
+        if point is None:
+            return None
+        cached = self._room_sizes.get(point_code)
+        if cached is None or cached[0] is not point["rooms"]:
+            # The rooms list is replaced whenever a point's rooms change.
+            sizes: dict[int, list[Room]] = {}
+            for room in point["rooms"]:
+                if usable_beds(room):
+                    sizes.setdefault(usable_beds(room), []).append(room)
+            cached = (point["rooms"], [sizes[beds] for beds in sorted(sizes)])
+            self._room_sizes[point_code] = cached
+        for size, rooms in enumerate(cached[1]):
+            start = self._room_cursor.get((point_code, size), 0)
+            for step in range(len(rooms)):
+                room = rooms[(start + step) % len(rooms)]
+                if not self.beds_taken(point_code, room["code"]):
+                    self._room_cursor[(point_code, size)] = (start + step + 1) % len(rooms)
+                    return room
+        return None
 
     def counters(self, today: date | None = None) -> dict[str, counters_mod.Counters]:
         now = self.clock()
