@@ -195,8 +195,7 @@ class ArrivalFormScreen(FormScreen):
         self.form.row("room").refresh_options()
 
     @on(Select.Changed, "#field-room")
-    def _who_is_in_the_room(self, event: Select.Changed) -> None:
+    def _say_a_shared_room_asks(self, event: Select.Changed) -> None:
         room = "" if event.value is Select.NULL else str(event.value)
-        there = self._others_in(room) if room else []
-        message = t("ui.room_shared_hint", people=people_in_room(there)) if there else ""
-        self.form.row("room").show_error(message, hint=True)
+        shared = bool(room and self._others_in(room))
+        self.form.row("room").show_error(t("ui.room_shared_hint") if shared else "", hint=True)
