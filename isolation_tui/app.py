@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from functools import partial
 from typing import ClassVar
@@ -20,6 +21,7 @@ from .screens.confirm import ConfirmScreen
 from .screens.discharges import DischargesScreen
 from .screens.handover import HandoverScreen
 from .screens.incidents import IncidentsScreen
+from .screens.on_duty import OnDutyScreen
 from .screens.overview import OverviewScreen
 from .screens.too_small import too_small
 from .storage.engine import Changes
@@ -31,7 +33,8 @@ POLL_SECONDS = 0.25
 
 
 class IsolationApp(App[None]):
-    """Run with an open :class:`Store`; ``point`` is the supervisor's own point."""
+    """Run with an open :class:`Store`; ``point`` is the supervisor's own point;
+    ``ask_name``: ask at start who is on duty."""
 
     CSS_PATH = "app.tcss"
     TITLE = "isolation-tui"
@@ -75,10 +78,11 @@ class IsolationApp(App[None]):
         ),
     ]
 
-    def __init__(self, store: Store, point: str | None = None) -> None:
+    def __init__(self, store: Store, point: str | None = None, ask_name: bool = False) -> None:
         super().__init__()
         translate_bindings(self)
         self.store = store
+        self.ask_name = ask_name
         points = store.points()
         # Without --point the bar shows the whole city; F1 then enter picks a point.
         self.all_points = point not in points
@@ -97,6 +101,14 @@ class IsolationApp(App[None]):
         self._recount()
         await self.switch_mode("overview")
         self._poller = self.set_interval(POLL_SECONDS, self._poll)
+        if self.ask_name:
+            await self.push_screen(OnDutyScreen(self.store.actor.os_user), self.set_on_duty)
+
+    def set_on_duty(self, name: str | None) -> None:
+        """From now on this session's changes name ``name`` beside the OS account."""
+        if name:
+            self.store.actor = dataclasses.replace(self.store.actor, on_duty=name)
+            self.data_changed.publish(frozenset())
 
     def _poll(self) -> None:
         try:
