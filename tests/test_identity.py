@@ -386,14 +386,15 @@ def header(app: Any) -> str:
 
 @pytest.fixture
 def on_duty_store(db_path: Path) -> Any:
-    """The store a session started with ``--as 张三`` opens."""
-    from isolation_tui.storage.actor import set_on_duty
+    """The store a session started with ``--as 张三`` over SSH opens."""
+    from isolation_tui.storage.actor import current_actor, set_on_duty
 
     set_on_duty("张三")
     try:
-        store = open_store(db_path, create=True, clock=lambda: FIXED_NOW)
+        actor = current_actor({"SSH_CLIENT": "10.1.1.5 52814 22"})
     finally:
         set_on_duty(None)
+    store = open_store(db_path, create=True, actor=actor, clock=lambda: FIXED_NOW)
     rooms = [{"code": f"10{n}", "floor": "1", "beds": 1, "blocked": False} for n in range(1, 5)]
     store.save_point("DD01", "一号点", rooms)
     yield store
@@ -407,7 +408,7 @@ async def test_person_on_duty_shows_in_the_header_the_audit_and_the_signature(
     from textual.widgets import Input
 
     from isolation_tui.app import IsolationApp
-    from isolation_tui.i18n import set_language
+    from isolation_tui.i18n import set_language, t
 
     set_language(lang)
     app = IsolationApp(on_duty_store, point="DD01")
@@ -432,8 +433,11 @@ async def test_person_on_duty_shows_in_the_header_the_audit_and_the_signature(
         await pilot.press("escape")
         await pilot.press("enter")
         await pilot.pause()
-        # The stay's history says who, as the person on duty and the account.
-        assert f"张三 ({me})" in str(app.screen.query_one("#detail-text").content)
+        # The stay's history says who, as the person on duty and the account, and
+        # where from only as the session said.
+        detail = str(app.screen.query_one("#detail-text").content)
+        assert f"张三 ({me})" in detail
+        assert f"{t('field.ssh_client_claimed')}: 10.1.1.5" in detail
         await pilot.press("escape", "f5", "ctrl+s")
         await pilot.pause()
         assert app.screen.query_one("#field-outgoing", Input).value == "张三"
@@ -449,7 +453,8 @@ async def test_without_a_name_the_account_signs_and_the_header_names_nobody(
 
     app = IsolationApp(point_store_plain, point="DD01")
     async with app.run_test(size=(80, 24)) as pilot:
-        assert "On duty" not in header(app)
+        # Between the last tab and F6 only spaces: no name is claimed for anyone.
+        assert header(app).split("F5 Handover")[1].split("F6")[0].strip() == ""
         await pilot.press("f5", "ctrl+s")
         await pilot.pause()
         assert app.screen.query_one("#field-outgoing", Input).value == "tester"

@@ -12,7 +12,7 @@ from textual.widgets import Static
 
 from ..domain.activity import changed_fields, describe
 from ..domain.codes import CATEGORY, DISCHARGE_KIND, ID_TYPE, SEX
-from ..domain.identity import who_label
+from ..domain.identity import audit_identity, who_label
 from ..i18n import t
 from ..storage.repository import DISCHARGES, STAYS
 from .actions import extend_screen
@@ -91,6 +91,9 @@ class StayDetailScreen(MainScreen):
         text.append(f"\n{t('ui.history')}\n", style="bold")
         for entry in self.store.history(STAYS, self.stay_id):
             text.append(f"  {describe(entry, stay)}\n")
+            claimed = audit_identity(entry)["ssh_client_claimed"]
+            if claimed:
+                text.append(f"      {t('field.ssh_client_claimed')}: {claimed}\n")
             for change in changed_fields(entry):
                 text.append(f"      {change}\n")
         return text

@@ -51,7 +51,7 @@ class ModeTabs(Static):
             end.append(badge, style="bold reverse")
             end.append(" ")
         if self.on_duty:
-            end.append(t("ui.on_duty_badge", name=self.on_duty), style="bold")
+            end.append(t("ui.on_duty_badge", name=self.on_duty), style="reverse")
             end.append(" ")
         end.append("F6 ", style="dim")
         end.append(self.scope or t("ui.key_scope"), style="bold")
