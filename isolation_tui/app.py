@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
+from textual.filter import LineFilter
 from textual.screen import Screen
 from textual.signal import Signal
 
@@ -28,6 +29,7 @@ from .storage.engine import Changes
 from .storage.errors import StoreError
 from .storage.repository import Store
 from .widgets.keys import translate_bindings
+from .widgets.safe_output import ControlCharacterFilter
 
 POLL_SECONDS = 0.25
 
@@ -83,6 +85,7 @@ class IsolationApp(App[None]):
         translate_bindings(self)
         self.store = store
         self.ask_name = ask_name
+        self._safe_output = ControlCharacterFilter()
         points = store.points()
         # Without --point the bar shows the whole city; F1 then enter picks a point.
         self.all_points = point not in points
@@ -94,6 +97,9 @@ class IsolationApp(App[None]):
         self.animation_level = "none"
         self._pending: set[str] = set()
         store.db.storage.add_listener(self._on_store_change)
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        return [*super().get_line_filters(), self._safe_output]
 
     # ------------------------------------------------------------------ live data
 

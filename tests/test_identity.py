@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import shutil
 import site
 import subprocess
@@ -298,11 +299,16 @@ def test_import_summary_prints_the_file_name_without_control_characters(
     assert b"rooms" in (result.stdout if good else result.stderr)
 
 
-def test_a_missing_database_path_is_printed_without_control_characters(tmp_path: Path) -> None:
-    db = tmp_path / f"gone{ESCAPES}.db"
-    result = run(db, "export", "arrivals")
-    assert result.returncode == 1
-    assert printed_controls(result.stderr) == []
+def test_paths_are_printed_without_control_characters(db_path: Path, tmp_path: Path) -> None:
+    missing = run(tmp_path / f"gone{ESCAPES}.db", "export", "arrivals")
+    assert missing.returncode == 1
+    assert printed_controls(missing.stderr) == []
+
+    tampered(db_path)
+    out = tmp_path / f"out{ESCAPES}.csv"
+    written = run(db_path, "export", "audit", "--out", str(out))
+    assert written.returncode == 0 and out.exists()
+    assert printed_controls(written.stderr) == [] and b"out]0;pwned[2J.csv" in written.stderr
 
 
 # ---------------------------------------------------------------------- handover files
@@ -484,3 +490,35 @@ async def test_asked_at_start_the_name_given_is_used(point_store_plain: Store, a
         point_store_plain.save_point("DD02", "二号点", [])
         entry = list(point_store_plain.rows(AUDIT).values())[-1]
         assert entry["on_duty"] == expected
+
+
+async def test_the_terminal_program_shows_stored_escape_sequences_as_nothing(
+    point_store_plain: Store,
+) -> None:
+    """A name with escape sequences (an older version, an edited file) is shown
+    without them: they would retitle or clear the supervisor's terminal."""
+    from isolation_tui.app import IsolationApp
+
+    point_store_plain.register_arrival(
+        {
+            "point": "DD01",
+            "name": "王五",
+            "id_type": "passport",
+            "id_number": "E7654321",
+            "category": "inbound",
+            "arrived_at": "2026-11-29 08:00",
+        }
+    )
+    with point_store_plain.transaction():
+        person = {**point_store_plain.rows(STAYS)["1"]["person"], "name": f"王{ESCAPES}\u202e五"}
+        point_store_plain.table(STAYS).update({"person": person}, doc_ids=[1])
+    app = IsolationApp(point_store_plain, point="DD01")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f2")
+        await pilot.pause()
+        # The frame as written to the terminal: Textual's own sequences (colours,
+        # cursor moves) are CSI …m / …H; nothing else may act on the terminal.
+        frame = app.screen._compositor.render_full_update().render_segments(app.console)
+        text = re.sub(r"\x1b\[[0-9;?]*[mHlhK]", "", frame)
+        assert "王]0;pwned[2J五" in text
+        assert [repr(ch) for ch in FORBIDDEN if ch in text.replace("\n", "")] == []

@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from ..domain.display import for_terminal_deep
+from ..domain.display import for_terminal, for_terminal_deep
 from ..domain.health import ROUND
 from ..domain.identity import audit_identity, who_label
 from ..domain.records import Voided, is_live
@@ -334,13 +334,18 @@ def _is_database_file(out: Path, db_path: Path) -> bool:
     return target in companions
 
 
+def _tell(message: str) -> None:
+    """A message beside the data (on stderr), with no control character of a path."""
+    print(for_terminal(message), file=sys.stderr)
+
+
 def run_export(kind: str, db_path: Path, *, fmt: str = "csv", out: Path | None = None) -> int:
     """The ``export`` command: 0 when written, 1 when the file cannot be written."""
     if kind not in EXPORTS:
-        print(t("export.unknown_kind", kind=kind, kinds=", ".join(KINDS)), file=sys.stderr)
+        _tell(t("export.unknown_kind", kind=kind, kinds=", ".join(KINDS)))
         return 2
     if out is not None and _is_database_file(out, db_path):
-        print(t("export.would_overwrite_db", file=out), file=sys.stderr)
+        _tell(t("export.would_overwrite_db", file=out))
         return 1
     columns, build = EXPORTS[kind]
     store = open_store(db_path, read_only=True)
@@ -368,9 +373,7 @@ def run_export(kind: str, db_path: Path, *, fmt: str = "csv", out: Path | None =
         write_private(out, data)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        print(t("export.cannot_write", file=out, reason=reason), file=sys.stderr)
+        _tell(t("export.cannot_write", file=out, reason=reason))
         return 1
-    print(
-        t("export.done", count=len(rows), what=t(f"export.what.{kind}"), file=out), file=sys.stderr
-    )
+    _tell(t("export.done", count=len(rows), what=t(f"export.what.{kind}"), file=out))
     return 0
