@@ -522,3 +522,48 @@ async def test_the_terminal_program_shows_stored_escape_sequences_as_nothing(
         text = re.sub(r"\x1b\[[0-9;?]*[mHlhK]", "", frame)
         assert "王]0;pwned[2J五" in text
         assert [repr(ch) for ch in FORBIDDEN if ch in text.replace("\n", "")] == []
+
+
+def test_the_program_started_with_as_names_the_person_in_its_header(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """``isolation-tui --as 张三`` in a real terminal (a pseudo-terminal at 80×24)."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+    import time
+
+    assert run(db_path, "import", "rooms", str(rooms_file(tmp_path))).returncode == 0
+    main, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    env = {**os.environ, "ISOLATION_TUI_DB": str(db_path), "LANG": "C.UTF-8", "TERM": "xterm"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "isolation_tui", "--as", "张三"],
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(child)
+    seen = b""
+    try:
+        deadline = time.monotonic() + 60
+        while " 张三 ".encode() not in seen and time.monotonic() < deadline:
+            if select.select([main], [], [], 1)[0]:
+                seen += os.read(main, 65536)
+        assert " 张三 ".encode() in seen
+        os.write(main, b"\x11")  # ctrl+q
+        while process.poll() is None and time.monotonic() < deadline:
+            if select.select([main], [], [], 0.2)[0]:
+                try:
+                    os.read(main, 65536)
+                except OSError:
+                    break
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(main)
