@@ -53,7 +53,7 @@ def test_arrival_takes_the_first_free_bed_and_is_audited(point: Store) -> None:
     (entry,) = [a for a in point.rows(AUDIT).values() if a["table"] == STAYS]
     assert entry["action"] == "create" and entry["record"] == stay_id
     assert entry["before"] is None and entry["after"]["person"]["id_number"] == ID_A
-    assert entry["who"] == "tester" and entry["host"] == "local"
+    assert (entry["os_user"], entry["on_duty"], entry["ssh_client_claimed"]) == ("tester", "", "")
 
 
 def test_room_rules(point: Store) -> None:
@@ -207,8 +207,8 @@ def test_blocking_an_occupied_room_is_refused(point: Store) -> None:
 
 def test_actor_names_the_ssh_client() -> None:
     actor = current_actor({"SSH_CLIENT": "10.1.2.3 52814 22"})
-    assert actor.host == "10.1.2.3"
-    assert current_actor({}).host == "local"
+    assert actor.ssh_client_claimed == "10.1.2.3"
+    assert current_actor({}).ssh_client_claimed == ""
 
 
 def test_a_finished_stay_keeps_its_place_and_order(point: Store) -> None:

@@ -235,7 +235,7 @@ async def test_details_unmask_what_lists_mask(point_store: Store) -> None:
 
 
 async def test_read_only_opens_no_form(db_path: Path, point_store: Store) -> None:
-    viewer = open_store(db_path, read_only=True, actor=Actor("viewer", "local"))
+    viewer = open_store(db_path, read_only=True, actor=Actor("viewer"))
     app = IsolationApp(viewer, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f2", "n")

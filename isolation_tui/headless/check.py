@@ -21,7 +21,7 @@ from ..storage.errors import StoreError
 from ..storage.handovers import HANDOVERS
 from ..storage.health import CHECKS, TESTS
 from ..storage.repository import AUDIT, DISCHARGES, INCIDENTS, POINTS, STAYS, Store, open_store
-from .reports import click_echo_err, console
+from .reports import click_echo_err, say
 
 
 def problems(store: Store, today: date | None = None) -> Iterator[str]:
@@ -171,5 +171,5 @@ def run_check(db_path: Path) -> int:
         click_echo_err(t("check.failed", count=len(found), path=db_path))
         return 1
     message = t("check.ok", records=records, seq=store.db.storage.seq, path=db_path)
-    console().print(message, markup=False, soft_wrap=True)
+    say(message)
     return 0

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..domain.codes import ID_TYPE
+from ..domain.display import for_terminal
 from ..domain.errors import Collector, FieldError, ValidationFailed
 from ..domain.health import TEST_KIND, TEST_RESULT
 from ..domain.idnumber import normalise
@@ -734,7 +735,9 @@ def import_table(
 
 
 def _say(text: str, stream: IO[str]) -> None:
-    """Print without ever failing on a terminal that cannot show some characters."""
+    """Print without ever failing on a terminal that cannot show some characters, and
+    without a control character (of a file name, say) that the terminal would act on."""
+    text = for_terminal(text)
     try:
         stream.write(text + "\n")
     except UnicodeEncodeError:
@@ -754,7 +757,8 @@ def _progress(total: int, file: Path) -> Iterator[Callable[[], None]]:
     from rich.progress import Progress
 
     with Progress(console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task(escape(t("import.progress", file=file.name)), total=total)
+        label = for_terminal(t("import.progress", file=file.name))
+        task = progress.add_task(escape(label), total=total)
         yield lambda: progress.advance(task)
 
 

@@ -347,7 +347,12 @@ class Store(HandoverMixin, HealthMixin):
         return format_time(self.clock())
 
     def _stamp(self) -> dict[str, str]:
-        return {"at": self._now(), "who": self.actor.user}
+        """When and by whom, kept in the record: the account, and the person on duty
+        when one is named (the audit entry has the rest)."""
+        stamp = {"at": self._now(), "who": self.actor.os_user}
+        if self.actor.on_duty:
+            stamp["on_duty"] = self.actor.on_duty
+        return stamp
 
     def _audit(
         self,
@@ -366,8 +371,9 @@ class Store(HandoverMixin, HealthMixin):
             after = {k: after.get(k) for k in sorted(changed)}
         entry = AuditEntry(
             at=self._now(),
-            who=self.actor.user,
-            host=self.actor.host,
+            os_user=self.actor.os_user,
+            on_duty=self.actor.on_duty,
+            ssh_client_claimed=self.actor.ssh_client_claimed,
             action=action,
             table=table,
             record=record,
@@ -530,7 +536,7 @@ class Store(HandoverMixin, HealthMixin):
             extra = extension_days(days, stay)
             extensions = [
                 *stay["extensions"],
-                {"days": extra, "reason": why, "who": self.actor.user, "at": self._now()},
+                {"days": extra, "reason": why, **self._stamp()},
             ]
             changes = {
                 "extensions": extensions,
@@ -637,7 +643,7 @@ class Store(HandoverMixin, HealthMixin):
         with self.transaction():
             incident = self._incident(incident_id)
             when = action_time(incident, at, self.clock())
-            actions = [*incident["actions"], {"at": when, "what": text, "who": self.actor.user}]
+            actions = [*incident["actions"], {**self._stamp(), "at": when, "what": text}]
             return cast(Incident, self._change(INCIDENTS, incident_id, {"actions": actions}, "act"))
 
     def close_incident(self, incident_id: int, resolution: str, handled_at: str = "") -> Incident:
