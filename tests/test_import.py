@@ -22,7 +22,7 @@ import pytest
 
 from isolation_tui.domain.counters import ALL
 from isolation_tui.domain.idnumber import make_resident_id
-from isolation_tui.headless.csv_import import COLUMNS, decode, run_import, split_rows
+from isolation_tui.headless.imports import COLUMNS, decode, run_import, split_rows
 from isolation_tui.storage.health import CHECKS, TESTS
 from isolation_tui.storage.repository import (
     AUDIT,
