@@ -6,6 +6,7 @@ or (on any problem) none, with each problem named as ``FILE:ROW: field: message`
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -22,7 +23,7 @@ import pytest
 
 from isolation_tui.domain.counters import ALL
 from isolation_tui.domain.idnumber import make_resident_id
-from isolation_tui.headless.imports import COLUMNS, decode, run_import, split_rows
+from isolation_tui.headless.imports import COLUMNS, command, decode, run_import, split_rows
 from isolation_tui.storage.health import CHECKS, TESTS
 from isolation_tui.storage.repository import (
     AUDIT,
@@ -1012,6 +1013,41 @@ def test_dry_run_reports_problems_too(
     code, _, err = run("arrivals", file, db_path, capsys, dry_run=True)
     assert code == 1
     assert "a.csv:3: point: " in err
+
+
+def test_a_dry_run_held_open_lets_another_import_commit(
+    points: Store,
+    db_path: Path,
+    tmp_path: Path,
+    cli: CliRunner,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A dry run checks against what it read and takes no writer's lock: another
+    supervisor's import, run while the dry run is half way, commits at once; the
+    dry run writes nothing, before or after it."""
+    rehearsed = write_csv(tmp_path / "a.csv", ARRIVAL_HEADER, [person_row(1), person_row(2)])
+    other = write_csv(tmp_path / "b.csv", ARRIVAL_HEADER, [person_row(3)])
+    before = db_files(db_path)
+    meanwhile: list[subprocess.CompletedProcess[str]] = []
+
+    @contextlib.contextmanager
+    def progress(total: int, file: Path) -> Iterator[Callable[[], None]]:
+        def tick() -> None:
+            if not meanwhile:
+                assert db_files(db_path) == before
+                meanwhile.append(cli("import", "arrivals", str(other), timeout=30))
+
+        yield tick
+
+    monkeypatch.setattr(command, "_progress", progress)
+    code, out, err = run("arrivals", rehearsed, db_path, capsys, dry_run=True)
+
+    assert code == 0, err
+    assert "dry run: all 2 arrivals" in out
+    assert meanwhile[0].returncode == 0, meanwhile[0].stderr
+    points.refresh()
+    assert [s["person"]["name"] for s in points.rows(STAYS).values()] == ["测试3"]
 
 
 def test_dry_run_of_rooms_does_not_create_the_database(

@@ -48,7 +48,9 @@ def import_table(
     if table.problems:
         return Outcome(problems=list(table.problems))
     outcome = Outcome(problems=list(table.row_problems))
-    with contextlib.suppress(_Rollback), store.transaction():
+    # A dry run is checked against the state read now, holding no writer back.
+    attempt = store.rehearsal() if dry_run else store.transaction()
+    with contextlib.suppress(_Rollback), attempt:
         IMPORTERS[kind](store, table, outcome).run(table.rows, tick)
         if outcome.problems or dry_run:
             raise _Rollback
@@ -96,7 +98,7 @@ def _store_for(kind: str, db_path: Path, dry_run: bool) -> Iterator[Store]:
             finally:
                 store.close()
         return
-    store = open_store(db_path, create=kind == "rooms" and not dry_run)
+    store = open_store(db_path, create=kind == "rooms" and not dry_run, read_only=dry_run)
     try:
         yield store
     finally:
