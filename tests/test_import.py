@@ -24,6 +24,7 @@ import pytest
 from isolation_tui.domain.counters import ALL
 from isolation_tui.domain.idnumber import make_resident_id
 from isolation_tui.headless.imports import COLUMNS, command, decode, run_import, split_rows
+from isolation_tui.headless.imports.reading import ImportFileError
 from isolation_tui.storage.health import CHECKS, TESTS
 from isolation_tui.storage.repository import (
     AUDIT,
@@ -822,7 +823,7 @@ def test_binary_junk_is_refused_clearly(
     file.write_bytes(bytes(range(256)) * 8)
     result = cli("import", "arrivals", str(file))
     assert result.returncode == 1
-    assert "not a text file in UTF-8, GB18030/GBK or UTF-16" in result.stderr
+    assert "not a text file in any of the encodings tried (UTF-8, " in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -984,7 +985,11 @@ def test_nul_bytes_mean_not_a_csv_text_file(
 
 
 def test_decode_prefers_utf8_then_gb18030() -> None:
-    assert decode("隔离点".encode("gb18030"), "f") == "隔离点"
+    header = "隔离点,姓名,证件号码,人员类别,入住时间\r\n"
+    assert decode(header.encode("gb18030"), "f") == header
+    # As EUC-KR these bytes are three Korean syllables: too short to tell.
+    with pytest.raises(ImportFileError, match="cannot be told for sure"):
+        decode("隔离点".encode("gb18030"), "f")
     assert decode("\ufeff隔离点".encode(), "f") == "隔离点"
     assert split_rows('point,"a,b"\n', "rooms").problems[0].field == "a,b"
 
@@ -1166,6 +1171,62 @@ def test_utf8_with_a_stray_byte_is_not_read_as_gb18030(
 
     assert code == 1
     assert "mixed.csv:3: this line is not valid UTF-8" in err
+
+
+@pytest.mark.parametrize(
+    ("names", "encoding"),
+    [
+        (["Müller", "Jürgen"], "latin-1"),  # read as GBK: M黮ler
+        (["山田太郎", "佐藤花子"], "shift_jis"),  # read as GBK: 嶳揷懢榊
+        (["김민준", "이서연"], "euc_kr"),  # every byte pair a common Chinese character
+        (["陳大文", "黃小明"], "big5"),
+        (["やまだ", "山田"], "euc_jp"),
+    ],
+)
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_file_in_another_encoding_is_refused_not_guessed(
+    points: Store,
+    db_path: Path,
+    tmp_path: Path,
+    cli: CliRunner,
+    names: list[str],
+    encoding: str,
+    lang: str,
+) -> None:
+    """Bytes that GB18030 happens to decode are not taken for Chinese: the file is
+    refused, naming the encodings tried and how to save it as UTF-8."""
+    rows = [arrival(n, name=name, origin="Seoul") for n, name in enumerate(names, 1)]
+    file = write_csv(tmp_path / "names.csv", ARRIVAL_HEADER, rows, encoding)
+    before = db_files(db_path)
+
+    result = cli("import", "arrivals", str(file), "--lang", lang)
+
+    assert result.returncode == 1, result.stdout
+    assert db_files(db_path) == before
+    err = result.stderr
+    assert err.startswith(str(file))
+    assert "GB18030" in err and "UTF-16" in err
+    if lang == "en":
+        assert "tried UTF-8" in err and "CSV UTF-8" in err
+    else:
+        assert "已尝试 UTF-8" in err and "CSV UTF-8" in err
+
+
+def test_gb18030_with_rare_name_characters_still_imports(
+    points: Store, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Chinese spreadsheet's names may use characters outside GB2312 (喆, 堃)."""
+    rows = [arrival(n, name=name) for n, name in enumerate(["张喆", "王堃", "李明", "赵雨"], 1)]
+    file = write_csv(tmp_path / "名单.csv", ARRIVAL_HEADER_ZH, rows, "gb18030")
+    code, _, err = run("arrivals", file, db_path, capsys)
+    assert code == 0, err
+    points.refresh()
+    assert [s["person"]["name"] for s in points.rows(STAYS).values()] == [
+        "张喆",
+        "王堃",
+        "李明",
+        "赵雨",
+    ]
 
 
 # ---------------------------------------------------------------------- release needs a test

@@ -79,24 +79,76 @@ class ImportFileError(Exception):
     """The file cannot be read as CSV at all; the message says why."""
 
 
+# What ``decode`` tries, in this order, for the messages.
+_TRIED = "UTF-8, UTF-8 BOM, UTF-16 BOM, GB18030/GBK"
+# Share of a GB18030 reading's non-ASCII characters that must be GB2312 (the common
+# characters and punctuation a Chinese spreadsheet holds; rare name characters such
+# as 喆 are outside it). Text in another encoding read as GB18030 lands mostly
+# outside it: Latin-1, Shift-JIS and half of Big5 pair bytes GB2312 never uses.
+_GB2312_SHARE = 0.9
+# Korean (EUC-KR) reads as GB2312 too, every syllable a common Chinese character;
+# as EUC-KR, Chinese text is half Hangul, half Hanja or undecodable, Korean all Hangul.
+_HANGUL_SHARE = 0.9
+
+
 def decode(raw: bytes, file: str) -> str:
-    """The text of a CSV file as a spreadsheet saves it: UTF-8 (with or without BOM),
-    UTF-16 with BOM ("Unicode text"), or GB18030/GBK from a Chinese-language Excel."""
+    """The text of a CSV file as a spreadsheet saves it.
+
+    Sure by their marks: UTF-8 (with or without BOM, as it decodes strictly) and
+    UTF-16 with BOM ("Unicode text"). GB18030/GBK, what a Chinese-language Excel
+    saves, only when its reading is plausibly Chinese and not as plausibly another
+    East Asian encoding; any other file is refused, never guessed.
+    """
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encodings: tuple[str, ...] = ("utf-16",)
+        text = _strict(raw, "utf-16")
     else:
-        encodings = ("utf-8-sig", "gb18030")
-    for encoding in encodings:
-        try:
-            text = raw.decode(encoding)
-        except UnicodeDecodeError as exc:
-            if encoding == "utf-8-sig":
-                _refuse_mixed_utf8(raw, exc, file)
-            continue
-        if "\x00" in text:
-            break
-        return text
-    raise ImportFileError(t("import.bad_encoding", file=file))
+        text = _strict(raw, "utf-8-sig")
+        if text is None:
+            text = _gb18030(raw, file)
+    if text is None or "\x00" in text:
+        raise ImportFileError(t("import.bad_encoding", file=file, tried=_TRIED))
+    return text
+
+
+def _strict(raw: bytes, encoding: str) -> str | None:
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def _gb18030(raw: bytes, file: str) -> str | None:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        _refuse_mixed_utf8(raw, exc, file)
+    text = _strict(raw, "gb18030")
+    if text is None:
+        return None
+    wide = [ch for ch in text if ord(ch) > 127]
+    common = sum(1 for ch in wide if _in_gb2312(ch))
+    # Kana: Japanese (EUC-JP keeps it; Big5's commonest row reads as it).
+    kana = any("\u3040" <= ch <= "\u30ff" for ch in wide)
+    if kana or common < _GB2312_SHARE * len(wide) or _reads_as_korean(raw):
+        raise ImportFileError(t("import.unsure_encoding", file=file, tried=_TRIED))
+    return text
+
+
+def _in_gb2312(ch: str) -> bool:
+    try:
+        ch.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _reads_as_korean(raw: bytes) -> bool:
+    text = _strict(raw, "euc_kr")
+    if text is None:
+        return False
+    wide = [ch for ch in text if ord(ch) > 127]
+    hangul = sum(1 for ch in wide if "\uac00" <= ch <= "\ud7a3")
+    return bool(wide) and hangul >= _HANGUL_SHARE * len(wide)
 
 
 def _refuse_mixed_utf8(raw: bytes, exc: UnicodeDecodeError, file: str) -> None:
