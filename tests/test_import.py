@@ -545,6 +545,24 @@ def test_same_person_twice_in_one_file(
     assert "f.csv:4: id_number: this person is already on line 2 of this file" in err
 
 
+def test_look_alike_id_numbers_in_one_file_are_one_person(
+    points: Store,
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    unchanged: None,
+) -> None:
+    """The same passport with a Cyrillic М, a zero-width space, a soft hyphen."""
+    numbers = ["M58934468", "М58934468", "M5893\u200b4468", "M58934468\u00ad"]
+    rows = [arrival(n, id_type="passport", id_number=x) for n, x in enumerate(numbers, 1)]
+    file = write_csv(tmp_path / "p.csv", ARRIVAL_HEADER, rows)
+    code, _, err = run("arrivals", file, db_path, capsys)
+    assert code == 1
+    assert "p.csv:3: id_number: contains “М” (CYRILLIC CAPITAL LETTER EM, U+041C)" in err
+    assert "p.csv:4: id_number: this person is already on line 2 of this file" in err
+    assert "p.csv:5: id_number: this person is already on line 2 of this file" in err
+
+
 def test_person_already_in_isolation(
     with_people: Store,
     db_path: Path,

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from ...domain.codes import ID_TYPE
 from ...domain.errors import FieldError, ValidationFailed
-from ...domain.idnumber import normalise
+from ...domain.idnumber import id_number_problem, normalise
 from ...domain.records import person_key
 from ...domain.rules import clean_text
 from ...i18n import t
@@ -95,8 +95,8 @@ class Importer:
         fields = row.fields
         id_type = ID_TYPE.parse(clean_text(fields.get("id_type", "")) or "resident_id")
         number = normalise(clean_text(fields.get("id_number", "")))
-        if id_type is None or not number:
-            return None
+        if id_type is None or not number or id_number_problem(number):
+            return None  # the row's own checks say what is wrong
         key = person_key(id_type, number)
         if key in self.people:
             raise FieldError("id_number", "import.same_person", row=self.people[key])
