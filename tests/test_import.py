@@ -492,6 +492,11 @@ ARRIVAL_CASES = {
     ),
     "missing name": (arrival(21, name=""), "name", "is required"),
     "markup name is fine, bad sex": (arrival(22, name="[red]x[/]", sex="?"), "sex", "“?”"),
+    "born in 1850": (
+        arrival(23, id_number=make_resident_id("210602", date(1850, 3, 1), 11)),
+        "id_number",
+        "before 1900",
+    ),
 }
 
 
@@ -675,6 +680,45 @@ def incident(**changes: str) -> list[str]:
     )
     row.update(changes)
     return list(row.values())
+
+
+def test_the_same_incidents_file_twice_adds_nothing_the_second_time(
+    points: Store, db_path: Path, tmp_path: Path, cli: CliRunner
+) -> None:
+    """An incident is recognised by point, time, kind and summary (whatever its
+    status now); one written in another way (2022/3/26 2:10, 发热 as kind) is the
+    same one."""
+    rows = [
+        incident(),
+        incident(kind="medical", summary="跌倒", status="handled", handled_at="2022-03-26 03:00"),
+        incident(occurred_at="2022-03-26 05:00"),
+    ]
+    rows[1][7] = "送医"
+    file = write_csv(tmp_path / "incidents.csv", INCIDENT_HEADER, rows)
+    first = cli("import", "incidents", str(file))
+    assert first.returncode == 0, first.stderr
+    assert "imported 3 incidents" in first.stdout
+
+    again = [
+        incident(occurred_at="2022/3/26 2:10", kind="发热"),
+        *rows[1:],
+        incident(summary="咳嗽"),
+    ]
+    second = cli(
+        "import", "incidents", str(write_csv(tmp_path / "again.csv", INCIDENT_HEADER, again))
+    )
+
+    assert second.returncode == 0, second.stderr
+    assert "imported 1 incidents" in second.stdout
+    assert "skipped 3 incident(s) already stored" in second.stdout
+    points.refresh()
+    assert [i["summary"] for i in points.rows(INCIDENTS).values()] == [
+        "发热",
+        "跌倒",
+        "发热",
+        "咳嗽",
+    ]
+    assert cli("import", "incidents", str(file), "--lang", "zh").stdout.count("已跳过 3 ") == 1
 
 
 INCIDENT_CASES = {

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from .base import Importer
-from .reading import Column, Row
+from collections.abc import Mapping
+from typing import Any
+
+from ...domain.records import is_live
+from ...domain.rules import incident_from_fields
+from ...storage.repository import INCIDENTS, Store
+from .base import Importer, Outcome
+from .reading import Column, Row, Table
+
+
+def _same(incident: Mapping[str, Any]) -> tuple[str, str, str, str]:
+    """What makes two incidents one: a file sent twice, or a row repeated."""
+    return (incident["point"], incident["occurred_at"], incident["kind"], incident["summary"])
 
 
 class IncidentsImporter(Importer):
@@ -23,6 +34,10 @@ class IncidentsImporter(Importer):
         Column("voided", ("作废",)),
     )
 
+    def __init__(self, store: Store, table: Table, outcome: Outcome) -> None:
+        super().__init__(store, table, outcome)
+        self.known = {_same(doc) for doc in store.rows(INCIDENTS).values() if is_live(doc)}
+
     def apply(self, row: Row) -> int | None:
         fields = dict(row.fields)
         if self.skip(fields):
@@ -30,4 +45,10 @@ class IncidentsImporter(Importer):
         self.point_code(fields)
         for informational in ("id", "stays", "actions", "voided"):
             fields.pop(informational, None)
-        return self.store.open_incident(fields)
+        same = _same(incident_from_fields(fields, self.store.points(), self.store.clock()))
+        if same in self.known:
+            self.outcome.skipped += 1
+            return None
+        incident_id = self.store.open_incident(fields)
+        self.known.add(same)
+        return incident_id
