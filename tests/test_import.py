@@ -767,7 +767,11 @@ ROOM_CASES = {
     "blocked unreadable": (["P1", "", "401", "4", "2", "perhaps"], "blocked", "yes or no"),
     "no room": (["P1", "", "", "4", "2", ""], "room", "is required"),
     "room twice": (["P1", "", "301", "3", "2", ""], "room", "already on line 2"),
-    "code too long": (["P" * 21, "", "1", "1", "1", ""], "point", "longer than 20"),
+    "code too long": (
+        ["P" * 21, "", "1", "1", "1", ""],
+        "point",
+        "more than the 20 this field holds",
+    ),
     "name differs": (
         ["P1", "Other name", "402", "4", "2", ""],
         "point_name",
@@ -957,16 +961,50 @@ def test_huge_field_is_an_error_not_a_crash(
     assert "h.csv:3: cannot read this line as CSV (field larger than field limit" in err
 
 
-def test_long_field_within_limit_is_cut_to_size(
+def test_a_cell_as_long_as_its_field_is_stored_whole_and_a_longer_one_refused(
     points: Store, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    rows = [arrival(1, notes="备" * 50_000)]
-    code, _, err = run(
-        "arrivals", write_csv(tmp_path / "h.csv", ARRIVAL_HEADER, rows), db_path, capsys
-    )
+    rows = [arrival(1, notes="备" * 500), arrival(2, notes="备" * 501)]
+    file = write_csv(tmp_path / "h.csv", ARRIVAL_HEADER, rows)
+    before = db_files(db_path)
+    code, _, err = run("arrivals", file, db_path, capsys)
+    assert code == 1
+    assert "h.csv:3: notes: 501 characters, more than the 500 this field holds" in err
+    assert db_files(db_path) == before
+
+    code, _, err = run("arrivals", write_csv(file, ARRIVAL_HEADER, rows[:1]), db_path, capsys)
     assert code == 0, err
     points.refresh()
-    assert len(points.rows(STAYS)["1"]["notes"]) == 500
+    assert points.rows(STAYS)["1"]["notes"] == "备" * 500
+
+
+# What each field holds: what the store keeps of it whole (codes of a point's rooms
+# are short; an ID number is at most 40 characters; any other text 500).
+FIELD_LIMITS = {("rooms", "point"): 20, ("rooms", "room"): 20, ("rooms", "floor"): 20}
+FIELD_LIMITS |= {(kind, "id_number"): 40 for kind in ("arrivals", "discharges", "tests")}
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"), [(kind, column.name) for kind in COLUMNS for column in COLUMNS[kind]]
+)
+def test_every_field_of_every_kind_refuses_a_longer_cell_naming_row_and_field(
+    points: Store,
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    kind: str,
+    name: str,
+) -> None:
+    limit = FIELD_LIMITS.get((kind, name), 500)
+    header = [column.name for column in COLUMNS[kind]]
+    good = dict.fromkeys(header, "")
+    rows = [list(good.values()), list({**good, name: "长" * (limit + 1)}.values())]
+    file = write_csv(tmp_path / "long.csv", header, rows)
+    before = db_files(db_path)
+    code, _, err = run(kind, file, db_path, capsys)
+    assert code == 1
+    assert f"long.csv:3: {name}: {limit + 1} characters, more than the {limit}" in err
+    assert db_files(db_path) == before
 
 
 def test_control_characters_do_not_reach_the_store_or_the_terminal(

@@ -9,6 +9,7 @@ from typing import Any
 
 from .timeparse import EARLIEST_YEAR
 
+MAX_ID_NUMBER = 40
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 

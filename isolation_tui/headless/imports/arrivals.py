@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ...domain.errors import FieldError
+from ...domain.idnumber import MAX_ID_NUMBER
 from ...domain.rules import clean_text
 from .base import Importer
 from .reading import Column, Row
@@ -19,7 +20,7 @@ class ArrivalsImporter(Importer):
         Column("sex", ("性别",)),
         Column("birth_date", ("出生日期", "出生年月日", "生日")),
         Column("id_type", ("证件类型",)),
-        Column("id_number", ("证件号码", "证件号", "身份证号", "身份证号码"), True),
+        Column("id_number", ("证件号码", "证件号", "身份证号", "身份证号码"), True, MAX_ID_NUMBER),
         Column("nationality", ("国籍", "国家/地区")),
         Column("phone", ("电话", "联系电话", "手机", "手机号", "手机号码")),
         Column("origin", ("来源地", "出发地", "来源")),

@@ -11,7 +11,7 @@ from ...domain.codes import ID_TYPE
 from ...domain.errors import FieldError, ValidationFailed
 from ...domain.idnumber import id_number_problem, normalise
 from ...domain.records import person_key
-from ...domain.rules import clean_text
+from ...domain.rules import clean_text, strip_controls
 from ...i18n import t
 from ...storage.repository import Store
 from .reading import Column, Problem, Row, Table
@@ -65,8 +65,21 @@ class Importer:
     def fail(self, line: int, name: str, message: str) -> None:
         self.outcome.problems.append(Problem(line, self.table.label(name), message))
 
+    def too_long(self, row: Row) -> bool:
+        """Record every cell longer than its field holds: it is refused, not cut."""
+        limits = {column.name: column.limit for column in self.columns}
+        found = False
+        for name, value in row.fields.items():
+            length = len(strip_controls(value).strip())
+            if length > limits[name]:
+                self.fail(row.line, name, t("import.too_long", length=length, limit=limits[name]))
+                found = True
+        return found
+
     def row(self, row: Row) -> None:
         """Apply one row; its rule problems are recorded, never raised."""
+        if self.too_long(row):
+            return
         try:
             record_id = self.apply(row)
         except ValidationFailed as exc:

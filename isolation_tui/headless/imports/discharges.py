@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ...domain.errors import Collector
+from ...domain.idnumber import MAX_ID_NUMBER
 from ...domain.rules import clean_text
 from .base import Importer
 from .reading import Column, Row
@@ -11,7 +12,7 @@ from .reading import Column, Row
 class DischargesImporter(Importer):
     columns = (
         Column("id_type", ("证件类型",)),
-        Column("id_number", ("证件号码", "证件号", "身份证号", "身份证号码"), True),
+        Column("id_number", ("证件号码", "证件号", "身份证号", "身份证号码"), True, MAX_ID_NUMBER),
         Column("name", ("姓名",)),
         Column("point", ("隔离点", "隔离点编号")),
         Column("discharged_at", ("解除时间", "离开时间", "解除隔离时间"), True),

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ...domain.rules import MAX_TEXT
 from ...i18n import t
 
 MAX_FILE_BYTES = 256 << 20  # about a million rows; more is surely a mistake
@@ -25,6 +26,7 @@ class Column:
     name: str
     aliases: tuple[str, ...] = ()
     required: bool = False
+    limit: int = MAX_TEXT  # the most characters the field holds (a longer cell is refused)
 
 
 def norm_header(text: str) -> str:

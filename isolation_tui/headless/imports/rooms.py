@@ -17,10 +17,10 @@ _BLOCKED_WORDS = {"blocked": True, "停用": True, "封闭": True, "可用": Fal
 
 class RoomsImporter(Importer):
     columns = (
-        Column("point", ("隔离点", "隔离点编号", "隔离点代码", "点位编号"), True),
+        Column("point", ("隔离点", "隔离点编号", "隔离点代码", "点位编号"), True, MAX_CODE),
         Column("point_name", ("隔离点名称", "名称", "点位名称")),
-        Column("room", ("房间", "房间号", "房号"), True),
-        Column("floor", ("楼层",)),
+        Column("room", ("房间", "房间号", "房号"), True, MAX_CODE),
+        Column("floor", ("楼层",), limit=MAX_CODE),
         Column("beds", ("床位", "床位数", "床数"), True),
         Column("blocked", ("停用", "封闭", "是否停用")),
         Column("address", ("地址",)),
@@ -35,7 +35,7 @@ class RoomsImporter(Importer):
         seen: dict[tuple[str, str], int] = {}
         for row in rows:
             tick()
-            if self.skip(row.fields):
+            if self.too_long(row) or self.skip(row.fields):
                 continue
             try:
                 code, room = self._room(row, names, addresses, seen)
@@ -110,6 +110,4 @@ class RoomsImporter(Importer):
         value = clean_text(fields.get(name, ""))
         if not value:
             errors.add(name, "error.required")
-        elif len(value) > MAX_CODE:
-            errors.add(name, "error.too_long", limit=MAX_CODE)
         return value

@@ -7,7 +7,7 @@ from typing import Any
 from ...domain.codes import ID_TYPE
 from ...domain.errors import Collector, FieldError
 from ...domain.health import TEST_KIND, TEST_RESULT
-from ...domain.idnumber import normalise
+from ...domain.idnumber import MAX_ID_NUMBER, normalise
 from ...domain.records import is_live, person_key
 from ...domain.rules import clean_text
 from ...domain.timeparse import format_time, parse_time
@@ -21,7 +21,7 @@ class TestsImporter(Importer):
     # result. An exported tests file imports again (pending rows are skipped).
     columns = (
         Column("id_type", ("证件类型",)),
-        Column("id_number", ("证件号码", "证件号", "身份证号", "身份证号码")),
+        Column("id_number", ("证件号码", "证件号", "身份证号", "身份证号码"), limit=MAX_ID_NUMBER),
         Column("stay", ("入住编号",)),
         Column("name", ("姓名",)),
         Column("point", ("隔离点", "隔离点编号")),
