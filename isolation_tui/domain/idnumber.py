@@ -106,5 +106,8 @@ def comparable(number: str) -> str:
 
 
 def visible(number: str) -> str:
-    """``number`` with every character it should not hold shown as its code point."""
-    return "".join(ch if ch in _ALLOWED else f"<U+{ord(ch):04X}>" for ch in number)
+    """``number`` with every character beyond printable ASCII shown as its code point
+    (a Cyrillic М, a zero-width space), so that two look-alikes read differently."""
+    return "".join(
+        ch if ch.isascii() and ch.isprintable() else f"<U+{ord(ch):04X}>" for ch in number
+    )

@@ -152,9 +152,9 @@ class _Index:
         doc = tables.get(table, {}).get(key)
         if table == CHECKS:
             if doc is not None:
-                key = (doc["stay"], doc["day"], doc["round"])
-                self.check_of[key] = number
-                self._check_key[number] = key
+                slot = (doc["stay"], doc["day"], doc["round"])
+                self.check_of[slot] = number
+                self._check_key[number] = slot
             else:
                 stale = self._check_key.pop(number, None)
                 if stale is not None and self.check_of.get(stale) == number:
