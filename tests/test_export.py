@@ -27,7 +27,7 @@ from isolation_tui.headless.csv_export import (
     run_export,
     to_csv,
 )
-from isolation_tui.headless.csv_import import run_import
+from isolation_tui.headless.imports import run_import
 from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.repository import STAYS, Store, open_store
 
