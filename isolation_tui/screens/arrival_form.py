@@ -15,7 +15,13 @@ from textual import on
 from textual.widgets import Input, Select
 
 from ..domain.codes import CATEGORY, ID_TYPE, SEX
-from ..domain.idnumber import birth_date_of, normalise, resident_id_problem, sex_of
+from ..domain.idnumber import (
+    birth_date_of,
+    id_number_problem,
+    normalise,
+    resident_id_problem,
+    sex_of,
+)
 from ..domain.records import Stay
 from ..domain.timeparse import format_time, parse_time
 from ..i18n import t
@@ -153,6 +159,11 @@ class ArrivalFormScreen(FormScreen):
         (sex, birth date, China) shows in its fields at once."""
         row = self.form.row("id_number")
         number = normalise(event.value)
+        foreign = id_number_problem(number)
+        if foreign:
+            row.show_error(t(foreign[0], **foreign[1]))
+            self._fill_from_id({})
+            return
         if self.form.row("id_type").value() != "resident_id" or len(number) < 18:
             row.show_error("")
             self._fill_from_id({})
