@@ -19,6 +19,7 @@ from textual.widgets._select import SelectOverlay
 from isolation_tui.app import IsolationApp
 from isolation_tui.domain.errors import FieldError
 from isolation_tui.headless.check import problems
+from isolation_tui.i18n import set_language
 from isolation_tui.storage.health import CHECKS
 from isolation_tui.storage.repository import INCIDENTS, STAYS, Store
 from isolation_tui.widgets.form import ChoiceField
@@ -197,7 +198,9 @@ def test_demo_shares_rooms_only_within_families(tmp_path: Path, cli: CliRunner) 
 # ---------------------------------------------------------------- §6 a bus goes fast
 
 
-async def test_the_second_arrival_of_a_bus_takes_three_keys(hotel: Store) -> None:
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_the_second_arrival_of_a_bus_takes_three_keys(hotel: Store, lang: str) -> None:
+    set_language(lang)
     app = IsolationApp(hotel, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f2", "n")
