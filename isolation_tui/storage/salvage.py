@@ -80,7 +80,7 @@ def salvage(source: Path, dest: Path) -> Salvage:
                     max_ids[table] = max(max_ids.get(table, 0), int(key))
             seq = entry["seq"]
             kept += 1
-    store = JournalStorage(dest, create=True)
+    store = JournalStorage(dest, create=True, create_dirs=True)
     store.restore(tables, max_ids, seq)
     store.close()
     return Salvage(seq=seq, kept_entries=kept, lost_lines=lost, problem=problem)
