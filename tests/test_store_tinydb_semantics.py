@@ -109,6 +109,16 @@ def test_an_empty_table_asked_to_persist_is_stored(db: Database, db_path: Path) 
     assert reopened(db_path) == {"persisted": {}}
 
 
+def test_asking_an_existing_table_to_persist_keeps_its_documents(db_path: Path) -> None:
+    first = Database(db_path, create=True)
+    first.table("t").insert({"n": 1})
+    first.close()
+    second = Database(db_path)
+    assert second.table("t", persist_empty=True).all() == [{"n": 1}]
+    second.close()
+    assert reopened(db_path) == {"t": {1: {"n": 1}}}
+
+
 def test_the_default_table_is_tinydbs(db: Database, db_path: Path) -> None:
     assert db.insert({"n": 1}) == 1
     assert db.tables() == {"_default"}

@@ -153,6 +153,19 @@ class JournaledTable(Table):
 
     _storage: JournalStorage
 
+    def __init__(
+        self,
+        storage: JournalStorage,
+        name: str,
+        cache_size: int = Table.default_query_cache_capacity,
+        persist_empty: bool = False,
+    ) -> None:
+        super().__init__(storage, name, cache_size)
+        if persist_empty:
+            # TinyDB 4.9 clears the table here, wiping the documents of one that
+            # exists (msiemens/tinydb#636); storing it when missing is what is asked.
+            self._update_table(lambda table: None)
+
     @property
     def storage(self) -> JournalStorage:
         return self._storage
