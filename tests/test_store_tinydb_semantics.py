@@ -19,6 +19,7 @@ from tinydb import Query
 
 from isolation_tui.storage.database import Database
 from isolation_tui.storage.errors import StoreError
+from isolation_tui.storage.salvage import salvage
 
 Q = Query()
 
@@ -91,6 +92,23 @@ def test_dropped_tables_stay_dropped_after_reopening_and_number_from_one(
     assert db.table("a").insert({"n": 5}) == 1
     assert db.table("b").insert({"n": 6}) == 1
     assert reopened(db_path) == {"a": {1: {"n": 5}}, "b": {1: {"n": 6}}}
+
+
+def test_recover_replays_truncated_dropped_and_empty_tables(
+    db: Database, db_path: Path, tmp_path: Path
+) -> None:
+    db.table("a").insert_multiple([{"n": 1}, {"n": 2}])
+    db.table("a").truncate()
+    db.table("b").insert({"n": 3})
+    db.drop_table("b")
+    db.table("c", persist_empty=True)
+    copy = tmp_path / "recovered.db"
+    assert salvage(db_path, copy).problem == ""
+    assert reopened(copy) == reopened(db_path) == {"a": {}, "c": {}}
+    recovered = Database(copy)
+    assert recovered.table("a").insert({"n": 4}) == 1
+    assert recovered.table("b").insert({"n": 5}) == 1
+    recovered.close()
 
 
 def test_a_failed_transaction_leaves_no_table_name_behind(db: Database, db_path: Path) -> None:

@@ -94,6 +94,34 @@ def _describe_os_error(exc: OSError, path: Path) -> str:
     return t("store.io_error", path=path, error=exc.strerror or exc)
 
 
+def apply_op(
+    tables: Tables, max_ids: dict[str, int], table: str, key: str | None, doc: Doc | None
+) -> Doc | None:
+    """Apply one journal operation; return the document it replaced.
+
+    A ``None`` key is about the table itself (its documents are removed one by one
+    before): ``{}`` keeps its name, ``None`` drops it, and both restart its ids at
+    1, as TinyDB's ``truncate`` and ``drop_tables`` do.
+    """
+    if key is None:
+        max_ids.pop(table, None)
+        if doc is None:
+            tables.pop(table, None)
+        else:
+            tables[table] = {}
+        return None
+    rows = tables.setdefault(table, {})
+    before = rows.get(key)
+    if doc is None:
+        rows.pop(key, None)
+    else:
+        rows[key] = doc
+        number = int(key)
+        if number > max_ids.get(table, 0):
+            max_ids[table] = number
+    return before
+
+
 class JournalStorage(Storage):
     """TinyDB storage over ``path`` (snapshot), ``path-journal`` and ``path-lock``."""
 
@@ -353,27 +381,7 @@ class JournalStorage(Storage):
         return changes
 
     def _put(self, table: str, key: str | None, doc: Doc | None) -> Doc | None:
-        """Apply one operation. A ``None`` key is about the table itself (its
-        documents are removed one by one before): ``{}`` keeps its name, ``None``
-        drops it, and both restart its ids at 1, as TinyDB's ``truncate`` and
-        ``drop_tables`` do."""
-        if key is None:
-            self._max_ids.pop(table, None)
-            if doc is None:
-                self._tables.pop(table, None)
-            else:
-                self._tables[table] = {}
-            return None
-        rows = self._tables.setdefault(table, {})
-        before = rows.get(key)
-        if doc is None:
-            rows.pop(key, None)
-        else:
-            rows[key] = doc
-            number = int(key)
-            if number > self._max_ids.get(table, 0):
-                self._max_ids[table] = number
-        return before
+        return apply_op(self._tables, self._max_ids, table, key, doc)
 
     # ------------------------------------------------------------------ locking
 
