@@ -65,15 +65,6 @@ def stored_form(doc: Mapping[str, Any]) -> dict[str, Any]:
     raise TypeError(f"Object of type {type(odd).__name__} cannot be stored: it reads back as JSON")
 
 
-def _own(doc: Document) -> Document:
-    """Give a document TinyDB just made (a shallow copy of the stored one) lists
-    and dicts of its own, so changing them changes neither the store nor what
-    TinyDB's query cache hands out next."""
-    for key in [key for key, item in doc.items() if type(item) in (list, dict)]:
-        doc[key] = _detached(doc[key])
-    return doc
-
-
 class _TrackedTable(MutableMapping[int, Any]):
     """What TinyDB's updaters see: records which documents they add, change or drop.
 
@@ -142,6 +133,8 @@ class _TrackedTable(MutableMapping[int, Any]):
 def _in_transaction(method: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
     def wrapper(self: JournaledTable, *args: Any, **kwargs: Any) -> Any:
+        if self.storage.in_transaction:  # joining is all a nested one would do
+            return method(self, *args, **kwargs)
         with self.storage.transaction():
             return method(self, *args, **kwargs)
 
@@ -176,9 +169,15 @@ class JournaledTable(Table):
     insert_multiple = _in_transaction(Table.insert_multiple)
     upsert = _in_transaction(Table.upsert)
 
+    # Documents handed out are copies down to their lists and dicts, so changing one
+    # changes neither the store nor what TinyDB's query cache (which hands out the
+    # documents it keeps) returns next.
+
+    def _own(self, doc: Document) -> Document:
+        return self.document_class(_detached(doc), doc.doc_id)
+
     def search(self, cond: QueryLike) -> list[Document]:
-        # Copies: TinyDB hands out the very documents its query cache keeps.
-        return [_own(self.document_class(doc, doc.doc_id)) for doc in super().search(cond)]
+        return [self._own(doc) for doc in super().search(cond)]
 
     def get(
         self,
@@ -188,11 +187,12 @@ class JournaledTable(Table):
     ) -> Document | list[Document] | None:
         found = super().get(cond, doc_id, doc_ids)
         if isinstance(found, list):
-            return [_own(doc) for doc in found]
-        return None if found is None else _own(found)
+            return [self._own(doc) for doc in found]
+        return None if found is None else self._own(found)
 
     def __iter__(self) -> Iterator[Document]:
-        return map(_own, super().__iter__())
+        for doc_id, doc in self._read_table().items():
+            yield self.document_class(_detached(doc), self.document_id_class(doc_id))
 
     @_in_transaction
     def truncate(self) -> None:
