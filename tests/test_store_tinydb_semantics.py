@@ -24,6 +24,10 @@ from isolation_tui.storage.salvage import salvage
 Q = Query()
 
 
+class Plain(enum.Enum):
+    ONE = 1
+
+
 @pytest.fixture
 def db(db_path: Path) -> Iterator[Database]:
     d = Database(db_path, create=True, who="tester@local")
@@ -237,6 +241,7 @@ def test_a_value_reads_back_now_as_it_will_after_reopening(db: Database, db_path
         (datetime(2026, 11, 29, 9, 30, tzinfo=UTC), TypeError),
         (date(2026, 11, 29), TypeError),
         (uuid.UUID(int=1), TypeError),
+        (Plain.ONE, TypeError),
         ({1, 2}, TypeError),
         ({"nested": {1: "int key"}}, TypeError),
         (2**70, TypeError),
@@ -250,8 +255,10 @@ def test_what_cannot_be_stored_faithfully_is_refused_and_nothing_changes(
     t = db.table("t")
     t.insert({"n": 1})
     size = journal_size(db_path)
-    with pytest.raises(error):
+    with pytest.raises(error) as refused:
         t.insert({"value": value})
+    if isinstance(value, uuid.UUID):
+        assert str(refused.value) == "Object of type UUID is not JSON serializable"
     with pytest.raises(error):
         t.update({"value": value}, doc_ids=[1])
     with pytest.raises(error):

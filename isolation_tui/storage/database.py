@@ -62,7 +62,8 @@ def stored_form(doc: Mapping[str, Any]) -> dict[str, Any]:
     if stored == doc or stored == _as_lists(doc):
         return stored
     odd = _first_difference(stored, _as_lists(doc))
-    raise TypeError(f"Object of type {type(odd).__name__} cannot be stored: it reads back as JSON")
+    # The words of json.dumps, as TinyDB's JSON storage would say it.
+    raise TypeError(f"Object of type {type(odd).__name__} is not JSON serializable")
 
 
 class _TrackedTable(MutableMapping[int, Any]):
