@@ -53,6 +53,7 @@ class QuickEntryScreen(MainScreen):
     mode_name = "arrivals"
     columns: tuple[str, ...] = ()
     hint_key = ""
+    closes_on_leave = True
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "enter", "ui.key_save_next", priority=True),
         Binding("up", "move(-1)", "ui.key_prev_row", priority=True, show=False),
@@ -109,6 +110,9 @@ class QuickEntryScreen(MainScreen):
                 table.move_cursor(row=row, animate=False)
                 return True
         return False
+
+    def has_unsaved(self) -> bool:
+        return bool(self.entry.value.strip())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Letters are this screen's commands; the entry line gets them back as text.

@@ -22,6 +22,7 @@ from .base import MainScreen
 class StayDetailScreen(MainScreen):
     mode_name = "arrivals"
     watched_tables = frozenset({STAYS, DISCHARGES})
+    closes_on_leave = True
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "ui.key_back"),
         Binding("c", "correct", "ui.key_correct", priority=True),
