@@ -85,7 +85,12 @@ def command(func: Callable[..., ExitCode | None]) -> Callable[..., None]:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.version_option(package_name="isolation-tui")
 @db_option
-@click.option("--point", default=None, help="Your point's code (default: the first point).")
+@click.option(
+    "--point",
+    default=None,
+    help="Your point's code (default: none; counters for all points, and the round and "
+    "forms at the first point with people in isolation).",
+)
 @lang_option
 @click.option("--read-only", is_flag=True, help="Look, but change nothing.")
 @click.option("--demo", "use_demo", is_flag=True, help="Try it on a fresh copy of the demo data.")
@@ -122,6 +127,11 @@ def run_tui(db_path: Path | None, *, point: str | None, read_only: bool, use_dem
             sys.exit(1)
         except StoreError as exc:
             click.echo(f"isolation-tui: {exc}", err=True)
+            sys.exit(1)
+        if point is not None and store.point(point) is None:
+            # A mistyped code must not open the program at some other point.
+            store.close()
+            click.echo(f"isolation-tui: {t('report.unknown_point', point=point)}", err=True)
             sys.exit(1)
         from .app import IsolationApp
 

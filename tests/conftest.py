@@ -25,6 +25,14 @@ def english() -> Iterator[None]:
     set_language("en")
 
 
+@pytest.fixture(params=["en", "zh"])
+def lang(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A flow run once in each language."""
+    set_language(request.param)
+    yield request.param
+    set_language("en")
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "isolation.db"

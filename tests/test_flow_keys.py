@@ -5,15 +5,13 @@ The clock is fixed at 2026-11-29 09:30 (conftest): the morning round of that day
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from textual.content import Content
 from textual.widgets import Static
 from textual.widgets._footer import FooterKey
 
 from isolation_tui.app import IsolationApp
-from isolation_tui.i18n import set_language, t
+from isolation_tui.i18n import t
 from isolation_tui.screens.arrivals import ArrivalsScreen
 from isolation_tui.screens.confirm import ConfirmScreen
 from isolation_tui.screens.handover import HandoverScreen
@@ -23,13 +21,6 @@ from isolation_tui.storage.health import CHECKS
 from isolation_tui.storage.repository import Store
 
 SIZE = (80, 24)
-
-
-@pytest.fixture(params=["en", "zh"])
-def lang(request: pytest.FixtureRequest) -> Iterator[str]:
-    set_language(request.param)
-    yield request.param
-    set_language("en")
 
 
 def pending(store: Store) -> list[str]:

@@ -8,6 +8,7 @@ from ..domain.codes import CodeSet
 from ..domain.errors import FieldError
 from ..headless.handover_report import FORMATS, export
 from ..i18n import t
+from ..storage.paths import exports_folder, make_private_folder
 from ..storage.repository import STAYS
 from ..widgets.form import FieldSpec
 from .prompt_form import PromptFormScreen
@@ -65,9 +66,11 @@ def export_screen(
     mode: str, store: Store, summary: dict[str, Any], notes: str, handover: dict[str, Any] | None
 ) -> PromptFormScreen:
     def save(values: dict[str, str]) -> str:
+        folder = exports_folder()
         try:
+            make_private_folder(folder)
             path = export(
-                values["folder"],
+                folder,
                 summary,
                 notes,
                 handover,
@@ -78,12 +81,12 @@ def export_screen(
             raise FieldError(
                 "folder",
                 "error.cannot_write_file",
-                path=values["folder"],
+                path=folder,
                 error=getattr(exc, "strerror", None) or exc,
             ) from exc
         return t("ui.saved_export", path=path)
 
-    specs = [FieldSpec("format", codes=FORMAT, default="md"), FieldSpec("folder", default=".")]
+    specs = [FieldSpec("format", codes=FORMAT, default="md")]
     return PromptFormScreen(mode, t("ui.title_export"), specs, save)
 
 
