@@ -269,8 +269,10 @@ class QuickEntryScreen(MainScreen):
                 if not _same(before, after):
                     table.update_cell(key, column, after, update_width=True)
 
-    def title_text(self, *parts: str) -> Text:
-        return Text(" · ".join(p for p in parts if p), no_wrap=True, overflow="ellipsis")
+    def title_text(self, view: str, point: str, progress: str) -> Text:
+        """The view and the point first, then how far along: at 80 columns the line
+        wraps rather than cut the point's name."""
+        return Text(" · ".join(p for p in (view, point, progress) if p))
 
 
 def _same(a: Text, b: Text) -> bool:
@@ -361,8 +363,8 @@ class RoundScreen(QuickEntryScreen):
         self.query_one("#screen-title", Static).update(
             self.title_text(
                 f"{t(f'ui.round_{current}')} {day[5:]}",
-                t("ui.round_progress", done=done, total=len(people), fever=fever, missed=missed),
                 name,
+                t("ui.round_progress", done=done, total=len(people), fever=fever, missed=missed),
             )
         )
         if not people:

@@ -7,13 +7,14 @@ page of rows is ever built, so a list of 100,000 records costs what a page costs
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, overload
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey
 
 from ..i18n import t
 from .keys import translate_bindings
@@ -21,6 +22,12 @@ from .keys import translate_bindings
 PAGE_SIZE = 200
 # Free-text columns get a fixed width so a long value cannot push the table past 80.
 WIDTHS = {"name": 16, "destination": 24, "summary": 30, "origin": 16}
+FILL_MIN_WIDTH = 10
+
+
+def widest(labels: Iterable[str]) -> int:
+    """The width of the longest of ``labels`` on a terminal (a Chinese character is 2)."""
+    return max((cell_len(label) for label in labels), default=0)
 
 
 class NewestFirst(Sequence[str]):
@@ -59,17 +66,44 @@ class RecordTable(DataTable[Text]):
         Binding("ctrl+left", "page(-1)", "ui.key_prev_page", show=False),
     ]
 
-    def __init__(self, columns: Sequence[str], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        columns: Sequence[str],
+        widths: Mapping[str, int] | None = None,
+        fill: str = "",
+        **kwargs: Any,
+    ) -> None:
+        """``widths``: columns of a set width (a coded value: its longest label), so
+        the table looks the same whatever rows it shows; ``fill``: the column that
+        takes the width left, so the whole row fits the screen."""
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
         translate_bindings(self)
         self._column_keys = list(columns)
+        self._widths = {**WIDTHS, **(widths or {})}
+        self._fill = fill
         self._keys: Sequence[str] = ()
         self._build_row: Callable[[str], Sequence[Text]] = lambda _key: ()
         self.page = 0
 
     def on_mount(self) -> None:
         for key in self._column_keys:
-            self.add_column(t(f"ui.col_{key}"), key=key, width=WIDTHS.get(key))
+            label = t(f"ui.col_{key}")
+            width = self._widths.get(key)
+            self.add_column(
+                label, key=key, width=None if width is None else max(width, cell_len(label))
+            )
+
+    def on_resize(self) -> None:
+        if not self._fill:
+            return
+        fill = self.columns[ColumnKey(self._fill)]
+        others = sum(c.get_render_width(self) for c in self.ordered_columns if c is not fill)
+        # The vertical scrollbar's room is kept whether or not it shows now.
+        room = self.size.width - self.styles.scrollbar_size_vertical - others
+        fill.width = max(FILL_MIN_WIDTH, room - 2 * self.cell_padding)
+        fill.auto_width = False
+        self._require_update_dimensions = True
+        self.refresh()
 
     def show(
         self,
