@@ -11,6 +11,7 @@ from textual.widgets import Input
 from isolation_tui.app import IsolationApp
 from isolation_tui.i18n import t
 from isolation_tui.storage.repository import Store
+from isolation_tui.widgets import record_table
 from isolation_tui.widgets.record_table import RecordTable
 
 SIZE = (80, 24)
@@ -148,3 +149,117 @@ async def test_the_incident_table_keeps_its_widths_and_fits(one_person: Store, l
             t("incident_kind.medical"),
             t("incident_kind.supply"),
         } <= kinds
+
+
+async def test_the_overview_opens_on_your_own_point(store: Store, lang: str) -> None:
+    for n in range(1, 31):
+        store.save_point(f"P{n:02d}", f"第{n}隔离点", [{"code": "101", "beds": 1}])
+    app = IsolationApp(store, point="P27")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(RecordTable)
+        assert table.current_key() == "P27"
+        row = table.cursor_row
+        assert table.scroll_y <= row < table.scroll_y + table.scrollable_content_region.height - 1
+
+
+@pytest.fixture
+def eight_people(store: Store) -> Store:
+    store.save_point("DD01", "一号点", [{"code": f"10{n}", "beds": 1} for n in range(8)])
+    for n in range(8):
+        store.register_arrival(
+            {
+                "point": "DD01",
+                "name": f"住客{n}",
+                "id_type": "passport",
+                "id_number": f"P{n:04d}",
+                "category": "inbound",
+                "arrived_at": "2026-11-28 10:00",
+            }
+        )
+    return store
+
+
+async def test_arrivals_filter_says_when_empty_and_esc_clears_it(
+    eight_people: Store, lang: str
+) -> None:
+    app = IsolationApp(eight_people, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2", "slash", *"zzz", "enter")
+        await pilot.pause(0.5)
+        table = app.screen.query_one(RecordTable)
+        assert table.row_count == 0
+        note = shown(app, app.screen.query_one("#filter-note"))
+        assert "zzz" in note and "esc" in note
+        await pilot.press("escape")
+        await pilot.pause(0.5)
+        assert app.screen.query_one("#filter", Input).value == ""
+        assert table.row_count == 8
+        assert not app.screen.query_one("#filter-note").display
+        # From inside the filter too.
+        await pilot.press("slash", *"住客3")
+        await pilot.pause(0.5)
+        assert table.row_count == 1
+        await pilot.press("escape")
+        await pilot.pause(0.5)
+        assert table.row_count == 8 and app.screen.focused is table
+
+
+async def test_home_and_end_go_to_the_top_and_bottom_of_the_whole_list(
+    eight_people: Store, lang: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(record_table, "PAGE_SIZE", 3)
+    app = IsolationApp(eight_people, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2", "end")
+        await pilot.pause()
+        table = app.screen.query_one(RecordTable)
+        assert table.current_key() == "1"  # the oldest, on the last page
+        await pilot.press("home")
+        await pilot.pause()
+        assert table.current_key() == "8"  # the newest
+
+
+def notes(app: IsolationApp) -> str:
+    return " ".join(n.message for n in app._notifications)
+
+
+async def test_a_discharge_is_named_by_whose_it_is(store: Store, lang: str) -> None:
+    """Discharge numbers and person numbers differ: every message names the person."""
+    store.save_point("DD01", "一号点", [{"code": f"10{n}", "beds": 1} for n in range(3)])
+    for n, name in enumerate(["李四", "王五", "赵六"]):
+        store.register_arrival(
+            {
+                "point": "DD01",
+                "name": name,
+                "id_type": "passport",
+                "id_number": f"P{n}",
+                "category": "close_contact",
+                "arrived_at": "2026-11-20 10:00",
+            }
+        )
+    # Discharge 1 is person 3's; the one made below, discharge 2, is person 1's.
+    store.discharge({"stay": "3", "discharged_at": "2026-11-29 08:00", "kind": "hospital"})
+    app = IsolationApp(store, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3", "d")
+        await pilot.pause()
+        app.screen.query_one("#field-kind").value = "hospital"  # type: ignore[attr-defined]
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        said = notes(app)
+        assert "#1 李四" in said and "#2" not in said
+        app.clear_notifications()
+        await pilot.press("v")  # the discharge under the cursor: person 3's
+        await pilot.pause()
+        heading = shown(app, app.screen.query_one("#screen-title"))
+        assert "赵六" in heading and "#3" in heading and "#1" not in heading
+        app.screen.query_one("#field-reason", Input).value = "wrong person"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        said = notes(app)
+        assert "赵六" in said and "#3" in said and "#1" not in said
+        await pilot.press("f1")
+        await pilot.pause()
+        panel = shown(app, app.screen.query_one("#point-panel"))
+        assert "#3" in panel and "#2" not in panel

@@ -64,6 +64,8 @@ class RecordTable(DataTable[Text]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+right", "page(1)", "ui.key_next_page", show=False),
         Binding("ctrl+left", "page(-1)", "ui.key_prev_page", show=False),
+        Binding("home,ctrl+home", "end(False)", "ui.key_top", show=False),
+        Binding("end,ctrl+end", "end(True)", "ui.key_bottom", show=False),
     ]
 
     def __init__(
@@ -137,6 +139,15 @@ class RecordTable(DataTable[Text]):
             first = page * PAGE_SIZE + 1
             last = min(len(self._keys), first + PAGE_SIZE - 1)
             self.notify(t("ui.page", first=first, last=last, total=len(self._keys)), timeout=3)
+
+    def action_end(self, last: bool) -> None:
+        """Home and end: the first or the last row of the whole list, not of the page."""
+        page = self._pages() - 1 if last else 0
+        if page != self.page:
+            self.page = page
+            self._build(None)
+        if self.row_count:
+            self.move_cursor(row=self.row_count - 1 if last else 0, animate=False)
 
     def current_key(self) -> str | None:
         if not self.row_count:
