@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
 from textual.widget import Widget
 from textual.widgets import Input
+from textual.widgets._footer import FooterKey
 
 from isolation_tui.app import IsolationApp
-from isolation_tui.i18n import t
-from isolation_tui.storage.repository import Store
+from isolation_tui.i18n import set_language, t
+from isolation_tui.storage.repository import STAYS, Store
 from isolation_tui.widgets import record_table
 from isolation_tui.widgets.record_table import RecordTable
 
 SIZE = (80, 24)
 BAD_ID = "110105194912310021"  # the check digit should be X
+
+
+@pytest.fixture
+def chinese() -> Iterator[None]:
+    set_language("zh")
+    yield
+    set_language("en")
 
 
 def shown(app: IsolationApp, widget: Widget) -> str:
@@ -263,3 +272,43 @@ async def test_a_discharge_is_named_by_whose_it_is(store: Store, lang: str) -> N
         await pilot.pause()
         panel = shown(app, app.screen.query_one("#point-panel"))
         assert "#3" in panel and "#2" not in panel
+
+
+async def test_an_open_choice_list_says_its_keys_in_chinese(
+    one_person: Store, chinese: None
+) -> None:
+    app = IsolationApp(one_person, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2", "n")
+        await pilot.pause()
+        app.screen.query_one("#field-category").focus()
+        await pilot.press("space")
+        await pilot.pause()
+        footer = {key.key: key.description for key in app.screen.query(FooterKey)}
+        assert footer["escape"] == t("ui.key_dismiss_menu") != "Dismiss menu"
+
+
+async def test_the_correction_form_names_the_nationality(store: Store, lang: str) -> None:
+    store.save_point("DD01", "一号点", [{"code": "101", "beds": 1}])
+    stay_id = store.register_arrival(
+        {
+            "point": "DD01",
+            "name": "张伟",
+            "id_number": "11010519491231002X",
+            "category": "inbound",
+            "arrived_at": "2026-11-28 10:00",
+        }
+    )
+    assert store.get(STAYS, stay_id)["person"]["nationality"] == "CN"  # type: ignore[index]
+    app = IsolationApp(store, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2", "c")
+        await pilot.pause()
+        field = app.screen.query_one("#field-nationality", Input)
+        assert field.value == t("nationality.CN") != "CN"
+        app.screen.query_one("#field-phone", Input).value = "13912345678"
+        app.screen.query_one("#field-reason", Input).value = "new phone"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    person = store.get(STAYS, stay_id)["person"]  # type: ignore[index]
+    assert person["phone"] == "13912345678" and person["nationality"] == "CN"

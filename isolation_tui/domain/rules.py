@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from ..i18n import LANGUAGES, t
 from .codes import (
     CATEGORY,
     DEFAULT_QUARANTINE_DAYS,
@@ -162,7 +163,9 @@ def person_from_fields(errors: Collector, fields: Mapping[str, Any], now: dateti
     phone = _field(fields, "phone")
     if phone and not _PHONE_RE.match(phone):
         errors.add("phone", "error.bad_phone", value=phone)
-    nationality = _field(fields, "nationality") or ("CN" if id_type == "resident_id" else "")
+    nationality = _nationality(_field(fields, "nationality")) or (
+        "CN" if id_type == "resident_id" else ""
+    )
     return Person(
         name=name,
         sex=sex,
@@ -172,6 +175,13 @@ def person_from_fields(errors: Collector, fields: Mapping[str, Any], now: dateti
         nationality=nationality,
         phone=phone,
     )
+
+
+def _nationality(text: str) -> str:
+    """China as the forms show it (中国, China) is stored as its code, like a resident
+    ID's: a correction that leaves the field as shown changes nothing."""
+    names = {"cn", "chn", *(t("nationality.CN", lang=lang).lower() for lang in LANGUAGES)}
+    return "CN" if text.lower() in names else text
 
 
 def quarantine_days_for(point: Point | None, category: str) -> int:

@@ -22,6 +22,7 @@ from ..domain.codes import CodeSet
 from ..domain.errors import FieldError
 from ..domain.rules import strip_controls
 from ..i18n import t
+from .keys import translate_bindings
 
 Options = Sequence[tuple[str, str]]
 # The width of a field (as in the style sheet), and the most a choice may take at 80
@@ -62,6 +63,10 @@ class FieldSpec:
 class ChoiceField(Select[str]):
     """A compact select. Enter keeps the choice and moves on (the form does that, as in
     every field); space or an arrow key opens the list, and choosing from it moves on."""
+
+    def on_mount(self) -> None:
+        # The open list's keys show in the footer: in the user's language.
+        translate_bindings(self.query_one(SelectOverlay))
 
     @on(SelectOverlay.UpdateSelection)
     def _choose_and_move_on(self, event: SelectOverlay.UpdateSelection) -> None:
