@@ -312,3 +312,24 @@ async def test_the_correction_form_names_the_nationality(store: Store, lang: str
         await pilot.pause()
     person = store.get(STAYS, stay_id)["person"]  # type: ignore[index]
     assert person["phone"] == "13912345678" and person["nationality"] == "CN"
+
+
+async def test_the_arrivals_and_discharges_lists_fit_80_columns(
+    eight_people: Store, lang: str
+) -> None:
+    for stay in range(1, 4):
+        eight_people.discharge(
+            {
+                "stay": str(stay),
+                "discharged_at": "2026-11-29 08:00",
+                "kind": "hospital",
+                "destination": "丹东市第一医院感染科隔离病区三楼东侧",
+            }
+        )
+    app = IsolationApp(eight_people, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        for key in ("f2", "f3"):
+            await pilot.press(key)
+            await pilot.pause()
+            for table in app.screen.query(RecordTable):
+                assert table.virtual_size.width <= table.scrollable_content_region.width

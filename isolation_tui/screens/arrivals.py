@@ -92,6 +92,7 @@ class ArrivalsScreen(MainScreen):
         yield TextField(placeholder=t("ui.filter_hint"), id="filter", compact=True)
         yield RecordTable(
             ("id", "arrived", "name", "id_number", "room", "due", "status"),
+            fill="name",
             id="stays-table",
         )
         yield Static("", id="filter-note", markup=False)

@@ -83,6 +83,7 @@ class RecordTable(DataTable[Text]):
         self._column_keys = list(columns)
         self._widths = {**WIDTHS, **(widths or {})}
         self._fill = fill
+        self._seen: dict[str, int] = {}  # the widest cell shown so far, by column
         self._keys: Sequence[str] = ()
         self._build_row: Callable[[str], Sequence[Text]] = lambda _key: ()
         self.page = 0
@@ -96,16 +97,30 @@ class RecordTable(DataTable[Text]):
             )
 
     def on_resize(self) -> None:
-        if not self._fill:
+        self._fit()
+
+    def _fit(self) -> None:
+        """Give the fill column what the others leave of the table's width. The others
+        are measured here from the rows shown (the table itself measures them later),
+        so a wider number never pushes the last column off the screen."""
+        if not self._fill or not self.size.width:
             return
         fill = self.columns[ColumnKey(self._fill)]
-        others = sum(c.get_render_width(self) for c in self.ordered_columns if c is not fill)
+        others = sum(
+            max(column.content_width, self._seen.get(column.key.value or "", 0))
+            if column.auto_width
+            else column.width
+            for column in self.ordered_columns
+            if column is not fill
+        )
+        padding = 2 * self.cell_padding * len(self.columns)
         # The vertical scrollbar's room is kept whether or not it shows now.
-        room = self.size.width - self.styles.scrollbar_size_vertical - others
-        fill.width = max(FILL_MIN_WIDTH, room - 2 * self.cell_padding)
-        fill.auto_width = False
-        self._require_update_dimensions = True
-        self.refresh()
+        room = self.size.width - self.styles.scrollbar_size_vertical - others - padding
+        if fill.width != max(FILL_MIN_WIDTH, room) or fill.auto_width:
+            fill.width = max(FILL_MIN_WIDTH, room)
+            fill.auto_width = False
+            self._require_update_dimensions = True
+            self.refresh()
 
     def show(
         self,
@@ -127,7 +142,12 @@ class RecordTable(DataTable[Text]):
         self.clear()
         start = self.page * PAGE_SIZE
         for key in self._keys[start : start + PAGE_SIZE]:
-            self.add_row(*self._build_row(key), key=key)
+            cells = self._build_row(key)
+            self.add_row(*cells, key=key)
+            if self._fill:
+                for name, text in zip(self._column_keys, cells, strict=False):
+                    self._seen[name] = max(self._seen.get(name, 0), text.cell_len)
+        self._fit()
         if current is not None and current in self.rows:
             self.move_cursor(row=self.get_row_index(current), animate=False)
 
