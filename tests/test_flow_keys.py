@@ -175,3 +175,16 @@ async def test_an_acknowledged_handover_does_not_offer_a(one_person: Store, lang
         await pilot.press("a")
         await pilot.pause()
         assert isinstance(app.screen, HandoverScreen)
+
+
+async def test_a_stay_in_full_is_titled_and_closes_when_left(one_person: Store, lang: str) -> None:
+    app = IsolationApp(one_person, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2", "enter")
+        await pilot.pause()
+        heading = str(app.screen.query_one("#screen-title", Static).content)
+        assert heading == t("ui.title_stay", id=1, name="李四")
+        assert reversed_tabs(app) == []
+        await pilot.press("f3", "f2")
+        await pilot.pause()
+        assert isinstance(app.screen, ArrivalsScreen)

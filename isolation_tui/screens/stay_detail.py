@@ -34,6 +34,7 @@ class StayDetailScreen(MainScreen):
         self.stay_id = stay_id
 
     def compose_body(self) -> ComposeResult:
+        yield Static(id="screen-title", markup=False)
         with VerticalScroll(id="detail"):
             yield Static(id="detail-text", markup=False)
 
@@ -41,6 +42,11 @@ class StayDetailScreen(MainScreen):
         self.query_one("#detail").focus()
 
     def reload(self) -> None:
+        stay = self.store.get(STAYS, self.stay_id) or {}
+        name = stay.get("person", {}).get("name", "")
+        self.query_one("#screen-title", Static).update(
+            t("ui.title_stay", id=self.stay_id, name=name)
+        )
         self.query_one("#detail-text", Static).update(self._text())
 
     def _text(self) -> Text:
@@ -50,7 +56,6 @@ class StayDetailScreen(MainScreen):
             text.append(t("ui.no_record", id=self.stay_id))
             return text
         person = stay["person"]
-        text.append(f"#{self.stay_id} {person['name']}\n", style="bold")
 
         def line(label: str, value: object) -> None:
             text.append(f"{t(label)}: ", style="bold")
