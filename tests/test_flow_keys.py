@@ -188,3 +188,18 @@ async def test_a_stay_in_full_is_titled_and_closes_when_left(one_person: Store, 
         await pilot.press("f3", "f2")
         await pilot.pause()
         assert isinstance(app.screen, ArrivalsScreen)
+
+
+async def test_the_palette_brings_a_main_view_too(one_person: Store) -> None:
+    app = IsolationApp(one_person, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2", "t")
+        await pilot.pause()
+        await pilot.press("ctrl+p", *t("ui.title_incidents"))
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.mode_name == "incidents"  # type: ignore[attr-defined]
+        await pilot.press("f2")
+        await pilot.pause()
+        assert isinstance(app.screen, ArrivalsScreen)

@@ -333,3 +333,14 @@ async def test_the_arrivals_and_discharges_lists_fit_80_columns(
             await pilot.pause()
             for table in app.screen.query(RecordTable):
                 assert table.virtual_size.width <= table.scrollable_content_region.width
+
+
+async def test_a_refusal_in_the_round_is_said_whole(one_person: Store, lang: str) -> None:
+    app = IsolationApp(one_person, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2", "k", *"365", "enter")
+        await pilot.pause()
+        await pilot.press(*"366", "enter")  # past the last row: must not overwrite
+        await pilot.pause()
+        status = shown(app, app.screen.query_one("#entry-status"))
+        assert whole(t("ui.already_entered")) in status

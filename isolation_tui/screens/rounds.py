@@ -251,7 +251,8 @@ class QuickEntryScreen(MainScreen):
         status = self.query_one("#entry-status", Static)
         if self._message:
             style = {"error": "bold red", "alert": "bold reverse red"}.get(self._message_style, "")
-            status.update(Text(self._message, style=style, no_wrap=True, overflow="ellipsis"))
+            # Wraps (the list gives way): a refusal is read whole.
+            status.update(Text(self._message, style=style))
         else:
             status.update(self.row_detail())
 
