@@ -344,3 +344,13 @@ async def test_a_refusal_in_the_round_is_said_whole(one_person: Store, lang: str
         await pilot.pause()
         status = shown(app, app.screen.query_one("#entry-status"))
         assert whole(t("ui.already_entered")) in status
+
+
+async def test_a_held_release_says_why_whole(one_person: Store, lang: str) -> None:
+    app = IsolationApp(one_person, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3", "d")
+        await pilot.pause()
+        held = shown(app, app.screen.query_one("#release-held"))
+        why = one_person.release_block(1)
+        assert whole(t("ui.release_held", why=why)) in held
