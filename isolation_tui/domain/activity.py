@@ -6,6 +6,7 @@ from typing import Any
 
 from ..i18n import t
 from .codes import DISCHARGE_KIND, INCIDENT_KIND
+from .identity import who_label
 from .records import AuditEntry
 
 
@@ -28,7 +29,8 @@ def describe(entry: AuditEntry, record: dict[str, Any] | None) -> str:
         # number beside a person's would read as someone else.
         what = t("activity.discharge_of", stay=doc.get("stay", ""))
     reason = f" — {entry['reason']}" if entry["reason"] else ""
-    return f"{entry['at'][5:]} {entry['who']} {action} {what} {subject}{reason}"
+    who = who_label(entry)
+    return f"{entry['at'][5:]} {who} {action} {what} {subject}{reason}"
 
 
 def changed_fields(entry: AuditEntry) -> list[str]:

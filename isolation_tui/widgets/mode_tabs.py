@@ -18,8 +18,9 @@ MODES = (
 
 
 class ModeTabs(Static):
-    """F1–F5 with the screen in front marked; at the right end, whose counters the bar
-    shows (this point or all points), which F6 switches.
+    """F1–F5 with the screen in front marked; at the right end, the person on duty
+    when one is named, then whose counters the bar shows (this point or all points),
+    which F6 switches.
 
     Over a view or a form (``over``) the mode's tab is only underlined: the title line
     below names what is in front, and the tab must not claim the mode's list is."""
@@ -31,10 +32,11 @@ class ModeTabs(Static):
         self.over = over
         self.scope = ""
         self.short = ""
+        self.on_duty = ""
 
-    def show_scope(self, scope: str, short: str = "") -> None:
-        if (scope, short) != (self.scope, self.short):
-            self.scope, self.short = scope, short
+    def show_scope(self, scope: str, short: str = "", on_duty: str = "") -> None:
+        if (scope, short, on_duty) != (self.scope, self.short, self.on_duty):
+            self.scope, self.short, self.on_duty = scope, short, on_duty
             self._draw()
 
     def on_mount(self) -> None:
@@ -44,10 +46,14 @@ class ModeTabs(Static):
         self._draw()
 
     def _end(self, scope: str) -> Text:
-        """The READ-ONLY badge, said on every screen, then "F6 <scope>"."""
+        """The READ-ONLY badge, said on every screen, the person on duty, then
+        "F6 <scope>"."""
         end = Text(no_wrap=True, overflow="ellipsis")
         if self.read_only:
             end.append(t("ui.read_only_badge"), style="bold reverse")
+            end.append(" ")
+        if self.on_duty:
+            end.append(t("ui.on_duty_badge", name=self.on_duty), style="reverse")
             end.append(" ")
         end.append("F6 ", style="dim")
         end.append(scope or t("ui.key_scope"), style="bold")
