@@ -47,10 +47,12 @@ from .errors import (
 from .files import (
     acquire_lock,
     describe_os_error,
+    holding_lock,
     lstat_or_none,
     open_private,
     open_regular,
     read_regular,
+    refuse_link,
     replace_file,
     sweep_stale_temps,
     write_all,
@@ -484,9 +486,9 @@ class JournalStorage(Storage):
                     )
         return found
 
-    def backup(self, dest: Path, *, replace: bool = False) -> None:
-        """Write the state in memory (whole transactions only) to ``dest`` as one
-        standalone file: 0600, fsynced, a database id of its own."""
+    def standalone_copy(self) -> bytes:
+        """The state in memory (whole transactions only) as a standalone snapshot
+        with a database id of its own: a backup, or a demo to put in place."""
         with self._mutex:
             body = {
                 "schema_version": self._schema_version,
@@ -495,9 +497,12 @@ class JournalStorage(Storage):
                 "max_ids": self._max_ids,
                 "tables": self._tables,
             }
-            data = encode_snapshot(body, standalone=True)
+            return encode_snapshot(body, standalone=True)
+
+    def backup(self, dest: Path) -> None:
+        """Write :meth:`standalone_copy` to the new file ``dest``: 0600, fsynced."""
         try:
-            write_new_file(dest, data, replace=replace)
+            write_new_file(dest, self.standalone_copy())
         except FileExistsError as exc:
             raise StoreError(t("store.backup_exists", path=dest)) from exc
         except OSError as exc:
@@ -755,3 +760,37 @@ class JournalStorage(Storage):
         self._close_journal()
         self._open_journal()
         self._write_lock_record()
+
+
+def backup_database(source: Path, dest: Path) -> tuple[int, int]:
+    """Copy the database at ``source`` into the new file ``dest``, consistent while
+    others write (whole transactions only: the journal holds nothing else), without
+    taking the writers' lock. Returns the transaction it is as of and its records."""
+    storage = JournalStorage(source, read_only=True)
+    try:
+        storage.backup(dest)
+        return storage.seq, sum(len(rows) for rows in storage.tables().values())
+    finally:
+        storage.close()
+
+
+def put_in_place(storage: JournalStorage, dest: Path, *, replace: bool) -> None:
+    """Make ``dest`` hold what ``storage`` holds, as one standalone file that appears
+    whole or not at all; ``FileExistsError`` when one is there. With ``replace``, it
+    takes the place of the database there, inside that database's lock, and the old
+    journal goes with it."""
+    data = storage.standalone_copy()
+    journal = dest.with_name(dest.name + "-journal")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not replace:
+            write_new_file(dest, data)
+            return
+        with holding_lock(dest.with_name(dest.name + "-lock"), lock_wait_handler):
+            write_new_file(dest, data, replace=True)
+            if refuse_link(journal) is not None:
+                journal.unlink()
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        raise StoreWriteFailed(describe_os_error(exc, Path(exc.filename or dest))) from exc

@@ -173,9 +173,10 @@ def replace_file(target: Path, data: bytes) -> None:
 
 def write_new_file(dest: Path, data: bytes, *, replace: bool = False) -> None:
     """Write ``data`` to ``dest`` (0600, fsynced), which must not exist unless
-    ``replace``. Nothing is ever seen at ``dest`` but the whole file; a kill midway
-    leaves nothing behind where the file system allows (``O_TMPFILE``)."""
-    if dest.exists() and not replace:
+    ``replace`` (``FileExistsError``). Nothing is ever seen at ``dest`` but the whole
+    file, and a kill midway leaves nothing behind where the file system allows
+    ``O_TMPFILE`` (a nameless file, linked into place once it is written)."""
+    if not replace and lstat_or_none(dest) is not None:
         raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(dest))
     try:
         fd = os.open(dest.parent, os.O_WRONLY | os.O_TMPFILE | os.O_CLOEXEC, FILE_MODE)
@@ -184,15 +185,23 @@ def write_new_file(dest: Path, data: bytes, *, replace: bool = False) -> None:
             raise
         fd, named = create_temp(dest)
         _fill(fd, named, data)
-    else:
+        _put_named(named, dest, replace)
+        return
+    try:
         with contextlib.suppress(OSError):
             os.fchmod(fd, FILE_MODE)
-        try:
-            write_all(fd, data)
-            os.fsync(fd)
-            named = _link_anonymous(fd, dest)
-        finally:
-            os.close(fd)
+        write_all(fd, data)
+        os.fsync(fd)
+        if replace:
+            _put_named(_link_fd(fd, dest, temp=True), dest, replace)
+        else:
+            _link_fd(fd, dest, temp=False)
+    finally:
+        os.close(fd)
+    fsync_dir(dest.parent)
+
+
+def _put_named(named: Path, dest: Path, replace: bool) -> None:
     try:
         if replace:
             refuse_link(dest)
@@ -205,15 +214,26 @@ def write_new_file(dest: Path, data: bytes, *, replace: bool = False) -> None:
     fsync_dir(dest.parent)
 
 
-def _link_anonymous(fd: int, dest: Path) -> Path:
-    """Give an ``O_TMPFILE`` file a fresh, unguessable name beside ``dest``."""
-    for _ in range(16):
-        name = dest.with_name(f"{dest.name}{TEMP_MARK}{secrets.token_hex(8)}")
-        try:
-            os.link(f"/proc/self/fd/{fd}", name, follow_symlinks=True)
-        except FileExistsError:
-            continue
-        return name
+def _link_fd(fd: int, dest: Path, *, temp: bool) -> Path:
+    """Give the ``O_TMPFILE`` file ``fd`` the name ``dest`` (never replacing what is
+    there), or with ``temp`` a fresh, unguessable name beside it."""
+    folder = os.open(dest.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for _ in range(16):
+            name = dest.name
+            if temp:
+                name = f"{dest.name}{TEMP_MARK}{secrets.token_hex(8)}"
+            try:
+                # A directory fd makes CPython call linkat(2), which can follow the
+                # /proc link to the open file (link(2) would link the /proc entry).
+                os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=folder, follow_symlinks=True)
+            except FileExistsError:
+                if temp:
+                    continue
+                raise
+            return dest.with_name(name)
+    finally:
+        os.close(folder)
     raise StoreUnsafe(t("store.temp_taken", path=dest.parent))
 
 
