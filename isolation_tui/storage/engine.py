@@ -173,8 +173,8 @@ class JournalStorage(Storage):
                 "max_ids": {},
                 "tables": {},
             }
-            self._replace_file(self.journal_path, journal_header(0, db_id))
-            self._replace_file(self.path, encode_snapshot(body))
+            replace_file(self.journal_path, journal_header(0, db_id))
+            replace_file(self.path, encode_snapshot(body))
 
     def _refuse_orphan_journal(self) -> None:
         """A journal without its snapshot holds committed data: never overwrite it.
@@ -196,9 +196,6 @@ class JournalStorage(Storage):
                 "backup, or move the journal away to start an empty database. "
                 "Nothing was changed."
             )
-
-    def _replace_file(self, target: Path, data: bytes) -> None:
-        replace_file(target, data)
 
     def _read_lock_record(self) -> tuple[str, int] | None:
         """The last entry a writer made durable, as the lock file records it."""
@@ -665,8 +662,8 @@ class JournalStorage(Storage):
         without its mark (a crash between leaves a standalone file with a journal)."""
         try:
             raw, _ = read_regular(self.path)
-            self._replace_file(self.journal_path, journal_header(self._seq, self._db_id))
-            self._replace_file(self.path, frame_snapshot(snapshot_payload(raw)))
+            replace_file(self.journal_path, journal_header(self._seq, self._db_id))
+            replace_file(self.path, frame_snapshot(snapshot_payload(raw)))
         except OSError as exc:
             raise StoreWriteFailed(describe_os_error(exc, self.path)) from exc
         self._standalone = False
@@ -751,8 +748,8 @@ class JournalStorage(Storage):
         }
         snapshot = encode_snapshot(body)
         try:
-            self._replace_file(self.path, snapshot)
-            self._replace_file(self.journal_path, journal_header(self._seq, self._db_id))
+            replace_file(self.path, snapshot)
+            replace_file(self.journal_path, journal_header(self._seq, self._db_id))
         except OSError:
             # The journal still holds every committed entry; compaction can wait.
             return
