@@ -28,7 +28,7 @@ import pytest
 from isolation_tui.headless.check import run_check
 from isolation_tui.storage.database import Database
 from isolation_tui.storage.errors import StoreCorrupt, StoreMissing
-from isolation_tui.storage.journal import encode_entry
+from isolation_tui.storage.journal import encode_entry, encode_lock_record, parse_lock_record
 from isolation_tui.storage.salvage import salvage
 
 NOBODY = 65534
@@ -491,6 +491,18 @@ def test_a_cut_journal_is_refused_and_never_cut_further(db_path: Path) -> None:
     error = refused_untouched(db_path, match="was cut")
     assert "entry 5" in str(error) and "entry 3" in str(error)
     assert journal_of(db_path).read_bytes() == cut
+
+
+def test_a_lock_record_read_while_it_is_rewritten_tells_nothing() -> None:
+    """A reader may catch a writer's record half-rewritten: never a false "cut"."""
+    old, new = encode_lock_record("ab12", 99), encode_lock_record("ab12", 100)
+    assert parse_lock_record(old) == ("ab12", 99)
+    assert parse_lock_record(new) == ("ab12", 100)
+    for split in range(len(old)):
+        mixed = new[:split] + old[split:]
+        assert parse_lock_record(mixed) in (None, ("ab12", 99), ("ab12", 100)), split
+    assert parse_lock_record(old.replace(b" 99 ", b" 98 ")) is None
+    assert parse_lock_record(b"") is None
 
 
 @pytest.mark.parametrize("lock", ["with-its-lock-file", "without"])

@@ -9,7 +9,8 @@ passes its checksum counts even when its line end is missing or damaged; a last 
 that does not is an unfinished write (a crash's, or a cut) and is reported.
 
 The lock file holds one fixed-width line, ``ISOLATION-TUI-LOCK <version> <db id>
-<seq>``: the last entry a writer made durable. A journal that ends before it was cut.
+<seq> <crc32>``: the last entry a writer made durable. A journal that ends before it
+was cut.
 """
 
 from __future__ import annotations
@@ -194,15 +195,20 @@ def parse_entries(data: bytes, start_offset: int, path: str) -> ParsedChunk:
 
 
 def encode_lock_record(db_id: str, seq: int) -> bytes:
-    line = b"%s %d %s %d" % (LOCK_MAGIC, FORMAT_VERSION, db_id.encode(), seq)
+    # The checksum makes a record read while a writer rewrites it unreadable (so it
+    # tells nothing) rather than a mix of two numbers.
+    fields = b"%s %d %s %d" % (LOCK_MAGIC, FORMAT_VERSION, db_id.encode(), seq)
+    line = fields + b" " + crc(fields).encode()
     return line.ljust(LOCK_RECORD_BYTES - 1) + b"\n"
 
 
 def parse_lock_record(raw: bytes) -> tuple[str, int] | None:
     """(db id, last durable seq) from a lock file; None when it holds no record (a lock
-    file of an older version, or an unreadable one: then nothing can be told)."""
+    file of an older version, or one being rewritten: then nothing can be told)."""
     parts = raw.split()
-    if len(parts) != 4 or parts[0] != LOCK_MAGIC or parts[1] != b"%d" % FORMAT_VERSION:
+    if len(parts) != 5 or parts[0] != LOCK_MAGIC or parts[1] != b"%d" % FORMAT_VERSION:
+        return None
+    if crc(b" ".join(parts[:4])).encode() != parts[4]:
         return None
     try:
         return parts[2].decode("ascii"), int(parts[3])
