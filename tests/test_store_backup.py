@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -10,13 +11,15 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import CliRunner
 
 from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.database import Database
-from isolation_tui.storage.errors import StoreCorrupt
+from isolation_tui.storage.engine import backup_database
+from isolation_tui.storage.errors import StoreCorrupt, StoreError
 from isolation_tui.storage.repository import STAYS, open_store
 
 HALF_A_TRANSACTION = r"""
@@ -228,3 +231,33 @@ def test_a_standalone_file_next_to_a_foreign_journal_is_refused(
     os.replace(backup, db_path)  # the journal of the old database stays
     with pytest.raises(StoreCorrupt, match="another database"):
         Database(db_path, read_only=True)
+
+
+def test_without_o_tmpfile_a_backup_goes_through_a_private_temp_and_leaves_none(
+    db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill(db_path, 2)
+    real_open = os.open
+
+    def no_tmpfile(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if flags & os.O_TMPFILE == os.O_TMPFILE:
+            raise OSError(errno.EOPNOTSUPP, "not supported here")
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", no_tmpfile)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out = out_dir / "b.db"
+    seq, records = backup_database(db_path, out)
+    monkeypatch.undo()
+    assert [p.name for p in out_dir.iterdir()] == ["b.db"]
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    copy = open_store(out, read_only=True)
+    try:
+        assert copy.db.storage.seq == seq
+        assert sum(len(rows) for rows in copy.db.storage.tables().values()) == records
+        assert len(copy.rows(STAYS)) == 2
+    finally:
+        copy.close()
+    with pytest.raises(StoreError, match="already exists"):
+        backup_database(db_path, out)
