@@ -26,13 +26,20 @@ def english() -> Iterator[None]:
 
 
 @pytest.fixture
+def chinese() -> Iterator[None]:
+    set_language("zh")
+    yield
+    set_language("en")
+
+
+@pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "isolation.db"
 
 
 @pytest.fixture
 def store(db_path: Path) -> Iterator[Store]:
-    s = open_store(db_path, create=True, actor=Actor("tester", "local"), clock=lambda: FIXED_NOW)
+    s = open_store(db_path, create=True, actor=Actor("tester"), clock=lambda: FIXED_NOW)
     yield s
     s.close()
 

@@ -37,7 +37,7 @@ sys.stdin.readline()
 AS_USER = r"""
 import os, sys
 import isolation_tui.cli
-import isolation_tui.headless.check, isolation_tui.headless.csv_import
+import isolation_tui.headless.check, isolation_tui.headless.imports
 import isolation_tui.headless.demo, isolation_tui.headless.reports
 import encodings.gb18030, encodings.utf_16, encodings.utf_8_sig, textwrap
 uid = int(sys.argv[1])

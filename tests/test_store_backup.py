@@ -46,7 +46,9 @@ def journal_of(path: Path) -> Path:
 def fill(db_path: Path, people: int) -> None:
     store = open_store(db_path, create=True, actor=Actor("tester", "local"))
     store.save_point(
-        "DD01", "一号点", [{"code": "101", "floor": "1", "beds": 500, "blocked": False}]
+        "DD01",
+        "一号点",
+        [{"code": f"{100 + n}", "floor": "1", "beds": 1, "blocked": False} for n in range(50)],
     )
     for n in range(people):
         store.register_arrival(
@@ -167,9 +169,11 @@ def test_backups_taken_during_concurrent_imports_hold_each_import_whole_or_not(
     )
     assert cli("import", "rooms", str(rooms)).returncode == 0
     for f in range(files):
-        lines = ["point,room,name,id_type,id_number,category,arrived_at,transport"]
+        # A bus is one household per room: the first fills it, the rest share it.
+        lines = ["point,room,shares_room,name,id_type,id_number,category,arrived_at,transport"]
         lines += [
-            f"DD01,R{f},旅客{f}-{n},passport,F{f}{n:05d},inbound,2026-11-20 10:00,BUS-{f}"
+            f"DD01,R{f},{'yes' if n else 'no'},旅客{f}-{n},passport,F{f}{n:05d},inbound,"
+            f"2026-11-20 10:00,BUS-{f}"
             for n in range(rows)
         ]
         (tmp_path / f"bus{f}.csv").write_text("\n".join(lines) + "\n")

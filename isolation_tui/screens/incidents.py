@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Static
 from ..domain.activity import changed_fields, describe
 from ..domain.codes import INCIDENT_KIND, INCIDENT_STATUS, SEVERITY
 from ..domain.errors import FieldError
+from ..domain.identity import who_label
 from ..i18n import t
 from ..storage.errors import StoreError
 from ..storage.repository import INCIDENTS, STAYS
@@ -112,7 +113,7 @@ class IncidentsScreen(MainScreen):
             text.append(f"{t('field.people')}: {people or '-'}\n")
             text.append(f"{t('field.reported_to')}: {incident['reported_to'] or '-'}\n")
             for action in incident["actions"]:
-                text.append(f"  {action['at'][5:]} {action['who']}: {action['what']}\n")
+                text.append(f"  {action['at'][5:]} {who_label(action)}: {action['what']}\n")
             if incident["status"] == "handled":
                 handled = f"{incident['handled_at'][5:]} {incident['resolution']}"
                 text.append(f"{t('field.resolution')}: {handled}\n")

@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Static
 
 from ..domain.errors import FieldError, ValidationFailed
 from ..domain.health import CHECK_STATUS, ROUND, is_fever, round_of
+from ..domain.identity import who_label
 from ..i18n import t
 from ..storage.errors import StoreError
 from ..storage.health import CHECKS
@@ -292,7 +293,7 @@ def entry_cell(check: dict[str, Any] | None) -> Text:
 
 class RoundScreen(QuickEntryScreen):
     watched_tables = frozenset({CHECKS, STAYS})
-    columns = ("floor", "room", "name", "morning", "afternoon", "entered")
+    columns = ("floor", "room", "name", "morning", "afternoon", "entered", "symptoms")
     hint_key = "ui.round_hint"
     PALETTE = (
         ("ui.key_missed", "ui.help_missed", "mark('m')"),
@@ -344,13 +345,14 @@ class RoundScreen(QuickEntryScreen):
                 done += 1
                 fever += is_fever(mine["temperature"])
                 missed += mine["status"] in ("missed", "refused")
-            entered = f"{mine['at'][11:16]} {mine['created']['who']}" if mine else ""
+            entered = f"{mine['at'][11:16]} {who_label(mine['created'])}" if mine else ""
             rows[str(stay_id)] = [
                 cell(self._floors.get(stay["room"], "")),
                 cell(stay["room"]),
                 cell(stay["person"]["name"]),
                 *(_marked(entry_cell(checks[name]), name == current) for name in ROUND.codes),
                 cell(entered, "dim"),
+                cell(mine["symptoms"] if mine else "", "yellow"),
             ]
         self.show_rows(list(rows), rows.__getitem__)
         name = point["name"] if point else ""
@@ -387,7 +389,7 @@ class RoundScreen(QuickEntryScreen):
                 else CHECK_STATUS.label(check["status"])
             )
             symptoms = f" {check['symptoms']}" if check.get("symptoms") else ""
-            parts.append(f"{ROUND.label(name)} {value}{symptoms} ({check['created']['who']})")
+            parts.append(f"{ROUND.label(name)} {value}{symptoms} ({who_label(check['created'])})")
         text = f"#{stay_id} {stay['person']['name']}: " + (
             "; ".join(parts) or t("ui.round_none_yet")
         )

@@ -46,6 +46,7 @@ from .errors import (
 )
 from .files import (
     acquire_lock,
+    denied,
     describe_os_error,
     holding_lock,
     lstat_or_none,
@@ -106,11 +107,41 @@ class _Transaction:
     ops: list[list[Any]] = field(default_factory=list)
     undo: list[tuple[str, str, Doc | None]] = field(default_factory=list)
     max_ids_before: dict[str, int] = field(default_factory=dict)
+    # Whether each table touched had a name before: a rollback restores exactly that.
+    names_before: dict[str, bool] = field(default_factory=dict)
 
 
 class _Mismatch(StoreCorrupt):
     """The snapshot and the journal do not belong together; maybe only for a moment,
     while another process replaces them, so opening tries again before refusing."""
+
+
+def apply_op(
+    tables: Tables, max_ids: dict[str, int], table: str, key: str | None, doc: Doc | None
+) -> Doc | None:
+    """Apply one journal operation; return the document it replaced.
+
+    A ``None`` key is about the table itself (its documents are removed one by one
+    before): ``{}`` keeps its name, ``None`` drops it, and both restart its ids at
+    1, as TinyDB's ``truncate`` and ``drop_tables`` do.
+    """
+    if key is None:
+        max_ids.pop(table, None)
+        if doc is None:
+            tables.pop(table, None)
+        else:
+            tables[table] = {}
+        return None
+    rows = tables.setdefault(table, {})
+    before = rows.get(key)
+    if doc is None:
+        rows.pop(key, None)
+    else:
+        rows[key] = doc
+        number = int(key)
+        if number > max_ids.get(table, 0):
+            max_ids[table] = number
+    return before
 
 
 class JournalStorage(Storage):
@@ -122,6 +153,7 @@ class JournalStorage(Storage):
         *,
         create: bool = False,
         read_only: bool = False,
+        create_dirs: bool = False,
         who: str = "unknown",
     ) -> None:
         self.path = Path(path)
@@ -151,16 +183,19 @@ class JournalStorage(Storage):
         if lstat_or_none(self.path) is None:
             if not create or read_only:
                 raise StoreMissing(t("store.missing", path=self.path))
-            self._create()
+            self._create(create_dirs)
         self._load()
 
     # ------------------------------------------------------------------ opening
 
-    def _create(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        except OSError as exc:
-            raise StoreWriteFailed(describe_os_error(exc, self.path.parent)) from exc
+    def _create(self, create_dirs: bool) -> None:
+        if create_dirs:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            except OSError as exc:
+                raise StoreWriteFailed(describe_os_error(exc, self.path.parent)) from exc
+        elif not self.path.parent.is_dir():
+            raise StoreMissing(t("store.missing", path=self.path))
         with self._locked():
             if lstat_or_none(self.path) is not None:
                 return
@@ -186,6 +221,8 @@ class JournalStorage(Storage):
             existing, _ = read_regular(self.journal_path)
         except FileNotFoundError:
             return
+        except StoreError:
+            raise
         except OSError as exc:
             raise StoreCorrupt(f"{self.journal_path}: cannot read ({exc.strerror})") from exc
         header, _, entries = existing.partition(b"\n")
@@ -241,6 +278,8 @@ class JournalStorage(Storage):
             raw, _ = read_regular(self.path)
         except FileNotFoundError as exc:
             raise StoreMissing(t("store.missing", path=self.path)) from exc
+        except StoreError:
+            raise
         except OSError as exc:
             raise StoreCorrupt(f"{self.path}: cannot read ({exc.strerror})") from exc
         body = decode_snapshot(raw, str(self.path))
@@ -317,7 +356,7 @@ class JournalStorage(Storage):
         except FileNotFoundError:
             return False
         except PermissionError as exc:
-            raise StoreCorrupt(f"{self.journal_path}: cannot read ({exc.strerror})") from exc
+            raise denied(exc, self.journal_path) from exc
         header = os.pread(fd, 4096, 0).partition(b"\n")
         if not header[1]:
             os.close(fd)
@@ -406,24 +445,16 @@ class JournalStorage(Storage):
         for entry in fresh:
             for table, key, doc in entry.get("ops", []):
                 self._put(table, key, doc)
-                changes.keys.add((table, key))
+                if key is not None:
+                    changes.keys.add((table, key))
             self._seq = entry["seq"]
         self._journal_last = last
         self._journal_offset += chunk.consumed
         self._line_end_at = chunk.line_end_at
         return changes
 
-    def _put(self, table: str, key: str, doc: Doc | None) -> Doc | None:
-        rows = self._tables.setdefault(table, {})
-        before = rows.get(key)
-        if doc is None:
-            rows.pop(key, None)
-        else:
-            rows[key] = doc
-            number = int(key)
-            if number > self._max_ids.get(table, 0):
-                self._max_ids[table] = number
-        return before
+    def _put(self, table: str, key: str | None, doc: Doc | None) -> Doc | None:
+        return apply_op(self._tables, self._max_ids, table, key, doc)
 
     # ------------------------------------------------------------------ locking
 
@@ -502,6 +533,8 @@ class JournalStorage(Storage):
             write_new_file(dest, self.standalone_copy())
         except FileExistsError as exc:
             raise StoreError(t("store.backup_exists", path=dest)) from exc
+        except StoreError:
+            raise
         except OSError as exc:
             raise StoreWriteFailed(describe_os_error(exc, dest)) from exc
 
@@ -571,6 +604,25 @@ class JournalStorage(Storage):
             if tx.ops:
                 self._commit(tx)
 
+    @contextlib.contextmanager
+    def rehearsal(self) -> Iterator[None]:
+        """A transaction that is always undone and takes no writers' lock: what the
+        writes inside would do to the state read now (a dry run), while other
+        processes go on committing. Nothing reaches the disk, even on a read-only
+        store."""
+        if self._tx is not None:
+            raise RuntimeError("a rehearsal cannot join a transaction")
+        with self._mutex:
+            self._notify(self._follow_journal())
+            tx = _Transaction(who=self.who, max_ids_before=dict(self._max_ids))
+            self._tx = tx
+            try:
+                yield
+            finally:
+                self._tx = None
+                self._rollback(tx)
+                self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
+
     def allocate_id(self, table: str) -> int:
         """The next document id of ``table``; only inside a transaction (ids are chosen
         inside the lock, so two processes never hand out the same one)."""
@@ -585,10 +637,25 @@ class JournalStorage(Storage):
         tx = self._tx
         if tx is None:
             raise RuntimeError("documents are changed inside a transaction only")
+        tx.names_before.setdefault(table, table in self._tables)
         before = self._put(table, key, doc)
         tx.undo.append((table, key, before))
         tx.ops.append([table, key, doc])
         self._notify(Changes(keys={(table, key)}))
+
+    def stage_table(self, table: str, *, keep: bool) -> None:
+        """Inside the current transaction: remove every document of ``table`` and
+        restart its ids at 1; ``keep`` leaves it as an empty table (TinyDB's
+        ``truncate`` and ``persist_empty``), otherwise its name goes too."""
+        tx = self._tx
+        if tx is None:
+            raise RuntimeError("tables are changed inside a transaction only")
+        tx.names_before.setdefault(table, table in self._tables)
+        for key in list(self._tables.get(table, {})):
+            self.stage(table, key, None)
+        op: Doc | None = {} if keep else None
+        self._put(table, None, op)
+        tx.ops.append([table, None, op])
 
     # ------------------------------------------------------------------ Storage
 
@@ -596,14 +663,20 @@ class JournalStorage(Storage):
         return self._tables
 
     def write(self, data: Tables) -> None:
-        """Whole-database writes (``drop_tables``) become per-document changes."""
+        """Whole-database writes (``drop_tables``) become per-document changes; a
+        table left out is dropped, its ids with it."""
         with self.transaction():
+            for table in set(self._tables) | set(self._max_ids):
+                if table not in data:
+                    self.stage_table(table, keep=False)
             for table, rows in list(self._tables.items()):
                 new_rows = data.get(table, {})
                 for key in list(rows):
                     if key not in new_rows:
                         self.stage(table, key, None)
             for table, new_rows in data.items():
+                if table not in self._tables:
+                    self.stage_table(table, keep=True)
                 rows = self._tables.get(table, {})
                 for key, doc in new_rows.items():
                     if rows.get(key) != doc:
@@ -622,6 +695,11 @@ class JournalStorage(Storage):
                 rows.pop(key, None)
             else:
                 rows[key] = before
+        for table, existed in tx.names_before.items():
+            if not existed:
+                self._tables.pop(table, None)
+            else:
+                self._tables.setdefault(table, {})
         self._max_ids = tx.max_ids_before
 
     def _ready_to_append(self) -> None:
@@ -664,6 +742,8 @@ class JournalStorage(Storage):
             raw, _ = read_regular(self.path)
             replace_file(self.journal_path, journal_header(self._seq, self._db_id))
             replace_file(self.path, frame_snapshot(snapshot_payload(raw)))
+        except StoreError:
+            raise
         except OSError as exc:
             raise StoreWriteFailed(describe_os_error(exc, self.path)) from exc
         self._standalone = False
@@ -787,7 +867,7 @@ def put_in_place(storage: JournalStorage, dest: Path, *, replace: bool) -> None:
             write_new_file(dest, data, replace=True)
             if refuse_link(journal) is not None:
                 journal.unlink()
-    except FileExistsError:
+    except (FileExistsError, StoreError):
         raise
     except OSError as exc:
         raise StoreWriteFailed(describe_os_error(exc, Path(exc.filename or dest))) from exc
