@@ -20,6 +20,9 @@ ON_DUTY_MAX = 40
 def on_duty_name(text: str) -> str:
     """The name a person on duty gives: shown literally, so control characters and
     reordering marks go; an empty or too long one is refused, never cut."""
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        # Bytes the locale could not decode (a GBK terminal): no text to store or show.
+        raise FieldError("on_duty", "error.not_text")
     name = strip_controls(text).strip()
     if not name:
         raise FieldError("on_duty", "error.required")
