@@ -21,9 +21,9 @@ def test_a_name_with_undecodable_bytes_is_refused_before_anything_is_done(
     rooms = tmp_path / "rooms.csv"
     rooms.write_text("point,room,beds\nDD01,101,1\n", encoding="utf-8")
     env = {**os.environ, "ISOLATION_TUI_DB": str(db_path), "LANG": "C.UTF-8"}
+    gbk_name = "张三".encode("gb18030")
     result = subprocess.run(
-        [sys.executable, "-m", "isolation_tui", "import", "rooms", str(rooms)]
-        + ["--as", "张三".encode("gb18030")],  # type: ignore[list-item]
+        [sys.executable, "-m", "isolation_tui", "import", "rooms", str(rooms), "--as", gbk_name],
         capture_output=True,
         text=True,
         env=env,
