@@ -10,7 +10,6 @@ import re
 from typing import Any
 
 import pytest
-from conftest import FIXED_NOW
 
 from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.handovers import HANDOVERS
