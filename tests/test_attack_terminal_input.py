@@ -5,18 +5,12 @@ screen and a session that no longer answers."""
 
 from __future__ import annotations
 
-import fcntl
 import os
-import pty
 import select
-import struct
-import subprocess
-import sys
-import termios
 import time
 from pathlib import Path
 
-from conftest import CliRunner
+from conftest import CliRunner, start_in_terminal
 
 
 def test_bytes_that_are_not_utf8_neither_freeze_nor_kill_the_program(
@@ -25,18 +19,7 @@ def test_bytes_that_are_not_utf8_neither_freeze_nor_kill_the_program(
     rooms = tmp_path / "rooms.csv"
     rooms.write_text("point,room,beds\nDD01,101,1\n", encoding="utf-8")
     assert cli("import", "rooms", str(rooms)).returncode == 0
-    main, child = pty.openpty()
-    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    env = {**os.environ, "ISOLATION_TUI_DB": str(db_path), "LANG": "C.UTF-8", "TERM": "xterm"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "isolation_tui"],
-        stdin=child,
-        stdout=child,
-        stderr=child,
-        env=env,
-        start_new_session=True,
-    )
-    os.close(child)
+    process, main = start_in_terminal(db_path)
     seen = b""
 
     def read_until(done: bool | None, deadline: float) -> None:
