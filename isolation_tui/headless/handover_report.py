@@ -10,6 +10,7 @@ and HTML escaped), and the report's own formatting is added around it.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -246,7 +247,10 @@ def export(
 ) -> Path:
     """Write the report as a new file in ``folder`` (readable by its owner only: it
     names people); returns its path."""
-    stem = f"handover-{summary['point'] or 'all'}-{stamp}"
+    # A point's code may hold a slash or dots; in a file name they would lead out of
+    # the folder, so everything but letters, digits and dashes becomes ``_``.
+    where = re.sub(r"[^\w-]+", "_", summary["point"] or "all")
+    stem = f"handover-{where}-{stamp}"
     return write_new_private(
         folder, stem, f".{fmt}", render(summary, notes, handover, fmt).encode("utf-8")
     )
