@@ -66,3 +66,11 @@ def who_label(stamp: Mapping[str, Any]) -> str:
     user = stamp.get("os_user") or stamp.get("who", "")
     duty = stamp.get("on_duty", "")
     return f"{duty} ({user})" if duty else str(user)
+
+
+def signer_label(name: str, stamp: Mapping[str, Any] | None) -> str:
+    """A name typed to sign (or take over) a handover, as people read it: beside it
+    the account that signed, unless it is that account's own name. Anyone may type
+    anyone's name; the account is what the OS says."""
+    user = str((stamp or {}).get("os_user") or (stamp or {}).get("who") or "")
+    return f"{name} ({user})" if user and user != name else name

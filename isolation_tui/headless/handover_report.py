@@ -23,7 +23,7 @@ from ..domain.codes import CATEGORY, DISCHARGE_KIND, INCIDENT_KIND, SEVERITY
 from ..domain.counters import FIGURES
 from ..domain.display import for_terminal, markdown_line
 from ..domain.health import CHECK_STATUS, ROUND
-from ..domain.identity import who_label
+from ..domain.identity import signer_label, who_label
 from ..i18n import t
 from .csv_export import write_new_private
 
@@ -134,12 +134,13 @@ def _incident_line(incident: dict[str, Any]) -> str:
 def _signatures(handover: dict[str, Any] | None) -> list[str]:
     if handover is None:
         return [t("handover.unsigned")]
-    lines = [t("handover.signed_by", who=handover["outgoing"], at=handover["signed"]["at"])]
+    outgoing = signer_label(handover["outgoing"], handover["signed"])
+    lines = [t("handover.signed_by", who=outgoing, at=handover["signed"]["at"])]
     if handover["acknowledged"]:
         lines.append(
             t(
                 "handover.acknowledged_by",
-                who=handover["incoming"],
+                who=signer_label(handover["incoming"], handover["acknowledged"]),
                 at=handover["acknowledged"]["at"],
             )
         )
