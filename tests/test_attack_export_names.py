@@ -27,3 +27,20 @@ def test_a_handover_export_stays_in_the_folder_whatever_the_point_code(
     assert "/" not in path.name and path.name.startswith("handover-")
     written = [p for p in (tmp_path / "deep").rglob("*") if p.is_file()]
     assert written == [path]
+
+
+def test_an_exports_folder_left_open_to_others_is_made_private_again(
+    store: Store, tmp_path: Path
+) -> None:
+    """A folder others may write (made by hand, or under umask 000) would let a
+    colleague replace an exported report with a forged one before it is sent on."""
+    import stat
+
+    store.save_point("DD01", "点", [{"code": "101", "floor": "1", "beds": 1, "blocked": False}])
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    folder.chmod(0o777)
+
+    export(folder, store.handover_summary("DD01"), "", None, "md", "20261129-0930")
+
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
