@@ -30,8 +30,10 @@ from .storage.errors import StoreError
 from .storage.repository import Store
 from .widgets.keys import translate_bindings
 from .widgets.safe_output import ControlCharacterFilter
+from .widgets.terminal_input import tolerate_undecodable_input
 
 POLL_SECONDS = 0.25
+tolerate_undecodable_input()
 
 
 class IsolationApp(App[None]):

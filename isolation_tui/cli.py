@@ -265,7 +265,7 @@ def run_tui(
         if point is not None and store.point(point) is None:
             # A mistyped code must not open the program at some other point.
             store.close()
-            click.echo(f"isolation-tui: {t('report.unknown_point', point=point)}", err=True)
+            echo(f"isolation-tui: {t('report.unknown_point', point=point)}", err=True)
             sys.exit(1)
         from .app import IsolationApp
 

@@ -96,3 +96,26 @@ def cli(db_path: Path) -> CliRunner:
         )
 
     return run
+
+
+def start_in_terminal(db_path: Path, *args: str) -> tuple[subprocess.Popen[bytes], int]:
+    """``isolation-tui ARGS`` in a real terminal (a pseudo-terminal at 80×24): the
+    process and the terminal's side to read its screen from and type into."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    main, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    env = {**os.environ, "ISOLATION_TUI_DB": str(db_path), "LANG": "C.UTF-8", "TERM": "xterm"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "isolation_tui", *args],
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(child)
+    return process, main

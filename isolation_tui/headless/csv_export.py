@@ -330,12 +330,17 @@ def write_private(path: Path, data: bytes) -> None:
 def write_new_private(folder: Path, stem: str, suffix: str, data: bytes) -> Path:
     """Write ``data`` to a new file in ``folder``, mode 0600: ``stem`` + ``suffix``, or
     ``stem-2`` … when taken (an earlier export is never overwritten). The folder must be
-    a real directory of this user: a symlink or someone else's folder is refused, and
-    the file is made inside the folder opened, never through a link."""
+    a real directory of this user (made private again when others may enter it): a
+    symlink or someone else's folder is refused, and the file is made inside the
+    folder opened, never through a link."""
     dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
-        if os.fstat(dir_fd).st_uid != os.getuid():
+        status = os.fstat(dir_fd)
+        if status.st_uid != os.getuid():
             raise PermissionError(errno.EPERM, os.strerror(errno.EPERM), str(folder))
+        if status.st_mode & 0o077:
+            # Others who may write here could swap a report for a forged one.
+            os.fchmod(dir_fd, 0o700)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         for n in range(1, NEW_NAME_TRIES + 1):
             name = f"{stem}{f'-{n}' if n > 1 else ''}{suffix}"

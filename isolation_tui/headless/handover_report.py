@@ -10,6 +10,7 @@ and HTML escaped), and the report's own formatting is added around it.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from ..domain.codes import CATEGORY, DISCHARGE_KIND, INCIDENT_KIND, SEVERITY
 from ..domain.counters import FIGURES
 from ..domain.display import for_terminal, markdown_line
 from ..domain.health import CHECK_STATUS, ROUND
-from ..domain.identity import who_label
+from ..domain.identity import signer_label, who_label
 from ..i18n import t
 from .csv_export import write_new_private
 
@@ -133,12 +134,13 @@ def _incident_line(incident: dict[str, Any]) -> str:
 def _signatures(handover: dict[str, Any] | None) -> list[str]:
     if handover is None:
         return [t("handover.unsigned")]
-    lines = [t("handover.signed_by", who=handover["outgoing"], at=handover["signed"]["at"])]
+    outgoing = signer_label(handover["outgoing"], handover["signed"])
+    lines = [t("handover.signed_by", who=outgoing, at=handover["signed"]["at"])]
     if handover["acknowledged"]:
         lines.append(
             t(
                 "handover.acknowledged_by",
-                who=handover["incoming"],
+                who=signer_label(handover["incoming"], handover["acknowledged"]),
                 at=handover["acknowledged"]["at"],
             )
         )
@@ -246,7 +248,10 @@ def export(
 ) -> Path:
     """Write the report as a new file in ``folder`` (readable by its owner only: it
     names people); returns its path."""
-    stem = f"handover-{summary['point'] or 'all'}-{stamp}"
+    # A point's code may hold a slash or dots; in a file name they would lead out of
+    # the folder, so everything but letters, digits and dashes becomes ``_``.
+    where = re.sub(r"[^\w-]+", "_", summary["point"] or "all")
+    stem = f"handover-{where}-{stamp}"
     return write_new_private(
         folder, stem, f".{fmt}", render(summary, notes, handover, fmt).encode("utf-8")
     )

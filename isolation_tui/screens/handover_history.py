@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
+from ..domain.identity import signer_label
 from ..headless.handover_report import renderable
 from ..i18n import t
 from ..storage.handovers import HANDOVERS
@@ -26,8 +27,8 @@ def history_row(key: str, handover: dict[str, Any]) -> list[Text]:
     return [
         cell(key),
         cell(handover["signed"]["at"][5:]),
-        cell(handover["outgoing"]),
-        cell(handover["incoming"] or "-"),
+        cell(signer_label(handover["outgoing"], handover["signed"])),
+        cell(signer_label(handover["incoming"], handover["acknowledged"]) or "-"),
         cell(f"{summary['start'][5:]} → {summary['end'][5:]}"),
     ]
 

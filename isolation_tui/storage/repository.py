@@ -39,6 +39,7 @@ from ..domain.rules import (
     action_time,
     arrival_from_fields,
     check_room,
+    clean_code,
     clean_text,
     closing_fields,
     discharge_from_fields,
@@ -465,9 +466,20 @@ class Store(HandoverMixin, HealthMixin):
         quarantine_days: Mapping[str, int] | None = None,
     ) -> int:
         """Create a point, or update its name and rooms (rooms not listed are kept)."""
-        code = clean_text(code, 20)
+        code = clean_code(code, "point")[:20]
         if not code:
             raise FieldError("point", "error.required")
+        # The rooms file is checked row by row; this guards every other caller.
+        rooms = [
+            Room(
+                **{
+                    **room,
+                    "code": clean_code(room["code"], "room"),
+                    "floor": clean_code(room.get("floor", ""), "floor"),
+                }
+            )
+            for room in rooms
+        ]
         with self.transaction():
             doc_id = self._index.point_ids.get(code)
             if doc_id is None:

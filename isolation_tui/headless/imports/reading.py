@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import stat
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -271,11 +273,25 @@ def _add_row(table: Table, names: list[str | None], cells: list[str], line: int)
 def read_table(file: Path, columns: tuple[Column, ...], one_of: tuple[str, ...] = ()) -> Table:
     """Read and split ``file``; raises :class:`ImportFileError` when it is unreadable."""
     try:
-        if file.stat().st_size > MAX_FILE_BYTES:
-            raise ImportFileError(t("import.too_big", file=file, limit=MAX_FILE_BYTES >> 20))
-        raw = file.read_bytes()
+        raw = _read_regular_file(file)
     except OSError as exc:
         raise ImportFileError(
             t("import.cannot_read", file=file, reason=exc.strerror or type(exc).__name__)
         ) from exc
     return split_rows(decode(raw, str(file)), columns, one_of)
+
+
+def _read_regular_file(file: Path) -> bytes:
+    """The bytes of ``file``, a regular file of at most ``MAX_FILE_BYTES``. A named pipe
+    would make the import wait forever and a device (``/dev/zero``) never ends: the
+    file is opened without waiting and refused unless regular, and no more is read
+    than the limit allows, whatever its size said."""
+    fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ImportFileError(t("import.not_a_file", file=file))
+        os.set_blocking(fd, True)
+        raw = fh.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise ImportFileError(t("import.too_big", file=file, limit=MAX_FILE_BYTES >> 20))
+    return raw
