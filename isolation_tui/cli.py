@@ -227,12 +227,14 @@ def stats(db_path: Path, point: str | None, as_json: bool) -> ExitCode:
 @lang_option
 @as_option
 @click.option("--dry-run", is_flag=True, help="Check every row, store nothing.")
+@click.option("--sheet", default=None, help="The workbook's sheet to read (default: the first).")
 @command
-def import_(kind: str, file: Path, db_path: Path, dry_run: bool) -> ExitCode:
-    """Import rows from a CSV file: all of them, or (on any bad row) none."""
+def import_(kind: str, file: Path, db_path: Path, dry_run: bool, sheet: str | None) -> ExitCode:
+    """Import rows from a CSV file or an Excel workbook (.xlsx): all of them, or (on any
+    bad row) none."""
     from .headless.imports import run_import
 
-    return run_import(kind, file, db_path, dry_run=dry_run)
+    return run_import(kind, file, db_path, dry_run=dry_run, sheet=sheet)
 
 
 @main.command()

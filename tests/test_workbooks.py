@@ -1,0 +1,266 @@
+"""Excel workbooks in: as LibreOffice Calc and openpyxl write them, with title rows,
+Chinese and merged headers, dates, numbers where text was meant, several sheets.
+
+The LibreOffice-made fixtures (tests/fixtures/workbooks/*.xlsx) are made by the
+script beside them; the promise is the CSV import's: every row checked, all stored
+or none, each problem named as ``FILE:SHEET!ROW: field: message``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import Workbook
+from test_import import (
+    ARRIVAL_HEADER,
+    db_files,
+    resident_id,
+    setup_points,
+    write_csv,
+)
+
+from isolation_tui.headless.csv_export import arrival_rows
+from isolation_tui.headless.imports.workbook import _text
+from isolation_tui.storage.repository import Store, open_store
+
+CliRunner = Callable[..., subprocess.CompletedProcess[str]]
+FIXTURES = Path(__file__).parent / "fixtures" / "workbooks"
+LIBREOFFICE_ZH = FIXTURES / "arrivals_zh.xlsx"
+LIBREOFFICE_ID_NUMBERS = FIXTURES / "arrivals_id_numbers.xlsx"
+
+
+def soffice() -> str:
+    """LibreOffice, which these tests need: missing, they fail (never skip)."""
+    found = shutil.which("soffice")
+    if found is None:
+        pytest.fail("soffice is missing: apt-get install -y libreoffice-calc-nogui")
+    return found
+
+
+def stays(db_path: Path) -> list[dict[str, Any]]:
+    """The stays as an export shows them: what an import stored."""
+    store = open_store(db_path, read_only=True)
+    try:
+        return arrival_rows(store)
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def points(store: Store) -> Store:
+    setup_points(store)
+    return store
+
+
+def fresh_points(path: Path) -> Store:
+    store = open_store(path, create=True)
+    setup_points(store)
+    return store
+
+
+def test_fixtures_are_what_make_py_writes() -> None:
+    """The committed workbooks are LibreOffice's: its name in their properties."""
+    import zipfile
+
+    for workbook in (LIBREOFFICE_ZH, LIBREOFFICE_ID_NUMBERS):
+        with zipfile.ZipFile(workbook) as archive:
+            assert b"LibreOffice" in archive.read("docProps/app.xml")
+
+
+def test_libreoffice_workbook_stores_the_same_stays_as_the_csv(
+    points: Store, db_path: Path, tmp_path: Path, cli: CliRunner
+) -> None:
+    """Title, date line, a two-row merged Chinese header, rooms and phones typed as
+    numbers, date and date-time cells, notes below: the same stays as the CSV."""
+    result = cli("import", "arrivals", str(LIBREOFFICE_ZH))
+    assert result.returncode == 0, result.stderr
+    assert "imported 3 arrivals" in result.stdout
+    from_workbook = stays(db_path)
+
+    rows = [
+        [
+            "P1",
+            str(200 + n),
+            f"测试{n}",
+            "",
+            f"1960-01-{n + 1:02d}",
+            "身份证",
+            resident_id(n),
+            "",
+            str(13800138000 + n),
+            "首尔",
+            "",
+            "境外输入",
+            f"2022-03-25 14:{n:02d}",
+            "14",
+            "",
+        ]
+        for n in (1, 2, 3)
+    ]
+    csv_file = write_csv(tmp_path / "arrivals.csv", ARRIVAL_HEADER, rows)
+    csv_db = tmp_path / "csv.db"
+    fresh_points(csv_db).close()
+    result = cli("import", "arrivals", str(csv_file), "--db", str(csv_db))
+    assert result.returncode == 0, result.stderr
+    assert from_workbook == stays(csv_db)
+    assert [row["id_number"] for row in from_workbook] == [resident_id(n) for n in (1, 2, 3)]
+    assert [row["room"] for row in from_workbook] == ["201", "202", "203"]
+    assert from_workbook[0]["birth_date"] == "1960-01-02"
+    assert from_workbook[0]["arrived_at"] == "2022-03-25 14:01"
+
+
+def test_second_sheet_chosen_with_sheet(points: Store, db_path: Path, cli: CliRunner) -> None:
+    result = cli("import", "arrivals", str(LIBREOFFICE_ZH), "--sheet", "第二批")
+    assert result.returncode == 0, result.stderr
+    assert [(row["name"], row["room"], row["arrived_at"]) for row in stays(db_path)] == [
+        ("测试4", "204", "2022-03-26 09:30"),
+        ("测试5", "205", "2022-03-26 09:31"),
+    ]
+
+
+def test_unknown_sheet_names_the_sheets_there(points: Store, db_path: Path, cli: CliRunner) -> None:
+    before = db_files(db_path)
+    result = cli("import", "arrivals", str(LIBREOFFICE_ZH), "--sheet", "第三批")
+    assert result.returncode == 1
+    assert "no sheet named “第三批”; its sheets are: “入住登记”, “第二批”" in result.stderr
+    assert db_files(db_path) == before
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("en", ("stored as a number", "format the column as Text", "again from the source")),
+        ("zh", ("存成了数字", "设置为“文本”格式", "从原始资料")),
+    ],
+)
+def test_id_numbers_stored_as_numbers_are_refused(
+    points: Store, db_path: Path, cli: CliRunner, lang: str, words: tuple[str, ...]
+) -> None:
+    """Excel kept 15 digits of each: refused, every row named, nothing changes."""
+    before = db_files(db_path)
+    result = cli("import", "arrivals", str(LIBREOFFICE_ID_NUMBERS), "--lang", lang)
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if "!" in line]
+    assert [line.split(": ")[0] for line in lines] == [
+        f"{LIBREOFFICE_ID_NUMBERS}:入住登记!{row}" for row in (5, 6, 7)
+    ]
+    # The number as Excel shows it: its last digits already gone.
+    assert "210602196001020000" in lines[0]
+    assert "证件号码 (id_number)" in lines[0]
+    for word in words:
+        assert word in lines[0]
+    assert db_files(db_path) == before
+
+
+def openpyxl_workbook(path: Path, rows: list[list[Any]], title: str = "Sheet1") -> Path:
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = title
+    for row in rows:
+        sheet.append(row)
+    workbook.save(path)
+    return path
+
+
+def test_openpyxl_workbook_title_merges_notes_and_a_bad_row(
+    points: Store, db_path: Path, tmp_path: Path, cli: CliRunner
+) -> None:
+    """A bad row is named by sheet and row; the note under the table is no row."""
+    header = ["隔离点", "房间", "姓名", "证件号码", "人员类别", "入住时间"]
+    arrived = datetime(2022, 3, 25, 14, 5)
+    rows: list[list[Any]] = [
+        ["二号隔离点入住人员登记表"],
+        [f"日期：{date(2022, 3, 25)}"],
+        header,
+        ["P1", 201.0, "甲", resident_id(11), "inbound", arrived],
+        ["P1", 202, "乙", resident_id(12), "不知道", arrived],
+        [],
+        ["注：如有疑问请联系转运组"],
+    ]
+    path = tmp_path / "名单.xlsx"
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "名单 (1)"
+    for row in rows:
+        sheet.append(row)
+    sheet.merge_cells("A1:F1")
+    workbook.save(path)
+    before = db_files(db_path)
+    result = cli("import", "arrivals", str(path))
+    assert result.returncode == 1
+    problems = [line for line in result.stderr.splitlines() if line.startswith(str(path))]
+    assert len(problems) == 1
+    assert problems[0].startswith(f"{path}:名单 (1)!5: 人员类别 (category): ")
+    assert db_files(db_path) == before
+
+    sheet.delete_rows(5)
+    workbook.save(path)
+    result = cli("import", "arrivals", str(path))
+    assert result.returncode == 0, result.stderr
+    assert [(row["room"], row["arrived_at"]) for row in stays(db_path)] == [
+        ("201", "2022-03-25 14:05")
+    ]
+
+
+def test_a_header_merged_down_reads_as_its_text(
+    points: Store, tmp_path: Path, cli: CliRunner
+) -> None:
+    """``证件`` over ``证件类型`` and ``证件号码``; ``姓名`` merged over both rows."""
+    path = tmp_path / "merged.xlsx"
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["隔离点", "姓名", "证件", None, "人员类别", "入住时间"])
+    sheet.append([None, None, "证件类型", "证件号码", None, None])
+    sheet.append(["P1", "丙", "身份证", resident_id(21), "inbound", "2022-03-25 14:05"])
+    for cells in ("A1:A2", "B1:B2", "C1:D1", "E1:E2", "F1:F2"):
+        sheet.merge_cells(cells)
+    workbook.save(path)
+    result = cli("import", "arrivals", str(path), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "all 1 arrivals" in result.stdout
+
+
+def test_not_a_workbook_is_refused_clearly(tmp_path: Path, cli: CliRunner, points: Store) -> None:
+    damaged = tmp_path / "damaged.xlsx"
+    damaged.write_bytes(b"PK\x03\x04" + b"\x00" * 64)
+    result = cli("import", "arrivals", str(damaged))
+    assert result.returncode == 1
+    assert "cannot read this Excel workbook" in result.stderr
+    assert "Traceback" not in result.stderr
+
+    old = tmp_path / "old.xls"
+    old.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504)
+    result = cli("import", "arrivals", str(old))
+    assert result.returncode == 1
+    assert "Excel 97-2003" in result.stderr
+
+    csv_file = write_csv(tmp_path / "a.csv", ARRIVAL_HEADER, [])
+    result = cli("import", "arrivals", str(csv_file), "--sheet", "x")
+    assert result.returncode == 1
+    assert "--sheet is only for Excel workbooks" in result.stderr
+
+
+def test_no_header_in_the_first_rows(tmp_path: Path, cli: CliRunner, points: Store) -> None:
+    path = openpyxl_workbook(tmp_path / "x.xlsx", [["标题"], ["姓名", "年龄"], ["甲", 3]])
+    result = cli("import", "arrivals", str(path))
+    assert result.returncode == 1
+    assert f"{path}:Sheet1!1: 标题: unknown column" in result.stderr
+
+
+def test_cells_as_excel_stores_them() -> None:
+    assert _text(305.0) == "305"
+    assert _text(305) == "305"
+    assert _text(36.5) == "36.5"
+    assert _text(datetime(2022, 3, 25)) == "2022-03-25"
+    assert _text(datetime(2022, 3, 25, 14, 5)) == "2022-03-25 14:05"
+    assert _text(date(2022, 3, 25)) == "2022-03-25"
+    assert _text(None) == ""
