@@ -244,13 +244,16 @@ def import_(kind: str, file: Path, db_path: Path, dry_run: bool, sheet: str | No
 )
 @db_option
 @lang_option
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "xlsx"]), default="csv")
 @click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Default: stdout."
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Default: stdout (xlsx needs a file).",
 )
 @command
 def export(kind: str, db_path: Path, fmt: str, out: Path | None) -> ExitCode:
-    """Export records as CSV (safe to open in a spreadsheet) or JSON."""
+    """Export records as CSV (safe to open in a spreadsheet), JSON or an Excel workbook."""
     from .headless.csv_export import run_export
 
     return run_export(kind, db_path, fmt=fmt, out=out)

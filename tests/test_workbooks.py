@@ -8,7 +8,10 @@ or none, each problem named as ``FILE:SHEET!ROW: field: message``.
 
 from __future__ import annotations
 
+import csv
+import io
 import shutil
+import stat
 import subprocess
 from collections.abc import Callable
 from datetime import date, datetime
@@ -16,17 +19,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openpyxl import Workbook
+from fixtures.workbooks.make import convert
+from openpyxl import Workbook, load_workbook
+from openpyxl.utils import get_column_letter
+from test_export import NASTY, add_people
 from test_import import (
     ARRIVAL_HEADER,
     db_files,
+    person_row,
     resident_id,
     setup_points,
     write_csv,
 )
 
-from isolation_tui.headless.csv_export import arrival_rows
+from isolation_tui.headless.csv_export import ARRIVAL_COLUMNS, arrival_rows, run_export
 from isolation_tui.headless.imports.workbook import _text
+from isolation_tui.headless.xlsx_export import to_xlsx
 from isolation_tui.storage.repository import Store, open_store
 
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]
@@ -56,6 +64,16 @@ def stays(db_path: Path) -> list[dict[str, Any]]:
 def points(store: Store) -> Store:
     setup_points(store)
     return store
+
+
+@pytest.fixture
+def people(points: Store) -> Store:
+    """Four people (one with formula-looking text), and one whose ID ends in X."""
+    add_people(points)
+    fields = dict(zip(ARRIVAL_HEADER, person_row(5, room="219"), strict=True))
+    fields["id_number"] = "11010519491231002X"
+    points.register_arrival(fields)
+    return points
 
 
 def fresh_points(path: Path) -> Store:
@@ -264,3 +282,93 @@ def test_cells_as_excel_stores_them() -> None:
     assert _text(datetime(2022, 3, 25, 14, 5)) == "2022-03-25 14:05"
     assert _text(date(2022, 3, 25)) == "2022-03-25"
     assert _text(None) == ""
+
+
+# ---------------------------------------------------------------------- export
+
+
+def libreoffice_csv(workbook: Path, out_dir: Path) -> list[dict[str, str]]:
+    """The workbook as LibreOffice Calc opens it, saved as UTF-8 CSV (formulas, if
+    any cell held one, would be evaluated on the way)."""
+    soffice()
+    # 44: comma, 34: quote, 76: UTF-8
+    convert(workbook, "csv:Text - txt - csv (StarCalc):44,34,76", out_dir)
+    text = (out_dir / workbook.with_suffix(".csv").name).read_text(encoding="utf-8")
+    return list(csv.DictReader(io.StringIO(text, newline="")))
+
+
+def test_exported_workbook_keeps_id_numbers_digit_for_digit_in_libreoffice(
+    people: Store, db_path: Path, tmp_path: Path, cli: CliRunner
+) -> None:
+    out = tmp_path / "arrivals.xlsx"
+    result = cli("export", "arrivals", "--format", "xlsx", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "wrote 5 arrivals" in result.stderr
+    converted = tmp_path / "converted"
+    rows = libreoffice_csv(out, converted)
+    stored = arrival_rows(people)
+    assert [row["id_number"] for row in rows] == [row["id_number"] for row in stored]
+    assert rows[4]["id_number"] == "11010519491231002X"
+    assert [row["phone"] for row in rows] == [row["phone"] for row in stored]
+    # Formula-looking text stays text: LibreOffice did not run it.
+    for column, text in NASTY.items():
+        assert rows[3][column] == text
+    assert rows[0]["arrived_at"] == stored[0]["arrived_at"]
+
+
+def test_exported_workbook_cells(people: Store, db_path: Path, tmp_path: Path) -> None:
+    """Bold frozen header, one sheet named after the kind, text IDs, date cells."""
+    out = tmp_path / "arrivals.xlsx"
+    assert run_export("arrivals", db_path, fmt="xlsx", out=out) == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    workbook = load_workbook(out)
+    assert workbook.sheetnames == ["arrivals"]
+    sheet = workbook["arrivals"]
+    assert sheet.freeze_panes == "A2"
+    header = [cell.value for cell in sheet[1]]
+    assert header == list(ARRIVAL_COLUMNS)
+    assert all(cell.font.b for cell in sheet[1])
+    column = {name: index for index, name in enumerate(header)}
+    first = sheet[2]
+    assert first[column["id_number"]].data_type == "s"
+    assert first[column["phone"]].data_type == "s"
+    assert first[column["arrived_at"]].value == datetime(2022, 3, 25, 14, 5)
+    assert first[column["arrived_at"]].is_date
+    assert isinstance(first[column["release_due"]].value, datetime)
+    assert first[column["quarantine_days"]].value == 14
+    nasty = sheet[5]
+    assert nasty[column["name"]].value == NASTY["name"]
+    assert nasty[column["name"]].data_type == "s"
+    assert nasty[column["name"]].quotePrefix
+    # A column of Chinese names is wider than its ASCII header; an 18-digit ID fits.
+    widths = {
+        name: sheet.column_dimensions[get_column_letter(n + 1)].width for name, n in column.items()
+    }
+    assert widths["id_number"] >= 18
+
+
+def test_column_widths_fit_chinese_as_double() -> None:
+    data = to_xlsx([("t", ("name", "code"), [{"name": "欧阳张三丰", "code": "A"}])])
+    sheet = load_workbook(io.BytesIO(data))["t"]
+    # Five characters drawn twice as wide, and a margin; never narrower than 6.
+    assert sheet.column_dimensions["A"].width == 12
+    assert sheet.column_dimensions["B"].width == 6
+
+
+def test_exported_workbook_imports_again(
+    people: Store, db_path: Path, tmp_path: Path, cli: CliRunner
+) -> None:
+    out = tmp_path / "arrivals.xlsx"
+    assert cli("export", "arrivals", "--format", "xlsx", "--out", str(out)).returncode == 0
+    again = tmp_path / "again.db"
+    fresh_points(again).close()
+    result = cli("import", "arrivals", str(out), "--db", str(again))
+    assert result.returncode == 0, result.stderr
+    assert stays(again) == stays(db_path)
+
+
+def test_a_workbook_is_never_written_to_the_terminal(people: Store, cli: CliRunner) -> None:
+    result = cli("export", "arrivals", "--format", "xlsx")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "--out" in result.stderr
