@@ -268,12 +268,22 @@ def export(kind: str, db_path: Path, fmt: str, out: Path | None) -> ExitCode:
     default="",
     help="Start of the window, e.g. '2022-03-25 08:00' (default: the last handover).",
 )
-@click.option("--format", "fmt", type=click.Choice(["md", "txt", "html"]), default="md")
+@click.option("--format", "fmt", type=click.Choice(["md", "txt", "html", "xlsx"]), default="md")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file (default: print; xlsx needs a file).",
+)
 @command
-def handover(db_path: Path, point: str | None, since: str, fmt: str) -> ExitCode:
+def handover(db_path: Path, point: str | None, since: str, fmt: str, out: Path | None) -> ExitCode:
     """Print the shift handover: the window since the last one, and what is pending."""
-    from .headless.handover_report import render
+    from .headless.handover_report import render, report_bytes
     from .headless.reports import click_echo_err, open_for_reading
+
+    if fmt == "xlsx" and out is None:
+        click_echo_err(t("export.xlsx_needs_out"))
+        return 2
 
     store = open_for_reading(db_path)
     if point is not None and store.point(point) is None:
@@ -284,7 +294,16 @@ def handover(db_path: Path, point: str | None, since: str, fmt: str) -> ExitCode
     except FieldError as exc:
         click_echo_err(f"--since: {exc.message}")
         return 1
-    echo(render(summary, "", None, fmt), nl=False)
+    if out is None:
+        echo(render(summary, "", None, fmt), nl=False)
+        return 0
+    from .headless.csv_export import write_private
+
+    try:
+        write_private(out, report_bytes(summary, "", None, fmt))
+    except OSError as exc:
+        click_echo_err(t("export.cannot_write", file=out, reason=exc.strerror or exc))
+        return 1
     return 0
 
 

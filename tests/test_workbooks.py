@@ -23,6 +23,7 @@ from fixtures.workbooks.make import convert
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
 from test_export import NASTY, add_people
+from test_handover import arrive
 from test_import import (
     ARRIVAL_HEADER,
     db_files,
@@ -31,11 +32,14 @@ from test_import import (
     setup_points,
     write_csv,
 )
+from textual.widgets import Input
 
+from isolation_tui.app import IsolationApp
 from isolation_tui.headless.csv_export import ARRIVAL_COLUMNS, arrival_rows, run_export
 from isolation_tui.headless.imports.workbook import _text
 from isolation_tui.headless.xlsx_export import to_xlsx
 from isolation_tui.storage.repository import Store, open_store
+from isolation_tui.widgets.form import ChoiceField
 
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 FIXTURES = Path(__file__).parent / "fixtures" / "workbooks"
@@ -372,3 +376,77 @@ def test_a_workbook_is_never_written_to_the_terminal(people: Store, cli: CliRunn
     assert result.returncode == 2
     assert result.stdout == ""
     assert "--out" in result.stderr
+
+
+# ---------------------------------------------------------------------- the handover
+
+
+def handover_point(store: Store) -> Store:
+    rooms = [{"code": f"{100 + i}", "floor": "1", "beds": 1, "blocked": False} for i in (1, 2)]
+    store.save_point("DD01", "一号点", rooms)  # type: ignore[arg-type]
+    stay = arrive(store, "P1", room="101", name="=王小明")
+    store.discharge({"stay": str(stay), "discharged_at": "2026-11-29 09:00", "kind": "hospital"})
+    arrive(store, "P2", room="102")
+    store.open_incident(
+        {
+            "point": "DD01",
+            "occurred_at": "2026-11-29 09:10",
+            "kind": "fever",
+            "severity": "3",
+            "summary": "38.5",
+        }
+    )
+    return store
+
+
+def sheet_rows(path: Path) -> dict[str, list[list[Any]]]:
+    workbook = load_workbook(path)
+    return {
+        sheet.title: [[cell.value for cell in row] for row in sheet.iter_rows()]
+        for sheet in workbook
+    }
+
+
+def test_handover_as_a_workbook(store: Store, tmp_path: Path, cli: CliRunner) -> None:
+    """Arrivals, discharges and incidents, a sheet each, headed in the user's language."""
+    handover_point(store)
+    out = tmp_path / "handover.xlsx"
+    result = cli(
+        "handover", "--point", "DD01", "--format", "xlsx", "--out", str(out), "--lang", "zh"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    sheets = sheet_rows(out)
+    assert list(sheets) == ["入住", "解除", "事件"]
+    arrivals = sheets["入住"]
+    assert arrivals[0][1:4] == ["姓名", "房间", "时间"]
+    assert [row[1] for row in arrivals[1:]] == ["=王小明", "旅客P2"]
+    assert arrivals[1][3] == datetime(2026, 11, 29, 8, 0)
+    assert [row[1] for row in sheets["解除"][1:]] == ["=王小明"]
+    incidents = sheets["事件"][1:]
+    assert [(row[0], row[5]) for row in incidents] == [
+        ("本班新发生", "38.5"),
+        ("仍未处置", "38.5"),
+    ]
+
+    result = cli("handover", "--point", "DD01", "--format", "xlsx")
+    assert result.returncode == 2
+    assert result.stdout == ""
+
+
+async def test_handover_exported_from_the_screen_as_a_workbook(
+    store: Store, tmp_path: Path
+) -> None:
+    handover_point(store)
+    app = IsolationApp(store, point="DD01")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f5", "e")
+        await pilot.pause()
+        app.screen.query_one("#field-format", ChoiceField).value = "xlsx"
+        app.screen.query_one("#field-folder", Input).value = str(tmp_path)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    (written,) = tmp_path.glob("handover-DD01-*.xlsx")
+    assert written.stat().st_mode & 0o777 == 0o600
+    assert [row[1] for row in sheet_rows(written)["Arrivals"][1:]] == ["=王小明", "旅客P2"]

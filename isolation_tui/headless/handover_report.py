@@ -27,7 +27,7 @@ from ..i18n import t
 from .csv_export import write_private
 
 MARKDOWN_LIST_LIMIT = 8
-FORMATS = ("md", "txt", "html")
+FORMATS = ("md", "txt", "html", "xlsx")
 
 
 def _title(summary: dict[str, Any]) -> str:
@@ -247,5 +247,16 @@ def export(
     """Write the report into ``folder`` (readable by its owner only: it names people)."""
     name = f"handover-{summary['point'] or 'all'}-{stamp}.{fmt}"
     path = Path(folder or ".").expanduser() / name
-    write_private(path, render(summary, notes, handover, fmt).encode("utf-8"))
+    write_private(path, report_bytes(summary, notes, handover, fmt))
     return path
+
+
+def report_bytes(
+    summary: dict[str, Any], notes: str, handover: dict[str, Any] | None, fmt: str
+) -> bytes:
+    """The report as a file holds it: a workbook of its lists (xlsx), or the text."""
+    if fmt == "xlsx":
+        from .xlsx_export import handover_workbook
+
+        return handover_workbook(summary)
+    return render(summary, notes, handover, fmt).encode("utf-8")

@@ -26,6 +26,8 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from ..domain.codes import CATEGORY, DISCHARGE_KIND, INCIDENT_KIND, INCIDENT_STATUS
+from ..i18n import t
 from .csv_export import FORMULA_STARTS, Row
 from .csv_export import _cell as as_text
 
@@ -119,3 +121,70 @@ def to_xlsx(sheets: Iterable[Sheet], header: Callable[[str], str] = str) -> byte
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+# ---------------------------------------------------------------------- the handover
+
+HANDOVER_SHEETS: dict[str, tuple[str, ...]] = {
+    "arrivals": ("id", "name", "room", "at", "category", "voided"),
+    "discharges": ("stay", "name", "room", "at", "kind", "destination", "override", "voided"),
+    "incidents": (
+        "section",
+        "id",
+        "at",
+        "kind",
+        "severity",
+        "summary",
+        "status",
+        "handled_at",
+        "resolution",
+    ),
+}
+# The incident lists of the report, in its order: (summary key, section).
+_INCIDENT_LISTS = (
+    ("incidents_opened", "opened"),
+    ("incidents_handled", "handled"),
+    ("incidents_open", "open"),
+    ("incidents_draft", "draft"),
+)
+
+
+def _heading(column: str) -> str:
+    """A column's heading in the user's language (the field's label where one exists)."""
+    for key in (f"handover.column.{column}", f"field.{column}"):
+        text = t(key)
+        if text != key:
+            return text
+    return column
+
+
+def handover_sheets(summary: dict[str, Any]) -> list[Sheet]:
+    """The handover's lists, a sheet each, with codes shown as their labels."""
+    voided = t("ui.status_voided")
+    arrivals = [
+        {**a, "category": CATEGORY.label(a["category"]), "voided": voided if a["voided"] else ""}
+        for a in summary["arrivals"]
+    ]
+    discharges = [
+        {**d, "kind": DISCHARGE_KIND.label(d["kind"]), "voided": voided if d["voided"] else ""}
+        for d in summary["discharges"]
+    ]
+    incidents = [
+        {
+            **i,
+            "section": t(f"handover.section.{section}"),
+            "kind": INCIDENT_KIND.label(i["kind"]),
+            "status": INCIDENT_STATUS.label(i["status"]),
+        }
+        for key, section in _INCIDENT_LISTS
+        for i in summary.get(key, [])
+    ]
+    lists = {"arrivals": arrivals, "discharges": discharges, "incidents": incidents}
+    return [
+        (t(f"handover.sheet.{name}"), columns, lists[name])
+        for name, columns in HANDOVER_SHEETS.items()
+    ]
+
+
+def handover_workbook(summary: dict[str, Any]) -> bytes:
+    return to_xlsx(handover_sheets(summary), _heading)
