@@ -28,7 +28,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from ..domain.codes import CATEGORY, DISCHARGE_KIND, INCIDENT_KIND, INCIDENT_STATUS
 from ..i18n import t
-from .csv_export import FORMULA_STARTS, Row
+from .csv_export import FORMULA_STARTS, INCIDENT_COLUMNS, Row
 from .csv_export import _cell as as_text
 
 DATE_FORMAT = "yyyy-mm-dd"
@@ -125,20 +125,12 @@ def to_xlsx(sheets: Iterable[Sheet], header: Callable[[str], str] = str) -> byte
 
 # ---------------------------------------------------------------------- the handover
 
+_KIND, _RESOLUTION = INCIDENT_COLUMNS.index("kind"), INCIDENT_COLUMNS.index("resolution")
 HANDOVER_SHEETS: dict[str, tuple[str, ...]] = {
     "arrivals": ("id", "name", "room", "at", "category", "voided"),
     "discharges": ("stay", "name", "room", "at", "kind", "destination", "override", "voided"),
-    "incidents": (
-        "section",
-        "id",
-        "at",
-        "kind",
-        "severity",
-        "summary",
-        "status",
-        "handled_at",
-        "resolution",
-    ),
+    # The export's incident columns from kind to resolution, after the list and time.
+    "incidents": ("section", "id", "at", *INCIDENT_COLUMNS[_KIND : _RESOLUTION + 1]),
 }
 # The incident lists of the report, in its order: (summary key, section).
 _INCIDENT_LISTS = (
