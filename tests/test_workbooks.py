@@ -232,6 +232,28 @@ def test_openpyxl_workbook_title_merges_notes_and_a_bad_row(
     ]
 
 
+def test_a_one_cell_row_between_rows_of_data_is_checked_not_dropped(
+    points: Store, db_path: Path, tmp_path: Path, cli: CliRunner
+) -> None:
+    header = ["隔离点", "姓名", "证件号码", "人员类别", "入住时间"]
+    arrived = datetime(2022, 3, 25, 14, 5)
+    rows: list[list[Any]] = [
+        header,
+        ["P1", "甲", resident_id(31), "inbound", arrived],
+        [None, "乙"],
+        ["P1", "丙", resident_id(33), "inbound", arrived],
+        [],
+        ["填表人：张三"],
+    ]
+    path = openpyxl_workbook(tmp_path / "x.xlsx", rows)
+    before = db_files(db_path)
+    result = cli("import", "arrivals", str(path))
+    assert result.returncode == 1
+    assert f"{path}:Sheet1!3: " in result.stderr
+    assert "!6" not in result.stderr
+    assert db_files(db_path) == before
+
+
 def test_a_header_merged_down_reads_as_its_text(
     points: Store, tmp_path: Path, cli: CliRunner
 ) -> None:
