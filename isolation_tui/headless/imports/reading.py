@@ -305,10 +305,8 @@ def read_table(
             raise ImportFileError(t("import.too_big", file=file, limit=MAX_FILE_BYTES >> 20))
         with file.open("rb") as fh:
             magic = fh.read(len(OLD_EXCEL_MAGIC))
-        if magic.startswith(WORKBOOK_MAGIC):
+        if magic.startswith((WORKBOOK_MAGIC, OLD_EXCEL_MAGIC)):
             return read_workbook(file, columns, one_of, sheet)
-        if magic.startswith(OLD_EXCEL_MAGIC):
-            raise ImportFileError(t("import.old_excel", file=file))
         if sheet is not None:
             raise ImportFileError(t("import.sheet_not_workbook", file=file))
         raw = file.read_bytes()
