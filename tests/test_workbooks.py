@@ -32,7 +32,6 @@ from test_import import (
     setup_points,
     write_csv,
 )
-from textual.widgets import Input
 
 from isolation_tui.app import IsolationApp
 from isolation_tui.headless.csv_export import ARRIVAL_COLUMNS, arrival_rows, run_export
@@ -474,17 +473,22 @@ def test_handover_as_a_workbook(store: Store, tmp_path: Path, cli: CliRunner) ->
 
 
 async def test_handover_exported_from_the_screen_as_a_workbook(
-    store: Store, tmp_path: Path
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The screen's export offers a workbook; it goes to the exports folder."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for name in ("XDG_DOCUMENTS_DIR", "XDG_DATA_HOME", "XDG_CONFIG_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "Documents").mkdir()
     handover_point(store)
     app = IsolationApp(store, point="DD01")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f5", "e")
         await pilot.pause()
         app.screen.query_one("#field-format", ChoiceField).value = "xlsx"
-        app.screen.query_one("#field-folder", Input).value = str(tmp_path)
         await pilot.press("ctrl+s")
         await pilot.pause()
-    (written,) = tmp_path.glob("handover-DD01-*.xlsx")
+    folder = tmp_path / "Documents" / "isolation-tui" / "exports"
+    (written,) = folder.glob("handover-DD01-*.xlsx")
     assert written.stat().st_mode & 0o777 == 0o600
     assert [row[1] for row in sheet_rows(written)["Arrivals"][1:]] == ["=王小明", "旅客P2"]

@@ -800,5 +800,5 @@ def open_store(
     clock: Callable[[], datetime] = datetime.now,
 ) -> Store:
     actor = actor or current_actor()
-    db = Database(path, create=create, read_only=read_only, who=str(actor))
+    db = Database(path, create=create, create_dirs=create, read_only=read_only, who=str(actor))
     return Store(db, actor, clock)
