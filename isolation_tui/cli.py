@@ -328,12 +328,13 @@ def stats(db_path: Path, point: str | None, as_json: bool) -> ExitCode:
 @lang_option
 @as_option
 @click.option("--dry-run", is_flag=True, help="cli.opt.dry_run")
+@click.option("--sheet", default=None, help="cli.opt.sheet")
 @command
-def import_(kind: str, file: Path, db_path: Path, dry_run: bool) -> ExitCode:
-    """Import rows from a CSV file: all of them, or (on any bad row) none."""
+def import_(kind: str, file: Path, db_path: Path, dry_run: bool, sheet: str | None) -> ExitCode:
+    """Import rows from a CSV file or an Excel workbook: all of them, or none."""
     from .headless.imports import run_import
 
-    return run_import(kind, file, db_path, dry_run=dry_run)
+    return run_import(kind, file, db_path, dry_run=dry_run, sheet=sheet)
 
 
 @main.command(help="cli.help.export")
@@ -346,7 +347,7 @@ def import_(kind: str, file: Path, db_path: Path, dry_run: bool) -> ExitCode:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["csv", "json"]),
+    type=click.Choice(["csv", "json", "xlsx"]),
     default="csv",
     help="cli.opt.format_export",
 )
@@ -358,7 +359,7 @@ def import_(kind: str, file: Path, db_path: Path, dry_run: bool) -> ExitCode:
 )
 @command
 def export(kind: str, db_path: Path, fmt: str, out: Path | None) -> ExitCode:
-    """Export records as CSV (safe to open in a spreadsheet) or JSON."""
+    """Export records as CSV (safe to open in a spreadsheet), JSON or an Excel workbook."""
     from .headless.csv_export import run_export
 
     return run_export(kind, db_path, fmt=fmt, out=out)
@@ -376,15 +377,25 @@ def export(kind: str, db_path: Path, fmt: str, out: Path | None) -> ExitCode:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["md", "txt", "html"]),
+    type=click.Choice(["md", "txt", "html", "xlsx"]),
     default="md",
     help="cli.opt.format_handover",
 )
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="cli.opt.out_handover",
+)
 @command
-def handover(db_path: Path, point: str | None, since: str, fmt: str) -> ExitCode:
+def handover(db_path: Path, point: str | None, since: str, fmt: str, out: Path | None) -> ExitCode:
     """Print the shift handover: the window since the last one, and what is pending."""
-    from .headless.handover_report import render
+    from .headless.handover_report import render, report_bytes
     from .headless.reports import click_echo_err, open_for_reading
+
+    if fmt == "xlsx" and out is None:
+        click_echo_err(t("export.xlsx_needs_out"))
+        return 2
 
     store = open_for_reading(db_path)
     if point is not None and store.point(point) is None:
@@ -395,7 +406,16 @@ def handover(db_path: Path, point: str | None, since: str, fmt: str) -> ExitCode
     except FieldError as exc:
         click_echo_err(f"--since: {exc.message}")
         return 1
-    echo(render(summary, "", None, fmt), nl=False)
+    if out is None:
+        echo(render(summary, "", None, fmt), nl=False)
+        return 0
+    from .headless.csv_export import write_private
+
+    try:
+        write_private(out, report_bytes(summary, "", None, fmt))
+    except OSError as exc:
+        click_echo_err(t("export.cannot_write", file=out, reason=exc.strerror or exc))
+        return 1
     return 0
 
 

@@ -1,4 +1,5 @@
-"""``export``: records as CSV (safe to open in a spreadsheet) or JSON.
+"""``export``: records as CSV (safe to open in a spreadsheet), JSON or an Excel
+workbook (see xlsx_export).
 
 The columns of an arrivals export are the import's columns plus what only the
 store knows (id, status, release_due, voided), so an export imports again.
@@ -384,6 +385,9 @@ def run_export(kind: str, db_path: Path, *, fmt: str = "csv", out: Path | None =
     if kind not in EXPORTS:
         _tell(t("export.unknown_kind", kind=kind, kinds=", ".join(KINDS)))
         return 2
+    if fmt == "xlsx" and out is None:
+        _tell(t("export.xlsx_needs_out"))
+        return 2
     if out is not None and _is_database_file(out, db_path):
         _tell(t("export.would_overwrite_db", file=out))
         return 1
@@ -396,7 +400,12 @@ def run_export(kind: str, db_path: Path, *, fmt: str = "csv", out: Path | None =
     if out is None:
         # A file keeps every character as stored; a terminal gets none that it acts on.
         rows = for_terminal_deep(rows)
-    data = to_json(rows) if fmt == "json" else to_csv(columns, rows)
+    if fmt == "xlsx":
+        from .xlsx_export import to_xlsx
+
+        data = to_xlsx([(kind, columns, rows)])
+    else:
+        data = to_json(rows) if fmt == "json" else to_csv(columns, rows)
     if out is None:
         if fmt == "csv" and sys.stdout.isatty():
             data = data.removeprefix(BOM.encode("utf-8"))

@@ -28,7 +28,7 @@ from ..i18n import t
 from .csv_export import write_new_private
 
 MARKDOWN_LIST_LIMIT = 8
-FORMATS = ("md", "txt", "html")
+FORMATS = ("md", "txt", "html", "xlsx")
 
 
 def _title(summary: dict[str, Any]) -> str:
@@ -252,6 +252,15 @@ def export(
     # the folder, so everything but letters, digits and dashes becomes ``_``.
     where = re.sub(r"[^\w-]+", "_", summary["point"] or "all")
     stem = f"handover-{where}-{stamp}"
-    return write_new_private(
-        folder, stem, f".{fmt}", render(summary, notes, handover, fmt).encode("utf-8")
-    )
+    return write_new_private(folder, stem, f".{fmt}", report_bytes(summary, notes, handover, fmt))
+
+
+def report_bytes(
+    summary: dict[str, Any], notes: str, handover: dict[str, Any] | None, fmt: str
+) -> bytes:
+    """The report as a file holds it: a workbook of its lists (xlsx), or the text."""
+    if fmt == "xlsx":
+        from .xlsx_export import handover_workbook
+
+        return handover_workbook(summary)
+    return render(summary, notes, handover, fmt).encode("utf-8")

@@ -9,7 +9,8 @@ the same and always abandons it.
 
 Spreadsheets are messy, and this command is the one place where text from outside
 meets the store, so nothing in a file may crash it: every problem becomes a line
-``FILE:ROW: field: message`` (ROW is the line in the file, the header being 1).
+``FILE:ROW: field: message`` (ROW is the line in the file, the header being 1; in
+an Excel workbook ``FILE:SHEET!ROW``, the row as the sheet numbers it).
 """
 
 from __future__ import annotations
@@ -116,14 +117,16 @@ def _id_range(ids: list[int]) -> str:
     return str(low) if low == high else f"{low}–{high}"
 
 
-def run_import(kind: str, file: Path, db_path: Path, *, dry_run: bool = False) -> int:
+def run_import(
+    kind: str, file: Path, db_path: Path, *, dry_run: bool = False, sheet: str | None = None
+) -> int:
     """The ``import`` command: 0 when every row was imported (or would be), else 1."""
     if kind not in KINDS:
         _say(t("import.unknown_kind", kind=kind, kinds=", ".join(KINDS)), sys.stderr)
         return 2
     name = str(file)
     try:
-        table = read_table(file, IMPORTERS[kind].columns, IMPORTERS[kind].one_of)
+        table = read_table(file, IMPORTERS[kind].columns, IMPORTERS[kind].one_of, sheet)
     except ImportFileError as exc:
         _say(printable(str(exc)), sys.stderr)
         return 1
@@ -144,7 +147,7 @@ def run_import(kind: str, file: Path, db_path: Path, *, dry_run: bool = False) -
         return 1
     if outcome.problems:
         for problem in outcome.problems:
-            _say(problem.render(name), sys.stderr)
+            _say(problem.render(name, table.sheet), sys.stderr)
         _say(t("import.failed", count=len(outcome.problems), file=name), sys.stderr)
         return 1
     _report(kind, name, db_path, outcome, dry_run)
