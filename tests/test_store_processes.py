@@ -8,6 +8,7 @@ afresh and by parsing the journal here, independently of the engine.
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import subprocess
@@ -139,6 +140,13 @@ elif mode == "reader":
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def kill_seed() -> int:
+    """The seed of this run's kill timings: new each run, ``KILL_SEED=N`` replays one."""
+    seed = int(os.environ.get("KILL_SEED") or time.time_ns() % 1_000_000)
+    print(f"kill timings from KILL_SEED={seed}")
+    return seed
 
 
 def journal_of(path: Path) -> Path:
@@ -325,7 +333,8 @@ def test_kill_9_at_random_moments_keeps_every_returned_write(
     db_path: Path, iterations: int, opts: dict[str, int]
 ) -> None:
     make_store(db_path)
-    rng = random.Random(20221129 + iterations)
+    seed = kill_seed()
+    rng = random.Random(seed)
     seen: Counter[str] = Counter()
     batches: dict[str, list[int]] = {}
     singles: set[int] = set()
@@ -345,7 +354,10 @@ def test_kill_9_at_random_moments_keeps_every_returned_write(
         # Where did it land? (Reported, not asserted: timing decides.)
         seen["torn tail"] += not journal_of(db_path).read_bytes().endswith(b"\n")
         seen["mid-compaction"] += any(db_path.parent.glob(f"*.tmp-{proc.pid}"))
-        docs = verify(db_path, batches, singles, killed=True)
+        try:
+            docs = verify(db_path, batches, singles, killed=True)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc} (KILL_SEED={seed} replays this)") from exc
         tags = {d["batch"] for d in docs.values() if "batch" in d}
         seen["committed, not yet printed"] += any(
             t.startswith(f"{proc.pid}-") for t in tags - set(batches)
@@ -355,7 +367,7 @@ def test_kill_9_at_random_moments_keeps_every_returned_write(
     proc = start("writer", db_path, size=BATCH, batches=3, prefix="after", **opts)
     read_printed(finish(proc), batches, singles)
     verify(db_path, batches, singles)
-    print(f"where {iterations} kills landed:", dict(seen))
+    print(f"where {iterations} kills landed (KILL_SEED={seed}):", dict(seen))
 
 
 @pytest.mark.parametrize("point", ["before:1", "after:1", "before:2", "after:2"])
