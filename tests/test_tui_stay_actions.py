@@ -82,3 +82,40 @@ async def test_an_extension_without_a_reason_is_refused_and_stores_nothing(
         assert app.screen.query_one("#field-days", Input).value == "-3"
     assert journal.read_bytes() == before
     assert one_stay.get(STAYS, 1)["extensions"] == []  # type: ignore[index]
+
+
+async def test_c_corrects_a_stay_with_a_reason_and_the_detail_shows_its_history(
+    one_stay: Store,
+) -> None:
+    app = IsolationApp(one_stay, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2")
+        await pilot.pause()
+        await pilot.press("c")
+        await pilot.pause()
+        form = app.screen
+        assert form.query_one("#field-name", Input).value == "李四"
+        assert form.query_one("#field-id_number", Input).value == "E1234567"
+        form.query_one("#field-name", Input).value = "李思"
+        await pilot.press("ctrl+s")  # a correction needs its reason
+        await pilot.pause()
+        assert app.focused is not None and app.focused.id == "field-reason"
+        assert one_stay.get(STAYS, 1)["person"]["name"] == "李四"  # type: ignore[index]
+        await pilot.press(*"护照拼写", "ctrl+s")
+        await pilot.pause()
+        stay = one_stay.get(STAYS, 1)
+        assert stay is not None and stay["person"]["name"] == "李思"
+        assert one_stay.history(STAYS, 1)[-1]["reason"] == "护照拼写"
+        assert "李思" in first_row(app)
+
+        # The detail: the whole ID, the change with its reason; x from there too.
+        await pilot.press("enter")
+        await pilot.pause()
+        detail = str(app.screen.query_one("#detail-text", Static).content)
+        assert "E1234567" in detail and "护照拼写" in detail
+        assert "李四" in detail and "李思" in detail
+        await pilot.press("x", *"+2", "enter", *"复查", "ctrl+s")
+        await pilot.pause()
+        assert one_stay.get(STAYS, 1)["release_due"] == "2026-12-01"  # type: ignore[index]
+        detail = str(app.screen.query_one("#detail-text", Static).content)
+        assert "+2 复查" in detail and "2026-12-01" in detail
