@@ -8,6 +8,7 @@ from textual.widgets import Input, Static
 from isolation_tui.app import IsolationApp
 from isolation_tui.storage.repository import DISCHARGES, Store
 from isolation_tui.widgets.counter_bar import CounterCell
+from isolation_tui.widgets.mode_tabs import ModeTabs
 from isolation_tui.widgets.record_table import RecordTable
 
 SIZE = (80, 24)
@@ -88,3 +89,25 @@ async def test_enter_on_the_overview_makes_a_point_yours(two_points: Store) -> N
         rows = app.screen.query_one(RecordTable)
         names = {str(rows.get_row_at(i)[2]) for i in range(rows.row_count)}
         assert names == {"旅客P2", "旅客P3"}
+
+
+async def test_f6_switches_the_counters_between_the_point_and_all_points(
+    two_points: Store,
+) -> None:
+    app = IsolationApp(two_points, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2")
+        await pilot.pause()
+        tabs = app.screen.query_one(ModeTabs)
+        assert cell_text(app, "in_isolation") == "In isolation 1"
+        assert tabs.scope == "一号点"
+        await pilot.press("f6")
+        await pilot.pause()
+        assert cell_text(app, "in_isolation") == "In isolation 3"
+        assert tabs.scope == "All 2 points"
+        rows = app.screen.query_one(RecordTable)
+        assert rows.row_count == 3  # the list follows the scope
+        await pilot.press("f6")
+        await pilot.pause()
+        assert cell_text(app, "in_isolation") == "In isolation 1"
+        assert tabs.scope == "一号点"
