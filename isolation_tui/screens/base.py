@@ -133,7 +133,7 @@ class FormScreen(MainScreen):
         Binding("ctrl+s", "save", "ui.key_save", priority=True),
         Binding("escape", "cancel", "ui.key_cancel"),
         Binding("enter,tab", "next_field", "ui.key_next_field", priority=True, show=False),
-        Binding("shift+tab", "previous_field", "ui.key_next_field", priority=True, show=False),
+        Binding("shift+tab", "previous_field", "ui.key_previous_field", priority=True, show=False),
     ]
     title_key = ""
 
