@@ -305,3 +305,15 @@ def test_a_schedule_without_a_required_option_is_a_usage_error(
     result = cli("schedule", *args)
     assert result.returncode == 2
     assert "Missing option" in result.stderr
+
+
+def test_without_db_or_env_the_database_is_in_the_user_data_folder(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"HOME": str(home), "ISOLATION_TUI_DB": "", "XDG_DATA_HOME": ""}
+    result = cli("stats", env=env)
+    assert result.returncode == 1
+    assert str(home / ".local/share/isolation-tui/isolation.db") in result.stderr
+    assert not (home / ".local").exists()  # looking creates nothing
