@@ -1,4 +1,4 @@
-"""Extending and shortening a stay from the arrivals list, driven by Pilot at 80×24."""
+"""Stays on the arrivals list: extend, shorten, correct, and paging; Pilot at 80×24."""
 
 from __future__ import annotations
 
@@ -119,3 +119,36 @@ async def test_c_corrects_a_stay_with_a_reason_and_the_detail_shows_its_history(
         assert one_stay.get(STAYS, 1)["release_due"] == "2026-12-01"  # type: ignore[index]
         detail = str(app.screen.query_one("#detail-text", Static).content)
         assert "+2 复查" in detail and "2026-12-01" in detail
+
+
+async def test_ctrl_arrows_page_through_a_long_list(store: Store) -> None:
+    rooms = [{"code": f"{i:03d}", "floor": "1", "beds": 10, "blocked": False} for i in range(21)]
+    store.save_point("DD01", "一号点", rooms)  # type: ignore[arg-type]
+    with store.transaction():
+        for n in range(205):
+            store.register_arrival(
+                {
+                    "point": "DD01",
+                    "name": f"旅客{n + 1}",
+                    "id_type": "passport",
+                    "id_number": f"P{n}",
+                    "category": "inbound",
+                    "arrived_at": "2026-11-20 10:00",
+                }
+            )
+    app = IsolationApp(store, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2")
+        await pilot.pause()
+        table = app.screen.query_one(RecordTable)
+        assert table.row_count == 200 and "旅客205" in first_row(app)
+        await pilot.press("ctrl+right")
+        await pilot.pause()
+        assert table.row_count == 5 and "旅客5" in first_row(app)
+        assert "201–205 of 205 (ctrl+→ / ctrl+←)" in [str(n.message) for n in app._notifications]
+        await pilot.press("ctrl+right")  # there is no third page
+        await pilot.pause()
+        assert table.row_count == 5
+        await pilot.press("ctrl+left")
+        await pilot.pause()
+        assert table.row_count == 200 and "旅客205" in first_row(app)
