@@ -116,7 +116,7 @@ def failing_check(cli: CliRunner) -> str:
     return result.stderr
 
 
-def test_the_clean_database_passes(clean_db: Path, damaged: Callable[..., None], cli: CliRunner):
+def test_the_clean_database_passes(damaged: Callable[..., None], cli: CliRunner) -> None:
     result = cli("check")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("OK: ") and "every rule holds" in result.stdout
@@ -153,7 +153,9 @@ def test_a_room_that_does_not_exist(damaged: Callable[..., None], cli: CliRunner
     assert "people are placed in room 999 of point DD01, which does not exist" in out
 
 
-def test_a_record_without_its_audit(damaged: Callable[..., None], db_path: Path, cli: CliRunner):
+def test_a_record_without_its_audit(
+    damaged: Callable[..., None], db_path: Path, cli: CliRunner
+) -> None:
     db = Database(db_path)
     try:
         new = db.table("incidents").insert(one_record(db_path, "incidents", 1))

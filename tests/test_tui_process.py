@@ -35,7 +35,9 @@ ESCAPES = re.compile(
 class Terminal:
     """A program running in a pseudo-terminal, and everything it has drawn so far."""
 
-    def __init__(self, args: list[str], env: dict[str, str], rows: int = 24, cols: int = 80):
+    def __init__(
+        self, args: list[str], env: dict[str, str], rows: int = 24, cols: int = 80
+    ) -> None:
         self.master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         self.proc = subprocess.Popen(
