@@ -175,3 +175,14 @@ def test_a_damaged_database_is_refused_at_start(
     assert f"{copy}: snapshot fails its checksum" in term.text
     assert "Nothing was changed" in term.text
     assert "Traceback" not in term.text
+
+
+def test_read_only_on_a_missing_database_says_so_and_creates_nothing(
+    tmp_path: Path, terminal: type[Terminal]
+) -> None:
+    missing = tmp_path / "nowhere" / "points.db"
+    term = terminal(["--db", str(missing), "--read-only", "--lang", "en"], environment(tmp_path))
+    assert term.finish(timeout=60) == 1
+    assert f"{missing}: no database here" in term.text
+    assert "Traceback" not in term.text
+    assert not missing.parent.exists()
