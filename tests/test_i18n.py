@@ -19,10 +19,11 @@ from isolation_tui.i18n import (
 )
 
 SOURCE = Path(__file__).parents[1] / "isolation_tui"
-# A catalogue key written out in the code: t("ui.key_save"), Binding(..., "ui.key_save").
+# A message key written out in the code: t("ui.key_save"), Binding(..., "ui.key_save").
+# (Coded values are labelled through their CodeSet, with keys made at run time.)
 KEY_IN_CODE = re.compile(
-    r'"((?:ui|error|field|counter|report|cli|check|store|export|import|health|handover'
-    r'|activity|category|sex|id_type|kind|severity|status|round|result)\.[a-z0-9_]+)"'
+    r'"((?:ui|error|field|counter|report|cli|check|store|export|import|handover|health'
+    r'|activity)\.[a-z0-9_]+)"'
 )
 
 
