@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
+from textual.filter import LineFilter
 from textual.screen import Screen
 from textual.signal import Signal
 
@@ -20,18 +22,21 @@ from .screens.confirm import ConfirmScreen
 from .screens.discharges import DischargesScreen
 from .screens.handover import HandoverScreen
 from .screens.incidents import IncidentsScreen
+from .screens.on_duty import OnDutyScreen
 from .screens.overview import OverviewScreen
 from .screens.too_small import too_small
 from .storage.engine import Changes
 from .storage.errors import StoreError
 from .storage.repository import Store
 from .widgets.keys import translate_bindings
+from .widgets.safe_output import ControlCharacterFilter
 
 POLL_SECONDS = 0.25
 
 
 class IsolationApp(App[None]):
-    """Run with an open :class:`Store`; ``point`` is the supervisor's own point."""
+    """Run with an open :class:`Store`; ``point`` is the supervisor's own point;
+    ``ask_name``: ask at start who is on duty."""
 
     CSS_PATH = "app.tcss"
     TITLE = "isolation-tui"
@@ -75,10 +80,12 @@ class IsolationApp(App[None]):
         ),
     ]
 
-    def __init__(self, store: Store, point: str | None = None) -> None:
+    def __init__(self, store: Store, point: str | None = None, ask_name: bool = False) -> None:
         super().__init__()
         translate_bindings(self)
         self.store = store
+        self.ask_name = ask_name
+        self._safe_output = ControlCharacterFilter()
         points = store.points()
         # Without --point the bar shows the whole city; F1 then enter picks a point.
         self.all_points = point not in points
@@ -91,12 +98,23 @@ class IsolationApp(App[None]):
         self._pending: set[str] = set()
         store.db.storage.add_listener(self._on_store_change)
 
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        return [*super().get_line_filters(), self._safe_output]
+
     # ------------------------------------------------------------------ live data
 
     async def on_mount(self) -> None:
         self._recount()
         await self.switch_mode("overview")
         self._poller = self.set_interval(POLL_SECONDS, self._poll)
+        if self.ask_name:
+            await self.push_screen(OnDutyScreen(self.store.actor.os_user), self.set_on_duty)
+
+    def set_on_duty(self, name: str | None) -> None:
+        """From now on this session's changes name ``name`` beside the OS account."""
+        if name:
+            self.store.actor = dataclasses.replace(self.store.actor, on_duty=name)
+            self.data_changed.publish(frozenset())
 
     def _poll(self) -> None:
         try:
@@ -153,9 +171,40 @@ class IsolationApp(App[None]):
 
     # ------------------------------------------------------------------ actions
 
-    def action_go(self, mode: str) -> None:
-        if not too_small(self.size):
-            self.switch_mode(mode)
+    async def action_go(self, mode: str) -> None:
+        """Bring ``mode``'s main view: the views opened over the screen in front (the
+        round, tests due…) close when it is left, so a key there can never act
+        unseen later; text typed in one is discarded only when the user says so.
+        Forms stay open on their screen."""
+        if too_small(self.size):
+            return
+        views = self._views_in_front()
+
+        async def go() -> None:
+            for _ in views:
+                await self.pop_screen()
+            if mode != self.current_mode:
+                await self.switch_mode(mode)
+
+        if not any(view.has_unsaved() for view in views):
+            await go()
+            return
+
+        async def answered(discard: bool | None) -> None:
+            if discard:
+                await go()
+
+        await self.push_screen(ConfirmScreen(t("ui.discard_question")), answered)
+
+    def _views_in_front(self) -> list[MainScreen]:
+        """The views over the current mode's main screen, from the top down to the
+        first form (or the main screen)."""
+        views: list[MainScreen] = []
+        for screen in reversed(self.screen_stack[1:]):
+            if not (isinstance(screen, MainScreen) and screen.closes_on_leave):
+                break
+            views.append(screen)
+        return views
 
     def action_toggle_scope(self) -> None:
         if self.point is None:
@@ -183,7 +232,9 @@ class IsolationApp(App[None]):
 
     async def _run_in_mode(self, mode: str, action: str) -> None:
         """A palette command from any screen: go to its screen, then do it there."""
-        await self.switch_mode(mode)
+        await self.action_go(mode)
+        if isinstance(self.screen, ConfirmScreen):
+            return  # asked first about text typed in a view; the answer decides
         base = self._screen_stacks[mode][0]
         await base.run_action(action)
 

@@ -11,14 +11,16 @@ import functools
 import io
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
+from .domain.display import for_terminal
 from .domain.errors import FieldError
 from .i18n import language_from_environment, set_language, t
+from .storage.actor import current_actor, set_on_duty
 from .storage.errors import StoreCorrupt, StoreError, StoreMissing
 from .storage.paths import resolve_db_path
 from .storage.repository import open_store
@@ -39,12 +41,91 @@ def _set_lang(ctx: click.Context, _param: click.Parameter, value: str | None) ->
     return lang
 
 
+def _help_language(ctx: click.Context) -> str:
+    """``--lang`` when given before ``--help``, else the locale's."""
+    return ctx.meta.get(LANG_KEY) or language_from_environment()
+
+
+def _local(text: str | None) -> str | None:
+    """Help texts are catalogue keys (``cli.help.stats``), said in the current language."""
+    return t(text) if text and text.startswith("cli.") else text
+
+
+@contextlib.contextmanager
+def _translated(command: click.Command, ctx: click.Context) -> Iterator[None]:
+    """The command's, its options' and its subcommands' help in the user's language,
+    for as long as the help is written (click reads them as plain attributes)."""
+    set_language(_help_language(ctx))
+    holders: list[click.Command | click.Parameter] = [command, *command.get_params(ctx)]
+    if isinstance(command, click.Group):
+        holders += command.commands.values()
+    saved = [(holder, holder.help) for holder in holders if hasattr(holder, "help")]
+    try:
+        for holder, text in saved:
+            holder.help = _local(text)  # type: ignore[union-attr]
+        yield
+    finally:
+        for holder, text in saved:
+            holder.help = text  # type: ignore[union-attr]
+
+
+CLICK_HELP = "Show this message and exit."
+
+
+class LocalCommand(click.Command):
+    """A command whose ``--help`` speaks the user's language, headings included."""
+
+    def get_help(self, ctx: click.Context) -> str:
+        with _translated(self, ctx):
+            return super().get_help(ctx)
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)
+        if option is not None and option.help == CLICK_HELP:
+            option.help = "cli.opt.help"  # click keeps the option: said in our words
+        return option
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        pieces = self.collect_usage_pieces(ctx)
+        formatter.write_usage(ctx.command_path, " ".join(pieces), t("cli.usage") + " ")
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        required = f"[{t('cli.required')}]"
+        records = [
+            (names, text.replace("[required]", required))
+            for p in self.get_params(ctx)
+            if (record := p.get_help_record(ctx)) is not None
+            for names, text in [record]
+        ]
+        if records:
+            with formatter.section(t("cli.options")):
+                formatter.write_dl(records)
+
+
+class LocalGroup(LocalCommand, click.Group):
+    command_class = LocalCommand
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_options(ctx, formatter)
+        self.format_commands(ctx, formatter)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [
+            (name, command.get_short_help_str(formatter.width - 6 - len(name)))
+            for name, command in sorted(self.commands.items())
+            if not command.hidden
+        ]
+        if rows:
+            with formatter.section(t("cli.commands")):
+                formatter.write_dl(rows)
+
+
 db_option = click.option(
     "--db",
     "db_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Database file (default: $ISOLATION_TUI_DB, else the user data directory).",
+    help="cli.opt.db",
 )
 lang_option = click.option(
     "--lang",
@@ -53,8 +134,33 @@ lang_option = click.option(
     callback=_set_lang,
     expose_value=False,
     is_eager=True,
-    help="Language of messages (default from the locale).",
+    help="cli.opt.lang",
 )
+
+
+def _set_on_duty(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        try:
+            set_on_duty(value)
+        except FieldError as exc:
+            raise click.BadParameter(exc.message, ctx=ctx, param=param) from exc
+
+
+as_option = click.option(
+    "--as",
+    "on_duty",
+    metavar="NAME",
+    default=None,
+    callback=_set_on_duty,
+    expose_value=False,
+    help="cli.opt.as",
+)
+
+
+def echo(message: object, *, err: bool = False, nl: bool = True) -> None:
+    """Print for a terminal: no control character of a name, a path or a stored
+    value reaches it."""
+    click.echo(for_terminal(message), err=err, nl=nl)
 
 
 def command(func: Callable[..., ExitCode | None]) -> Callable[..., None]:
@@ -68,30 +174,51 @@ def command(func: Callable[..., ExitCode | None]) -> Callable[..., None]:
         try:
             code = func(*args, **kwargs)
         except StoreMissing:
-            click.echo(f"isolation-tui: {t('cli.no_database', path=kwargs['db_path'])}", err=True)
+            echo(f"isolation-tui: {t('cli.no_database', path=kwargs['db_path'])}", err=True)
             sys.exit(1)
         except StoreCorrupt as exc:
-            click.echo(f"isolation-tui: {exc}", err=True)
-            click.echo(t("cli.corrupt_hint", path=kwargs.get("db_path", "")), err=True)
+            echo(f"isolation-tui: {exc}", err=True)
+            echo(t("cli.corrupt_hint", path=kwargs.get("db_path", "")), err=True)
             sys.exit(1)
         except StoreError as exc:
-            click.echo(f"isolation-tui: {exc}", err=True)
+            echo(f"isolation-tui: {exc}", err=True)
             sys.exit(1)
         sys.exit(code or 0)
 
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
-@click.version_option(package_name="isolation-tui")
+@click.group(
+    cls=LocalGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    invoke_without_command=True,
+    help="cli.help.main",
+)
+@click.version_option(package_name="isolation-tui", help="cli.opt.version")
 @db_option
-@click.option("--point", default=None, help="Your point's code (default: the first point).")
+@click.option(
+    "--point",
+    default=None,
+    help="cli.opt.point",
+)
 @lang_option
-@click.option("--read-only", is_flag=True, help="Look, but change nothing.")
-@click.option("--demo", "use_demo", is_flag=True, help="Try it on a fresh copy of the demo data.")
+@as_option
+@click.option(
+    "--ask-name",
+    is_flag=True,
+    envvar="ISOLATION_TUI_ASK_NAME",
+    help="cli.opt.ask_name",
+)
+@click.option("--read-only", is_flag=True, help="cli.opt.read_only")
+@click.option("--demo", "use_demo", is_flag=True, help="cli.opt.demo")
 @click.pass_context
 def main(
-    ctx: click.Context, db_path: Path | None, point: str | None, read_only: bool, use_demo: bool
+    ctx: click.Context,
+    db_path: Path | None,
+    point: str | None,
+    ask_name: bool,
+    read_only: bool,
+    use_demo: bool,
 ) -> None:
     """Run isolation (quarantine) points: arrivals, discharges, incidents, handover.
 
@@ -100,45 +227,54 @@ def main(
     if ctx.invoked_subcommand is not None:
         ctx.meta[DB_KEY] = db_path
         return
-    run_tui(db_path, point=point, read_only=read_only, use_demo=use_demo)
+    run_tui(db_path, point=point, read_only=read_only, use_demo=use_demo, ask_name=ask_name)
 
 
-def run_tui(db_path: Path | None, *, point: str | None, read_only: bool, use_demo: bool) -> None:
+def run_tui(
+    db_path: Path | None, *, point: str | None, read_only: bool, use_demo: bool, ask_name: bool
+) -> None:
     with contextlib.ExitStack() as stack:
         if use_demo:
             from .headless.demo import run_demo
 
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="isolation-tui-")))
             db_path = folder / "demo.db"
-            click.echo(t("cli.writing_demo"), err=True)
+            echo(t("cli.writing_demo"), err=True)
             with contextlib.redirect_stdout(io.StringIO()):
                 run_demo(db_path, force=False, scale=1)
         path = resolve_db_path(db_path)
         try:
             store = open_store(path, read_only=read_only, create=not read_only)
         except StoreCorrupt as exc:
-            click.echo(f"isolation-tui: {exc}", err=True)
-            click.echo(t("cli.corrupt_hint", path=path), err=True)
+            echo(f"isolation-tui: {exc}", err=True)
+            echo(t("cli.corrupt_hint", path=path), err=True)
             sys.exit(1)
         except StoreError as exc:
-            click.echo(f"isolation-tui: {exc}", err=True)
+            echo(f"isolation-tui: {exc}", err=True)
+            sys.exit(1)
+        if point is not None and store.point(point) is None:
+            # A mistyped code must not open the program at some other point.
+            store.close()
+            click.echo(f"isolation-tui: {t('report.unknown_point', point=point)}", err=True)
             sys.exit(1)
         from .app import IsolationApp
 
-        IsolationApp(store, point=point).run()
+        # Asked only where nobody is named yet and the session may write.
+        ask = ask_name and not current_actor().on_duty and not read_only
+        IsolationApp(store, point=point, ask_name=ask).run()
         store.close()
 
 
-@main.command()
+@main.command(help="cli.help.demo")
 @db_option
 @lang_option
-@click.option("--force", is_flag=True, help="Replace an existing database.")
+@as_option
+@click.option("--force", is_flag=True, help="cli.opt.force")
 @click.option(
     "--scale",
     type=click.IntRange(1, 1000),
     default=1,
-    show_default=True,
-    help="Multiply people and incidents (for benchmarks).",
+    help="cli.opt.scale",
 )
 @command
 def demo(db_path: Path, force: bool, scale: int) -> ExitCode:
@@ -148,10 +284,10 @@ def demo(db_path: Path, force: bool, scale: int) -> ExitCode:
     return run_demo(db_path, force=force, scale=scale)
 
 
-@main.command()
+@main.command(help="cli.help.points")
 @db_option
 @lang_option
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per point.")
+@click.option("--json", "as_json", is_flag=True, help="cli.opt.json_points")
 @command
 def points(db_path: Path, as_json: bool) -> ExitCode:
     """List the points with their beds and free beds."""
@@ -160,11 +296,11 @@ def points(db_path: Path, as_json: bool) -> ExitCode:
     return run_points(db_path, as_json=as_json)
 
 
-@main.command()
+@main.command(help="cli.help.stats")
 @db_option
 @lang_option
-@click.option("--point", "point", default=None, help="One point's counters (default: all).")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@click.option("--point", "point", default=None, help="cli.opt.point_stats")
+@click.option("--json", "as_json", is_flag=True, help="cli.opt.json_stats")
 @command
 def stats(db_path: Path, point: str | None, as_json: bool) -> ExitCode:
     """Show the live counters: received, released home, in isolation, incidents..."""
@@ -173,32 +309,42 @@ def stats(db_path: Path, point: str | None, as_json: bool) -> ExitCode:
     return run_stats(db_path, point=point, as_json=as_json)
 
 
-@main.command(name="import")
+@main.command(name="import", help="cli.help.import")
 @click.argument(
     "kind", type=click.Choice(["rooms", "arrivals", "discharges", "incidents", "tests"])
 )
 @click.argument("file", type=click.Path(path_type=Path, readable=False))
 @db_option
 @lang_option
-@click.option("--dry-run", is_flag=True, help="Check every row, store nothing.")
+@as_option
+@click.option("--dry-run", is_flag=True, help="cli.opt.dry_run")
 @command
 def import_(kind: str, file: Path, db_path: Path, dry_run: bool) -> ExitCode:
     """Import rows from a CSV file: all of them, or (on any bad row) none."""
-    from .headless.csv_import import run_import
+    from .headless.imports import run_import
 
     return run_import(kind, file, db_path, dry_run=dry_run)
 
 
-@main.command()
+@main.command(help="cli.help.export")
 @click.argument(
     "kind",
     type=click.Choice(["arrivals", "discharges", "incidents", "checks", "tests", "audit"]),
 )
 @db_option
 @lang_option
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
 @click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Default: stdout."
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json"]),
+    default="csv",
+    help="cli.opt.format_export",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="cli.opt.out_export",
 )
 @command
 def export(kind: str, db_path: Path, fmt: str, out: Path | None) -> ExitCode:
@@ -208,16 +354,22 @@ def export(kind: str, db_path: Path, fmt: str, out: Path | None) -> ExitCode:
     return run_export(kind, db_path, fmt=fmt, out=out)
 
 
-@main.command()
+@main.command(help="cli.help.handover")
 @db_option
 @lang_option
-@click.option("--point", default=None, help="The point (default: all points).")
+@click.option("--point", default=None, help="cli.opt.point_handover")
 @click.option(
     "--since",
     default="",
-    help="Start of the window, e.g. '2022-03-25 08:00' (default: the last handover).",
+    help="cli.opt.since",
 )
-@click.option("--format", "fmt", type=click.Choice(["md", "txt", "html"]), default="md")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "txt", "html"]),
+    default="md",
+    help="cli.opt.format_handover",
+)
 @command
 def handover(db_path: Path, point: str | None, since: str, fmt: str) -> ExitCode:
     """Print the shift handover: the window since the last one, and what is pending."""
@@ -233,16 +385,17 @@ def handover(db_path: Path, point: str | None, since: str, fmt: str) -> ExitCode
     except FieldError as exc:
         click_echo_err(f"--since: {exc.message}")
         return 1
-    click.echo(render(summary, "", None, fmt), nl=False)
+    echo(render(summary, "", None, fmt), nl=False)
     return 0
 
 
-@main.command()
+@main.command(help="cli.help.schedule")
 @db_option
 @lang_option
-@click.option("--point", "point", required=True, help="The point's code.")
-@click.option("--category", required=True, help="inbound, close_contact, … (or its Chinese).")
-@click.option("--days", required=True, help="Days of the stay to test on, e.g. 1,4,7,14.")
+@as_option
+@click.option("--point", "point", required=True, help="cli.opt.point_schedule")
+@click.option("--category", required=True, help="cli.opt.category")
+@click.option("--days", required=True, help="cli.opt.days")
 @command
 def schedule(db_path: Path, point: str, category: str, days: str) -> ExitCode:
     """Set a point's test days for a category (the last day of a stay is always tested)."""
@@ -250,17 +403,17 @@ def schedule(db_path: Path, point: str, category: str, days: str) -> ExitCode:
     try:
         wanted = store.set_test_schedule(point, category, days)
     except FieldError as exc:
-        click.echo(f"isolation-tui: {exc.field}: {exc.message}", err=True)
+        echo(f"isolation-tui: {exc.field}: {exc.message}", err=True)
         return 1
     from .domain.codes import CATEGORY
 
     # Name the category as stored, in the user's language, not as it was typed.
     label = CATEGORY.label(CATEGORY.parse(category) or category)
-    click.echo(t("cli.schedule_set", point=point, category=label, days=",".join(map(str, wanted))))
+    echo(t("cli.schedule_set", point=point, category=label, days=",".join(map(str, wanted))))
     return 0
 
 
-@main.command()
+@main.command(help="cli.help.check")
 @db_option
 @lang_option
 @command
@@ -271,14 +424,14 @@ def check(db_path: Path) -> ExitCode:
     return run_check(db_path)
 
 
-@main.command()
+@main.command(help="cli.help.recover")
 @db_option
 @lang_option
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="New database file for the recovered copy.",
+    help="cli.opt.out_recover",
 )
 @command
 def recover(db_path: Path, out: Path) -> ExitCode:
@@ -286,7 +439,7 @@ def recover(db_path: Path, out: Path) -> ExitCode:
     from .storage.salvage import salvage
 
     result = salvage(db_path, out)
-    click.echo(
+    echo(
         t(
             "cli.recovered",
             out=out,

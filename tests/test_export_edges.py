@@ -17,7 +17,7 @@ from isolation_tui.storage.repository import Store
 
 @pytest.fixture
 def crowded(store: Store) -> Store:
-    rooms = [{"code": f"{i:03d}", "floor": "1", "beds": 4, "blocked": False} for i in range(50)]
+    rooms = [{"code": f"{i:03d}", "floor": "1", "beds": 1, "blocked": False} for i in range(150)]
     store.save_point("DD01", "一号点", rooms)  # type: ignore[arg-type]
     with store.transaction():
         for n in range(150):

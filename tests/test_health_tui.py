@@ -97,7 +97,7 @@ async def test_a_floor_with_digits_and_enter_stores_exactly_those(floor_store: S
     assert len(floor_store.rows(CHECKS)) == 30
     assert morning(floor_store, 1) is None  # room 201 was skipped
     audit = [e for e in floor_store.rows("audit").values() if e["table"] == CHECKS]
-    assert len(audit) == 30 and {e["who"] for e in audit} == {"tester"}
+    assert len(audit) == 30 and {e["os_user"] for e in audit} == {"tester"}
 
 
 async def test_a_floor_typed_in_one_burst_lands_room_by_room(floor_store: Store) -> None:
@@ -209,7 +209,7 @@ async def test_entering_again_corrects_and_the_other_round_is_apart(floor_store:
 
 
 async def test_read_only_round_stores_nothing(db_path: Path, floor_store: Store) -> None:
-    viewer = open_store(db_path, read_only=True, actor=Actor("viewer", "local"))
+    viewer = open_store(db_path, read_only=True, actor=Actor("viewer"))
     app = IsolationApp(viewer, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         await open_round(pilot, app)
@@ -220,24 +220,6 @@ async def test_read_only_round_stores_nothing(db_path: Path, floor_store: Store)
 
 
 # ---------------------------------------------------------------------- tests due
-
-
-@pytest.fixture
-def one_person(store: Store) -> Store:
-    """One person due home today (arrived 14 days ago): tests on days 1, 4, 7, 14."""
-    rooms = [{"code": "101", "floor": "1", "beds": 1, "blocked": False}]
-    store.save_point("DD01", "一号点", rooms)
-    store.register_arrival(
-        {
-            "point": "DD01",
-            "name": "李四",
-            "id_type": "passport",
-            "id_number": "E1234567",
-            "category": "inbound",
-            "arrived_at": "2026-11-15 10:00",
-        }
-    )
-    return store
 
 
 def results(store: Store) -> list[tuple[int, str, str]]:

@@ -122,7 +122,7 @@ async def test_c_corrects_a_stay_with_a_reason_and_the_detail_shows_its_history(
 
 
 async def test_ctrl_arrows_page_through_a_long_list(store: Store) -> None:
-    rooms = [{"code": f"{i:03d}", "floor": "1", "beds": 10, "blocked": False} for i in range(21)]
+    rooms = [{"code": f"{i:03d}", "floor": "1", "beds": 1, "blocked": False} for i in range(205)]
     store.save_point("DD01", "一号点", rooms)  # type: ignore[arg-type]
     with store.transaction():
         for n in range(205):

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..i18n import t
 from .codes import DISCHARGE_KIND, INCIDENT_KIND
+from .identity import who_label
 from .records import AuditEntry
 
 
@@ -22,9 +23,14 @@ def describe(entry: AuditEntry, record: dict[str, Any] | None) -> str:
     else:
         subject = str(doc.get("name", ""))
     action = t(f"activity.{entry['action']}")
-    what = t(f"activity.table_{table}")
+    what = f"{t(f'activity.table_{table}')} #{entry['record']}"
+    if table == "discharges":
+        # Named by the person's number, as every list shows it: a discharge's own
+        # number beside a person's would read as someone else.
+        what = t("activity.discharge_of", stay=doc.get("stay", ""))
     reason = f" — {entry['reason']}" if entry["reason"] else ""
-    return f"{entry['at'][5:]} {entry['who']} {action} {what} #{entry['record']} {subject}{reason}"
+    who = who_label(entry)
+    return f"{entry['at'][5:]} {who} {action} {what} {subject}{reason}"
 
 
 def changed_fields(entry: AuditEntry) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import io
 import os
 import sys
@@ -21,7 +22,9 @@ from typing import Any
 
 import orjson
 
+from ..domain.display import for_terminal, for_terminal_deep
 from ..domain.health import ROUND
+from ..domain.identity import audit_identity, who_label
 from ..domain.records import Voided, is_live
 from ..i18n import t
 from ..storage.health import CHECKS, TESTS
@@ -38,6 +41,8 @@ from ..storage.repository import (
 
 KINDS = ("arrivals", "discharges", "incidents", "checks", "tests", "audit")
 FILE_MODE = 0o600
+# An export named like one already there gets -2, -3…; past this many, something is wrong.
+NEW_NAME_TRIES = 1000
 BOM = "\ufeff"
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection);
 # a leading quote makes it text. A leading quote of the user's own is doubled so the
@@ -46,7 +51,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 
 Row = dict[str, Any]
 
-ARRIVAL_COLUMNS = ("id", *ARRIVAL_FIELDS, "status", "release_due", "voided")
+ARRIVAL_COLUMNS = ("id", *ARRIVAL_FIELDS, "shares_room", "status", "release_due", "voided")
 DISCHARGE_COLUMNS = (
     "id",
     "stay",
@@ -109,8 +114,9 @@ TEST_COLUMNS = (
 AUDIT_COLUMNS = (
     "id",
     "at",
-    "who",
-    "host",
+    "os_user",
+    "on_duty",
+    "ssh_client_claimed",
     "action",
     "table",
     "record",
@@ -133,6 +139,7 @@ def arrival_rows(store: Store) -> list[Row]:
             {
                 "id": stay_id,
                 **fields,
+                "shares_room": "yes" if stay.get("shares_with") else "",
                 "status": stay["status"],
                 "release_due": stay["release_due"],
                 "voided": stay.get("voided") or None,
@@ -170,7 +177,7 @@ def discharge_rows(store: Store) -> list[Row]:
 def _entered_by(store: Store, table: str, record_id: int, doc: dict[str, Any]) -> str:
     """Who entered the values a record holds now: the author of its last change."""
     history = store.history(table, record_id)
-    return history[-1]["who"] if history else doc.get("created", {}).get("who", "")
+    return who_label(history[-1] if history else doc.get("created", {}))
 
 
 def check_rows(store: Store) -> list[Row]:
@@ -246,8 +253,14 @@ def incident_rows(store: Store) -> list[Row]:
 
 
 def audit_rows(store: Store) -> list[Row]:
+    """Every change; entries from before the account was taken from the OS name the
+    login name the session gave as ``os_user``."""
     return [
-        {"id": entry_id, **{name: doc.get(name) for name in AUDIT_COLUMNS[1:]}}
+        {
+            "id": entry_id,
+            **{name: doc.get(name) for name in AUDIT_COLUMNS[1:]},
+            **audit_identity(doc),
+        }
         for entry_id, doc in _by_id(store.rows(AUDIT))
     ]
 
@@ -277,7 +290,7 @@ def _cell(column: str, value: Any) -> str:
         return "yes" if value else "no"
     if column == "voided" and isinstance(value, dict):
         voided: Voided = value  # type: ignore[assignment]
-        return f"{voided.get('at', '')} {voided.get('who', '')}: {voided.get('reason', '')}"
+        return f"{voided.get('at', '')} {who_label(voided)}: {voided.get('reason', '')}"
     if isinstance(value, dict | list):
         return orjson.dumps(value).decode()
     return str(value)
@@ -314,6 +327,37 @@ def write_private(path: Path, data: bytes) -> None:
         raise
 
 
+def write_new_private(folder: Path, stem: str, suffix: str, data: bytes) -> Path:
+    """Write ``data`` to a new file in ``folder``, mode 0600: ``stem`` + ``suffix``, or
+    ``stem-2`` … when taken (an earlier export is never overwritten). The folder must be
+    a real directory of this user: a symlink or someone else's folder is refused, and
+    the file is made inside the folder opened, never through a link."""
+    dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        if os.fstat(dir_fd).st_uid != os.getuid():
+            raise PermissionError(errno.EPERM, os.strerror(errno.EPERM), str(folder))
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        for n in range(1, NEW_NAME_TRIES + 1):
+            name = f"{stem}{f'-{n}' if n > 1 else ''}{suffix}"
+            try:
+                fd = os.open(name, flags, FILE_MODE, dir_fd=dir_fd)
+            except FileExistsError:
+                continue
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(name, dir_fd=dir_fd)
+                raise
+            return folder / name
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(folder / stem))
+    finally:
+        os.close(dir_fd)
+
+
 def _is_database_file(out: Path, db_path: Path) -> bool:
     """Whether ``out`` would overwrite the database or one of its companion files."""
     try:
@@ -325,13 +369,18 @@ def _is_database_file(out: Path, db_path: Path) -> bool:
     return target in companions
 
 
+def _tell(message: str) -> None:
+    """A message beside the data (on stderr), with no control character of a path."""
+    print(for_terminal(message), file=sys.stderr)
+
+
 def run_export(kind: str, db_path: Path, *, fmt: str = "csv", out: Path | None = None) -> int:
     """The ``export`` command: 0 when written, 1 when the file cannot be written."""
     if kind not in EXPORTS:
-        print(t("export.unknown_kind", kind=kind, kinds=", ".join(KINDS)), file=sys.stderr)
+        _tell(t("export.unknown_kind", kind=kind, kinds=", ".join(KINDS)))
         return 2
     if out is not None and _is_database_file(out, db_path):
-        print(t("export.would_overwrite_db", file=out), file=sys.stderr)
+        _tell(t("export.would_overwrite_db", file=out))
         return 1
     columns, build = EXPORTS[kind]
     store = open_store(db_path, read_only=True)
@@ -339,6 +388,9 @@ def run_export(kind: str, db_path: Path, *, fmt: str = "csv", out: Path | None =
         rows = build(store)
     finally:
         store.close()
+    if out is None:
+        # A file keeps every character as stored; a terminal gets none that it acts on.
+        rows = for_terminal_deep(rows)
     data = to_json(rows) if fmt == "json" else to_csv(columns, rows)
     if out is None:
         if fmt == "csv" and sys.stdout.isatty():
@@ -356,9 +408,7 @@ def run_export(kind: str, db_path: Path, *, fmt: str = "csv", out: Path | None =
         write_private(out, data)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        print(t("export.cannot_write", file=out, reason=reason), file=sys.stderr)
+        _tell(t("export.cannot_write", file=out, reason=reason))
         return 1
-    print(
-        t("export.done", count=len(rows), what=t(f"export.what.{kind}"), file=out), file=sys.stderr
-    )
+    _tell(t("export.done", count=len(rows), what=t(f"export.what.{kind}"), file=out))
     return 0

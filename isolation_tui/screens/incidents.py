@@ -14,17 +14,19 @@ from textual.widgets import DataTable, Static
 from ..domain.activity import changed_fields, describe
 from ..domain.codes import INCIDENT_KIND, INCIDENT_STATUS, SEVERITY
 from ..domain.errors import FieldError
+from ..domain.identity import who_label
 from ..i18n import t
 from ..storage.errors import StoreError
 from ..storage.repository import INCIDENTS, STAYS
 from ..widgets.form import FieldSpec
-from ..widgets.record_table import RecordTable, cell
+from ..widgets.record_table import RecordTable, cell, widest
 from .actions import REASON
 from .base import MainScreen
 from .incident_form import IncidentFormScreen
 from .prompt_form import PromptFormScreen
 
 SEVERITY_STYLE = {4: "bold red", 3: "red", 2: "yellow", 1: ""}
+ID_WIDTH = 5  # up to 99,999 incidents
 
 
 def incident_row(key: str, incident: dict[str, Any]) -> list[Text]:
@@ -71,8 +73,21 @@ class IncidentsScreen(MainScreen):
     ]
 
     def compose_body(self) -> ComposeResult:
+        # Every column but the summary as wide as its longest value can be: the table
+        # looks the same after any action, and the summary takes what is left of 80.
+        statuses = [INCIDENT_STATUS.label(c) for c in ("open", "handled")]
+        widths = {
+            "id": ID_WIDTH,
+            "occurred": len("11-29 08:00"),
+            "kind": widest(INCIDENT_KIND.label(c) for c in INCIDENT_KIND.codes),
+            "severity": widest(SEVERITY.label(c) for c in SEVERITY.codes),
+            "status": widest([*statuses, t("ui.status_draft"), t("ui.status_voided")]),
+        }
         yield RecordTable(
-            ("id", "occurred", "kind", "severity", "status", "summary"), id="incidents-table"
+            ("id", "occurred", "kind", "severity", "status", "summary"),
+            widths=widths,
+            fill="summary",
+            id="incidents-table",
         )
         with VerticalScroll(id="incident-detail"):
             yield Static(id="incident-text", markup=False)
@@ -112,7 +127,7 @@ class IncidentsScreen(MainScreen):
             text.append(f"{t('field.people')}: {people or '-'}\n")
             text.append(f"{t('field.reported_to')}: {incident['reported_to'] or '-'}\n")
             for action in incident["actions"]:
-                text.append(f"  {action['at'][5:]} {action['who']}: {action['what']}\n")
+                text.append(f"  {action['at'][5:]} {who_label(action)}: {action['what']}\n")
             if incident["status"] == "handled":
                 handled = f"{incident['handled_at'][5:]} {incident['resolution']}"
                 text.append(f"{t('field.resolution')}: {handled}\n")

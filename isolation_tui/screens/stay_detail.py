@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from ..domain.activity import changed_fields, describe
 from ..domain.codes import CATEGORY, DISCHARGE_KIND, ID_TYPE, SEX
+from ..domain.identity import audit_identity, who_label
 from ..i18n import t
 from ..storage.repository import DISCHARGES, STAYS
 from .actions import extend_screen
@@ -22,6 +23,7 @@ from .base import MainScreen
 class StayDetailScreen(MainScreen):
     mode_name = "arrivals"
     watched_tables = frozenset({STAYS, DISCHARGES})
+    closes_on_leave = True
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "ui.key_back"),
         Binding("c", "correct", "ui.key_correct", priority=True),
@@ -33,6 +35,7 @@ class StayDetailScreen(MainScreen):
         self.stay_id = stay_id
 
     def compose_body(self) -> ComposeResult:
+        yield Static(id="screen-title", markup=False)
         with VerticalScroll(id="detail"):
             yield Static(id="detail-text", markup=False)
 
@@ -40,6 +43,11 @@ class StayDetailScreen(MainScreen):
         self.query_one("#detail").focus()
 
     def reload(self) -> None:
+        stay = self.store.get(STAYS, self.stay_id) or {}
+        name = stay.get("person", {}).get("name", "")
+        self.query_one("#screen-title", Static).update(
+            t("ui.title_stay", id=self.stay_id, name=name)
+        )
         self.query_one("#detail-text", Static).update(self._text())
 
     def _text(self) -> Text:
@@ -49,7 +57,6 @@ class StayDetailScreen(MainScreen):
             text.append(t("ui.no_record", id=self.stay_id))
             return text
         person = stay["person"]
-        text.append(f"#{self.stay_id} {person['name']}\n", style="bold")
 
         def line(label: str, value: object) -> None:
             text.append(f"{t(label)}: ", style="bold")
@@ -75,7 +82,7 @@ class StayDetailScreen(MainScreen):
         line("field.arrived_at", stay["arrived_at"])
         line("field.quarantine_days", stay["quarantine_days"])
         for ext in stay["extensions"]:
-            line("ui.extension", f"{ext['days']:+d} {ext['reason']} ({ext['who']} {ext['at']})")
+            line("ui.extension", f"{ext['days']:+d} {ext['reason']} ({who_label(ext)} {ext['at']})")
         line("field.release_due", stay["release_due"])
         status = t(f"ui.state_{'voided' if stay.get('voided') else stay['status']}")
         line("ui.col_status", status)
@@ -90,6 +97,9 @@ class StayDetailScreen(MainScreen):
         text.append(f"\n{t('ui.history')}\n", style="bold")
         for entry in self.store.history(STAYS, self.stay_id):
             text.append(f"  {describe(entry, stay)}\n")
+            claimed = audit_identity(entry)["ssh_client_claimed"]
+            if claimed:
+                text.append(f"      {t('field.ssh_client_claimed')}: {claimed}\n")
             for change in changed_fields(entry):
                 text.append(f"      {change}\n")
         return text
