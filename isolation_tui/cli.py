@@ -435,7 +435,11 @@ def schedule(db_path: Path, point: str, category: str, days: str) -> ExitCode:
     except FieldError as exc:
         echo(f"isolation-tui: {exc.field}: {exc.message}", err=True)
         return 1
-    echo(t("cli.schedule_set", point=point, category=category, days=",".join(map(str, wanted))))
+    from .domain.codes import CATEGORY
+
+    # Name the category as stored, in the user's language, not as it was typed.
+    label = CATEGORY.label(CATEGORY.parse(category) or category)
+    echo(t("cli.schedule_set", point=point, category=label, days=",".join(map(str, wanted))))
     return 0
 
 

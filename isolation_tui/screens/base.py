@@ -141,7 +141,7 @@ class FormScreen(MainScreen):
         Binding("escape", "cancel", "ui.key_cancel"),
         Binding("enter", "enter", "ui.key_next_field", priority=True, show=False),
         Binding("tab", "next_field", "ui.key_next_field", priority=True, show=False),
-        Binding("shift+tab", "previous_field", "ui.key_next_field", priority=True, show=False),
+        Binding("shift+tab", "previous_field", "ui.key_previous_field", priority=True, show=False),
     ]
     title_key = ""
     paste_columns: tuple[str, ...] = ()
