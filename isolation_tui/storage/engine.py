@@ -386,22 +386,39 @@ class JournalStorage(Storage):
     # ------------------------------------------------------------------ locking
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        if self._lock_fd is not None:
-            yield
+    def _locked(self, wait: bool = True) -> Iterator[bool]:
+        """Hold the writers' lock; ``wait=False`` yields False at once when it is
+        held elsewhere (another process, or another thread of this one)."""
+        if wait and self._lock_fd is not None:
+            yield True
             return
         try:
             fd = self._open_private(self.lock_path, os.O_RDWR | os.O_CREAT)
         except OSError as exc:
             raise StoreWriteFailed(_describe_os_error(exc, self.lock_path)) from exc
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            yield False
+            return
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
             self._lock_fd = fd
-            yield
+            yield True
         finally:
             self._lock_fd = None
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+
+    def writers_lock(self, wait: bool = True) -> contextlib.AbstractContextManager[bool]:
+        """Hold the writers' lock across the writes made inside (yields True). A
+        session's worker thread waits for it here, so that the writes, made on the
+        thread that owns the data in memory, never wait. ``wait=False``: yield False
+        at once when another process or thread holds it."""
+        return self._locked(wait)
 
     # ------------------------------------------------------------------ public API
 
