@@ -147,13 +147,25 @@ class MainScreen(Screen[None]):
             self.reload()
             self._stale = False
 
+    @property
+    def seen(self) -> bool:
+        """On the terminal now: in front, or under see-through screens only (a
+        question). Textual's ``is_current`` also counts the screen right under an
+        opaque one, such as a list under its form."""
+        stack = self.app.screen_stack
+        if self not in stack:
+            return False
+        return all(above.styles.background.a < 1 for above in stack[stack.index(self) + 1 :])
+
     def _on_data_changed(self, tables: frozenset[str]) -> None:
+        """Only what is seen is drawn again: a save costs the screen in front, not
+        every list and counter bar open behind it (those catch up when shown)."""
+        if not self.seen:
+            self._stale = self._stale or "*" in tables or bool(tables & self.watched_tables)
+            return
         self._show_counters()
         if "*" in tables or tables & self.watched_tables:
-            if self.is_current:
-                self.reload()
-            else:
-                self._stale = True
+            self.reload()
 
     def _show_counters(self) -> None:
         app = self.iso_app
