@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import events, on
 from textual.actions import SkipAction
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
@@ -29,6 +29,7 @@ from .too_small import TooSmallScreen, too_small
 
 if TYPE_CHECKING:
     from ..app import IsolationApp
+    from ..storage.engine import JournalStorage
     from ..storage.repository import Store
 
 
@@ -197,8 +198,11 @@ class MainScreen(Screen[None]):
         if self.writing:
             return
         storage = self.store.db.storage
-        with storage.writers_lock(wait=False) as held:
-            outcome = _attempt(work) if held else None
+        try:
+            with storage.writers_lock(wait=False) as held:
+                outcome = _attempt(work) if held else None
+        except Exception as exc:  # the lock file cannot be opened: said as a refusal
+            outcome = Outcome(error=exc)
         if outcome is not None:
             done(outcome)
             return
@@ -213,7 +217,9 @@ class MainScreen(Screen[None]):
             exit_on_error=False,
         )
 
-    def _wait_and_write(self, app: Any, storage: Any, work: Callable[[], Any]) -> None:
+    def _wait_and_write(
+        self, app: App[None], storage: JournalStorage, work: Callable[[], Any]
+    ) -> None:
         """In the worker thread: wait for the lock, write on the UI thread, report."""
         try:
             with storage.writers_lock():
