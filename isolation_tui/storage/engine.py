@@ -459,16 +459,25 @@ class JournalStorage(Storage):
     # ------------------------------------------------------------------ locking
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        if self._lock_fd is not None:
-            yield
+    def _locked(self, wait: bool = True) -> Iterator[bool]:
+        """Hold the writers' lock; ``wait=False`` yields False at once when it is
+        held elsewhere (another process, or another thread of this one)."""
+        if wait and self._lock_fd is not None:
+            yield True
             return
         try:
             fd = open_private(self.lock_path, os.O_RDWR)
         except OSError as exc:
             raise StoreWriteFailed(describe_os_error(exc, self.lock_path)) from exc
         try:
-            acquire_lock(fd, self.lock_path, self.on_lock_wait or lock_wait_handler)
+            if wait:
+                acquire_lock(fd, self.lock_path, self.on_lock_wait or lock_wait_handler)
+            else:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            yield False
+            return
         except BaseException:
             os.close(fd)
             raise
@@ -477,7 +486,7 @@ class JournalStorage(Storage):
             if not self._swept:
                 sweep_stale_temps((self.path, self.journal_path))
                 self._swept = True
-            yield
+            yield True
         finally:
             self._lock_fd = None
             fcntl.flock(fd, fcntl.LOCK_UN)
@@ -537,6 +546,13 @@ class JournalStorage(Storage):
             raise
         except OSError as exc:
             raise StoreWriteFailed(describe_os_error(exc, dest)) from exc
+
+    def writers_lock(self, wait: bool = True) -> contextlib.AbstractContextManager[bool]:
+        """Hold the writers' lock across the writes made inside (yields True). A
+        session's worker thread waits for it here, so that the writes, made on the
+        thread that owns the data in memory, never wait. ``wait=False``: yield False
+        at once when another process or thread holds it."""
+        return self._locked(wait)
 
     # ------------------------------------------------------------------ public API
 
