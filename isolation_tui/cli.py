@@ -44,9 +44,10 @@ def _set_lang(ctx: click.Context, _param: click.Parameter, value: str | None) ->
 db_option = click.option(
     "--db",
     "db_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH|URL",
     default=None,
-    help="Database file (default: $ISOLATION_TUI_DB, else the user data directory).",
+    help="Database file, or postgresql://… for PostgreSQL (default: $ISOLATION_TUI_DB, "
+    "else the user data directory).",
 )
 lang_option = click.option(
     "--lang",

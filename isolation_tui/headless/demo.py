@@ -30,7 +30,6 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from rich.console import Console
@@ -43,7 +42,7 @@ from ..domain.idnumber import make_resident_id
 from ..domain.records import Room
 from ..domain.timeparse import format_time
 from ..i18n import current_language, set_language, t
-from ..storage.paths import database_files
+from ..storage.backend import Location, remove_store, store_exists
 from ..storage.repository import INCIDENTS, Store, open_store
 
 # The seed article's figures, per unit of --scale.
@@ -1424,24 +1423,19 @@ def _no_gc() -> Iterator[None]:
 
 
 def run_demo(
-    db_path: Path, *, force: bool, scale: int, points: Collection[str] | None = None
+    db_path: Location, *, force: bool, scale: int, points: Collection[str] | None = None
 ) -> int:
     """Write the demo database at ``db_path``; 0 when written, 1 when one is there.
     ``points``: only these points' part of the demo (the benchmarks' smaller stores)."""
     started = time.perf_counter()
-    files = database_files(db_path)
-    # A lock file alone is no database: it stays behind after every session.
-    if not force and any(f.exists() for f in files[:2]):
+    if not force and store_exists(db_path):
         print("isolation-tui: " + _text("exists", path=db_path), file=sys.stderr)
         return 1
     now = datetime.now()
     plan = make_plan(now.date(), scale)
     if points is not None:
         plan = only_points(plan, points)
-    # The lock file stays: sessions still running on the old data hold it, and must
-    # keep taking turns with the new one (they notice the new database by its id).
-    for path in files[:2]:
-        path.unlink(missing_ok=True)
+    remove_store(db_path)
 
     console = Console()
     store = open_store(db_path, create=True)
@@ -1463,8 +1457,7 @@ def run_demo(
         # The transaction stored nothing; an empty database left behind would only
         # make the retry need --force.
         store.close()
-        for path in files:
-            path.unlink(missing_ok=True)
+        remove_store(db_path, with_lock=True)
         raise
     counts = store.counters()["*"].as_dict()
     counts["checks"] = len(store.rows("checks"))
@@ -1489,7 +1482,7 @@ def _records_in_chinese() -> Iterator[None]:
 
 
 def _summary(
-    console: Console, db_path: Path, counts: dict[str, Any], documents: int, seconds: float
+    console: Console, db_path: Location, counts: dict[str, Any], documents: int, seconds: float
 ) -> None:
     table = Table(title=_text("title"), show_header=False, box=None, title_justify="left")
     table.add_column(justify="left")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
@@ -11,7 +10,8 @@ import orjson
 from tinydb import TinyDB
 from tinydb.table import Table
 
-from .engine import Changes, JournalStorage
+from .backend import Backend, Location, backend_for
+from .engine import Changes
 
 
 class _TrackedTable(MutableMapping[int, Any]):
@@ -91,10 +91,10 @@ def _in_transaction(method: Callable[..., Any]) -> Callable[..., Any]:
 class JournaledTable(Table):
     """A TinyDB table whose writes are journal entries and whose ids come from the lock."""
 
-    _storage: JournalStorage
+    _storage: Backend
 
     @property
-    def storage(self) -> JournalStorage:
+    def storage(self) -> Backend:
         return self._storage
 
     insert = _in_transaction(Table.insert)
@@ -118,24 +118,26 @@ class JournaledTable(Table):
 
 
 class Database(TinyDB):
-    """TinyDB over :class:`JournalStorage`; see that class for the guarantees."""
+    """TinyDB over a :class:`Backend` (a file, or PostgreSQL); see it for the guarantees."""
 
     table_class = JournaledTable
     default_table_name = "meta"
 
     def __init__(
         self,
-        path: str | os.PathLike[str],
+        path: Location,
         *,
         create: bool = False,
         read_only: bool = False,
         who: str = "unknown",
     ) -> None:
-        super().__init__(path, storage=JournalStorage, create=create, read_only=read_only, who=who)
+        super().__init__(
+            path, storage=backend_for(path), create=create, read_only=read_only, who=who
+        )
         self.storage.add_listener(self._clear_caches)
 
     @property
-    def storage(self) -> JournalStorage:
+    def storage(self) -> Backend:
         return self._storage  # type: ignore[return-value]
 
     def table(self, name: str, **kwargs: Any) -> JournaledTable:

@@ -26,9 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tinydb.storages import Storage
-
 from ..i18n import t
+from .backend import Backend
 from .errors import SchemaTooNew, StoreCorrupt, StoreMissing, StoreReadOnly, StoreWriteFailed
 from .journal import (
     decode_snapshot,
@@ -92,7 +91,7 @@ def _describe_os_error(exc: OSError, path: Path) -> str:
     return t("store.io_error", path=path, error=exc.strerror or exc)
 
 
-class JournalStorage(Storage):
+class JournalStorage(Backend):
     """TinyDB storage over ``path`` (snapshot), ``path-journal`` and ``path-lock``."""
 
     def __init__(

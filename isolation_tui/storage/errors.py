@@ -25,3 +25,7 @@ class StoreWriteFailed(StoreError):
 
 class StoreReadOnly(StoreError):
     """A write was attempted on a store opened read-only."""
+
+
+class StoreUnavailable(StoreError):
+    """The database server cannot be reached; nothing was changed, try again later."""

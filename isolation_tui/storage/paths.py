@@ -7,6 +7,8 @@ from pathlib import Path
 
 from platformdirs import user_data_path
 
+from .backend import Location, parse_location
+
 ENV_VAR = "ISOLATION_TUI_DB"
 
 
@@ -14,12 +16,13 @@ def default_db_path() -> Path:
     return user_data_path("isolation-tui", appauthor=False) / "isolation.db"
 
 
-def resolve_db_path(explicit: str | os.PathLike[str] | None) -> Path:
+def resolve_db_path(explicit: str | os.PathLike[str] | None) -> Location:
+    """A file path, or a PostgreSQL connection string (``postgresql://…``)."""
     if explicit:
-        return Path(explicit).expanduser()
+        return parse_location(explicit)
     from_env = os.environ.get(ENV_VAR)
     if from_env:
-        return Path(from_env).expanduser()
+        return parse_location(from_env)
     return default_db_path()
 
 
