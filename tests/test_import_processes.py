@@ -50,8 +50,8 @@ def write_people(path: Path, first: int, count: int) -> list[str]:
     return numbers
 
 
-def make_point(db_path: Path, beds: int) -> None:
-    store = open_store(db_path, create=True)
+def make_point(location: str, beds: int) -> None:
+    store = open_store(location, create=True)
     rooms = [
         {"code": f"{r + 1:03d}", "floor": str(r // 20 + 1), "beds": 50, "blocked": False}
         for r in range(-(-beds // 50))
@@ -60,8 +60,8 @@ def make_point(db_path: Path, beds: int) -> None:
     store.close()
 
 
-def importer(file: Path, db_path: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "ISOLATION_TUI_DB": str(db_path), "LANG": "C.UTF-8"}
+def importer(file: Path, location: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "ISOLATION_TUI_DB": location, "LANG": "C.UTF-8"}
     env.pop("LC_ALL", None)
     return subprocess.Popen(
         [sys.executable, "-m", "isolation_tui", "import", "arrivals", str(file)],
@@ -106,13 +106,13 @@ def open_numbers(store: Store) -> set[str]:
 
 
 def test_four_imports_at_the_same_moment(
-    db_path: Path, tmp_path: Path, cli: CliRunner, children: list[subprocess.Popen[str]]
+    location: str, tmp_path: Path, cli: CliRunner, children: list[subprocess.Popen[str]]
 ) -> None:
-    make_point(db_path, beds=250)
+    make_point(location, beds=250)
     files = [tmp_path / f"bus-{k}.csv" for k in range(4)]
     people = [write_people(file, 1000 + 50 * k, 50) for k, file in enumerate(files)]
 
-    children.extend(importer(file, db_path) for file in files)
+    children.extend(importer(file, location) for file in files)
     results = [proc.communicate(timeout=120) for proc in children]
 
     ranges = []
@@ -124,7 +124,7 @@ def test_four_imports_at_the_same_moment(
     # Ids are chosen inside the writers' lock: each import got its own 50.
     assert sorted(i for r in ranges for i in r) == list(range(1, 201))
 
-    store = open_store(db_path, read_only=True)
+    store = open_store(location, read_only=True)
     stays = store.rows(STAYS)
     assert len(stays) == 200
     assert sorted(int(key) for key in stays) == list(range(1, 201))
@@ -134,22 +134,22 @@ def test_four_imports_at_the_same_moment(
     assert consistent(store) == []
     store.close()
 
-    check = cli("check")
+    check = cli("check", "--db", location)
     assert check.returncode == 0, check.stdout + check.stderr
 
 
 def test_kill_9_leaves_an_import_whole_or_absent(
-    db_path: Path, tmp_path: Path, cli: CliRunner, children: list[subprocess.Popen[str]]
+    location: str, tmp_path: Path, cli: CliRunner, children: list[subprocess.Popen[str]]
 ) -> None:
     seed = int(os.environ.get("KILL_SEED", time.time_ns() % 1_000_000))
     rng = random.Random(seed)
-    make_point(db_path, beds=KILL_ROWS * (KILLS + 1))
+    make_point(location, beds=KILL_ROWS * (KILLS + 1))
 
     # One import run to the end: how long an import takes on this machine.
     file = tmp_path / "calibrate.csv"
     write_people(file, 0, KILL_ROWS)
     started = time.monotonic()
-    proc = importer(file, db_path)
+    proc = importer(file, location)
     children.append(proc)
     _out, err = proc.communicate(timeout=120)
     duration = time.monotonic() - started
@@ -160,7 +160,7 @@ def test_kill_9_leaves_an_import_whole_or_absent(
     for attempt in range(1, KILLS + 1):
         file = tmp_path / f"import-{attempt}.csv"
         numbers = set(write_people(file, attempt * KILL_ROWS, KILL_ROWS))
-        proc = importer(file, db_path)
+        proc = importer(file, location)
         children.append(proc)
         # Every other kill aims at the last part of the run, where the commit is.
         low = 0.0 if attempt % 2 else 0.6 * duration
@@ -168,7 +168,7 @@ def test_kill_9_leaves_an_import_whole_or_absent(
         os.kill(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=60)
 
-        store = open_store(db_path, read_only=True)
+        store = open_store(location, read_only=True)
         try:
             count = len(store.rows(STAYS))
             present = numbers & open_numbers(store)
@@ -184,9 +184,9 @@ def test_kill_9_leaves_an_import_whole_or_absent(
     print(f"kill -9 outcomes (seed {seed}): {outcomes}")
     # Kills that land before the commit must have happened for the test to mean much.
     assert outcomes["absent"] > 0, outcomes
-    check = cli("check")
+    check = cli("check", "--db", location)
     assert check.returncode == 0, check.stdout + check.stderr
     # And the database still takes a whole import afterwards.
     file = tmp_path / "after.csv"
     write_people(file, (KILLS + 1) * KILL_ROWS, 10)
-    assert cli("import", "arrivals", str(file)).returncode == 0
+    assert cli("import", "arrivals", str(file), "--db", location).returncode == 0

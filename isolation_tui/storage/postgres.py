@@ -42,9 +42,15 @@ SCHEMA = (
     " seq bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(),"
     " who text NOT NULL, ops json NOT NULL)",
 )
+BATCH = 5000
 UPSERT = (
-    "INSERT INTO documents (tbl, id, doc) VALUES (%s, %s, %s::json) "
+    "INSERT INTO documents (tbl, id, doc) "
+    "SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[]::json[]) "
     "ON CONFLICT (tbl, id) DO UPDATE SET doc = EXCLUDED.doc"
+)
+DELETE = (
+    "DELETE FROM documents d USING unnest(%s::text[], %s::bigint[]) AS gone (tbl, id) "
+    "WHERE d.tbl = gone.tbl AND d.id = gone.id"
 )
 
 
@@ -293,20 +299,29 @@ class PostgresStorage(MemoryBackend):
         final: dict[tuple[str, str], Any] = {}
         for table, key, doc in tx.ops:
             final[(table, key)] = doc
-        upserts = [
-            (table, int(key), orjson.dumps(doc).decode())
-            for (table, key), doc in final.items()
-            if doc is not None
-        ]
-        deletes = [(table, int(key)) for (table, key), doc in final.items() if doc is None]
+        upserts = [(t, k, d) for (t, k), d in final.items() if d is not None]
+        deletes = [(t, k) for (t, k), d in final.items() if d is None]
         conn.execute(
             "INSERT INTO journal (seq, who, ops) VALUES (%s, %s, %s::json)", (seq, tx.who, ops)
         )
-        with conn.cursor() as cur:
-            if upserts:
-                cur.executemany(UPSERT, upserts)
-            if deletes:
-                cur.executemany("DELETE FROM documents WHERE tbl = %s AND id = %s", deletes)
+        # Arrays, a few thousand documents a statement: one round trip instead of one
+        # per document (a demo or a big import writes tens of thousands).
+        for start in range(0, len(upserts), BATCH):
+            part = upserts[start : start + BATCH]
+            conn.execute(
+                UPSERT,
+                (
+                    [table for table, _, _ in part],
+                    [int(key) for _, key, _ in part],
+                    [orjson.dumps(doc).decode() for _, _, doc in part],
+                ),
+            )
+        for start in range(0, len(deletes), BATCH):
+            part_keys = deletes[start : start + BATCH]
+            conn.execute(
+                DELETE,
+                ([table for table, _ in part_keys], [int(key) for _, key in part_keys]),
+            )
         self._set_meta(conn, seq=seq, max_ids=self._max_ids)
         if seq % JOURNAL_KEEP == 0:
             conn.execute("DELETE FROM journal WHERE seq <= %s", (seq - JOURNAL_KEEP,))
