@@ -21,6 +21,7 @@ from .domain.display import for_terminal
 from .domain.errors import FieldError
 from .i18n import language_from_environment, set_language, t
 from .storage.actor import current_actor, set_on_duty
+from .storage.backend import Location, parse_location
 from .storage.errors import StoreCorrupt, StoreError, StoreMissing
 from .storage.paths import resolve_db_path
 from .storage.repository import open_store
@@ -128,7 +129,7 @@ def command(func: Callable[..., ExitCode | None]) -> Callable[..., None]:
 @click.pass_context
 def main(
     ctx: click.Context,
-    db_path: Path | None,
+    db_path: str | None,
     point: str | None,
     ask_name: bool,
     read_only: bool,
@@ -145,7 +146,7 @@ def main(
 
 
 def run_tui(
-    db_path: Path | None, *, point: str | None, read_only: bool, use_demo: bool, ask_name: bool
+    db_path: str | None, *, point: str | None, read_only: bool, use_demo: bool, ask_name: bool
 ) -> None:
     with contextlib.ExitStack() as stack:
         if use_demo:
@@ -187,7 +188,7 @@ def run_tui(
     help="Multiply people and incidents (for benchmarks).",
 )
 @command
-def demo(db_path: Path, force: bool, scale: int) -> ExitCode:
+def demo(db_path: Location, force: bool, scale: int) -> ExitCode:
     """Write the demo data: Dandong's 32 points, 1371 received, 1186 released home."""
     from .headless.demo import run_demo
 
@@ -199,7 +200,7 @@ def demo(db_path: Path, force: bool, scale: int) -> ExitCode:
 @lang_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per point.")
 @command
-def points(db_path: Path, as_json: bool) -> ExitCode:
+def points(db_path: Location, as_json: bool) -> ExitCode:
     """List the points with their beds and free beds."""
     from .headless.reports import run_points
 
@@ -212,7 +213,7 @@ def points(db_path: Path, as_json: bool) -> ExitCode:
 @click.option("--point", "point", default=None, help="One point's counters (default: all).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @command
-def stats(db_path: Path, point: str | None, as_json: bool) -> ExitCode:
+def stats(db_path: Location, point: str | None, as_json: bool) -> ExitCode:
     """Show the live counters: received, released home, in isolation, incidents..."""
     from .headless.reports import run_stats
 
@@ -229,7 +230,7 @@ def stats(db_path: Path, point: str | None, as_json: bool) -> ExitCode:
 @as_option
 @click.option("--dry-run", is_flag=True, help="Check every row, store nothing.")
 @command
-def import_(kind: str, file: Path, db_path: Path, dry_run: bool) -> ExitCode:
+def import_(kind: str, file: Path, db_path: Location, dry_run: bool) -> ExitCode:
     """Import rows from a CSV file: all of them, or (on any bad row) none."""
     from .headless.csv_import import run_import
 
@@ -248,7 +249,7 @@ def import_(kind: str, file: Path, db_path: Path, dry_run: bool) -> ExitCode:
     "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Default: stdout."
 )
 @command
-def export(kind: str, db_path: Path, fmt: str, out: Path | None) -> ExitCode:
+def export(kind: str, db_path: Location, fmt: str, out: Path | None) -> ExitCode:
     """Export records as CSV (safe to open in a spreadsheet) or JSON."""
     from .headless.csv_export import run_export
 
@@ -266,7 +267,7 @@ def export(kind: str, db_path: Path, fmt: str, out: Path | None) -> ExitCode:
 )
 @click.option("--format", "fmt", type=click.Choice(["md", "txt", "html"]), default="md")
 @command
-def handover(db_path: Path, point: str | None, since: str, fmt: str) -> ExitCode:
+def handover(db_path: Location, point: str | None, since: str, fmt: str) -> ExitCode:
     """Print the shift handover: the window since the last one, and what is pending."""
     from .headless.handover_report import render
     from .headless.reports import click_echo_err, open_for_reading
@@ -292,7 +293,7 @@ def handover(db_path: Path, point: str | None, since: str, fmt: str) -> ExitCode
 @click.option("--category", required=True, help="inbound, close_contact, … (or its Chinese).")
 @click.option("--days", required=True, help="Days of the stay to test on, e.g. 1,4,7,14.")
 @command
-def schedule(db_path: Path, point: str, category: str, days: str) -> ExitCode:
+def schedule(db_path: Location, point: str, category: str, days: str) -> ExitCode:
     """Set a point's test days for a category (the last day of a stay is always tested)."""
     store = open_store(db_path)
     try:
@@ -308,7 +309,7 @@ def schedule(db_path: Path, point: str, category: str, days: str) -> ExitCode:
 @db_option
 @lang_option
 @command
-def check(db_path: Path) -> ExitCode:
+def check(db_path: Location) -> ExitCode:
     """Verify the stored data; exit 1 on any problem."""
     from .headless.check import run_check
 
@@ -325,8 +326,11 @@ def check(db_path: Path) -> ExitCode:
     help="New database file for the recovered copy.",
 )
 @command
-def recover(db_path: Path, out: Path) -> ExitCode:
+def recover(db_path: Location, out: Path) -> ExitCode:
     """Copy a damaged database, up to its first damaged entry, into a new file."""
+    if not isinstance(db_path, Path):
+        echo(f"isolation-tui: {t('cli.recover_file_only', path=db_path)}", err=True)
+        return 1
     from .storage.salvage import salvage
 
     result = salvage(db_path, out)
@@ -341,6 +345,24 @@ def recover(db_path: Path, out: Path) -> ExitCode:
         )
     )
     return 0
+
+
+@main.command()
+@db_option
+@lang_option
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    metavar="PATH|URL",
+    help="The new database: a file, or postgresql://… (it must be empty).",
+)
+@command
+def copy(db_path: Location, target: str) -> ExitCode:
+    """Copy a whole database to another store (file to PostgreSQL, or back)."""
+    from .headless.copy_store import run_copy
+
+    return run_copy(db_path, parse_location(target))
 
 
 if __name__ == "__main__":

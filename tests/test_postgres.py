@@ -289,3 +289,32 @@ def test_the_file_store_starts_without_the_postgresql_driver(tmp_path: Path) -> 
         text=True,
     )
     assert probe.stdout.strip() == "False", probe.stderr
+
+
+def test_copy_file_to_postgresql_and_back_keeps_stats_and_check(
+    pg_url: str, db_path: Path, tmp_path: Path, cli: CliRunner
+) -> None:
+    assert cli("demo").returncode == 0
+    back = tmp_path / "back.db"
+    there = cli("copy", "--to", pg_url)
+    assert there.returncode == 0, there.stderr
+    assert "Copied" in there.stdout
+    again = cli("copy", "--db", pg_url, "--to", str(back))
+    assert again.returncode == 0, again.stderr
+    figures = [cli("stats", "--json", "--db", where).stdout for where in (str(db_path), pg_url)]
+    figures.append(cli("stats", "--json", "--db", str(back)).stdout)
+    assert figures[0] == figures[1] == figures[2]
+    assert json.loads(figures[0])["received"] == 1371
+    for where in (str(db_path), pg_url, str(back)):
+        check = cli("check", "--db", where)
+        assert check.returncode == 0, check.stdout + check.stderr
+    exports = {
+        cli("export", "audit", "--format", "json", "--db", w).stdout for w in (pg_url, str(back))
+    }
+    assert len(exports) == 1
+
+    # A destination with data is refused, and keeps what it had.
+    refused = cli("copy", "--db", str(back), "--to", pg_url)
+    assert refused.returncode == 1
+    assert "not empty; nothing was copied" in refused.stderr
+    assert cli("stats", "--json", "--db", pg_url).stdout == figures[0]
