@@ -232,7 +232,7 @@ def stats(db_path: Location, point: str | None, as_json: bool) -> ExitCode:
 @command
 def import_(kind: str, file: Path, db_path: Location, dry_run: bool) -> ExitCode:
     """Import rows from a CSV file: all of them, or (on any bad row) none."""
-    from .headless.csv_import import run_import
+    from .headless.imports import run_import
 
     return run_import(kind, file, db_path, dry_run=dry_run)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from isolation_tui.domain.errors import FieldError, ValidationFailed
+from isolation_tui.headless.check import problems
 from isolation_tui.storage.actor import current_actor
 from isolation_tui.storage.repository import AUDIT, DISCHARGES, STAYS, Store, open_store
 
@@ -71,8 +72,9 @@ def test_room_rules(point: Store) -> None:
     assert len(point.rows(STAYS)) == 1
 
 
-def test_point_full_when_no_bed_is_left(point: Store) -> None:
-    for n in range(3):
+def test_point_full_when_no_empty_room_is_left(point: Store) -> None:
+    # One person per room: the second bed of 102 is for someone sharing by choice.
+    for n in range(2):
         arrive(point, f"P{n:03d}", id_type="passport")
     with pytest.raises(FieldError) as excinfo:
         arrive(point, "P999", id_type="passport")
@@ -147,11 +149,15 @@ def test_correction_rechecks_rules_and_keeps_before_and_after(point: Store) -> N
     with pytest.raises(FieldError) as excinfo:
         point.correct_stay(other, {"id_number": ID_A}, "typo")
     assert excinfo.value.field == "id_number"
-    point.correct_stay(stay_id, {"name": "王晓明", "room": "102"}, "spelling")
+    with pytest.raises(FieldError) as shared:
+        point.correct_stay(stay_id, {"name": "王晓明", "room": "102"}, "spelling")
+    assert shared.value.key == "error.room_occupied"
+    point.correct_stay(stay_id, {"name": "王晓明", "room": "102", "shares_room": "yes"}, "spelling")
     last = list(point.rows(AUDIT).values())[-1]
     assert last["before"]["person"]["name"] == "王小明"
     assert last["after"]["person"]["name"] == "王晓明"
     assert last["after"]["room"] == "102" and last["reason"] == "spelling"
+    assert last["after"]["shares_with"] == [other]
 
 
 def test_extension_moves_release_due(point: Store) -> None:
@@ -227,3 +233,44 @@ def test_a_finished_stay_keeps_its_place_and_order(point: Store) -> None:
     assert late.value.field == "arrived_at"
     point.correct_stay(stay_id, {"name": "王晓明"}, "spelling")
     assert point.get(STAYS, stay_id)["person"]["name"] == "王晓明"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("typed", ["M5893\u200b4468", "M58934468\u00ad", "ｍ58934468"])
+def test_a_look_alike_id_number_finds_the_person_already_in_isolation(
+    point: Store, typed: str
+) -> None:
+    first = arrive(point, "M58934468", id_type="passport", nationality="DE")
+    assert point.get(STAYS, first)["person"]["id_number"] == "M58934468"  # type: ignore[index]
+    with pytest.raises((FieldError, ValidationFailed)) as excinfo:
+        arrive(point, typed, id_type="passport", nationality="DE")
+    assert error_of(excinfo).key == "error.already_isolated"
+    with pytest.raises((FieldError, ValidationFailed)) as excinfo:
+        arrive(point, "М58934468", id_type="passport", nationality="DE")
+    assert error_of(excinfo).key == "error.id_number_char"
+    assert len(point.open_stays("DD01")) == 1
+
+
+def test_a_correction_cleans_the_id_number_and_refuses_a_foreign_letter(point: Store) -> None:
+    stay_id = arrive(point, "E1234567", id_type="passport", nationality="DE")
+    point.correct_stay(stay_id, {"id_number": "E12\u200b34568"}, "typo")
+    assert point.get(STAYS, stay_id)["person"]["id_number"] == "E1234568"  # type: ignore[index]
+    with pytest.raises((FieldError, ValidationFailed)) as excinfo:
+        point.correct_stay(stay_id, {"id_number": "Е1234568"}, "typo")  # Cyrillic Е
+    assert error_of(excinfo).key == "error.id_number_char"
+
+
+def test_check_finds_open_stays_whose_id_numbers_differ_only_by_look_alikes(
+    point: Store,
+) -> None:
+    """Stays stored before ID numbers were cleaned: the same passport four times."""
+    first = arrive(point, "M58934468", id_type="passport", nationality="DE", room="102")
+    stored = point.get(STAYS, first)
+    assert stored is not None
+    for number in ("М58934468", "M5893\u200b4468", "M58934468\u00ad"):
+        copy = {**stored, "person": {**stored["person"], "id_number": number}, "room": ""}
+        with point.transaction():
+            point._create(STAYS, copy)
+    found = list(problems(point))
+    assert len(found) == 1, found
+    assert "open stays 1, 2, 3, 4 are one person" in found[0]
+    assert "<U+041C>58934468" in found[0] and "M5893<U+200B>4468" in found[0]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -76,7 +75,7 @@ async def test_new_arrival_is_stored_listed_and_counted(any_point_store: Store) 
     async with app.run_test(size=SIZE) as pilot:
         assert cell_text(app, "received") == "Received 1"
         await pilot.press("f2", "n")
-        await pilot.press(*"王小明", "enter", "enter")
+        await pilot.press(*"王小明", "enter")
         await pilot.press(*ID_A)
         await pilot.press("ctrl+s")
         await pilot.pause()
@@ -124,7 +123,7 @@ async def test_rejected_save_stores_nothing_and_points_at_the_field(any_point_st
     seq = any_point_store.db.storage.seq
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f2", "n")
-        await pilot.press(*"王小明", "enter", "enter")
+        await pilot.press(*"王小明", "enter")
         await pilot.press(*"110105194912310021")  # wrong check digit
         await pilot.press("ctrl+s")
         await pilot.pause()
@@ -135,6 +134,32 @@ async def test_rejected_save_stores_nothing_and_points_at_the_field(any_point_st
         assert cell_text(app, "received") == "Received 1"
     assert (journal.read_bytes() if journal.exists() else b"") == before
     assert any_point_store.db.storage.seq == seq
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [("E12345\u200b67", "already in isolation"), ("Е1234567", "CYRILLIC CAPITAL LETTER IE")],
+)
+async def test_a_look_alike_passport_number_is_no_second_stay(
+    point_store: Store, typed: str, shown: str
+) -> None:
+    """李四 is in isolation as E1234567: the same number with a zero-width space, or
+    with a Cyrillic Е, is refused beside the field and nothing is stored."""
+    app = IsolationApp(point_store, point="DD01")
+    journal = Path(point_store.path + "-journal")
+    before = journal.read_bytes()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2", "n")
+        await pilot.press(*"李四", "enter")
+        app.screen.query_one("#field-id_type").value = "passport"  # type: ignore[attr-defined]
+        app.screen.query_one("#field-id_number", Input).value = typed
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.focused is not None and app.focused.id == "field-id_number"
+        error = app.screen.query_one("#error-id_number", Static)
+        assert shown in str(error.content)
+        assert len(point_store.rows(STAYS)) == 1
+    assert journal.read_bytes() == before
 
 
 async def test_discharge_moves_the_counters(any_point_store: Store) -> None:
@@ -292,13 +317,6 @@ async def test_another_process_write_shows_without_a_key(
                 break
         assert cell_text(app, "received") == "Received 2"
         assert app.screen.query_one("#counter-received").has_class("changed")
-
-
-@pytest.fixture
-def chinese() -> Iterator[None]:
-    set_language("zh")
-    yield
-    set_language("en")
 
 
 async def test_chinese_screens_have_no_english(point_store: Store, chinese: None) -> None:

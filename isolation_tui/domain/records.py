@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any, NotRequired, TypedDict
 
+from .idnumber import comparable
+
 
 class Stamp(TypedDict):
     at: str
@@ -66,6 +68,9 @@ class Stay(TypedDict):
     notes: str
     created: Stamp
     voided: NotRequired[Voided | None]
+    # The people already in the room when this person was placed with them, as the
+    # same household or group the supervisor confirmed; absent: placed alone.
+    shares_with: NotRequired[list[int]]
 
 
 class Discharge(TypedDict):
@@ -123,7 +128,8 @@ def is_live(doc: dict[str, Any]) -> bool:
 
 
 def person_key(id_type: str, id_number: str) -> str:
-    return f"{id_type}:{id_number}"
+    """One person, however their number was typed (see ``idnumber.comparable``)."""
+    return f"{id_type}:{comparable(id_number)}"
 
 
 def release_due(arrived_at: str, quarantine_days: int, extensions: list[Extension]) -> str:

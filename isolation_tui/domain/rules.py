@@ -26,7 +26,14 @@ from .codes import (
     CodeSet,
 )
 from .errors import Collector, FieldError
-from .idnumber import birth_date_of, normalise, resident_id_problem, sex_of
+from .idnumber import (
+    MAX_ID_NUMBER,
+    birth_date_of,
+    id_number_problem,
+    normalise,
+    resident_id_problem,
+    sex_of,
+)
 from .records import Discharge, Incident, Person, Point, Room, Stay, release_due, usable_beds
 from .timeparse import format_time, is_future, parse_date, parse_time
 
@@ -110,20 +117,35 @@ def parse_bool(errors: Collector, name: str, raw: str) -> bool:
     return False
 
 
+_CHINA = {"cn", "chn", "china", "中国", "中华人民共和国"}
+
+
+def shares_room(fields: Mapping[str, Any]) -> bool:
+    """Whether the fields confirm that the person shares a room with the people in
+    it (the same household or group): sharing is a choice, never a default."""
+    errors = Collector()
+    shared = parse_bool(errors, "shares_room", _field(fields, "shares_room"))
+    errors.raise_if_any()
+    return shared
+
+
 def person_from_fields(errors: Collector, fields: Mapping[str, Any], now: datetime) -> Person:
     name = _field(fields, "name")
     if not name:
         errors.add("name", "error.required")
     id_type = _code(errors, fields, "id_type", ID_TYPE, default="resident_id")
     id_number = normalise(_field(fields, "id_number"))
+    char_problem = id_number_problem(id_number)
     if not id_number:
         errors.add("id_number", "error.required")
+    elif char_problem:
+        errors.add("id_number", char_problem[0], **char_problem[1])
     elif id_type == "resident_id":
         problem = resident_id_problem(id_number)
         if problem:
             errors.add("id_number", problem)
-    elif len(id_number) > 40:
-        errors.add("id_number", "error.too_long", limit=40)
+    elif len(id_number) > MAX_ID_NUMBER:
+        errors.add("id_number", "error.too_long", limit=MAX_ID_NUMBER)
 
     birth = ""
     raw_birth = _field(fields, "birth_date")
@@ -163,6 +185,9 @@ def person_from_fields(errors: Collector, fields: Mapping[str, Any], now: dateti
     if phone and not _PHONE_RE.match(phone):
         errors.add("phone", "error.bad_phone", value=phone)
     nationality = _field(fields, "nationality") or ("CN" if id_type == "resident_id" else "")
+    if nationality.casefold() in _CHINA:
+        # The form shows China in the user's language; the record keeps one code.
+        nationality = "CN"
     return Person(
         name=name,
         sex=sex,

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..domain.counters import ALL
 from ..domain.health import HIGHEST, LOWEST
-from ..domain.idnumber import resident_id_problem
+from ..domain.idnumber import resident_id_problem, visible
 from ..domain.records import is_live, person_key, release_due, usable_beds
 from ..i18n import t
 from ..storage.backend import Location
@@ -39,20 +39,32 @@ def problems(store: Store, today: date | None = None) -> Iterator[str]:
             if (table, int(key)) not in created:
                 yield t("check.no_audit", table=table, id=key)
 
-    open_people: Tally[str] = Tally()
+    open_people: dict[str, list[tuple[str, str]]] = {}
     in_room: Tally[tuple[str, str]] = Tally()
+    placed_alone: dict[tuple[str, str], list[str]] = {}
     for key, stay in stays.items():
         if not is_live(stay):
             continue
         yield from _stay_problems(key, stay, points, discharges)
         if stay["status"] == "open":
             person = stay["person"]
-            open_people[person_key(person["id_type"], person["id_number"])] += 1
+            who = person_key(person["id_type"], person["id_number"])
+            open_people.setdefault(who, []).append((key, person["id_number"]))
             if stay["room"]:
                 in_room[(stay["point"], stay["room"])] += 1
-    for who, count in open_people.items():
-        if count > 1:
-            yield t("check.person_twice", person=who, count=count)
+                if not stay.get("shares_with"):
+                    placed_alone.setdefault((stay["point"], stay["room"]), []).append(key)
+    for who, held in open_people.items():
+        if len({number for _, number in held}) > 1:
+            # Typed differently (invisible characters, letters of another script):
+            # the one-stay rule did not see one person. Show what differs.
+            yield t(
+                "check.person_look_alike",
+                stays=", ".join(key for key, _ in held),
+                numbers=", ".join(visible(number) for _, number in held),
+            )
+        elif len(held) > 1:
+            yield t("check.person_twice", person=who, count=len(held))
     for (code, room_code), count in in_room.items():
         room = next(
             (r for r in points.get(code, {}).get("rooms", []) if r["code"] == room_code), None
@@ -63,6 +75,12 @@ def problems(store: Store, today: date | None = None) -> Iterator[str]:
             yield t(
                 "check.room_over", point=code, room=room_code, count=count, beds=usable_beds(room)
             )
+
+    for (code, room_code), alone in placed_alone.items():
+        # Of the people in a room, only the first may have come without confirming
+        # that they share it as one household or group.
+        if len(alone) > 1:
+            yield t("check.room_shared", point=code, room=room_code, stays=", ".join(alone))
 
     for key, discharge in discharges.items():
         if not is_live(discharge):
