@@ -12,21 +12,14 @@ both give the same figures by construction. :func:`backend_for` picks one from t
 from __future__ import annotations
 
 import contextlib
-import threading
 from abc import abstractmethod
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tinydb.storages import Storage
-
-from ..i18n import t
-from .errors import StoreReadOnly
-
-if TYPE_CHECKING:
-    from .engine import Changes, _Transaction
 
 Doc = dict[str, Any]
 Tables = dict[str, dict[str, Doc]]
@@ -64,6 +57,58 @@ def parse_location(value: str | Path) -> Location:
     if text.startswith(URL_SCHEMES):
         return DatabaseUrl(text)
     return Path(value).expanduser()
+
+
+@dataclass
+class Changes:
+    """What a refresh or commit brought in: changed (table, doc id) pairs."""
+
+    keys: set[tuple[str, str]] = field(default_factory=set)
+    reloaded: bool = False
+
+    def __bool__(self) -> bool:
+        return self.reloaded or bool(self.keys)
+
+    def tables(self) -> set[str]:
+        return {table for table, _ in self.keys}
+
+
+@dataclass
+class _Transaction:
+    who: str
+    ops: list[list[Any]] = field(default_factory=list)
+    undo: list[tuple[str, str, Doc | None]] = field(default_factory=list)
+    max_ids_before: dict[str, int] = field(default_factory=dict)
+    # Whether each table touched had a name before: a rollback restores exactly that.
+    names_before: dict[str, bool] = field(default_factory=dict)
+
+
+def apply_op(
+    tables: Tables, max_ids: dict[str, int], table: str, key: str | None, doc: Doc | None
+) -> Doc | None:
+    """Apply one journal operation; return the document it replaced.
+
+    A ``None`` key is about the table itself (its documents are removed one by one
+    before): ``{}`` keeps its name, ``None`` drops it, and both restart its ids at
+    1, as TinyDB's ``truncate`` and ``drop_tables`` do.
+    """
+    if key is None:
+        max_ids.pop(table, None)
+        if doc is None:
+            tables.pop(table, None)
+        else:
+            tables[table] = {}
+        return None
+    rows = tables.setdefault(table, {})
+    before = rows.get(key)
+    if doc is None:
+        rows.pop(key, None)
+    else:
+        rows[key] = doc
+        number = int(key)
+        if number > max_ids.get(table, 0):
+            max_ids[table] = number
+    return before
 
 
 class Backend(Storage):
@@ -120,12 +165,22 @@ class Backend(Storage):
         """
 
     @abstractmethod
+    def rehearsal(self) -> contextlib.AbstractContextManager[None]:
+        """A transaction that is always undone and takes no writers' lock (a dry run):
+        what the writes inside would do to the latest state, while others commit."""
+
+    @abstractmethod
     def allocate_id(self, table: str) -> int:
         """The next document id of ``table``; inside a transaction only."""
 
     @abstractmethod
     def stage(self, table: str, key: str, doc: Doc | None) -> None:
         """Change one document (``None`` removes it) inside the current transaction."""
+
+    @abstractmethod
+    def stage_table(self, table: str, *, keep: bool) -> None:
+        """Inside the current transaction: remove every document of ``table`` and
+        restart its ids at 1; ``keep`` leaves its name as an empty table."""
 
     @abstractmethod
     def compact(self) -> None:
@@ -142,23 +197,21 @@ class Backend(Storage):
 
 
 class MemoryBackend(Backend):
-    """The in-memory half every backend shares: the tables, ids, listeners and the
-    undo log of the open transaction. A subclass supplies where commits go:
-    :meth:`_writing` (take the lock, read others' commits in) and :meth:`_save`."""
+    """The in-memory half every backend shares: the tables, ids, listeners, and the
+    undo log of the open transaction. A subclass reads and writes its medium and
+    sets ``_tables``, ``_max_ids``, ``_seq``, ``_schema_version``, ``_tx``,
+    ``_listeners``, ``read_only`` and ``who``."""
 
-    def __init__(self, who: str, read_only: bool) -> None:
-        self.who = who
-        self.read_only = read_only
-        self._tables: Tables = {}
-        self._max_ids: dict[str, int] = {}
-        self._seq = 0
-        self._schema_version = 0
-        self._tx: _Transaction | None = None
-        self._mutex = threading.RLock()
-        self._listeners: list[Callable[[Changes], None]] = []
+    _tables: Tables
+    _max_ids: dict[str, int]
+    _seq: int
+    _schema_version: int
+    _tx: _Transaction | None
+    _listeners: list[Callable[[Changes], None]]
 
     @property
     def seq(self) -> int:
+        """Number of the last committed transaction this process has seen."""
         return self._seq
 
     @property
@@ -172,13 +225,12 @@ class MemoryBackend(Backend):
     def tables(self) -> Tables:
         return self._tables
 
-    def read(self) -> Tables:
-        return self._tables
-
     def max_id(self, table: str) -> int:
         return self._max_ids.get(table, 0)
 
     def add_listener(self, callback: Callable[[Changes], None]) -> None:
+        """Call ``callback(changes)`` whenever the data in memory changes: a document
+        staged in a transaction, a rollback, or another process's commit read in."""
         self._listeners.append(callback)
 
     def _notify(self, changes: Changes) -> Changes:
@@ -187,101 +239,79 @@ class MemoryBackend(Backend):
                 listener(changes)
         return changes
 
-    def _put(self, table: str, key: str, doc: Doc | None) -> Doc | None:
-        rows = self._tables.setdefault(table, {})
-        before = rows.get(key)
-        if doc is None:
-            rows.pop(key, None)
-        else:
-            rows[key] = doc
-            number = int(key)
-            if number > self._max_ids.get(table, 0):
-                self._max_ids[table] = number
-        return before
-
-    def _apply(self, ops: list[list[Any]]) -> set[tuple[str, str]]:
-        for table, key, doc in ops:
-            self._put(table, key, doc)
-        return {(table, key) for table, key, _ in ops}
-
-    @abstractmethod
-    def _writing(self) -> contextlib.AbstractContextManager[None]:
-        """Hold the writers' lock, with other sessions' commits read in, for the
-        length of a transaction; undo whatever the store began if it fails."""
-
-    @abstractmethod
-    def _save(self, tx: _Transaction) -> None:
-        """Make ``tx`` durable and visible to other sessions, or raise (nothing saved)."""
-
-    @contextlib.contextmanager
-    def transaction(self, who: str | None = None) -> Iterator[None]:
-        from .engine import _Transaction
-
-        if self._tx is not None:
-            yield
-            return
-        if self.read_only:
-            raise StoreReadOnly(t("store.read_only", path=self.path))
-        with self._mutex, self._writing():
-            tx = _Transaction(who=who or self.who, max_ids_before=dict(self._max_ids))
-            self._tx = tx
-            try:
-                yield
-            except BaseException:
-                self._undo(tx)
-                raise
-            finally:
-                self._tx = None
-            if tx.ops:
-                try:
-                    self._save(tx)
-                except BaseException:
-                    self._undo(tx)
-                    raise
-                self._seq += 1
-
-    def _undo(self, tx: _Transaction) -> None:
-        from .engine import Changes
-
-        for table, key, before in reversed(tx.undo):
-            rows = self._tables.setdefault(table, {})
-            if before is None:
-                rows.pop(key, None)
-            else:
-                rows[key] = before
-        self._max_ids = tx.max_ids_before
-        self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
-
     def allocate_id(self, table: str) -> int:
-        if self._tx is None:
+        """The next document id of ``table``; only inside a transaction (ids are chosen
+        inside the lock, so two processes never hand out the same one)."""
+        tx = self._tx
+        if tx is None:
             raise RuntimeError("document ids are allocated inside a transaction only")
         self._max_ids[table] = self._max_ids.get(table, 0) + 1
         return self._max_ids[table]
 
     def stage(self, table: str, key: str, doc: Doc | None) -> None:
-        from .engine import Changes
-
+        """Change one document inside the current transaction."""
         tx = self._tx
         if tx is None:
             raise RuntimeError("documents are changed inside a transaction only")
+        tx.names_before.setdefault(table, table in self._tables)
         before = self._put(table, key, doc)
         tx.undo.append((table, key, before))
         tx.ops.append([table, key, doc])
         self._notify(Changes(keys={(table, key)}))
 
+    def stage_table(self, table: str, *, keep: bool) -> None:
+        """Inside the current transaction: remove every document of ``table`` and
+        restart its ids at 1; ``keep`` leaves it as an empty table (TinyDB's
+        ``truncate`` and ``persist_empty``), otherwise its name goes too."""
+        tx = self._tx
+        if tx is None:
+            raise RuntimeError("tables are changed inside a transaction only")
+        tx.names_before.setdefault(table, table in self._tables)
+        for key in list(self._tables.get(table, {})):
+            self.stage(table, key, None)
+        op: Doc | None = {} if keep else None
+        self._put(table, None, op)
+        tx.ops.append([table, None, op])
+
+    def read(self) -> Tables:
+        return self._tables
+
     def write(self, data: Tables) -> None:
-        """Whole-database writes (TinyDB's ``drop_tables``) become per-document changes."""
+        """Whole-database writes (``drop_tables``) become per-document changes; a
+        table left out is dropped, its ids with it."""
         with self.transaction():
+            for table in set(self._tables) | set(self._max_ids):
+                if table not in data:
+                    self.stage_table(table, keep=False)
             for table, rows in list(self._tables.items()):
                 new_rows = data.get(table, {})
                 for key in list(rows):
                     if key not in new_rows:
                         self.stage(table, key, None)
             for table, new_rows in data.items():
+                if table not in self._tables:
+                    self.stage_table(table, keep=True)
                 rows = self._tables.get(table, {})
                 for key, doc in new_rows.items():
                     if rows.get(key) != doc:
                         self.stage(table, str(key), dict(doc))
+
+    def _rollback(self, tx: _Transaction) -> None:
+        for table, key, before in reversed(tx.undo):
+            rows = self._tables.setdefault(table, {})
+            if before is None:
+                rows.pop(key, None)
+            else:
+                rows[key] = before
+        for table, existed in tx.names_before.items():
+            if not existed:
+                self._tables.pop(table, None)
+            else:
+                self._tables.setdefault(table, {})
+        self._max_ids = tx.max_ids_before
+
+    def _put(self, table: str, key: str | None, doc: Doc | None) -> Doc | None:
+        return apply_op(self._tables, self._max_ids, table, key, doc)
 
 
 def backend_for(location: Location) -> Callable[..., Backend]:

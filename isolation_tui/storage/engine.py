@@ -21,13 +21,12 @@ import secrets
 import stat
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..i18n import t
-from .backend import Backend
+from .backend import Changes, MemoryBackend, _Transaction
 from .errors import SchemaTooNew, StoreCorrupt, StoreMissing, StoreReadOnly, StoreWriteFailed
 from .journal import (
     decode_snapshot,
@@ -44,28 +43,6 @@ FILE_MODE = 0o600
 
 Doc = dict[str, Any]
 Tables = dict[str, dict[str, Doc]]
-
-
-@dataclass
-class Changes:
-    """What a refresh or commit brought in: changed (table, doc id) pairs."""
-
-    keys: set[tuple[str, str]] = field(default_factory=set)
-    reloaded: bool = False
-
-    def __bool__(self) -> bool:
-        return self.reloaded or bool(self.keys)
-
-    def tables(self) -> set[str]:
-        return {table for table, _ in self.keys}
-
-
-@dataclass
-class _Transaction:
-    who: str
-    ops: list[list[Any]] = field(default_factory=list)
-    undo: list[tuple[str, str, Doc | None]] = field(default_factory=list)
-    max_ids_before: dict[str, int] = field(default_factory=dict)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -91,7 +68,7 @@ def _describe_os_error(exc: OSError, path: Path) -> str:
     return t("store.io_error", path=path, error=exc.strerror or exc)
 
 
-class JournalStorage(Backend):
+class JournalStorage(MemoryBackend):
     """TinyDB storage over ``path`` (snapshot), ``path-journal`` and ``path-lock``."""
 
     def __init__(
@@ -100,6 +77,7 @@ class JournalStorage(Backend):
         *,
         create: bool = False,
         read_only: bool = False,
+        create_dirs: bool = False,
         who: str = "unknown",
     ) -> None:
         self.path = Path(path)
@@ -123,7 +101,7 @@ class JournalStorage(Backend):
         if not self.path.exists():
             if not create or read_only:
                 raise StoreMissing(t("store.missing", path=self.path))
-            self._create()
+            self._create(create_dirs)
         self._load()
 
     # ------------------------------------------------------------------ opening
@@ -139,8 +117,11 @@ class JournalStorage(Backend):
             os.fchmod(fd, FILE_MODE)
         return fd
 
-    def _create(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    def _create(self, create_dirs: bool) -> None:
+        if create_dirs:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        elif not self.path.parent.is_dir():
+            raise StoreMissing(t("store.missing", path=self.path))
         with self._locked():
             if self.path.exists():
                 return
@@ -339,22 +320,11 @@ class JournalStorage(Backend):
         for entry in fresh:
             for table, key, doc in entry.get("ops", []):
                 self._put(table, key, doc)
-                changes.keys.add((table, key))
+                if key is not None:
+                    changes.keys.add((table, key))
             self._seq = entry["seq"]
         self._journal_offset += chunk.consumed
         return changes
-
-    def _put(self, table: str, key: str, doc: Doc | None) -> Doc | None:
-        rows = self._tables.setdefault(table, {})
-        before = rows.get(key)
-        if doc is None:
-            rows.pop(key, None)
-        else:
-            rows[key] = doc
-            number = int(key)
-            if number > self._max_ids.get(table, 0):
-                self._max_ids[table] = number
-        return before
 
     # ------------------------------------------------------------------ locking
 
@@ -378,42 +348,12 @@ class JournalStorage(Backend):
 
     # ------------------------------------------------------------------ public API
 
-    @property
-    def seq(self) -> int:
-        """Number of the last committed transaction this process has seen."""
-        return self._seq
-
-    @property
-    def schema_version(self) -> int:
-        return self._schema_version
-
-    @property
-    def in_transaction(self) -> bool:
-        return self._tx is not None
-
-    def tables(self) -> Tables:
-        return self._tables
-
-    def max_id(self, table: str) -> int:
-        return self._max_ids.get(table, 0)
-
     def refresh(self) -> Changes:
         """Bring in what other processes committed; a stat call when nothing did."""
         if self._tx is not None:
             return Changes()
         with self._mutex:
             return self._notify(self._follow_journal())
-
-    def add_listener(self, callback: Callable[[Changes], None]) -> None:
-        """Call ``callback(changes)`` whenever the data in memory changes: a document
-        staged in a transaction, a rollback, or another process's commit read in."""
-        self._listeners.append(callback)
-
-    def _notify(self, changes: Changes) -> Changes:
-        if changes:
-            for listener in self._listeners:
-                listener(changes)
-        return changes
 
     @contextlib.contextmanager
     def transaction(self, who: str | None = None) -> Iterator[None]:
@@ -461,58 +401,13 @@ class JournalStorage(Backend):
                 self._rollback(tx)
                 self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
 
-    def allocate_id(self, table: str) -> int:
-        """The next document id of ``table``; only inside a transaction (ids are chosen
-        inside the lock, so two processes never hand out the same one)."""
-        tx = self._tx
-        if tx is None:
-            raise RuntimeError("document ids are allocated inside a transaction only")
-        self._max_ids[table] = self._max_ids.get(table, 0) + 1
-        return self._max_ids[table]
-
-    def stage(self, table: str, key: str, doc: Doc | None) -> None:
-        """Change one document inside the current transaction."""
-        tx = self._tx
-        if tx is None:
-            raise RuntimeError("documents are changed inside a transaction only")
-        before = self._put(table, key, doc)
-        tx.undo.append((table, key, before))
-        tx.ops.append([table, key, doc])
-        self._notify(Changes(keys={(table, key)}))
-
     # ------------------------------------------------------------------ Storage
-
-    def read(self) -> Tables:
-        return self._tables
-
-    def write(self, data: Tables) -> None:
-        """Whole-database writes (``drop_tables``) become per-document changes."""
-        with self.transaction():
-            for table, rows in list(self._tables.items()):
-                new_rows = data.get(table, {})
-                for key in list(rows):
-                    if key not in new_rows:
-                        self.stage(table, key, None)
-            for table, new_rows in data.items():
-                rows = self._tables.get(table, {})
-                for key, doc in new_rows.items():
-                    if rows.get(key) != doc:
-                        self.stage(table, str(key), dict(doc))
 
     def close(self) -> None:
         with self._mutex:
             self._close_journal()
 
     # ------------------------------------------------------------------ commit
-
-    def _rollback(self, tx: _Transaction) -> None:
-        for table, key, before in reversed(tx.undo):
-            rows = self._tables.setdefault(table, {})
-            if before is None:
-                rows.pop(key, None)
-            else:
-                rows[key] = before
-        self._max_ids = tx.max_ids_before
 
     def _cut_torn_tail(self) -> None:
         """Inside the lock: drop an unfinished last line left by a crashed writer."""

@@ -16,8 +16,9 @@ from __future__ import annotations
 import contextlib
 import secrets
 import select
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -25,9 +26,16 @@ import psycopg
 from psycopg import sql
 
 from ..i18n import t
-from .backend import DatabaseUrl, MemoryBackend, Tables
-from .engine import SCHEMA_VERSION, Changes, _Transaction
-from .errors import SchemaTooNew, StoreCorrupt, StoreMissing, StoreUnavailable, StoreWriteFailed
+from .backend import Changes, DatabaseUrl, MemoryBackend, Tables, _Transaction
+from .engine import SCHEMA_VERSION
+from .errors import (
+    SchemaTooNew,
+    StoreCorrupt,
+    StoreMissing,
+    StoreReadOnly,
+    StoreUnavailable,
+    StoreWriteFailed,
+)
 
 # Followers more than this many commits behind read every document again instead.
 JOURNAL_KEEP = 2000
@@ -91,6 +99,15 @@ def _meta(conn: psycopg.Connection[Any]) -> dict[str, Any]:
     return dict(conn.execute("SELECT key, value FROM meta").fetchall())
 
 
+def _set_meta(conn: psycopg.Connection[Any], **values: Any) -> None:
+    for key, value in values.items():
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (%s, %s::jsonb) "
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            (key, orjson.dumps(value).decode()),
+        )
+
+
 @contextlib.contextmanager
 def _locked(conn: psycopg.Connection[Any], lock: str) -> Iterator[None]:
     """A transaction holding the writers' lock; committed when the block ends."""
@@ -117,10 +134,20 @@ class PostgresStorage(MemoryBackend):
         *,
         create: bool = False,
         read_only: bool = False,
+        create_dirs: bool = False,
         who: str = "unknown",
     ) -> None:
-        super().__init__(who, read_only)
+        del create_dirs  # a file store's option: PostgreSQL has no folder to make
         self.path = location
+        self.who = who
+        self.read_only = read_only
+        self._tables: Tables = {}
+        self._max_ids: dict[str, int] = {}
+        self._seq = 0
+        self._schema_version = SCHEMA_VERSION
+        self._tx: _Transaction | None = None
+        self._mutex = threading.RLock()
+        self._listeners: list[Callable[[Changes], None]] = []
         self._db_id = ""
         self._heard = False
         self._conn: psycopg.Connection[Any] | None = None
@@ -198,6 +225,7 @@ class PostgresStorage(MemoryBackend):
                 "seq": 0,
                 "journal_base": 0,
                 "max_ids": {},
+                "names": [],
             }
             for key, value in initial.items():
                 conn.execute(
@@ -224,7 +252,7 @@ class PostgresStorage(MemoryBackend):
                 f"schema {SCHEMA_VERSION} at most; install a newer isolation-tui. "
                 "Nothing was changed."
             )
-        tables: Tables = {}
+        tables: Tables = {name: {} for name in meta.get("names", [])}
         with conn.cursor() as cur:
             cur.execute("SELECT tbl, id, doc::text FROM documents ORDER BY tbl, id")
             for table, number, doc in cur:
@@ -256,7 +284,10 @@ class PostgresStorage(MemoryBackend):
             expected = seq
             fresh.append(orjson.loads(ops))
         for ops in fresh:
-            changes.keys |= self._apply(ops)
+            for table, key, doc in ops:
+                self._put(table, key, doc)
+                if key is not None:
+                    changes.keys.add((table, key))
             self._seq += 1
         return changes
 
@@ -283,13 +314,49 @@ class PostgresStorage(MemoryBackend):
     # ------------------------------------------------------------------ writing
 
     @contextlib.contextmanager
-    def _writing(self) -> Iterator[None]:
-        with self._errors():
+    def transaction(self, who: str | None = None) -> Iterator[None]:
+        """One SQL transaction, holding the writers' advisory lock, with the entries
+        other sessions committed read in first. Nested calls join the outer one."""
+        if self._tx is not None:
+            yield
+            return
+        if self.read_only:
+            raise StoreReadOnly(t("store.read_only", path=self.path))
+        with self._mutex, self._errors():
             conn = self._connection()
             with _locked(conn, self._lock):
                 self._heard = False
                 self._notify(self._catch_up())
+                tx = _Transaction(who=who or self.who, max_ids_before=dict(self._max_ids))
+                self._tx = tx
+                try:
+                    yield
+                    if tx.ops:
+                        self._save(tx)
+                        self._seq += 1
+                except BaseException:
+                    self._rollback(tx)
+                    self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
+                    raise
+                finally:
+                    self._tx = None
+
+    @contextlib.contextmanager
+    def rehearsal(self) -> Iterator[None]:
+        """A transaction always undone, with no lock and nothing sent to the server."""
+        if self._tx is not None:
+            raise RuntimeError("a rehearsal cannot join a transaction")
+        with self._mutex:
+            self._heard = True
+            self.refresh()
+            tx = _Transaction(who=self.who, max_ids_before=dict(self._max_ids))
+            self._tx = tx
+            try:
                 yield
+            finally:
+                self._tx = None
+                self._rollback(tx)
+                self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
 
     def _save(self, tx: _Transaction) -> None:
         conn = self._connection()
@@ -297,8 +364,12 @@ class PostgresStorage(MemoryBackend):
         # Encoded first: a document JSON cannot hold is refused before anything is sent.
         ops = orjson.dumps(tx.ops).decode()
         final: dict[tuple[str, str], Any] = {}
+        renamed = False
         for table, key, doc in tx.ops:
-            final[(table, key)] = doc
+            if key is None:
+                renamed = True
+            else:
+                final[(table, key)] = doc
         upserts = [(t, k, d) for (t, k), d in final.items() if d is not None]
         deletes = [(t, k) for (t, k), d in final.items() if d is None]
         conn.execute(
@@ -322,26 +393,23 @@ class PostgresStorage(MemoryBackend):
                 DELETE,
                 ([table for table, _ in part_keys], [int(key) for _, key in part_keys]),
             )
-        self._set_meta(conn, seq=seq, max_ids=self._max_ids)
+        _set_meta(conn, seq=seq, max_ids=self._max_ids)
+        if renamed:
+            # A table emptied or dropped as a whole: its name (kept or gone) is stored
+            # beside the documents, since an empty table has none.
+            _set_meta(conn, names=sorted(self._tables))
         if seq % JOURNAL_KEEP == 0:
             conn.execute("DELETE FROM journal WHERE seq <= %s", (seq - JOURNAL_KEEP,))
-            self._set_meta(conn, journal_base=seq - JOURNAL_KEEP)
+            _set_meta(conn, journal_base=seq - JOURNAL_KEEP)
         conn.execute("SELECT pg_notify(%s, %s)", (self._channel, f"{self._db_id} {seq}"))
         conn.execute("COMMIT")
-
-    def _set_meta(self, conn: psycopg.Connection[Any], **values: Any) -> None:
-        for key, value in values.items():
-            conn.execute(
-                "UPDATE meta SET value = %s::jsonb WHERE key = %s",
-                (orjson.dumps(value).decode(), key),
-            )
 
     def compact(self) -> None:
         """Drop the journal entries every document already holds."""
         with self.transaction(), self._errors():
             conn = self._connection()
             conn.execute("DELETE FROM journal WHERE seq <= %s", (self._seq,))
-            self._set_meta(conn, journal_base=self._seq)
+            _set_meta(conn, journal_base=self._seq)
             conn.execute("COMMIT")
 
     def restore(self, tables: Tables, max_ids: dict[str, int], seq: int) -> None:
@@ -353,7 +421,7 @@ class PostgresStorage(MemoryBackend):
                 for table, rows in tables.items():
                     for key, doc in rows.items():
                         copy.write_row((table, int(key), orjson.dumps(doc).decode()))
-            self._set_meta(conn, seq=seq, journal_base=seq, max_ids=max_ids)
+            _set_meta(conn, seq=seq, journal_base=seq, max_ids=max_ids, names=sorted(tables))
             conn.execute("SELECT pg_notify(%s, %s)", (self._channel, f"{self._db_id} {seq}"))
             conn.execute("COMMIT")
             self._tables = {name: dict(rows) for name, rows in tables.items()}
@@ -393,11 +461,7 @@ def clear(location: DatabaseUrl) -> None:
         with _locked(conn, lock):
             conn.execute("DELETE FROM journal")
             conn.execute("DELETE FROM documents")
-            for key, value in {"db_id": db_id, "seq": 0, "journal_base": 0, "max_ids": {}}.items():
-                conn.execute(
-                    "UPDATE meta SET value = %s::jsonb WHERE key = %s",
-                    (orjson.dumps(value).decode(), key),
-                )
+            _set_meta(conn, db_id=db_id, seq=0, journal_base=0, max_ids={}, names=[])
             conn.execute("SELECT pg_notify(%s, %s)", (channel, f"{db_id} 0"))
     except psycopg.Error as exc:
         raise StoreUnavailable(_lost_message(location, exc)) from exc

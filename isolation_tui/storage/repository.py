@@ -802,5 +802,5 @@ def open_store(
 ) -> Store:
     actor = actor or current_actor()
     location = path if isinstance(path, DatabaseUrl) else parse_location(path)
-    db = Database(location, create=create, read_only=read_only, who=str(actor))
+    db = Database(location, create=create, create_dirs=create, read_only=read_only, who=str(actor))
     return Store(db, actor, clock)
