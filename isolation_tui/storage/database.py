@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
@@ -12,7 +13,7 @@ from tinydb import TinyDB
 from tinydb.queries import QueryLike
 from tinydb.table import Document, Table
 
-from .backend import Backend, Location, backend_for
+from .backend import Backend, DatabaseUrl, Location, backend_for, parse_location
 from .engine import Changes
 
 # A value orjson would write as something else (a date as text, a dataclass as an
@@ -224,16 +225,17 @@ class Database(TinyDB):
 
     def __init__(
         self,
-        path: Location,
+        path: str | os.PathLike[str] | Location,
         *,
         create: bool = False,
         create_dirs: bool = False,
         read_only: bool = False,
         who: str = "unknown",
     ) -> None:
+        location = path if isinstance(path, DatabaseUrl) else parse_location(path)
         super().__init__(
-            path,
-            storage=backend_for(path),
+            location,
+            storage=backend_for(location),
             create=create,
             create_dirs=create_dirs,
             read_only=read_only,

@@ -32,5 +32,5 @@ class StoreReadOnly(StoreError, PermissionError):
     """A write was attempted on a store opened read-only."""
 
 
-class StoreUnavailable(StoreError):
+class StoreUnavailable(StoreError, ConnectionError):
     """The database server cannot be reached; nothing was changed, try again later."""
