@@ -329,12 +329,13 @@ class PostgresStorage(MemoryBackend):
                 self._notify(self._catch_up())
                 tx = _Transaction(who=who or self.who, max_ids_before=dict(self._max_ids))
                 self._tx = tx
+                seq_before = self._seq
                 try:
                     yield
                     if tx.ops:
                         self._save(tx)
-                        self._seq += 1
                 except BaseException:
+                    self._seq = seq_before
                     self._rollback(tx)
                     self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
                     raise
@@ -402,6 +403,8 @@ class PostgresStorage(MemoryBackend):
             conn.execute("DELETE FROM journal WHERE seq <= %s", (seq - JOURNAL_KEEP,))
             _set_meta(conn, journal_base=seq - JOURNAL_KEEP)
         conn.execute("SELECT pg_notify(%s, %s)", (self._channel, f"{self._db_id} {seq}"))
+        # Ours before COMMIT returns: our own NOTIFY, read with its result, is no news.
+        self._seq = seq
         conn.execute("COMMIT")
 
     def compact(self) -> None:
