@@ -318,3 +318,26 @@ def test_copy_file_to_postgresql_and_back_keeps_stats_and_check(
     assert refused.returncode == 1
     assert "not empty; nothing was copied" in refused.stderr
     assert cli("stats", "--json", "--db", pg_url).stdout == figures[0]
+
+
+def test_tinydb_table_changes_read_back_the_same_after_reopening(pg_url: str) -> None:
+    """Truncate, drop, an empty table kept by name, a changed and a re-made document:
+    a fresh session reads what this one holds."""
+    from isolation_tui.storage.database import Database
+
+    db = Database(pg_url, create=True)
+    notes = db.table("notes")
+    notes.insert_multiple([{"n": 1}, {"n": 2}, {"n": 3}])
+    notes.update({"n": 20}, doc_ids=[2])
+    with db.transaction():
+        notes.truncate()
+        notes.insert({"n": "again"})  # ids start at 1 again, over a removed document
+    db.table("empty", persist_empty=True)
+    db.table("gone").insert({"x": 1})
+    db.drop_table("gone")
+    fresh = Database(pg_url)
+    assert sorted(fresh.tables()) == ["empty", "notes"]
+    assert [(d.doc_id, dict(d)) for d in fresh.table("notes").all()] == [(1, {"n": "again"})]
+    assert fresh.table("notes").insert({"n": "next"}) == 2
+    db.close()
+    fresh.close()

@@ -371,15 +371,23 @@ class PostgresStorage(MemoryBackend):
                 renamed = True
             else:
                 final[(table, key)] = doc
-        upserts = [(t, k, d) for (t, k), d in final.items() if d is not None]
+        # Documents the transaction made are copied in (no row can be in the way: ids
+        # are chosen under the lock); those it changed are upserted.
+        existed: dict[tuple[str, str], bool] = {}
+        for table, key, before in tx.undo:
+            existed.setdefault((table, key), before is not None)
+        made = [(t, k, d) for (t, k), d in final.items() if d is not None and not existed[(t, k)]]
+        changed = [(t, k, d) for (t, k), d in final.items() if d is not None and existed[(t, k)]]
         deletes = [(t, k) for (t, k), d in final.items() if d is None]
         conn.execute(
             "INSERT INTO journal (seq, who, ops) VALUES (%s, %s, %s::json)", (seq, tx.who, ops)
         )
-        # Arrays, a few thousand documents a statement: one round trip instead of one
-        # per document (a demo or a big import writes tens of thousands).
-        for start in range(0, len(upserts), BATCH):
-            part = upserts[start : start + BATCH]
+        if made:
+            with conn.cursor().copy("COPY documents (tbl, id, doc) FROM STDIN") as copy:
+                for table, key, doc in made:
+                    copy.write_row((table, int(key), orjson.dumps(doc).decode()))
+        for start in range(0, len(changed), BATCH):
+            part = changed[start : start + BATCH]
             conn.execute(
                 UPSERT,
                 (
