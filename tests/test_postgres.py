@@ -341,3 +341,24 @@ def test_tinydb_table_changes_read_back_the_same_after_reopening(pg_url: str) ->
     assert fresh.table("notes").insert({"n": "next"}) == 2
     db.close()
     fresh.close()
+
+
+def test_a_dry_run_import_stores_nothing_and_the_real_one_everything(
+    pg_point: Store, pg_url: str, tmp_path: Path, cli: CliRunner
+) -> None:
+    file = tmp_path / "bus.csv"
+    file.write_text(
+        "point,name,id_type,id_number,category,arrived_at\n"
+        "DD01,甲,passport,E1,inbound,2026-11-28 14:05\n"
+        "DD01,乙,passport,E2,inbound,2026-11-28 14:05\n",
+        encoding="utf-8",
+    )
+    seq = pg_point.db.storage.seq
+    tried = cli("import", "arrivals", str(file), "--dry-run", "--db", pg_url)
+    assert tried.returncode == 0, tried.stderr
+    after = session(pg_url)
+    assert after.rows(STAYS) == {}
+    assert after.db.storage.seq == seq
+    done = cli("import", "arrivals", str(file), "--db", pg_url)
+    assert done.returncode == 0, done.stderr
+    assert len(session(pg_url).rows(STAYS)) == 2

@@ -12,8 +12,9 @@ both give the same figures by construction. :func:`backend_for` picks one from t
 from __future__ import annotations
 
 import contextlib
+import threading
 from abc import abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -208,6 +209,7 @@ class MemoryBackend(Backend):
     _schema_version: int
     _tx: _Transaction | None
     _listeners: list[Callable[[Changes], None]]
+    _mutex: threading.RLock
 
     @property
     def seq(self) -> int:
@@ -238,6 +240,24 @@ class MemoryBackend(Backend):
             for listener in self._listeners:
                 listener(changes)
         return changes
+
+    @contextlib.contextmanager
+    def rehearsal(self) -> Iterator[None]:
+        """A transaction that is always undone and takes no writers' lock: what the
+        writes inside would do to the state read now (a dry run), while other
+        sessions go on committing. Nothing is written, even on a read-only store."""
+        if self._tx is not None:
+            raise RuntimeError("a rehearsal cannot join a transaction")
+        with self._mutex:
+            self.refresh()
+            tx = _Transaction(who=self.who, max_ids_before=dict(self._max_ids))
+            self._tx = tx
+            try:
+                yield
+            finally:
+                self._tx = None
+                self._rollback(tx)
+                self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
 
     def allocate_id(self, table: str) -> int:
         """The next document id of ``table``; only inside a transaction (ids are chosen

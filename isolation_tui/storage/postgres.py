@@ -342,23 +342,6 @@ class PostgresStorage(MemoryBackend):
                 finally:
                     self._tx = None
 
-    @contextlib.contextmanager
-    def rehearsal(self) -> Iterator[None]:
-        """A transaction always undone, with no lock and nothing sent to the server."""
-        if self._tx is not None:
-            raise RuntimeError("a rehearsal cannot join a transaction")
-        with self._mutex:
-            self._heard = True
-            self.refresh()
-            tx = _Transaction(who=self.who, max_ids_before=dict(self._max_ids))
-            self._tx = tx
-            try:
-                yield
-            finally:
-                self._tx = None
-                self._rollback(tx)
-                self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
-
     def _save(self, tx: _Transaction) -> None:
         conn = self._connection()
         seq = self._seq + 1
