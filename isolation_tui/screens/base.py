@@ -29,7 +29,7 @@ from .too_small import TooSmallScreen, too_small
 
 if TYPE_CHECKING:
     from ..app import IsolationApp
-    from ..storage.engine import JournalStorage
+    from ..storage.backend import Backend
     from ..storage.repository import Store
 
 
@@ -217,9 +217,7 @@ class MainScreen(Screen[None]):
             exit_on_error=False,
         )
 
-    def _wait_and_write(
-        self, app: App[None], storage: JournalStorage, work: Callable[[], Any]
-    ) -> None:
+    def _wait_and_write(self, app: App[None], storage: Backend, work: Callable[[], Any]) -> None:
         """In the worker thread: wait for the lock, write on the UI thread, report."""
         try:
             with storage.writers_lock():

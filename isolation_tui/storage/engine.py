@@ -27,14 +27,12 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tinydb.storages import Storage
-
 from ..i18n import t
+from .backend import Changes, MemoryBackend, _Transaction
 from .errors import (
     SchemaTooNew,
     StoreCorrupt,
@@ -87,64 +85,12 @@ Doc = dict[str, Any]
 Tables = dict[str, dict[str, Doc]]
 
 
-@dataclass
-class Changes:
-    """What a refresh or commit brought in: changed (table, doc id) pairs."""
-
-    keys: set[tuple[str, str]] = field(default_factory=set)
-    reloaded: bool = False
-
-    def __bool__(self) -> bool:
-        return self.reloaded or bool(self.keys)
-
-    def tables(self) -> set[str]:
-        return {table for table, _ in self.keys}
-
-
-@dataclass
-class _Transaction:
-    who: str
-    ops: list[list[Any]] = field(default_factory=list)
-    undo: list[tuple[str, str, Doc | None]] = field(default_factory=list)
-    max_ids_before: dict[str, int] = field(default_factory=dict)
-    # Whether each table touched had a name before: a rollback restores exactly that.
-    names_before: dict[str, bool] = field(default_factory=dict)
-
-
 class _Mismatch(StoreCorrupt):
     """The snapshot and the journal do not belong together; maybe only for a moment,
     while another process replaces them, so opening tries again before refusing."""
 
 
-def apply_op(
-    tables: Tables, max_ids: dict[str, int], table: str, key: str | None, doc: Doc | None
-) -> Doc | None:
-    """Apply one journal operation; return the document it replaced.
-
-    A ``None`` key is about the table itself (its documents are removed one by one
-    before): ``{}`` keeps its name, ``None`` drops it, and both restart its ids at
-    1, as TinyDB's ``truncate`` and ``drop_tables`` do.
-    """
-    if key is None:
-        max_ids.pop(table, None)
-        if doc is None:
-            tables.pop(table, None)
-        else:
-            tables[table] = {}
-        return None
-    rows = tables.setdefault(table, {})
-    before = rows.get(key)
-    if doc is None:
-        rows.pop(key, None)
-    else:
-        rows[key] = doc
-        number = int(key)
-        if number > max_ids.get(table, 0):
-            max_ids[table] = number
-    return before
-
-
-class JournalStorage(Storage):
+class JournalStorage(MemoryBackend):
     """TinyDB storage over ``path`` (snapshot), ``path-journal`` and ``path-lock``."""
 
     def __init__(
@@ -453,9 +399,6 @@ class JournalStorage(Storage):
         self._line_end_at = chunk.line_end_at
         return changes
 
-    def _put(self, table: str, key: str | None, doc: Doc | None) -> Doc | None:
-        return apply_op(self._tables, self._max_ids, table, key, doc)
-
     # ------------------------------------------------------------------ locking
 
     @contextlib.contextmanager
@@ -556,42 +499,12 @@ class JournalStorage(Storage):
 
     # ------------------------------------------------------------------ public API
 
-    @property
-    def seq(self) -> int:
-        """Number of the last committed transaction this process has seen."""
-        return self._seq
-
-    @property
-    def schema_version(self) -> int:
-        return self._schema_version
-
-    @property
-    def in_transaction(self) -> bool:
-        return self._tx is not None
-
-    def tables(self) -> Tables:
-        return self._tables
-
-    def max_id(self, table: str) -> int:
-        return self._max_ids.get(table, 0)
-
     def refresh(self) -> Changes:
         """Bring in what other processes committed; a stat call when nothing did."""
         if self._tx is not None:
             return Changes()
         with self._mutex:
             return self._notify(self._follow_journal())
-
-    def add_listener(self, callback: Callable[[Changes], None]) -> None:
-        """Call ``callback(changes)`` whenever the data in memory changes: a document
-        staged in a transaction, a rollback, or another process's commit read in."""
-        self._listeners.append(callback)
-
-    def _notify(self, changes: Changes) -> Changes:
-        if changes:
-            for listener in self._listeners:
-                listener(changes)
-        return changes
 
     @contextlib.contextmanager
     def transaction(self, who: str | None = None) -> Iterator[None]:
@@ -620,103 +533,13 @@ class JournalStorage(Storage):
             if tx.ops:
                 self._commit(tx)
 
-    @contextlib.contextmanager
-    def rehearsal(self) -> Iterator[None]:
-        """A transaction that is always undone and takes no writers' lock: what the
-        writes inside would do to the state read now (a dry run), while other
-        processes go on committing. Nothing reaches the disk, even on a read-only
-        store."""
-        if self._tx is not None:
-            raise RuntimeError("a rehearsal cannot join a transaction")
-        with self._mutex:
-            self._notify(self._follow_journal())
-            tx = _Transaction(who=self.who, max_ids_before=dict(self._max_ids))
-            self._tx = tx
-            try:
-                yield
-            finally:
-                self._tx = None
-                self._rollback(tx)
-                self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
-
-    def allocate_id(self, table: str) -> int:
-        """The next document id of ``table``; only inside a transaction (ids are chosen
-        inside the lock, so two processes never hand out the same one)."""
-        tx = self._tx
-        if tx is None:
-            raise RuntimeError("document ids are allocated inside a transaction only")
-        self._max_ids[table] = self._max_ids.get(table, 0) + 1
-        return self._max_ids[table]
-
-    def stage(self, table: str, key: str, doc: Doc | None) -> None:
-        """Change one document inside the current transaction."""
-        tx = self._tx
-        if tx is None:
-            raise RuntimeError("documents are changed inside a transaction only")
-        tx.names_before.setdefault(table, table in self._tables)
-        before = self._put(table, key, doc)
-        tx.undo.append((table, key, before))
-        tx.ops.append([table, key, doc])
-        self._notify(Changes(keys={(table, key)}))
-
-    def stage_table(self, table: str, *, keep: bool) -> None:
-        """Inside the current transaction: remove every document of ``table`` and
-        restart its ids at 1; ``keep`` leaves it as an empty table (TinyDB's
-        ``truncate`` and ``persist_empty``), otherwise its name goes too."""
-        tx = self._tx
-        if tx is None:
-            raise RuntimeError("tables are changed inside a transaction only")
-        tx.names_before.setdefault(table, table in self._tables)
-        for key in list(self._tables.get(table, {})):
-            self.stage(table, key, None)
-        op: Doc | None = {} if keep else None
-        self._put(table, None, op)
-        tx.ops.append([table, None, op])
-
     # ------------------------------------------------------------------ Storage
-
-    def read(self) -> Tables:
-        return self._tables
-
-    def write(self, data: Tables) -> None:
-        """Whole-database writes (``drop_tables``) become per-document changes; a
-        table left out is dropped, its ids with it."""
-        with self.transaction():
-            for table in set(self._tables) | set(self._max_ids):
-                if table not in data:
-                    self.stage_table(table, keep=False)
-            for table, rows in list(self._tables.items()):
-                new_rows = data.get(table, {})
-                for key in list(rows):
-                    if key not in new_rows:
-                        self.stage(table, key, None)
-            for table, new_rows in data.items():
-                if table not in self._tables:
-                    self.stage_table(table, keep=True)
-                rows = self._tables.get(table, {})
-                for key, doc in new_rows.items():
-                    if rows.get(key) != doc:
-                        self.stage(table, str(key), dict(doc))
 
     def close(self) -> None:
         with self._mutex:
             self._close_journal()
 
     # ------------------------------------------------------------------ commit
-
-    def _rollback(self, tx: _Transaction) -> None:
-        for table, key, before in reversed(tx.undo):
-            rows = self._tables.setdefault(table, {})
-            if before is None:
-                rows.pop(key, None)
-            else:
-                rows[key] = before
-        for table, existed in tx.names_before.items():
-            if not existed:
-                self._tables.pop(table, None)
-            else:
-                self._tables.setdefault(table, {})
-        self._max_ids = tx.max_ids_before
 
     def _ready_to_append(self) -> None:
         """Inside the lock, before an entry is appended: refuse a cut journal, give a

@@ -51,6 +51,7 @@ from ..domain.rules import (
 )
 from ..domain.timeparse import format_time
 from .actor import Actor, current_actor
+from .backend import DatabaseUrl, Location, parse_location
 from .database import Database, JournaledTable
 from .engine import Changes
 from .handovers import HandoverMixin
@@ -844,7 +845,7 @@ def discharge_fields(discharge: Mapping[str, Any]) -> dict[str, str]:
 
 
 def open_store(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | Location,
     *,
     create: bool = False,
     read_only: bool = False,
@@ -852,5 +853,6 @@ def open_store(
     clock: Callable[[], datetime] = datetime.now,
 ) -> Store:
     actor = actor or current_actor()
-    db = Database(path, create=create, create_dirs=create, read_only=read_only, who=str(actor))
+    location = path if isinstance(path, DatabaseUrl) else parse_location(path)
+    db = Database(location, create=create, create_dirs=create, read_only=read_only, who=str(actor))
     return Store(db, actor, clock)
