@@ -1251,7 +1251,7 @@ class _Writer:
         while the stay is open. Fevers and positives open drafts, as they would."""
         store = self.store
         for day, round_name, at, value, symptoms in _rounds(person, self.now):
-            _check, draft = store.record_check(stay_id, day, round_name, value, symptoms, at)
+            _check, draft, _ = store.record_check(stay_id, day, round_name, value, symptoms, at)
             if draft is not None:
                 self.drafts[(person.index, "fever")] = draft
         tests = store.tests_of(stay_id)

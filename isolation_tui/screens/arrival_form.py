@@ -15,6 +15,7 @@ from textual.widgets import Input, Select
 from ..domain.codes import CATEGORY, ID_TYPE, SEX
 from ..domain.idnumber import normalise, resident_id_problem
 from ..domain.records import Stay
+from ..domain.rules import unusual_arrival
 from ..domain.timeparse import format_time, parse_time
 from ..i18n import t
 from ..storage.repository import STAYS, stay_fields
@@ -82,11 +83,30 @@ class ArrivalFormScreen(FormScreen):
                 return stay_fields(stay)  # type: ignore[arg-type]
         return {"point": self.iso_app.point or "", "category": "inbound", "arrived_at": t("ui.now")}
 
+    def confirm_question(self, values: dict[str, str]) -> str:
+        """An arrival typed days back (or ahead of the clock) is asked about first: a
+        wrong year would plan every test and round in the wrong year. A correction
+        that leaves the time as it was asks nothing."""
+        typed = values.get("arrived_at", "")
+        if self.stay_id is not None and typed == self.initial_values().get("arrived_at"):
+            return ""
+        now = self.store.clock()
+        moment = parse_time(typed, now)
+        unusual = unusual_arrival(moment, now) if moment is not None else ""
+        if not unusual or moment is None:
+            return ""
+        return t(f"ui.confirm_arrival_{unusual}", at=format_time(moment), now=format_time(now))
+
     def save(self, values: dict[str, str]) -> str:
         if self.stay_id is not None:
             reason = values.pop("reason", "")
             stay = self.store.correct_stay(self.stay_id, values, reason)
-            return t("ui.saved_correction", id=self.stay_id, name=stay["person"]["name"])
+            message = t("ui.saved_correction", id=self.stay_id, name=stay["person"]["name"])
+            off_plan = self.store.off_plan(self.stay_id)
+            if off_plan:
+                # Entered results stay as they were; the supervisor must look at them.
+                message += " · " + t("ui.off_plan", count=len(off_plan))
+            return message
         stay_id = self.store.register_arrival(values)
         saved: Stay = self.store.get(STAYS, stay_id)  # type: ignore[assignment]
         return t("ui.saved_arrival", id=stay_id, name=saved["person"]["name"], room=saved["room"])

@@ -191,13 +191,32 @@ class FormScreen(MainScreen):
     def after_save(self) -> None:
         self.dismiss()
 
+    def confirm_question(self, values: dict[str, str]) -> str:
+        """A question to answer yes to before this is stored ("" when none)."""
+        return ""
+
     async def action_save(self) -> None:
         if self.iso_app.refuse_if_read_only():
             return
         await self.form.settled()
         self.form.clear_errors()
+        values = self.form.values()
+        question = self.confirm_question(values)
+        if not question:
+            self._store(values)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._store(values)
+            else:
+                self._status(t("ui.not_saved_asked"))
+
+        await self.app.push_screen(ConfirmScreen(question), answered)
+
+    def _store(self, values: dict[str, str]) -> None:
         try:
-            message = self.save(self.form.values())
+            message = self.save(values)
         except (ValidationFailed, FieldError) as exc:
             errors = exc.errors if isinstance(exc, ValidationFailed) else [exc]
             self.form.show_errors(errors)

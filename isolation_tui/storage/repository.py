@@ -73,6 +73,7 @@ class _Index:
         self._point_of: dict[tuple[str, int], str] = {}
         self._audit_of: dict[tuple[str, int], list[int]] | None = None
         self.check_of: dict[tuple[int, str, str], int] = {}
+        self.checks_of_stay: dict[int, set[int]] = {}
         self.tests_of: dict[int, list[int]] = {}
         self.drafts_of: dict[int, list[int]] = {}
         self._audit_record: dict[int, tuple[str, int]] = {}
@@ -149,10 +150,12 @@ class _Index:
         if table == CHECKS:
             if doc is not None:
                 self.check_of[(doc["stay"], doc["day"], doc["round"])] = number
+                self.checks_of_stay.setdefault(doc["stay"], set()).add(number)
             else:
                 stale = [k for k, v in self.check_of.items() if v == number]
                 for k in stale:
                     del self.check_of[k]
+                    self.checks_of_stay[k[0]].discard(number)
             return
         by_stay = self.tests_of if table == TESTS else self.drafts_of
         if doc is None:
@@ -595,7 +598,8 @@ class Store(HandoverMixin, HealthMixin):
 
     def void(self, table: str, record_id: int, reason: str) -> None:
         """Void a record (it stays stored, counts for nothing). Voiding a discharge
-        reopens its stay; voiding a stay with a discharge voids that too."""
+        reopens its stay; voiding a stay (an arrival entered by mistake) voids its
+        discharge, its pending tests and the drafts raised about it too."""
         why = require_reason(reason)
         with self.transaction():
             doc = self.get(table, record_id)
@@ -606,18 +610,45 @@ class Store(HandoverMixin, HealthMixin):
                 stay = self._stay(doc["stay"])
                 self._check_person_free(stay, ignore=doc["stay"])
                 if stay["room"]:
-                    point = self.point(stay["point"])
-                    assert point is not None
-                    taken = self.beds_taken(stay["point"], stay["room"])
-                    check_room(point, stay["room"], taken)
+                    self._check_room_back(stay)
                 self._change(table, record_id, voided, "void", why)
                 self._change(
                     STAYS, doc["stay"], {"status": "open", "discharge": None}, "reopen", why
                 )
                 return
-            if table == STAYS and doc.get("discharge"):
-                self._change(DISCHARGES, doc["discharge"], voided, "void", why)
+            if table == STAYS:
+                if doc.get("discharge"):
+                    self._change(DISCHARGES, doc["discharge"], voided, "void", why)
+                for test_id, test in self.tests_of(record_id):
+                    if test["result"] == "pending":
+                        self._change(TESTS, test_id, voided, "void", why)
+                for incident_id in self._index.drafts_of.get(record_id, []):
+                    incident = self.get(INCIDENTS, incident_id) or {}
+                    if incident.get("status") == "draft" and is_live(incident):
+                        self._change(INCIDENTS, incident_id, voided, "void", why)
             self._change(table, record_id, voided, "void", why)
+
+    def _check_room_back(self, stay: Stay) -> None:
+        """A voided discharge puts the person back in their room: say so in the void
+        form's terms (it has no room field) when the room has been given away since."""
+        point = self.point(stay["point"])
+        assert point is not None
+        taken = self.beds_taken(stay["point"], stay["room"])
+        try:
+            check_room(point, stay["room"], taken)
+        except FieldError as exc:
+            now_there = [
+                other["person"]["name"]
+                for other in self.open_stays(stay["point"]).values()
+                if other["room"] == stay["room"]
+            ]
+            raise FieldError(
+                "void",
+                "error.void_room_taken",
+                room=stay["room"],
+                name=stay["person"]["name"],
+                now_there=", ".join(now_there) or "-",
+            ) from exc
 
     # ------------------------------------------------------------------ incidents
 
