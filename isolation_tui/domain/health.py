@@ -8,7 +8,7 @@ test always falls on the last day of the quarantine, so it moves with extensions
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from .codes import CodeSet
 from .errors import FieldError
@@ -85,6 +85,18 @@ def round_fits(day: str, round_name: str, arrived_at: str, left_at: str = "") ->
     if round_end(day, round_name) <= arrived_at:
         return False
     return not left_at or round_start(day, round_name) < left_at
+
+
+def next_boundary(now: datetime) -> datetime:
+    """The next moment after ``now`` at which a counter changes with no write: a
+    round is over (missed checks), the round of the day turns to the afternoon one,
+    or midnight (due today, overdue, tests due)."""
+    hours = sorted({end for _, end in ROUND_HOURS.values()} | {AFTERNOON_FROM})
+    for hour in hours:
+        moment = datetime.combine(now.date(), time(hour))
+        if moment > now:
+            return moment
+    return datetime.combine(now.date() + timedelta(days=1), time())
 
 
 def planned_test_days(schedule: list[int], total_days: int) -> list[int]:
