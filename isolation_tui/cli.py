@@ -261,6 +261,26 @@ def schedule(db_path: Path, point: str, category: str, days: str) -> ExitCode:
 @main.command()
 @db_option
 @lang_option
+@click.argument("starts", required=False, default="")
+@command
+def shifts(db_path: Path, starts: str) -> ExitCode:
+    """Show, or set (e.g. 08:00,20:00), when shifts start: a first handover covers
+    the shift in progress."""
+    if not starts:
+        click.echo(",".join(open_store(db_path, read_only=True).shifts()))
+        return 0
+    try:
+        wanted = open_store(db_path).set_shifts(starts)
+    except FieldError as exc:
+        click.echo(f"isolation-tui: {exc.field}: {exc.message}", err=True)
+        return 1
+    click.echo(t("cli.shifts_set", starts=",".join(wanted)))
+    return 0
+
+
+@main.command()
+@db_option
+@lang_option
 @command
 def check(db_path: Path) -> ExitCode:
     """Verify the stored data; exit 1 on any problem."""
