@@ -268,3 +268,18 @@ async def test_an_arrival_entered_by_mistake_is_voided_and_counted_nowhere(
     counters = point.counters()["DD01"]
     assert (counters.received, counters.incidents_draft, counters.tests_due) == (1, 0, 4)
     assert list(problems(point)) == []
+
+
+def test_a_fever_while_its_incident_is_open_makes_no_second_draft(point: Store) -> None:
+    """The supervisor confirmed the morning's fever; the afternoon's is part of that
+    incident, not a new draft left waiting for ever."""
+    stay = arrive(point, "P1", "2026-11-15 10:00")
+    _, draft, _ = point.record_check(stay, "2026-11-28", "morning", "382", at="2026-11-28 08:10")
+    assert draft is not None
+    point.confirm_incident(draft)
+    _, again, _ = point.record_check(stay, "2026-11-28", "afternoon", "376", at="2026-11-28 15:10")
+    assert again is None
+    point.close_incident(draft, "better", "2026-11-28 20:00")
+    _, later, _ = point.record_check(stay, "2026-11-29", "morning", "379", at="08:10")
+    assert later is not None and later != draft  # a new fever after it was handled
+    assert point.counters()["DD01"].incidents_draft == 1

@@ -39,6 +39,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..domain.codes import DEFAULT_QUARANTINE_DAYS
+from ..domain.health import DEFAULT_TEST_DAYS, planned_test_days
 from ..domain.idnumber import make_resident_id
 from ..domain.records import Room
 from ..domain.timeparse import format_time
@@ -315,7 +316,8 @@ class PersonPlan:
     readings: dict[tuple[date, str], tuple[str, str]] = field(default_factory=dict)
     positive_day: int | None = None  # the planned test that came back positive
     retest_pending: bool = False  # the last test's result is not out yet
-    dismissed: tuple[str, str] | None = None  # a false fever: (recheck action, void reason)
+    # A false fever: (recheck action, when, void reason).
+    dismissed: tuple[str, datetime, str] | None = None
 
     @property
     def due(self) -> date:
@@ -1199,14 +1201,115 @@ def only_points(plan: Plan, codes: Collection[str]) -> Plan:
 # ---------------------------------------------------------------- writing
 
 
-class _Writer:
-    """Writes the plan through the Store, remembering which stay is whose."""
+class DemoClock:
+    """The store's clock while the demo is written: each record is written at the
+    time it happened, so its audit entry (and a handover's window) says so too."""
 
-    def __init__(self, store: Store, plan: Plan, now: datetime) -> None:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Check(NamedTuple):
+    person: PersonPlan
+    day: str
+    round_name: str
+    value: str
+    symptoms: str
+
+
+class Result(NamedTuple):
+    person: PersonPlan
+    planned_day: int
+    result: str
+
+
+class Dismissal(NamedTuple):
+    person: PersonPlan
+
+
+class Action(NamedTuple):
+    incident: IncidentPlan
+    what: str
+
+
+class Closing(NamedTuple):
+    incident: IncidentPlan
+
+
+# At the same minute: a departure frees its room before a bus comes; a reading is
+# taken before the incident it raised is confirmed, and that before its actions.
+_ORDER: dict[type, int] = {
+    Check: 3,
+    Result: 3,
+    IncidentPlan: 4,
+    Dismissal: 5,
+    Action: 6,
+    Closing: 7,
+}
+
+
+def timeline(plan: Plan, now: datetime) -> list[Event]:
+    """The plan's events with every check, test result, dismissal, incident action
+    and closing as an event of its own, in the order they happened (up to ``now``)."""
+    # An incident the program raised is confirmed after the reading that raised it.
+    events = [
+        (at, _ORDER[IncidentPlan] if isinstance(what, IncidentPlan) else order, seq, what)
+        for at, order, seq, what in plan.events
+    ]
+    seq = len(events)
+
+    def event(at: datetime, what: Any) -> None:
+        nonlocal seq
+        events.append((at, _ORDER[type(what)], seq, what))
+        seq += 1
+
+    for _at, _order, _seq, what in plan.events:
+        if isinstance(what, Batch):
+            for person in what.people:
+                _health_events(person, now, event)
+        elif isinstance(what, IncidentPlan):
+            # Actions spread over the time the incident took (or its first hours, if open).
+            end = what.handled or what.occurred + timedelta(hours=len(what.actions) + 1)
+            step = (end - what.occurred) / (len(what.actions) + 1)
+            for n, action in enumerate(what.actions, start=1):
+                event(min(what.occurred + step * n, now), Action(what, action))
+            if what.handled is not None:
+                event(what.handled, Closing(what))
+    events.sort(key=lambda e: e[:3])
+    return events
+
+
+def _health_events(
+    person: PersonPlan, now: datetime, event: Callable[[datetime, Any], None]
+) -> None:
+    for day, round_name, at, value, symptoms in _rounds(person, now):
+        event(
+            datetime.strptime(at, "%Y-%m-%d %H:%M"), Check(person, day, round_name, value, symptoms)
+        )
+    category = person.fields["category"]
+    total = person.days + (person.extension[0] if person.extension else 0)
+    days = planned_test_days(DEFAULT_TEST_DAYS[category], total)
+    for day in days:
+        result = _result(person, day, day == days[-1], now.date())
+        if result:
+            event(_sample_time(person, day), Result(person, day, result))
+    if person.dismissed is not None:
+        event(person.dismissed[1], Dismissal(person))
+
+
+class _Writer:
+    """Writes the plan through the Store, event by event at its own time,
+    remembering which stay is whose."""
+
+    def __init__(self, store: Store, plan: Plan, clock: DemoClock) -> None:
         self.store = store
         self.plan = plan
-        self.now = now
+        self.clock = clock
         self.stay_of: dict[int, int] = {}
+        self.incident_of: dict[int, int] = {}
         self.certificates: dict[tuple[str, date], int] = {}
         # Drafts the program opened, by (person, kind), for the supervisor to confirm.
         self.drafts: dict[tuple[int, str], int] = {}
@@ -1221,14 +1324,29 @@ class _Writer:
                 quarantine_days=DEFAULT_QUARANTINE_DAYS,
             )
 
-    def write(self, what: Batch | PersonPlan | IncidentPlan) -> None:
+    def write(self, at: datetime, what: Any) -> None:
+        self.clock.now = at
         if isinstance(what, Batch):
             for person in what.people:
                 self.arrive(person)
         elif isinstance(what, PersonPlan):
             self.discharge(what)
-        else:
+        elif isinstance(what, IncidentPlan):
             self.incident(what)
+        elif isinstance(what, Check):
+            self.check(what)
+        elif isinstance(what, Result):
+            self.result(what)
+        elif isinstance(what, Dismissal):
+            self.dismiss(what.person, at)
+        elif isinstance(what, Action):
+            self.store.add_action(self.incident_of[id(what.incident)], what.what, format_time(at))
+        else:
+            incident = what.incident
+            assert incident.handled is not None
+            self.store.close_incident(
+                self.incident_of[id(incident)], incident.resolution, format_time(incident.handled)
+            )
 
     def arrive(self, person: PersonPlan) -> None:
         fields = {**person.fields, "point": person.point, "room": person.room}
@@ -1244,30 +1362,33 @@ class _Writer:
                 {"notes": "；".join(filter(None, (fields.get("notes", ""), person.notes)))},
                 person.notes,
             )
-        self.health(person, stay_id)
 
-    def health(self, person: PersonPlan, stay_id: int) -> None:
-        """The person's rounds and test results for the whole stay (up to now), written
-        while the stay is open. Fevers and positives open drafts, as they would."""
-        store = self.store
-        for day, round_name, at, value, symptoms in _rounds(person, self.now):
-            _check, draft, _ = store.record_check(stay_id, day, round_name, value, symptoms, at)
-            if draft is not None:
-                self.drafts[(person.index, "fever")] = draft
-        tests = store.tests_of(stay_id)
-        for n, (test_id, test) in enumerate(tests):
-            day = test["planned_day"]
-            result = _result(person, day, n == len(tests) - 1, self.now.date())
-            if result:
-                taken = format_time(_sample_time(person, day))
-                draft = store.record_test_result(test_id, result, taken)
-                if draft is not None:
-                    self.drafts[(person.index, "positive_test")] = draft
-        if person.dismissed is not None:
-            recheck, at, reason = person.dismissed
-            draft = self.drafts.pop((person.index, "fever"))
-            store.add_action(draft, recheck, format_time(at))
-            store.void(INCIDENTS, draft, reason)
+    def check(self, check: Check) -> None:
+        """One reading of a round; a fever opens a draft, as it would."""
+        person = check.person
+        at = format_time(self.clock.now)
+        _check, draft, _ = self.store.record_check(
+            self.stay_of[person.index], check.day, check.round_name, check.value, check.symptoms, at
+        )
+        if draft is not None:
+            self.drafts[(person.index, "fever")] = draft
+
+    def result(self, result: Result) -> None:
+        person = result.person
+        tests = self.store.tests_of(self.stay_of[person.index])
+        test_id = next(i for i, test in tests if test["planned_day"] == result.planned_day)
+        taken = format_time(self.clock.now)
+        draft = self.store.record_test_result(test_id, result.result, taken)
+        if draft is not None:
+            self.drafts[(person.index, "positive_test")] = draft
+
+    def dismiss(self, person: PersonPlan, at: datetime) -> None:
+        """A false fever: rechecked normal an hour later, its draft voided."""
+        assert person.dismissed is not None
+        recheck, _, reason = person.dismissed
+        draft = self.drafts.pop((person.index, "fever"))
+        self.store.add_action(draft, recheck, format_time(at))
+        self.store.void(INCIDENTS, draft, reason)
 
     def discharge(self, person: PersonPlan) -> None:
         assert person.leave is not None
@@ -1324,14 +1445,7 @@ class _Writer:
                 },
                 stays=[self.stay_of[p.index] for p in plan.people],
             )
-        # Actions spread over the time the incident took (or its first hours, if open).
-        end = plan.handled or plan.occurred + timedelta(hours=len(plan.actions) + 1)
-        step = (end - plan.occurred) / (len(plan.actions) + 1)
-        for n, action in enumerate(plan.actions, start=1):
-            when = min(plan.occurred + step * n, datetime.now())
-            self.store.add_action(incident_id, action, format_time(when))
-        if plan.handled is not None:
-            self.store.close_incident(incident_id, plan.resolution, format_time(plan.handled))
+        self.incident_of[id(plan)] = incident_id
 
 
 # ---------------------------------------------------------------- the command
@@ -1444,20 +1558,24 @@ def run_demo(
         path.unlink(missing_ok=True)
 
     console = Console()
-    store = open_store(db_path, create=True)
-    writer = _Writer(store, plan, now)
+    events = timeline(plan, now)
+    # The points were set up the day before the first bus came.
+    clock = DemoClock(events[0][0] - timedelta(days=1))
+    store = open_store(db_path, create=True, clock=clock)
+    writer = _Writer(store, plan, clock)
     show = console.is_terminal and scale >= PROGRESS_FROM_SCALE
     try:
         with (
             _no_gc(),
-            _progress(console, show, len(plan.events)) as bar,
+            _progress(console, show, len(events)) as bar,
             _records_in_chinese(),
             store.transaction(),
         ):
             writer.points()
-            for _at, _order, _seq, what in plan.events:
-                writer.write(what)
+            for at, _order, _seq, what in events:
+                writer.write(at, what)
                 bar.advance()
+            clock.now = now
             bar.saving()
     except BaseException:
         # The transaction stored nothing; an empty database left behind would only

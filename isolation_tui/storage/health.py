@@ -329,7 +329,7 @@ class HealthMixin:
         already confirmed is a supervisor's decision: it stays, and is named."""
         if not is_fever(before.get("temperature")):
             return None
-        for incident_id in self._index.drafts_of.get(stay_id, []):
+        for incident_id in self._index.incidents_of.get(stay_id, []):
             incident = self.get("incidents", incident_id) or {}
             raised = incident.get("kind") == "fever" and incident.get("occurred_at") == before["at"]
             if not raised or not is_live(incident):
@@ -356,14 +356,19 @@ class HealthMixin:
         severity: int,
         summary: str,
         at: str,
-    ) -> int:
+    ) -> int | None:
         """An incident for the supervisor to confirm (or void): the program noticed
-        it, a person decides. One open draft of a kind per person is enough."""
-        for incident_id in self._index.drafts_of.get(stay_id, []):
+        it, a person decides. One open draft of a kind per person is enough; while an
+        incident of that kind is open for the person (confirmed, not yet handled), a
+        new reading is part of it, and no draft is made (None)."""
+        for incident_id in self._index.incidents_of.get(stay_id, []):
             incident = self.get("incidents", incident_id) or {}
-            live_draft = incident.get("status") == "draft" and is_live(incident)
-            if live_draft and incident.get("kind") == kind:
+            if not is_live(incident) or incident.get("kind") != kind:
+                continue
+            if incident.get("status") == "draft":
                 return incident_id
+            if incident.get("status") == "open":
+                return None
         return self._create(
             "incidents",
             {

@@ -75,7 +75,7 @@ class _Index:
         self.check_of: dict[tuple[int, str, str], int] = {}
         self.checks_of_stay: dict[int, set[int]] = {}
         self.tests_of: dict[int, list[int]] = {}
-        self.drafts_of: dict[int, list[int]] = {}
+        self.incidents_of: dict[int, list[int]] = {}
         self._audit_record: dict[int, tuple[str, int]] = {}
         self._stay_facts: dict[str, tuple[str, tuple[str, str]] | None] = {}
         self._point_codes: dict[str, str] = {}
@@ -143,7 +143,7 @@ class _Index:
             self._point_codes[key] = doc["code"]
 
     def _index_health(self, tables: dict[str, dict[str, Any]], table: str, key: str) -> None:
-        """Checks by (stay, day, round); tests and draft incidents by stay. These
+        """Checks by (stay, day, round); tests and incidents by stay. These
         records are added, changed in place or rolled back, never moved to another stay."""
         number = int(key)
         doc = tables.get(table, {}).get(key)
@@ -157,13 +157,11 @@ class _Index:
                     del self.check_of[k]
                     self.checks_of_stay[k[0]].discard(number)
             return
-        by_stay = self.tests_of if table == TESTS else self.drafts_of
+        by_stay = self.tests_of if table == TESTS else self.incidents_of
         if doc is None:
             for ids in by_stay.values():
                 if number in ids:
                     ids.remove(number)
-            return
-        if table == INCIDENTS and doc.get("status") != "draft":
             return
         for stay_id in [doc["stay"]] if table == TESTS else doc.get("stays", []):
             ids = by_stay.setdefault(stay_id, [])
@@ -622,7 +620,7 @@ class Store(HandoverMixin, HealthMixin):
                 for test_id, test in self.tests_of(record_id):
                     if test["result"] == "pending":
                         self._change(TESTS, test_id, voided, "void", why)
-                for incident_id in self._index.drafts_of.get(record_id, []):
+                for incident_id in self._index.incidents_of.get(record_id, []):
                     incident = self.get(INCIDENTS, incident_id) or {}
                     if incident.get("status") == "draft" and is_live(incident):
                         self._change(INCIDENTS, incident_id, voided, "void", why)
