@@ -215,7 +215,8 @@ def export(kind: str, db_path: Path, fmt: str, out: Path | None) -> ExitCode:
 @click.option(
     "--since",
     default="",
-    help="Start of the window, e.g. '2022-03-25 08:00' (default: the last handover).",
+    help="Start of the window, e.g. '2022-03-25 08:00' (default: the last handover; "
+    "for a first one, the start of the shift in progress).",
 )
 @click.option("--format", "fmt", type=click.Choice(["md", "txt", "html"]), default="md")
 @command

@@ -283,3 +283,22 @@ def test_a_fever_while_its_incident_is_open_makes_no_second_draft(point: Store) 
     _, later, _ = point.record_check(stay, "2026-11-29", "morning", "379", at="08:10")
     assert later is not None and later != draft  # a new fever after it was handled
     assert point.counters()["DD01"].incidents_draft == 1
+
+
+async def test_lists_show_the_year_when_it_is_not_this_year(point: Store) -> None:
+    arrive(point, "P1", "2025-12-30 22:00")
+    arrive(point, "P2", "2026-11-28 10:00")
+    fields = {"point": "DD01", "kind": "facility", "severity": "1", "summary": "灯坏了"}
+    point.open_incident({**fields, "occurred_at": "2025-12-31 23:00"})
+    point.open_incident({**fields, "occurred_at": "2026-11-29 08:00"})
+    app = IsolationApp(point, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2")
+        await pilot.pause()
+        last_year, this_year = rows_of(app)[1], rows_of(app)[0]
+        assert "2025-12-30 22:00" in last_year and "2026" not in this_year
+        await pilot.press("f4")
+        await pilot.pause()
+        incidents = " ".join(rows_of(app))
+        assert "2025-12-31 23:00" in incidents and "11-29 08:00" in incidents
+        assert "2026-11-29" not in incidents
