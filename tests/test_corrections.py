@@ -306,3 +306,27 @@ async def test_lists_show_the_year_when_it_is_not_this_year(point: Store) -> Non
         incidents = " ".join(rows_of(app))
         assert "2025-12-31 23:00" in incidents and "11-29 08:00" in incidents
         assert "2026-11-29" not in incidents
+
+
+def test_check_reports_records_that_do_not_follow_their_stay(point: Store) -> None:
+    """The rules above, as `check` verifies them on files changed another way: a
+    planned date not following the arrival, a reading of a round before it, a draft
+    left waiting about an arrival voided as a mistake."""
+    stay = arrive(point, "P1", "2026-11-28 12:30")
+    mistake = arrive(point, "P2", "2026-11-20 10:00")
+    _, draft, _ = point.record_check(mistake, "2026-11-29", "morning", "385", at="08:00")
+    check_id, _, _ = point.record_check(stay, "2026-11-29", "morning", "366", at="08:10")
+    point.void(STAYS, mistake, "entered twice")
+    assert list(problems(point)) == []
+    test_id, _ = point.tests_of(stay)[1]
+    with point.transaction():
+        point._change(TESTS, test_id, {"planned_date": "2020-01-04"}, "correct")
+        point._change(CHECKS, check_id, {"day": "2026-11-28", "round": "morning"}, "correct")
+        point._change(INCIDENTS, draft, {"voided": None}, "correct")
+    found = set(problems(point))
+    assert found == {
+        f"tests record {test_id}: planned_date “2020-01-04” breaks the rules",
+        f"check {check_id} of person {stay}: the morning round of 2026-11-28 is outside the "
+        "stay (2026-11-28 12:30 to -)",
+        f"draft incident {draft} is about voided arrivals only, yet still waits to be confirmed",
+    }
