@@ -330,3 +330,12 @@ def test_check_reports_records_that_do_not_follow_their_stay(point: Store) -> No
         "stay (2026-11-28 12:30 to -)",
         f"draft incident {draft} is about voided arrivals only, yet still waits to be confirmed",
     }
+
+
+def test_a_finished_stay_corrected_keeps_its_tests_on_its_arrival(point: Store) -> None:
+    stay = arrive(point, "P1", "2026-11-16 10:00")
+    point.discharge({"stay": str(stay), "discharged_at": "08:00", "kind": "hospital"})
+    point.correct_stay(stay, {"arrived_at": "2026-11-15 10:00"}, "the bus came a day earlier")
+    plan = [test["planned_date"] for _, test in point.tests_of(stay)]
+    assert plan == ["2026-11-15", "2026-11-18", "2026-11-21", "2026-11-28"]
+    assert list(problems(point)) == []

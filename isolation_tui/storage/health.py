@@ -106,6 +106,12 @@ class HealthMixin:
         if test["planned_date"] != planned:
             self._change(TESTS, test_id, {"planned_date": planned}, "replan")
 
+    def redate_tests(self: Store, stay_id: int) -> None:
+        """Inside a transaction: every test of the stay planned from its arrival."""
+        arrived = date.fromisoformat(self._stay(stay_id)["arrived_at"][:10])
+        for test_id, test in self.tests_of(stay_id):
+            self._redate(test_id, test, arrived)
+
     def off_plan(self: Store, stay_id: int) -> list[str]:
         """The results entered for a stay that no longer fit it (after its arrival was
         corrected, say): a sample taken before the arrival or too early for its planned

@@ -519,6 +519,9 @@ class Store(HandoverMixin, HealthMixin):
             corrected = cast(Stay, self._change(STAYS, stay_id, changes, "correct", why))
             if corrected["status"] == "open":
                 self.plan_tests(stay_id)
+            else:
+                # A finished stay keeps its tests; their planned dates follow its arrival.
+                self.redate_tests(stay_id)
             return corrected
 
     def extend_stay(self, stay_id: int, days: str, reason: str) -> Stay:
