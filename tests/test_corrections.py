@@ -125,6 +125,12 @@ async def test_an_arrival_days_back_is_asked_about_first(point: Store) -> None:
         await pilot.press("enter", *"P9")
         arrived = form.query_one("#field-arrived_at", Input)
         arrived.value = "2026-11-20 08:00"  # 9 days back
+        name = form.query_one("#field-name", Input)
+        name.value = ""
+        await pilot.press("ctrl+s")  # a rule broken is said first, nothing asked
+        await pilot.pause()
+        assert app.screen is form and "Name: is required" in status_of(app)
+        name.value = "王五"
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert "more than 2 days ago" in status_of(app, "Static")

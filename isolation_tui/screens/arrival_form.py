@@ -13,9 +13,10 @@ from textual import on
 from textual.widgets import Input, Select
 
 from ..domain.codes import CATEGORY, ID_TYPE, SEX
+from ..domain.errors import FieldError, ValidationFailed
 from ..domain.idnumber import normalise, resident_id_problem
 from ..domain.records import Stay
-from ..domain.rules import unusual_arrival
+from ..domain.rules import arrival_from_fields, unusual_arrival
 from ..domain.timeparse import format_time, parse_time
 from ..i18n import t
 from ..storage.repository import STAYS, stay_fields
@@ -95,6 +96,10 @@ class ArrivalFormScreen(FormScreen):
         unusual = unusual_arrival(moment, now) if moment is not None else ""
         if not unusual or moment is None:
             return ""
+        try:
+            arrival_from_fields(values, self.store.points(), now)
+        except (ValidationFailed, FieldError):
+            return ""  # what is wrong is said first; the question comes once it holds
         return t(f"ui.confirm_arrival_{unusual}", at=format_time(moment), now=format_time(now))
 
     def save(self, values: dict[str, str]) -> str:
