@@ -336,7 +336,7 @@ def build_arrivals(path: Path, target_docs: int) -> None:
     from isolation_tui.storage.repository import open_store
 
     rng = random.Random(7)
-    store = open_store(path, create=True, actor=Actor("bench", "local"))
+    store = open_store(path, create=True, actor=Actor("bench"))
     # Documents with the audit: an arrival 2 and its 4 planned tests 8; a discharge 3
     # more, and a release home first needs the 4 results (4 audit entries).
     people = max(1, round(target_docs / (0.85 * (13 + 0.95 * 4) + 0.15 * 10)))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
+from textual.filter import LineFilter
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.timer import Timer
@@ -22,18 +24,21 @@ from .screens.confirm import ConfirmScreen
 from .screens.discharges import DischargesScreen
 from .screens.handover import HandoverScreen
 from .screens.incidents import IncidentsScreen
+from .screens.on_duty import OnDutyScreen
 from .screens.overview import OverviewScreen
 from .screens.too_small import too_small
 from .storage.engine import Changes
 from .storage.errors import StoreError
 from .storage.repository import Store
 from .widgets.keys import translate_bindings
+from .widgets.safe_output import ControlCharacterFilter
 
 POLL_SECONDS = 0.25
 
 
 class IsolationApp(App[None]):
-    """Run with an open :class:`Store`; ``point`` is the supervisor's own point."""
+    """Run with an open :class:`Store`; ``point`` is the supervisor's own point;
+    ``ask_name``: ask at start who is on duty."""
 
     CSS_PATH = "app.tcss"
     TITLE = "isolation-tui"
@@ -77,10 +82,12 @@ class IsolationApp(App[None]):
         ),
     ]
 
-    def __init__(self, store: Store, point: str | None = None) -> None:
+    def __init__(self, store: Store, point: str | None = None, ask_name: bool = False) -> None:
         super().__init__()
         translate_bindings(self)
         self.store = store
+        self.ask_name = ask_name
+        self._safe_output = ControlCharacterFilter()
         points = store.points()
         # Without --point the bar shows the whole city; F1 then enter picks a point.
         self.all_points = point not in points
@@ -93,6 +100,9 @@ class IsolationApp(App[None]):
         self._pending: set[str] = set()
         store.db.storage.add_listener(self._on_store_change)
 
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        return [*super().get_line_filters(), self._safe_output]
+
     # ------------------------------------------------------------------ live data
 
     async def on_mount(self) -> None:
@@ -100,6 +110,14 @@ class IsolationApp(App[None]):
         self._boundary_timer = self._wait_for_boundary()
         await self.switch_mode("overview")
         self._poller = self.set_interval(POLL_SECONDS, self._poll)
+        if self.ask_name:
+            await self.push_screen(OnDutyScreen(self.store.actor.os_user), self.set_on_duty)
+
+    def set_on_duty(self, name: str | None) -> None:
+        """From now on this session's changes name ``name`` beside the OS account."""
+        if name:
+            self.store.actor = dataclasses.replace(self.store.actor, on_duty=name)
+            self.data_changed.publish(frozenset())
 
     def _wait_for_boundary(self) -> Timer:
         """Counters change with the clock too (a round over at 10:00 makes its

@@ -17,8 +17,10 @@ from typing import Any
 
 import click
 
+from .domain.display import for_terminal
 from .domain.errors import FieldError
 from .i18n import language_from_environment, set_language, t
+from .storage.actor import current_actor, set_on_duty
 from .storage.errors import StoreCorrupt, StoreError, StoreMissing
 from .storage.paths import resolve_db_path
 from .storage.repository import open_store
@@ -57,6 +59,32 @@ lang_option = click.option(
 )
 
 
+def _set_on_duty(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        try:
+            set_on_duty(value)
+        except FieldError as exc:
+            raise click.BadParameter(exc.message, ctx=ctx, param=param) from exc
+
+
+as_option = click.option(
+    "--as",
+    "on_duty",
+    metavar="NAME",
+    default=None,
+    callback=_set_on_duty,
+    expose_value=False,
+    help="Your name, when one account serves the whole point: stored beside the "
+    "OS account in every change.",
+)
+
+
+def echo(message: object, *, err: bool = False, nl: bool = True) -> None:
+    """Print for a terminal: no control character of a name, a path or a stored
+    value reaches it."""
+    click.echo(for_terminal(message), err=err, nl=nl)
+
+
 def command(func: Callable[..., ExitCode | None]) -> Callable[..., None]:
     """Turn store errors into a message and exit 1; the function's return is the exit code."""
 
@@ -68,14 +96,14 @@ def command(func: Callable[..., ExitCode | None]) -> Callable[..., None]:
         try:
             code = func(*args, **kwargs)
         except StoreMissing:
-            click.echo(f"isolation-tui: {t('cli.no_database', path=kwargs['db_path'])}", err=True)
+            echo(f"isolation-tui: {t('cli.no_database', path=kwargs['db_path'])}", err=True)
             sys.exit(1)
         except StoreCorrupt as exc:
-            click.echo(f"isolation-tui: {exc}", err=True)
-            click.echo(t("cli.corrupt_hint", path=kwargs.get("db_path", "")), err=True)
+            echo(f"isolation-tui: {exc}", err=True)
+            echo(t("cli.corrupt_hint", path=kwargs.get("db_path", "")), err=True)
             sys.exit(1)
         except StoreError as exc:
-            click.echo(f"isolation-tui: {exc}", err=True)
+            echo(f"isolation-tui: {exc}", err=True)
             sys.exit(1)
         sys.exit(code or 0)
 
@@ -87,11 +115,23 @@ def command(func: Callable[..., ExitCode | None]) -> Callable[..., None]:
 @db_option
 @click.option("--point", default=None, help="Your point's code (default: the first point).")
 @lang_option
+@as_option
+@click.option(
+    "--ask-name",
+    is_flag=True,
+    envvar="ISOLATION_TUI_ASK_NAME",
+    help="Ask who is on duty at start (also ISOLATION_TUI_ASK_NAME=1).",
+)
 @click.option("--read-only", is_flag=True, help="Look, but change nothing.")
 @click.option("--demo", "use_demo", is_flag=True, help="Try it on a fresh copy of the demo data.")
 @click.pass_context
 def main(
-    ctx: click.Context, db_path: Path | None, point: str | None, read_only: bool, use_demo: bool
+    ctx: click.Context,
+    db_path: Path | None,
+    point: str | None,
+    ask_name: bool,
+    read_only: bool,
+    use_demo: bool,
 ) -> None:
     """Run isolation (quarantine) points: arrivals, discharges, incidents, handover.
 
@@ -100,38 +140,43 @@ def main(
     if ctx.invoked_subcommand is not None:
         ctx.meta[DB_KEY] = db_path
         return
-    run_tui(db_path, point=point, read_only=read_only, use_demo=use_demo)
+    run_tui(db_path, point=point, read_only=read_only, use_demo=use_demo, ask_name=ask_name)
 
 
-def run_tui(db_path: Path | None, *, point: str | None, read_only: bool, use_demo: bool) -> None:
+def run_tui(
+    db_path: Path | None, *, point: str | None, read_only: bool, use_demo: bool, ask_name: bool
+) -> None:
     with contextlib.ExitStack() as stack:
         if use_demo:
             from .headless.demo import run_demo
 
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="isolation-tui-")))
             db_path = folder / "demo.db"
-            click.echo(t("cli.writing_demo"), err=True)
+            echo(t("cli.writing_demo"), err=True)
             with contextlib.redirect_stdout(io.StringIO()):
                 run_demo(db_path, force=False, scale=1)
         path = resolve_db_path(db_path)
         try:
             store = open_store(path, read_only=read_only, create=not read_only)
         except StoreCorrupt as exc:
-            click.echo(f"isolation-tui: {exc}", err=True)
-            click.echo(t("cli.corrupt_hint", path=path), err=True)
+            echo(f"isolation-tui: {exc}", err=True)
+            echo(t("cli.corrupt_hint", path=path), err=True)
             sys.exit(1)
         except StoreError as exc:
-            click.echo(f"isolation-tui: {exc}", err=True)
+            echo(f"isolation-tui: {exc}", err=True)
             sys.exit(1)
         from .app import IsolationApp
 
-        IsolationApp(store, point=point).run()
+        # Asked only where nobody is named yet and the session may write.
+        ask = ask_name and not current_actor().on_duty and not read_only
+        IsolationApp(store, point=point, ask_name=ask).run()
         store.close()
 
 
 @main.command()
 @db_option
 @lang_option
+@as_option
 @click.option("--force", is_flag=True, help="Replace an existing database.")
 @click.option(
     "--scale",
@@ -180,11 +225,12 @@ def stats(db_path: Path, point: str | None, as_json: bool) -> ExitCode:
 @click.argument("file", type=click.Path(path_type=Path, readable=False))
 @db_option
 @lang_option
+@as_option
 @click.option("--dry-run", is_flag=True, help="Check every row, store nothing.")
 @command
 def import_(kind: str, file: Path, db_path: Path, dry_run: bool) -> ExitCode:
     """Import rows from a CSV file: all of them, or (on any bad row) none."""
-    from .headless.csv_import import run_import
+    from .headless.imports import run_import
 
     return run_import(kind, file, db_path, dry_run=dry_run)
 
@@ -234,13 +280,14 @@ def handover(db_path: Path, point: str | None, since: str, fmt: str) -> ExitCode
     except FieldError as exc:
         click_echo_err(f"--since: {exc.message}")
         return 1
-    click.echo(render(summary, "", None, fmt), nl=False)
+    echo(render(summary, "", None, fmt), nl=False)
     return 0
 
 
 @main.command()
 @db_option
 @lang_option
+@as_option
 @click.option("--point", "point", required=True, help="The point's code.")
 @click.option("--category", required=True, help="inbound, close_contact, … (or its Chinese).")
 @click.option("--days", required=True, help="Days of the stay to test on, e.g. 1,4,7,14.")
@@ -251,11 +298,9 @@ def schedule(db_path: Path, point: str, category: str, days: str) -> ExitCode:
     try:
         wanted = store.set_test_schedule(point, category, days)
     except FieldError as exc:
-        click.echo(f"isolation-tui: {exc.field}: {exc.message}", err=True)
+        echo(f"isolation-tui: {exc.field}: {exc.message}", err=True)
         return 1
-    click.echo(
-        t("cli.schedule_set", point=point, category=category, days=",".join(map(str, wanted)))
-    )
+    echo(t("cli.schedule_set", point=point, category=category, days=",".join(map(str, wanted))))
     return 0
 
 
@@ -305,7 +350,7 @@ def recover(db_path: Path, out: Path) -> ExitCode:
     from .storage.salvage import salvage
 
     result = salvage(db_path, out)
-    click.echo(
+    echo(
         t(
             "cli.recovered",
             out=out,

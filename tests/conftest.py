@@ -32,7 +32,7 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def store(db_path: Path) -> Iterator[Store]:
-    s = open_store(db_path, create=True, actor=Actor("tester", "local"), clock=lambda: FIXED_NOW)
+    s = open_store(db_path, create=True, actor=Actor("tester"), clock=lambda: FIXED_NOW)
     yield s
     s.close()
 

@@ -11,7 +11,7 @@ from isolation_tui.storage.repository import STAYS, open_store
 
 
 def _fill(db_path: Path, people: int) -> None:
-    store = open_store(db_path, create=True, actor=Actor("tester", "local"))
+    store = open_store(db_path, create=True, actor=Actor("tester"))
     store.save_point(
         "DD01", "一号点", [{"code": "101", "floor": "1", "beds": 50, "blocked": False}]
     )

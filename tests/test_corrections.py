@@ -113,7 +113,7 @@ async def test_correcting_the_arrival_replans_its_tests(point: Store) -> None:
     found = list(problems(point))
     assert len(found) == 1 and "taken 2020-01-01 09:00" in found[0]
     replans = [e for e in point.rows(AUDIT).values() if e["action"] == "replan"]
-    assert len(replans) == 4 and {e["who"] for e in replans} == {"tester"}
+    assert len(replans) == 4 and {e["os_user"] for e in replans} == {"tester"}
 
 
 async def test_an_arrival_days_back_is_asked_about_first(point: Store) -> None:

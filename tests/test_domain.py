@@ -13,11 +13,13 @@ from isolation_tui.domain.health import TEST_RESULT
 from isolation_tui.domain.idnumber import (
     birth_date_of,
     check_digit,
+    id_number_problem,
     make_resident_id,
+    normalise,
     resident_id_problem,
     sex_of,
 )
-from isolation_tui.domain.records import mask, release_due
+from isolation_tui.domain.records import mask, person_key, release_due
 from isolation_tui.domain.rules import (
     arrival_from_fields,
     clean_text,
@@ -210,6 +212,46 @@ def test_a_bare_time_on_a_night_shift_is_last_night() -> None:
 def test_years_before_1900_are_not_dates() -> None:
     assert parse_time("0999-01-01 10:00", NOW) is None
     assert parse_time("1899-12-31", NOW) is None
+
+
+def test_a_resident_id_born_before_1900_is_refused_as_a_typed_birth_date_is() -> None:
+    old = make_resident_id("210602", date(1850, 3, 1), 11)
+    assert resident_id_problem(old) == "error.id_birth_early"
+    fields = {"point": "P1", "name": "老人", "id_number": old, "category": "inbound"}
+    fields["arrived_at"] = "2026-11-28 14:05"
+    with pytest.raises(ValidationFailed) as excinfo:
+        arrival_from_fields(fields, {"P1": {"code": "P1", "rooms": []}}, NOW)  # type: ignore[dict-item]
+    assert [e.field for e in excinfo.value.errors] == ["id_number"]
+    assert resident_id_problem(make_resident_id("210602", date(1900, 1, 1), 11)) is None
+
+
+LOOK_ALIKES = ["M58934468", "М58934468", "M5893\u200b4468", "M58934468\u00ad", "m58934468\ufeff"]
+
+
+def test_look_alike_id_numbers_are_one_person_and_foreign_letters_refused() -> None:
+    assert normalise("M5893\u200b4468") == "M58934468"
+    assert normalise("M58934468\u00ad") == "M58934468"
+    assert normalise(" ｍ５８９３４４６８ ") == "M58934468"
+    assert id_number_problem("M58934468") is None
+    assert id_number_problem("A123456(7)") is None
+    problem = id_number_problem(normalise("М58934468"))
+    assert problem is not None
+    key, params = problem
+    assert key == "error.id_number_char"
+    assert params["code"] == "U+041C" and "CYRILLIC" in params["name"]
+    # Compared, every form is one person: nothing typed slips past the one-stay rule.
+    assert len({person_key("passport", number) for number in LOOK_ALIKES}) == 1
+    assert person_key("passport", "M58934468") != person_key("passport", "M58934469")
+
+
+def test_an_id_number_with_a_foreign_letter_is_refused_naming_it() -> None:
+    fields = {"point": "P1", "name": "Anna", "id_type": "passport", "category": "inbound"}
+    fields |= {"id_number": "М58934468", "arrived_at": "2026-11-28 14:05"}
+    with pytest.raises(ValidationFailed) as excinfo:
+        arrival_from_fields(fields, {"P1": {"code": "P1", "rooms": []}}, NOW)  # type: ignore[dict-item]
+    (error,) = excinfo.value.errors
+    assert error.field == "id_number"
+    assert "“М” (CYRILLIC CAPITAL LETTER EM, U+041C)" in error.message
 
 
 def test_reordering_characters_are_stripped() -> None:

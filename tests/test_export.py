@@ -27,7 +27,7 @@ from isolation_tui.headless.csv_export import (
     run_export,
     to_csv,
 )
-from isolation_tui.headless.csv_import import run_import
+from isolation_tui.headless.imports import run_import
 from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.repository import STAYS, Store, open_store
 
@@ -193,8 +193,9 @@ def test_incidents_and_audit(people: Store, db_path: Path, tmp_path: Path) -> No
     assert list(rows[0]) == [
         "id",
         "at",
-        "who",
-        "host",
+        "os_user",
+        "on_duty",
+        "ssh_client_claimed",
         "action",
         "table",
         "record",
@@ -203,9 +204,9 @@ def test_incidents_and_audit(people: Store, db_path: Path, tmp_path: Path) -> No
         "after",
     ]
     close = rows[-1]
-    assert (close["who"], close["host"], close["action"], close["table"]) == (
+    assert (close["os_user"], close["ssh_client_claimed"], close["action"], close["table"]) == (
         "tester",
-        "local",
+        "",
         "close",
         "incidents",
     )
@@ -387,7 +388,7 @@ def test_a_corrected_check_shows_who_corrected_it(
     people: Store, db_path: Path, tmp_path: Path
 ) -> None:
     people.record_check(1, "2022-03-26", "morning", "365", at="2022-03-26 08:05")
-    night = open_store(db_path, actor=Actor("夜班护士", "pts/3"), clock=lambda: FIXED_NOW)
+    night = open_store(db_path, actor=Actor("夜班护士"), clock=lambda: FIXED_NOW)
     night.record_check(1, "2022-03-26", "morning", "368", at="2022-03-26 08:40")
     night.close()
     out = tmp_path / "c.json"

@@ -97,7 +97,7 @@ async def test_a_floor_with_digits_and_enter_stores_exactly_those(floor_store: S
     assert len(floor_store.rows(CHECKS)) == 30
     assert morning(floor_store, 1) is None  # room 201 was skipped
     audit = [e for e in floor_store.rows("audit").values() if e["table"] == CHECKS]
-    assert len(audit) == 30 and {e["who"] for e in audit} == {"tester"}
+    assert len(audit) == 30 and {e["os_user"] for e in audit} == {"tester"}
 
 
 async def test_a_floor_typed_in_one_burst_lands_room_by_room(floor_store: Store) -> None:
@@ -209,7 +209,7 @@ async def test_entering_again_corrects_and_the_other_round_is_apart(floor_store:
 
 
 async def test_read_only_round_stores_nothing(db_path: Path, floor_store: Store) -> None:
-    viewer = open_store(db_path, read_only=True, actor=Actor("viewer", "local"))
+    viewer = open_store(db_path, read_only=True, actor=Actor("viewer"))
     app = IsolationApp(viewer, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         await open_round(pilot, app)

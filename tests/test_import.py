@@ -6,6 +6,7 @@ or (on any problem) none, with each problem named as ``FILE:ROW: field: message`
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -22,7 +23,8 @@ import pytest
 
 from isolation_tui.domain.counters import ALL
 from isolation_tui.domain.idnumber import make_resident_id
-from isolation_tui.headless.csv_import import COLUMNS, decode, run_import, split_rows
+from isolation_tui.headless.imports import COLUMNS, command, decode, run_import, split_rows
+from isolation_tui.headless.imports.reading import ImportFileError
 from isolation_tui.storage.health import CHECKS, TESTS
 from isolation_tui.storage.repository import (
     AUDIT,
@@ -490,6 +492,11 @@ ARRIVAL_CASES = {
     ),
     "missing name": (arrival(21, name=""), "name", "is required"),
     "markup name is fine, bad sex": (arrival(22, name="[red]x[/]", sex="?"), "sex", "“?”"),
+    "born in 1850": (
+        arrival(23, id_number=make_resident_id("210602", date(1850, 3, 1), 11)),
+        "id_number",
+        "before 1900",
+    ),
 }
 
 
@@ -541,6 +548,24 @@ def test_same_person_twice_in_one_file(
     )
     assert code == 1
     assert "f.csv:4: id_number: this person is already on line 2 of this file" in err
+
+
+def test_look_alike_id_numbers_in_one_file_are_one_person(
+    points: Store,
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    unchanged: None,
+) -> None:
+    """The same passport with a Cyrillic М, a zero-width space, a soft hyphen."""
+    numbers = ["M58934468", "М58934468", "M5893\u200b4468", "M58934468\u00ad"]
+    rows = [arrival(n, id_type="passport", id_number=x) for n, x in enumerate(numbers, 1)]
+    file = write_csv(tmp_path / "p.csv", ARRIVAL_HEADER, rows)
+    code, _, err = run("arrivals", file, db_path, capsys)
+    assert code == 1
+    assert "p.csv:3: id_number: contains “М” (CYRILLIC CAPITAL LETTER EM, U+041C)" in err
+    assert "p.csv:4: id_number: this person is already on line 2 of this file" in err
+    assert "p.csv:5: id_number: this person is already on line 2 of this file" in err
 
 
 def test_person_already_in_isolation(
@@ -657,6 +682,45 @@ def incident(**changes: str) -> list[str]:
     return list(row.values())
 
 
+def test_the_same_incidents_file_twice_adds_nothing_the_second_time(
+    points: Store, db_path: Path, tmp_path: Path, cli: CliRunner
+) -> None:
+    """An incident is recognised by point, time, kind and summary (whatever its
+    status now); one written in another way (2022/3/26 2:10, 发热 as kind) is the
+    same one."""
+    rows = [
+        incident(),
+        incident(kind="medical", summary="跌倒", status="handled", handled_at="2022-03-26 03:00"),
+        incident(occurred_at="2022-03-26 05:00"),
+    ]
+    rows[1][7] = "送医"
+    file = write_csv(tmp_path / "incidents.csv", INCIDENT_HEADER, rows)
+    first = cli("import", "incidents", str(file))
+    assert first.returncode == 0, first.stderr
+    assert "imported 3 incidents" in first.stdout
+
+    again = [
+        incident(occurred_at="2022/3/26 2:10", kind="发热"),
+        *rows[1:],
+        incident(summary="咳嗽"),
+    ]
+    second = cli(
+        "import", "incidents", str(write_csv(tmp_path / "again.csv", INCIDENT_HEADER, again))
+    )
+
+    assert second.returncode == 0, second.stderr
+    assert "imported 1 incidents" in second.stdout
+    assert "skipped 3 incident(s) already stored" in second.stdout
+    points.refresh()
+    assert [i["summary"] for i in points.rows(INCIDENTS).values()] == [
+        "发热",
+        "跌倒",
+        "发热",
+        "咳嗽",
+    ]
+    assert cli("import", "incidents", str(file), "--lang", "zh").stdout.count("已跳过 3 ") == 1
+
+
 INCIDENT_CASES = {
     "handled without resolution": (
         incident(status="handled", handled_at="2022-03-26 03:00"),
@@ -703,7 +767,11 @@ ROOM_CASES = {
     "blocked unreadable": (["P1", "", "401", "4", "2", "perhaps"], "blocked", "yes or no"),
     "no room": (["P1", "", "", "4", "2", ""], "room", "is required"),
     "room twice": (["P1", "", "301", "3", "2", ""], "room", "already on line 2"),
-    "code too long": (["P" * 21, "", "1", "1", "1", ""], "point", "longer than 20"),
+    "code too long": (
+        ["P" * 21, "", "1", "1", "1", ""],
+        "point",
+        "more than the 20 this field holds",
+    ),
     "name differs": (
         ["P1", "Other name", "402", "4", "2", ""],
         "point_name",
@@ -821,7 +889,7 @@ def test_binary_junk_is_refused_clearly(
     file.write_bytes(bytes(range(256)) * 8)
     result = cli("import", "arrivals", str(file))
     assert result.returncode == 1
-    assert "not a text file in UTF-8, GB18030/GBK or UTF-16" in result.stderr
+    assert "not a text file in any of the encodings tried (UTF-8, " in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -893,16 +961,50 @@ def test_huge_field_is_an_error_not_a_crash(
     assert "h.csv:3: cannot read this line as CSV (field larger than field limit" in err
 
 
-def test_long_field_within_limit_is_cut_to_size(
+def test_a_cell_as_long_as_its_field_is_stored_whole_and_a_longer_one_refused(
     points: Store, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    rows = [arrival(1, notes="备" * 50_000)]
-    code, _, err = run(
-        "arrivals", write_csv(tmp_path / "h.csv", ARRIVAL_HEADER, rows), db_path, capsys
-    )
+    rows = [arrival(1, notes="备" * 500), arrival(2, notes="备" * 501)]
+    file = write_csv(tmp_path / "h.csv", ARRIVAL_HEADER, rows)
+    before = db_files(db_path)
+    code, _, err = run("arrivals", file, db_path, capsys)
+    assert code == 1
+    assert "h.csv:3: notes: 501 characters, more than the 500 this field holds" in err
+    assert db_files(db_path) == before
+
+    code, _, err = run("arrivals", write_csv(file, ARRIVAL_HEADER, rows[:1]), db_path, capsys)
     assert code == 0, err
     points.refresh()
-    assert len(points.rows(STAYS)["1"]["notes"]) == 500
+    assert points.rows(STAYS)["1"]["notes"] == "备" * 500
+
+
+# What each field holds: what the store keeps of it whole (codes of a point's rooms
+# are short; an ID number is at most 40 characters; any other text 500).
+FIELD_LIMITS = {("rooms", "point"): 20, ("rooms", "room"): 20, ("rooms", "floor"): 20}
+FIELD_LIMITS |= {(kind, "id_number"): 40 for kind in ("arrivals", "discharges", "tests")}
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"), [(kind, column.name) for kind in COLUMNS for column in COLUMNS[kind]]
+)
+def test_every_field_of_every_kind_refuses_a_longer_cell_naming_row_and_field(
+    points: Store,
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    kind: str,
+    name: str,
+) -> None:
+    limit = FIELD_LIMITS.get((kind, name), 500)
+    header = [column.name for column in COLUMNS[kind]]
+    good = dict.fromkeys(header, "")
+    rows = [list(good.values()), list({**good, name: "长" * (limit + 1)}.values())]
+    file = write_csv(tmp_path / "long.csv", header, rows)
+    before = db_files(db_path)
+    code, _, err = run(kind, file, db_path, capsys)
+    assert code == 1
+    assert f"long.csv:3: {name}: {limit + 1} characters, more than the {limit}" in err
+    assert db_files(db_path) == before
 
 
 def test_control_characters_do_not_reach_the_store_or_the_terminal(
@@ -983,7 +1085,11 @@ def test_nul_bytes_mean_not_a_csv_text_file(
 
 
 def test_decode_prefers_utf8_then_gb18030() -> None:
-    assert decode("隔离点".encode("gb18030"), "f") == "隔离点"
+    header = "隔离点,姓名,证件号码,人员类别,入住时间\r\n"
+    assert decode(header.encode("gb18030"), "f") == header
+    # As EUC-KR these bytes are three Korean syllables: too short to tell.
+    with pytest.raises(ImportFileError, match="cannot be told for sure"):
+        decode("隔离点".encode("gb18030"), "f")
     assert decode("\ufeff隔离点".encode(), "f") == "隔离点"
     assert split_rows('point,"a,b"\n', "rooms").problems[0].field == "a,b"
 
@@ -1012,6 +1118,41 @@ def test_dry_run_reports_problems_too(
     code, _, err = run("arrivals", file, db_path, capsys, dry_run=True)
     assert code == 1
     assert "a.csv:3: point: " in err
+
+
+def test_a_dry_run_held_open_lets_another_import_commit(
+    points: Store,
+    db_path: Path,
+    tmp_path: Path,
+    cli: CliRunner,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A dry run checks against what it read and takes no writer's lock: another
+    supervisor's import, run while the dry run is half way, commits at once; the
+    dry run writes nothing, before or after it."""
+    rehearsed = write_csv(tmp_path / "a.csv", ARRIVAL_HEADER, [person_row(1), person_row(2)])
+    other = write_csv(tmp_path / "b.csv", ARRIVAL_HEADER, [person_row(3)])
+    before = db_files(db_path)
+    meanwhile: list[subprocess.CompletedProcess[str]] = []
+
+    @contextlib.contextmanager
+    def progress(total: int, file: Path) -> Iterator[Callable[[], None]]:
+        def tick() -> None:
+            if not meanwhile:
+                assert db_files(db_path) == before
+                meanwhile.append(cli("import", "arrivals", str(other), timeout=30))
+
+        yield tick
+
+    monkeypatch.setattr(command, "_progress", progress)
+    code, out, err = run("arrivals", rehearsed, db_path, capsys, dry_run=True)
+
+    assert code == 0, err
+    assert "dry run: all 2 arrivals" in out
+    assert meanwhile[0].returncode == 0, meanwhile[0].stderr
+    points.refresh()
+    assert [s["person"]["name"] for s in points.rows(STAYS).values()] == ["测试3"]
 
 
 def test_dry_run_of_rooms_does_not_create_the_database(
@@ -1130,6 +1271,62 @@ def test_utf8_with_a_stray_byte_is_not_read_as_gb18030(
 
     assert code == 1
     assert "mixed.csv:3: this line is not valid UTF-8" in err
+
+
+@pytest.mark.parametrize(
+    ("names", "encoding"),
+    [
+        (["Müller", "Jürgen"], "latin-1"),  # read as GBK: M黮ler
+        (["山田太郎", "佐藤花子"], "shift_jis"),  # read as GBK: 嶳揷懢榊
+        (["김민준", "이서연"], "euc_kr"),  # every byte pair a common Chinese character
+        (["陳大文", "黃小明"], "big5"),
+        (["やまだ", "山田"], "euc_jp"),
+    ],
+)
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_file_in_another_encoding_is_refused_not_guessed(
+    points: Store,
+    db_path: Path,
+    tmp_path: Path,
+    cli: CliRunner,
+    names: list[str],
+    encoding: str,
+    lang: str,
+) -> None:
+    """Bytes that GB18030 happens to decode are not taken for Chinese: the file is
+    refused, naming the encodings tried and how to save it as UTF-8."""
+    rows = [arrival(n, name=name, origin="Seoul") for n, name in enumerate(names, 1)]
+    file = write_csv(tmp_path / "names.csv", ARRIVAL_HEADER, rows, encoding)
+    before = db_files(db_path)
+
+    result = cli("import", "arrivals", str(file), "--lang", lang)
+
+    assert result.returncode == 1, result.stdout
+    assert db_files(db_path) == before
+    err = result.stderr
+    assert err.startswith(str(file))
+    assert "GB18030" in err and "UTF-16" in err
+    if lang == "en":
+        assert "tried UTF-8" in err and "CSV UTF-8" in err
+    else:
+        assert "已尝试 UTF-8" in err and "CSV UTF-8" in err
+
+
+def test_gb18030_with_rare_name_characters_still_imports(
+    points: Store, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Chinese spreadsheet's names may use characters outside GB2312 (喆, 堃)."""
+    rows = [arrival(n, name=name) for n, name in enumerate(["张喆", "王堃", "李明", "赵雨"], 1)]
+    file = write_csv(tmp_path / "名单.csv", ARRIVAL_HEADER_ZH, rows, "gb18030")
+    code, _, err = run("arrivals", file, db_path, capsys)
+    assert code == 0, err
+    points.refresh()
+    assert [s["person"]["name"] for s in points.rows(STAYS).values()] == [
+        "张喆",
+        "王堃",
+        "李明",
+        "赵雨",
+    ]
 
 
 # ---------------------------------------------------------------------- release needs a test

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from isolation_tui.domain.errors import FieldError, ValidationFailed
+from isolation_tui.headless.check import problems
 from isolation_tui.storage.actor import current_actor
 from isolation_tui.storage.repository import AUDIT, DISCHARGES, STAYS, Store, open_store
 
@@ -53,7 +54,7 @@ def test_arrival_takes_the_first_free_bed_and_is_audited(point: Store) -> None:
     (entry,) = [a for a in point.rows(AUDIT).values() if a["table"] == STAYS]
     assert entry["action"] == "create" and entry["record"] == stay_id
     assert entry["before"] is None and entry["after"]["person"]["id_number"] == ID_A
-    assert entry["who"] == "tester" and entry["host"] == "local"
+    assert (entry["os_user"], entry["on_duty"], entry["ssh_client_claimed"]) == ("tester", "", "")
 
 
 def test_room_rules(point: Store) -> None:
@@ -207,8 +208,8 @@ def test_blocking_an_occupied_room_is_refused(point: Store) -> None:
 
 def test_actor_names_the_ssh_client() -> None:
     actor = current_actor({"SSH_CLIENT": "10.1.2.3 52814 22"})
-    assert actor.host == "10.1.2.3"
-    assert current_actor({}).host == "local"
+    assert actor.ssh_client_claimed == "10.1.2.3"
+    assert current_actor({}).ssh_client_claimed == ""
 
 
 def test_a_finished_stay_keeps_its_place_and_order(point: Store) -> None:
@@ -222,3 +223,44 @@ def test_a_finished_stay_keeps_its_place_and_order(point: Store) -> None:
     assert late.value.field == "arrived_at"
     point.correct_stay(stay_id, {"name": "王晓明"}, "spelling")
     assert point.get(STAYS, stay_id)["person"]["name"] == "王晓明"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("typed", ["M5893\u200b4468", "M58934468\u00ad", "ｍ58934468"])
+def test_a_look_alike_id_number_finds_the_person_already_in_isolation(
+    point: Store, typed: str
+) -> None:
+    first = arrive(point, "M58934468", id_type="passport", nationality="DE")
+    assert point.get(STAYS, first)["person"]["id_number"] == "M58934468"  # type: ignore[index]
+    with pytest.raises((FieldError, ValidationFailed)) as excinfo:
+        arrive(point, typed, id_type="passport", nationality="DE")
+    assert error_of(excinfo).key == "error.already_isolated"
+    with pytest.raises((FieldError, ValidationFailed)) as excinfo:
+        arrive(point, "М58934468", id_type="passport", nationality="DE")
+    assert error_of(excinfo).key == "error.id_number_char"
+    assert len(point.open_stays("DD01")) == 1
+
+
+def test_a_correction_cleans_the_id_number_and_refuses_a_foreign_letter(point: Store) -> None:
+    stay_id = arrive(point, "E1234567", id_type="passport", nationality="DE")
+    point.correct_stay(stay_id, {"id_number": "E12\u200b34568"}, "typo")
+    assert point.get(STAYS, stay_id)["person"]["id_number"] == "E1234568"  # type: ignore[index]
+    with pytest.raises((FieldError, ValidationFailed)) as excinfo:
+        point.correct_stay(stay_id, {"id_number": "Е1234568"}, "typo")  # Cyrillic Е
+    assert error_of(excinfo).key == "error.id_number_char"
+
+
+def test_check_finds_open_stays_whose_id_numbers_differ_only_by_look_alikes(
+    point: Store,
+) -> None:
+    """Stays stored before ID numbers were cleaned: the same passport four times."""
+    first = arrive(point, "M58934468", id_type="passport", nationality="DE", room="102")
+    stored = point.get(STAYS, first)
+    assert stored is not None
+    for number in ("М58934468", "M5893\u200b4468", "M58934468\u00ad"):
+        copy = {**stored, "person": {**stored["person"], "id_number": number}, "room": ""}
+        with point.transaction():
+            point._create(STAYS, copy)
+    found = list(problems(point))
+    assert len(found) == 1, found
+    assert "open stays 1, 2, 3, 4 are one person" in found[0]
+    assert "<U+041C>58934468" in found[0] and "M5893<U+200B>4468" in found[0]

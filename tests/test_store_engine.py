@@ -211,6 +211,38 @@ def test_a_failed_transaction_stores_nothing_and_rolls_memory_back(
     assert on_disk(db_path)["people"][3] == {"name": "Omar", "ward": 3}
 
 
+def test_a_rehearsal_writes_nothing_holds_no_lock_and_undoes_everything(
+    db: Database, db_path: Path
+) -> None:
+    """What a dry run stands on: changes seen inside, then undone, with the writers'
+    lock free all along (another session commits meanwhile), even read-only."""
+    people = db.table("people")
+    people.insert({"name": "Li", "ward": 1})
+    reader = Database(db_path, read_only=True)
+    other = Database(db_path)
+    try:
+        before_disk = file_states(db_path.parent)
+        with reader.storage.rehearsal():
+            table = reader.table("people")
+            assert table.insert({"name": "Ana", "ward": 2}) == 2
+            table.update({"ward": 9}, Q.name == "Li")
+            assert sorted(d["ward"] for d in table.all()) == [2, 9]
+            assert file_states(db_path.parent) == before_disk
+            assert other.table("people").insert({"name": "Wang", "ward": 3}) == 2
+        assert [(d.doc_id, d["name"], d["ward"]) for d in reader.table("people").all()] == [
+            (1, "Li", 1)
+        ]
+        reader.refresh()
+        assert [d["name"] for d in reader.table("people").all()] == ["Li", "Wang"]
+        assert on_disk(db_path)["people"] == {
+            1: {"name": "Li", "ward": 1},
+            2: {"name": "Wang", "ward": 3},
+        }
+    finally:
+        reader.close()
+        other.close()
+
+
 @pytest.mark.parametrize(
     "bad",
     [{1: "a non-string key"}, {"tags": {"a", "b"}}, {"when": object()}],

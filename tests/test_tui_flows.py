@@ -125,6 +125,32 @@ async def test_rejected_save_stores_nothing_and_points_at_the_field(point_store:
     assert journal.read_bytes() == before
 
 
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [("E12345\u200b67", "already in isolation"), ("Е1234567", "CYRILLIC CAPITAL LETTER IE")],
+)
+async def test_a_look_alike_passport_number_is_no_second_stay(
+    point_store: Store, typed: str, shown: str
+) -> None:
+    """李四 is in isolation as E1234567: the same number with a zero-width space, or
+    with a Cyrillic Е, is refused beside the field and nothing is stored."""
+    app = IsolationApp(point_store, point="DD01")
+    journal = Path(point_store.path + "-journal")
+    before = journal.read_bytes()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2", "n")
+        await pilot.press(*"李四", "enter")
+        app.screen.query_one("#field-id_type").value = "passport"  # type: ignore[attr-defined]
+        app.screen.query_one("#field-id_number", Input).value = typed
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.focused is not None and app.focused.id == "field-id_number"
+        error = app.screen.query_one("#error-id_number", Static)
+        assert shown in str(error.content)
+        assert len(point_store.rows(STAYS)) == 1
+    assert journal.read_bytes() == before
+
+
 async def test_discharge_moves_the_counters(point_store: Store) -> None:
     # Home only after a negative last planned test (the override is in test_health_tui).
     last_test, _ = point_store.tests_of(1)[-1]
@@ -235,7 +261,7 @@ async def test_details_unmask_what_lists_mask(point_store: Store) -> None:
 
 
 async def test_read_only_opens_no_form(db_path: Path, point_store: Store) -> None:
-    viewer = open_store(db_path, read_only=True, actor=Actor("viewer", "local"))
+    viewer = open_store(db_path, read_only=True, actor=Actor("viewer"))
     app = IsolationApp(viewer, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f2", "n")

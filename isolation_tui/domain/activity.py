@@ -6,6 +6,7 @@ from typing import Any
 
 from ..i18n import t
 from .codes import DISCHARGE_KIND, INCIDENT_KIND
+from .identity import who_label
 from .records import AuditEntry
 
 
@@ -24,7 +25,8 @@ def describe(entry: AuditEntry, record: dict[str, Any] | None) -> str:
     action = t(f"activity.{entry['action']}")
     what = t(f"activity.table_{table}")
     reason = f" — {entry['reason']}" if entry["reason"] else ""
-    return f"{entry['at'][5:]} {entry['who']} {action} {what} #{entry['record']} {subject}{reason}"
+    who = who_label(entry)
+    return f"{entry['at'][5:]} {who} {action} {what} #{entry['record']} {subject}{reason}"
 
 
 def changed_fields(entry: AuditEntry) -> list[str]:

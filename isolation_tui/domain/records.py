@@ -9,10 +9,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any, NotRequired, TypedDict
 
+from .idnumber import comparable
+
 
 class Stamp(TypedDict):
     at: str
-    who: str
+    who: str  # the OS account
+    on_duty: NotRequired[str]  # the person on duty, when one named themselves
 
 
 class Voided(Stamp):
@@ -44,11 +47,9 @@ class Person(TypedDict):
     phone: str
 
 
-class Extension(TypedDict):
+class Extension(Stamp):
     days: int
     reason: str
-    who: str
-    at: str
 
 
 class Stay(TypedDict):
@@ -82,10 +83,8 @@ class Discharge(TypedDict):
     voided: NotRequired[Voided | None]
 
 
-class Action(TypedDict):
-    at: str
+class Action(Stamp):
     what: str
-    who: str
 
 
 class Incident(TypedDict):
@@ -105,9 +104,13 @@ class Incident(TypedDict):
 
 
 class AuditEntry(TypedDict):
+    """Entries written before ``os_user`` had ``who`` and ``host`` instead: read them
+    with :func:`~isolation_tui.domain.identity.audit_identity`."""
+
     at: str
-    who: str
-    host: str
+    os_user: str  # the account of the real uid, from the OS
+    on_duty: str  # the person on duty as they named themselves, or ""
+    ssh_client_claimed: str  # the SSH client address the session gave, or ""
     action: str  # create | correct | void | discharge | extend | close | reopen | act
     table: str
     record: int
@@ -122,7 +125,8 @@ def is_live(doc: dict[str, Any]) -> bool:
 
 
 def person_key(id_type: str, id_number: str) -> str:
-    return f"{id_type}:{id_number}"
+    """One person, however their number was typed (see ``idnumber.comparable``)."""
+    return f"{id_type}:{comparable(id_number)}"
 
 
 def release_due(arrived_at: str, quarantine_days: int, extensions: list[Extension]) -> str:

@@ -26,7 +26,14 @@ from .codes import (
     CodeSet,
 )
 from .errors import Collector, FieldError
-from .idnumber import birth_date_of, normalise, resident_id_problem, sex_of
+from .idnumber import (
+    MAX_ID_NUMBER,
+    birth_date_of,
+    id_number_problem,
+    normalise,
+    resident_id_problem,
+    sex_of,
+)
 from .records import Discharge, Incident, Person, Point, Room, Stay, release_due, usable_beds
 from .timeparse import CLOCK_TOLERANCE, format_time, is_future, parse_date, parse_time
 
@@ -119,14 +126,17 @@ def person_from_fields(errors: Collector, fields: Mapping[str, Any], now: dateti
         errors.add("name", "error.required")
     id_type = _code(errors, fields, "id_type", ID_TYPE, default="resident_id")
     id_number = normalise(_field(fields, "id_number"))
+    char_problem = id_number_problem(id_number)
     if not id_number:
         errors.add("id_number", "error.required")
+    elif char_problem:
+        errors.add("id_number", char_problem[0], **char_problem[1])
     elif id_type == "resident_id":
         problem = resident_id_problem(id_number)
         if problem:
             errors.add("id_number", problem)
-    elif len(id_number) > 40:
-        errors.add("id_number", "error.too_long", limit=40)
+    elif len(id_number) > MAX_ID_NUMBER:
+        errors.add("id_number", "error.too_long", limit=MAX_ID_NUMBER)
 
     birth = ""
     raw_birth = _field(fields, "birth_date")

@@ -14,14 +14,14 @@ from typing import Any
 
 from ..domain.counters import ALL
 from ..domain.health import HIGHEST, LOWEST, day_date
-from ..domain.idnumber import resident_id_problem
+from ..domain.idnumber import resident_id_problem, visible
 from ..domain.records import is_live, person_key, release_due, usable_beds
 from ..i18n import t
 from ..storage.errors import StoreError
 from ..storage.handovers import HANDOVERS
 from ..storage.health import CHECKS, TESTS
 from ..storage.repository import AUDIT, DISCHARGES, INCIDENTS, POINTS, STAYS, Store, open_store
-from .reports import click_echo_err, console
+from .reports import click_echo_err, say
 
 
 def problems(store: Store, today: date | None = None) -> Iterator[str]:
@@ -39,7 +39,7 @@ def problems(store: Store, today: date | None = None) -> Iterator[str]:
             if (table, int(key)) not in created:
                 yield t("check.no_audit", table=table, id=key)
 
-    open_people: Tally[str] = Tally()
+    open_people: dict[str, list[tuple[str, str]]] = {}
     in_room: Tally[tuple[str, str]] = Tally()
     for key, stay in stays.items():
         if not is_live(stay):
@@ -47,12 +47,21 @@ def problems(store: Store, today: date | None = None) -> Iterator[str]:
         yield from _stay_problems(key, stay, points, discharges)
         if stay["status"] == "open":
             person = stay["person"]
-            open_people[person_key(person["id_type"], person["id_number"])] += 1
+            who = person_key(person["id_type"], person["id_number"])
+            open_people.setdefault(who, []).append((key, person["id_number"]))
             if stay["room"]:
                 in_room[(stay["point"], stay["room"])] += 1
-    for who, count in open_people.items():
-        if count > 1:
-            yield t("check.person_twice", person=who, count=count)
+    for who, held in open_people.items():
+        if len({number for _, number in held}) > 1:
+            # Typed differently (invisible characters, letters of another script):
+            # the one-stay rule did not see one person. Show what differs.
+            yield t(
+                "check.person_look_alike",
+                stays=", ".join(key for key, _ in held),
+                numbers=", ".join(visible(number) for _, number in held),
+            )
+        elif len(held) > 1:
+            yield t("check.person_twice", person=who, count=len(held))
     for (code, room_code), count in in_room.items():
         room = next(
             (r for r in points.get(code, {}).get("rooms", []) if r["code"] == room_code), None
@@ -189,5 +198,5 @@ def run_check(db_path: Path) -> int:
         click_echo_err(t("check.failed", count=len(found), path=db_path))
         return 1
     message = t("check.ok", records=records, seq=store.db.storage.seq, path=db_path)
-    console().print(message, markup=False, soft_wrap=True)
+    say(message)
     return 0

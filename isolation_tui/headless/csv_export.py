@@ -21,7 +21,9 @@ from typing import Any
 
 import orjson
 
+from ..domain.display import for_terminal, for_terminal_deep
 from ..domain.health import ROUND
+from ..domain.identity import audit_identity, who_label
 from ..domain.records import Voided, is_live
 from ..i18n import t
 from ..storage.health import CHECKS, TESTS
@@ -109,8 +111,9 @@ TEST_COLUMNS = (
 AUDIT_COLUMNS = (
     "id",
     "at",
-    "who",
-    "host",
+    "os_user",
+    "on_duty",
+    "ssh_client_claimed",
     "action",
     "table",
     "record",
@@ -170,7 +173,7 @@ def discharge_rows(store: Store) -> list[Row]:
 def _entered_by(store: Store, table: str, record_id: int, doc: dict[str, Any]) -> str:
     """Who entered the values a record holds now: the author of its last change."""
     history = store.history(table, record_id)
-    return history[-1]["who"] if history else doc.get("created", {}).get("who", "")
+    return who_label(history[-1] if history else doc.get("created", {}))
 
 
 def check_rows(store: Store) -> list[Row]:
@@ -246,8 +249,14 @@ def incident_rows(store: Store) -> list[Row]:
 
 
 def audit_rows(store: Store) -> list[Row]:
+    """Every change; entries from before the account was taken from the OS name the
+    login name the session gave as ``os_user``."""
     return [
-        {"id": entry_id, **{name: doc.get(name) for name in AUDIT_COLUMNS[1:]}}
+        {
+            "id": entry_id,
+            **{name: doc.get(name) for name in AUDIT_COLUMNS[1:]},
+            **audit_identity(doc),
+        }
         for entry_id, doc in _by_id(store.rows(AUDIT))
     ]
 
@@ -277,7 +286,7 @@ def _cell(column: str, value: Any) -> str:
         return "yes" if value else "no"
     if column == "voided" and isinstance(value, dict):
         voided: Voided = value  # type: ignore[assignment]
-        return f"{voided.get('at', '')} {voided.get('who', '')}: {voided.get('reason', '')}"
+        return f"{voided.get('at', '')} {who_label(voided)}: {voided.get('reason', '')}"
     if isinstance(value, dict | list):
         return orjson.dumps(value).decode()
     return str(value)
@@ -325,13 +334,18 @@ def _is_database_file(out: Path, db_path: Path) -> bool:
     return target in companions
 
 
+def _tell(message: str) -> None:
+    """A message beside the data (on stderr), with no control character of a path."""
+    print(for_terminal(message), file=sys.stderr)
+
+
 def run_export(kind: str, db_path: Path, *, fmt: str = "csv", out: Path | None = None) -> int:
     """The ``export`` command: 0 when written, 1 when the file cannot be written."""
     if kind not in EXPORTS:
-        print(t("export.unknown_kind", kind=kind, kinds=", ".join(KINDS)), file=sys.stderr)
+        _tell(t("export.unknown_kind", kind=kind, kinds=", ".join(KINDS)))
         return 2
     if out is not None and _is_database_file(out, db_path):
-        print(t("export.would_overwrite_db", file=out), file=sys.stderr)
+        _tell(t("export.would_overwrite_db", file=out))
         return 1
     columns, build = EXPORTS[kind]
     store = open_store(db_path, read_only=True)
@@ -339,6 +353,9 @@ def run_export(kind: str, db_path: Path, *, fmt: str = "csv", out: Path | None =
         rows = build(store)
     finally:
         store.close()
+    if out is None:
+        # A file keeps every character as stored; a terminal gets none that it acts on.
+        rows = for_terminal_deep(rows)
     data = to_json(rows) if fmt == "json" else to_csv(columns, rows)
     if out is None:
         if fmt == "csv" and sys.stdout.isatty():
@@ -356,9 +373,7 @@ def run_export(kind: str, db_path: Path, *, fmt: str = "csv", out: Path | None =
         write_private(out, data)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        print(t("export.cannot_write", file=out, reason=reason), file=sys.stderr)
+        _tell(t("export.cannot_write", file=out, reason=reason))
         return 1
-    print(
-        t("export.done", count=len(rows), what=t(f"export.what.{kind}"), file=out), file=sys.stderr
-    )
+    _tell(t("export.done", count=len(rows), what=t(f"export.what.{kind}"), file=out))
     return 0

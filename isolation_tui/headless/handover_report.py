@@ -2,7 +2,9 @@
 HTML (Rich's export) and as Markdown short enough for a messaging group.
 
 The screen, the text and the HTML are one Rich rendering, so they cannot disagree;
-the Markdown is written from the same summary and the same labels.
+the Markdown is written from the same summary and the same labels. Every line is
+plain text, made safe for where it goes (no control characters anywhere; Markdown
+and HTML escaped), and the report's own formatting is added around it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from rich.text import Text
 
 from ..domain.codes import CATEGORY, DISCHARGE_KIND, INCIDENT_KIND, SEVERITY
 from ..domain.counters import FIGURES
+from ..domain.display import for_terminal, markdown_line
 from ..domain.health import CHECK_STATUS, ROUND
+from ..domain.identity import who_label
 from ..i18n import t
 from .csv_export import write_private
 
@@ -141,7 +145,12 @@ def _signatures(handover: dict[str, Any] | None) -> list[str]:
         lines.append(t("handover.not_acknowledged"))
     for addendum in handover["addenda"]:
         lines.append(
-            t("handover.addendum", who=addendum["who"], at=addendum["at"], text=addendum["text"])
+            t(
+                "handover.addendum",
+                who=who_label(addendum),
+                at=addendum["at"],
+                text=addendum["text"],
+            )
         )
     return lines
 
@@ -149,8 +158,9 @@ def _signatures(handover: dict[str, Any] | None) -> list[str]:
 def counters_table(summary: dict[str, Any]) -> Table:
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
     table.add_column(t("handover.col_counter"))
-    table.add_column(t("handover.col_start", at=summary["start"][5:]), justify="right")
-    table.add_column(t("handover.col_end", at=summary["end"][5:]), justify="right")
+    start_at, end_at = for_terminal(summary["start"][5:]), for_terminal(summary["end"][5:])
+    table.add_column(t("handover.col_start", at=start_at), justify="right")
+    table.add_column(t("handover.col_end", at=end_at), justify="right")
     table.add_column(t("handover.col_change"), justify="right")
     start, end = summary["counters_start"], summary["counters_end"]
     for key in FIGURES:
@@ -164,45 +174,51 @@ def renderable(
     summary: dict[str, Any], notes: str, handover: dict[str, Any] | None
 ) -> RenderableType:
     """The whole handover as Rich renderables; every value is plain text, never markup."""
+
+    def line(text: str, style: str = "") -> Text:
+        return Text(for_terminal(text).replace("\n", " "), style=style)
+
     parts: list[RenderableType] = [
-        Text(_title(summary), style="bold"),
-        Text(t("handover.window", start=summary["start"], end=summary["end"])),
+        line(_title(summary), style="bold"),
+        line(t("handover.window", start=summary["start"], end=summary["end"])),
         Text(""),
         counters_table(summary),
     ]
     for heading, lines in _lines(summary):
         parts.append(Text(""))
-        parts.append(Text(heading, style="bold"))
-        parts.extend(Text(f"  {line}") for line in lines)
+        parts.append(line(heading, style="bold"))
+        parts.extend(line(f"  {text}") for text in lines)
     parts.append(Text(""))
-    parts.append(Text(t("handover.notes"), style="bold"))
-    parts.extend(Text(f"  {line}") for line in (notes or "-").splitlines())
+    parts.append(line(t("handover.notes"), style="bold"))
+    parts.extend(line(f"  {text}") for text in (notes or "-").splitlines())
     parts.append(Text(""))
-    parts.extend(Text(line) for line in _signatures(handover))
+    parts.extend(line(text) for text in _signatures(handover))
     return Group(*parts)
 
 
 def markdown(summary: dict[str, Any], notes: str, handover: dict[str, Any] | None) -> str:
+    md = markdown_line
     out = [
-        f"**{_title(summary)}**",
-        t("handover.window", start=summary["start"], end=summary["end"]),
+        f"**{md(_title(summary))}**",
+        md(t("handover.window", start=summary["start"], end=summary["end"])),
         "",
     ]
     start, end = summary["counters_start"], summary["counters_end"]
     out.extend(
-        f"- {t(f'counter.{key}')}: {end[key]} ({_change(start[key], end[key])})" for key in FIGURES
+        f"- {md(t(f'counter.{key}'))}: {end[key]} ({_change(start[key], end[key])})"
+        for key in FIGURES
     )
     for heading, lines in _lines(summary):
         out.append("")
-        out.append(f"**{heading}**")
-        out.extend(f"- {line}" for line in lines[:MARKDOWN_LIST_LIMIT])
+        out.append(f"**{md(heading)}**")
+        out.extend(f"- {md(line)}" for line in lines[:MARKDOWN_LIST_LIMIT])
         if len(lines) > MARKDOWN_LIST_LIMIT:
-            out.append(f"- {t('handover.more', count=len(lines) - MARKDOWN_LIST_LIMIT)}")
+            out.append(f"- {md(t('handover.more', count=len(lines) - MARKDOWN_LIST_LIMIT))}")
     out.append("")
-    out.append(f"**{t('handover.notes')}**")
-    out.extend((notes or "-").splitlines())
+    out.append(f"**{md(t('handover.notes'))}**")
+    out.extend(md(line) for line in (notes or "-").splitlines())
     out.append("")
-    out.extend(_signatures(handover))
+    out.extend(md(line) for line in _signatures(handover))
     return "\n".join(out) + "\n"
 
 
@@ -215,8 +231,8 @@ def render(summary: dict[str, Any], notes: str, handover: dict[str, Any] | None,
     )
     console.print(renderable(summary, notes, handover))
     if fmt == "html":
-        return console.export_html(inline_styles=True)
-    return console.export_text()
+        return for_terminal(console.export_html(inline_styles=True))
+    return for_terminal(console.export_text())
 
 
 def export(

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..domain.counters import ALL, FIGURES, Counters
+from ..domain.display import for_terminal, for_terminal_deep
 from ..domain.records import usable_beds
 from ..i18n import t
 from ..storage.repository import Store, open_store
@@ -26,7 +27,8 @@ def open_for_reading(db_path: Path) -> Store:
 
 
 def _print_json(data: Any) -> None:
-    sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+    clean = for_terminal_deep(data)
+    sys.stdout.buffer.write(orjson.dumps(clean, option=orjson.OPT_INDENT_2) + b"\n")
     sys.stdout.flush()
 
 
@@ -45,7 +47,7 @@ def run_stats(db_path: Path, *, point: str | None, as_json: bool) -> int:
         _print_json(data)
         return 0
     title = t("report.stats_title_point", point=point) if point else t("report.stats_title_all")
-    table = Table(title=Text(title), show_header=False)
+    table = Table(title=Text(for_terminal(title)), show_header=False)
     table.add_column(justify="left")
     table.add_column(justify="right")
     for key in FIGURES:
@@ -79,8 +81,8 @@ def run_points(db_path: Path, *, as_json: bool) -> int:
     table.add_column(t("report.col_free_beds"), justify="right")
     for row in rows:
         table.add_row(
-            Text(row["id"]),
-            Text(row["name"]),
+            Text(for_terminal(row["id"])),
+            Text(for_terminal(row["name"])),
             str(row["rooms"]),
             str(row["beds"]),
             str(row["free_beds"]),
@@ -90,4 +92,9 @@ def run_points(db_path: Path, *, as_json: bool) -> int:
 
 
 def click_echo_err(message: str) -> None:
-    sys.stderr.write(f"isolation-tui: {message}\n")
+    sys.stderr.write(f"isolation-tui: {for_terminal(message)}\n")
+
+
+def say(message: str) -> None:
+    """A line on standard output, as written: never wrapped, never markup."""
+    console().print(for_terminal(message), markup=False, soft_wrap=True)

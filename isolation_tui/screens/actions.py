@@ -95,5 +95,5 @@ def acknowledge_screen(
         return t("ui.saved_acknowledge", id=handover_id)
 
     title = t("ui.title_acknowledge", id=handover_id, who=handover["outgoing"])
-    specs = [FieldSpec("incoming", default=store.actor.user, max_length=60)]
+    specs = [FieldSpec("incoming", default=store.actor.name, max_length=60)]
     return PromptFormScreen(mode, title, specs, save)

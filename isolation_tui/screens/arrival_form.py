@@ -14,7 +14,7 @@ from textual.widgets import Input, Select
 
 from ..domain.codes import CATEGORY, ID_TYPE, SEX
 from ..domain.errors import FieldError, ValidationFailed
-from ..domain.idnumber import normalise, resident_id_problem
+from ..domain.idnumber import id_number_problem, normalise, resident_id_problem
 from ..domain.records import Stay
 from ..domain.rules import arrival_from_fields, unusual_arrival
 from ..domain.timeparse import format_time, parse_time
@@ -128,6 +128,10 @@ class ArrivalFormScreen(FormScreen):
         """A resident ID is checked as soon as it is complete."""
         row = self.form.row("id_number")
         number = normalise(event.value)
+        foreign = id_number_problem(number)
+        if foreign:
+            row.show_error(t(foreign[0], **foreign[1]))
+            return
         if self.form.row("id_type").value() != "resident_id" or len(number) < 18:
             row.show_error("")
             return

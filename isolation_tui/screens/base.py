@@ -116,7 +116,9 @@ class MainScreen(Screen[None]):
                 self._stale = True
 
     def _show_counters(self) -> None:
-        self.query_one(CounterBar).show(self.iso_app.scope_counters, self.iso_app.scope_label)
+        self.query_one(CounterBar).show(
+            self.iso_app.scope_counters, self.iso_app.scope_label, self.store.actor.on_duty
+        )
 
     def reload(self) -> None:
         """Show the data again (called when records this screen shows changed)."""

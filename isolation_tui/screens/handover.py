@@ -80,7 +80,7 @@ class HandoverScreen(MainScreen):
             return t("ui.saved_sign", id=handover_id)
 
         title = t("ui.title_sign", start=summary["start"], end=summary["end"])
-        specs = [FieldSpec("outgoing", default=self.store.actor.user, max_length=60)]
+        specs = [FieldSpec("outgoing", default=self.store.actor.name, max_length=60)]
         await self.open_form(lambda: PromptFormScreen(self.mode_name, title, specs, save))
 
     async def action_acknowledge(self) -> None:

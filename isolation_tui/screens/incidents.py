@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Static
 from ..domain.activity import changed_fields, describe
 from ..domain.codes import INCIDENT_KIND, INCIDENT_STATUS, SEVERITY
 from ..domain.errors import FieldError
+from ..domain.identity import who_label
 from ..domain.timeparse import short_time
 from ..i18n import t
 from ..storage.errors import StoreError
@@ -117,7 +118,7 @@ class IncidentsScreen(MainScreen):
             today = self.store.clock().date()
             for action in incident["actions"]:
                 when = short_time(action["at"], today)
-                text.append(f"  {when} {action['who']}: {action['what']}\n")
+                text.append(f"  {when} {who_label(action)}: {action['what']}\n")
             if incident["status"] == "handled":
                 handled = f"{short_time(incident['handled_at'], today)} {incident['resolution']}"
                 text.append(f"{t('field.resolution')}: {handled}\n")

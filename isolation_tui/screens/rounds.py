@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Static
 
 from ..domain.errors import FieldError, ValidationFailed
 from ..domain.health import CHECK_STATUS, ROUND, is_fever, round_of
+from ..domain.identity import who_label
 from ..i18n import t
 from ..storage.errors import StoreError
 from ..storage.health import CHECKS
@@ -344,7 +345,7 @@ class RoundScreen(QuickEntryScreen):
                 done += 1
                 fever += is_fever(mine["temperature"])
                 missed += mine["status"] in ("missed", "refused")
-            entered = f"{mine['at'][11:16]} {mine['created']['who']}" if mine else ""
+            entered = f"{mine['at'][11:16]} {who_label(mine['created'])}" if mine else ""
             rows[str(stay_id)] = [
                 cell(self._floors.get(stay["room"], "")),
                 cell(stay["room"]),
@@ -387,7 +388,7 @@ class RoundScreen(QuickEntryScreen):
                 else CHECK_STATUS.label(check["status"])
             )
             symptoms = f" {check['symptoms']}" if check.get("symptoms") else ""
-            parts.append(f"{ROUND.label(name)} {value}{symptoms} ({check['created']['who']})")
+            parts.append(f"{ROUND.label(name)} {value}{symptoms} ({who_label(check['created'])})")
         text = f"#{stay_id} {stay['person']['name']}: " + (
             "; ".join(parts) or t("ui.round_none_yet")
         )

@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from ..domain.activity import changed_fields, describe
 from ..domain.codes import CATEGORY, DISCHARGE_KIND, ID_TYPE, SEX
+from ..domain.identity import audit_identity, who_label
 from ..i18n import t
 from ..storage.repository import DISCHARGES, STAYS
 from .actions import extend_screen
@@ -75,7 +76,7 @@ class StayDetailScreen(MainScreen):
         line("field.arrived_at", stay["arrived_at"])
         line("field.quarantine_days", stay["quarantine_days"])
         for ext in stay["extensions"]:
-            line("ui.extension", f"{ext['days']:+d} {ext['reason']} ({ext['who']} {ext['at']})")
+            line("ui.extension", f"{ext['days']:+d} {ext['reason']} ({who_label(ext)} {ext['at']})")
         line("field.release_due", stay["release_due"])
         status = t(f"ui.state_{'voided' if stay.get('voided') else stay['status']}")
         line("ui.col_status", status)
@@ -92,6 +93,9 @@ class StayDetailScreen(MainScreen):
         text.append(f"\n{t('ui.history')}\n", style="bold")
         for entry in self.store.history(STAYS, self.stay_id):
             text.append(f"  {describe(entry, stay)}\n")
+            claimed = audit_identity(entry)["ssh_client_claimed"]
+            if claimed:
+                text.append(f"      {t('field.ssh_client_claimed')}: {claimed}\n")
             for change in changed_fields(entry):
                 text.append(f"      {change}\n")
         return text

@@ -443,6 +443,25 @@ class JournalStorage(Storage):
             if tx.ops:
                 self._commit(tx)
 
+    @contextlib.contextmanager
+    def rehearsal(self) -> Iterator[None]:
+        """A transaction that is always undone and takes no writers' lock: what the
+        writes inside would do to the state read now (a dry run), while other
+        processes go on committing. Nothing reaches the disk, even on a read-only
+        store."""
+        if self._tx is not None:
+            raise RuntimeError("a rehearsal cannot join a transaction")
+        with self._mutex:
+            self._notify(self._follow_journal())
+            tx = _Transaction(who=self.who, max_ids_before=dict(self._max_ids))
+            self._tx = tx
+            try:
+                yield
+            finally:
+                self._tx = None
+                self._rollback(tx)
+                self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
+
     def allocate_id(self, table: str) -> int:
         """The next document id of ``table``; only inside a transaction (ids are chosen
         inside the lock, so two processes never hand out the same one)."""

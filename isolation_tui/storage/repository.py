@@ -76,6 +76,10 @@ class _Index:
         self.checks_of_stay: dict[int, set[int]] = {}
         self.tests_of: dict[int, list[int]] = {}
         self.incidents_of: dict[int, list[int]] = {}
+        # What each check, test and incident was indexed under, so that taking one out
+        # (a rollback takes out thousands) costs no scan of every stay's list.
+        self._check_key: dict[int, tuple[int, str, str]] = {}
+        self._indexed_under: dict[tuple[str, int], list[int]] = {}
         self._audit_record: dict[int, tuple[str, int]] = {}
         self._stay_facts: dict[str, tuple[str, tuple[str, str]] | None] = {}
         self._point_codes: dict[str, str] = {}
@@ -149,24 +153,28 @@ class _Index:
         doc = tables.get(table, {}).get(key)
         if table == CHECKS:
             if doc is not None:
-                self.check_of[(doc["stay"], doc["day"], doc["round"])] = number
+                slot = (doc["stay"], doc["day"], doc["round"])
+                self.check_of[slot] = number
+                self._check_key[number] = slot
                 self.checks_of_stay.setdefault(doc["stay"], set()).add(number)
             else:
-                stale = [k for k, v in self.check_of.items() if v == number]
-                for k in stale:
-                    del self.check_of[k]
-                    self.checks_of_stay[k[0]].discard(number)
+                stale = self._check_key.pop(number, None)
+                if stale is not None:
+                    self.checks_of_stay.get(stale[0], set()).discard(number)
+                    if self.check_of.get(stale) == number:
+                        del self.check_of[stale]
             return
         by_stay = self.tests_of if table == TESTS else self.incidents_of
         if doc is None:
-            for ids in by_stay.values():
-                if number in ids:
-                    ids.remove(number)
+            for stay_id in self._indexed_under.pop((table, number), []):
+                by_stay[stay_id].remove(number)
             return
+        under = self._indexed_under.setdefault((table, number), [])
         for stay_id in [doc["stay"]] if table == TESTS else doc.get("stays", []):
             ids = by_stay.setdefault(stay_id, [])
             if number not in ids:
                 ids.append(number)
+                under.append(stay_id)
 
     def _place_record(self, tables: dict[str, dict[str, Any]], table: str, key: str) -> None:
         """Keep ``ids_at`` right when a record is added, moved to another point, or
@@ -180,7 +188,10 @@ class _Index:
                 self._point_of[(table, number)] = new
             return
         if old is not None:
-            self.ids_at[(table, old)].remove(number)
+            ids = self.ids_at[(table, old)]
+            # Sorted: found by bisection, and the newest (what a rollback takes out
+            # first) sits at the end, so nothing is scanned or moved.
+            del ids[bisect.bisect_left(ids, number)]
         if new is not None:
             ids = self.ids_at.setdefault((table, new), [])
             if not ids or ids[-1] < number:
@@ -344,11 +355,22 @@ class Store(HandoverMixin, HealthMixin):
         with self.db.transaction(str(self.actor)):
             yield
 
+    @contextlib.contextmanager
+    def rehearsal(self) -> Iterator[None]:
+        """Changes inside are checked as if stored, then undone; no lock is taken."""
+        with self.db.storage.rehearsal():
+            yield
+
     def _now(self) -> str:
         return format_time(self.clock())
 
     def _stamp(self) -> dict[str, str]:
-        return {"at": self._now(), "who": self.actor.user}
+        """When and by whom, kept in the record: the account, and the person on duty
+        when one is named (the audit entry has the rest)."""
+        stamp = {"at": self._now(), "who": self.actor.os_user}
+        if self.actor.on_duty:
+            stamp["on_duty"] = self.actor.on_duty
+        return stamp
 
     def _audit(
         self,
@@ -367,8 +389,9 @@ class Store(HandoverMixin, HealthMixin):
             after = {k: after.get(k) for k in sorted(changed)}
         entry = AuditEntry(
             at=self._now(),
-            who=self.actor.user,
-            host=self.actor.host,
+            os_user=self.actor.os_user,
+            on_duty=self.actor.on_duty,
+            ssh_client_claimed=self.actor.ssh_client_claimed,
             action=action,
             table=table,
             record=record,
@@ -534,7 +557,7 @@ class Store(HandoverMixin, HealthMixin):
             extra = extension_days(days, stay)
             extensions = [
                 *stay["extensions"],
-                {"days": extra, "reason": why, "who": self.actor.user, "at": self._now()},
+                {"days": extra, "reason": why, **self._stamp()},
             ]
             changes = {
                 "extensions": extensions,
@@ -669,7 +692,7 @@ class Store(HandoverMixin, HealthMixin):
         with self.transaction():
             incident = self._incident(incident_id)
             when = action_time(incident, at, self.clock())
-            actions = [*incident["actions"], {"at": when, "what": text, "who": self.actor.user}]
+            actions = [*incident["actions"], {**self._stamp(), "at": when, "what": text}]
             return cast(Incident, self._change(INCIDENTS, incident_id, {"actions": actions}, "act"))
 
     def close_incident(self, incident_id: int, resolution: str, handled_at: str = "") -> Incident:

@@ -18,18 +18,20 @@ MODES = (
 
 
 class ModeTabs(Static):
-    """F1–F5 with the screen in front marked; at the right end, whose counters the bar
-    shows (this point or all points), which F6 switches."""
+    """F1–F5 with the screen in front marked; at the right end, the person on duty
+    when one is named, then whose counters the bar shows (this point or all points),
+    which F6 switches."""
 
     def __init__(self, current: str, read_only: bool = False) -> None:
         super().__init__(id="mode-tabs")
         self.current = current
         self.read_only = read_only
         self.scope = ""
+        self.on_duty = ""
 
-    def show_scope(self, scope: str) -> None:
-        if scope != self.scope:
-            self.scope = scope
+    def show_scope(self, scope: str, on_duty: str = "") -> None:
+        if (scope, on_duty) != (self.scope, self.on_duty):
+            self.scope, self.on_duty = scope, on_duty
             self._draw()
 
     def on_mount(self) -> None:
@@ -41,16 +43,20 @@ class ModeTabs(Static):
     def _draw(self) -> None:
         width = self.size.width or self.app.size.width
         tabs = [(f"{key} {t(f'ui.title_{mode}')}", mode == self.current) for key, mode in MODES]
-        # The end: the READ-ONLY badge, said on every screen, then "F6 <scope>".
+        # The end: the READ-ONLY badge, said on every screen, the person on duty, then
+        # "F6 <scope>".
         badge = t("ui.read_only_badge") if self.read_only else ""
         end = Text(no_wrap=True, overflow="ellipsis")
         if badge:
             end.append(badge, style="bold reverse")
             end.append(" ")
+        if self.on_duty:
+            end.append(t("ui.on_duty_badge", name=self.on_duty), style="reverse")
+            end.append(" ")
         end.append("F6 ", style="dim")
         end.append(self.scope or t("ui.key_scope"), style="bold")
         # Two spaces between tabs where there is room, else one; the scope name is
-        # cut (…) before any tab is.
+        # cut (…) before the name on duty, and that before any tab.
         gap = "  "
         length = sum(cell_len(label) for label, _ in tabs)
         if length + 2 * len(tabs) + min(end.cell_len, 16) > width:

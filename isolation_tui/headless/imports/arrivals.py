@@ -1,0 +1,58 @@
+"""Arrivals: a bus of people registered at once, each with a room and a period."""
+
+from __future__ import annotations
+
+from ...domain.errors import FieldError
+from ...domain.idnumber import MAX_ID_NUMBER
+from ...domain.rules import clean_text
+from .base import Importer
+from .reading import Column, Row
+
+_STAY_OPEN = {"", "open", "在隔", "隔离中"}
+_STAY_CLOSED = {"discharged", "已解除", "已离开", "解除"}
+
+
+class ArrivalsImporter(Importer):
+    columns = (
+        Column("point", ("隔离点", "隔离点编号", "隔离点代码"), True),
+        Column("room", ("房间", "房间号", "房号")),
+        Column("name", ("姓名",), True),
+        Column("sex", ("性别",)),
+        Column("birth_date", ("出生日期", "出生年月日", "生日")),
+        Column("id_type", ("证件类型",)),
+        Column("id_number", ("证件号码", "证件号", "身份证号", "身份证号码"), True, MAX_ID_NUMBER),
+        Column("nationality", ("国籍", "国家/地区")),
+        Column("phone", ("电话", "联系电话", "手机", "手机号", "手机号码")),
+        Column("origin", ("来源地", "出发地", "来源")),
+        Column("transport", ("交通工具", "航班号", "车次", "航班/车次", "交通方式")),
+        Column("category", ("类别", "人员类别"), True),
+        Column("arrived_at", ("到达时间", "入住时间", "抵达时间"), True),
+        Column("quarantine_days", ("隔离天数",)),
+        Column("notes", ("备注",)),
+        Column("id", ("编号", "记录号")),
+        Column("status", ("状态", "在隔状态", "隔离状态")),
+        Column("release_due", ("解除日期", "应解除日期", "到期日期")),
+        Column("voided", ("作废",)),
+    )
+
+    def apply(self, row: Row) -> int | None:
+        fields = dict(row.fields)
+        raw_status = clean_text(fields.get("status", ""))
+        status = raw_status.lower()
+        if self.skip(fields):
+            return None
+        if status in _STAY_CLOSED:
+            self.outcome.skipped += 1
+            return None
+        if status not in _STAY_OPEN:
+            raise FieldError(
+                "status", "error.unknown_code", value=raw_status, choices="open, discharged"
+            )
+        self.point_code(fields)
+        key = self.person(row)
+        for informational in ("id", "status", "release_due", "voided"):
+            fields.pop(informational, None)
+        stay_id = self.store.register_arrival(fields)
+        if key:
+            self.people[key] = row.line
+        return stay_id

@@ -1,0 +1,123 @@
+"""What every importer shares: the outcome, and applying rows one by one, each bad
+row recorded as a problem (never raised) so one run lists them all."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from ...domain.codes import ID_TYPE
+from ...domain.errors import FieldError, ValidationFailed
+from ...domain.idnumber import id_number_problem, normalise
+from ...domain.records import person_key
+from ...domain.rules import clean_text, strip_controls
+from ...i18n import t
+from ...storage.repository import Store
+from .reading import Column, Problem, Row, Table
+
+MAX_CODE = 20
+
+
+@dataclass
+class Outcome:
+    """What an import did (or, on a dry run or with problems, would have done)."""
+
+    rows: int = 0
+    ids: list[int] = field(default_factory=list)
+    points: int = 0
+    skipped: int = 0
+    positive: int = 0  # positive test results: each opened a draft incident
+    problems: list[Problem] = field(default_factory=list)
+
+
+class Importer:
+    """Applies rows of one kind to an open store, inside the caller's transaction.
+
+    A kind names its columns (the English name, then the Chinese headers a
+    spreadsheet carries; columns an export adds are accepted so that an exported
+    file imports again) and says in :meth:`apply` what one row does.
+    """
+
+    columns: ClassVar[tuple[Column, ...]]
+    # Columns of which one at least must be there (one of them names the person).
+    one_of: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, store: Store, table: Table, outcome: Outcome) -> None:
+        self.store = store
+        self.table = table
+        self.outcome = outcome
+        self.people: dict[str, int] = {}  # person key -> line that named them first
+        names: dict[str, list[str]] = {}
+        for code, point in store.points().items():
+            names.setdefault(clean_text(point["name"]), []).append(code)
+        self.point_by_name = {name: codes[0] for name, codes in names.items() if len(codes) == 1}
+
+    def run(self, rows: list[Row], tick: Callable[[], None]) -> None:
+        for row in rows:
+            self.row(row)
+            tick()
+
+    def apply(self, row: Row) -> int | None:
+        """Store one row; its record id, or None for a row skipped on purpose."""
+        raise NotImplementedError
+
+    def fail(self, line: int, name: str, message: str) -> None:
+        self.outcome.problems.append(Problem(line, self.table.label(name), message))
+
+    def too_long(self, row: Row) -> bool:
+        """Record every cell longer than its field holds: it is refused, not cut."""
+        limits = {column.name: column.limit for column in self.columns}
+        found = False
+        for name, value in row.fields.items():
+            length = len(strip_controls(value).strip())
+            if length > limits[name]:
+                self.fail(row.line, name, t("import.too_long", length=length, limit=limits[name]))
+                found = True
+        return found
+
+    def row(self, row: Row) -> None:
+        """Apply one row; its rule problems are recorded, never raised."""
+        if self.too_long(row):
+            return
+        try:
+            record_id = self.apply(row)
+        except ValidationFailed as exc:
+            for error in exc.errors:
+                self.fail(row.line, error.field, error.message)
+            return
+        except FieldError as exc:
+            self.fail(row.line, exc.field, exc.message)
+            return
+        except Exception as exc:  # the promise: no traceback, whatever the row holds
+            message = t("import.unexpected", error=f"{type(exc).__name__}: {exc}")
+            self.outcome.problems.append(Problem(row.line, "", message))
+            return
+        if record_id is not None:
+            self.outcome.rows += 1
+            self.outcome.ids.append(record_id)
+
+    def point_code(self, fields: dict[str, str]) -> None:
+        """A point given by its name (as a spreadsheet may) becomes its code."""
+        raw = clean_text(fields.get("point", ""))
+        if raw and self.store.point(raw) is None and raw in self.point_by_name:
+            fields["point"] = self.point_by_name[raw]
+
+    def person(self, row: Row) -> str | None:
+        """The person's key, after checking this file has not named them already."""
+        fields = row.fields
+        id_type = ID_TYPE.parse(clean_text(fields.get("id_type", "")) or "resident_id")
+        number = normalise(clean_text(fields.get("id_number", "")))
+        if id_type is None or not number or id_number_problem(number):
+            return None  # the row's own checks say what is wrong
+        key = person_key(id_type, number)
+        if key in self.people:
+            raise FieldError("id_number", "import.same_person", row=self.people[key])
+        return key
+
+    def skip(self, fields: dict[str, str]) -> bool:
+        """Rows of an export that are no longer live records are not imported."""
+        if clean_text(fields.get("voided", "")):
+            self.outcome.skipped += 1
+            return True
+        return False

@@ -1,0 +1,172 @@
+"""``import``: rows of a CSV file into the store, all of them or (on any bad row) none.
+
+The file is read and split into rows first; then every row is applied, in order,
+inside one store transaction, so later rows see earlier ones (beds taken, people
+already registered) exactly as they would if typed one by one. Each bad row is
+recorded and the next one tried, so one run lists every problem; if there is any,
+the transaction is abandoned and nothing at all reaches the disk. A dry run does
+the same and always abandons it.
+
+Spreadsheets are messy, and this command is the one place where text from outside
+meets the store, so nothing in a file may crash it: every problem becomes a line
+``FILE:ROW: field: message`` (ROW is the line in the file, the header being 1).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from ...i18n import t
+from ...storage.paths import database_files
+from ...storage.repository import Store, open_store
+from .base import Outcome
+from .kinds import IMPORTERS, KINDS
+from .reading import ImportFileError, Table, printable, read_table
+
+PROGRESS_MIN_ROWS = 200
+
+
+class _Rollback(Exception):
+    """Abandons the import's transaction (bad rows, or a dry run)."""
+
+
+def import_table(
+    store: Store,
+    kind: str,
+    table: Table,
+    *,
+    dry_run: bool = False,
+    tick: Callable[[], None] = lambda: None,
+) -> Outcome:
+    """Apply every row of ``table`` in one transaction; commit only if all are good
+    and this is not a dry run. ``tick`` is called once per row (for a progress bar)."""
+    if table.problems:
+        return Outcome(problems=list(table.problems))
+    outcome = Outcome(problems=list(table.row_problems))
+    # A dry run is checked against the state read now, holding no writer back.
+    attempt = store.rehearsal() if dry_run else store.transaction()
+    with contextlib.suppress(_Rollback), attempt:
+        IMPORTERS[kind](store, table, outcome).run(table.rows, tick)
+        if outcome.problems or dry_run:
+            raise _Rollback
+    outcome.problems.sort(key=lambda problem: problem.line or 0)
+    return outcome
+
+
+# ---------------------------------------------------------------------- the command
+
+
+def _say(text: str, stream: IO[str]) -> None:
+    """Print without ever failing on a terminal that cannot show some characters."""
+    try:
+        stream.write(text + "\n")
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        stream.write(text.encode(encoding, "backslashreplace").decode(encoding) + "\n")
+    stream.flush()
+
+
+@contextlib.contextmanager
+def _progress(total: int, file: Path) -> Iterator[Callable[[], None]]:
+    """A progress bar on a terminal for big files; nothing otherwise."""
+    if total <= PROGRESS_MIN_ROWS or not sys.stderr.isatty():
+        yield lambda: None
+        return
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(escape(t("import.progress", file=file.name)), total=total)
+        yield lambda: progress.advance(task)
+
+
+@contextlib.contextmanager
+def _store_for(kind: str, db_path: Path, dry_run: bool) -> Iterator[Store]:
+    """The store to import into. Rooms set a point up, so they may create the
+    database; a dry run must not, so it checks against an empty scratch one."""
+    if kind == "rooms" and dry_run and not db_path.exists():
+        with tempfile.TemporaryDirectory(prefix="isolation-tui-") as scratch:
+            store = open_store(Path(scratch) / "dry-run.db", create=True)
+            try:
+                yield store
+            finally:
+                store.close()
+        return
+    store = open_store(db_path, create=kind == "rooms" and not dry_run, read_only=dry_run)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _id_range(ids: list[int]) -> str:
+    if not ids:
+        return "–"
+    low, high = min(ids), max(ids)
+    return str(low) if low == high else f"{low}–{high}"
+
+
+def run_import(kind: str, file: Path, db_path: Path, *, dry_run: bool = False) -> int:
+    """The ``import`` command: 0 when every row was imported (or would be), else 1."""
+    if kind not in KINDS:
+        _say(t("import.unknown_kind", kind=kind, kinds=", ".join(KINDS)), sys.stderr)
+        return 2
+    name = str(file)
+    try:
+        table = read_table(file, IMPORTERS[kind].columns, IMPORTERS[kind].one_of)
+    except ImportFileError as exc:
+        _say(printable(str(exc)), sys.stderr)
+        return 1
+    creating = kind == "rooms" and not dry_run and not db_path.exists()
+    try:
+        with _store_for(kind, db_path, dry_run) as store, _progress(len(table.rows), file) as tick:
+            outcome = import_table(store, kind, table, dry_run=dry_run, tick=tick)
+            if creating and outcome.problems:
+                # Nothing was stored: leave no empty database behind. Decided inside
+                # the writers' lock, after reading what others wrote, so another
+                # session's first import is never taken away with it.
+                with store.transaction():
+                    if store.db.storage.seq == 0:
+                        for path in database_files(db_path)[:2]:
+                            path.unlink(missing_ok=True)
+    except KeyboardInterrupt:
+        _say(t("import.interrupted"), sys.stderr)
+        return 1
+    if outcome.problems:
+        for problem in outcome.problems:
+            _say(problem.render(name), sys.stderr)
+        _say(t("import.failed", count=len(outcome.problems), file=name), sys.stderr)
+        return 1
+    _report(kind, name, db_path, outcome, dry_run)
+    return 0
+
+
+def _report(kind: str, file: str, db_path: Path, outcome: Outcome, dry_run: bool) -> None:
+    params: dict[str, Any] = {
+        "count": outcome.rows,
+        "points": outcome.points,
+        "db": db_path,
+        "file": file,
+        "ids": _id_range(outcome.ids),
+        "what": t(f"import.what.{kind}"),
+    }
+    if dry_run:
+        key = "import.dry_run"
+    elif outcome.rows == 0:
+        key = "import.nothing"
+    else:
+        key = f"import.done.{kind}"
+    _say(printable(t(key, **params)), sys.stdout)
+    if outcome.skipped:
+        key = {"tests": "import.skipped_tests", "incidents": "import.skipped_incidents"}.get(
+            kind, "import.skipped"
+        )
+        _say(t(key, count=outcome.skipped), sys.stdout)
+    if outcome.positive and not dry_run:
+        _say(t("import.positive_tests", count=outcome.positive), sys.stdout)

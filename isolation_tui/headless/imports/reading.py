@@ -1,0 +1,281 @@
+"""Reading a CSV file as a spreadsheet saves it: bytes to text, header to columns,
+lines to rows. Nothing here knows what a row means; a problem with the file as a
+whole stops here, a misshapen row is noted and the others still go on."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ...domain.rules import MAX_TEXT
+from ...i18n import t
+
+MAX_FILE_BYTES = 256 << 20  # about a million rows; more is surely a mistake
+# Cells a spreadsheet export neutralised (see csv_export): a leading quote before
+# one of these is ours, not the user's, and comes off again on import.
+_NEUTRALISED = tuple("=+-@\t\r'")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    aliases: tuple[str, ...] = ()
+    required: bool = False
+    limit: int = MAX_TEXT  # the most characters the field holds (a longer cell is refused)
+
+
+def norm_header(text: str) -> str:
+    text = text.replace("\ufeff", "").strip().rstrip("*＊").strip().lower()
+    return re.sub(r"[\s\-]+", "_", text)
+
+
+def printable(text: str, limit: int = 0) -> str:
+    """Text safe to print on a terminal: control characters shown as escapes."""
+    out = "".join(ch if unicodedata.category(ch) != "Cc" else repr(ch)[1:-1] for ch in str(text))
+    if limit and len(out) > limit:
+        out = out[: limit - 1] + "…"
+    return out
+
+
+@dataclass
+class Problem:
+    line: int | None
+    field: str
+    message: str
+
+    def render(self, file: str) -> str:
+        where = file if self.line is None else f"{file}:{self.line}"
+        parts = [where, self.field, self.message] if self.field else [where, self.message]
+        return printable(": ".join(parts))
+
+
+@dataclass
+class Row:
+    line: int
+    fields: dict[str, str]
+
+
+@dataclass
+class Table:
+    """A file split into rows keyed by the English column names."""
+
+    headers: dict[str, str] = field(default_factory=dict)  # name -> header as written
+    rows: list[Row] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # the file as a whole: stop
+    row_problems: list[Problem] = field(default_factory=list)  # misshapen rows: go on
+
+    def label(self, name: str) -> str:
+        """A field as the user will recognise it: the file's own header, and ours."""
+        written = self.headers.get(name)
+        if written is None or norm_header(written) == name:
+            return name
+        return f"{printable(written.replace(chr(0xFEFF), '').strip(), 40)} ({name})"
+
+
+class ImportFileError(Exception):
+    """The file cannot be read as CSV at all; the message says why."""
+
+
+# What ``decode`` tries, in this order, for the messages.
+_TRIED = "UTF-8, UTF-8 BOM, UTF-16 BOM, GB18030/GBK"
+# Share of a GB18030 reading's non-ASCII characters that must be GB2312 (the common
+# characters and punctuation a Chinese spreadsheet holds; rare name characters such
+# as 喆 are outside it). Text in another encoding read as GB18030 lands mostly
+# outside it: Latin-1, Shift-JIS and half of Big5 pair bytes GB2312 never uses.
+_GB2312_SHARE = 0.9
+# Korean (EUC-KR) reads as GB2312 too, every syllable a common Chinese character;
+# as EUC-KR, Chinese text is half Hangul, half Hanja or undecodable, Korean all Hangul.
+_HANGUL_SHARE = 0.9
+
+
+def decode(raw: bytes, file: str) -> str:
+    """The text of a CSV file as a spreadsheet saves it.
+
+    Sure by their marks: UTF-8 (with or without BOM, as it decodes strictly) and
+    UTF-16 with BOM ("Unicode text"). GB18030/GBK, what a Chinese-language Excel
+    saves, only when its reading is plausibly Chinese and not as plausibly another
+    East Asian encoding; any other file is refused, never guessed.
+    """
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = _strict(raw, "utf-16")
+    else:
+        text = _strict(raw, "utf-8-sig")
+        if text is None:
+            text = _gb18030(raw, file)
+    if text is None or "\x00" in text:
+        raise ImportFileError(t("import.bad_encoding", file=file, tried=_TRIED))
+    return text
+
+
+def _strict(raw: bytes, encoding: str) -> str | None:
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def _gb18030(raw: bytes, file: str) -> str | None:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        _refuse_mixed_utf8(raw, exc, file)
+    text = _strict(raw, "gb18030")
+    if text is None:
+        return None
+    wide = [ch for ch in text if ord(ch) > 127]
+    common = sum(1 for ch in wide if _in_gb2312(ch))
+    # Kana: Japanese (EUC-JP keeps it; Big5's commonest row reads as it).
+    kana = any("\u3040" <= ch <= "\u30ff" for ch in wide)
+    if kana or common < _GB2312_SHARE * len(wide) or _reads_as_korean(raw):
+        raise ImportFileError(t("import.unsure_encoding", file=file, tried=_TRIED))
+    return text
+
+
+def _in_gb2312(ch: str) -> bool:
+    try:
+        ch.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _reads_as_korean(raw: bytes) -> bool:
+    text = _strict(raw, "euc_kr")
+    if text is None:
+        return False
+    wide = [ch for ch in text if ord(ch) > 127]
+    hangul = sum(1 for ch in wide if "\uac00" <= ch <= "\ud7a3")
+    return bool(wide) and hangul >= _HANGUL_SHARE * len(wide)
+
+
+def _refuse_mixed_utf8(raw: bytes, exc: UnicodeDecodeError, file: str) -> None:
+    """A UTF-8 file with a few stray bytes must not be read as GB18030: that would
+    turn every Chinese name in it into plausible-looking nonsense, silently."""
+    text = raw.decode("utf-8", "replace")
+    bad = text.count("\ufffd")
+    good = sum(1 for ch in text if ord(ch) > 127 and ch not in "\ufffd\ufeff")
+    if good > bad:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ImportFileError(t("import.mixed_encoding", file=file, line=line))
+
+
+def _unquote(cell: str) -> str:
+    if len(cell) > 1 and cell[0] == "'" and cell[1] in _NEUTRALISED:
+        return cell[1:]
+    return cell
+
+
+def split_rows(text: str, columns: tuple[Column, ...], one_of: tuple[str, ...] = ()) -> Table:
+    """Header and rows of ``text``; header problems stop here, row shape is checked.
+    ``one_of``: columns of which at least one must be there."""
+    table = Table()
+    first_line = text.lstrip("\ufeff\r\n").split("\n", 1)[0]
+    delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    lookup: dict[str, str] = {}
+    for column in columns:
+        for alias in (column.name, *column.aliases):
+            lookup[norm_header(alias)] = column.name
+    header: list[str] | None = None
+    names: list[str | None] = []
+    line = 0
+    try:
+        for cells in reader:
+            start, line = line + 1, reader.line_num
+            if not any(cell.strip() for cell in cells):
+                continue
+            if header is None:
+                header = cells
+                known = ", ".join(c.name for c in columns)
+                names = _map_header(table, header, lookup, known, start)
+                if table.problems:
+                    return table
+                missing = [c.name for c in columns if c.required and c.name not in table.headers]
+                for name in missing:
+                    table.problems.append(Problem(start, name, t("import.missing_column")))
+                if one_of and not any(name in table.headers for name in one_of):
+                    others = ", ".join(one_of[1:])
+                    message = t("import.missing_either", others=others)
+                    table.problems.append(Problem(start, one_of[0], message))
+                if table.problems:
+                    return table
+                continue
+            _add_row(table, names, cells, start)
+    except csv.Error as exc:
+        table.row_problems.append(
+            Problem(line + 1, "", t("import.csv_error", reason=printable(str(exc), 120)))
+        )
+    if header is None and not table.problems and not table.row_problems:
+        table.problems.append(Problem(None, "", t("import.no_header")))
+    return table
+
+
+def _map_header(
+    table: Table, header: list[str], lookup: Mapping[str, str], known: str, line: int
+) -> list[str | None]:
+    names: list[str | None] = []
+    for written in header:
+        key = norm_header(written)
+        if not key:
+            names.append(None)
+            continue
+        name = lookup.get(key)
+        if name is None:
+            table.problems.append(
+                Problem(
+                    line, printable(written.strip(), 60), t("import.unknown_column", known=known)
+                )
+            )
+            names.append(None)
+            continue
+        if name in table.headers:
+            table.problems.append(
+                Problem(
+                    line,
+                    printable(written.strip(), 60),
+                    t("import.duplicate_column", first=table.headers[name].strip(), name=name),
+                )
+            )
+        table.headers.setdefault(name, written)
+        names.append(name)
+    return names
+
+
+def _add_row(table: Table, names: list[str | None], cells: list[str], line: int) -> None:
+    fields: dict[str, str] = {}
+    for index, cell in enumerate(cells):
+        if index >= len(names):
+            if cell.strip():
+                table.row_problems.append(
+                    Problem(line, "", t("import.extra_cells", cells=len(cells), columns=len(names)))
+                )
+                return
+            continue
+        name = names[index]
+        if name is None:
+            if cell.strip():
+                table.row_problems.append(
+                    Problem(line, "", t("import.unnamed_cell", number=index + 1))
+                )
+                return
+            continue
+        fields[name] = _unquote(cell)
+    table.rows.append(Row(line, fields))
+
+
+def read_table(file: Path, columns: tuple[Column, ...], one_of: tuple[str, ...] = ()) -> Table:
+    """Read and split ``file``; raises :class:`ImportFileError` when it is unreadable."""
+    try:
+        if file.stat().st_size > MAX_FILE_BYTES:
+            raise ImportFileError(t("import.too_big", file=file, limit=MAX_FILE_BYTES >> 20))
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise ImportFileError(
+            t("import.cannot_read", file=file, reason=exc.strerror or type(exc).__name__)
+        ) from exc
+    return split_rows(decode(raw, str(file)), columns, one_of)
