@@ -26,6 +26,13 @@ def english() -> Iterator[None]:
 
 
 @pytest.fixture
+def chinese() -> Iterator[None]:
+    set_language("zh")
+    yield
+    set_language("en")
+
+
+@pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "isolation.db"
 

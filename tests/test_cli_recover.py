@@ -13,7 +13,9 @@ from isolation_tui.storage.repository import STAYS, open_store
 def _fill(db_path: Path, people: int) -> None:
     store = open_store(db_path, create=True, actor=Actor("tester"))
     store.save_point(
-        "DD01", "一号点", [{"code": "101", "floor": "1", "beds": 50, "blocked": False}]
+        "DD01",
+        "一号点",
+        [{"code": f"{100 + n}", "floor": "1", "beds": 1, "blocked": False} for n in range(50)],
     )
     for n in range(people):
         store.register_arrival(

@@ -119,10 +119,9 @@ async def test_correcting_the_arrival_replans_its_tests(point: Store) -> None:
 async def test_an_arrival_days_back_is_asked_about_first(point: Store) -> None:
     app = IsolationApp(point, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("f2", "n", *"王五", "enter")
+        await pilot.press("f2", "n", *"王五", "enter", *"P9")
         form = app.screen
         form.query_one("#field-id_type", Select).value = "passport"
-        await pilot.press("enter", *"P9")
         arrived = form.query_one("#field-arrived_at", Input)
         arrived.value = "2026-11-20 08:00"  # 9 days back
         name = form.query_one("#field-name", Input)
@@ -145,9 +144,8 @@ async def test_an_arrival_days_back_is_asked_about_first(point: Store) -> None:
         (stay,) = point.rows(STAYS).values()
         assert stay["arrived_at"] == "2026-11-20 08:00"
         # A few minutes ahead of the clock (within its tolerance) is asked about too.
-        await pilot.press(*"王六", "enter")
+        await pilot.press(*"王六", "enter", *"P10")
         form.query_one("#field-id_type", Select).value = "passport"
-        await pilot.press("enter", *"P10")
         arrived.value = "09:35"
         await pilot.press("ctrl+s")
         await pilot.pause()

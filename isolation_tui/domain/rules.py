@@ -120,6 +120,18 @@ def parse_bool(errors: Collector, name: str, raw: str) -> bool:
     return False
 
 
+_CHINA = {"cn", "chn", "china", "中国", "中华人民共和国"}
+
+
+def shares_room(fields: Mapping[str, Any]) -> bool:
+    """Whether the fields confirm that the person shares a room with the people in
+    it (the same household or group): sharing is a choice, never a default."""
+    errors = Collector()
+    shared = parse_bool(errors, "shares_room", _field(fields, "shares_room"))
+    errors.raise_if_any()
+    return shared
+
+
 def person_from_fields(errors: Collector, fields: Mapping[str, Any], now: datetime) -> Person:
     name = _field(fields, "name")
     if not name:
@@ -176,6 +188,9 @@ def person_from_fields(errors: Collector, fields: Mapping[str, Any], now: dateti
     if phone and not _PHONE_RE.match(phone):
         errors.add("phone", "error.bad_phone", value=phone)
     nationality = _field(fields, "nationality") or ("CN" if id_type == "resident_id" else "")
+    if nationality.casefold() in _CHINA:
+        # The form shows China in the user's language; the record keeps one code.
+        nationality = "CN"
     return Person(
         name=name,
         sex=sex,

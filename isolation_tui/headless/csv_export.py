@@ -48,7 +48,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 
 Row = dict[str, Any]
 
-ARRIVAL_COLUMNS = ("id", *ARRIVAL_FIELDS, "status", "release_due", "voided")
+ARRIVAL_COLUMNS = ("id", *ARRIVAL_FIELDS, "shares_room", "status", "release_due", "voided")
 DISCHARGE_COLUMNS = (
     "id",
     "stay",
@@ -136,6 +136,7 @@ def arrival_rows(store: Store) -> list[Row]:
             {
                 "id": stay_id,
                 **fields,
+                "shares_room": "yes" if stay.get("shares_with") else "",
                 "status": stay["status"],
                 "release_due": stay["release_due"],
                 "voided": stay.get("voided") or None,

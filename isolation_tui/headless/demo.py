@@ -1136,6 +1136,9 @@ class _Writer:
 
     def arrive(self, person: PersonPlan) -> None:
         fields = {**person.fields, "point": person.point, "room": person.room}
+        if self.store.beds_taken(person.point, person.room):
+            # Rooms are given to a party as a whole: whoever is there is family.
+            fields["shares_room"] = "yes"
         stay_id = self.store.register_arrival(fields)
         self.stay_of[person.index] = stay_id
         if person.extension:

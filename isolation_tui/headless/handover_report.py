@@ -82,6 +82,7 @@ def _lines(summary: dict[str, Any]) -> Iterator[tuple[str, list[str]]]:
         t("handover.fevers", count=len(summary.get("fevers", []))),
         [
             f"#{f['stay']} {f['name']} {f['room']} {f['at'][5:]} {f['temperature']:.1f} °C"
+            + (f" {f['symptoms']}" if f.get("symptoms") else "")
             for f in summary.get("fevers", [])
         ],
     )

@@ -134,10 +134,14 @@ class FormScreen(MainScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "ui.key_save", priority=True),
         Binding("escape", "cancel", "ui.key_cancel"),
-        Binding("enter,tab", "next_field", "ui.key_next_field", priority=True, show=False),
+        Binding("enter", "enter", "ui.key_next_field", priority=True, show=False),
+        Binding("tab", "next_field", "ui.key_next_field", priority=True, show=False),
         Binding("shift+tab", "previous_field", "ui.key_next_field", priority=True, show=False),
     ]
     title_key = ""
+    paste_columns: tuple[str, ...] = ()
+    """The order of the cells of a spreadsheet row pasted into the form (empty: the
+    fields from the cursor on)."""
 
     def specs(self) -> Sequence[FieldSpec]:
         raise NotImplementedError
@@ -149,7 +153,9 @@ class FormScreen(MainScreen):
         yield CounterBar(id="counter-bar")
         yield ModeTabs(self.mode_name, read_only=self.store.read_only)
         yield Static(self.heading(), id="screen-title", markup=False)
-        yield RecordForm(self.specs(), self.initial_values(), id="form")
+        yield RecordForm(
+            self.specs(), self.initial_values(), paste_columns=self.paste_columns, id="form"
+        )
         yield Static("", id="form-status", markup=False)
         yield Footer()
 
@@ -174,12 +180,58 @@ class FormScreen(MainScreen):
             row.refresh_options()
 
     def action_next_field(self) -> None:
-        """Enter moves on, decided when the key arrives: in a burst of typing (a fast
+        """Tab moves on, decided when the key arrives: in a burst of typing (a fast
         typist, an ID card reader) the next keys then land in the next field."""
         focused = self.focused
         if not isinstance(focused, TextField | ChoiceField):
             raise SkipAction()
         self.focus_next()
+
+    async def action_enter(self) -> None:
+        """Enter moves on as tab does, past fields with nothing left to type, and saves
+        from the last field (or from where ``saves_on_enter`` says)."""
+        focused = self.focused
+        if not isinstance(focused, TextField | ChoiceField):
+            raise SkipAction()
+        # Where enter goes depends on what was typed (a complete resident ID): let the
+        # fields take the keys already sent before deciding. The keys after this one
+        # wait meanwhile, so they land where enter leads.
+        await self.form.settled()
+        name = (focused.id or "").removeprefix("field-")
+        names = [spec.name for spec in self.form.specs]
+        if name == names[-1] or self.saves_on_enter(name):
+            await self.action_save()
+            return
+        self._move_on_from(name)
+
+    def _move_on_from(self, name: str) -> None:
+        """To the next field with something left to type."""
+        names = [spec.name for spec in self.form.specs]
+        ahead = [n for n in names[names.index(name) + 1 :] if not self.skip_on_enter(n)]
+        self.form.focus_field(ahead[0] if ahead else names[-1])
+
+    def skip_on_enter(self, name: str) -> bool:
+        """A field enter passes by (it is filled from another)."""
+        return False
+
+    def saves_on_enter(self, name: str) -> bool:
+        """Enter in this field saves the form."""
+        return False
+
+    def confirm_first(self, values: dict[str, str]) -> tuple[str, dict[str, str], str] | None:
+        """A question to answer before storing: (question, the values a yes adds,
+        the field to go back to on a no); None: nothing to ask."""
+        return None
+
+    def on_text_field_pasted(self, event: TextField.Pasted) -> None:
+        start = (event.field.id or "").removeprefix("field-")
+        message, refused = self.form.paste(start, event.lines)
+        self._status(message, error=refused)
+        if not refused and len(event.lines) > 1:
+            # Lines went down the form from here: carry on after the last one.
+            names = [spec.name for spec in self.form.specs]
+            last = names[min(names.index(start) + len(event.lines), len(names)) - 1]
+            self._move_on_from(last)
 
     def action_previous_field(self) -> None:
         if not isinstance(self.focused, TextField | ChoiceField):
@@ -193,30 +245,32 @@ class FormScreen(MainScreen):
     def after_save(self) -> None:
         self.dismiss()
 
-    def confirm_question(self, values: dict[str, str]) -> str:
-        """A question to answer yes to before this is stored ("" when none)."""
-        return ""
-
     async def action_save(self) -> None:
         if self.iso_app.refuse_if_read_only():
             return
         await self.form.settled()
-        self.form.clear_errors()
-        values = self.form.values()
-        question = self.confirm_question(values)
-        if not question:
-            self._store(values)
-            return
+        await self._ask_then_store(self.form.values())
 
-        def answered(yes: bool | None) -> None:
+    async def _ask_then_store(self, values: dict[str, str]) -> None:
+        """Each question of :meth:`confirm_first` in turn (a yes adds its values and
+        asks the next), then store; a no stores nothing and goes back to its field."""
+        question = self.confirm_first(values)
+        if question is None:
+            await self._store(values)
+            return
+        text, extra, field = question
+
+        async def answered(yes: bool | None) -> None:
             if yes:
-                self._store(values)
+                await self._ask_then_store(values | extra)
             else:
                 self._status(t("ui.not_saved_asked"))
+                self.form.focus_field(field)
 
-        await self.app.push_screen(ConfirmScreen(question), answered)
+        self.app.push_screen(ConfirmScreen(text), answered)
 
-    def _store(self, values: dict[str, str]) -> None:
+    async def _store(self, values: dict[str, str]) -> None:
+        self.form.clear_errors()
         try:
             message = self.save(values)
         except (ValidationFailed, FieldError) as exc:

@@ -293,7 +293,7 @@ def entry_cell(check: dict[str, Any] | None) -> Text:
 
 class RoundScreen(QuickEntryScreen):
     watched_tables = frozenset({CHECKS, STAYS})
-    columns = ("floor", "room", "name", "morning", "afternoon", "entered")
+    columns = ("floor", "room", "name", "morning", "afternoon", "entered", "symptoms")
     hint_key = "ui.round_hint"
     PALETTE = (
         ("ui.key_missed", "ui.help_missed", "mark('m')"),
@@ -352,6 +352,7 @@ class RoundScreen(QuickEntryScreen):
                 cell(stay["person"]["name"]),
                 *(_marked(entry_cell(checks[name]), name == current) for name in ROUND.codes),
                 cell(entered, "dim"),
+                cell(mine["symptoms"] if mine else "", "yellow"),
             ]
         self.show_rows(list(rows), rows.__getitem__)
         name = point["name"] if point else ""

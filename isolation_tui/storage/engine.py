@@ -67,6 +67,8 @@ class _Transaction:
     ops: list[list[Any]] = field(default_factory=list)
     undo: list[tuple[str, str, Doc | None]] = field(default_factory=list)
     max_ids_before: dict[str, int] = field(default_factory=dict)
+    # Whether each table touched had a name before: a rollback restores exactly that.
+    names_before: dict[str, bool] = field(default_factory=dict)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -92,6 +94,34 @@ def _describe_os_error(exc: OSError, path: Path) -> str:
     return t("store.io_error", path=path, error=exc.strerror or exc)
 
 
+def apply_op(
+    tables: Tables, max_ids: dict[str, int], table: str, key: str | None, doc: Doc | None
+) -> Doc | None:
+    """Apply one journal operation; return the document it replaced.
+
+    A ``None`` key is about the table itself (its documents are removed one by one
+    before): ``{}`` keeps its name, ``None`` drops it, and both restart its ids at
+    1, as TinyDB's ``truncate`` and ``drop_tables`` do.
+    """
+    if key is None:
+        max_ids.pop(table, None)
+        if doc is None:
+            tables.pop(table, None)
+        else:
+            tables[table] = {}
+        return None
+    rows = tables.setdefault(table, {})
+    before = rows.get(key)
+    if doc is None:
+        rows.pop(key, None)
+    else:
+        rows[key] = doc
+        number = int(key)
+        if number > max_ids.get(table, 0):
+            max_ids[table] = number
+    return before
+
+
 class JournalStorage(Storage):
     """TinyDB storage over ``path`` (snapshot), ``path-journal`` and ``path-lock``."""
 
@@ -101,6 +131,7 @@ class JournalStorage(Storage):
         *,
         create: bool = False,
         read_only: bool = False,
+        create_dirs: bool = False,
         who: str = "unknown",
     ) -> None:
         self.path = Path(path)
@@ -124,7 +155,7 @@ class JournalStorage(Storage):
         if not self.path.exists():
             if not create or read_only:
                 raise StoreMissing(t("store.missing", path=self.path))
-            self._create()
+            self._create(create_dirs)
         self._load()
 
     # ------------------------------------------------------------------ opening
@@ -140,8 +171,11 @@ class JournalStorage(Storage):
             os.fchmod(fd, FILE_MODE)
         return fd
 
-    def _create(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    def _create(self, create_dirs: bool) -> None:
+        if create_dirs:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        elif not self.path.parent.is_dir():
+            raise StoreMissing(t("store.missing", path=self.path))
         with self._locked():
             if self.path.exists():
                 return
@@ -340,22 +374,14 @@ class JournalStorage(Storage):
         for entry in fresh:
             for table, key, doc in entry.get("ops", []):
                 self._put(table, key, doc)
-                changes.keys.add((table, key))
+                if key is not None:
+                    changes.keys.add((table, key))
             self._seq = entry["seq"]
         self._journal_offset += chunk.consumed
         return changes
 
-    def _put(self, table: str, key: str, doc: Doc | None) -> Doc | None:
-        rows = self._tables.setdefault(table, {})
-        before = rows.get(key)
-        if doc is None:
-            rows.pop(key, None)
-        else:
-            rows[key] = doc
-            number = int(key)
-            if number > self._max_ids.get(table, 0):
-                self._max_ids[table] = number
-        return before
+    def _put(self, table: str, key: str | None, doc: Doc | None) -> Doc | None:
+        return apply_op(self._tables, self._max_ids, table, key, doc)
 
     # ------------------------------------------------------------------ locking
 
@@ -476,10 +502,25 @@ class JournalStorage(Storage):
         tx = self._tx
         if tx is None:
             raise RuntimeError("documents are changed inside a transaction only")
+        tx.names_before.setdefault(table, table in self._tables)
         before = self._put(table, key, doc)
         tx.undo.append((table, key, before))
         tx.ops.append([table, key, doc])
         self._notify(Changes(keys={(table, key)}))
+
+    def stage_table(self, table: str, *, keep: bool) -> None:
+        """Inside the current transaction: remove every document of ``table`` and
+        restart its ids at 1; ``keep`` leaves it as an empty table (TinyDB's
+        ``truncate`` and ``persist_empty``), otherwise its name goes too."""
+        tx = self._tx
+        if tx is None:
+            raise RuntimeError("tables are changed inside a transaction only")
+        tx.names_before.setdefault(table, table in self._tables)
+        for key in list(self._tables.get(table, {})):
+            self.stage(table, key, None)
+        op: Doc | None = {} if keep else None
+        self._put(table, None, op)
+        tx.ops.append([table, None, op])
 
     # ------------------------------------------------------------------ Storage
 
@@ -487,14 +528,20 @@ class JournalStorage(Storage):
         return self._tables
 
     def write(self, data: Tables) -> None:
-        """Whole-database writes (``drop_tables``) become per-document changes."""
+        """Whole-database writes (``drop_tables``) become per-document changes; a
+        table left out is dropped, its ids with it."""
         with self.transaction():
+            for table in set(self._tables) | set(self._max_ids):
+                if table not in data:
+                    self.stage_table(table, keep=False)
             for table, rows in list(self._tables.items()):
                 new_rows = data.get(table, {})
                 for key in list(rows):
                     if key not in new_rows:
                         self.stage(table, key, None)
             for table, new_rows in data.items():
+                if table not in self._tables:
+                    self.stage_table(table, keep=True)
                 rows = self._tables.get(table, {})
                 for key, doc in new_rows.items():
                     if rows.get(key) != doc:
@@ -513,6 +560,11 @@ class JournalStorage(Storage):
                 rows.pop(key, None)
             else:
                 rows[key] = before
+        for table, existed in tx.names_before.items():
+            if not existed:
+                self._tables.pop(table, None)
+            else:
+                self._tables.setdefault(table, {})
         self._max_ids = tx.max_ids_before
 
     def _cut_torn_tail(self) -> None:

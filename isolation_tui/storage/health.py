@@ -320,7 +320,7 @@ class HealthMixin:
             room=stay["room"],
             temperature=f"{temperature:.1f}",
             round=ROUND.label(check["round"]),
-        )
+        ) + (f", {check['symptoms']}" if check["symptoms"] else "")
         return (3 if temperature >= SEVERE_FEVER else 2), summary
 
     def _revisit_draft(

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..i18n import t
-from .engine import SCHEMA_VERSION, JournalStorage
+from .engine import SCHEMA_VERSION, JournalStorage, apply_op
 from .errors import StoreCorrupt, StoreError, StoreMissing
 from .journal import decode_snapshot, parse_entries, parse_journal_header
 
@@ -72,15 +72,10 @@ def salvage(source: Path, dest: Path) -> Salvage:
                 lost = sum(1 for later in lines[number:] if later)
                 break
             for table, key, doc in entry["ops"]:
-                rows = tables.setdefault(table, {})
-                if doc is None:
-                    rows.pop(key, None)
-                else:
-                    rows[key] = doc
-                    max_ids[table] = max(max_ids.get(table, 0), int(key))
+                apply_op(tables, max_ids, table, key, doc)
             seq = entry["seq"]
             kept += 1
-    store = JournalStorage(dest, create=True)
+    store = JournalStorage(dest, create=True, create_dirs=True)
     store.restore(tables, max_ids, seq)
     store.close()
     return Salvage(seq=seq, kept_entries=kept, lost_lines=lost, problem=problem)

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from ...domain.display import for_terminal
 from ...i18n import t
 from ...storage.paths import database_files
 from ...storage.repository import Store, open_store
@@ -62,7 +63,9 @@ def import_table(
 
 
 def _say(text: str, stream: IO[str]) -> None:
-    """Print without ever failing on a terminal that cannot show some characters."""
+    """Print without ever failing on a terminal that cannot show some characters, and
+    without a control character (of a file name, say) that the terminal would act on."""
+    text = for_terminal(text)
     try:
         stream.write(text + "\n")
     except UnicodeEncodeError:
@@ -82,7 +85,8 @@ def _progress(total: int, file: Path) -> Iterator[Callable[[], None]]:
     from rich.progress import Progress
 
     with Progress(console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task(escape(t("import.progress", file=file.name)), total=total)
+        label = for_terminal(t("import.progress", file=file.name))
+        task = progress.add_task(escape(label), total=total)
         yield lambda: progress.advance(task)
 
 
