@@ -11,7 +11,7 @@ import functools
 import io
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +41,91 @@ def _set_lang(ctx: click.Context, _param: click.Parameter, value: str | None) ->
     return lang
 
 
+def _help_language(ctx: click.Context) -> str:
+    """``--lang`` when given before ``--help``, else the locale's."""
+    return ctx.meta.get(LANG_KEY) or language_from_environment()
+
+
+def _local(text: str | None) -> str | None:
+    """Help texts are catalogue keys (``cli.help.stats``), said in the current language."""
+    return t(text) if text and text.startswith("cli.") else text
+
+
+@contextlib.contextmanager
+def _translated(command: click.Command, ctx: click.Context) -> Iterator[None]:
+    """The command's, its options' and its subcommands' help in the user's language,
+    for as long as the help is written (click reads them as plain attributes)."""
+    set_language(_help_language(ctx))
+    holders: list[click.Command | click.Parameter] = [command, *command.get_params(ctx)]
+    if isinstance(command, click.Group):
+        holders += command.commands.values()
+    saved = [(holder, holder.help) for holder in holders if hasattr(holder, "help")]
+    try:
+        for holder, text in saved:
+            holder.help = _local(text)  # type: ignore[union-attr]
+        yield
+    finally:
+        for holder, text in saved:
+            holder.help = text  # type: ignore[union-attr]
+
+
+CLICK_HELP = "Show this message and exit."
+
+
+class LocalCommand(click.Command):
+    """A command whose ``--help`` speaks the user's language, headings included."""
+
+    def get_help(self, ctx: click.Context) -> str:
+        with _translated(self, ctx):
+            return super().get_help(ctx)
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)
+        if option is not None and option.help == CLICK_HELP:
+            option.help = "cli.opt.help"  # click keeps the option: said in our words
+        return option
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        pieces = self.collect_usage_pieces(ctx)
+        formatter.write_usage(ctx.command_path, " ".join(pieces), t("cli.usage") + " ")
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        required = f"[{t('cli.required')}]"
+        records = [
+            (names, text.replace("[required]", required))
+            for p in self.get_params(ctx)
+            if (record := p.get_help_record(ctx)) is not None
+            for names, text in [record]
+        ]
+        if records:
+            with formatter.section(t("cli.options")):
+                formatter.write_dl(records)
+
+
+class LocalGroup(LocalCommand, click.Group):
+    command_class = LocalCommand
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_options(ctx, formatter)
+        self.format_commands(ctx, formatter)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [
+            (name, command.get_short_help_str(formatter.width - 6 - len(name)))
+            for name, command in sorted(self.commands.items())
+            if not command.hidden
+        ]
+        if rows:
+            with formatter.section(t("cli.commands")):
+                formatter.write_dl(rows)
+
+
 db_option = click.option(
     "--db",
     "db_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Database file (default: $ISOLATION_TUI_DB, else the user data directory).",
+    help="cli.opt.db",
 )
 lang_option = click.option(
     "--lang",
@@ -55,7 +134,7 @@ lang_option = click.option(
     callback=_set_lang,
     expose_value=False,
     is_eager=True,
-    help="Language of messages (default from the locale).",
+    help="cli.opt.lang",
 )
 
 
@@ -74,8 +153,7 @@ as_option = click.option(
     default=None,
     callback=_set_on_duty,
     expose_value=False,
-    help="Your name, when one account serves the whole point: stored beside the "
-    "OS account in every change.",
+    help="cli.opt.as",
 )
 
 
@@ -110,20 +188,29 @@ def command(func: Callable[..., ExitCode | None]) -> Callable[..., None]:
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
-@click.version_option(package_name="isolation-tui")
+@click.group(
+    cls=LocalGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    invoke_without_command=True,
+    help="cli.help.main",
+)
+@click.version_option(package_name="isolation-tui", help="cli.opt.version")
 @db_option
-@click.option("--point", default=None, help="Your point's code (default: the first point).")
+@click.option(
+    "--point",
+    default=None,
+    help="cli.opt.point",
+)
 @lang_option
 @as_option
 @click.option(
     "--ask-name",
     is_flag=True,
     envvar="ISOLATION_TUI_ASK_NAME",
-    help="Ask who is on duty at start (also ISOLATION_TUI_ASK_NAME=1).",
+    help="cli.opt.ask_name",
 )
-@click.option("--read-only", is_flag=True, help="Look, but change nothing.")
-@click.option("--demo", "use_demo", is_flag=True, help="Try it on a fresh copy of the demo data.")
+@click.option("--read-only", is_flag=True, help="cli.opt.read_only")
+@click.option("--demo", "use_demo", is_flag=True, help="cli.opt.demo")
 @click.pass_context
 def main(
     ctx: click.Context,
@@ -165,6 +252,11 @@ def run_tui(
         except StoreError as exc:
             echo(f"isolation-tui: {exc}", err=True)
             sys.exit(1)
+        if point is not None and store.point(point) is None:
+            # A mistyped code must not open the program at some other point.
+            store.close()
+            click.echo(f"isolation-tui: {t('report.unknown_point', point=point)}", err=True)
+            sys.exit(1)
         from .app import IsolationApp
 
         # Asked only where nobody is named yet and the session may write.
@@ -173,17 +265,16 @@ def run_tui(
         store.close()
 
 
-@main.command()
+@main.command(help="cli.help.demo")
 @db_option
 @lang_option
 @as_option
-@click.option("--force", is_flag=True, help="Replace an existing database.")
+@click.option("--force", is_flag=True, help="cli.opt.force")
 @click.option(
     "--scale",
     type=click.IntRange(1, 1000),
     default=1,
-    show_default=True,
-    help="Multiply people and incidents (for benchmarks).",
+    help="cli.opt.scale",
 )
 @command
 def demo(db_path: Path, force: bool, scale: int) -> ExitCode:
@@ -193,10 +284,10 @@ def demo(db_path: Path, force: bool, scale: int) -> ExitCode:
     return run_demo(db_path, force=force, scale=scale)
 
 
-@main.command()
+@main.command(help="cli.help.points")
 @db_option
 @lang_option
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per point.")
+@click.option("--json", "as_json", is_flag=True, help="cli.opt.json_points")
 @command
 def points(db_path: Path, as_json: bool) -> ExitCode:
     """List the points with their beds and free beds."""
@@ -205,11 +296,11 @@ def points(db_path: Path, as_json: bool) -> ExitCode:
     return run_points(db_path, as_json=as_json)
 
 
-@main.command()
+@main.command(help="cli.help.stats")
 @db_option
 @lang_option
-@click.option("--point", "point", default=None, help="One point's counters (default: all).")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@click.option("--point", "point", default=None, help="cli.opt.point_stats")
+@click.option("--json", "as_json", is_flag=True, help="cli.opt.json_stats")
 @command
 def stats(db_path: Path, point: str | None, as_json: bool) -> ExitCode:
     """Show the live counters: received, released home, in isolation, incidents..."""
@@ -218,7 +309,7 @@ def stats(db_path: Path, point: str | None, as_json: bool) -> ExitCode:
     return run_stats(db_path, point=point, as_json=as_json)
 
 
-@main.command(name="import")
+@main.command(name="import", help="cli.help.import")
 @click.argument(
     "kind", type=click.Choice(["rooms", "arrivals", "discharges", "incidents", "tests"])
 )
@@ -226,7 +317,7 @@ def stats(db_path: Path, point: str | None, as_json: bool) -> ExitCode:
 @db_option
 @lang_option
 @as_option
-@click.option("--dry-run", is_flag=True, help="Check every row, store nothing.")
+@click.option("--dry-run", is_flag=True, help="cli.opt.dry_run")
 @command
 def import_(kind: str, file: Path, db_path: Path, dry_run: bool) -> ExitCode:
     """Import rows from a CSV file: all of them, or (on any bad row) none."""
@@ -235,16 +326,25 @@ def import_(kind: str, file: Path, db_path: Path, dry_run: bool) -> ExitCode:
     return run_import(kind, file, db_path, dry_run=dry_run)
 
 
-@main.command()
+@main.command(help="cli.help.export")
 @click.argument(
     "kind",
     type=click.Choice(["arrivals", "discharges", "incidents", "checks", "tests", "audit"]),
 )
 @db_option
 @lang_option
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
 @click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Default: stdout."
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json"]),
+    default="csv",
+    help="cli.opt.format_export",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="cli.opt.out_export",
 )
 @command
 def export(kind: str, db_path: Path, fmt: str, out: Path | None) -> ExitCode:
@@ -254,17 +354,22 @@ def export(kind: str, db_path: Path, fmt: str, out: Path | None) -> ExitCode:
     return run_export(kind, db_path, fmt=fmt, out=out)
 
 
-@main.command()
+@main.command(help="cli.help.handover")
 @db_option
 @lang_option
-@click.option("--point", default=None, help="The point (default: all points).")
+@click.option("--point", default=None, help="cli.opt.point_handover")
 @click.option(
     "--since",
     default="",
-    help="Start of the window, e.g. '2022-03-25 08:00' (default: the last handover; "
-    "for a first one, the start of the shift in progress).",
+    help="cli.opt.since",
 )
-@click.option("--format", "fmt", type=click.Choice(["md", "txt", "html"]), default="md")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "txt", "html"]),
+    default="md",
+    help="cli.opt.format_handover",
+)
 @command
 def handover(db_path: Path, point: str | None, since: str, fmt: str) -> ExitCode:
     """Print the shift handover: the window since the last one, and what is pending."""
@@ -284,13 +389,13 @@ def handover(db_path: Path, point: str | None, since: str, fmt: str) -> ExitCode
     return 0
 
 
-@main.command()
+@main.command(help="cli.help.schedule")
 @db_option
 @lang_option
 @as_option
-@click.option("--point", "point", required=True, help="The point's code.")
-@click.option("--category", required=True, help="inbound, close_contact, … (or its Chinese).")
-@click.option("--days", required=True, help="Days of the stay to test on, e.g. 1,4,7,14.")
+@click.option("--point", "point", required=True, help="cli.opt.point_schedule")
+@click.option("--category", required=True, help="cli.opt.category")
+@click.option("--days", required=True, help="cli.opt.days")
 @command
 def schedule(db_path: Path, point: str, category: str, days: str) -> ExitCode:
     """Set a point's test days for a category (the last day of a stay is always tested)."""
@@ -304,27 +409,28 @@ def schedule(db_path: Path, point: str, category: str, days: str) -> ExitCode:
     return 0
 
 
-@main.command()
+@main.command(help="cli.help.shifts")
 @db_option
 @lang_option
+@as_option
 @click.argument("starts", required=False, default="")
 @command
 def shifts(db_path: Path, starts: str) -> ExitCode:
     """Show, or set (e.g. 08:00,20:00), when shifts start: a first handover covers
     the shift in progress."""
     if not starts:
-        click.echo(",".join(open_store(db_path, read_only=True).shifts()))
+        echo(",".join(open_store(db_path, read_only=True).shifts()))
         return 0
     try:
         wanted = open_store(db_path).set_shifts(starts)
     except FieldError as exc:
-        click.echo(f"isolation-tui: {exc.field}: {exc.message}", err=True)
+        echo(f"isolation-tui: {exc.field}: {exc.message}", err=True)
         return 1
-    click.echo(t("cli.shifts_set", starts=",".join(wanted)))
+    echo(t("cli.shifts_set", starts=",".join(wanted)))
     return 0
 
 
-@main.command()
+@main.command(help="cli.help.check")
 @db_option
 @lang_option
 @command
@@ -335,14 +441,14 @@ def check(db_path: Path) -> ExitCode:
     return run_check(db_path)
 
 
-@main.command()
+@main.command(help="cli.help.recover")
 @db_option
 @lang_option
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="New database file for the recovered copy.",
+    help="cli.opt.out_recover",
 )
 @command
 def recover(db_path: Path, out: Path) -> ExitCode:

@@ -25,6 +25,14 @@ def english() -> Iterator[None]:
     set_language("en")
 
 
+@pytest.fixture(params=["en", "zh"])
+def lang(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A flow run once in each language."""
+    set_language(request.param)
+    yield request.param
+    set_language("en")
+
+
 @pytest.fixture
 def chinese() -> Iterator[None]:
     set_language("zh")
@@ -42,6 +50,24 @@ def store(db_path: Path) -> Iterator[Store]:
     s = open_store(db_path, create=True, actor=Actor("tester"), clock=lambda: FIXED_NOW)
     yield s
     s.close()
+
+
+@pytest.fixture
+def one_person(store: Store) -> Store:
+    """One person due home today (arrived 14 days ago): tests on days 1, 4, 7, 14."""
+    rooms = [{"code": "101", "floor": "1", "beds": 1, "blocked": False}]
+    store.save_point("DD01", "一号点", rooms)
+    store.register_arrival(
+        {
+            "point": "DD01",
+            "name": "李四",
+            "id_type": "passport",
+            "id_number": "E1234567",
+            "category": "inbound",
+            "arrived_at": "2026-11-15 10:00",
+        }
+    )
+    return store
 
 
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]

@@ -129,7 +129,7 @@ def _unpack_tests(sdist: Path, root: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def suite(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cache = request.config.cache
+    cache = getattr(request.config, "cache", None)
     folder = (
         cache.mkdir(f"tinydb-{TINYDB_VERSION}-sdist")
         if cache is not None

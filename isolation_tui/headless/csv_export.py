@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import io
 import os
 import sys
@@ -40,6 +41,8 @@ from ..storage.repository import (
 
 KINDS = ("arrivals", "discharges", "incidents", "checks", "tests", "audit")
 FILE_MODE = 0o600
+# An export named like one already there gets -2, -3…; past this many, something is wrong.
+NEW_NAME_TRIES = 1000
 BOM = "\ufeff"
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection);
 # a leading quote makes it text. A leading quote of the user's own is doubled so the
@@ -322,6 +325,37 @@ def write_private(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def write_new_private(folder: Path, stem: str, suffix: str, data: bytes) -> Path:
+    """Write ``data`` to a new file in ``folder``, mode 0600: ``stem`` + ``suffix``, or
+    ``stem-2`` … when taken (an earlier export is never overwritten). The folder must be
+    a real directory of this user: a symlink or someone else's folder is refused, and
+    the file is made inside the folder opened, never through a link."""
+    dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        if os.fstat(dir_fd).st_uid != os.getuid():
+            raise PermissionError(errno.EPERM, os.strerror(errno.EPERM), str(folder))
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        for n in range(1, NEW_NAME_TRIES + 1):
+            name = f"{stem}{f'-{n}' if n > 1 else ''}{suffix}"
+            try:
+                fd = os.open(name, flags, FILE_MODE, dir_fd=dir_fd)
+            except FileExistsError:
+                continue
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(name, dir_fd=dir_fd)
+                raise
+            return folder / name
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(folder / stem))
+    finally:
+        os.close(dir_fd)
 
 
 def _is_database_file(out: Path, db_path: Path) -> bool:

@@ -24,7 +24,7 @@ from ..domain.display import for_terminal, markdown_line
 from ..domain.health import CHECK_STATUS, ROUND
 from ..domain.identity import who_label
 from ..i18n import t
-from .csv_export import write_private
+from .csv_export import write_new_private
 
 MARKDOWN_LIST_LIMIT = 8
 FORMATS = ("md", "txt", "html")
@@ -237,15 +237,16 @@ def render(summary: dict[str, Any], notes: str, handover: dict[str, Any] | None,
 
 
 def export(
-    folder: str,
+    folder: Path,
     summary: dict[str, Any],
     notes: str,
     handover: dict[str, Any] | None,
     fmt: str,
     stamp: str,
 ) -> Path:
-    """Write the report into ``folder`` (readable by its owner only: it names people)."""
-    name = f"handover-{summary['point'] or 'all'}-{stamp}.{fmt}"
-    path = Path(folder or ".").expanduser() / name
-    write_private(path, render(summary, notes, handover, fmt).encode("utf-8"))
-    return path
+    """Write the report as a new file in ``folder`` (readable by its owner only: it
+    names people); returns its path."""
+    stem = f"handover-{summary['point'] or 'all'}-{stamp}"
+    return write_new_private(
+        folder, stem, f".{fmt}", render(summary, notes, handover, fmt).encode("utf-8")
+    )

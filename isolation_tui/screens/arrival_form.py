@@ -110,7 +110,10 @@ class ArrivalFormScreen(FormScreen):
         if self.stay_id is not None:
             stay = self.store.get(STAYS, self.stay_id)
             if stay is not None:
-                return stay_fields(stay)  # type: ignore[arg-type]
+                fields = stay_fields(stay)  # type: ignore[arg-type]
+                if fields["nationality"] == "CN":  # stored as a code, shown as a name
+                    fields["nationality"] = t("nationality.CN")
+                return fields
         return {"point": self.iso_app.point or "", "category": "inbound", "arrived_at": t("ui.now")}
 
     def skip_on_enter(self, name: str) -> bool:

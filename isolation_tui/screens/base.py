@@ -35,6 +35,9 @@ class MainScreen(Screen[None]):
     watched_tables: frozenset[str] = frozenset()
     PALETTE: tuple[tuple[str, str, str], ...] = ()
     """This screen's actions for the command palette: (name, help, action)."""
+    closes_on_leave = False
+    """A view opened over a mode's main screen that closes when the user goes to
+    another screen (F1–F5): coming back shows the main screen, whose footer is true."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -51,7 +54,7 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield CounterBar(id="counter-bar")
-        yield ModeTabs(self.mode_name, read_only=self.store.read_only)
+        yield ModeTabs(self.mode_name, read_only=self.store.read_only, over=self.closes_on_leave)
         yield from self.compose_body()
         yield Footer()
 
@@ -116,8 +119,10 @@ class MainScreen(Screen[None]):
                 self._stale = True
 
     def _show_counters(self) -> None:
+        app = self.iso_app
+        short = "" if app.all_points else app.point or ""
         self.query_one(CounterBar).show(
-            self.iso_app.scope_counters, self.iso_app.scope_label, self.store.actor.on_duty
+            app.scope_counters, app.scope_label, short, self.store.actor.on_duty
         )
 
     def reload(self) -> None:
@@ -151,7 +156,7 @@ class FormScreen(MainScreen):
 
     def compose(self) -> ComposeResult:
         yield CounterBar(id="counter-bar")
-        yield ModeTabs(self.mode_name, read_only=self.store.read_only)
+        yield ModeTabs(self.mode_name, read_only=self.store.read_only, over=True)
         yield Static(self.heading(), id="screen-title", markup=False)
         yield RecordForm(
             self.specs(), self.initial_values(), paste_columns=self.paste_columns, id="form"

@@ -24,8 +24,13 @@ from ..domain.codes import CodeSet
 from ..domain.errors import FieldError
 from ..domain.rules import strip_controls
 from ..i18n import t
+from .keys import translate_bindings
 
 Options = Sequence[tuple[str, str]]
+# The width of a field (as in the style sheet), and the most a choice may take at 80
+# columns beside an 18-column label.
+CONTROL_WIDTH = 28
+CHOICE_MAX_WIDTH = 40
 
 
 def _plain(label: object) -> str:
@@ -140,6 +145,10 @@ class ChoiceField(Select[str]):
         parsed = codes.parse(text) if codes is not None else None
         return parsed if parsed in {v for _, v in self._options} else None
 
+    def on_mount(self) -> None:
+        # The open list's keys show in the footer: in the user's language.
+        translate_bindings(self.query_one(SelectOverlay))
+
     @on(SelectOverlay.UpdateSelection)
     def _choose_and_move_on(self, event: SelectOverlay.UpdateSelection) -> None:
         event.stop()
@@ -206,7 +215,7 @@ class FieldRow(Horizontal):
         if self.spec.is_choice:
             options = list(self.spec.choices())
             values = {v for _, v in options}
-            yield ChoiceField(
+            choice = ChoiceField(
                 options,
                 value=self.initial if self.initial in values else Select.NULL,
                 allow_blank=bool(self.spec.blank_label) or self.initial not in values,
@@ -216,6 +225,11 @@ class FieldRow(Horizontal):
                 id=f"field-{self.spec.name}",
                 classes="field-control",
             )
+            # As wide as its longest choice (a point's full name), up to what leaves
+            # the message column room: a choice is read whole, not cut.
+            longest = max((label.cell_len for label, _ in options), default=0)
+            choice.styles.width = min(CHOICE_MAX_WIDTH, max(CONTROL_WIDTH, longest + 4))
+            yield choice
         else:
             yield TextField(
                 value=self.initial,
