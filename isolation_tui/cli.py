@@ -20,8 +20,10 @@ import click
 from .domain.display import for_terminal
 from .domain.errors import FieldError
 from .i18n import language_from_environment, set_language, t
+from .storage import engine
 from .storage.actor import current_actor, set_on_duty
 from .storage.errors import StoreCorrupt, StoreError, StoreMissing
+from .storage.files import denied
 from .storage.paths import resolve_db_path
 from .storage.repository import open_store
 
@@ -163,6 +165,10 @@ def echo(message: object, *, err: bool = False, nl: bool = True) -> None:
     click.echo(for_terminal(message), err=err, nl=nl)
 
 
+def _say_waiting(lock: Path, seconds: float) -> None:
+    echo(t("store.lock_waiting", path=lock, seconds=f"{seconds:g}"), err=True)
+
+
 def command(func: Callable[..., ExitCode | None]) -> Callable[..., None]:
     """Turn store errors into a message and exit 1; the function's return is the exit code."""
 
@@ -171,6 +177,7 @@ def command(func: Callable[..., ExitCode | None]) -> Callable[..., None]:
         if "db_path" in kwargs:
             given = kwargs["db_path"] or click.get_current_context().meta.get(DB_KEY)
             kwargs["db_path"] = resolve_db_path(given)
+        engine.lock_wait_handler = _say_waiting
         try:
             code = func(*args, **kwargs)
         except StoreMissing:
@@ -182,6 +189,9 @@ def command(func: Callable[..., ExitCode | None]) -> Callable[..., None]:
             sys.exit(1)
         except StoreError as exc:
             echo(f"isolation-tui: {exc}", err=True)
+            sys.exit(1)
+        except PermissionError as exc:
+            echo(f"isolation-tui: {denied(exc, Path(exc.filename or '.'))}", err=True)
             sys.exit(1)
         sys.exit(code or 0)
 
@@ -466,6 +476,23 @@ def recover(db_path: Path, out: Path) -> ExitCode:
             problem=result.problem or "-",
         )
     )
+    return 0
+
+
+@main.command(help="cli.help.backup")
+@db_option
+@lang_option
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="cli.opt.out_backup",
+)
+@command
+def backup(db_path: Path, out: Path) -> ExitCode:
+    """Copy the database into one new file, consistent while others write."""
+    seq, records = engine.backup_database(db_path, out)
+    echo(t("cli.backup_done", path=db_path, out=out, seq=seq, records=records))
     return 0
 
 

@@ -199,7 +199,7 @@ def run_check(db_path: Path) -> int:
     except StoreError as exc:
         click_echo_err(t("check.unreadable", error=str(exc)))
         return 1
-    found = list(problems(store))
+    found = store.db.storage.file_problems() + list(problems(store))
     records = sum(len(rows) for rows in store.db.storage.tables().values())
     if found:
         for problem in found:

@@ -9,17 +9,23 @@ always see the latest state. When the journal outgrows the snapshot, the writer
 compacts: new snapshot to a temp file, fsync, rename, fsync the directory, then a
 fresh journal the same way. Readers take no lock; they follow the journal by
 offset and notice a compaction by the journal's inode.
+
+The three files belong together: the journal names the database it belongs to, and
+the lock file records the last entry a writer made durable. A journal of another
+database, a missing journal, one older than its snapshot or cut short is refused.
+A *standalone* snapshot (a backup, a fresh demo) is the one file meant to be opened
+alone: its first writer gives it a journal and makes it an ordinary snapshot.
+File safety (no symlinks, unguessable temp names) lives in ``files``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import os
 import secrets
-import stat
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,19 +35,53 @@ from typing import Any
 from tinydb.storages import Storage
 
 from ..i18n import t
-from .errors import SchemaTooNew, StoreCorrupt, StoreMissing, StoreReadOnly, StoreWriteFailed
+from .errors import (
+    SchemaTooNew,
+    StoreCorrupt,
+    StoreError,
+    StoreMissing,
+    StoreReadOnly,
+    StoreUnsafe,
+    StoreWriteFailed,
+)
+from .files import (
+    acquire_lock,
+    denied,
+    describe_os_error,
+    holding_lock,
+    lstat_or_none,
+    open_private,
+    open_regular,
+    read_regular,
+    refuse_link,
+    replace_file,
+    sweep_stale_temps,
+    write_all,
+    write_new_file,
+)
 from .journal import (
+    LOCK_RECORD_BYTES,
     decode_snapshot,
     encode_entry,
+    encode_lock_record,
     encode_snapshot,
+    frame_snapshot,
+    is_standalone,
     journal_header,
     parse_entries,
     parse_journal_header,
+    parse_lock_record,
+    snapshot_payload,
 )
 
 SCHEMA_VERSION = 1
 COMPACT_MIN_BYTES = 4 * 1024 * 1024
-FILE_MODE = 0o600
+LOAD_ATTEMPTS = 4
+
+LockWaitHandler = Callable[[Path, float], None]
+lock_wait_handler: LockWaitHandler | None = None
+"""Told when a writer has waited a second for the lock (the CLI prints it); a
+session may set its own ``JournalStorage.on_lock_wait``."""
 
 Doc = dict[str, Any]
 Tables = dict[str, dict[str, Doc]]
@@ -71,27 +111,9 @@ class _Transaction:
     names_before: dict[str, bool] = field(default_factory=dict)
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def _describe_os_error(exc: OSError, path: Path) -> str:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-        return t("store.disk_full", path=path, error=exc.strerror)
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return t("store.cannot_write", path=path, error=exc.strerror)
-    return t("store.io_error", path=path, error=exc.strerror or exc)
+class _Mismatch(StoreCorrupt):
+    """The snapshot and the journal do not belong together; maybe only for a moment,
+    while another process replaces them, so opening tries again before refusing."""
 
 
 def apply_op(
@@ -148,11 +170,17 @@ class JournalStorage(Storage):
         self._journal_fd: int | None = None
         self._journal_ino: int | None = None
         self._journal_offset = 0
+        self._journal_last = 0
+        self._line_end_at: int | None = None
+        self._standalone = False
+        self._record: tuple[str, int] | None = None
         self._lock_fd: int | None = None
+        self._swept = False
+        self.on_lock_wait: LockWaitHandler | None = None
         self._tx: _Transaction | None = None
         self._mutex = threading.RLock()
         self._listeners: list[Callable[[Changes], None]] = []
-        if not self.path.exists():
+        if lstat_or_none(self.path) is None:
             if not create or read_only:
                 raise StoreMissing(t("store.missing", path=self.path))
             self._create(create_dirs)
@@ -160,24 +188,16 @@ class JournalStorage(Storage):
 
     # ------------------------------------------------------------------ opening
 
-    def _open_private(self, path: Path, flags: int) -> int:
-        """Open ``path``; a file made now is the owner's only (0600 whatever the umask),
-        one already there keeps the mode it has (an administrator may share it)."""
-        try:
-            fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, FILE_MODE)
-        except FileExistsError:
-            return os.open(path, flags & ~os.O_CREAT)
-        with contextlib.suppress(OSError):
-            os.fchmod(fd, FILE_MODE)
-        return fd
-
     def _create(self, create_dirs: bool) -> None:
         if create_dirs:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            except OSError as exc:
+                raise StoreWriteFailed(describe_os_error(exc, self.path.parent)) from exc
         elif not self.path.parent.is_dir():
             raise StoreMissing(t("store.missing", path=self.path))
         with self._locked():
-            if self.path.exists():
+            if lstat_or_none(self.path) is not None:
                 return
             self._refuse_orphan_journal()
             db_id = secrets.token_hex(8)
@@ -188,8 +208,8 @@ class JournalStorage(Storage):
                 "max_ids": {},
                 "tables": {},
             }
-            self._replace_file(self.journal_path, journal_header(0, db_id))
-            self._replace_file(self.path, encode_snapshot(body))
+            replace_file(self.journal_path, journal_header(0, db_id))
+            replace_file(self.path, encode_snapshot(body))
 
     def _refuse_orphan_journal(self) -> None:
         """A journal without its snapshot holds committed data: never overwrite it.
@@ -198,9 +218,11 @@ class JournalStorage(Storage):
         safe to replace.
         """
         try:
-            existing = self.journal_path.read_bytes()
+            existing, _ = read_regular(self.journal_path)
         except FileNotFoundError:
             return
+        except StoreError:
+            raise
         except OSError as exc:
             raise StoreCorrupt(f"{self.journal_path}: cannot read ({exc.strerror})") from exc
         header, _, entries = existing.partition(b"\n")
@@ -212,41 +234,52 @@ class JournalStorage(Storage):
                 "Nothing was changed."
             )
 
-    def _replace_file(self, target: Path, data: bytes) -> None:
-        tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
-        fd = self._open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    def _read_lock_record(self) -> tuple[str, int] | None:
+        """The last entry a writer made durable, as the lock file records it."""
         try:
-            before = os.stat(target)
-        except FileNotFoundError:
-            before = None
-        if before is not None:
-            # Keep what an administrator set (e.g. mode 0660 and a supervisors' group,
-            # for several OS users on one database): a compaction must not take it away.
-            with contextlib.suppress(OSError):
-                os.fchown(fd, -1, before.st_gid)
-            with contextlib.suppress(OSError):
-                os.fchmod(fd, stat.S_IMODE(before.st_mode))
-        try:
-            _write_all(fd, data)
-            os.fsync(fd)
+            if self._lock_fd is not None:
+                raw = os.pread(self._lock_fd, LOCK_RECORD_BYTES, 0)
+            else:
+                fd = open_regular(self.lock_path, os.O_RDONLY)
+                try:
+                    raw = os.pread(fd, LOCK_RECORD_BYTES, 0)
+                finally:
+                    os.close(fd)
         except OSError:
-            os.close(fd)
+            return None  # no lock file (a copy, a backup): nothing to compare with
+        return parse_lock_record(raw)
+
+    def _write_lock_record(self) -> None:
+        """Inside the lock, after an entry is durable: what a cut journal is judged by.
+        Not fsynced: a record that lags after a power cut only tells less."""
+        if self._lock_fd is not None and self._db_id:
             with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
-        os.close(fd)
-        os.replace(tmp, target)
-        _fsync_dir(target.parent)
+                os.pwrite(self._lock_fd, encode_lock_record(self._db_id, self._seq), 0)
 
-    def _load(self, stale_seq: int | None = None) -> None:
-        """Read the snapshot, then the journal; refuse anything damaged.
+    def _load(self) -> None:
+        """Read the snapshot, then the journal; refuse anything damaged or mismatched.
 
-        ``stale_seq``: the journal was found to start after this entry. A compaction
-        renames the new snapshot into place before the new journal, so the snapshot
-        read now must go further; if it does not, it is older than the journal.
+        A compaction or a restore by another process may replace the files between
+        the two reads; a mismatch is refused only when it lasts.
         """
+        for attempt in range(LOAD_ATTEMPTS):
+            try:
+                self._load_once()
+                return
+            except _Mismatch:
+                if attempt == LOAD_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+
+    def _load_once(self) -> None:
+        # The record first: entries it counts are in the journal read after it.
+        record = self._read_lock_record()
         try:
-            raw = self.path.read_bytes()
+            raw, _ = read_regular(self.path)
+        except FileNotFoundError as exc:
+            raise StoreMissing(t("store.missing", path=self.path)) from exc
+        except StoreError:
+            raise
         except OSError as exc:
             raise StoreCorrupt(f"{self.path}: cannot read ({exc.strerror})") from exc
         body = decode_snapshot(raw, str(self.path))
@@ -262,22 +295,47 @@ class JournalStorage(Storage):
         tables = body.get("tables")
         if not isinstance(tables, dict):
             raise StoreCorrupt(f"{self.path}: snapshot has no tables")
-        if stale_seq is not None and int(body.get("seq", 0)) <= stale_seq:
-            raise StoreCorrupt(
-                f"{self.path}: the snapshot ends at entry {body.get('seq', 0)}, but "
-                f"{self.journal_path} starts later, so entries in between are missing "
-                "(was one of the two files restored from a backup?); restore both from "
-                "the same backup. Nothing was changed."
-            )
         with self._mutex:
+            self._close_journal()
             self._schema_version = version
             self._db_id = str(body.get("db_id", ""))
             self._tables = tables
             self._seq = int(body.get("seq", 0))
             self._max_ids = {k: int(v) for k, v in body.get("max_ids", {}).items()}
             self._snapshot_size = len(raw)
-            self._close_journal()
-            self._follow_journal()
+            self._standalone = is_standalone(raw)
+            self._record = record
+            if not self._open_journal():
+                if not self._standalone:
+                    raise _Mismatch(
+                        t("store.journal_missing", journal=self.journal_path, path=self.path)
+                    )
+                return
+            self._read_new_entries()
+            if self._journal_last < self._seq:
+                raise _Mismatch(
+                    t(
+                        "store.journal_older",
+                        journal=self.journal_path,
+                        path=self.path,
+                        last=self._journal_last,
+                        seq=self._seq,
+                    )
+                )
+            self._refuse_cut(record)
+
+    def _refuse_cut(self, record: tuple[str, int] | None) -> None:
+        if record is not None and record[0] == self._db_id and record[1] > self._seq:
+            raise StoreCorrupt(
+                t(
+                    "store.journal_cut",
+                    journal=self.journal_path,
+                    seq=self._seq,
+                    byte=self._journal_offset,
+                    committed=record[1],
+                    lock=self.lock_path,
+                )
+            )
 
     def _close_journal(self) -> None:
         if self._journal_fd is not None:
@@ -285,65 +343,76 @@ class JournalStorage(Storage):
         self._journal_fd = None
         self._journal_ino = None
         self._journal_offset = 0
+        self._line_end_at = None
 
-    def _open_journal(self) -> str:
-        """Open the journal: "ok"; "behind" when it starts after our state, or
-        "replaced" when it belongs to another database (the files were replaced, by
-        a restore or ``demo --force``): either way, read the snapshot again."""
+    def _open_journal(self) -> bool:
+        """Open the journal of the state in memory; False when there is none.
+
+        A journal of another database, or one that starts after the state in memory,
+        means the files were replaced (or do not belong together): ``_Mismatch``.
+        """
         try:
-            fd = os.open(self.journal_path, os.O_RDONLY)
+            fd = open_regular(self.journal_path, os.O_RDONLY)
         except FileNotFoundError:
-            if self.read_only:
-                return "ok"
-            with self._locked():
-                if not self.journal_path.exists():
-                    self._replace_file(self.journal_path, journal_header(self._seq, self._db_id))
-            fd = os.open(self.journal_path, os.O_RDONLY)
-        with os.fdopen(os.dup(fd), "rb") as fh:
-            first = fh.readline()
-        if not first.endswith(b"\n"):
+            return False
+        except PermissionError as exc:
+            raise denied(exc, self.journal_path) from exc
+        header = os.pread(fd, 4096, 0).partition(b"\n")
+        if not header[1]:
             os.close(fd)
             raise StoreCorrupt(f"{self.journal_path}: journal header is incomplete")
+        first = header[0] + b"\n"
         base, db_id = parse_journal_header(first, str(self.journal_path))
         if db_id != self._db_id:
             os.close(fd)
-            return "replaced"
+            raise _Mismatch(
+                t(
+                    "store.journal_foreign",
+                    journal=self.journal_path,
+                    path=self.path,
+                    theirs=db_id or "-",
+                    ours=self._db_id or "-",
+                )
+            )
         if base > self._seq:
             os.close(fd)
-            return "behind"
+            raise _Mismatch(
+                f"{self.path}: the snapshot ends at entry {self._seq}, but "
+                f"{self.journal_path} starts later, so entries in between are missing "
+                "(was one of the two files restored from a backup?); restore both from "
+                "the same backup. Nothing was changed."
+            )
         self._journal_fd = fd
         self._journal_ino = os.fstat(fd).st_ino
         self._journal_offset = len(first)
-        return "ok"
+        self._journal_last = base
+        return True
 
     def _follow_journal(self) -> Changes:
         """Apply entries appended since we last looked. Cheap when nothing changed."""
         changes = Changes()
-        if self._journal_fd is None:
-            try:
-                on_disk = os.stat(self.journal_path)
-            except FileNotFoundError:
-                on_disk = None
-        else:
-            try:
-                on_disk = os.stat(self.journal_path)
-            except FileNotFoundError:
-                on_disk = None
-            if on_disk is not None and on_disk.st_ino != self._journal_ino:
-                # Another writer compacted: finish the old file, then switch.
-                changes.keys |= self._read_new_entries().keys
-                self._close_journal()
-                with contextlib.suppress(OSError):
-                    self._snapshot_size = os.stat(self.path).st_size
-            elif on_disk is not None and on_disk.st_size == self._journal_offset:
+        on_disk = lstat_or_none(self.journal_path)
+        if self._journal_fd is not None:
+            if on_disk is not None and on_disk.st_ino == self._journal_ino:
+                if on_disk.st_size != self._journal_offset:
+                    changes.keys |= self._read_new_entries().keys
                 return changes
-        if self._journal_fd is None:
-            if on_disk is None and self.read_only:
-                return changes
+            # Another writer compacted (or the files were replaced): finish the old
+            # journal, then switch to the new one.
+            changes.keys |= self._read_new_entries().keys
+            self._close_journal()
+        elif on_disk is None and self._standalone:
+            return changes  # a standalone file nobody has written to yet
+        try:
             opened = self._open_journal()
-            if opened != "ok":
-                self._load(stale_seq=self._seq if opened == "behind" else None)
-                return Changes(reloaded=True)
+        except _Mismatch:
+            opened = False
+        if not opened:
+            self._load()
+            return Changes(reloaded=True)
+        self._standalone = False
+        with contextlib.suppress(OSError):
+            self._snapshot_size = os.stat(self.path).st_size
         changes.keys |= self._read_new_entries().keys
         return changes
 
@@ -357,11 +426,13 @@ class JournalStorage(Storage):
         # Check the whole chunk before applying any of it: a refused entry must not
         # leave earlier ones applied behind the listeners' backs.
         expected = self._seq
+        last = self._journal_last
         fresh = []
         for entry in chunk.entries:
             seq = entry.get("seq")
             if not isinstance(seq, int):
                 raise StoreCorrupt(f"{self.journal_path}: journal entry without a sequence number")
+            last = seq
             if seq <= expected:
                 continue
             if seq != expected + 1:
@@ -377,7 +448,9 @@ class JournalStorage(Storage):
                 if key is not None:
                     changes.keys.add((table, key))
             self._seq = entry["seq"]
+        self._journal_last = last
         self._journal_offset += chunk.consumed
+        self._line_end_at = chunk.line_end_at
         return changes
 
     def _put(self, table: str, key: str | None, doc: Doc | None) -> Doc | None:
@@ -391,17 +464,79 @@ class JournalStorage(Storage):
             yield
             return
         try:
-            fd = self._open_private(self.lock_path, os.O_RDWR | os.O_CREAT)
+            fd = open_private(self.lock_path, os.O_RDWR)
         except OSError as exc:
-            raise StoreWriteFailed(_describe_os_error(exc, self.lock_path)) from exc
+            raise StoreWriteFailed(describe_os_error(exc, self.lock_path)) from exc
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            acquire_lock(fd, self.lock_path, self.on_lock_wait or lock_wait_handler)
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
             self._lock_fd = fd
+            if not self._swept:
+                sweep_stale_temps((self.path, self.journal_path))
+                self._swept = True
             yield
         finally:
             self._lock_fd = None
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+
+    # ------------------------------------------------------------------ files
+
+    def file_problems(self) -> list[str]:
+        """What is wrong with files that could still be read: a last entry that lost
+        its line end, or an unfinished one after the last whole entry."""
+        found = []
+        with self._mutex:
+            if self._line_end_at is not None:
+                found.append(
+                    t(
+                        "store.line_end_lost",
+                        journal=self.journal_path,
+                        byte=self._line_end_at,
+                        seq=self._journal_last,
+                    )
+                )
+            if self._journal_fd is not None:
+                size = os.fstat(self._journal_fd).st_size
+                if size > self._journal_offset:
+                    record = self._record
+                    known = record is not None and record[0] == self._db_id
+                    found.append(
+                        t(
+                            "store.torn_tail" if known else "store.torn_or_cut",
+                            journal=self.journal_path,
+                            byte=self._journal_offset,
+                            count=size - self._journal_offset,
+                        )
+                    )
+        return found
+
+    def standalone_copy(self) -> bytes:
+        """The state in memory (whole transactions only) as a standalone snapshot
+        with a database id of its own: a backup, or a demo to put in place."""
+        with self._mutex:
+            body = {
+                "schema_version": self._schema_version,
+                "db_id": secrets.token_hex(8),
+                "seq": self._seq,
+                "max_ids": self._max_ids,
+                "tables": self._tables,
+            }
+            return encode_snapshot(body, standalone=True)
+
+    def backup(self, dest: Path) -> None:
+        """Write :meth:`standalone_copy` to the new file ``dest``: 0600, fsynced."""
+        try:
+            write_new_file(dest, self.standalone_copy())
+        except FileExistsError as exc:
+            raise StoreError(t("store.backup_exists", path=dest)) from exc
+        except StoreError:
+            raise
+        except OSError as exc:
+            raise StoreWriteFailed(describe_os_error(exc, dest)) from exc
 
     # ------------------------------------------------------------------ public API
 
@@ -455,7 +590,7 @@ class JournalStorage(Storage):
             raise StoreReadOnly(t("store.read_only", path=self.path))
         with self._mutex, self._locked():
             self._notify(self._follow_journal())
-            self._cut_torn_tail()
+            self._ready_to_append()
             tx = _Transaction(who=who or self.who, max_ids_before=dict(self._max_ids))
             self._tx = tx
             try:
@@ -567,20 +702,55 @@ class JournalStorage(Storage):
                 self._tables.setdefault(table, {})
         self._max_ids = tx.max_ids_before
 
-    def _cut_torn_tail(self) -> None:
-        """Inside the lock: drop an unfinished last line left by a crashed writer."""
-        assert self._journal_fd is not None
+    def _ready_to_append(self) -> None:
+        """Inside the lock, before an entry is appended: refuse a cut journal, give a
+        standalone file its journal, put back a lost line end, and drop an unfinished
+        last entry (a crashed writer's: the lock record says it was never durable)."""
+        self._refuse_cut(self._read_lock_record())
+        if self._journal_fd is None:
+            self._give_journal()
+            return
         size = os.fstat(self._journal_fd).st_size
-        if size > self._journal_offset:
+        if self._line_end_at is None and size < self._journal_offset:
+            raise StoreCorrupt(
+                t(
+                    "store.journal_shrank",
+                    journal=self.journal_path,
+                    size=size,
+                    offset=self._journal_offset,
+                )
+            )
+        if self._line_end_at is None and size == self._journal_offset:
+            return
+        try:
+            fd = open_regular(self.journal_path, os.O_WRONLY)
             try:
-                fd = os.open(self.journal_path, os.O_WRONLY)
-                try:
-                    os.ftruncate(fd, self._journal_offset)
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-            except OSError as exc:
-                raise StoreWriteFailed(_describe_os_error(exc, self.journal_path)) from exc
+                if self._line_end_at is not None:
+                    os.pwrite(fd, b"\n", self._line_end_at)
+                    self._line_end_at = None
+                os.ftruncate(fd, self._journal_offset)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise StoreWriteFailed(describe_os_error(exc, self.journal_path)) from exc
+
+    def _give_journal(self) -> None:
+        """A standalone snapshot's first writer: journal first, then the snapshot
+        without its mark (a crash between leaves a standalone file with a journal)."""
+        try:
+            raw, _ = read_regular(self.path)
+            replace_file(self.journal_path, journal_header(self._seq, self._db_id))
+            replace_file(self.path, frame_snapshot(snapshot_payload(raw)))
+        except StoreError:
+            raise
+        except OSError as exc:
+            raise StoreWriteFailed(describe_os_error(exc, self.path)) from exc
+        self._standalone = False
+        if not self._open_journal():
+            missing = t("store.journal_missing", journal=self.journal_path, path=self.path)
+            raise StoreCorrupt(missing)
+        self._write_lock_record()
 
     def _commit(self, tx: _Transaction) -> None:
         entry = {
@@ -598,13 +768,18 @@ class JournalStorage(Storage):
             self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
             raise
         try:
-            fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND)
-        except OSError as exc:
+            fd = open_regular(self.journal_path, os.O_WRONLY | os.O_APPEND)
+            if os.fstat(fd).st_ino != self._journal_ino:
+                os.close(fd)
+                raise _Mismatch(t("store.journal_swapped", journal=self.journal_path))
+        except (OSError, StoreError) as exc:
             self._rollback(tx)
             self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
-            raise StoreWriteFailed(_describe_os_error(exc, self.journal_path)) from exc
+            if isinstance(exc, StoreError):
+                raise
+            raise StoreWriteFailed(describe_os_error(exc, self.journal_path)) from exc
         try:
-            _write_all(fd, data)
+            write_all(fd, data)
             os.fdatasync(fd)
         except OSError as exc:
             with contextlib.suppress(OSError):
@@ -613,12 +788,17 @@ class JournalStorage(Storage):
             os.close(fd)
             self._rollback(tx)
             self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
-            raise StoreWriteFailed(_describe_os_error(exc, self.journal_path)) from exc
+            raise StoreWriteFailed(describe_os_error(exc, self.journal_path)) from exc
         os.close(fd)
         self._seq += 1
+        self._journal_last = self._seq
         self._journal_offset += len(data)
+        self._write_lock_record()
         if self._journal_offset > max(COMPACT_MIN_BYTES, self._snapshot_size):
-            self._compact()
+            # The entry is durable: a compaction refused now (a file swapped for a
+            # link) must not make the caller think otherwise; the next open says why.
+            with contextlib.suppress(StoreUnsafe):
+                self._compact()
 
     def compact(self) -> None:
         """Fold the journal into a new snapshot (also done automatically)."""
@@ -626,6 +806,7 @@ class JournalStorage(Storage):
             raise StoreReadOnly(t("store.read_only", path=self.path))
         with self._mutex, self._locked():
             self._notify(self._follow_journal())
+            self._ready_to_append()
             self._compact()
 
     def restore(self, tables: Tables, max_ids: dict[str, int], seq: int) -> None:
@@ -633,6 +814,7 @@ class JournalStorage(Storage):
         with self._mutex, self._locked():
             if self._seq or any(self._tables.values()):
                 raise StoreWriteFailed(f"{self.path}: not empty; recover into a new file")
+            self._ready_to_append()
             self._tables, self._max_ids, self._seq = tables, dict(max_ids), seq
             self._compact()
 
@@ -646,11 +828,46 @@ class JournalStorage(Storage):
         }
         snapshot = encode_snapshot(body)
         try:
-            self._replace_file(self.path, snapshot)
-            self._replace_file(self.journal_path, journal_header(self._seq, self._db_id))
+            replace_file(self.path, snapshot)
+            replace_file(self.journal_path, journal_header(self._seq, self._db_id))
         except OSError:
             # The journal still holds every committed entry; compaction can wait.
             return
         self._snapshot_size = len(snapshot)
         self._close_journal()
         self._open_journal()
+        self._write_lock_record()
+
+
+def backup_database(source: Path, dest: Path) -> tuple[int, int]:
+    """Copy the database at ``source`` into the new file ``dest``, consistent while
+    others write (whole transactions only: the journal holds nothing else), without
+    taking the writers' lock. Returns the transaction it is as of and its records."""
+    storage = JournalStorage(source, read_only=True)
+    try:
+        storage.backup(dest)
+        return storage.seq, sum(len(rows) for rows in storage.tables().values())
+    finally:
+        storage.close()
+
+
+def put_in_place(storage: JournalStorage, dest: Path, *, replace: bool) -> None:
+    """Make ``dest`` hold what ``storage`` holds, as one standalone file that appears
+    whole or not at all; ``FileExistsError`` when one is there. With ``replace``, it
+    takes the place of the database there, inside that database's lock, and the old
+    journal goes with it."""
+    data = storage.standalone_copy()
+    journal = dest.with_name(dest.name + "-journal")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not replace:
+            write_new_file(dest, data)
+            return
+        with holding_lock(dest.with_name(dest.name + "-lock"), lock_wait_handler):
+            write_new_file(dest, data, replace=True)
+            if refuse_link(journal) is not None:
+                journal.unlink()
+    except (FileExistsError, StoreError):
+        raise
+    except OSError as exc:
+        raise StoreWriteFailed(describe_os_error(exc, Path(exc.filename or dest))) from exc

@@ -30,3 +30,16 @@ class StoreWriteFailed(StoreError, OSError):
 
 class StoreReadOnly(StoreError, PermissionError):
     """A write was attempted on a store opened read-only."""
+
+
+class StoreUnsafe(StoreError):
+    """A database file is not what the program made (a symbolic link, not a regular
+    file): writing through it could reach another file, so nothing is done."""
+
+
+class StoreDenied(StoreError, PermissionError):
+    """The OS does not let this user reach the database (its folder or its files)."""
+
+
+class StoreBusy(StoreError):
+    """Another session held the writers' lock longer than this one would wait."""
