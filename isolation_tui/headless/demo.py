@@ -325,7 +325,7 @@ def _sample_time(person: PersonPlan, day: int) -> datetime:
     )
 
 
-def _rounds(person: PersonPlan, now: datetime) -> Iterator[tuple[str, str, str, str, str]]:
+def _rounds(person: PersonPlan, now: datetime) -> Iterator[tuple[str, str, datetime, str, str]]:
     """The person's checks, round by round, from the arrival to the departure (or to
     the last round over by ``now``): (day, round, time, value as typed, symptoms).
 
@@ -354,7 +354,7 @@ def _rounds(person: PersonPlan, now: datetime) -> Iterator[tuple[str, str, str, 
                     value = f"{min(37.1, max(35.8, temperature)):.1f}"
                     if draw > 1 - SYMPTOM_RATE:
                         symptoms = "咽干" if draw > 1 - SYMPTOM_RATE / 2 else "乏力"
-            yield day.isoformat(), round_name, format_time(at), value, symptoms
+            yield day.isoformat(), round_name, at, value, symptoms
         day += timedelta(days=1)
 
 
@@ -1075,9 +1075,7 @@ def _health_events(
     person: PersonPlan, now: datetime, event: Callable[[datetime, Any], None]
 ) -> None:
     for day, round_name, at, value, symptoms in _rounds(person, now):
-        event(
-            datetime.strptime(at, "%Y-%m-%d %H:%M"), Check(person, day, round_name, value, symptoms)
-        )
+        event(at, Check(person, day, round_name, value, symptoms))
     category = person.fields["category"]
     total = person.days + (person.extension[0] if person.extension else 0)
     days = planned_test_days(DEFAULT_TEST_DAYS[category], total)
