@@ -147,6 +147,29 @@ async def test_choosing_an_occupied_room_names_who_and_asks(hotel: Store) -> Non
     assert list(problems(hotel)) == []
 
 
+async def test_enter_out_of_habit_does_not_answer_the_household_question(hotel: Store) -> None:
+    """In the bus rhythm (name ↵ ID ↵ phone ↵) a supervisor presses enter out of
+    habit: a question must be answered with y or n, never by enter."""
+    arrive(hotel, MAN, "王强", room="201")
+    app = IsolationApp(hotel, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2", "n")
+        await pilot.pause()
+        await pilot.press(*"赵敏", "enter", *WOMAN)
+        app.screen.query_one("#field-room", ChoiceField).value = "201"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        await pilot.press("enter", "enter")
+        await pilot.pause()
+        question = " ".join(str(s.content) for s in app.screen.query(Static))
+        assert "王强 (male)" in question and "household" in question
+        assert len(hotel.rows(STAYS)) == 1
+        await pilot.press("y")
+        await pilot.pause()
+    assert hotel.rows(STAYS)["2"]["shares_with"] == [1]
+
+
 def test_a_shared_room_without_a_confirmed_household_is_a_check_finding(
     hotel: Store, db_path: Path, cli: CliRunner
 ) -> None:

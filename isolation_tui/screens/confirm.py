@@ -1,4 +1,8 @@
-"""A yes/no question over the current screen (y or enter: yes; n or escape: no)."""
+"""A yes/no question over the current screen: y is yes; n or escape is no.
+
+Enter answers nothing: in the bus rhythm (name ↵ ID ↵ phone ↵) it is pressed out of
+habit, and a question that stores a shared room or discards typed text must be
+answered on purpose. It rings instead."""
 
 from __future__ import annotations
 
@@ -16,8 +20,9 @@ from ..widgets.keys import translate_bindings
 
 class ConfirmScreen(ModalScreen[bool]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y,enter", "answer(True)", "ui.key_yes"),
+        Binding("y", "answer(True)", "ui.key_yes"),
         Binding("n,escape", "answer(False)", "ui.key_no"),
+        Binding("enter", "unanswered", show=False),
     ]
 
     def __init__(self, question: str) -> None:
@@ -32,3 +37,6 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+    def action_unanswered(self) -> None:
+        self.app.bell()
