@@ -230,8 +230,12 @@ def test_a_round_entered_twice(damaged: Callable[..., None], cli: CliRunner) -> 
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"day": "2026-11-19"}, "checks record 1: day “2026-11-19” breaks the rules"),
-        ({"stay": 99}, "checks record 1: day “2026-11-28” breaks the rules"),
+        (
+            {"day": "2026-11-19"},
+            "check 1 of person 1: the morning round of 2026-11-19 is outside the stay"
+            " (2026-11-20 10:00 to -)",
+        ),
+        ({"stay": 99}, "checks record 1: stay “99” breaks the rules"),
         ({"temperature": 47.5}, "checks record 1: temperature “47.5” breaks the rules"),
     ],
     ids=["before-arrival", "no-such-stay", "temperature"],

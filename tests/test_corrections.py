@@ -228,6 +228,25 @@ async def test_another_kind_clears_the_hold_and_its_override(point: Store) -> No
     assert discharge["kind"] == "hospital" and not discharge.get("test_override")
 
 
+async def test_another_kind_typed_in_clears_the_hold(point: Store) -> None:
+    """As a supervisor does it: the kind chosen by typing its letter in the form."""
+    arrive(point, "P1", "2026-11-15 10:00")  # its last test (day 14, today) is pending
+    app = IsolationApp(point, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3", "d")
+        await pilot.pause()
+        app.screen.query_one("#field-kind", Select).focus()
+        await pilot.pause()
+        await pilot.press("h")
+        await pilot.pause()
+        assert app.screen.query_one("#field-kind", Select).value == "hospital"
+        assert not app.screen.query_one("#release-held", Static).display
+        assert not app.screen.query_one("#row-override").display
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.focused is None or app.focused.id != "field-override"
+
+
 async def test_voiding_a_discharge_whose_room_is_taken_says_so_in_its_terms(
     point: Store,
 ) -> None:

@@ -448,8 +448,11 @@ def test_handover_as_a_workbook(store: Store, tmp_path: Path, cli: CliRunner) ->
     """Arrivals, discharges and incidents, a sheet each, headed in the user's language."""
     handover_point(store)
     out = tmp_path / "handover.xlsx"
+    # The records were made at the fixtures' clock, the command runs on the real one:
+    # without --since its first window would be the real shift in progress.
+    since = ("--since", "2026-11-01 00:00")
     result = cli(
-        "handover", "--point", "DD01", "--format", "xlsx", "--out", str(out), "--lang", "zh"
+        "handover", "--point", "DD01", *since, "--format", "xlsx", "--out", str(out), "--lang", "zh"
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
@@ -467,7 +470,7 @@ def test_handover_as_a_workbook(store: Store, tmp_path: Path, cli: CliRunner) ->
         ("仍未处置", "38.5"),
     ]
 
-    result = cli("handover", "--point", "DD01", "--format", "xlsx")
+    result = cli("handover", "--point", "DD01", *since, "--format", "xlsx")
     assert result.returncode == 2
     assert result.stdout == ""
 

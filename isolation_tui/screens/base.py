@@ -325,9 +325,13 @@ class FormScreen(MainScreen):
         self._move_on_from(name)
 
     def _move_on_from(self, name: str) -> None:
-        """To the next field with something left to type."""
+        """To the next field with something left to type (a hidden one has nothing)."""
         names = [spec.name for spec in self.form.specs]
-        ahead = [n for n in names[names.index(name) + 1 :] if not self.skip_on_enter(n)]
+        ahead = [
+            n
+            for n in names[names.index(name) + 1 :]
+            if not self.skip_on_enter(n) and self.form.row(n).display
+        ]
         self.form.focus_field(ahead[0] if ahead else names[-1])
 
     def skip_on_enter(self, name: str) -> bool:
