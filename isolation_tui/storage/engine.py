@@ -62,6 +62,23 @@ class Changes:
 
 
 @dataclass
+class Rehearsed:
+    """What a rehearsal would have written, and the state it was checked against:
+    enough to commit it later, inside the lock, without doing the work again."""
+
+    who: str
+    seq: int = 0
+    max_ids: dict[str, int] = field(default_factory=dict)
+    ops: list[list[Any]] = field(default_factory=list)
+
+
+# Given a rehearsal, the tables others changed since and, per table, how far their
+# new ids moved its own on: its changes renumbered, or None when it must be done
+# again (what it read was changed).
+Rebase = Callable[[Rehearsed, set[str], dict[str, int]], list[list[Any]] | None]
+
+
+@dataclass
 class _Transaction:
     who: str
     ops: list[list[Any]] = field(default_factory=list)
@@ -121,6 +138,10 @@ class JournalStorage(Storage):
         self._tx: _Transaction | None = None
         self._mutex = threading.RLock()
         self._listeners: list[Callable[[Changes], None]] = []
+        # Per table, the last entry that changed it; what changed before a reload
+        # (read whole from the files) is not known.
+        self._changed_at: dict[str, int] = {}
+        self._reloaded_at = 0
         if not self.path.exists():
             if not create or read_only:
                 raise StoreMissing(t("store.missing", path=self.path))
@@ -242,6 +263,7 @@ class JournalStorage(Storage):
             self._seq = int(body.get("seq", 0))
             self._max_ids = {k: int(v) for k, v in body.get("max_ids", {}).items()}
             self._snapshot_size = len(raw)
+            self._reloaded_at = self._seq
             self._close_journal()
             self._follow_journal()
 
@@ -341,6 +363,7 @@ class JournalStorage(Storage):
             for table, key, doc in entry.get("ops", []):
                 self._put(table, key, doc)
                 changes.keys.add((table, key))
+                self._changed_at[table] = entry["seq"]
             self._seq = entry["seq"]
         self._journal_offset += chunk.consumed
         return changes
@@ -444,23 +467,67 @@ class JournalStorage(Storage):
                 self._commit(tx)
 
     @contextlib.contextmanager
-    def rehearsal(self) -> Iterator[None]:
+    def rehearsal(self, who: str | None = None) -> Iterator[Rehearsed]:
         """A transaction that is always undone and takes no writers' lock: what the
         writes inside would do to the state read now (a dry run), while other
         processes go on committing. Nothing reaches the disk, even on a read-only
-        store."""
+        store. What it would have written is left in the :class:`Rehearsed` it
+        yields, for :meth:`commit_rehearsed`."""
         if self._tx is not None:
             raise RuntimeError("a rehearsal cannot join a transaction")
         with self._mutex:
             self._notify(self._follow_journal())
-            tx = _Transaction(who=self.who, max_ids_before=dict(self._max_ids))
+            tx = _Transaction(who=who or self.who, max_ids_before=dict(self._max_ids))
+            rehearsed = Rehearsed(who=tx.who, seq=self._seq, max_ids=dict(self._max_ids))
             self._tx = tx
             try:
-                yield
+                yield rehearsed
             finally:
                 self._tx = None
                 self._rollback(tx)
                 self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
+                rehearsed.ops = tx.ops
+
+    def commit_rehearsed(self, rehearsed: Rehearsed, rebase: Rebase) -> dict[str, int] | None:
+        """Store what a rehearsal would have written, holding the writers' lock only
+        to read what others wrote since, append and fsync: the work was done outside.
+
+        When others wrote meanwhile, ``rebase`` says whether the rehearsal still holds
+        and renumbers its new documents after theirs. Returns how far each table's new
+        ids moved (empty when nothing had to), or None when nothing was written
+        because the rehearsal must be done again against the state now.
+        """
+        if self.read_only:
+            raise StoreReadOnly(t("store.read_only", path=self.path))
+        if self._tx is not None:
+            raise RuntimeError("a rehearsal cannot be committed inside a transaction")
+        with self._mutex:
+            with self._locked():
+                self._notify(self._follow_journal())
+                self._cut_torn_tail()
+                ops: list[list[Any]] | None = rehearsed.ops
+                shift: dict[str, int] = {}
+                if self._seq != rehearsed.seq:
+                    changed = self._changed_since(rehearsed.seq)
+                    shift = {
+                        table: self._max_ids.get(table, 0) - rehearsed.max_ids.get(table, 0)
+                        for table in {op[0] for op in rehearsed.ops}
+                    }
+                    ops = None if changed is None else rebase(rehearsed, changed, shift)
+                if ops is None:
+                    return None
+                tx = _Transaction(who=rehearsed.who, ops=ops, max_ids_before=dict(self._max_ids))
+                for table, key, doc in ops:
+                    tx.undo.append((table, key, self._put(table, key, doc)))
+                self._commit(tx)
+            self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
+        return shift
+
+    def _changed_since(self, seq: int) -> set[str] | None:
+        """Tables changed by entries after ``seq``; None when that is not known."""
+        if self._reloaded_at > seq:
+            return None
+        return {table for table, at in self._changed_at.items() if at > seq}
 
     def allocate_id(self, table: str) -> int:
         """The next document id of ``table``; only inside a transaction (ids are chosen
@@ -564,6 +631,8 @@ class JournalStorage(Storage):
             raise StoreWriteFailed(_describe_os_error(exc, self.journal_path)) from exc
         os.close(fd)
         self._seq += 1
+        for table, _, _ in tx.ops:
+            self._changed_at[table] = self._seq
         self._journal_offset += len(data)
         if self._journal_offset > max(COMPACT_MIN_BYTES, self._snapshot_size):
             self._compact()

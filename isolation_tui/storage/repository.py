@@ -49,7 +49,7 @@ from ..domain.rules import (
 from ..domain.timeparse import format_time
 from .actor import Actor, current_actor
 from .database import Database, JournaledTable
-from .engine import Changes
+from .engine import Changes, Rehearsed
 from .handovers import HandoverMixin
 from .health import CHECKS, TESTS, HealthMixin
 
@@ -354,10 +354,11 @@ class Store(HandoverMixin, HealthMixin):
             yield
 
     @contextlib.contextmanager
-    def rehearsal(self) -> Iterator[None]:
-        """Changes inside are checked as if stored, then undone; no lock is taken."""
-        with self.db.storage.rehearsal():
-            yield
+    def rehearsal(self) -> Iterator[Rehearsed]:
+        """Changes inside are checked as if stored, then undone; no lock is taken.
+        What they would write is kept, for ``db.storage.commit_rehearsed``."""
+        with self.db.storage.rehearsal(str(self.actor)) as rehearsed:
+            yield rehearsed
 
     def _now(self) -> str:
         return format_time(self.clock())

@@ -23,6 +23,7 @@ from typing import IO, Any
 
 from ...i18n import t
 from ...storage.paths import database_files
+from ...storage.rebase import Renumber, rebase_unless_read
 from ...storage.repository import Store, open_store
 from .base import Outcome
 from .kinds import IMPORTERS, KINDS
@@ -31,8 +32,12 @@ from .reading import ImportFileError, Table, printable, read_table
 PROGRESS_MIN_ROWS = 200
 
 
+# Rehearsals an import makes before it does its work inside the writers' lock.
+REHEARSALS = 3
+
+
 class _Rollback(Exception):
-    """Abandons the import's transaction (bad rows, or a dry run)."""
+    """Abandons the import's transaction (bad rows)."""
 
 
 def import_table(
@@ -43,17 +48,39 @@ def import_table(
     dry_run: bool = False,
     tick: Callable[[], None] = lambda: None,
 ) -> Outcome:
-    """Apply every row of ``table`` in one transaction; commit only if all are good
-    and this is not a dry run. ``tick`` is called once per row (for a progress bar)."""
+    """Apply every row of ``table`` as one transaction; commit only if all are good
+    and this is not a dry run. ``tick`` is called once per row (for a progress bar).
+
+    The rows are checked and applied in a rehearsal, against the state read now and
+    holding no writer back; the lock is taken only to append what it would write.
+    Whatever others stored meanwhile in the tables the rows look at, the rehearsal is
+    done again (others' records in other tables only move the new ids on); after
+    :data:`REHEARSALS` tries it runs inside the lock. Either way the outcome is the
+    one of the import run alone, at the moment it is stored."""
     if table.problems:
         return Outcome(problems=list(table.problems))
+    importer = IMPORTERS[kind]
+    rebase = rebase_unless_read(importer.reads)
+    for _ in range(1 if dry_run else REHEARSALS):
+        outcome = Outcome(problems=list(table.row_problems))
+        with store.rehearsal() as rehearsed:
+            importer(store, table, outcome).run(table.rows, tick)
+        if outcome.problems or dry_run or not rehearsed.ops:
+            return _sorted(outcome)
+        shift = store.db.storage.commit_rehearsed(rehearsed, rebase)
+        if shift is not None:
+            renumber = Renumber(rehearsed.max_ids, shift)
+            outcome.ids = [renumber.id(importer.record_table, i) for i in outcome.ids]
+            return outcome
     outcome = Outcome(problems=list(table.row_problems))
-    # A dry run is checked against the state read now, holding no writer back.
-    attempt = store.rehearsal() if dry_run else store.transaction()
-    with contextlib.suppress(_Rollback), attempt:
-        IMPORTERS[kind](store, table, outcome).run(table.rows, tick)
-        if outcome.problems or dry_run:
+    with contextlib.suppress(_Rollback), store.transaction():
+        importer(store, table, outcome).run(table.rows, tick)
+        if outcome.problems:
             raise _Rollback
+    return _sorted(outcome)
+
+
+def _sorted(outcome: Outcome) -> Outcome:
     outcome.problems.sort(key=lambda problem: problem.line or 0)
     return outcome
 
