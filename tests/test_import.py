@@ -25,6 +25,7 @@ from isolation_tui.domain.counters import ALL
 from isolation_tui.domain.idnumber import make_resident_id
 from isolation_tui.headless.imports import COLUMNS, command, decode, run_import, split_rows
 from isolation_tui.headless.imports.reading import ImportFileError
+from isolation_tui.storage import engine
 from isolation_tui.storage.health import CHECKS, TESTS
 from isolation_tui.storage.repository import (
     AUDIT,
@@ -1274,6 +1275,49 @@ def test_an_import_others_keep_overtaking_is_finally_done_inside_the_lock(
     points.refresh()
     names = sorted(s["person"]["name"] for s in points.rows(STAYS).values())
     assert names == sorted(["测试10", "测试11", "测试12", "测试1", "测试2", "测试3"])
+    check = cli("check")
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+@pytest.mark.parametrize("overtaken", [False, True])
+def test_an_import_over_the_compaction_line_folds_the_journal_without_losing_others(
+    points: Store,
+    db_path: Path,
+    tmp_path: Path,
+    cli: CliRunner,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    overtaken: bool,
+) -> None:
+    """An import whose entry takes the journal over the line leaves a new snapshot
+    (written before the lock, or beside the others after it when another session
+    wrote meanwhile); what others stored is all there, in the files as in memory."""
+    monkeypatch.setattr(engine, "COMPACT_MIN_BYTES", 2048)
+    people = [person_row(n) for n in range(1, 6)]
+    file = write_csv(tmp_path / "a.csv", ARRIVAL_HEADER, people)
+    passes = 1 if overtaken else 0
+    others = write_csv(tmp_path / "i.csv", INCIDENT_HEADER, [incident()])
+
+    def write(attempt: int) -> None:
+        other = write_csv(
+            tmp_path / f"o{attempt}.csv", INCIDENT_HEADER, [incident(summary=f"{attempt}")]
+        )
+        result = cli("import", "incidents", str(other), timeout=30)
+        assert result.returncode == 0, result.stderr
+
+    meanwhile_each_pass(monkeypatch, len(people), write, passes=passes)
+    code, _, err = run("arrivals", file, db_path, capsys)
+
+    assert code == 0, err
+    journal = db_path.with_name(db_path.name + "-journal").read_bytes()
+    assert journal.count(b"\n") == 1  # the header alone
+    assert cli("import", "incidents", str(others)).returncode == 0
+    fresh = open_store(db_path, read_only=True)
+    try:
+        assert len(fresh.rows(STAYS)) == len(people)
+        assert len(fresh.rows(INCIDENTS)) == passes + 1
+    finally:
+        fresh.close()
     check = cli("check")
     assert check.returncode == 0, check.stdout + check.stderr
 

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from tinydb.storages import Storage
 
 from ..i18n import t
@@ -41,6 +42,9 @@ from .journal import (
 
 SCHEMA_VERSION = 1
 COMPACT_MIN_BYTES = 4 * 1024 * 1024
+# Times a rehearsal is brought up to others' writes outside the lock before it is
+# done inside it (others saving faster than that would otherwise hold it off).
+REBASES_OUTSIDE_LOCK = 2
 FILE_MODE = 0o600
 
 Doc = dict[str, Any]
@@ -84,6 +88,30 @@ class _Transaction:
     ops: list[list[Any]] = field(default_factory=list)
     undo: list[tuple[str, str, Doc | None]] = field(default_factory=list)
     max_ids_before: dict[str, int] = field(default_factory=dict)
+
+
+class _EncodedOps:
+    """A batch of changes as journal JSON, made outside the writers' lock; when the
+    batch is renumbered, only the documents that changed are encoded again."""
+
+    def __init__(self, ops: list[list[Any]]) -> None:
+        self.heads = [self._head(op) for op in ops]
+        self.docs = [orjson.dumps(op[2]) for op in ops]
+
+    @staticmethod
+    def _head(op: list[Any]) -> bytes:
+        return b"[" + orjson.dumps(op[0]) + b"," + orjson.dumps(op[1]) + b","
+
+    def update(self, old: list[list[Any]], new: list[list[Any]]) -> None:
+        for n, (before, after) in enumerate(zip(old, new, strict=True)):
+            if before[1] != after[1]:
+                self.heads[n] = self._head(after)
+            if before[2] is not after[2]:
+                self.docs[n] = orjson.dumps(after[2])
+
+    def joined(self) -> bytes:
+        parts = [head + doc + b"]" for head, doc in zip(self.heads, self.docs, strict=True)]
+        return b"[" + b",".join(parts) + b"]"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -450,6 +478,10 @@ class JournalStorage(Storage):
             return
         if self.read_only:
             raise StoreReadOnly(t("store.read_only", path=self.path))
+        with self._mutex:
+            # Read what others wrote (a big import) before taking the lock, so that
+            # the lock is held only to read what comes in meanwhile.
+            self._notify(self._follow_journal())
         with self._mutex, self._locked():
             self._notify(self._follow_journal())
             self._cut_torn_tail()
@@ -493,35 +525,163 @@ class JournalStorage(Storage):
         to read what others wrote since, append and fsync: the work was done outside.
 
         When others wrote meanwhile, ``rebase`` says whether the rehearsal still holds
-        and renumbers its new documents after theirs. Returns how far each table's new
-        ids moved (empty when nothing had to), or None when nothing was written
-        because the rehearsal must be done again against the state now.
+        and renumbers its new documents after theirs; that is done outside the lock
+        too, unless others keep overtaking it. Returns how far each table's new ids
+        moved (0 when they did not), or None when nothing was written because the
+        rehearsal must be done again against the state now.
         """
         if self.read_only:
             raise StoreReadOnly(t("store.read_only", path=self.path))
         if self._tx is not None:
             raise RuntimeError("a rehearsal cannot be committed inside a transaction")
+        first_max = dict(rehearsed.max_ids)
         with self._mutex:
+            encoded = _EncodedOps(rehearsed.ops)
+            compacted = False
+            for attempt in range(REBASES_OUTSIDE_LOCK + 1):
+                last = attempt == REBASES_OUTSIDE_LOCK
+                entry = encoded.joined()
+                # A batch that takes the journal over the line brings its own new
+                # snapshot, written before the lock, put in place in the same hold.
+                big = self._journal_offset + len(entry) > max(
+                    COMPACT_MIN_BYTES, self._snapshot_size
+                )
+                aside = self._snapshot_after(rehearsed) if big and attempt == 0 else None
+                try:
+                    with self._locked():
+                        self._notify(self._follow_journal())
+                        self._cut_torn_tail()
+                        if self._seq == rehearsed.seq or last:
+                            if self._seq != rehearsed.seq:
+                                if not self._rebase(rehearsed, rebase, encoded):
+                                    return None
+                                entry = encoded.joined()
+                            tx = _Transaction(
+                                who=rehearsed.who,
+                                ops=rehearsed.ops,
+                                max_ids_before=dict(self._max_ids),
+                            )
+                            self._commit(tx, entry, compact=False)
+                            if aside is not None and self._seq == rehearsed.seq + 1:
+                                compacted = self._put_in_place(aside, self._seq, b"")
+                                aside = None
+                            break
+                finally:
+                    if aside is not None:
+                        with contextlib.suppress(OSError):
+                            aside[0].unlink()
+                if not self._rebase(rehearsed, rebase, encoded):
+                    return None
+            # The documents join this process's state after the lock.
+            for table, key, doc in rehearsed.ops:
+                self._put(table, key, doc)
+            self._notify(Changes(keys={(table, key) for table, key, _ in rehearsed.ops}))
+            if not compacted and self._journal_offset > max(COMPACT_MIN_BYTES, self._snapshot_size):
+                self._compact_beside_writers()
+        return {
+            table: rehearsed.max_ids.get(table, 0) - first_max.get(table, 0)
+            for table in {op[0] for op in rehearsed.ops}
+        }
+
+    def _snapshot_after(self, rehearsed: Rehearsed) -> tuple[Path, int] | None:
+        """The snapshot of the state once ``rehearsed`` is committed next, written
+        beside the database (None when it cannot be)."""
+        tx = _Transaction(who=rehearsed.who, max_ids_before=dict(self._max_ids))
+        for table, key, doc in rehearsed.ops:
+            tx.undo.append((table, key, self._put(table, key, doc)))
+        try:
+            return self._write_aside(rehearsed.seq + 1)
+        finally:
+            self._rollback(tx)
+
+    def _rebase(self, rehearsed: Rehearsed, rebase: Rebase, encoded: _EncodedOps) -> bool:
+        """Bring ``rehearsed`` up to the state now (renumbered, ``encoded`` with it);
+        False when it must be done again."""
+        if self._seq == rehearsed.seq:
+            return True
+        changed = self._changed_since(rehearsed.seq)
+        if changed is None:
+            return False
+        shift = {
+            table: self._max_ids.get(table, 0) - rehearsed.max_ids.get(table, 0)
+            for table in {op[0] for op in rehearsed.ops}
+        }
+        ops = rebase(rehearsed, changed, shift)
+        if ops is None:
+            return False
+        encoded.update(rehearsed.ops, ops)
+        rehearsed.ops = ops
+        rehearsed.seq = self._seq
+        rehearsed.max_ids = {**rehearsed.max_ids, **self._max_ids}
+        return True
+
+    def _compact_beside_writers(self) -> None:
+        """Fold the journal into a new snapshot, holding the writers' lock only to
+        put the files in place: the snapshot of the state now is written outside
+        it, and what others append meanwhile is carried over into the new journal."""
+        seq, offset, inode = self._seq, self._journal_offset, self._journal_ino
+        aside = self._write_aside(seq)
+        if aside is None:
+            return
+        try:
             with self._locked():
                 self._notify(self._follow_journal())
-                self._cut_torn_tail()
-                ops: list[list[Any]] | None = rehearsed.ops
-                shift: dict[str, int] = {}
-                if self._seq != rehearsed.seq:
-                    changed = self._changed_since(rehearsed.seq)
-                    shift = {
-                        table: self._max_ids.get(table, 0) - rehearsed.max_ids.get(table, 0)
-                        for table in {op[0] for op in rehearsed.ops}
-                    }
-                    ops = None if changed is None else rebase(rehearsed, changed, shift)
-                if ops is None:
-                    return None
-                tx = _Transaction(who=rehearsed.who, ops=ops, max_ids_before=dict(self._max_ids))
-                for table, key, doc in ops:
-                    tx.undo.append((table, key, self._put(table, key, doc)))
-                self._commit(tx)
-            self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
-        return shift
+                if self._journal_ino != inode or self._journal_fd is None:
+                    return  # another writer compacted meanwhile
+                tail = os.pread(self._journal_fd, self._journal_offset - offset, offset)
+                self._put_in_place(aside, seq, tail)
+        finally:
+            with contextlib.suppress(OSError):
+                aside[0].unlink()
+
+    def _write_aside(self, seq: int) -> tuple[Path, int] | None:
+        """The state in memory as the snapshot at entry ``seq``, in a new file beside
+        the database, fsynced; None when it cannot be written (compaction waits)."""
+        body = {
+            "schema_version": self._schema_version,
+            "db_id": self._db_id,
+            "seq": seq,
+            "max_ids": self._max_ids,
+            "tables": self._tables,
+        }
+        snapshot = encode_snapshot(body)
+        tmp = self.path.with_name(f"{self.path.name}.tmp-{secrets.token_hex(8)}")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+        except OSError:
+            return None
+        try:
+            with contextlib.suppress(OSError):
+                before = os.stat(self.path)
+                os.fchown(fd, -1, before.st_gid)
+                os.fchmod(fd, stat.S_IMODE(before.st_mode))
+            _write_all(fd, snapshot)
+            os.fsync(fd)
+        except OSError:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            return None
+        finally:
+            os.close(fd)
+        return tmp, len(snapshot)
+
+    def _put_in_place(self, aside: tuple[Path, int], seq: int, tail: bytes) -> bool:
+        """Inside the lock: the snapshot written aside (at entry ``seq``) becomes the
+        database, and a new journal holds what was appended after it (``tail``)."""
+        tmp, size = aside
+        try:
+            os.replace(tmp, self.path)
+            _fsync_dir(self.path.parent)
+            self._replace_file(self.journal_path, journal_header(seq, self._db_id) + tail)
+        except OSError:
+            # The journal still holds every committed entry; compaction can wait.
+            return False
+        self._snapshot_size = size
+        self._close_journal()
+        self._open_journal()
+        assert self._journal_fd is not None
+        self._journal_offset = os.fstat(self._journal_fd).st_size
+        return True
 
     def _changed_since(self, seq: int) -> set[str] | None:
         """Tables changed by entries after ``seq``; None when that is not known."""
@@ -597,7 +757,8 @@ class JournalStorage(Storage):
             except OSError as exc:
                 raise StoreWriteFailed(_describe_os_error(exc, self.journal_path)) from exc
 
-    def _commit(self, tx: _Transaction) -> None:
+    def _commit(self, tx: _Transaction, ops_json: bytes = b"", *, compact: bool = True) -> None:
+        """Append ``tx`` as one entry (its ops already encoded when ``ops_json``)."""
         entry = {
             "seq": self._seq + 1,
             "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
@@ -605,7 +766,7 @@ class JournalStorage(Storage):
             "ops": tx.ops,
         }
         try:
-            data = encode_entry(entry)
+            data = encode_entry(entry, ops_json)
         except Exception:
             # A document JSON cannot hold (a set, a non-string key): nothing was
             # written, so the staged documents must not stay in memory either.
@@ -633,8 +794,12 @@ class JournalStorage(Storage):
         self._seq += 1
         for table, _, _ in tx.ops:
             self._changed_at[table] = self._seq
-        self._journal_offset += len(data)
-        if self._journal_offset > max(COMPACT_MIN_BYTES, self._snapshot_size):
+        line = max(COMPACT_MIN_BYTES, self._snapshot_size)
+        before, self._journal_offset = self._journal_offset, self._journal_offset + len(data)
+        # The writer whose entry takes the journal over a multiple of the line
+        # compacts: not every writer after a big batch (its writer compacts beside
+        # the others), and a journal whose writer was killed first still gets folded.
+        if compact and before // line != self._journal_offset // line:
             self._compact()
 
     def compact(self) -> None:

@@ -106,8 +106,14 @@ def parse_journal_header(line: bytes, path: str) -> tuple[int, str]:
     return base, db_id
 
 
-def encode_entry(entry: dict[str, Any]) -> bytes:
-    payload = orjson.dumps(entry)
+def encode_entry(entry: dict[str, Any], ops_json: bytes = b"") -> bytes:
+    """One journal line; ``ops_json``, when given, is ``entry["ops"]`` already
+    encoded (a big batch is encoded before the writers' lock is taken)."""
+    if ops_json:
+        head = orjson.dumps({k: v for k, v in entry.items() if k != "ops"})
+        payload = head[:-1] + b',"ops":' + ops_json + b"}"
+    else:
+        payload = orjson.dumps(entry)
     return crc(payload).encode() + b" " + payload + b"\n"
 
 

@@ -48,6 +48,8 @@ class Renumber:
         fields = REFERENCES.get(table, {})
         if table == AUDIT:
             record_table = doc.get("table", "")
+            if not self.shift.get(record_table):
+                return doc
             return {
                 **doc,
                 "record": self.id(record_table, doc.get("record")),
@@ -66,11 +68,18 @@ class Renumber:
         return out
 
     def ops(self, ops: list[Op]) -> list[Op]:
+        """The batch renumbered; an op that does not change is kept as it is."""
         if not self.shift:
             return ops
-        return [
-            [table, str(self.id(table, int(key))), self.doc(table, doc)] for table, key, doc in ops
-        ]
+        renumbered = []
+        for op in ops:
+            table, key, doc = op
+            new_key = str(self.id(table, int(key)))
+            new_doc = self.doc(table, doc)
+            renumbered.append(
+                op if new_key == key and new_doc is doc else [table, new_key, new_doc]
+            )
+        return renumbered
 
 
 def rebase_unless_read(reads: Collection[str] | None) -> Rebase:
