@@ -91,27 +91,32 @@ class _Transaction:
 
 
 class _EncodedOps:
-    """A batch of changes as journal JSON, made outside the writers' lock; when the
-    batch is renumbered, only the documents that changed are encoded again."""
+    """A batch of changes as journal JSON, made outside the writers' lock, in chunks
+    (one ``orjson.dumps`` per small document leaves most of the memory it took
+    behind); when the batch is renumbered, only chunks that changed are encoded
+    again."""
+
+    CHUNK = 1024
 
     def __init__(self, ops: list[list[Any]]) -> None:
-        self.heads = [self._head(op) for op in ops]
-        self.docs = [orjson.dumps(op[2]) for op in ops]
-
-    @staticmethod
-    def _head(op: list[Any]) -> bytes:
-        return b"[" + orjson.dumps(op[0]) + b"," + orjson.dumps(op[1]) + b","
+        self.chunks = [
+            orjson.dumps(ops[start : start + self.CHUNK])
+            for start in range(0, len(ops), self.CHUNK)
+        ]
 
     def update(self, old: list[list[Any]], new: list[list[Any]]) -> None:
-        for n, (before, after) in enumerate(zip(old, new, strict=True)):
-            if before[1] != after[1]:
-                self.heads[n] = self._head(after)
-            if before[2] is not after[2]:
-                self.docs[n] = orjson.dumps(after[2])
+        for n in range(len(self.chunks)):
+            start = n * self.CHUNK
+            if any(
+                a is not b
+                for a, b in zip(
+                    old[start : start + self.CHUNK], new[start : start + self.CHUNK], strict=True
+                )
+            ):
+                self.chunks[n] = orjson.dumps(new[start : start + self.CHUNK])
 
     def joined(self) -> bytes:
-        parts = [head + doc + b"]" for head, doc in zip(self.heads, self.docs, strict=True)]
-        return b"[" + b",".join(parts) + b"]"
+        return b"[" + b",".join(chunk[1:-1] for chunk in self.chunks) + b"]"
 
 
 def _fsync_dir(path: Path) -> None:

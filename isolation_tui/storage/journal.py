@@ -108,13 +108,14 @@ def parse_journal_header(line: bytes, path: str) -> tuple[int, str]:
 
 def encode_entry(entry: dict[str, Any], ops_json: bytes = b"") -> bytes:
     """One journal line; ``ops_json``, when given, is ``entry["ops"]`` already
-    encoded (a big batch is encoded before the writers' lock is taken)."""
-    if ops_json:
-        head = orjson.dumps({k: v for k, v in entry.items() if k != "ops"})
-        payload = head[:-1] + b',"ops":' + ops_json + b"}"
-    else:
+    encoded (a big batch is encoded before the writers' lock is taken), and is
+    copied once only."""
+    if not ops_json:
         payload = orjson.dumps(entry)
-    return crc(payload).encode() + b" " + payload + b"\n"
+        return crc(payload).encode() + b" " + payload + b"\n"
+    head = orjson.dumps({k: v for k, v in entry.items() if k != "ops"})[:-1] + b',"ops":'
+    checksum = zlib.crc32(b"}", zlib.crc32(ops_json, zlib.crc32(head)))
+    return b"".join((f"{checksum:08x}".encode(), b" ", head, ops_json, b"}\n"))
 
 
 @dataclass(frozen=True)
