@@ -16,6 +16,9 @@ processes too, SQLite (WAL, ``synchronous=FULL``, one ``executemany`` per table,
 one commit) storing the same records as JSON documents (the stay, its four tests,
 five audit entries), and storing only the file's rows as they are. "× SQLite" is
 this import's CPU over SQLite's storing the same documents; target at most 10.
+Then the database is exported (arrivals as CSV, the audit as JSON), each in a fresh
+process: rows/s of CPU beyond opening the store, and the peak memory beyond what
+opening it takes, which must not grow with the rows written.
 
 **A save during an import**: a supervisor's process saves one round entry every
 50 ms, first alone, then while another process imports ``--save-rows`` rows; the
@@ -255,7 +258,26 @@ def worker_saver(db: str, stop: str) -> dict[str, Any]:
     return waits
 
 
+def worker_open(db: str) -> dict[str, Any]:
+    start = time.process_time()
+    store = open_store(Path(db), read_only=True)
+    store.close()
+    return {"cpu": time.process_time() - start, "rss": _peak_mib()}
+
+
+def worker_export(db: str, kind: str, fmt: str, out: str) -> dict[str, Any]:
+    from isolation_tui.headless.csv_export import run_export
+
+    set_language("en")
+    start = time.process_time()
+    with contextlib.redirect_stderr(io.StringIO()):
+        assert run_export(kind, Path(db), fmt=fmt, out=Path(out)) == 0
+    return {"cpu": time.process_time() - start, "rss": _peak_mib()}
+
+
 WORKERS = {
+    "open": worker_open,
+    "export": worker_export,
     "import": worker_import,
     "sqlite-docs": worker_sqlite_docs,
     "sqlite-rows": worker_sqlite_rows,
@@ -282,6 +304,7 @@ def cost_table(root: Path, sizes: list[int]) -> bool:
         f" {'SQLite rows rows/s':>19} {'import peak MiB':>16} {'SQLite peak MiB':>16}"
     )
     ok = True
+    exports: list[tuple[int, str, int, dict[str, Any], dict[str, Any]]] = []
     for rows in sizes:
         work = root / f"cost-{rows}"
         work.mkdir()
@@ -299,9 +322,21 @@ def cost_table(root: Path, sizes: list[int]) -> bool:
             f"{rows:>7} {rows / ours['cpu']:>14,.0f} {rows / docs['cpu']:>19,.0f} {ratio:>9.1f}"
             f" {rows / plain['cpu']:>19,.0f} {ours['rss']:>16,.0f} {docs['rss']:>16,.0f}"
         )
+        imported = work / "i" / "points.db"
+        opened = in_child("open", str(imported))
+        for kind, fmt, count in (("arrivals", "csv", rows), ("audit", "json", 5 * rows)):
+            done = in_child("export", str(imported), kind, fmt, str(work / f"out.{fmt}"))
+            exports.append((rows, f"{kind} {fmt}", count, done, opened))
         shutil.rmtree(work)
     verdict = "PASS" if ok else "FAIL"
     print(f"{verdict}: an import's CPU within 10x SQLite storing the same documents")
+    print(
+        f"{'rows':>7} {'export':>14} {'rows written':>13} {'rows/s CPU':>11} {'MiB over open':>14}"
+    )
+    for rows, what, count, done, opened in exports:
+        cpu = done["cpu"] - opened["cpu"]
+        extra = done["rss"] - opened["rss"]
+        print(f"{rows:>7} {what:>14} {count:>13,} {count / cpu:>11,.0f} {extra:>14,.0f}")
     return ok
 
 
@@ -338,7 +373,11 @@ def save_table(root: Path, rows: int) -> bool:
     )
     print(f"{'':>10} {'saves':>6} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}")
     for name, series in (("alone", alone), ("during", during)):
-        p95 = statistics.quantiles(series, n=20)[-1] if len(series) > 1 else series[0]
+        p95 = (
+            statistics.quantiles(series, n=20, method="inclusive")[-1]
+            if len(series) > 1
+            else series[0]
+        )
         print(
             f"{name:>10} {len(series):>6} {statistics.median(series) * 1000:>10.1f}"
             f" {p95 * 1000:>8.1f} {max(series) * 1000:>8.1f}"
