@@ -74,6 +74,9 @@ class Rehearsed:
     seq: int = 0
     max_ids: dict[str, int] = field(default_factory=dict)
     ops: list[list[Any]] = field(default_factory=list)
+    # Set inside the rehearsal to keep its changes in memory for
+    # ``commit_rehearsed``: if nobody writes meanwhile, nothing is done twice.
+    keep: bool = False
 
 
 # Given a rehearsal, the tables others changed since and, per table, how far their
@@ -175,6 +178,7 @@ class JournalStorage(Storage):
         # (read whole from the files) is not known.
         self._changed_at: dict[str, int] = {}
         self._reloaded_at = 0
+        self._held: _Transaction | None = None
         if not self.path.exists():
             if not create or read_only:
                 raise StoreMissing(t("store.missing", path=self.path))
@@ -459,6 +463,7 @@ class JournalStorage(Storage):
         if self._tx is not None:
             return Changes()
         with self._mutex:
+            self._drop_held()
             return self._notify(self._follow_journal())
 
     def add_listener(self, callback: Callable[[Changes], None]) -> None:
@@ -484,6 +489,7 @@ class JournalStorage(Storage):
         if self.read_only:
             raise StoreReadOnly(t("store.read_only", path=self.path))
         with self._mutex:
+            self._drop_held()
             # Read what others wrote (a big import) before taking the lock, so that
             # the lock is held only to read what comes in meanwhile.
             self._notify(self._follow_journal())
@@ -513,17 +519,62 @@ class JournalStorage(Storage):
         if self._tx is not None:
             raise RuntimeError("a rehearsal cannot join a transaction")
         with self._mutex:
+            self._drop_held()
             self._notify(self._follow_journal())
             tx = _Transaction(who=who or self.who, max_ids_before=dict(self._max_ids))
             rehearsed = Rehearsed(who=tx.who, seq=self._seq, max_ids=dict(self._max_ids))
             self._tx = tx
+            kept = False
             try:
                 yield rehearsed
+                kept = rehearsed.keep and bool(tx.ops)
             finally:
                 self._tx = None
-                self._rollback(tx)
-                self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
                 rehearsed.ops = tx.ops
+                if kept:
+                    self._held = tx
+                else:
+                    self._rollback(tx)
+                    self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
+
+    def _drop_held(self) -> None:
+        """Undo a kept rehearsal's changes: anything else sees the stored state."""
+        held, self._held = self._held, None
+        if held is not None:
+            self._rollback(held)
+            self._notify(Changes(keys={(table, key) for table, key, _ in held.undo}))
+
+    def _commit_held(self, held: _Transaction, rehearsed: Rehearsed) -> bool:
+        """Store a kept rehearsal as it is, when nobody wrote since it began: its
+        changes are in memory already, only its entry is written in the lock."""
+        encoded = _EncodedOps(held.ops)
+        entry = encoded.joined()
+        line = max(COMPACT_MIN_BYTES, self._snapshot_size)
+        aside = (
+            self._write_aside(rehearsed.seq + 1)
+            if self._journal_offset + len(entry) > line
+            else None
+        )
+        try:
+            with self._locked():
+                try:
+                    on_disk = os.stat(self.journal_path)
+                except FileNotFoundError:
+                    return False
+                if (on_disk.st_ino, on_disk.st_size) != (self._journal_ino, self._journal_offset):
+                    return False
+                self._commit(held, entry, compact=False)
+                if aside is not None:
+                    if self._put_in_place(aside, self._seq, b""):
+                        line = max(COMPACT_MIN_BYTES, self._snapshot_size)
+                    aside = None
+        finally:
+            if aside is not None:
+                with contextlib.suppress(OSError):
+                    aside[0].unlink()
+        if self._journal_offset > line:
+            self._compact_beside_writers()
+        return True
 
     def commit_rehearsed(self, rehearsed: Rehearsed, rebase: Rebase) -> dict[str, int] | None:
         """Store what a rehearsal would have written, holding the writers' lock only
@@ -541,6 +592,14 @@ class JournalStorage(Storage):
             raise RuntimeError("a rehearsal cannot be committed inside a transaction")
         first_max = dict(rehearsed.max_ids)
         with self._mutex:
+            held, self._held = self._held, None
+            mine = held is not None and held.ops is rehearsed.ops
+            if mine and self._commit_held(held, rehearsed):  # type: ignore[arg-type]
+                return {table: 0 for table in {op[0] for op in rehearsed.ops}}
+            if held is not None:
+                # Others wrote since: undone here, brought up to them below.
+                self._rollback(held)
+                self._notify(Changes(keys={(table, key) for table, key, _ in held.undo}))
             encoded = _EncodedOps(rehearsed.ops)
             compacted = False
             for attempt in range(REBASES_OUTSIDE_LOCK + 1):

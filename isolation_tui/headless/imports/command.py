@@ -65,6 +65,7 @@ def import_table(
         outcome = Outcome(problems=list(table.row_problems))
         with store.rehearsal() as rehearsed:
             importer(store, table, outcome).run(table.rows, tick)
+            rehearsed.keep = not (outcome.problems or dry_run)
         if outcome.problems or dry_run or not rehearsed.ops:
             return _sorted(outcome)
         shift = store.db.storage.commit_rehearsed(rehearsed, rebase)
