@@ -136,11 +136,27 @@ def _peak_mib() -> float:
 
 
 def worker_import(file: str, db: str) -> dict[str, Any]:
+    """The import; also how long it held the writers' lock, at the longest."""
+    from isolation_tui.storage.engine import JournalStorage
+
+    holds: list[float] = [0.0]
+    locked = JournalStorage._locked
+
+    @contextlib.contextmanager
+    def timed_lock(storage: JournalStorage) -> Any:
+        outer = storage._lock_fd is None
+        with locked(storage):
+            taken = time.perf_counter()
+            yield
+        if outer:
+            holds.append(time.perf_counter() - taken)
+
+    JournalStorage._locked = timed_lock  # type: ignore[method-assign]
     set_language("en")
     start = time.process_time()
     _, code = timed("arrivals", Path(file), Path(db), dry_run=False)
     assert code == 0, "the good file must import"
-    return {"cpu": time.process_time() - start, "rss": _peak_mib()}
+    return {"cpu": time.process_time() - start, "rss": _peak_mib(), "held": max(holds)}
 
 
 def _sqlite(db: str) -> sqlite3.Connection:
@@ -369,7 +385,8 @@ def save_table(root: Path, rows: int) -> bool:
     median_alone = statistics.median(alone)
     worst = max(during)
     print(
-        f"a save during an import of {rows:,} rows ({took:.1f} s wall, {result['cpu']:.1f} s CPU)"
+        f"a save during an import of {rows:,} rows ({took:.1f} s wall, {result['cpu']:.1f} s CPU;"
+        f" the import held the writers' lock {result['held'] * 1000:.0f} ms at the longest)"
     )
     print(f"{'':>10} {'saves':>6} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}")
     for name, series in (("alone", alone), ("during", during)):

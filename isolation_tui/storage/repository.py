@@ -313,11 +313,10 @@ class Store(HandoverMixin, HealthMixin):
         point = self.point(point_code)
         if point is None:
             return []
-        return [
-            room
-            for room in point["rooms"]
-            if self.beds_taken(point_code, room["code"]) < usable_beds(room)
-        ]
+        return [room for room in point["rooms"] if self._has_free_bed(point_code, room)]
+
+    def _has_free_bed(self, point_code: str, room: Room) -> bool:
+        return self.beds_taken(point_code, room["code"]) < usable_beds(room)
 
     def counters(self, today: date | None = None) -> dict[str, counters_mod.Counters]:
         now = self.clock()
@@ -498,10 +497,12 @@ class Store(HandoverMixin, HealthMixin):
         if room_code:
             check_room(point, room_code, self.beds_taken(point_code, room_code))
             return room_code
-        free = self.free_rooms(point_code)
-        if not free:
-            raise FieldError("room", "error.point_full", point=point_code)
-        return free[0]["code"]
+        # The first free room: rooms after it are not looked at (a bus fills a
+        # hotel room by room, one arrival at a time).
+        for room in point["rooms"]:
+            if self._has_free_bed(point_code, room):
+                return room["code"]
+        raise FieldError("room", "error.point_full", point=point_code)
 
     def correct_stay(self, stay_id: int, fields: Mapping[str, Any], reason: str) -> Stay:
         """Correct a stay's registration fields; every rule is checked again."""
