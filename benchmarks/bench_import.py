@@ -76,7 +76,9 @@ def arrivals_csv(path: Path, rows: int, *, bad_last: bool) -> None:
     writer = csv.writer(buffer)
     writer.writerow(HEADER)
     for n in range(rows):
-        number = make_resident_id("210602", date(1950, 1, 1) + timedelta(days=n), n)
+        # Birth dates cycle over 80 years; the sequence number keeps everyone apart.
+        born = date(1940, 1, 1) + timedelta(days=n % 29000)
+        number = make_resident_id("210602", born, n // 29000)
         if bad_last and n == rows - 1:
             number = number[:-1] + ("0" if number[-1] != "0" else "1")
         writer.writerow(("P1", f"测试{n}", number, "inbound", "2022-03-25 14:05"))

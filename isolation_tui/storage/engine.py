@@ -35,9 +35,11 @@ from .journal import (
     decode_snapshot,
     encode_entry,
     encode_snapshot,
+    entry_parts,
     journal_header,
     parse_entries,
     parse_journal_header,
+    snapshot_parts,
 )
 
 SCHEMA_VERSION = 1
@@ -547,8 +549,7 @@ class JournalStorage(Storage):
     def _commit_held(self, held: _Transaction, rehearsed: Rehearsed) -> bool:
         """Store a kept rehearsal as it is, when nobody wrote since it began: its
         changes are in memory already, only its entry is written in the lock."""
-        encoded = _EncodedOps(held.ops)
-        entry = encoded.joined()
+        entry = _EncodedOps(held.ops).joined()
         line = max(COMPACT_MIN_BYTES, self._snapshot_size)
         aside = (
             self._write_aside(rehearsed.seq + 1)
@@ -708,7 +709,7 @@ class JournalStorage(Storage):
             "max_ids": self._max_ids,
             "tables": self._tables,
         }
-        snapshot = encode_snapshot(body)
+        parts = snapshot_parts(body)
         tmp = self.path.with_name(f"{self.path.name}.tmp-{secrets.token_hex(8)}")
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
@@ -719,7 +720,8 @@ class JournalStorage(Storage):
                 before = os.stat(self.path)
                 os.fchown(fd, -1, before.st_gid)
                 os.fchmod(fd, stat.S_IMODE(before.st_mode))
-            _write_all(fd, snapshot)
+            for part in parts:
+                _write_all(fd, part)
             os.fsync(fd)
         except OSError:
             with contextlib.suppress(OSError):
@@ -727,7 +729,7 @@ class JournalStorage(Storage):
             return None
         finally:
             os.close(fd)
-        return tmp, len(snapshot)
+        return tmp, sum(map(len, parts))
 
     def _put_in_place(self, aside: tuple[Path, int], seq: int, tail: bytes) -> bool:
         """Inside the lock: the snapshot written aside (at entry ``seq``) becomes the
@@ -830,7 +832,7 @@ class JournalStorage(Storage):
             "ops": tx.ops,
         }
         try:
-            data = encode_entry(entry, ops_json)
+            parts = entry_parts(entry, ops_json) if ops_json else [encode_entry(entry)]
         except Exception:
             # A document JSON cannot hold (a set, a non-string key): nothing was
             # written, so the staged documents must not stay in memory either.
@@ -844,7 +846,8 @@ class JournalStorage(Storage):
             self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
             raise StoreWriteFailed(_describe_os_error(exc, self.journal_path)) from exc
         try:
-            _write_all(fd, data)
+            for part in parts:
+                _write_all(fd, part)
             os.fdatasync(fd)
         except OSError as exc:
             with contextlib.suppress(OSError):
@@ -859,7 +862,8 @@ class JournalStorage(Storage):
         for table, _, _ in tx.ops:
             self._changed_at[table] = self._seq
         line = max(COMPACT_MIN_BYTES, self._snapshot_size)
-        before, self._journal_offset = self._journal_offset, self._journal_offset + len(data)
+        written = sum(map(len, parts))
+        before, self._journal_offset = self._journal_offset, self._journal_offset + written
         # The writer whose entry takes the journal over a multiple of the line
         # compacts: not every writer after a big batch (its writer compacts beside
         # the others), and a journal whose writer was killed first still gets folded.

@@ -54,9 +54,15 @@ def crc(data: bytes) -> str:
 
 
 def encode_snapshot(body: dict[str, Any]) -> bytes:
+    return b"".join(snapshot_parts(body))
+
+
+def snapshot_parts(body: dict[str, Any]) -> tuple[bytes, bytes]:
+    """A snapshot as its header line and its JSON, to write one after the other
+    (a big one is not copied to join them)."""
     payload = orjson.dumps(body)
     checksum = crc(payload).encode()
-    return b"%s %d %s %d\n" % (SNAPSHOT_MAGIC, FORMAT_VERSION, checksum, len(payload)) + payload
+    return b"%s %d %s %d\n" % (SNAPSHOT_MAGIC, FORMAT_VERSION, checksum, len(payload)), payload
 
 
 def decode_snapshot(raw: bytes, path: str) -> dict[str, Any]:
@@ -106,16 +112,18 @@ def parse_journal_header(line: bytes, path: str) -> tuple[int, str]:
     return base, db_id
 
 
-def encode_entry(entry: dict[str, Any], ops_json: bytes = b"") -> bytes:
-    """One journal line; ``ops_json``, when given, is ``entry["ops"]`` already
-    encoded (a big batch is encoded before the writers' lock is taken), and is
-    copied once only."""
-    if not ops_json:
-        payload = orjson.dumps(entry)
-        return crc(payload).encode() + b" " + payload + b"\n"
+def encode_entry(entry: dict[str, Any]) -> bytes:
+    payload = orjson.dumps(entry)
+    return crc(payload).encode() + b" " + payload + b"\n"
+
+
+def entry_parts(entry: dict[str, Any], ops_json: bytes) -> list[bytes]:
+    """One journal line, in pieces to write one after the other: ``ops_json`` is
+    ``entry["ops"]`` already encoded (a big batch is encoded before the writers'
+    lock is taken) and is written as it is, not copied."""
     head = orjson.dumps({k: v for k, v in entry.items() if k != "ops"})[:-1] + b',"ops":'
     checksum = zlib.crc32(b"}", zlib.crc32(ops_json, zlib.crc32(head)))
-    return b"".join((f"{checksum:08x}".encode(), b" ", head, ops_json, b"}\n"))
+    return [f"{checksum:08x} ".encode() + head, ops_json, b"}\n"]
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,21 @@ POINTS, STAYS, DISCHARGES, INCIDENTS, AUDIT = "points", "stays", "discharges", "
 
 
 def _copy(doc: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    return None if doc is None else orjson.loads(orjson.dumps(doc))
+    return None if doc is None else _deep(doc)
+
+
+def _deep(value: Any) -> Any:
+    """A copy of JSON-like data sharing nothing mutable, as it is stored (tuples
+    become lists). Not all through ``orjson``: each small ``dumps`` leaves most of
+    the memory it took behind, gigabytes over a big import's audit entries."""
+    if isinstance(value, Mapping):
+        return {key: _deep(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_deep(item) for item in value]
+    if value is None or isinstance(value, str | int | float):
+        return value
+    # Anything else as JSON has it (a date as its text), or refused as it would be.
+    return orjson.loads(orjson.dumps(value))
 
 
 class _Index:
