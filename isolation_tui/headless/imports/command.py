@@ -186,7 +186,7 @@ def run_import(kind: str, file: Path, db_path: Path, *, dry_run: bool = False) -
     if outcome.problems:
         for problem in outcome.problems:
             _say(problem.render(name), sys.stderr)
-        _say(t("import.failed", count=len(outcome.problems), file=name), sys.stderr)
+        _say(printable(t("import.failed", count=len(outcome.problems), file=name)), sys.stderr)
         return 1
     _report(kind, name, db_path, outcome, dry_run)
     return 0
