@@ -108,8 +108,13 @@ def main() -> None:
         for _ in range(args.runs):
             # Each run starts from the same data; the probe's saves would add up.
             copy = Path(folder) / "copy.db"
+            # A fresh demo is one standalone file; the probe's saves gave the copy a
+            # journal, which must not stay beside the next copy.
             for suffix in ("", "-journal"):
-                Path(f"{copy}{suffix}").write_bytes(Path(f"{db}{suffix}").read_bytes())
+                source, target = Path(f"{db}{suffix}"), Path(f"{copy}{suffix}")
+                target.unlink(missing_ok=True)
+                if source.exists():
+                    target.write_bytes(source.read_bytes())
             out = run(
                 [sys.executable, "-c", PROBE, str(copy)],
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},

@@ -30,8 +30,10 @@ from .storage.errors import StoreError
 from .storage.repository import Store
 from .widgets.keys import translate_bindings
 from .widgets.safe_output import ControlCharacterFilter
+from .widgets.terminal_input import tolerate_undecodable_input
 
 POLL_SECONDS = 0.25
+tolerate_undecodable_input()
 
 
 class IsolationApp(App[None]):
@@ -171,9 +173,40 @@ class IsolationApp(App[None]):
 
     # ------------------------------------------------------------------ actions
 
-    def action_go(self, mode: str) -> None:
-        if not too_small(self.size):
-            self.switch_mode(mode)
+    async def action_go(self, mode: str) -> None:
+        """Bring ``mode``'s main view: the views opened over the screen in front (the
+        round, tests due…) close when it is left, so a key there can never act
+        unseen later; text typed in one is discarded only when the user says so.
+        Forms stay open on their screen."""
+        if too_small(self.size):
+            return
+        views = self._views_in_front()
+
+        async def go() -> None:
+            for _ in views:
+                await self.pop_screen()
+            if mode != self.current_mode:
+                await self.switch_mode(mode)
+
+        if not any(view.has_unsaved() for view in views):
+            await go()
+            return
+
+        async def answered(discard: bool | None) -> None:
+            if discard:
+                await go()
+
+        await self.push_screen(ConfirmScreen(t("ui.discard_question")), answered)
+
+    def _views_in_front(self) -> list[MainScreen]:
+        """The views over the current mode's main screen, from the top down to the
+        first form (or the main screen)."""
+        views: list[MainScreen] = []
+        for screen in reversed(self.screen_stack[1:]):
+            if not (isinstance(screen, MainScreen) and screen.closes_on_leave):
+                break
+            views.append(screen)
+        return views
 
     def action_toggle_scope(self) -> None:
         if self.point is None:
@@ -201,7 +234,9 @@ class IsolationApp(App[None]):
 
     async def _run_in_mode(self, mode: str, action: str) -> None:
         """A palette command from any screen: go to its screen, then do it there."""
-        await self.switch_mode(mode)
+        await self.action_go(mode)
+        if isinstance(self.screen, ConfirmScreen):
+            return  # asked first about text typed in a view; the answer decides
         base = self._screen_stacks[mode][0]
         await base.run_action(action)
 

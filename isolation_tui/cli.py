@@ -11,7 +11,7 @@ import functools
 import io
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,10 @@ import click
 from .domain.display import for_terminal
 from .domain.errors import FieldError
 from .i18n import language_from_environment, set_language, t
+from .storage import engine
 from .storage.actor import current_actor, set_on_duty
 from .storage.errors import StoreCorrupt, StoreError, StoreMissing
+from .storage.files import denied
 from .storage.paths import resolve_db_path
 from .storage.repository import open_store
 
@@ -41,12 +43,91 @@ def _set_lang(ctx: click.Context, _param: click.Parameter, value: str | None) ->
     return lang
 
 
+def _help_language(ctx: click.Context) -> str:
+    """``--lang`` when given before ``--help``, else the locale's."""
+    return ctx.meta.get(LANG_KEY) or language_from_environment()
+
+
+def _local(text: str | None) -> str | None:
+    """Help texts are catalogue keys (``cli.help.stats``), said in the current language."""
+    return t(text) if text and text.startswith("cli.") else text
+
+
+@contextlib.contextmanager
+def _translated(command: click.Command, ctx: click.Context) -> Iterator[None]:
+    """The command's, its options' and its subcommands' help in the user's language,
+    for as long as the help is written (click reads them as plain attributes)."""
+    set_language(_help_language(ctx))
+    holders: list[click.Command | click.Parameter] = [command, *command.get_params(ctx)]
+    if isinstance(command, click.Group):
+        holders += command.commands.values()
+    saved = [(holder, holder.help) for holder in holders if hasattr(holder, "help")]
+    try:
+        for holder, text in saved:
+            holder.help = _local(text)  # type: ignore[union-attr]
+        yield
+    finally:
+        for holder, text in saved:
+            holder.help = text  # type: ignore[union-attr]
+
+
+CLICK_HELP = "Show this message and exit."
+
+
+class LocalCommand(click.Command):
+    """A command whose ``--help`` speaks the user's language, headings included."""
+
+    def get_help(self, ctx: click.Context) -> str:
+        with _translated(self, ctx):
+            return super().get_help(ctx)
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)
+        if option is not None and option.help == CLICK_HELP:
+            option.help = "cli.opt.help"  # click keeps the option: said in our words
+        return option
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        pieces = self.collect_usage_pieces(ctx)
+        formatter.write_usage(ctx.command_path, " ".join(pieces), t("cli.usage") + " ")
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        required = f"[{t('cli.required')}]"
+        records = [
+            (names, text.replace("[required]", required))
+            for p in self.get_params(ctx)
+            if (record := p.get_help_record(ctx)) is not None
+            for names, text in [record]
+        ]
+        if records:
+            with formatter.section(t("cli.options")):
+                formatter.write_dl(records)
+
+
+class LocalGroup(LocalCommand, click.Group):
+    command_class = LocalCommand
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_options(ctx, formatter)
+        self.format_commands(ctx, formatter)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [
+            (name, command.get_short_help_str(formatter.width - 6 - len(name)))
+            for name, command in sorted(self.commands.items())
+            if not command.hidden
+        ]
+        if rows:
+            with formatter.section(t("cli.commands")):
+                formatter.write_dl(rows)
+
+
 db_option = click.option(
     "--db",
     "db_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Database file (default: $ISOLATION_TUI_DB, else the user data directory).",
+    help="cli.opt.db",
 )
 lang_option = click.option(
     "--lang",
@@ -55,7 +136,7 @@ lang_option = click.option(
     callback=_set_lang,
     expose_value=False,
     is_eager=True,
-    help="Language of messages (default from the locale).",
+    help="cli.opt.lang",
 )
 
 
@@ -74,8 +155,7 @@ as_option = click.option(
     default=None,
     callback=_set_on_duty,
     expose_value=False,
-    help="Your name, when one account serves the whole point: stored beside the "
-    "OS account in every change.",
+    help="cli.opt.as",
 )
 
 
@@ -83,6 +163,10 @@ def echo(message: object, *, err: bool = False, nl: bool = True) -> None:
     """Print for a terminal: no control character of a name, a path or a stored
     value reaches it."""
     click.echo(for_terminal(message), err=err, nl=nl)
+
+
+def _say_waiting(lock: Path, seconds: float) -> None:
+    echo(t("store.lock_waiting", path=lock, seconds=f"{seconds:g}"), err=True)
 
 
 def command(func: Callable[..., ExitCode | None]) -> Callable[..., None]:
@@ -93,6 +177,7 @@ def command(func: Callable[..., ExitCode | None]) -> Callable[..., None]:
         if "db_path" in kwargs:
             given = kwargs["db_path"] or click.get_current_context().meta.get(DB_KEY)
             kwargs["db_path"] = resolve_db_path(given)
+        engine.lock_wait_handler = _say_waiting
         try:
             code = func(*args, **kwargs)
         except StoreMissing:
@@ -105,25 +190,37 @@ def command(func: Callable[..., ExitCode | None]) -> Callable[..., None]:
         except StoreError as exc:
             echo(f"isolation-tui: {exc}", err=True)
             sys.exit(1)
+        except PermissionError as exc:
+            echo(f"isolation-tui: {denied(exc, Path(exc.filename or '.'))}", err=True)
+            sys.exit(1)
         sys.exit(code or 0)
 
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
-@click.version_option(package_name="isolation-tui")
+@click.group(
+    cls=LocalGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    invoke_without_command=True,
+    help="cli.help.main",
+)
+@click.version_option(package_name="isolation-tui", help="cli.opt.version")
 @db_option
-@click.option("--point", default=None, help="Your point's code (default: the first point).")
+@click.option(
+    "--point",
+    default=None,
+    help="cli.opt.point",
+)
 @lang_option
 @as_option
 @click.option(
     "--ask-name",
     is_flag=True,
     envvar="ISOLATION_TUI_ASK_NAME",
-    help="Ask who is on duty at start (also ISOLATION_TUI_ASK_NAME=1).",
+    help="cli.opt.ask_name",
 )
-@click.option("--read-only", is_flag=True, help="Look, but change nothing.")
-@click.option("--demo", "use_demo", is_flag=True, help="Try it on a fresh copy of the demo data.")
+@click.option("--read-only", is_flag=True, help="cli.opt.read_only")
+@click.option("--demo", "use_demo", is_flag=True, help="cli.opt.demo")
 @click.pass_context
 def main(
     ctx: click.Context,
@@ -165,6 +262,11 @@ def run_tui(
         except StoreError as exc:
             echo(f"isolation-tui: {exc}", err=True)
             sys.exit(1)
+        if point is not None and store.point(point) is None:
+            # A mistyped code must not open the program at some other point.
+            store.close()
+            echo(f"isolation-tui: {t('report.unknown_point', point=point)}", err=True)
+            sys.exit(1)
         from .app import IsolationApp
 
         # Asked only where nobody is named yet and the session may write.
@@ -173,17 +275,16 @@ def run_tui(
         store.close()
 
 
-@main.command()
+@main.command(help="cli.help.demo")
 @db_option
 @lang_option
 @as_option
-@click.option("--force", is_flag=True, help="Replace an existing database.")
+@click.option("--force", is_flag=True, help="cli.opt.force")
 @click.option(
     "--scale",
     type=click.IntRange(1, 1000),
     default=1,
-    show_default=True,
-    help="Multiply people and incidents (for benchmarks).",
+    help="cli.opt.scale",
 )
 @command
 def demo(db_path: Path, force: bool, scale: int) -> ExitCode:
@@ -193,10 +294,10 @@ def demo(db_path: Path, force: bool, scale: int) -> ExitCode:
     return run_demo(db_path, force=force, scale=scale)
 
 
-@main.command()
+@main.command(help="cli.help.points")
 @db_option
 @lang_option
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per point.")
+@click.option("--json", "as_json", is_flag=True, help="cli.opt.json_points")
 @command
 def points(db_path: Path, as_json: bool) -> ExitCode:
     """List the points with their beds and free beds."""
@@ -205,11 +306,11 @@ def points(db_path: Path, as_json: bool) -> ExitCode:
     return run_points(db_path, as_json=as_json)
 
 
-@main.command()
+@main.command(help="cli.help.stats")
 @db_option
 @lang_option
-@click.option("--point", "point", default=None, help="One point's counters (default: all).")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@click.option("--point", "point", default=None, help="cli.opt.point_stats")
+@click.option("--json", "as_json", is_flag=True, help="cli.opt.json_stats")
 @command
 def stats(db_path: Path, point: str | None, as_json: bool) -> ExitCode:
     """Show the live counters: received, released home, in isolation, incidents..."""
@@ -218,7 +319,7 @@ def stats(db_path: Path, point: str | None, as_json: bool) -> ExitCode:
     return run_stats(db_path, point=point, as_json=as_json)
 
 
-@main.command(name="import")
+@main.command(name="import", help="cli.help.import")
 @click.argument(
     "kind", type=click.Choice(["rooms", "arrivals", "discharges", "incidents", "tests"])
 )
@@ -226,49 +327,75 @@ def stats(db_path: Path, point: str | None, as_json: bool) -> ExitCode:
 @db_option
 @lang_option
 @as_option
-@click.option("--dry-run", is_flag=True, help="Check every row, store nothing.")
+@click.option("--dry-run", is_flag=True, help="cli.opt.dry_run")
+@click.option("--sheet", default=None, help="cli.opt.sheet")
 @command
-def import_(kind: str, file: Path, db_path: Path, dry_run: bool) -> ExitCode:
-    """Import rows from a CSV file: all of them, or (on any bad row) none."""
+def import_(kind: str, file: Path, db_path: Path, dry_run: bool, sheet: str | None) -> ExitCode:
+    """Import rows from a CSV file or an Excel workbook: all of them, or none."""
     from .headless.imports import run_import
 
-    return run_import(kind, file, db_path, dry_run=dry_run)
+    return run_import(kind, file, db_path, dry_run=dry_run, sheet=sheet)
 
 
-@main.command()
+@main.command(help="cli.help.export")
 @click.argument(
     "kind",
     type=click.Choice(["arrivals", "discharges", "incidents", "checks", "tests", "audit"]),
 )
 @db_option
 @lang_option
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
 @click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Default: stdout."
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json", "xlsx"]),
+    default="csv",
+    help="cli.opt.format_export",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="cli.opt.out_export",
 )
 @command
 def export(kind: str, db_path: Path, fmt: str, out: Path | None) -> ExitCode:
-    """Export records as CSV (safe to open in a spreadsheet) or JSON."""
+    """Export records as CSV (safe to open in a spreadsheet), JSON or an Excel workbook."""
     from .headless.csv_export import run_export
 
     return run_export(kind, db_path, fmt=fmt, out=out)
 
 
-@main.command()
+@main.command(help="cli.help.handover")
 @db_option
 @lang_option
-@click.option("--point", default=None, help="The point (default: all points).")
+@click.option("--point", default=None, help="cli.opt.point_handover")
 @click.option(
     "--since",
     default="",
-    help="Start of the window, e.g. '2022-03-25 08:00' (default: the last handover).",
+    help="cli.opt.since",
 )
-@click.option("--format", "fmt", type=click.Choice(["md", "txt", "html"]), default="md")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "txt", "html", "xlsx"]),
+    default="md",
+    help="cli.opt.format_handover",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="cli.opt.out_handover",
+)
 @command
-def handover(db_path: Path, point: str | None, since: str, fmt: str) -> ExitCode:
+def handover(db_path: Path, point: str | None, since: str, fmt: str, out: Path | None) -> ExitCode:
     """Print the shift handover: the window since the last one, and what is pending."""
-    from .headless.handover_report import render
+    from .headless.handover_report import render, report_bytes
     from .headless.reports import click_echo_err, open_for_reading
+
+    if fmt == "xlsx" and out is None:
+        click_echo_err(t("export.xlsx_needs_out"))
+        return 2
 
     store = open_for_reading(db_path)
     if point is not None and store.point(point) is None:
@@ -279,17 +406,26 @@ def handover(db_path: Path, point: str | None, since: str, fmt: str) -> ExitCode
     except FieldError as exc:
         click_echo_err(f"--since: {exc.message}")
         return 1
-    echo(render(summary, "", None, fmt), nl=False)
+    if out is None:
+        echo(render(summary, "", None, fmt), nl=False)
+        return 0
+    from .headless.csv_export import write_private
+
+    try:
+        write_private(out, report_bytes(summary, "", None, fmt))
+    except OSError as exc:
+        click_echo_err(t("export.cannot_write", file=out, reason=exc.strerror or exc))
+        return 1
     return 0
 
 
-@main.command()
+@main.command(help="cli.help.schedule")
 @db_option
 @lang_option
 @as_option
-@click.option("--point", "point", required=True, help="The point's code.")
-@click.option("--category", required=True, help="inbound, close_contact, … (or its Chinese).")
-@click.option("--days", required=True, help="Days of the stay to test on, e.g. 1,4,7,14.")
+@click.option("--point", "point", required=True, help="cli.opt.point_schedule")
+@click.option("--category", required=True, help="cli.opt.category")
+@click.option("--days", required=True, help="cli.opt.days")
 @command
 def schedule(db_path: Path, point: str, category: str, days: str) -> ExitCode:
     """Set a point's test days for a category (the last day of a stay is always tested)."""
@@ -303,7 +439,7 @@ def schedule(db_path: Path, point: str, category: str, days: str) -> ExitCode:
     return 0
 
 
-@main.command()
+@main.command(help="cli.help.check")
 @db_option
 @lang_option
 @command
@@ -314,14 +450,14 @@ def check(db_path: Path) -> ExitCode:
     return run_check(db_path)
 
 
-@main.command()
+@main.command(help="cli.help.recover")
 @db_option
 @lang_option
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="New database file for the recovered copy.",
+    help="cli.opt.out_recover",
 )
 @command
 def recover(db_path: Path, out: Path) -> ExitCode:
@@ -339,6 +475,23 @@ def recover(db_path: Path, out: Path) -> ExitCode:
             problem=result.problem or "-",
         )
     )
+    return 0
+
+
+@main.command(help="cli.help.backup")
+@db_option
+@lang_option
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="cli.opt.out_backup",
+)
+@command
+def backup(db_path: Path, out: Path) -> ExitCode:
+    """Copy the database into one new file, consistent while others write."""
+    seq, records = engine.backup_database(db_path, out)
+    echo(t("cli.backup_done", path=db_path, out=out, seq=seq, records=records))
     return 0
 
 

@@ -25,6 +25,21 @@ def english() -> Iterator[None]:
     set_language("en")
 
 
+@pytest.fixture(params=["en", "zh"])
+def lang(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A flow run once in each language."""
+    set_language(request.param)
+    yield request.param
+    set_language("en")
+
+
+@pytest.fixture
+def chinese() -> Iterator[None]:
+    set_language("zh")
+    yield
+    set_language("en")
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "isolation.db"
@@ -35,6 +50,24 @@ def store(db_path: Path) -> Iterator[Store]:
     s = open_store(db_path, create=True, actor=Actor("tester"), clock=lambda: FIXED_NOW)
     yield s
     s.close()
+
+
+@pytest.fixture
+def one_person(store: Store) -> Store:
+    """One person due home today (arrived 14 days ago): tests on days 1, 4, 7, 14."""
+    rooms = [{"code": "101", "floor": "1", "beds": 1, "blocked": False}]
+    store.save_point("DD01", "一号点", rooms)
+    store.register_arrival(
+        {
+            "point": "DD01",
+            "name": "李四",
+            "id_type": "passport",
+            "id_number": "E1234567",
+            "category": "inbound",
+            "arrived_at": "2026-11-15 10:00",
+        }
+    )
+    return store
 
 
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]
@@ -63,3 +96,26 @@ def cli(db_path: Path) -> CliRunner:
         )
 
     return run
+
+
+def start_in_terminal(db_path: Path, *args: str) -> tuple[subprocess.Popen[bytes], int]:
+    """``isolation-tui ARGS`` in a real terminal (a pseudo-terminal at 80×24): the
+    process and the terminal's side to read its screen from and type into."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    main, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    env = {**os.environ, "ISOLATION_TUI_DB": str(db_path), "LANG": "C.UTF-8", "TERM": "xterm"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "isolation_tui", *args],
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(child)
+    return process, main

@@ -13,7 +13,9 @@ from isolation_tui.storage.repository import STAYS, open_store
 def _fill(db_path: Path, people: int) -> None:
     store = open_store(db_path, create=True, actor=Actor("tester"))
     store.save_point(
-        "DD01", "一号点", [{"code": "101", "floor": "1", "beds": 50, "blocked": False}]
+        "DD01",
+        "一号点",
+        [{"code": f"{100 + n}", "floor": "1", "beds": 1, "blocked": False} for n in range(50)],
     )
     for n in range(people):
         store.register_arrival(
@@ -95,3 +97,48 @@ def test_check_prints_a_path_with_brackets_as_it_is(cli: CliRunner, tmp_path: Pa
     result = cli("check", "--db", str(path))
     assert result.returncode == 0, result.stderr
     assert "a[/]b.db" in result.stdout
+
+
+def test_recover_keeps_the_snapshot_of_a_database_whose_journal_is_gone(
+    cli: CliRunner, db_path: Path, tmp_path: Path
+) -> None:
+    """The way out the refusal names: the older state, taken knowingly."""
+    _fill(db_path, 2)
+    store = open_store(db_path)
+    store.db.storage.compact()
+    store.close()
+    journal = db_path.with_name(db_path.name + "-journal")
+    journal.unlink()
+    refused = cli("check")
+    assert refused.returncode == 1
+    assert f"{journal} is missing" in refused.stderr
+    assert "isolation-tui recover" in refused.stderr
+    out = tmp_path / "older.db"
+    assert cli("recover", "--out", str(out)).returncode == 0
+    assert cli("check", "--db", str(out)).returncode == 0
+    kept = open_store(out, read_only=True)
+    try:
+        assert len(kept.rows(STAYS)) == 2
+    finally:
+        kept.close()
+
+
+def test_recover_keeps_every_whole_entry_of_a_cut_journal(
+    cli: CliRunner, db_path: Path, tmp_path: Path
+) -> None:
+    _fill(db_path, 4)
+    journal = db_path.with_name(db_path.name + "-journal")
+    raw = journal.read_bytes()
+    journal.write_bytes(raw[: raw.rindex(b"\n", 0, len(raw) - 1) + 20])  # into the last one
+    refused = cli("check")
+    assert refused.returncode == 1
+    assert "was cut" in refused.stderr
+    out = tmp_path / "kept.db"
+    recovered = cli("recover", "--out", str(out))
+    assert recovered.returncode == 0, recovered.stderr
+    assert "1 damaged or later entries left out" in recovered.stdout
+    kept = open_store(out, read_only=True)
+    try:
+        assert len(kept.rows(STAYS)) == 3
+    finally:
+        kept.close()

@@ -47,7 +47,7 @@ def add_people(store: Store) -> None:
     """Four people at P1, one with every kind of nasty text."""
     for n in range(1, 4):
         store.register_arrival(dict(zip(ARRIVAL_HEADER, person_row(n), strict=True)))
-    nasty = dict(zip(ARRIVAL_HEADER, person_row(4, room="201"), strict=True))
+    nasty = dict(zip(ARRIVAL_HEADER, person_row(4, room="220"), strict=True))
     nasty.update(NASTY)
     nasty.update(
         id_type="passport", id_number="E12345678", nationality="KR", phone="+82 10 1234 5678"

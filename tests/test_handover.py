@@ -211,20 +211,6 @@ async def test_history_opens_a_handover_as_signed(point: Store) -> None:
         assert "Taken over by 李四" in report
 
 
-async def test_export_from_the_screen_writes_a_private_file(point: Store, tmp_path: Path) -> None:
-    arrive(point, "P1")
-    app = IsolationApp(point, point="DD01")
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("f5", "e")
-        await pilot.pause()
-        app.screen.query_one("#field-folder", Input).value = str(tmp_path)
-        await pilot.press("ctrl+s")
-        await pilot.pause()
-    (written,) = tmp_path.glob("handover-DD01-*.md")
-    assert written.stat().st_mode & 0o777 == 0o600
-    assert "Received: 1 (+1)" in written.read_text(encoding="utf-8")
-
-
 def test_handover_lists_fevers_positives_and_missed_checks(point: Store) -> None:
     first = arrive(point, "P1")
     point.sign_handover(point.handover_summary("DD01"), "", "张三")

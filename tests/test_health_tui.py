@@ -222,24 +222,6 @@ async def test_read_only_round_stores_nothing(db_path: Path, floor_store: Store)
 # ---------------------------------------------------------------------- tests due
 
 
-@pytest.fixture
-def one_person(store: Store) -> Store:
-    """One person due home today (arrived 14 days ago): tests on days 1, 4, 7, 14."""
-    rooms = [{"code": "101", "floor": "1", "beds": 1, "blocked": False}]
-    store.save_point("DD01", "一号点", rooms)
-    store.register_arrival(
-        {
-            "point": "DD01",
-            "name": "李四",
-            "id_type": "passport",
-            "id_number": "E1234567",
-            "category": "inbound",
-            "arrived_at": "2026-11-15 10:00",
-        }
-    )
-    return store
-
-
 def results(store: Store) -> list[tuple[int, str, str]]:
     return [(t["planned_day"], t["result"], t["taken_at"]) for _, t in store.tests_of(1)]
 

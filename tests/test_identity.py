@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 import pytest
-from conftest import FIXED_NOW
+from conftest import FIXED_NOW, start_in_terminal
 from markdown_it import MarkdownIt
 
 import isolation_tui
@@ -528,26 +528,11 @@ def test_the_program_started_with_as_names_the_person_in_its_header(
     db_path: Path, tmp_path: Path
 ) -> None:
     """``isolation-tui --as 张三`` in a real terminal (a pseudo-terminal at 80×24)."""
-    import fcntl
-    import pty
     import select
-    import struct
-    import termios
     import time
 
     assert run(db_path, "import", "rooms", str(rooms_file(tmp_path))).returncode == 0
-    main, child = pty.openpty()
-    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    env = {**os.environ, "ISOLATION_TUI_DB": str(db_path), "LANG": "C.UTF-8", "TERM": "xterm"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "isolation_tui", "--as", "张三"],
-        stdin=child,
-        stdout=child,
-        stderr=child,
-        env=env,
-        start_new_session=True,
-    )
-    os.close(child)
+    process, main = start_in_terminal(db_path, "--as", "张三")
     seen = b""
     try:
         deadline = time.monotonic() + 60

@@ -1380,7 +1380,7 @@ def test_every_write_is_audited(
 def test_progress_bar_on_a_terminal(points: Store, db_path: Path, tmp_path: Path) -> None:
     """A big file on a terminal gets a progress bar (on stderr); the import is the same."""
     pty = pytest.importorskip("pty")
-    setup = [["P1", "", f"9{n:02d}", "9", "4", ""] for n in range(60)]
+    setup = [["P1", "", f"9{n:03d}", "9", "1", ""] for n in range(240)]
     rooms = write_csv(tmp_path / "r.csv", ROOM_HEADER, setup)
     env = {**os.environ, "ISOLATION_TUI_DB": str(db_path), "LANG": "C.UTF-8", "TERM": "xterm"}
     command = [sys.executable, "-m", "isolation_tui", "import"]

@@ -52,9 +52,10 @@ def write_people(path: Path, first: int, count: int) -> list[str]:
 
 def make_point(db_path: Path, beds: int) -> None:
     store = open_store(db_path, create=True)
+    # One person per room, as isolation points work.
     rooms = [
-        {"code": f"{r + 1:03d}", "floor": str(r // 20 + 1), "beds": 50, "blocked": False}
-        for r in range(-(-beds // 50))
+        {"code": f"{r + 1:05d}", "floor": str(r // 20 + 1), "beds": 1, "blocked": False}
+        for r in range(beds)
     ]
     store.save_point("B1", "大型隔离点", rooms)  # type: ignore[arg-type]
     store.close()

@@ -71,8 +71,9 @@ def test_room_rules(point: Store) -> None:
     assert len(point.rows(STAYS)) == 1
 
 
-def test_point_full_when_no_bed_is_left(point: Store) -> None:
-    for n in range(3):
+def test_point_full_when_no_empty_room_is_left(point: Store) -> None:
+    # One person per room: the second bed of 102 is for someone sharing by choice.
+    for n in range(2):
         arrive(point, f"P{n:03d}", id_type="passport")
     with pytest.raises(FieldError) as excinfo:
         arrive(point, "P999", id_type="passport")
@@ -147,11 +148,15 @@ def test_correction_rechecks_rules_and_keeps_before_and_after(point: Store) -> N
     with pytest.raises(FieldError) as excinfo:
         point.correct_stay(other, {"id_number": ID_A}, "typo")
     assert excinfo.value.field == "id_number"
-    point.correct_stay(stay_id, {"name": "王晓明", "room": "102"}, "spelling")
+    with pytest.raises(FieldError) as shared:
+        point.correct_stay(stay_id, {"name": "王晓明", "room": "102"}, "spelling")
+    assert shared.value.key == "error.room_occupied"
+    point.correct_stay(stay_id, {"name": "王晓明", "room": "102", "shares_room": "yes"}, "spelling")
     last = list(point.rows(AUDIT).values())[-1]
     assert last["before"]["person"]["name"] == "王小明"
     assert last["after"]["person"]["name"] == "王晓明"
     assert last["after"]["room"] == "102" and last["reason"] == "spelling"
+    assert last["after"]["shares_with"] == [other]
 
 
 def test_extension_moves_release_due(point: Store) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import resource
 import shutil
 import signal
@@ -24,9 +25,11 @@ from typing import Any
 
 import pytest
 
+from isolation_tui.headless.check import run_check
 from isolation_tui.storage.database import Database
 from isolation_tui.storage.errors import StoreCorrupt, StoreMissing
-from isolation_tui.storage.journal import encode_entry
+from isolation_tui.storage.journal import encode_entry, encode_lock_record, parse_lock_record
+from isolation_tui.storage.salvage import salvage
 
 NOBODY = 65534
 
@@ -34,6 +37,7 @@ NOBODY = 65534
 WRITER = r"""
 import json, os, sys
 from tinydb import Query
+from isolation_tui.headless.check import run_check
 from isolation_tui.storage.database import Database
 from isolation_tui.storage.errors import StoreWriteFailed
 
@@ -163,7 +167,6 @@ def _torn_tails() -> dict[str, bytes]:
     next_entry = encode_entry({"seq": 4, "at": "x", "who": "w", "ops": [["t", "4", {"n": 4}]]})
     return {
         "half-an-entry": next_entry[: len(next_entry) // 2],
-        "entry-without-newline": next_entry[:-1],
         "zero-bytes": b"\0" * 300,
         "one-byte": b"3",
     }
@@ -328,25 +331,198 @@ def test_a_damaged_journal_header_is_refused(db_path: Path, header: bytes) -> No
 # ---------------------------------------------------------------- missing files
 
 
-def test_a_missing_journal_is_recreated_on_write(db_path: Path) -> None:
+@pytest.mark.parametrize("how", ["deleted-in-place", "snapshot-copied-alone"])
+def test_a_database_without_its_journal_is_refused_naming_it(
+    db_path: Path, tmp_path: Path, how: str
+) -> None:
     make(db_path, 3, compact=True)
-    journal_of(db_path).unlink()
-    # Reading alone does not create anything.
-    before = file_states(db_path.parent)
-    assert docs_of(db_path, read_only=True) == {i: {"n": i} for i in range(1, 4)}
-    assert file_states(db_path.parent) == before
+    db = Database(db_path)
+    db.table("t").insert({"n": 4})  # since the compaction: only in the journal
+    db.close()
+    if how == "deleted-in-place":
+        journal_of(db_path).unlink()
+        path = db_path
+    else:
+        path = tmp_path / "copy" / db_path.name
+        path.parent.mkdir()
+        shutil.copy2(db_path, path)
+    error = refused_untouched(path, match="is missing")
+    assert str(journal_of(path)) in str(error)
+    assert not journal_of(path).exists()
 
+
+def test_a_journal_older_than_its_snapshot_is_refused(db_path: Path, tmp_path: Path) -> None:
+    """Both files are of one database, but the journal was put back from an older copy."""
+    make(db_path, 2)
+    old_journal = journal_of(db_path).read_bytes()
+    db = Database(db_path)
+    db.table("t").insert({"n": 3})
+    db.storage.compact()
+    db.close()
+    journal_of(db_path).write_bytes(old_journal)
+    error = refused_untouched(db_path, match="older than")
+    assert str(journal_of(db_path)) in str(error)
+
+
+@pytest.mark.parametrize("how", ["flipped-byte", "short-header", "other-database"])
+def test_a_journal_of_another_database_is_refused(db_path: Path, tmp_path: Path, how: str) -> None:
+    make(db_path, 3)
+    header = header_line(db_path)
+    if how == "flipped-byte":
+        last = header[-2:-1]
+        damaged = header[:-2] + (b"0" if last != b"0" else b"1") + b"\n"
+        journal_of(db_path).write_bytes(damaged + b"".join(entry_lines(db_path)))
+    elif how == "short-header":
+        journal_of(db_path).write_bytes(header.rsplit(b" ", 1)[0] + b"\n")
+    else:
+        other = tmp_path / "other.db"
+        make(other, 5)
+        shutil.copy2(journal_of(other), journal_of(db_path))
+    error = refused_untouched(db_path, match="another database")
+    assert str(journal_of(db_path)) in str(error)
+
+
+def test_a_session_whose_journal_is_swapped_for_another_databases_refuses(
+    db_path: Path, tmp_path: Path
+) -> None:
+    make(db_path, 3)
+    session = Database(db_path)
+    try:
+        other = tmp_path / "other" / "other.db"
+        other.parent.mkdir()
+        make(other, 5)
+        os.replace(journal_of(other), journal_of(db_path))
+        for attempt in (session.refresh, lambda: session.table("t").insert({"n": 9})):
+            with pytest.raises(StoreCorrupt, match="another database"):
+                attempt()
+    finally:
+        session.close()
+
+
+def test_recover_does_not_merge_a_journal_of_another_database(
+    db_path: Path, tmp_path: Path
+) -> None:
+    make(db_path, 3, compact=True)
+    other = tmp_path / "other" / "other.db"
+    other.parent.mkdir()
+    make(other, 5)
+    shutil.copy2(journal_of(other), journal_of(db_path))
+    out = tmp_path / "recovered.db"
+    result = salvage(db_path, out)
+    assert "another database" in result.problem
+    assert result.kept_entries == 0
+    assert result.lost_lines == 5
+    assert docs_of(out) == {i: {"n": i} for i in range(1, 4)}
+
+
+# ---------------------------------------------------------------- the journal's tail
+
+
+@pytest.mark.parametrize("how", ["changed", "removed"])
+def test_an_entry_whose_line_end_is_damaged_is_kept_by_its_checksum(
+    db_path: Path, how: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make(db_path, 3)
+    raw = journal_of(db_path).read_bytes()
+    journal_of(db_path).write_bytes(raw[:-1] + (b"X" if how == "changed" else b""))
+    expected = {i: {"n": i} for i in range(1, 4)}
+    assert docs_of(db_path, read_only=True) == expected
+    assert docs_of(db_path) == expected
+
+    assert run_check(db_path) == 1
+    err = capsys.readouterr().err
+    assert f"byte {len(raw) - 1}" in err
+    assert "entry 3" in err
+    assert "OK" not in err
+
+    # The next writer keeps entry 3, puts its line end back, and numbers on from it.
     db = Database(db_path)
     try:
         assert db.table("t").insert({"n": 4}) == 4
     finally:
         db.close()
-    assert stat.S_IMODE(journal_of(db_path).stat().st_mode) == 0o600
-    lines = journal_of(db_path).read_bytes().splitlines()
-    db_id = json.loads(db_path.read_bytes().partition(b"\n")[2])["db_id"]
-    assert lines[0] == b"ISOLATION-TUI-JOURNAL 1 3 " + db_id.encode()
-    assert [json.loads(x.partition(b" ")[2])["seq"] for x in lines[1:]] == [4]
-    assert docs_of(db_path) == {i: {"n": i} for i in range(1, 5)}
+    after = journal_of(db_path).read_bytes()
+    assert after.startswith(raw)
+    assert [json.loads(x.partition(b" ")[2])["seq"] for x in entry_lines(db_path)] == [1, 2, 3, 4]
+    assert docs_of(db_path) == {**expected, 4: {"n": 4}}
+    assert run_check(db_path) == 0
+
+
+def test_check_never_says_ok_over_a_cut_journal(
+    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed = int.from_bytes(os.urandom(4), "big")
+    print(f"seed {seed}")
+    rng = random.Random(seed)
+    make(db_path, 6)
+    whole = journal_of(db_path).read_bytes()
+    boundaries = {len(header_line(db_path))}
+    for line in entry_lines(db_path):
+        boundaries.add(max(boundaries) + len(line))
+    offsets = set(rng.sample(range(len(whole)), 40)) | (boundaries - {len(whole)})
+    outcomes = set()
+    for offset in sorted(offsets):
+        copy = tmp_path / f"cut-{offset}" / db_path.name
+        copy.parent.mkdir()
+        for path in (db_path, journal_of(db_path), lock_of(db_path)):
+            shutil.copy2(path, copy.parent / path.name)
+        journal_of(copy).write_bytes(whole[:offset])
+        capsys.readouterr()
+        assert run_check(copy) == 1, f"cut at {offset} (seed {seed})"
+        out, err = capsys.readouterr()
+        assert "OK" not in out
+        if offset in boundaries:
+            assert "was cut" in err, (offset, err)
+            outcomes.add("boundary")
+        elif offset > len(header_line(db_path)):
+            assert "byte " in err, (offset, err)
+            outcomes.add("inside an entry")
+        else:
+            assert "journal header" in err, (offset, err)
+            outcomes.add("header")
+    assert outcomes == {"boundary", "inside an entry", "header"}
+
+
+def test_a_cut_journal_is_refused_and_never_cut_further(db_path: Path) -> None:
+    make(db_path, 5)
+    lines = entry_lines(db_path)
+    cut = header_line(db_path) + b"".join(lines[:3]) + lines[3][:10]
+    journal_of(db_path).write_bytes(cut)
+    error = refused_untouched(db_path, match="was cut")
+    assert "entry 5" in str(error) and "entry 3" in str(error)
+    assert journal_of(db_path).read_bytes() == cut
+
+
+def test_a_lock_record_read_while_it_is_rewritten_tells_nothing() -> None:
+    """A reader may catch a writer's record half-rewritten: never a false "cut"."""
+    old, new = encode_lock_record("ab12", 99), encode_lock_record("ab12", 100)
+    assert parse_lock_record(old) == ("ab12", 99)
+    assert parse_lock_record(new) == ("ab12", 100)
+    for split in range(len(old)):
+        mixed = new[:split] + old[split:]
+        assert parse_lock_record(mixed) in (None, ("ab12", 99), ("ab12", 100)), split
+    assert parse_lock_record(old.replace(b" 99 ", b" 98 ")) is None
+    assert parse_lock_record(b"") is None
+
+
+@pytest.mark.parametrize("lock", ["with-its-lock-file", "without"])
+def test_check_explains_an_unfinished_last_entry(
+    db_path: Path, lock: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make(db_path, 3)
+    if lock == "without":
+        lock_of(db_path).unlink()
+    size = journal_of(db_path).stat().st_size
+    torn = _torn_tails()["half-an-entry"]
+    with journal_of(db_path).open("ab") as fh:
+        fh.write(torn)
+    assert run_check(db_path) == 1
+    err = capsys.readouterr().err
+    assert f"byte {size}" in err
+    assert f"{len(torn)} bytes" in err
+    assert "crash" in err
+    if lock == "without":
+        assert "cut" in err  # it cannot tell which
 
 
 def test_a_journal_without_its_snapshot_is_never_emptied(db_path: Path) -> None:

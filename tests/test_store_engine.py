@@ -23,6 +23,7 @@ from isolation_tui.storage import engine
 from isolation_tui.storage.database import Database
 from isolation_tui.storage.errors import SchemaTooNew, StoreMissing, StoreReadOnly
 from isolation_tui.storage.journal import decode_snapshot, encode_snapshot
+from isolation_tui.storage.rebase import rebase_unless_read
 
 Q = Query()
 
@@ -134,7 +135,8 @@ def test_every_tinydb_write_is_one_durable_journal_entry(db: Database, db_path: 
 
     rooms.insert_multiple([{"code": c} for c in "ABC"])
     rooms.truncate()
-    assert sorted(last_entry()["ops"]) == [["rooms", k, None] for k in "123"]
+    # Each document goes, then the table restarts its ids (and keeps its name).
+    assert last_entry()["ops"] == [*(["rooms", k, None] for k in "123"), ["rooms", None, {}]]
 
     # A write that changes nothing writes nothing.
     size = journal_of(db_path).stat().st_size
@@ -168,8 +170,8 @@ def test_drop_table_and_drop_tables_are_journaled(db: Database, db_path: Path) -
     db.drop_tables()
     assert contents(db) == {}
     assert on_disk(db_path) == {}
-    # Dropping never lowers the ids: a table that comes back continues its numbering.
-    assert db.table("a").insert({"n": 5}) == 3
+    # As in TinyDB, a table made again after a drop numbers from 1.
+    assert db.table("a").insert({"n": 5}) == 1
 
 
 # ---------------------------------------------------------------- transactions
@@ -307,29 +309,28 @@ def test_ids_are_never_handed_out_twice(db: Database, db_path: Path) -> None:
     assert [insert({"n": i}) for i in range(3)] == [1, 2, 3]
     t.remove(doc_ids=[3])  # the highest id
     assert insert({"n": 3}) == 4
-    t.truncate()
-    assert insert({"n": 4}) == 5
 
     # A rolled-back transaction hands out nothing that collides with stored ids.
     with pytest.raises(KeyError), db.transaction():
         inside = [t.insert({"n": 5}), t.insert({"n": 6})]
         assert min(inside) > max(ever)
         raise KeyError
-    assert insert({"n": 7}) == 6
+    assert insert({"n": 7}) == 5
 
-    # The highest id survives the document's removal across reopen and compaction.
-    t.remove(doc_ids=[6])
+    # The highest id survives the document's removal across reopen and compaction
+    # (only truncate() and dropping the table restart the ids, as in TinyDB).
+    t.remove(doc_ids=[5])
     db.storage.compact()
     snapshot = decode_snapshot(db_path.read_bytes(), str(db_path))
-    assert snapshot["tables"]["t"] == {"5": {"n": 4}}
-    assert snapshot["max_ids"]["t"] == 6
+    assert snapshot["tables"]["t"] == {"1": {"n": 0}, "2": {"n": 1}, "4": {"n": 3}}
+    assert snapshot["max_ids"]["t"] == 5
     other = Database(db_path)
     try:
-        assert other.table("t").insert({"n": 8}) == 7
+        assert other.table("t").insert({"n": 8}) == 6
     finally:
         other.close()
     db.refresh()
-    assert insert({"n": 9}) == 8
+    assert insert({"n": 9}) == 7
 
 
 # ---------------------------------------------------------------- two sessions
@@ -469,7 +470,7 @@ def test_files_are_private_whatever_the_umask(tmp_path: Path) -> None:
     path = tmp_path / "new" / "dir" / "isolation.db"
     old = os.umask(0)
     try:
-        db = Database(path, create=True)
+        db = Database(path, create=True, create_dirs=True)
         db.table("t").insert({"n": 1})
         db.storage.compact()
         db.table("t").insert({"n": 2})
@@ -627,3 +628,45 @@ def test_a_kept_rehearsal_is_stored_as_it_is_or_undone_by_anything_else(
     finally:
         other.close()
     assert [d["name"] for d in on_disk(db_path)["people"].values()] == ["Li", "Ana", "Wang"]
+
+
+def test_a_rehearsal_emptying_or_filling_a_table_others_emptied_or_filled_is_done_again(
+    db: Database, db_path: Path
+) -> None:
+    """Renumbering moves new ids after others' (here on ``people``) while a table the
+    rehearsal emptied stays empty of what it saw; but emptying a table others wrote
+    to meanwhile, or adding to one they emptied, is checked again, never merged."""
+    renumber = rebase_unless_read(())
+    people, log = db.table("people"), db.table("log")
+    people.insert({"name": "Li"})
+    log.insert({"line": "old"})
+    other = Database(db_path)
+    try:
+        with db.storage.rehearsal() as rehearsed:
+            log.truncate()
+            assert people.insert({"name": "Ana"}) == 2
+            rehearsed.keep = True
+        assert other.table("people").insert({"name": "Wang"}) == 2
+        assert db.storage.commit_rehearsed(rehearsed, renumber) == {"people": 1, "log": 0}
+        assert on_disk(db_path) == {
+            "people": {1: {"name": "Li"}, 2: {"name": "Wang"}, 3: {"name": "Ana"}}
+        }
+        assert log.insert({"line": "new"}) == 1  # its ids start again, as TinyDB's do
+
+        with db.storage.rehearsal() as rehearsed:
+            people.truncate()
+            rehearsed.keep = True
+        other.refresh()
+        assert other.table("people").insert({"name": "Omar"}) == 4
+        assert db.storage.commit_rehearsed(rehearsed, renumber) is None
+        assert len(on_disk(db_path)["people"]) == 4
+
+        with db.storage.rehearsal() as rehearsed:
+            assert people.insert({"name": "Sara"}) == 5
+            rehearsed.keep = True
+        other.refresh()
+        other.table("people").truncate()
+        assert db.storage.commit_rehearsed(rehearsed, renumber) is None
+        assert "people" not in on_disk(db_path)
+    finally:
+        other.close()

@@ -23,10 +23,14 @@ def describe(entry: AuditEntry, record: dict[str, Any] | None) -> str:
     else:
         subject = str(doc.get("name", ""))
     action = t(f"activity.{entry['action']}")
-    what = t(f"activity.table_{table}")
+    what = f"{t(f'activity.table_{table}')} #{entry['record']}"
+    if table == "discharges":
+        # Named by the person's number, as every list shows it: a discharge's own
+        # number beside a person's would read as someone else.
+        what = t("activity.discharge_of", stay=doc.get("stay", ""))
     reason = f" — {entry['reason']}" if entry["reason"] else ""
     who = who_label(entry)
-    return f"{entry['at'][5:]} {who} {action} {what} #{entry['record']} {subject}{reason}"
+    return f"{entry['at'][5:]} {who} {action} {what} {subject}{reason}"
 
 
 def changed_fields(entry: AuditEntry) -> list[str]:

@@ -132,7 +132,15 @@ def summarise(
             if doc["result"] == "positive":
                 positives.append({**who, "id": record, "at": doc["taken_at"]})
         elif doc["temperature"] is not None and doc["temperature"] >= FEVER:
-            fevers.append({**who, "id": record, "at": doc["at"], "temperature": doc["temperature"]})
+            fevers.append(
+                {
+                    **who,
+                    "id": record,
+                    "at": doc["at"],
+                    "temperature": doc["temperature"],
+                    "symptoms": doc.get("symptoms", ""),
+                }
+            )
         elif doc["status"] in ("missed", "refused"):
             missed.append(
                 {

@@ -20,6 +20,9 @@ ON_DUTY_MAX = 40
 def on_duty_name(text: str) -> str:
     """The name a person on duty gives: shown literally, so control characters and
     reordering marks go; an empty or too long one is refused, never cut."""
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        # Bytes the locale could not decode (a GBK terminal): no text to store or show.
+        raise FieldError("on_duty", "error.not_text")
     name = strip_controls(text).strip()
     if not name:
         raise FieldError("on_duty", "error.required")
@@ -63,3 +66,11 @@ def who_label(stamp: Mapping[str, Any]) -> str:
     user = stamp.get("os_user") or stamp.get("who", "")
     duty = stamp.get("on_duty", "")
     return f"{duty} ({user})" if duty else str(user)
+
+
+def signer_label(name: str, stamp: Mapping[str, Any] | None) -> str:
+    """A name typed to sign (or take over) a handover, as people read it: beside it
+    the account that signed, unless it is that account's own name. Anyone may type
+    anyone's name; the account is what the OS says."""
+    user = str((stamp or {}).get("os_user") or (stamp or {}).get("who") or "")
+    return f"{name} ({user})" if user and user != name else name

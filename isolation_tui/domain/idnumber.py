@@ -80,16 +80,18 @@ def normalise(number: str) -> str:
     return "".join(kept).upper()
 
 
+def character(ch: str) -> dict[str, str]:
+    """A character as a message names it: itself, its Unicode name and code point
+    (an invisible one is still named)."""
+    return {"char": ch, "name": unicodedata.name(ch, "?"), "code": f"U+{ord(ch):04X}"}
+
+
 def id_number_problem(number: str) -> tuple[str, dict[str, Any]] | None:
     """The message key and its parameters when ``number`` (normalised) holds a
     character an ID number is not written with, naming the first such character."""
     for ch in number:
         if ch not in _ALLOWED:
-            return "error.id_number_char", {
-                "char": ch,
-                "name": unicodedata.name(ch, "?"),
-                "code": f"U+{ord(ch):04X}",
-            }
+            return "error.id_number_char", character(ch)
     return None
 
 

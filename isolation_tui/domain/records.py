@@ -68,6 +68,9 @@ class Stay(TypedDict):
     notes: str
     created: Stamp
     voided: NotRequired[Voided | None]
+    # The people already in the room when this person was placed with them, as the
+    # same household or group the supervisor confirmed; absent: placed alone.
+    shares_with: NotRequired[list[int]]
 
 
 class Discharge(TypedDict):

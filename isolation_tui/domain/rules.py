@@ -29,6 +29,7 @@ from .errors import Collector, FieldError
 from .idnumber import (
     MAX_ID_NUMBER,
     birth_date_of,
+    character,
     id_number_problem,
     normalise,
     resident_id_problem,
@@ -63,6 +64,19 @@ def strip_controls(text: str) -> str:
 def clean_text(value: object, limit: int = MAX_TEXT) -> str:
     """A field's value: as typed, without control characters or surrounding spaces."""
     return strip_controls("" if value is None else str(value)).strip()[:limit]
+
+
+def clean_code(value: object, field: str) -> str:
+    """A point, room or floor code as stored: NFKC, so full-width letters and digits
+    (as a Chinese input method types them) are the ASCII ones. Codes are written in
+    ASCII and Chinese characters; any other character (a Cyrillic О for the Latin O,
+    a zero-width space) is refused, naming it: two codes that read alike on screen
+    must be one code, or a colleague's look-alike point takes another's arrivals."""
+    code = unicodedata.normalize("NFKC", clean_text(value))
+    for ch in code:
+        if not (" " <= ch <= "~" or unicodedata.name(ch, "").startswith("CJK UNIFIED")):
+            raise FieldError(field, "error.code_char", **character(ch))
+    return code
 
 
 def clean_notes(value: object, limit: int = 4000) -> str:
@@ -115,6 +129,18 @@ def parse_bool(errors: Collector, name: str, raw: str) -> bool:
         return False
     errors.add(name, "error.bad_bool", value=raw)
     return False
+
+
+_CHINA = {"cn", "chn", "china", "中国", "中华人民共和国"}
+
+
+def shares_room(fields: Mapping[str, Any]) -> bool:
+    """Whether the fields confirm that the person shares a room with the people in
+    it (the same household or group): sharing is a choice, never a default."""
+    errors = Collector()
+    shared = parse_bool(errors, "shares_room", _field(fields, "shares_room"))
+    errors.raise_if_any()
+    return shared
 
 
 def person_from_fields(errors: Collector, fields: Mapping[str, Any], now: datetime) -> Person:
@@ -173,6 +199,9 @@ def person_from_fields(errors: Collector, fields: Mapping[str, Any], now: dateti
     if phone and not _PHONE_RE.match(phone):
         errors.add("phone", "error.bad_phone", value=phone)
     nationality = _field(fields, "nationality") or ("CN" if id_type == "resident_id" else "")
+    if nationality.casefold() in _CHINA:
+        # The form shows China in the user's language; the record keeps one code.
+        nationality = "CN"
     return Person(
         name=name,
         sex=sex,

@@ -41,6 +41,7 @@ def problems(store: Store, today: date | None = None) -> Iterator[str]:
 
     open_people: dict[str, list[tuple[str, str]]] = {}
     in_room: Tally[tuple[str, str]] = Tally()
+    placed_alone: dict[tuple[str, str], list[str]] = {}
     for key, stay in stays.items():
         if not is_live(stay):
             continue
@@ -51,6 +52,8 @@ def problems(store: Store, today: date | None = None) -> Iterator[str]:
             open_people.setdefault(who, []).append((key, person["id_number"]))
             if stay["room"]:
                 in_room[(stay["point"], stay["room"])] += 1
+                if not stay.get("shares_with"):
+                    placed_alone.setdefault((stay["point"], stay["room"]), []).append(key)
     for who, held in open_people.items():
         if len({number for _, number in held}) > 1:
             # Typed differently (invisible characters, letters of another script):
@@ -72,6 +75,12 @@ def problems(store: Store, today: date | None = None) -> Iterator[str]:
             yield t(
                 "check.room_over", point=code, room=room_code, count=count, beds=usable_beds(room)
             )
+
+    for (code, room_code), alone in placed_alone.items():
+        # Of the people in a room, only the first may have come without confirming
+        # that they share it as one household or group.
+        if len(alone) > 1:
+            yield t("check.room_shared", point=code, room=room_code, stays=", ".join(alone))
 
     for key, discharge in discharges.items():
         if not is_live(discharge):
@@ -172,7 +181,7 @@ def run_check(db_path: Path) -> int:
     except StoreError as exc:
         click_echo_err(t("check.unreadable", error=str(exc)))
         return 1
-    found = list(problems(store))
+    found = store.db.storage.file_problems() + list(problems(store))
     records = sum(len(rows) for rows in store.db.storage.tables().values())
     if found:
         for problem in found:

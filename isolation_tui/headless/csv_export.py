@@ -1,4 +1,5 @@
-"""``export``: records as CSV (safe to open in a spreadsheet) or JSON.
+"""``export``: records as CSV (safe to open in a spreadsheet), JSON or an Excel
+workbook (see xlsx_export).
 
 The columns of an arrivals export are the import's columns plus what only the
 store knows (id, status, release_due, voided), so an export imports again.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import io
 import os
 import sys
@@ -43,6 +45,8 @@ from ..storage.repository import (
 
 KINDS = ("arrivals", "discharges", "incidents", "checks", "tests", "audit")
 FILE_MODE = 0o600
+# An export named like one already there gets -2, -3…; past this many, something is wrong.
+NEW_NAME_TRIES = 1000
 BOM = "\ufeff"
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection);
 # a leading quote makes it text. A leading quote of the user's own is doubled so the
@@ -51,7 +55,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 
 Row = dict[str, Any]
 
-ARRIVAL_COLUMNS = ("id", *ARRIVAL_FIELDS, "status", "release_due", "voided")
+ARRIVAL_COLUMNS = ("id", *ARRIVAL_FIELDS, "shares_room", "status", "release_due", "voided")
 DISCHARGE_COLUMNS = (
     "id",
     "stay",
@@ -139,6 +143,7 @@ def arrival_rows(store: Store) -> Iterator[Row]:
         yield {
             "id": stay_id,
             **fields,
+            "shares_room": "yes" if stay.get("shares_with") else "",
             "status": stay["status"],
             "release_due": stay["release_due"],
             "voided": stay.get("voided") or None,
@@ -354,6 +359,42 @@ def write_private(path: Path, data: bytes) -> None:
         fh.write(data)
 
 
+def write_new_private(folder: Path, stem: str, suffix: str, data: bytes) -> Path:
+    """Write ``data`` to a new file in ``folder``, mode 0600: ``stem`` + ``suffix``, or
+    ``stem-2`` … when taken (an earlier export is never overwritten). The folder must be
+    a real directory of this user (made private again when others may enter it): a
+    symlink or someone else's folder is refused, and the file is made inside the
+    folder opened, never through a link."""
+    dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        status = os.fstat(dir_fd)
+        if status.st_uid != os.getuid():
+            raise PermissionError(errno.EPERM, os.strerror(errno.EPERM), str(folder))
+        if status.st_mode & 0o077:
+            # Others who may write here could swap a report for a forged one.
+            os.fchmod(dir_fd, 0o700)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        for n in range(1, NEW_NAME_TRIES + 1):
+            name = f"{stem}{f'-{n}' if n > 1 else ''}{suffix}"
+            try:
+                fd = os.open(name, flags, FILE_MODE, dir_fd=dir_fd)
+            except FileExistsError:
+                continue
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(name, dir_fd=dir_fd)
+                raise
+            return folder / name
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(folder / stem))
+    finally:
+        os.close(dir_fd)
+
+
 def _is_database_file(out: Path, db_path: Path) -> bool:
     """Whether ``out`` would overwrite the database or one of its companion files."""
     try:
@@ -375,6 +416,9 @@ def run_export(kind: str, db_path: Path, *, fmt: str = "csv", out: Path | None =
     if kind not in EXPORTS:
         _tell(t("export.unknown_kind", kind=kind, kinds=", ".join(KINDS)))
         return 2
+    if fmt == "xlsx" and out is None:
+        _tell(t("export.xlsx_needs_out"))
+        return 2
     if out is not None and _is_database_file(out, db_path):
         _tell(t("export.would_overwrite_db", file=out))
         return 1
@@ -394,6 +438,13 @@ def _export(
     rows: Iterable[Row],
 ) -> int:
     def write(fh: IO[bytes], bom: bool) -> int:
+        if fmt == "xlsx":
+            from .xlsx_export import to_xlsx
+
+            # A workbook's columns are sized from every row before any is written.
+            held = list(rows)
+            fh.write(to_xlsx([(kind, columns, held)]))
+            return len(held)
         return write_json(fh, rows) if fmt == "json" else write_csv(fh, columns, rows, bom)
 
     if out is None:

@@ -25,6 +25,7 @@ import contextlib
 import gc
 import random
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
@@ -43,6 +44,8 @@ from ..domain.idnumber import make_resident_id
 from ..domain.records import Room
 from ..domain.timeparse import format_time
 from ..i18n import current_language, set_language, t
+from ..storage.engine import put_in_place
+from ..storage.files import lstat_or_none
 from ..storage.paths import database_files
 from ..storage.repository import INCIDENTS, Store, open_store
 
@@ -1232,6 +1235,9 @@ class _Writer:
 
     def arrive(self, person: PersonPlan) -> None:
         fields = {**person.fields, "point": person.point, "room": person.room}
+        if self.store.beds_taken(person.point, person.room):
+            # Rooms are given to a party as a whole: whoever is there is family.
+            fields["shares_room"] = "yes"
         stay_id = self.store.register_arrival(fields)
         self.stay_of[person.index] = stay_id
         if person.extension:
@@ -1429,48 +1435,47 @@ def run_demo(
     """Write the demo database at ``db_path``; 0 when written, 1 when one is there.
     ``points``: only these points' part of the demo (the benchmarks' smaller stores)."""
     started = time.perf_counter()
-    files = database_files(db_path)
     # A lock file alone is no database: it stays behind after every session.
-    if not force and any(f.exists() for f in files[:2]):
+    if not force and any(lstat_or_none(f) for f in database_files(db_path)[:2]):
         print("isolation-tui: " + _text("exists", path=db_path), file=sys.stderr)
         return 1
     now = datetime.now()
     plan = make_plan(now.date(), scale)
     if points is not None:
         plan = only_points(plan, points)
-    # The lock file stays: sessions still running on the old data hold it, and must
-    # keep taking turns with the new one (they notice the new database by its id).
-    for path in files[:2]:
-        path.unlink(missing_ok=True)
 
     console = Console()
-    store = open_store(db_path, create=True)
-    writer = _Writer(store, plan, now)
-    show = console.is_terminal and scale >= PROGRESS_FROM_SCALE
-    try:
-        with (
-            _no_gc(),
-            _progress(console, show, len(plan.events)) as bar,
-            _records_in_chinese(),
-            store.transaction(),
-        ):
-            writer.points()
-            for _at, _order, _seq, what in plan.events:
-                writer.write(what)
-                bar.advance()
-            bar.saving()
-    except BaseException:
-        # The transaction stored nothing; an empty database left behind would only
-        # make the retry need --force.
-        store.close()
-        for path in files:
-            path.unlink(missing_ok=True)
-        raise
-    counts = store.counters()["*"].as_dict()
-    counts["checks"] = len(store.rows("checks"))
-    counts["tests"] = sum(1 for test in store.rows("tests").values() if not test.get("voided"))
-    documents = sum(len(store.rows(name)) for name in store.db.storage.tables())
-    store.close()
+    # Written elsewhere, then put in place as one file: a demo stopped at any moment
+    # leaves nothing at ``db_path`` that a retry would need --force for.
+    with tempfile.TemporaryDirectory(prefix="isolation-tui-demo-") as folder:
+        store = open_store(Path(folder) / "demo.db", create=True)
+        writer = _Writer(store, plan, now)
+        show = console.is_terminal and scale >= PROGRESS_FROM_SCALE
+        try:
+            with (
+                _no_gc(),
+                _progress(console, show, len(plan.events)) as bar,
+                _records_in_chinese(),
+                store.transaction(),
+            ):
+                writer.points()
+                for _at, _order, _seq, what in plan.events:
+                    writer.write(what)
+                    bar.advance()
+                bar.saving()
+            counts = store.counters()["*"].as_dict()
+            counts["checks"] = len(store.rows("checks"))
+            counts["tests"] = sum(
+                1 for test in store.rows("tests").values() if not test.get("voided")
+            )
+            documents = sum(len(store.rows(name)) for name in store.db.storage.tables())
+            try:
+                put_in_place(store.db.storage, db_path, replace=force)
+            except FileExistsError:
+                print("isolation-tui: " + _text("exists", path=db_path), file=sys.stderr)
+                return 1
+        finally:
+            store.close()
     _summary(console, db_path, counts, documents, time.perf_counter() - started)
     return 0
 

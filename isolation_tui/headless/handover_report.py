@@ -10,6 +10,7 @@ and HTML escaped), and the report's own formatting is added around it.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,12 +23,12 @@ from ..domain.codes import CATEGORY, DISCHARGE_KIND, INCIDENT_KIND, SEVERITY
 from ..domain.counters import FIGURES
 from ..domain.display import for_terminal, markdown_line
 from ..domain.health import CHECK_STATUS, ROUND
-from ..domain.identity import who_label
+from ..domain.identity import signer_label, who_label
 from ..i18n import t
-from .csv_export import write_private
+from .csv_export import write_new_private
 
 MARKDOWN_LIST_LIMIT = 8
-FORMATS = ("md", "txt", "html")
+FORMATS = ("md", "txt", "html", "xlsx")
 
 
 def _title(summary: dict[str, Any]) -> str:
@@ -82,6 +83,7 @@ def _lines(summary: dict[str, Any]) -> Iterator[tuple[str, list[str]]]:
         t("handover.fevers", count=len(summary.get("fevers", []))),
         [
             f"#{f['stay']} {f['name']} {f['room']} {f['at'][5:]} {f['temperature']:.1f} °C"
+            + (f" {f['symptoms']}" if f.get("symptoms") else "")
             for f in summary.get("fevers", [])
         ],
     )
@@ -132,12 +134,13 @@ def _incident_line(incident: dict[str, Any]) -> str:
 def _signatures(handover: dict[str, Any] | None) -> list[str]:
     if handover is None:
         return [t("handover.unsigned")]
-    lines = [t("handover.signed_by", who=handover["outgoing"], at=handover["signed"]["at"])]
+    outgoing = signer_label(handover["outgoing"], handover["signed"])
+    lines = [t("handover.signed_by", who=outgoing, at=handover["signed"]["at"])]
     if handover["acknowledged"]:
         lines.append(
             t(
                 "handover.acknowledged_by",
-                who=handover["incoming"],
+                who=signer_label(handover["incoming"], handover["acknowledged"]),
                 at=handover["acknowledged"]["at"],
             )
         )
@@ -236,15 +239,28 @@ def render(summary: dict[str, Any], notes: str, handover: dict[str, Any] | None,
 
 
 def export(
-    folder: str,
+    folder: Path,
     summary: dict[str, Any],
     notes: str,
     handover: dict[str, Any] | None,
     fmt: str,
     stamp: str,
 ) -> Path:
-    """Write the report into ``folder`` (readable by its owner only: it names people)."""
-    name = f"handover-{summary['point'] or 'all'}-{stamp}.{fmt}"
-    path = Path(folder or ".").expanduser() / name
-    write_private(path, render(summary, notes, handover, fmt).encode("utf-8"))
-    return path
+    """Write the report as a new file in ``folder`` (readable by its owner only: it
+    names people); returns its path."""
+    # A point's code may hold a slash or dots; in a file name they would lead out of
+    # the folder, so everything but letters, digits and dashes becomes ``_``.
+    where = re.sub(r"[^\w-]+", "_", summary["point"] or "all")
+    stem = f"handover-{where}-{stamp}"
+    return write_new_private(folder, stem, f".{fmt}", report_bytes(summary, notes, handover, fmt))
+
+
+def report_bytes(
+    summary: dict[str, Any], notes: str, handover: dict[str, Any] | None, fmt: str
+) -> bytes:
+    """The report as a file holds it: a workbook of its lists (xlsx), or the text."""
+    if fmt == "xlsx":
+        from .xlsx_export import handover_workbook
+
+        return handover_workbook(summary)
+    return render(summary, notes, handover, fmt).encode("utf-8")

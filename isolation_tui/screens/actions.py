@@ -8,7 +8,8 @@ from ..domain.codes import CodeSet
 from ..domain.errors import FieldError
 from ..headless.handover_report import FORMATS, export
 from ..i18n import t
-from ..storage.repository import STAYS
+from ..storage.paths import exports_folder, make_private_folder
+from ..storage.repository import DISCHARGES, STAYS
 from ..widgets.form import FieldSpec
 from .prompt_form import PromptFormScreen
 
@@ -45,16 +46,19 @@ def whose(store: Store, table: str, record_id: int) -> str:
 
 
 def void_screen(store: Store, mode: str, table: str, record_id: int) -> PromptFormScreen:
+    person = whose(store, table, record_id)
+
     def save(values: dict[str, str]) -> str:
         store.void(table, record_id, values["reason"])
+        if table == DISCHARGES:
+            return t("ui.saved_void_discharge", whose=person)
         return t("ui.saved_void", id=record_id)
 
-    title = t(
-        "ui.title_void",
-        what=t(f"activity.table_{table}"),
-        id=record_id,
-        whose=whose(store, table, record_id),
-    )
+    if table == DISCHARGES:
+        # Named by whose it is: a discharge's own number beside a person's misleads.
+        title = t("ui.title_void_discharge", whose=person)
+    else:
+        title = t("ui.title_void", what=t(f"activity.table_{table}"), id=record_id, whose=person)
     return PromptFormScreen(mode, title, [REASON], save)
 
 
@@ -65,9 +69,11 @@ def export_screen(
     mode: str, store: Store, summary: dict[str, Any], notes: str, handover: dict[str, Any] | None
 ) -> PromptFormScreen:
     def save(values: dict[str, str]) -> str:
+        folder = exports_folder()
         try:
+            make_private_folder(folder)
             path = export(
-                values["folder"],
+                folder,
                 summary,
                 notes,
                 handover,
@@ -78,12 +84,12 @@ def export_screen(
             raise FieldError(
                 "folder",
                 "error.cannot_write_file",
-                path=values["folder"],
+                path=folder,
                 error=getattr(exc, "strerror", None) or exc,
             ) from exc
         return t("ui.saved_export", path=path)
 
-    specs = [FieldSpec("format", codes=FORMAT, default="md"), FieldSpec("folder", default=".")]
+    specs = [FieldSpec("format", codes=FORMAT, default="md")]
     return PromptFormScreen(mode, t("ui.title_export"), specs, save)
 
 

@@ -1,8 +1,10 @@
 """New arrival (and correction of one): made for a bus-load typed in a row.
 
-After a save the fields that repeat for a bus (point, category, arrival time,
-origin, transport) stay filled, the room list offers the beds still free, and the
-cursor is back on the name.
+The fields that change per person come first: name, ID number, phone. A complete
+resident ID fills sex, birth date and nationality at once, and enter passes them
+by. After a save the fields that repeat for a bus (point, category, arrival time,
+origin, transport) stay filled, the cursor is back on the name, and enter on the
+phone saves the next person: name ↵ ID ↵ phone ↵.
 """
 
 from __future__ import annotations
@@ -13,13 +15,21 @@ from textual import on
 from textual.widgets import Input, Select
 
 from ..domain.codes import CATEGORY, ID_TYPE, SEX
-from ..domain.idnumber import id_number_problem, normalise, resident_id_problem
+from ..domain.idnumber import (
+    birth_date_of,
+    id_number_problem,
+    normalise,
+    resident_id_problem,
+    sex_of,
+)
 from ..domain.records import Stay
 from ..domain.timeparse import format_time, parse_time
 from ..i18n import t
-from ..storage.repository import STAYS, stay_fields
+from ..storage.repository import ARRIVAL_FIELDS, STAYS, people_in_room, stay_fields
 from ..widgets.form import FieldSpec, Options
 from .base import FormScreen
+
+FROM_RESIDENT_ID = ("id_type", "sex", "birth_date", "nationality")
 
 
 class ArrivalFormScreen(FormScreen):
@@ -28,25 +38,37 @@ class ArrivalFormScreen(FormScreen):
     mode_name = "arrivals"
     watched_tables = frozenset({"points", STAYS})
     first_field = "name"
+    paste_columns = ARRIVAL_FIELDS
 
     def __init__(self, stay_id: int | None = None) -> None:
         super().__init__()
         self.stay_id = stay_id
         self.title_key = "ui.title_correct_arrival" if stay_id else "ui.title_new_arrival"
+        self._bus = False
+        self._from_id: dict[str, str] = {}
 
-    def _points(self) -> Options:
-        return [(f"{code} {p['name']}", code) for code, p in self.store.points().items()]
+    def _point(self) -> str:
+        return (self.form.row("point").value() if self.is_mounted else self.iso_app.point) or ""
+
+    def _others_in(self, room: str) -> list[tuple[int, Stay]]:
+        """Who is in ``room`` now, apart from the stay being corrected."""
+        there = self.store.occupants(self._point()).get(room, [])
+        return [(stay_id, stay) for stay_id, stay in there if stay_id != self.stay_id]
 
     def _rooms(self) -> Options:
-        point = self.form.row("point").value() if self.is_mounted else self.iso_app.point
-        rooms = self.store.free_rooms(point or "")
-        options = [
-            (
-                f"{r['code']} ({r['beds'] - self.store.beds_taken(point or '', r['code'])})",
-                r["code"],
-            )
-            for r in rooms
-        ]
+        """Empty rooms first, then rooms with a free bed and the people in them."""
+        point = self._point()
+        occupants = self.store.occupants(point)
+        empty: list[tuple[str, str]] = []
+        shared: list[tuple[str, str]] = []
+        for room in self.store.free_rooms(point):
+            code = room["code"]
+            there = [(i, s) for i, s in occupants.get(code, []) if i != self.stay_id]
+            if there:
+                shared.append((t("ui.room_with", room=code, people=people_in_room(there)), code))
+            else:
+                empty.append((t("ui.room_empty", room=code), code))
+        options = empty + shared
         if self.stay_id is not None:
             stay = self.store.get(STAYS, self.stay_id)
             if stay and stay["room"] and stay["room"] not in {v for _, v in options}:
@@ -55,10 +77,9 @@ class ArrivalFormScreen(FormScreen):
 
     def specs(self) -> Sequence[FieldSpec]:
         specs = [
-            FieldSpec("point", options=self._points, sticky=True),
             FieldSpec("name", max_length=100),
-            FieldSpec("id_type", codes=ID_TYPE, default="resident_id"),
             FieldSpec("id_number", max_length=40),
+            FieldSpec("id_type", codes=ID_TYPE, default="resident_id"),
             FieldSpec("sex", codes=SEX),
             FieldSpec("birth_date", hint="ui.hint_date"),
             FieldSpec("nationality", max_length=60),
@@ -70,17 +91,51 @@ class ArrivalFormScreen(FormScreen):
             FieldSpec("transport", sticky=True, max_length=60),
             FieldSpec("quarantine_days", max_length=3, hint="ui.hint_days"),
             FieldSpec("notes"),
+            FieldSpec("point", options=self._points, sticky=True),
         ]
         if self.stay_id is not None:
             specs.append(FieldSpec("reason"))
         return specs
 
+    def _points(self) -> Options:
+        return [(f"{code} {p['name']}", code) for code, p in self.store.points().items()]
+
     def initial_values(self) -> dict[str, str]:
         if self.stay_id is not None:
             stay = self.store.get(STAYS, self.stay_id)
             if stay is not None:
-                return stay_fields(stay)  # type: ignore[arg-type]
+                fields = stay_fields(stay)  # type: ignore[arg-type]
+                if fields["nationality"] == "CN":  # stored as a code, shown as a name
+                    fields["nationality"] = t("nationality.CN")
+                return fields
         return {"point": self.iso_app.point or "", "category": "inbound", "arrived_at": t("ui.now")}
+
+    def skip_on_enter(self, name: str) -> bool:
+        return name in FROM_RESIDENT_ID and self._resident_id() is not None
+
+    def saves_on_enter(self, name: str) -> bool:
+        """The next person of a bus: enter on the phone saves."""
+        return self._bus and name == "phone"
+
+    def _resident_id(self) -> str | None:
+        """The ID number when it is a complete, valid resident ID."""
+        if self.form.row("id_type").value() != "resident_id":
+            return None
+        number = normalise(self.form.row("id_number").value())
+        return None if resident_id_problem(number) else number
+
+    def confirm_first(self, values: dict[str, str]) -> tuple[str, dict[str, str], str] | None:
+        """A room with people in it is shared only when they are one household or group."""
+        room = values.get("room", "")
+        there = self._others_in(room) if room else []
+        if not there:
+            return None
+        if self.stay_id is not None:
+            stay = self.store.get(STAYS, self.stay_id)
+            if stay and (stay["point"], stay["room"]) == (values.get("point"), room):
+                return None
+        question = t("ui.confirm_share", room=room, people=people_in_room(there))
+        return question, {"shares_room": "yes"}, "room"
 
     def save(self, values: dict[str, str]) -> str:
         if self.stay_id is not None:
@@ -95,23 +150,53 @@ class ArrivalFormScreen(FormScreen):
         if self.stay_id is not None:
             self.dismiss()
             return
+        self._bus = True
+        self._from_id = {}
         self.form.reset(keep_sticky=True)
+        self.form.row("phone").query_one(Input).placeholder = t("ui.hint_enter_saves")
         self.form.focus_field("name")
 
     @on(Input.Changed, "#field-id_number")
     def _check_id_as_typed(self, event: Input.Changed) -> None:
-        """A resident ID is checked as soon as it is complete."""
+        """A resident ID is checked as soon as it is complete, and what it says
+        (sex, birth date, China) shows in its fields at once."""
         row = self.form.row("id_number")
         number = normalise(event.value)
         foreign = id_number_problem(number)
         if foreign:
             row.show_error(t(foreign[0], **foreign[1]))
+            self._fill_from_id({})
             return
         if self.form.row("id_type").value() != "resident_id" or len(number) < 18:
             row.show_error("")
+            self._fill_from_id({})
             return
         problem = resident_id_problem(number)
         row.show_error(t(problem) if problem else t("ui.id_ok"), hint=not problem)
+        if problem:
+            self._fill_from_id({})
+            return
+        born = birth_date_of(number)
+        assert born is not None
+        self._fill_from_id(
+            {
+                "sex": sex_of(number),
+                "birth_date": born.isoformat(),
+                "nationality": t("nationality.CN"),
+            }
+        )
+
+    def _fill_from_id(self, values: dict[str, str]) -> None:
+        """Fill the fields an ID number decides; a field someone typed differently is
+        left as typed (the save then says where they disagree)."""
+        for name in ("sex", "birth_date", "nationality"):
+            row = self.form.row(name)
+            current = row.value()
+            ours = self._from_id.get(name)
+            if current and current != ours:
+                continue
+            row.set_value(values.get(name, ""))
+        self._from_id = values
 
     @on(Input.Changed, "#field-arrived_at")
     def _show_time_read(self, event: Input.Changed) -> None:
@@ -122,3 +207,9 @@ class ArrivalFormScreen(FormScreen):
     @on(Select.Changed, "#field-point")
     def _rooms_of_the_point(self) -> None:
         self.form.row("room").refresh_options()
+
+    @on(Select.Changed, "#field-room")
+    def _say_a_shared_room_asks(self, event: Select.Changed) -> None:
+        room = "" if event.value is Select.NULL else str(event.value)
+        shared = bool(room and self._others_in(room))
+        self.form.row("room").show_error(t("ui.room_shared_hint") if shared else "", hint=True)

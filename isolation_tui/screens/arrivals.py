@@ -10,7 +10,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.timer import Timer
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, Static
 
 from ..domain.records import mask
 from ..i18n import t
@@ -76,6 +76,7 @@ class ArrivalsScreen(MainScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new", "ui.key_new_arrival", priority=True),
         Binding("slash", "filter", "ui.key_filter"),
+        Binding("escape", "clear_filter", "ui.key_clear_filter"),
         Binding("enter", "open", "ui.key_open", show=False),
         Binding("c", "correct", "ui.key_correct", priority=True),
         Binding("x", "extend", "ui.key_extend", priority=True),
@@ -91,8 +92,10 @@ class ArrivalsScreen(MainScreen):
         yield TextField(placeholder=t("ui.filter_hint"), id="filter", compact=True)
         yield RecordTable(
             ("id", "arrived", "name", "id_number", "room", "due", "status"),
+            fill="name",
             id="stays-table",
         )
+        yield Static("", id="filter-note", markup=False)
 
     def reload(self) -> None:
         """Newest registration first. Without a filter only the shown page is read;
@@ -105,6 +108,12 @@ class ArrivalsScreen(MainScreen):
         if needle:
             keys = [key for key in keys if matches(rows[key], needle)]
         self.query_one(RecordTable).show(keys, lambda key: stay_row(key, rows[key], today))
+        # An empty list must not look like an empty point: say why, and the way back.
+        note = self.query_one("#filter-note", Static)
+        note.display = bool(needle) and not keys
+        if note.display:
+            note.update(t("ui.filter_none", text=needle))
+        self.refresh_bindings()
 
     @on(Input.Changed, "#filter")
     def _filter_later(self) -> None:
@@ -123,6 +132,19 @@ class ArrivalsScreen(MainScreen):
 
     def action_filter(self) -> None:
         self.query_one("#filter", Input).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "clear_filter":
+            return bool(self.query_one("#filter", Input).value)
+        return super().check_action(action, parameters)
+
+    def action_clear_filter(self) -> None:
+        """Esc: the whole list again, at once, and the cursor in it."""
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self.query_one("#filter", Input).value = ""
+        self.reload()
+        self.query_one(RecordTable).focus()
 
     async def action_new(self) -> None:
         await self.open_form(ArrivalFormScreen)

@@ -35,6 +35,9 @@ class MainScreen(Screen[None]):
     watched_tables: frozenset[str] = frozenset()
     PALETTE: tuple[tuple[str, str, str], ...] = ()
     """This screen's actions for the command palette: (name, help, action)."""
+    closes_on_leave = False
+    """A view opened over a mode's main screen that closes when the user goes to
+    another screen (F1–F5): coming back shows the main screen, whose footer is true."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -51,7 +54,7 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield CounterBar(id="counter-bar")
-        yield ModeTabs(self.mode_name, read_only=self.store.read_only)
+        yield ModeTabs(self.mode_name, read_only=self.store.read_only, over=self.closes_on_leave)
         yield from self.compose_body()
         yield Footer()
 
@@ -116,8 +119,10 @@ class MainScreen(Screen[None]):
                 self._stale = True
 
     def _show_counters(self) -> None:
+        app = self.iso_app
+        short = "" if app.all_points else app.point or ""
         self.query_one(CounterBar).show(
-            self.iso_app.scope_counters, self.iso_app.scope_label, self.store.actor.on_duty
+            app.scope_counters, app.scope_label, short, self.store.actor.on_duty
         )
 
     def reload(self) -> None:
@@ -134,10 +139,14 @@ class FormScreen(MainScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "ui.key_save", priority=True),
         Binding("escape", "cancel", "ui.key_cancel"),
-        Binding("enter,tab", "next_field", "ui.key_next_field", priority=True, show=False),
+        Binding("enter", "enter", "ui.key_next_field", priority=True, show=False),
+        Binding("tab", "next_field", "ui.key_next_field", priority=True, show=False),
         Binding("shift+tab", "previous_field", "ui.key_next_field", priority=True, show=False),
     ]
     title_key = ""
+    paste_columns: tuple[str, ...] = ()
+    """The order of the cells of a spreadsheet row pasted into the form (empty: the
+    fields from the cursor on)."""
 
     def specs(self) -> Sequence[FieldSpec]:
         raise NotImplementedError
@@ -147,9 +156,11 @@ class FormScreen(MainScreen):
 
     def compose(self) -> ComposeResult:
         yield CounterBar(id="counter-bar")
-        yield ModeTabs(self.mode_name, read_only=self.store.read_only)
+        yield ModeTabs(self.mode_name, read_only=self.store.read_only, over=True)
         yield Static(self.heading(), id="screen-title", markup=False)
-        yield RecordForm(self.specs(), self.initial_values(), id="form")
+        yield RecordForm(
+            self.specs(), self.initial_values(), paste_columns=self.paste_columns, id="form"
+        )
         yield Static("", id="form-status", markup=False)
         yield Footer()
 
@@ -174,12 +185,58 @@ class FormScreen(MainScreen):
             row.refresh_options()
 
     def action_next_field(self) -> None:
-        """Enter moves on, decided when the key arrives: in a burst of typing (a fast
+        """Tab moves on, decided when the key arrives: in a burst of typing (a fast
         typist, an ID card reader) the next keys then land in the next field."""
         focused = self.focused
         if not isinstance(focused, TextField | ChoiceField):
             raise SkipAction()
         self.focus_next()
+
+    async def action_enter(self) -> None:
+        """Enter moves on as tab does, past fields with nothing left to type, and saves
+        from the last field (or from where ``saves_on_enter`` says)."""
+        focused = self.focused
+        if not isinstance(focused, TextField | ChoiceField):
+            raise SkipAction()
+        # Where enter goes depends on what was typed (a complete resident ID): let the
+        # fields take the keys already sent before deciding. The keys after this one
+        # wait meanwhile, so they land where enter leads.
+        await self.form.settled()
+        name = (focused.id or "").removeprefix("field-")
+        names = [spec.name for spec in self.form.specs]
+        if name == names[-1] or self.saves_on_enter(name):
+            await self.action_save()
+            return
+        self._move_on_from(name)
+
+    def _move_on_from(self, name: str) -> None:
+        """To the next field with something left to type."""
+        names = [spec.name for spec in self.form.specs]
+        ahead = [n for n in names[names.index(name) + 1 :] if not self.skip_on_enter(n)]
+        self.form.focus_field(ahead[0] if ahead else names[-1])
+
+    def skip_on_enter(self, name: str) -> bool:
+        """A field enter passes by (it is filled from another)."""
+        return False
+
+    def saves_on_enter(self, name: str) -> bool:
+        """Enter in this field saves the form."""
+        return False
+
+    def confirm_first(self, values: dict[str, str]) -> tuple[str, dict[str, str], str] | None:
+        """A question to answer before storing: (question, the values a yes adds,
+        the field to go back to on a no); None: nothing to ask."""
+        return None
+
+    def on_text_field_pasted(self, event: TextField.Pasted) -> None:
+        start = (event.field.id or "").removeprefix("field-")
+        message, refused = self.form.paste(start, event.lines)
+        self._status(message, error=refused)
+        if not refused and len(event.lines) > 1:
+            # Lines went down the form from here: carry on after the last one.
+            names = [spec.name for spec in self.form.specs]
+            last = names[min(names.index(start) + len(event.lines), len(names)) - 1]
+            self._move_on_from(last)
 
     def action_previous_field(self) -> None:
         if not isinstance(self.focused, TextField | ChoiceField):
@@ -197,9 +254,25 @@ class FormScreen(MainScreen):
         if self.iso_app.refuse_if_read_only():
             return
         await self.form.settled()
+        values = self.form.values()
+        question = self.confirm_first(values)
+        if question is None:
+            await self._store(values)
+            return
+        text, extra, field = question
+
+        async def answered(yes: bool | None) -> None:
+            if yes:
+                await self._store(values | extra)
+            else:
+                self.form.focus_field(field)
+
+        self.app.push_screen(ConfirmScreen(text), answered)
+
+    async def _store(self, values: dict[str, str]) -> None:
         self.form.clear_errors()
         try:
-            message = self.save(self.form.values())
+            message = self.save(values)
         except (ValidationFailed, FieldError) as exc:
             errors = exc.errors if isinstance(exc, ValidationFailed) else [exc]
             self.form.show_errors(errors)

@@ -79,9 +79,9 @@ class DischargeFormScreen(FormScreen):
         if self.discharge_id is not None:
             reason = values.pop("reason", "")
             self.store.correct_discharge(self.discharge_id, values, reason)
-            return t("ui.saved_correction", id=self.discharge_id, name="")
+            return t("ui.saved_correct_discharge", stay=self.stay_id, name=self._person_name())
         try:
-            discharge_id = self.store.discharge({**values, "stay": str(self.stay_id)})
+            self.store.discharge({**values, "stay": str(self.stay_id)})
         except ValidationFailed as exc:
             # The store checks the tests only once the rest holds: say it now too, so
             # every problem shows at once (the override comes first in the form).
@@ -90,4 +90,9 @@ class DischargeFormScreen(FormScreen):
                 block = FieldError("override", "error.release_blocked", why=self.block)
                 raise ValidationFailed([block, *exc.errors]) from exc
             raise
-        return t("ui.saved_discharge", id=discharge_id, kind=DISCHARGE_KIND.label(values["kind"]))
+        # The person's number, as the lists show it: the discharge's own means nothing.
+        kind = DISCHARGE_KIND.label(values["kind"])
+        return t("ui.saved_discharge", stay=self.stay_id, name=self._person_name(), kind=kind)
+
+    def _person_name(self) -> str:
+        return (self.store.get(STAYS, self.stay_id or 0) or {}).get("person", {}).get("name", "")

@@ -52,7 +52,9 @@ class DischargesScreen(MainScreen):
         yield RecordTable(("person", "due", "room", "name", "id_number", "arrived"), id="due-table")
         yield Static(t("ui.discharge_list"), classes="section", markup=False)
         yield RecordTable(
-            ("person", "at", "name", "kind", "status", "destination"), id="done-table"
+            ("person", "at", "name", "kind", "status", "destination"),
+            fill="destination",
+            id="done-table",
         )
 
     def reload(self) -> None:

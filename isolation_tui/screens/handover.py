@@ -62,6 +62,7 @@ class HandoverScreen(MainScreen):
         self.query_one("#handover-report", Static).update(
             renderable(self.summary, self.notes, None)
         )
+        self.refresh_bindings()
 
     def has_unsaved(self) -> bool:
         return bool(self.notes.strip())
@@ -83,9 +84,18 @@ class HandoverScreen(MainScreen):
         specs = [FieldSpec("outgoing", default=self.store.actor.name, max_length=60)]
         await self.open_form(lambda: PromptFormScreen(self.mode_name, title, specs, save))
 
+    def _waiting(self) -> list[tuple[int, dict[str, Any]]]:
+        return [h for h in self.store.handovers(self.point) if not h[1]["acknowledged"]]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`a` is offered only while a signed handover waits for the incoming one."""
+        if action == "acknowledge" and not self._waiting():
+            return False
+        return super().check_action(action, parameters)
+
     async def action_acknowledge(self) -> None:
-        waiting = [h for h in self.store.handovers(self.point) if not h[1]["acknowledged"]]
-        if not waiting:
+        waiting = self._waiting()
+        if not waiting:  # from the command palette, which lists every action
             self.notify(t("ui.nothing_to_acknowledge"), markup=False)
             return
         await self.open_form(lambda: acknowledge_screen(self.store, self.mode_name, *waiting[0]))

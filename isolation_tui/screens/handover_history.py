@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
+from ..domain.identity import signer_label
 from ..headless.handover_report import renderable
 from ..i18n import t
 from ..storage.handovers import HANDOVERS
@@ -26,8 +27,8 @@ def history_row(key: str, handover: dict[str, Any]) -> list[Text]:
     return [
         cell(key),
         cell(handover["signed"]["at"][5:]),
-        cell(handover["outgoing"]),
-        cell(handover["incoming"] or "-"),
+        cell(signer_label(handover["outgoing"], handover["signed"])),
+        cell(signer_label(handover["incoming"], handover["acknowledged"]) or "-"),
         cell(f"{summary['start'][5:]} → {summary['end'][5:]}"),
     ]
 
@@ -35,6 +36,7 @@ def history_row(key: str, handover: dict[str, Any]) -> list[Text]:
 class HandoverHistoryScreen(MainScreen):
     mode_name = "handover"
     watched_tables = frozenset({HANDOVERS})
+    closes_on_leave = True
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "ui.key_back")]
 
     def __init__(self, point: str | None) -> None:
@@ -66,6 +68,7 @@ class HandoverViewScreen(MainScreen):
 
     mode_name = "handover"
     watched_tables = frozenset({HANDOVERS})
+    closes_on_leave = True
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "ui.key_back"),
         Binding("a", "acknowledge", "ui.key_acknowledge", priority=True),
@@ -93,9 +96,18 @@ class HandoverViewScreen(MainScreen):
         self.query_one("#handover-report", Static).update(
             renderable(handover["summary"], handover["notes"], handover)
         )
+        self.refresh_bindings()
 
     def action_back(self) -> None:
         self.dismiss()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Acknowledged once: `a` is neither offered nor taken."""
+        if action == "acknowledge":
+            handover = self.store.get(HANDOVERS, self.handover_id) or {}
+            if handover.get("acknowledged"):
+                return False
+        return super().check_action(action, parameters)
 
     async def action_acknowledge(self) -> None:
         handover = self.store.get(HANDOVERS, self.handover_id) or {}

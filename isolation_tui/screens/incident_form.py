@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..domain.codes import INCIDENT_KIND, SEVERITY
-from ..domain.errors import FieldError
+from ..domain.people import people_named
 from ..i18n import t
 from ..storage.repository import INCIDENTS
 from ..widgets.form import FieldSpec, Options
@@ -21,33 +21,26 @@ class IncidentFormScreen(FormScreen):
         return [(f"{code} {p['name']}", code) for code, p in self.store.points().items()]
 
     def specs(self) -> Sequence[FieldSpec]:
+        # What differs from one incident to the next comes first; severity, time
+        # (now) and point have defaults, so kind ↵ people ↵ summary ctrl+s is enough.
         return [
-            FieldSpec("point", options=self._points),
             FieldSpec("kind", codes=INCIDENT_KIND),
-            FieldSpec("severity", codes=SEVERITY),
-            FieldSpec("occurred_at", hint="ui.hint_time"),
             FieldSpec("people", hint="ui.hint_people"),
             FieldSpec("summary"),
+            FieldSpec("severity", codes=SEVERITY),
+            FieldSpec("occurred_at", hint="ui.hint_time"),
             FieldSpec("reported_to"),
+            FieldSpec("point", options=self._points),
         ]
 
     def initial_values(self) -> dict[str, str]:
         return {"point": self.iso_app.point or "", "severity": "2", "occurred_at": t("ui.now")}
 
     def _people(self, text: str) -> list[int]:
-        """Stay ids, or room numbers at the point, separated by commas or spaces."""
-        stays: list[int] = []
         point = self.form.row("point").value()
-        open_stays = self.store.open_stays(point)
-        for token in text.replace(",", " ").replace("，", " ").replace("、", " ").split():
-            by_room = [i for i, s in open_stays.items() if s["room"] == token]
-            if by_room:
-                stays.extend(by_room)
-            elif token.lstrip("#").isdecimal() and int(token.lstrip("#")) in open_stays:
-                stays.append(int(token.lstrip("#")))
-            else:
-                raise FieldError("people", "error.unknown_person", value=token)
-        return stays
+        rooms = (self.store.point(point) or {}).get("rooms", []) if point else []
+        floors = {room["code"]: room.get("floor", "") for room in rooms}
+        return people_named(text, self.store.open_stays(point), floors)
 
     def save(self, values: dict[str, str]) -> str:
         stays = self._people(values.pop("people", ""))

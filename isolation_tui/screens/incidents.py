@@ -19,13 +19,14 @@ from ..i18n import t
 from ..storage.errors import StoreError
 from ..storage.repository import INCIDENTS, STAYS
 from ..widgets.form import FieldSpec
-from ..widgets.record_table import RecordTable, cell
+from ..widgets.record_table import RecordTable, cell, widest
 from .actions import REASON
 from .base import MainScreen
 from .incident_form import IncidentFormScreen
 from .prompt_form import PromptFormScreen
 
 SEVERITY_STYLE = {4: "bold red", 3: "red", 2: "yellow", 1: ""}
+ID_WIDTH = 5  # up to 99,999 incidents
 
 
 def incident_row(key: str, incident: dict[str, Any]) -> list[Text]:
@@ -72,8 +73,21 @@ class IncidentsScreen(MainScreen):
     ]
 
     def compose_body(self) -> ComposeResult:
+        # Every column but the summary as wide as its longest value can be: the table
+        # looks the same after any action, and the summary takes what is left of 80.
+        statuses = [INCIDENT_STATUS.label(c) for c in ("open", "handled")]
+        widths = {
+            "id": ID_WIDTH,
+            "occurred": len("11-29 08:00"),
+            "kind": widest(INCIDENT_KIND.label(c) for c in INCIDENT_KIND.codes),
+            "severity": widest(SEVERITY.label(c) for c in SEVERITY.codes),
+            "status": widest([*statuses, t("ui.status_draft"), t("ui.status_voided")]),
+        }
         yield RecordTable(
-            ("id", "occurred", "kind", "severity", "status", "summary"), id="incidents-table"
+            ("id", "occurred", "kind", "severity", "status", "summary"),
+            widths=widths,
+            fill="summary",
+            id="incidents-table",
         )
         with VerticalScroll(id="incident-detail"):
             yield Static(id="incident-text", markup=False)

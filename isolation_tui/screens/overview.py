@@ -43,6 +43,10 @@ class OverviewScreen(MainScreen):
         Binding("enter", "choose_point", "ui.key_choose_point"),
     ]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._placed = False
+
     def compose_body(self) -> ComposeResult:
         yield RecordTable(
             (
@@ -69,8 +73,14 @@ class OverviewScreen(MainScreen):
             name = t("ui.scope_all_short") if code == ALL else points[code]["name"]
             return counter_cells("" if code == ALL else code, name, counters.get(code, Counters()))
 
-        self.query_one(RecordTable).show([ALL, *points], build)
+        table = self.query_one(RecordTable)
+        table.show([ALL, *points], build)
         self.query_one("#point-panel", Static).update(self._point_panel())
+        if not self._placed and self.iso_app.point in table.rows:
+            # Opened on the supervisor's own row, wherever it is in a long list.
+            self._placed = True
+            row = table.get_row_index(self.iso_app.point)
+            table.call_after_refresh(table.move_cursor, row=row, animate=False, scroll=True)
 
     def _point_panel(self) -> Text:
         code = self.iso_app.point

@@ -54,6 +54,7 @@ class QuickEntryScreen(MainScreen):
     mode_name = "arrivals"
     columns: tuple[str, ...] = ()
     hint_key = ""
+    closes_on_leave = True
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "enter", "ui.key_save_next", priority=True),
         Binding("up", "move(-1)", "ui.key_prev_row", priority=True, show=False),
@@ -110,6 +111,9 @@ class QuickEntryScreen(MainScreen):
                 table.move_cursor(row=row, animate=False)
                 return True
         return False
+
+    def has_unsaved(self) -> bool:
+        return bool(self.entry.value.strip())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Letters are this screen's commands; the entry line gets them back as text.
@@ -248,7 +252,8 @@ class QuickEntryScreen(MainScreen):
         status = self.query_one("#entry-status", Static)
         if self._message:
             style = {"error": "bold red", "alert": "bold reverse red"}.get(self._message_style, "")
-            status.update(Text(self._message, style=style, no_wrap=True, overflow="ellipsis"))
+            # Wraps (the list gives way): a refusal is read whole.
+            status.update(Text(self._message, style=style))
         else:
             status.update(self.row_detail())
 
@@ -266,8 +271,10 @@ class QuickEntryScreen(MainScreen):
                 if not _same(before, after):
                     table.update_cell(key, column, after, update_width=True)
 
-    def title_text(self, *parts: str) -> Text:
-        return Text(" · ".join(p for p in parts if p), no_wrap=True, overflow="ellipsis")
+    def title_text(self, view: str, point: str, progress: str) -> Text:
+        """The view and the point first, then how far along: at 80 columns the line
+        wraps rather than cut the point's name."""
+        return Text(" · ".join(p for p in (view, point, progress) if p))
 
 
 def _same(a: Text, b: Text) -> bool:
@@ -293,7 +300,7 @@ def entry_cell(check: dict[str, Any] | None) -> Text:
 
 class RoundScreen(QuickEntryScreen):
     watched_tables = frozenset({CHECKS, STAYS})
-    columns = ("floor", "room", "name", "morning", "afternoon", "entered")
+    columns = ("floor", "room", "name", "morning", "afternoon", "entered", "symptoms")
     hint_key = "ui.round_hint"
     PALETTE = (
         ("ui.key_missed", "ui.help_missed", "mark('m')"),
@@ -352,14 +359,15 @@ class RoundScreen(QuickEntryScreen):
                 cell(stay["person"]["name"]),
                 *(_marked(entry_cell(checks[name]), name == current) for name in ROUND.codes),
                 cell(entered, "dim"),
+                cell(mine["symptoms"] if mine else "", "yellow"),
             ]
         self.show_rows(list(rows), rows.__getitem__)
         name = point["name"] if point else ""
         self.query_one("#screen-title", Static).update(
             self.title_text(
                 f"{t(f'ui.round_{current}')} {day[5:]}",
-                t("ui.round_progress", done=done, total=len(people), fever=fever, missed=missed),
                 name,
+                t("ui.round_progress", done=done, total=len(people), fever=fever, missed=missed),
             )
         )
         if not people:

@@ -23,6 +23,7 @@ from .base import MainScreen
 class StayDetailScreen(MainScreen):
     mode_name = "arrivals"
     watched_tables = frozenset({STAYS, DISCHARGES})
+    closes_on_leave = True
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "ui.key_back"),
         Binding("c", "correct", "ui.key_correct", priority=True),
@@ -34,6 +35,7 @@ class StayDetailScreen(MainScreen):
         self.stay_id = stay_id
 
     def compose_body(self) -> ComposeResult:
+        yield Static(id="screen-title", markup=False)
         with VerticalScroll(id="detail"):
             yield Static(id="detail-text", markup=False)
 
@@ -41,6 +43,11 @@ class StayDetailScreen(MainScreen):
         self.query_one("#detail").focus()
 
     def reload(self) -> None:
+        stay = self.store.get(STAYS, self.stay_id) or {}
+        name = stay.get("person", {}).get("name", "")
+        self.query_one("#screen-title", Static).update(
+            t("ui.title_stay", id=self.stay_id, name=name)
+        )
         self.query_one("#detail-text", Static).update(self._text())
 
     def _text(self) -> Text:
@@ -50,7 +57,6 @@ class StayDetailScreen(MainScreen):
             text.append(t("ui.no_record", id=self.stay_id))
             return text
         person = stay["person"]
-        text.append(f"#{self.stay_id} {person['name']}\n", style="bold")
 
         def line(label: str, value: object) -> None:
             text.append(f"{t(label)}: ", style="bold")

@@ -88,8 +88,8 @@ class TestsDueScreen(QuickEntryScreen):
         self.query_one("#screen-title", Static).update(
             self.title_text(
                 f"{t('ui.title_tests')} {today.isoformat()}",
-                t("ui.tests_progress", pending=pending, overdue=overdue),
                 point["name"] if point else "",
+                t("ui.tests_progress", pending=pending, overdue=overdue),
             )
         )
         if not due:

@@ -3,15 +3,67 @@
 from __future__ import annotations
 
 import functools
+import math
 import os
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 import orjson
 from tinydb import TinyDB
-from tinydb.table import Table
+from tinydb.queries import QueryLike
+from tinydb.table import Document, Table
 
 from .engine import Changes, JournalStorage
+
+# A value orjson would write as something else (a date as text, a dataclass as an
+# object) is refused instead, as TinyDB's JSON storage refuses it.
+_REFUSE_OTHER_TYPES = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def _detached(value: Any) -> Any:
+    """A copy of a stored value that shares no list or dict with the store."""
+    return orjson.loads(orjson.dumps(value))
+
+
+def _as_lists(value: Any) -> Any:
+    """``value`` with tuples as lists (as JSON reads them back); NaN and infinities,
+    which JSON cannot hold, refused."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{value!r} cannot be stored: JSON has no such number")
+    if isinstance(value, list | tuple):
+        return [_as_lists(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _as_lists(item) for key, item in value.items()}
+    return value
+
+
+def _first_difference(stored: Any, given: Any) -> Any:
+    """The innermost value of ``given`` that reads back as something else."""
+    if isinstance(stored, dict) and isinstance(given, dict) and stored.keys() == given.keys():
+        for key, item in given.items():
+            if stored[key] != item:
+                return _first_difference(stored[key], item)
+    if isinstance(stored, list) and isinstance(given, list) and len(stored) == len(given):
+        for back, item in zip(stored, given, strict=True):
+            if back != item:
+                return _first_difference(back, item)
+    return given
+
+
+def stored_form(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The document exactly as it will read back after reopening, sharing nothing
+    with ``doc``; ``TypeError`` or ``ValueError`` for what cannot be stored so.
+
+    Without this, a tuple stays a tuple and NaN stays NaN until the database is
+    reopened (then they read as a list and as None), and a later change to a list
+    the caller still holds would change the stored document behind the journal.
+    """
+    stored: dict[str, Any] = orjson.loads(orjson.dumps(doc, option=_REFUSE_OTHER_TYPES))
+    if stored == doc or stored == _as_lists(doc):
+        return stored
+    odd = _first_difference(stored, _as_lists(doc))
+    # The words of json.dumps, as TinyDB's JSON storage would say it.
+    raise TypeError(f"Object of type {type(odd).__name__} is not JSON serializable")
 
 
 class _TrackedTable(MutableMapping[int, Any]):
@@ -33,7 +85,7 @@ class _TrackedTable(MutableMapping[int, Any]):
         if key in self._deleted:
             raise KeyError(key)
         if key not in self._copies:
-            self._copies[key] = orjson.loads(orjson.dumps(self._raw[str(key)]))
+            self._copies[key] = _detached(self._raw[str(key)])
         return self._copies[key]
 
     def __setitem__(self, key: int, value: Any) -> None:
@@ -73,15 +125,17 @@ class _TrackedTable(MutableMapping[int, Any]):
             if str(key) in self._raw:
                 yield str(key), None
         for key, doc in self._written.items():
-            yield str(key), dict(doc)
+            yield str(key), stored_form(doc)
         for key, doc in self._copies.items():
             if doc != self._raw[str(key)]:
-                yield str(key), doc
+                yield str(key), stored_form(doc)
 
 
 def _in_transaction(method: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
     def wrapper(self: JournaledTable, *args: Any, **kwargs: Any) -> Any:
+        if self.storage.in_transaction:  # joining is all a nested one would do
+            return method(self, *args, **kwargs)
         with self.storage.transaction():
             return method(self, *args, **kwargs)
 
@@ -93,27 +147,73 @@ class JournaledTable(Table):
 
     _storage: JournalStorage
 
+    def __init__(
+        self,
+        storage: JournalStorage,
+        name: str,
+        cache_size: int = Table.default_query_cache_capacity,
+        persist_empty: bool = False,
+    ) -> None:
+        super().__init__(storage, name, cache_size)
+        if persist_empty:
+            # TinyDB 4.9 clears the table here, wiping the documents of one that
+            # exists (msiemens/tinydb#636); storing it when missing is what is asked.
+            self._update_table(lambda table: None)
+
     @property
     def storage(self) -> JournalStorage:
         return self._storage
 
+    # Reads and writes of one call share one transaction: ids are chosen, and rules
+    # checked, against what other processes have committed.
     insert = _in_transaction(Table.insert)
     insert_multiple = _in_transaction(Table.insert_multiple)
-    update = _in_transaction(Table.update)
-    update_multiple = _in_transaction(Table.update_multiple)
     upsert = _in_transaction(Table.upsert)
-    remove = _in_transaction(Table.remove)
-    truncate = _in_transaction(Table.truncate)
 
+    # Documents handed out are copies down to their lists and dicts, so changing one
+    # changes neither the store nor what TinyDB's query cache (which hands out the
+    # documents it keeps) returns next.
+
+    def _own(self, doc: Document) -> Document:
+        return self.document_class(_detached(doc), doc.doc_id)
+
+    def search(self, cond: QueryLike) -> list[Document]:
+        return [self._own(doc) for doc in super().search(cond)]
+
+    def get(
+        self,
+        cond: QueryLike | None = None,
+        doc_id: int | None = None,
+        doc_ids: list[int] | None = None,
+    ) -> Document | list[Document] | None:
+        found = super().get(cond, doc_id, doc_ids)
+        if isinstance(found, list):
+            return [self._own(doc) for doc in found]
+        return None if found is None else self._own(found)
+
+    def __iter__(self) -> Iterator[Document]:
+        for doc_id, doc in self._read_table().items():
+            yield self.document_class(_detached(doc), self.document_id_class(doc_id))
+
+    @_in_transaction
+    def truncate(self) -> None:
+        self._storage.stage_table(self.name, keep=True)
+        self.clear_cache()
+
+    @_in_transaction
     def _get_next_id(self) -> int:
         return self._storage.allocate_id(self.name)
 
+    @_in_transaction
     def _update_table(self, updater: Callable[[dict[int, Mapping[str, Any]]], None]) -> None:
         raw = self._storage.read().get(self.name, {})
         tracked = _TrackedTable(raw)
         updater(tracked)  # type: ignore[arg-type]
         for key, doc in list(tracked.changes()):
             self._storage.stage(self.name, key, doc)
+        if self.name not in self._storage.read():
+            # TinyDB stores the table even when nothing was written (persist_empty).
+            self._storage.stage_table(self.name, keep=True)
         self.clear_cache()
 
 
@@ -121,17 +221,24 @@ class Database(TinyDB):
     """TinyDB over :class:`JournalStorage`; see that class for the guarantees."""
 
     table_class = JournaledTable
-    default_table_name = "meta"
 
     def __init__(
         self,
         path: str | os.PathLike[str],
         *,
         create: bool = False,
+        create_dirs: bool = False,
         read_only: bool = False,
         who: str = "unknown",
     ) -> None:
-        super().__init__(path, storage=JournalStorage, create=create, read_only=read_only, who=who)
+        super().__init__(
+            path,
+            storage=JournalStorage,
+            create=create,
+            create_dirs=create_dirs,
+            read_only=read_only,
+            who=who,
+        )
         self.storage.add_listener(self._clear_caches)
 
     @property
@@ -148,20 +255,16 @@ class Database(TinyDB):
         return self.storage.refresh()
 
     def drop_table(self, name: str) -> None:
-        """Drop one table as a journaled change.
+        """Drop one table, its name and its ids, as a journaled change.
 
         TinyDB's own version deletes the table from the dict ``read()`` returns (our
         live state) and writes that same dict back, so nothing reached the journal.
         """
         self._tables.pop(name, None)
-        rows = self.storage.tables().get(name)
-        if rows is None:
+        if name not in self.storage.tables():
             return
         with self.transaction():
-            for key in list(rows):
-                self.storage.stage(name, key, None)
-        if not self.storage.tables().get(name):
-            self.storage.tables().pop(name, None)
+            self.storage.stage_table(name, keep=False)
 
     def _clear_caches(self, changes: Changes) -> None:
         # Only the tables that changed: an import stages tens of thousands of

@@ -244,7 +244,8 @@ class HealthMixin:
                         room=stay["room"],
                         temperature=f"{temperature:.1f}",
                         round=ROUND.label(round_name),
-                    ),
+                    )
+                    + (f", {record['symptoms']}" if record["symptoms"] else ""),
                     when,
                 )
             return check_id, draft

@@ -1,11 +1,16 @@
-"""On-disk framing: the checksummed snapshot and the append-only journal.
+"""On-disk framing: the checksummed snapshot, the append-only journal, the lock record.
 
 A snapshot is one header line ``ISOLATION-TUI-SNAPSHOT <version> <crc32> <length>``
-followed by the JSON body. A journal starts with ``ISOLATION-TUI-JOURNAL <version>
-<base seq>`` and then holds one entry per line: ``<crc32 hex> <json>``. JSON never
-contains a raw newline, so a line that has its newline was written whole; a last
-line without one is a torn write from a crash and is ignored (and cut off by the
-next writer).
+(then `` standalone`` for a file meant to be opened without a journal: a backup, a
+fresh demo) followed by the JSON body. A journal starts with ``ISOLATION-TUI-JOURNAL
+<version> <base seq> <db id>`` and then holds one entry per line: ``<crc32 hex>
+<json>``. An entry is judged by its checksum, not by its newline: a last entry that
+passes its checksum counts even when its line end is missing or damaged; a last line
+that does not is an unfinished write (a crash's, or a cut) and is reported.
+
+The lock file holds one fixed-width line, ``ISOLATION-TUI-LOCK <version> <db id>
+<seq> <crc32>``: the last entry a writer made durable. A journal that ends before it
+was cut.
 """
 
 from __future__ import annotations
@@ -23,7 +28,10 @@ from .errors import StoreCorrupt
 
 SNAPSHOT_MAGIC = b"ISOLATION-TUI-SNAPSHOT"
 JOURNAL_MAGIC = b"ISOLATION-TUI-JOURNAL"
+LOCK_MAGIC = b"ISOLATION-TUI-LOCK"
+STANDALONE = b"standalone"
 FORMAT_VERSION = 1
+LOCK_RECORD_BYTES = 80
 BULK_PARSE_BYTES = 1024 * 1024
 
 
@@ -53,21 +61,42 @@ def crc(data: bytes) -> str:
     return f"{zlib.crc32(data):08x}"
 
 
-def encode_snapshot(body: dict[str, Any]) -> bytes:
-    return b"".join(snapshot_parts(body))
+def encode_snapshot(body: dict[str, Any], *, standalone: bool = False) -> bytes:
+    return b"".join(snapshot_parts(body, standalone=standalone))
 
 
-def snapshot_parts(body: dict[str, Any]) -> tuple[bytes, bytes]:
+def snapshot_parts(body: dict[str, Any], *, standalone: bool = False) -> tuple[bytes, bytes]:
     """A snapshot as its header line and its JSON, to write one after the other
     (a big one is not copied to join them)."""
     payload = orjson.dumps(body)
+    return snapshot_header(payload, standalone=standalone), payload
+
+
+def snapshot_header(payload: bytes, *, standalone: bool = False) -> bytes:
     checksum = crc(payload).encode()
-    return b"%s %d %s %d\n" % (SNAPSHOT_MAGIC, FORMAT_VERSION, checksum, len(payload)), payload
+    header = b"%s %d %s %d" % (SNAPSHOT_MAGIC, FORMAT_VERSION, checksum, len(payload))
+    return header + (b" " + STANDALONE if standalone else b"") + b"\n"
+
+
+def frame_snapshot(payload: bytes, *, standalone: bool = False) -> bytes:
+    """The snapshot file for an encoded ``payload``."""
+    return snapshot_header(payload, standalone=standalone) + payload
+
+
+def snapshot_payload(raw: bytes) -> bytes:
+    return raw.partition(b"\n")[2]
+
+
+def is_standalone(raw: bytes) -> bool:
+    """A snapshot made to be opened without a journal (its first writer makes one)."""
+    return raw.partition(b"\n")[0].split(b" ")[4:] == [STANDALONE]
 
 
 def decode_snapshot(raw: bytes, path: str) -> dict[str, Any]:
     header, sep, payload = raw.partition(b"\n")
     parts = header.split(b" ")
+    if len(parts) == 5 and parts[4] == STANDALONE:
+        parts = parts[:4]
     if not sep or len(parts) != 4 or parts[0] != SNAPSHOT_MAGIC:
         raise StoreCorrupt(f"{path}: not an isolation-tui snapshot (bad header)")
     try:
@@ -130,13 +159,30 @@ def entry_parts(entry: dict[str, Any], ops_json: bytes) -> list[bytes]:
 class ParsedChunk:
     entries: list[dict[str, Any]]
     consumed: int
-    """Bytes of whole, valid lines; what follows is an unfinished (torn) line or nothing."""
+    """Bytes of whole entries with their line ends; what follows is an unfinished
+    entry or nothing. With ``line_end_at``, one more than ``data`` may hold."""
+    line_end_at: int | None = None
+    """Where the last entry's line end should be but is not (file offset)."""
+
+
+def _entry(line: bytes) -> dict[str, Any] | None:
+    """The entry ``line`` holds if its checksum says so, else None."""
+    checksum, _, payload = line.partition(b" ")
+    if crc(payload).encode() != checksum:
+        return None
+    try:
+        entry = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return None
+    return entry if isinstance(entry, dict) else None
 
 
 def parse_entries(data: bytes, start_offset: int, path: str) -> ParsedChunk:
-    """Parse whole lines of ``data`` (which begins at ``start_offset`` in the file).
+    """Parse the entries of ``data`` (which begins at ``start_offset`` in the file).
 
     A whole line that fails its checksum is damage, not a torn write, and is refused.
+    A last line without its line end still counts when it passes its checksum, alone
+    (the line end is missing) or without its last byte (the line end was changed).
     """
     entries: list[dict[str, Any]] = []
     pos = 0
@@ -159,4 +205,32 @@ def parse_entries(data: bytes, start_offset: int, path: str) -> ParsedChunk:
                 ) from exc
             entries.append(entry)
             pos = end + 1
+    tail = data[pos:]
+    for size in (len(tail), len(tail) - 1):
+        last = _entry(tail[:size]) if size > 0 else None
+        if last is not None:
+            entries.append(last)
+            return ParsedChunk(entries, pos + size + 1, start_offset + pos + size)
     return ParsedChunk(entries, pos)
+
+
+def encode_lock_record(db_id: str, seq: int) -> bytes:
+    # The checksum makes a record read while a writer rewrites it unreadable (so it
+    # tells nothing) rather than a mix of two numbers.
+    fields = b"%s %d %s %d" % (LOCK_MAGIC, FORMAT_VERSION, db_id.encode(), seq)
+    line = fields + b" " + crc(fields).encode()
+    return line.ljust(LOCK_RECORD_BYTES - 1) + b"\n"
+
+
+def parse_lock_record(raw: bytes) -> tuple[str, int] | None:
+    """(db id, last durable seq) from a lock file; None when it holds no record (a lock
+    file of an older version, or one being rewritten: then nothing can be told)."""
+    parts = raw.split()
+    if len(parts) != 5 or parts[0] != LOCK_MAGIC or parts[1] != b"%d" % FORMAT_VERSION:
+        return None
+    if crc(b" ".join(parts[:4])).encode() != parts[4]:
+        return None
+    try:
+        return parts[2].decode("ascii"), int(parts[3])
+    except (ValueError, UnicodeDecodeError):
+        return None

@@ -5,13 +5,30 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from platformdirs import user_data_path
+from platformdirs import user_data_path, user_documents_path
 
 ENV_VAR = "ISOLATION_TUI_DB"
 
 
 def default_db_path() -> Path:
     return user_data_path("isolation-tui", appauthor=False) / "isolation.db"
+
+
+def exports_folder() -> Path:
+    """Where the program writes what a user exports: ``isolation-tui/exports`` in the
+    user's documents folder, or in the data folder where there is no documents
+    folder (a server account often has none). Never the working directory, which
+    may be anyone's."""
+    documents = user_documents_path()
+    base = documents / "isolation-tui" if documents.is_dir() else user_data_path("isolation-tui")
+    return base / "exports"
+
+
+def make_private_folder(folder: Path) -> None:
+    """Make ``folder`` and its parent, when missing, readable by their owner only."""
+    folder.parent.parent.mkdir(parents=True, exist_ok=True)
+    for path in (folder.parent, folder):
+        path.mkdir(mode=0o700, exist_ok=True)
 
 
 def resolve_db_path(explicit: str | os.PathLike[str] | None) -> Path:

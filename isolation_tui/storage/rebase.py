@@ -74,6 +74,10 @@ class Renumber:
         renumbered = []
         for op in ops:
             table, key, doc = op
+            if key is None:
+                # Emptying or dropping a table: no id to move (see ``_rebase``).
+                renumbered.append(op)
+                continue
             new_key = str(self.id(table, int(key)))
             new_doc = self.doc(table, doc)
             renumbered.append(

@@ -20,7 +20,7 @@ from typing import Any, cast
 import orjson
 
 from ..domain import counters as counters_mod
-from ..domain.codes import DEFAULT_QUARANTINE_DAYS, ID_TYPE
+from ..domain.codes import DEFAULT_QUARANTINE_DAYS, ID_TYPE, SEX
 from ..domain.errors import FieldError
 from ..domain.idnumber import normalise
 from ..domain.records import (
@@ -39,12 +39,14 @@ from ..domain.rules import (
     action_time,
     arrival_from_fields,
     check_room,
+    clean_code,
     clean_text,
     closing_fields,
     discharge_from_fields,
     extension_days,
     incident_from_fields,
     require_reason,
+    shares_room,
 )
 from ..domain.timeparse import format_time
 from .actor import Actor, current_actor
@@ -247,6 +249,8 @@ class Store(HandoverMixin, HealthMixin):
         self.actor = actor
         self.clock = clock
         self._index = _Index()
+        self._room_sizes: dict[str, tuple[list[Room], list[list[Room]]]] = {}
+        self._room_cursor: dict[tuple[str, int], int] = {}
         self._index.rebuild(db)
         db.storage.add_listener(lambda changes: self._index.apply(db, changes))
 
@@ -331,6 +335,40 @@ class Store(HandoverMixin, HealthMixin):
 
     def _has_free_bed(self, point_code: str, room: Room) -> bool:
         return self.beds_taken(point_code, room["code"]) < usable_beds(room)
+
+    def occupants(self, point_code: str) -> dict[str, list[tuple[int, Stay]]]:
+        """The people in isolation at a point by room, oldest stay first; costs the
+        people there, not the history."""
+        by_room: dict[str, list[tuple[int, Stay]]] = {}
+        for stay_id, stay in self.open_stays(point_code).items():
+            if stay["room"]:
+                by_room.setdefault(stay["room"], []).append((stay_id, stay))
+        return by_room
+
+    def empty_room(self, point_code: str) -> Room | None:
+        """Where automatic placement puts a person: an empty room, the smallest
+        first (family rooms stay free for families). Each size is walked on from
+        the room last given, so a bus costs its people, not people × rooms."""
+        point = self.point(point_code)
+        if point is None:
+            return None
+        cached = self._room_sizes.get(point_code)
+        if cached is None or cached[0] is not point["rooms"]:
+            # The rooms list is replaced whenever a point's rooms change.
+            sizes: dict[int, list[Room]] = {}
+            for room in point["rooms"]:
+                if usable_beds(room):
+                    sizes.setdefault(usable_beds(room), []).append(room)
+            cached = (point["rooms"], [sizes[beds] for beds in sorted(sizes)])
+            self._room_sizes[point_code] = cached
+        for size, rooms in enumerate(cached[1]):
+            start = self._room_cursor.get((point_code, size), 0)
+            for step in range(len(rooms)):
+                room = rooms[(start + step) % len(rooms)]
+                if not self.beds_taken(point_code, room["code"]):
+                    self._room_cursor[(point_code, size)] = (start + step + 1) % len(rooms)
+                    return room
+        return None
 
     def counters(self, today: date | None = None) -> dict[str, counters_mod.Counters]:
         now = self.clock()
@@ -451,9 +489,20 @@ class Store(HandoverMixin, HealthMixin):
         quarantine_days: Mapping[str, int] | None = None,
     ) -> int:
         """Create a point, or update its name and rooms (rooms not listed are kept)."""
-        code = clean_text(code, 20)
+        code = clean_code(code, "point")[:20]
         if not code:
             raise FieldError("point", "error.required")
+        # The rooms file is checked row by row; this guards every other caller.
+        rooms = [
+            Room(
+                **{
+                    **room,
+                    "code": clean_code(room["code"], "room"),
+                    "floor": clean_code(room.get("floor", ""), "floor"),
+                }
+            )
+            for room in rooms
+        ]
         with self.transaction():
             doc_id = self._index.point_ids.get(code)
             if doc_id is None:
@@ -491,7 +540,9 @@ class Store(HandoverMixin, HealthMixin):
         with self.transaction():
             stay = arrival_from_fields(fields, self.points(), self.clock())
             self._check_person_free(stay)
-            stay["room"] = self._place(stay["point"], stay["room"])
+            stay["room"], shares = self._place(stay["point"], stay["room"], shares_room(fields))
+            if shares:
+                stay["shares_with"] = shares
             stay_id = self._create(STAYS, stay)
             self.plan_tests(stay_id)
             return stay_id
@@ -505,18 +556,30 @@ class Store(HandoverMixin, HealthMixin):
                 "id_number", "error.already_isolated", id=other, point=where.get("point", "?")
             )
 
-    def _place(self, point_code: str, room_code: str) -> str:
+    def _place(
+        self, point_code: str, room_code: str, shared: bool, ignore: int | None = None
+    ) -> tuple[str, list[int]]:
+        """The room a person goes to, and who is in it already. Isolation is one
+        person per room: an empty room unless a room with people in it was chosen
+        and confirmed as the same household or group (``shared``)."""
         point = self.point(point_code)
         assert point is not None
-        if room_code:
-            check_room(point, room_code, self.beds_taken(point_code, room_code))
-            return room_code
-        # The first free room: rooms after it are not looked at (a bus fills a
-        # hotel room by room, one arrival at a time).
-        for room in point["rooms"]:
-            if self._has_free_bed(point_code, room):
-                return room["code"]
-        raise FieldError("room", "error.point_full", point=point_code)
+        if not room_code:
+            room = self.empty_room(point_code)
+            if room is None:
+                raise FieldError("room", "error.point_full", point=point_code)
+            return room["code"], []
+        check_room(point, room_code, self.beds_taken(point_code, room_code))
+        there = [
+            (stay_id, stay)
+            for stay_id, stay in self.occupants(point_code).get(room_code, [])
+            if stay_id != ignore
+        ]
+        if there and not shared:
+            raise FieldError(
+                "room", "error.room_occupied", room=room_code, people=people_in_room(there)
+            )
+        return room_code, [stay_id for stay_id, _ in there]
 
     def correct_stay(self, stay_id: int, fields: Mapping[str, Any], reason: str) -> Stay:
         """Correct a stay's registration fields; every rule is checked again."""
@@ -535,7 +598,10 @@ class Store(HandoverMixin, HealthMixin):
             if before["status"] == "open":
                 self._check_person_free(fixed, ignore=stay_id)
                 if moved or not fixed["room"]:
-                    fixed["room"] = self._place(fixed["point"], fixed["room"])
+                    fixed["room"], shares = self._place(
+                        fixed["point"], fixed["room"], shares_room(fields), ignore=stay_id
+                    )
+                    fixed["shares_with"] = shares
             else:
                 # A finished stay's place is history its discharge also records.
                 if moved:
@@ -559,6 +625,8 @@ class Store(HandoverMixin, HealthMixin):
                     "notes",
                 )
             }
+            if "shares_with" in fixed:
+                changes["shares_with"] = fixed["shares_with"]
             changes["release_due"] = release_due(
                 fixed["arrived_at"], fixed["quarantine_days"], before["extensions"]
             )
@@ -709,6 +777,13 @@ class Store(HandoverMixin, HealthMixin):
         return cast(Incident, incident)
 
 
+def people_in_room(there: Sequence[tuple[int, Stay]]) -> str:
+    """Who is in a room, as a form or message names them: ``张三 (male), 李四 (female)``."""
+    return ", ".join(
+        f"{stay['person']['name']} ({SEX.label(stay['person']['sex'])})" for _, stay in there
+    )
+
+
 def _room_order(room: Room) -> tuple[str, int, str]:
     code = room["code"]
     digits = "".join(ch for ch in code if ch.isdecimal())
@@ -760,5 +835,5 @@ def open_store(
     clock: Callable[[], datetime] = datetime.now,
 ) -> Store:
     actor = actor or current_actor()
-    db = Database(path, create=create, read_only=read_only, who=str(actor))
+    db = Database(path, create=create, create_dirs=create, read_only=read_only, who=str(actor))
     return Store(db, actor, clock)

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from ..i18n import t
-from .engine import SCHEMA_VERSION, JournalStorage
+from .engine import SCHEMA_VERSION, JournalStorage, apply_op
 from .errors import StoreCorrupt, StoreError, StoreMissing
+from .files import lstat_or_none, read_regular
 from .journal import decode_snapshot, parse_entries, parse_journal_header
 
 
@@ -27,13 +28,13 @@ class Salvage:
 def salvage(source: Path, dest: Path) -> Salvage:
     """Write to ``dest`` the state of ``source`` up to its first damaged entry."""
     journal = source.with_name(source.name + "-journal")
-    if dest.exists():
+    if lstat_or_none(dest) is not None:
         raise StoreError(f"{dest}: already exists; choose a new file for the recovered copy")
-    if not source.exists() and not journal.exists():
+    if lstat_or_none(source) is None and lstat_or_none(journal) is None:
         raise StoreMissing(t("store.missing", path=source))
     problem = ""
     try:
-        body: dict[str, Any] = decode_snapshot(source.read_bytes(), str(source))
+        body: dict[str, Any] = decode_snapshot(read_regular(source)[0], str(source))
     except (StoreCorrupt, OSError) as exc:
         problem = str(exc)
         body = {"schema_version": SCHEMA_VERSION, "seq": 0, "max_ids": {}, "tables": {}}
@@ -42,13 +43,25 @@ def salvage(source: Path, dest: Path) -> Salvage:
     seq = int(body.get("seq", 0))
     kept = lost = 0
     try:
-        raw = journal.read_bytes()
+        raw = read_regular(journal)[0]
     except OSError:
         raw = b""
     header, _, rest = raw.partition(b"\n")
     if raw:
-        base, _ = parse_journal_header(header + b"\n", str(journal))
-        if base > seq:
+        base, db_id = parse_journal_header(header + b"\n", str(journal))
+        if "db_id" in body and db_id != body["db_id"]:
+            # Never merge another database's changes into this one.
+            foreign = t(
+                "store.journal_foreign",
+                journal=journal,
+                path=source,
+                theirs=db_id or "-",
+                ours=body["db_id"] or "-",
+            )
+            problem = problem or foreign
+            lost = sum(1 for line in rest.split(b"\n") if line)
+            rest = b""
+        elif base > seq:
             raise StoreCorrupt(
                 f"{source}: the snapshot is damaged and the journal does not reach back to "
                 "the start; only a backup can restore this database"
@@ -59,10 +72,13 @@ def salvage(source: Path, dest: Path) -> Salvage:
             start, offset = offset, offset + len(line) + 1
             if not line:
                 continue
+            # The last line is judged by its checksum alone, as the store does.
+            whole = line + b"\n" if number < len(lines) - 1 else line
             try:
-                (entry,) = parse_entries(line + b"\n", start, str(journal)).entries
-            except StoreCorrupt as exc:
-                problem = problem or str(exc)
+                (entry,) = parse_entries(whole, start, str(journal)).entries
+            except (StoreCorrupt, ValueError) as exc:
+                unfinished = t("store.torn_or_cut", journal=journal, byte=start, count=len(line))
+                problem = problem or (str(exc) if isinstance(exc, StoreCorrupt) else unfinished)
                 lost = sum(1 for later in lines[number:] if later)
                 break
             if entry["seq"] <= seq:
@@ -72,15 +88,10 @@ def salvage(source: Path, dest: Path) -> Salvage:
                 lost = sum(1 for later in lines[number:] if later)
                 break
             for table, key, doc in entry["ops"]:
-                rows = tables.setdefault(table, {})
-                if doc is None:
-                    rows.pop(key, None)
-                else:
-                    rows[key] = doc
-                    max_ids[table] = max(max_ids.get(table, 0), int(key))
+                apply_op(tables, max_ids, table, key, doc)
             seq = entry["seq"]
             kept += 1
-    store = JournalStorage(dest, create=True)
+    store = JournalStorage(dest, create=True, create_dirs=True)
     store.restore(tables, max_ids, seq)
     store.close()
     return Salvage(seq=seq, kept_entries=kept, lost_lines=lost, problem=problem)

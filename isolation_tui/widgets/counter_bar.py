@@ -54,9 +54,9 @@ class CounterBar(Grid):
     def on_mount(self) -> None:
         self.add_class(f"-{current_language()}")
 
-    def show(self, counters: Counters, scope: str, on_duty: str = "") -> None:
+    def show(self, counters: Counters, scope: str, short: str = "", on_duty: str = "") -> None:
         for tabs in self.screen.query(ModeTabs):
-            tabs.show_scope(scope, on_duty)
+            tabs.show_scope(scope, short, on_duty)
         figures = {
             "received": (t("counter.received"), str(counters.received)),
             "released_home": (t("counter.released_home"), str(counters.released_home)),

@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static
 from textual.widgets._select import SelectOverlay
@@ -22,8 +24,17 @@ from ..domain.codes import CodeSet
 from ..domain.errors import FieldError
 from ..domain.rules import strip_controls
 from ..i18n import t
+from .keys import translate_bindings
 
 Options = Sequence[tuple[str, str]]
+# The width of a field (as in the style sheet), and the most a choice may take at 80
+# columns beside an 18-column label.
+CONTROL_WIDTH = 28
+CHOICE_MAX_WIDTH = 40
+
+
+def _plain(label: object) -> str:
+    return label.plain if isinstance(label, Text) else str(label)
 
 
 @dataclass(frozen=True)
@@ -57,7 +68,86 @@ class FieldSpec:
 
 class ChoiceField(Select[str]):
     """A compact select. Enter keeps the choice and moves on (the form does that, as in
-    every field); space or an arrow key opens the list, and choosing from it moves on."""
+    every field); space or an arrow key opens the list, and choosing from it moves on.
+    Typing a letter or a character chooses the first choice that starts with what was
+    typed (``p`` passport, ``女``, ``30`` room 301); the same letter again, the next one.
+
+    ``dummy_blank``: the blank shown before anything is chosen is not a choice: the
+    list does not offer it."""
+
+    def __init__(self, *args: Any, dummy_blank: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._dummy_blank = dummy_blank
+        self._typed = ""
+
+    def _setup_options_renderables(self) -> None:
+        super()._setup_options_renderables()
+        if self._dummy_blank and self._allow_blank:
+            self.query_one(SelectOverlay).disable_option_at_index(0)
+
+    def on_blur(self) -> None:
+        self._typed = ""
+
+    def action_show_overlay(self) -> None:
+        """Open the list on the current choice, or on the first real one."""
+        super().action_show_overlay()
+        overlay = self.query_one(SelectOverlay)
+        current = overlay.highlighted
+        if current is None or overlay.get_option_at_index(current).disabled:
+            enabled = [
+                i
+                for i in range(overlay.option_count)
+                if not overlay.get_option_at_index(i).disabled
+            ]
+            if enabled:
+                overlay.highlighted = enabled[0]
+
+    def on_key(self, event: events.Key) -> None:
+        character = event.character
+        if self.expanded or not event.is_printable or not character or character == " ":
+            return
+        event.stop()
+        event.prevent_default()
+        found = self.match(self._typed + character)
+        if found is not None:
+            self._typed += character
+        else:
+            self._typed = character
+            found = self.match(character, after=self.value)
+        if found is None:
+            self.app.bell()  # typed where it fits no choice: say so, do not drop it silently
+        elif found != self.value:
+            self.value = found
+
+    def match(self, typed: str, after: object = None) -> str | None:
+        """The first choice whose label or code starts with ``typed``; with ``after``,
+        the first one after that choice (round to the top)."""
+        key = typed.casefold()
+        hits = [
+            value
+            for label, value in self._options
+            if isinstance(value, str)
+            and (_plain(label).casefold().startswith(key) or value.casefold().startswith(key))
+        ]
+        if not hits:
+            return None
+        if after in hits:
+            return hits[(hits.index(after) + 1) % len(hits)]
+        return hits[0]
+
+    def choice_for(self, text: str, codes: CodeSet | None) -> str | None:
+        """The choice a pasted cell names: its code, its label, or a word the code set
+        knows (``女``, ``护照``)."""
+        key = text.strip().casefold()
+        for label, value in self._options:
+            if isinstance(value, str) and key in (value.casefold(), _plain(label).casefold()):
+                return value
+        parsed = codes.parse(text) if codes is not None else None
+        return parsed if parsed in {v for _, v in self._options} else None
+
+    def on_mount(self) -> None:
+        # The open list's keys show in the footer: in the user's language.
+        translate_bindings(self.query_one(SelectOverlay))
 
     @on(SelectOverlay.UpdateSelection)
     def _choose_and_move_on(self, event: SelectOverlay.UpdateSelection) -> None:
@@ -75,13 +165,36 @@ class TextField(Input):
     """Text as typed, without control characters (they would corrupt the terminal).
 
     The cursor does not blink: over SSH every blink is bytes on a weak link.
+    A paste of several lines or cells is never cut to its first: in a form it fills
+    the fields (the form decides), elsewhere it is refused with a message.
     """
+
+    class Pasted(Message):
+        """Several lines, or cells separated by tabs, pasted into ``field``."""
+
+        def __init__(self, field: TextField, lines: list[str]) -> None:
+            super().__init__()
+            self.field = field
+            self.lines = lines
 
     def on_mount(self) -> None:
         self.cursor_blink = False
 
     def insert_text_at_cursor(self, text: str) -> None:
         super().insert_text_at_cursor(strip_controls(text))
+
+    def _on_paste(self, event: events.Paste) -> None:
+        lines = event.text.splitlines()
+        while lines and not lines[-1].strip():
+            lines.pop()  # a copied cell or a card reader ends with a line break
+        if len(lines) <= 1 and "\t" not in event.text:
+            return  # one line: Input's own handler takes it
+        event.stop()
+        event.prevent_default()
+        if any(isinstance(node, RecordForm) for node in self.ancestors):
+            self.post_message(self.Pasted(self, lines))
+        else:
+            self.notify(t("ui.paste_one_line"), severity="warning", markup=False)
 
 
 class FieldRow(Horizontal):
@@ -102,15 +215,21 @@ class FieldRow(Horizontal):
         if self.spec.is_choice:
             options = list(self.spec.choices())
             values = {v for _, v in options}
-            yield ChoiceField(
+            choice = ChoiceField(
                 options,
                 value=self.initial if self.initial in values else Select.NULL,
                 allow_blank=bool(self.spec.blank_label) or self.initial not in values,
                 prompt=t(self.spec.blank_label) if self.spec.blank_label else "—",
+                dummy_blank=not self.spec.blank_label,
                 compact=True,
                 id=f"field-{self.spec.name}",
                 classes="field-control",
             )
+            # As wide as its longest choice (a point's full name), up to what leaves
+            # the message column room: a choice is read whole, not cut.
+            longest = max((label.cell_len for label, _ in options), default=0)
+            choice.styles.width = min(CHOICE_MAX_WIDTH, max(CONTROL_WIDTH, longest + 4))
+            yield choice
         else:
             yield TextField(
                 value=self.initial,
@@ -163,10 +282,17 @@ class FieldRow(Horizontal):
 class RecordForm(VerticalScroll, can_focus=False):
     """The fields of one record. ``values()`` gives text by field name."""
 
-    def __init__(self, specs: Sequence[FieldSpec], values: dict[str, str], **kwargs: str) -> None:
+    def __init__(
+        self,
+        specs: Sequence[FieldSpec],
+        values: dict[str, str],
+        paste_columns: Sequence[str] = (),
+        **kwargs: str,
+    ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.specs = list(specs)
         self._initial = {spec.name: spec.default for spec in self.specs} | values
+        self.paste_columns = tuple(paste_columns)
 
     def compose(self) -> ComposeResult:
         for spec in self.specs:
@@ -231,3 +357,44 @@ class RecordForm(VerticalScroll, can_focus=False):
 
     def focus_field(self, name: str) -> None:
         self.screen.set_focus(self.row(name).control)
+
+    def paste(self, start: str, lines: list[str]) -> tuple[str, bool]:
+        """Fill fields from a paste, all or nothing: lines (a card reader, a copied
+        column) go one each into ``start`` and the fields after it; one row of cells
+        separated by tabs (a copied spreadsheet row) into ``paste_columns`` in order,
+        or the fields from ``start`` on. An empty cell leaves its field as it is.
+        Returns the message to show and whether the paste was refused."""
+        names = [spec.name for spec in self.specs]
+        following = names[names.index(start) :]
+        if len(lines) == 1:
+            cells = lines[0].split("\t")
+            targets = list(self.paste_columns) or following
+        elif any("\t" in line for line in lines):
+            return t("ui.paste_one_row"), True
+        else:
+            cells, targets = lines, following
+        if len(cells) > len(targets):
+            return t("ui.paste_too_many", count=len(cells), fields=len(targets)), True
+        values: dict[str, str] = {}
+        for name, raw in zip(targets, cells, strict=False):
+            cell = strip_controls(raw).strip()
+            if not cell:
+                continue
+            if name not in names:
+                return t("ui.paste_no_field", field=name, value=cell), True
+            row = self.row(name)
+            control = row.control
+            label = t(f"field.{name}")
+            if isinstance(control, ChoiceField):
+                choice = control.choice_for(cell, row.spec.codes)
+                if choice is None:
+                    return t("ui.paste_no_choice", field=label, value=cell), True
+                values[name] = choice
+            elif len(cell) > row.spec.max_length:
+                return t("ui.paste_too_long", field=label, limit=row.spec.max_length), True
+            else:
+                values[name] = cell
+        for name, value in values.items():
+            self.row(name).set_value(value)
+        filled = ", ".join(t(f"field.{name}") for name in values)
+        return t("ui.pasted", count=len(values), fields=filled), False

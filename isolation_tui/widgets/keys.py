@@ -14,11 +14,15 @@ from textual.dom import DOMNode
 
 from ..i18n import t
 
+# Keys of Textual's own widgets that a footer shows, named in English by Textual.
+TEXTUAL_KEYS = {"Dismiss menu": "ui.key_dismiss_menu"}
+
 
 def _translated(binding: Binding) -> Binding:
-    if not binding.description.startswith("ui."):
+    key = TEXTUAL_KEYS.get(binding.description, binding.description)
+    if not key.startswith("ui."):
         return binding
-    return dataclasses.replace(binding, description=t(binding.description))
+    return dataclasses.replace(binding, description=t(key))
 
 
 def translate_bindings(node: DOMNode) -> None:

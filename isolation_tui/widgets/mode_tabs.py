@@ -20,18 +20,23 @@ MODES = (
 class ModeTabs(Static):
     """F1–F5 with the screen in front marked; at the right end, the person on duty
     when one is named, then whose counters the bar shows (this point or all points),
-    which F6 switches."""
+    which F6 switches.
 
-    def __init__(self, current: str, read_only: bool = False) -> None:
+    Over a view or a form (``over``) the mode's tab is only underlined: the title line
+    below names what is in front, and the tab must not claim the mode's list is."""
+
+    def __init__(self, current: str, read_only: bool = False, over: bool = False) -> None:
         super().__init__(id="mode-tabs")
         self.current = current
         self.read_only = read_only
+        self.over = over
         self.scope = ""
+        self.short = ""
         self.on_duty = ""
 
-    def show_scope(self, scope: str, on_duty: str = "") -> None:
-        if (scope, on_duty) != (self.scope, self.on_duty):
-            self.scope, self.on_duty = scope, on_duty
+    def show_scope(self, scope: str, short: str = "", on_duty: str = "") -> None:
+        if (scope, short, on_duty) != (self.scope, self.short, self.on_duty):
+            self.scope, self.short, self.on_duty = scope, short, on_duty
             self._draw()
 
     def on_mount(self) -> None:
@@ -40,30 +45,40 @@ class ModeTabs(Static):
     def on_resize(self) -> None:
         self._draw()
 
-    def _draw(self) -> None:
-        width = self.size.width or self.app.size.width
-        tabs = [(f"{key} {t(f'ui.title_{mode}')}", mode == self.current) for key, mode in MODES]
-        # The end: the READ-ONLY badge, said on every screen, the person on duty, then
-        # "F6 <scope>".
-        badge = t("ui.read_only_badge") if self.read_only else ""
+    def _end(self, scope: str) -> Text:
+        """The READ-ONLY badge, said on every screen, the person on duty, then
+        "F6 <scope>"."""
         end = Text(no_wrap=True, overflow="ellipsis")
-        if badge:
-            end.append(badge, style="bold reverse")
+        if self.read_only:
+            end.append(t("ui.read_only_badge"), style="bold reverse")
             end.append(" ")
         if self.on_duty:
             end.append(t("ui.on_duty_badge", name=self.on_duty), style="reverse")
             end.append(" ")
         end.append("F6 ", style="dim")
-        end.append(self.scope or t("ui.key_scope"), style="bold")
-        # Two spaces between tabs where there is room, else one; the scope name is
-        # cut (…) before the name on duty, and that before any tab.
-        gap = "  "
+        end.append(scope or t("ui.key_scope"), style="bold")
+        return end
+
+    def _draw(self) -> None:
+        width = self.size.width or self.app.size.width
+        tabs = [(f"{key} {t(f'ui.title_{mode}')}", mode == self.current) for key, mode in MODES]
         length = sum(cell_len(label) for label, _ in tabs)
-        if length + 2 * len(tabs) + min(end.cell_len, 16) > width:
-            gap = " "
+        # The scope is said whole: two spaces between tabs where there is room, else
+        # one; a point name too long for the line gives way to the point's code.
+        scopes = [self.scope] + ([self.short] if self.short else [])
+        choices = [(self._end(scope), gap) for scope in scopes for gap in ("  ", " ")]
+        end, gap = next(
+            (
+                (end, gap)
+                for end, gap in choices
+                if length + len(gap) * len(tabs) + end.cell_len <= width
+            ),
+            choices[-1],
+        )
+        current_style = "underline bold" if self.over else "reverse bold"
         text = Text(no_wrap=True, overflow="ellipsis")
         for label, current in tabs:
-            text.append(label, style="reverse bold" if current else "")
+            text.append(label, style=current_style if current else "")
             text.append(gap)
         room = width - text.cell_len
         if room > 3:

@@ -7,13 +7,14 @@ page of rows is ever built, so a list of 100,000 records costs what a page costs
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, overload
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey
 
 from ..i18n import t
 from .keys import translate_bindings
@@ -21,6 +22,12 @@ from .keys import translate_bindings
 PAGE_SIZE = 200
 # Free-text columns get a fixed width so a long value cannot push the table past 80.
 WIDTHS = {"name": 16, "destination": 24, "summary": 30, "origin": 16}
+FILL_MIN_WIDTH = 10
+
+
+def widest(labels: Iterable[str]) -> int:
+    """The width of the longest of ``labels`` on a terminal (a Chinese character is 2)."""
+    return max((cell_len(label) for label in labels), default=0)
 
 
 class NewestFirst(Sequence[str]):
@@ -57,19 +64,63 @@ class RecordTable(DataTable[Text]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+right", "page(1)", "ui.key_next_page", show=False),
         Binding("ctrl+left", "page(-1)", "ui.key_prev_page", show=False),
+        Binding("home,ctrl+home", "end(False)", "ui.key_top", show=False),
+        Binding("end,ctrl+end", "end(True)", "ui.key_bottom", show=False),
     ]
 
-    def __init__(self, columns: Sequence[str], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        columns: Sequence[str],
+        widths: Mapping[str, int] | None = None,
+        fill: str = "",
+        **kwargs: Any,
+    ) -> None:
+        """``widths``: columns of a set width (a coded value: its longest label), so
+        the table looks the same whatever rows it shows; ``fill``: the column that
+        takes the width left, so the whole row fits the screen."""
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
         translate_bindings(self)
         self._column_keys = list(columns)
+        self._widths = {**WIDTHS, **(widths or {})}
+        self._fill = fill
+        self._seen: dict[str, int] = {}  # the widest cell shown so far, by column
         self._keys: Sequence[str] = ()
         self._build_row: Callable[[str], Sequence[Text]] = lambda _key: ()
         self.page = 0
 
     def on_mount(self) -> None:
         for key in self._column_keys:
-            self.add_column(t(f"ui.col_{key}"), key=key, width=WIDTHS.get(key))
+            label = t(f"ui.col_{key}")
+            width = self._widths.get(key)
+            self.add_column(
+                label, key=key, width=None if width is None else max(width, cell_len(label))
+            )
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """Give the fill column what the others leave of the table's width. The others
+        are measured here from the rows shown (the table itself measures them later),
+        so a wider number never pushes the last column off the screen."""
+        if not self._fill or not self.size.width:
+            return
+        fill = self.columns[ColumnKey(self._fill)]
+        others = sum(
+            max(column.content_width, self._seen.get(column.key.value or "", 0))
+            if column.auto_width
+            else column.width
+            for column in self.ordered_columns
+            if column is not fill
+        )
+        padding = 2 * self.cell_padding * len(self.columns)
+        # The vertical scrollbar's room is kept whether or not it shows now.
+        room = self.size.width - self.styles.scrollbar_size_vertical - others - padding
+        if fill.width != max(FILL_MIN_WIDTH, room) or fill.auto_width:
+            fill.width = max(FILL_MIN_WIDTH, room)
+            fill.auto_width = False
+            self._require_update_dimensions = True
+            self.refresh()
 
     def show(
         self,
@@ -91,7 +142,12 @@ class RecordTable(DataTable[Text]):
         self.clear()
         start = self.page * PAGE_SIZE
         for key in self._keys[start : start + PAGE_SIZE]:
-            self.add_row(*self._build_row(key), key=key)
+            cells = self._build_row(key)
+            self.add_row(*cells, key=key)
+            if self._fill:
+                for name, text in zip(self._column_keys, cells, strict=False):
+                    self._seen[name] = max(self._seen.get(name, 0), text.cell_len)
+        self._fit()
         if current is not None and current in self.rows:
             self.move_cursor(row=self.get_row_index(current), animate=False)
 
@@ -103,6 +159,15 @@ class RecordTable(DataTable[Text]):
             first = page * PAGE_SIZE + 1
             last = min(len(self._keys), first + PAGE_SIZE - 1)
             self.notify(t("ui.page", first=first, last=last, total=len(self._keys)), timeout=3)
+
+    def action_end(self, last: bool) -> None:
+        """Home and end: the first or the last row of the whole list, not of the page."""
+        page = self._pages() - 1 if last else 0
+        if page != self.page:
+            self.page = page
+            self._build(None)
+        if self.row_count:
+            self.move_cursor(row=self.row_count - 1 if last else 0, animate=False)
 
     def current_key(self) -> str | None:
         if not self.row_count:

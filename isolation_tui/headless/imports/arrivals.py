@@ -29,6 +29,7 @@ class ArrivalsImporter(Importer):
         Column("arrived_at", ("到达时间", "入住时间", "抵达时间"), True),
         Column("quarantine_days", ("隔离天数",)),
         Column("notes", ("备注",)),
+        Column("shares_room", ("同住", "同户同住", "合住")),
         Column("id", ("编号", "记录号")),
         Column("status", ("状态", "在隔状态", "隔离状态")),
         Column("release_due", ("解除日期", "应解除日期", "到期日期")),

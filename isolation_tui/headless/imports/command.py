@@ -9,7 +9,8 @@ the same and always abandons it.
 
 Spreadsheets are messy, and this command is the one place where text from outside
 meets the store, so nothing in a file may crash it: every problem becomes a line
-``FILE:ROW: field: message`` (ROW is the line in the file, the header being 1).
+``FILE:ROW: field: message`` (ROW is the line in the file, the header being 1; in
+an Excel workbook ``FILE:SHEET!ROW``, the row as the sheet numbers it).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from ...domain.display import for_terminal
 from ...i18n import t
 from ...storage.paths import database_files
 from ...storage.rebase import Renumber, rebase_unless_read
@@ -107,7 +109,9 @@ def _sorted(outcome: Outcome) -> Outcome:
 
 
 def _say(text: str, stream: IO[str]) -> None:
-    """Print without ever failing on a terminal that cannot show some characters."""
+    """Print without ever failing on a terminal that cannot show some characters, and
+    without a control character (of a file name, say) that the terminal would act on."""
+    text = for_terminal(text)
     try:
         stream.write(text + "\n")
     except UnicodeEncodeError:
@@ -127,7 +131,8 @@ def _progress(total: int, file: Path) -> Iterator[Callable[[], None]]:
     from rich.progress import Progress
 
     with Progress(console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task(escape(t("import.progress", file=file.name)), total=total)
+        label = for_terminal(t("import.progress", file=file.name))
+        task = progress.add_task(escape(label), total=total)
         yield lambda: progress.advance(task)
 
 
@@ -157,14 +162,16 @@ def _id_range(ids: list[int]) -> str:
     return str(low) if low == high else f"{low}–{high}"
 
 
-def run_import(kind: str, file: Path, db_path: Path, *, dry_run: bool = False) -> int:
+def run_import(
+    kind: str, file: Path, db_path: Path, *, dry_run: bool = False, sheet: str | None = None
+) -> int:
     """The ``import`` command: 0 when every row was imported (or would be), else 1."""
     if kind not in KINDS:
         _say(t("import.unknown_kind", kind=kind, kinds=", ".join(KINDS)), sys.stderr)
         return 2
     name = str(file)
     try:
-        table = read_table(file, IMPORTERS[kind].columns, IMPORTERS[kind].one_of)
+        table = read_table(file, IMPORTERS[kind].columns, IMPORTERS[kind].one_of, sheet)
     except ImportFileError as exc:
         _say(printable(str(exc)), sys.stderr)
         return 1
@@ -185,7 +192,7 @@ def run_import(kind: str, file: Path, db_path: Path, *, dry_run: bool = False) -
         return 1
     if outcome.problems:
         for problem in outcome.problems:
-            _say(problem.render(name), sys.stderr)
+            _say(problem.render(name, table.sheet), sys.stderr)
         _say(printable(t("import.failed", count=len(outcome.problems), file=name)), sys.stderr)
         return 1
     _report(kind, name, db_path, outcome, dry_run)

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import stat
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -51,8 +53,11 @@ class Problem:
     field: str
     message: str
 
-    def render(self, file: str) -> str:
-        where = file if self.line is None else f"{file}:{self.line}"
+    def render(self, file: str, sheet: str | None = None) -> str:
+        """``FILE:ROW: field: message``; in a workbook ``FILE:SHEET!ROW: …``."""
+        if sheet is not None:
+            file = f"{file}:{sheet}"
+        where = file if self.line is None else f"{file}{':' if sheet is None else '!'}{self.line}"
         parts = [where, self.field, self.message] if self.field else [where, self.message]
         return printable(": ".join(parts))
 
@@ -71,6 +76,7 @@ class Table:
     rows: list[Row] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)  # the file as a whole: stop
     row_problems: list[Problem] = field(default_factory=list)  # misshapen rows: go on
+    sheet: str | None = None  # the sheet a workbook's rows come from
 
     def label(self, name: str) -> str:
         """A field as the user will recognise it: the file's own header, and ours."""
@@ -180,10 +186,6 @@ def split_rows(text: str, columns: tuple[Column, ...], one_of: tuple[str, ...] =
     first_line = text.lstrip("\ufeff\r\n").split("\n", 1)[0]
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    lookup: dict[str, str] = {}
-    for column in columns:
-        for alias in (column.name, *column.aliases):
-            lookup[norm_header(alias)] = column.name
     header: list[str] | None = None
     names: list[str | None] = []
     line = 0
@@ -194,21 +196,11 @@ def split_rows(text: str, columns: tuple[Column, ...], one_of: tuple[str, ...] =
                 continue
             if header is None:
                 header = cells
-                known = ", ".join(c.name for c in columns)
-                names = _map_header(table, header, lookup, known, start)
-                if table.problems:
-                    return table
-                missing = [c.name for c in columns if c.required and c.name not in table.headers]
-                for name in missing:
-                    table.problems.append(Problem(start, name, t("import.missing_column")))
-                if one_of and not any(name in table.headers for name in one_of):
-                    others = ", ".join(one_of[1:])
-                    message = t("import.missing_either", others=others)
-                    table.problems.append(Problem(start, one_of[0], message))
+                names = start_table(table, header, columns, one_of, start)
                 if table.problems:
                     return table
                 continue
-            _add_row(table, names, cells, start)
+            add_row(table, names, cells, start)
     except csv.Error as exc:
         table.row_problems.append(
             Problem(line + 1, "", t("import.csv_error", reason=printable(str(exc), 120)))
@@ -216,6 +208,38 @@ def split_rows(text: str, columns: tuple[Column, ...], one_of: tuple[str, ...] =
     if header is None and not table.problems and not table.row_problems:
         table.problems.append(Problem(None, "", t("import.no_header")))
     return table
+
+
+def header_lookup(columns: tuple[Column, ...]) -> dict[str, str]:
+    """Each header a column may be written as (normalised) -> the column's name."""
+    lookup: dict[str, str] = {}
+    for column in columns:
+        for alias in (column.name, *column.aliases):
+            lookup[norm_header(alias)] = column.name
+    return lookup
+
+
+def start_table(
+    table: Table,
+    header: list[str],
+    columns: tuple[Column, ...],
+    one_of: tuple[str, ...],
+    line: int,
+) -> list[str | None]:
+    """Map ``header`` to column names (None: a column without a name), recording in
+    ``table.problems`` unknown, doubled and missing columns."""
+    known = ", ".join(c.name for c in columns)
+    names = _map_header(table, header, header_lookup(columns), known, line)
+    if table.problems:
+        return names
+    missing = [c.name for c in columns if c.required and c.name not in table.headers]
+    for name in missing:
+        table.problems.append(Problem(line, name, t("import.missing_column")))
+    if one_of and not any(name in table.headers for name in one_of):
+        others = ", ".join(one_of[1:])
+        message = t("import.missing_either", others=others)
+        table.problems.append(Problem(line, one_of[0], message))
+    return names
 
 
 def _map_header(
@@ -249,7 +273,7 @@ def _map_header(
     return names
 
 
-def _add_row(table: Table, names: list[str | None], cells: list[str], line: int) -> None:
+def add_row(table: Table, names: list[str | None], cells: list[str], line: int) -> None:
     fields: dict[str, str] = {}
     for index, cell in enumerate(cells):
         if index >= len(names):
@@ -271,14 +295,40 @@ def _add_row(table: Table, names: list[str | None], cells: list[str], line: int)
     table.rows.append(Row(line, fields))
 
 
-def read_table(file: Path, columns: tuple[Column, ...], one_of: tuple[str, ...] = ()) -> Table:
-    """Read and split ``file``; raises :class:`ImportFileError` when it is unreadable."""
+def read_table(
+    file: Path,
+    columns: tuple[Column, ...],
+    one_of: tuple[str, ...] = (),
+    sheet: str | None = None,
+) -> Table:
+    """Read and split ``file``, a CSV file or an Excel workbook (told by its first
+    bytes, whatever its name); raises :class:`ImportFileError` when it is unreadable."""
+    from .workbook import OLD_EXCEL_MAGIC, WORKBOOK_MAGIC, read_workbook
+
     try:
-        if file.stat().st_size > MAX_FILE_BYTES:
-            raise ImportFileError(t("import.too_big", file=file, limit=MAX_FILE_BYTES >> 20))
-        raw = file.read_bytes()
+        raw = _read_regular_file(file)
     except OSError as exc:
         raise ImportFileError(
             t("import.cannot_read", file=file, reason=exc.strerror or type(exc).__name__)
         ) from exc
+    if raw.startswith((WORKBOOK_MAGIC, OLD_EXCEL_MAGIC)):
+        return read_workbook(file, raw, columns, one_of, sheet)
+    if sheet is not None:
+        raise ImportFileError(t("import.sheet_not_workbook", file=file))
     return split_rows(decode(raw, str(file)), columns, one_of)
+
+
+def _read_regular_file(file: Path) -> bytes:
+    """The bytes of ``file``, a regular file of at most ``MAX_FILE_BYTES``. A named pipe
+    would make the import wait forever and a device (``/dev/zero``) never ends: the
+    file is opened without waiting and refused unless regular, and no more is read
+    than the limit allows, whatever its size said."""
+    fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ImportFileError(t("import.not_a_file", file=file))
+        os.set_blocking(fd, True)
+        raw = fh.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise ImportFileError(t("import.too_big", file=file, limit=MAX_FILE_BYTES >> 20))
+    return raw

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 
 from ...domain.errors import Collector, FieldError, ValidationFailed
 from ...domain.records import Room
-from ...domain.rules import clean_text, parse_bool
+from ...domain.rules import clean_code, clean_text, parse_bool
 from ...i18n import t
 from .base import MAX_CODE, Importer
 from .reading import Column, Problem, Row
@@ -77,7 +77,7 @@ class RoomsImporter(Importer):
         errors = Collector()
         code = self._short(errors, fields, "point")
         room_code = self._short(errors, fields, "room")
-        floor = clean_text(fields.get("floor", ""), MAX_CODE)
+        floor = self._code(errors, fields, "floor")
         beds = 0
         raw_beds = clean_text(fields.get("beds", ""))
         if not raw_beds:
@@ -107,9 +107,17 @@ class RoomsImporter(Importer):
         errors.raise_if_any()
         return code, Room(code=room_code, floor=floor, beds=beds, blocked=blocked)
 
-    @staticmethod
-    def _short(errors: Collector, fields: Mapping[str, str], name: str) -> str:
-        value = clean_text(fields.get(name, ""))
-        if not value:
+    @classmethod
+    def _short(cls, errors: Collector, fields: Mapping[str, str], name: str) -> str:
+        value = cls._code(errors, fields, name)
+        if not value and not errors.has(name):
             errors.add(name, "error.required")
         return value
+
+    @staticmethod
+    def _code(errors: Collector, fields: Mapping[str, str], name: str) -> str:
+        try:
+            return clean_code(fields.get(name, ""), name)
+        except FieldError as exc:
+            errors.errors.append(exc)
+            return ""
