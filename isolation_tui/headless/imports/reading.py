@@ -18,6 +18,8 @@ from ...domain.rules import MAX_TEXT
 from ...i18n import t
 
 MAX_FILE_BYTES = 256 << 20  # about a million rows; more is surely a mistake
+WORKBOOK_MAGIC = b"PK\x03\x04"  # .xlsx is a zip archive
+OLD_EXCEL_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls (Excel 97-2003)
 # Cells a spreadsheet export neutralised (see csv_export): a leading quote before
 # one of these is ours, not the user's, and comes off again on import.
 _NEUTRALISED = tuple("=+-@\t\r'")
@@ -303,8 +305,6 @@ def read_table(
 ) -> Table:
     """Read and split ``file``, a CSV file or an Excel workbook (told by its first
     bytes, whatever its name); raises :class:`ImportFileError` when it is unreadable."""
-    from .workbook import OLD_EXCEL_MAGIC, WORKBOOK_MAGIC, read_workbook
-
     try:
         raw = _read_regular_file(file)
     except OSError as exc:
@@ -312,6 +312,9 @@ def read_table(
             t("import.cannot_read", file=file, reason=exc.strerror or type(exc).__name__)
         ) from exc
     if raw.startswith((WORKBOOK_MAGIC, OLD_EXCEL_MAGIC)):
+        # Only a workbook loads the workbook reader (and its zip and Excel libraries).
+        from .workbook import read_workbook
+
         return read_workbook(file, raw, columns, one_of, sheet)
     if sheet is not None:
         raise ImportFileError(t("import.sheet_not_workbook", file=file))

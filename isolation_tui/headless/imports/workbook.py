@@ -33,8 +33,6 @@ from .reading import (
     start_table,
 )
 
-WORKBOOK_MAGIC = b"PK\x03\x04"  # .xlsx is a zip archive
-OLD_EXCEL_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls (Excel 97-2003)
 # What the archive may unpack to: a zip bomb is refused before anything is parsed.
 MAX_UNPACKED_BYTES = 2 << 30
 HEADER_SEARCH_ROWS = 50  # title, date and note lines above the header are few
