@@ -64,7 +64,6 @@ from isolation_tui.i18n import set_language
 from isolation_tui.storage.repository import STAYS, open_store
 
 HEADER = ("point", "name", "id_number", "category", "arrived_at")
-BEDS_PER_ROOM = 100
 SAVERS_POINT = "P0"  # the point whose people the saving supervisor checks
 SAVERS_PEOPLE = 40
 SAVE_EVERY = 0.05
@@ -85,19 +84,22 @@ def arrivals_csv(path: Path, rows: int, *, bad_last: bool) -> None:
     path.write_text(buffer.getvalue(), encoding="utf-8")
 
 
+def single_rooms(count: int) -> list[dict[str, Any]]:
+    return [
+        {"code": str(1000 + i), "floor": str(i // 20), "beds": 1, "blocked": False}
+        for i in range(count)
+    ]
+
+
 def base_database(path: Path, rows: int, *, savers: bool = False) -> None:
-    """Point P1 with beds for ``rows`` people; with ``savers``, point P0 too, with
-    people in isolation whose rounds a supervisor enters."""
+    """Point P1 with a room for each of ``rows`` people (isolation is one person per
+    room); with ``savers``, point P0 too, with people in isolation whose rounds a
+    supervisor enters."""
     store = open_store(path, create=True)
     try:
-        rooms = [
-            {"code": str(1000 + i), "floor": str(i // 20), "beds": BEDS_PER_ROOM, "blocked": False}
-            for i in range(rows // BEDS_PER_ROOM + 1)
-        ]
-        store.save_point("P1", "基准酒店", rooms)  # type: ignore[arg-type]
+        store.save_point("P1", "基准酒店", single_rooms(rows + 1))  # type: ignore[arg-type]
         if savers:
-            room = [{"code": "1", "floor": "1", "beds": SAVERS_PEOPLE, "blocked": False}]
-            store.save_point(SAVERS_POINT, "值守酒店", room)  # type: ignore[arg-type]
+            store.save_point(SAVERS_POINT, "值守酒店", single_rooms(SAVERS_PEOPLE))  # type: ignore[arg-type]
             for n in range(SAVERS_PEOPLE):
                 number = make_resident_id("210603", date(1960, 1, 1) + timedelta(days=n), n)
                 store.register_arrival(
