@@ -8,7 +8,11 @@ anything) to the first frame of the overview, and the time each key takes to be
 handled with the screen redrawn: F2 to the arrivals list, typing a filter, opening
 the new-arrival form, saving an arrival, F3 and F4. Each key figure is the median
 of several runs, and includes the test harness's own cost per key, shown on its
-own row. Figures are printed, never asserted.
+own row. Then the saves a supervisor makes, timed inside the program without the
+harness: from the key event (ctrl+s, enter) to the store's commit, and to the next
+frame drawn. Figures are printed, never asserted.
+
+    python benchmarks/bench_tui.py --scale 1 3    # one column per scale
 """
 
 from __future__ import annotations
@@ -71,6 +75,85 @@ print(json.dumps(figures))
 """
 
 
+SAVE_PROBE = r"""
+import asyncio, json, sys, time
+from pathlib import Path
+from textual import events
+import isolation_tui.app as app_module
+from isolation_tui.app import IsolationApp
+from isolation_tui.i18n import set_language
+from isolation_tui.storage.repository import open_store
+
+set_language("zh")
+marks = {}
+watch = set()
+
+
+class Timed(IsolationApp):
+    # The key event as the program receives it, the commit, the next frame drawn.
+    CSS_PATH = str(Path(app_module.__file__).with_name("app.tcss"))
+
+    async def on_event(self, event):
+        if isinstance(event, events.Key) and event.key in watch:
+            marks.clear()
+            marks["key"] = time.perf_counter()
+        await super().on_event(event)
+
+    def _display(self, screen, renderable):
+        super()._display(screen, renderable)
+        if "commit" in marks and "frame" not in marks:
+            marks["frame"] = time.perf_counter()
+
+
+async def main():
+    store = open_store(sys.argv[1])
+    storage = store.db.storage
+    commit = storage._commit
+
+    def timed_commit(tx):
+        commit(tx)
+        marks["commit"] = time.perf_counter()
+
+    storage._commit = timed_commit
+    app = Timed(store)
+    figures = {}
+    async with app.run_test(size=(80, 24)) as pilot:
+
+        async def save(name, key):
+            watch.add(key)
+            await pilot.press(key)
+            for _ in range(500):
+                if "frame" in marks:
+                    break
+                await pilot.pause(0.005)
+            watch.clear()
+            for part in ("commit", "frame"):
+                figures.setdefault(f"{name}: to {part}", []).append(marks[part] - marks["key"])
+
+        await pilot.press("f2")
+        for n in range(7):
+            await pilot.press("n")
+            await pilot.pause()
+            for field, value in (("name", f"测试{n}"), ("id_type", "passport")):
+                app.screen.query_one(f"#field-{field}").value = value
+            app.screen.query_one("#field-id_number").value = "E%07d" % n
+            await pilot.pause()
+            await save("an arrival (new-arrival form, ctrl+s)", "ctrl+s")
+            await pilot.press("escape")
+            await pilot.pause()
+        await pilot.press("k")
+        await pilot.pause()
+        for n in range(7):
+            await pilot.press(*str(360 + n))
+            await pilot.pause()
+            await save("a temperature (round, enter)", "enter")
+    # The first save of each kind warms caches: leave it out.
+    print(json.dumps({name: values[1:] for name, values in figures.items()}))
+
+asyncio.run(main())
+"""
+
+
 def run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(cmd, capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
     if result.returncode:
@@ -78,50 +161,37 @@ def run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=int, default=1)
-    parser.add_argument("--runs", type=int, default=3, help="fresh processes for first frame")
-    args = parser.parse_args()
-    console = Console()
-    console.print(
-        f"python benchmarks/bench_tui.py --scale {args.scale}   "
-        f"({os.cpu_count()} CPUs, Python {sys.version.split()[0]})"
-    )
+def measure(scale: int, runs: int, console: Console) -> dict[str, list[float]]:
+    """Write the demo at ``scale``, print the key table, return the save figures."""
     with tempfile.TemporaryDirectory() as folder:
         db = Path(folder) / "demo.db"
         started = time.perf_counter()
-        run(
-            [
-                sys.executable,
-                "-m",
-                "isolation_tui",
-                "demo",
-                "--db",
-                str(db),
-                "--scale",
-                str(args.scale),
-            ]
-        )
-        console.print(f"demo --scale {args.scale} written in {time.perf_counter() - started:.1f} s")
+        run([sys.executable, "-m", "isolation_tui", "demo", "--db", str(db), "--scale", str(scale)])
+        console.print(f"demo --scale {scale} written in {time.perf_counter() - started:.1f} s")
         results = []
-        for _ in range(args.runs):
+        saves: dict[str, list[float]] = {}
+        for _ in range(runs):
             # Each run starts from the same data; the probe's saves would add up.
-            copy = Path(folder) / "copy.db"
-            # A fresh demo is one standalone file; the probe's saves gave the copy a
-            # journal, which must not stay beside the next copy.
-            for suffix in ("", "-journal"):
-                source, target = Path(f"{db}{suffix}"), Path(f"{copy}{suffix}")
-                target.unlink(missing_ok=True)
-                if source.exists():
-                    target.write_bytes(source.read_bytes())
-            out = run(
-                [sys.executable, "-c", PROBE, str(copy)],
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-            results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+            for probe in (PROBE, SAVE_PROBE):
+                copy = Path(folder) / "copy.db"
+                # A fresh demo is one standalone file; a probe's saves gave the copy a
+                # journal, which must not stay beside the next copy.
+                for suffix in ("", "-journal"):
+                    source, target = Path(f"{db}{suffix}"), Path(f"{copy}{suffix}")
+                    target.unlink(missing_ok=True)
+                    if source.exists():
+                        target.write_bytes(source.read_bytes())
+                out = run([sys.executable, "-c", probe, str(copy)], env=env)
+                figures = json.loads(out.stdout.strip().splitlines()[-1])
+                if probe is PROBE:
+                    results.append(figures)
+                else:
+                    for name, values in figures.items():
+                        saves.setdefault(name, []).extend(values)
     documents = results[0]["documents"]
-    table = Table(title=f"Terminal program on demo --scale {args.scale} ({documents:,} documents)")
+    saves["documents"] = [documents]
+    table = Table(title=f"Terminal program on demo --scale {scale} ({documents:,} documents)")
     table.add_column("what")
     table.add_column("median", justify="right")
     table.add_column("worst", justify="right")
@@ -138,6 +208,33 @@ def main() -> None:
         table.add_row(
             key, f"{statistics.median(values) * 1000:.0f} ms", f"{max(values) * 1000:.0f} ms"
         )
+    console.print(table)
+    return saves
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=int, nargs="+", default=[1])
+    parser.add_argument("--runs", type=int, default=3, help="fresh processes for first frame")
+    args = parser.parse_args()
+    console = Console()
+    console.print(
+        f"python benchmarks/bench_tui.py --scale {' '.join(map(str, args.scale))}   "
+        f"({os.cpu_count()} CPUs, Python {sys.version.split()[0]})"
+    )
+    by_scale = {scale: measure(scale, args.runs, console) for scale in args.scale}
+    table = Table(title="A save inside the program (from the key event), median / worst")
+    table.add_column("what")
+    for scale, saves in by_scale.items():
+        table.add_column(f"scale {scale} ({saves['documents'][0]:,} docs)", justify="right")
+    for name in next(iter(by_scale.values())):
+        if name == "documents":
+            continue
+        cells = []
+        for saves in by_scale.values():
+            values = saves[name]
+            cells.append(f"{statistics.median(values) * 1000:.0f} / {max(values) * 1000:.0f} ms")
+        table.add_row(name, *cells)
     console.print(table)
 
 

@@ -26,7 +26,7 @@ from .screens.on_duty import OnDutyScreen
 from .screens.overview import OverviewScreen
 from .screens.too_small import too_small
 from .storage.engine import Changes
-from .storage.errors import StoreError
+from .storage.errors import StoreError, StoreUnavailable
 from .storage.repository import Store
 from .widgets.keys import translate_bindings
 from .widgets.safe_output import ControlCharacterFilter
@@ -98,6 +98,7 @@ class IsolationApp(App[None]):
         self.data_changed: Signal[frozenset[str]] = Signal(self, "data_changed")
         self.animation_level = "none"
         self._pending: set[str] = set()
+        self._offline = False
         store.db.storage.add_listener(self._on_store_change)
 
     def get_line_filters(self) -> Sequence[LineFilter]:
@@ -121,6 +122,13 @@ class IsolationApp(App[None]):
     def _poll(self) -> None:
         try:
             self.store.refresh()
+        except StoreUnavailable as exc:
+            # The database server is away: say so once, keep polling (the store
+            # reconnects by itself), and say so again when it is back.
+            if not self._offline:
+                self._offline = True
+                self.notify(str(exc), severity="warning", timeout=3600, markup=False)
+            return
         except StoreError as exc:
             # The files went bad under us (damage, a disk gone): stop reading them,
             # change nothing more, and keep what is on screen for the supervisor.
@@ -129,6 +137,11 @@ class IsolationApp(App[None]):
             self.notify(
                 f"{exc}\n{t('ui.store_failed')}", severity="error", timeout=3600, markup=False
             )
+            return
+        if self._offline:
+            self._offline = False
+            self.clear_notifications()
+            self.notify(t("ui.store_back"), markup=False)
 
     def _on_store_change(self, changes: Changes) -> None:
         """Called for every staged document too: coalesce a burst into one recount."""

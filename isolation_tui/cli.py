@@ -22,6 +22,7 @@ from .domain.errors import FieldError
 from .i18n import language_from_environment, set_language, t
 from .storage import engine
 from .storage.actor import current_actor, set_on_duty
+from .storage.backend import Location, parse_location
 from .storage.errors import StoreCorrupt, StoreError, StoreMissing
 from .storage.files import denied
 from .storage.paths import resolve_db_path
@@ -125,7 +126,7 @@ class LocalGroup(LocalCommand, click.Group):
 db_option = click.option(
     "--db",
     "db_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH|URL",
     default=None,
     help="cli.opt.db",
 )
@@ -224,7 +225,7 @@ def command(func: Callable[..., ExitCode | None]) -> Callable[..., None]:
 @click.pass_context
 def main(
     ctx: click.Context,
-    db_path: Path | None,
+    db_path: str | None,
     point: str | None,
     ask_name: bool,
     read_only: bool,
@@ -241,7 +242,7 @@ def main(
 
 
 def run_tui(
-    db_path: Path | None, *, point: str | None, read_only: bool, use_demo: bool, ask_name: bool
+    db_path: str | None, *, point: str | None, read_only: bool, use_demo: bool, ask_name: bool
 ) -> None:
     with contextlib.ExitStack() as stack:
         if use_demo:
@@ -287,7 +288,7 @@ def run_tui(
     help="cli.opt.scale",
 )
 @command
-def demo(db_path: Path, force: bool, scale: int) -> ExitCode:
+def demo(db_path: Location, force: bool, scale: int) -> ExitCode:
     """Write the demo data: Dandong's 32 points, 1371 received, 1186 released home."""
     from .headless.demo import run_demo
 
@@ -299,7 +300,7 @@ def demo(db_path: Path, force: bool, scale: int) -> ExitCode:
 @lang_option
 @click.option("--json", "as_json", is_flag=True, help="cli.opt.json_points")
 @command
-def points(db_path: Path, as_json: bool) -> ExitCode:
+def points(db_path: Location, as_json: bool) -> ExitCode:
     """List the points with their beds and free beds."""
     from .headless.reports import run_points
 
@@ -312,7 +313,7 @@ def points(db_path: Path, as_json: bool) -> ExitCode:
 @click.option("--point", "point", default=None, help="cli.opt.point_stats")
 @click.option("--json", "as_json", is_flag=True, help="cli.opt.json_stats")
 @command
-def stats(db_path: Path, point: str | None, as_json: bool) -> ExitCode:
+def stats(db_path: Location, point: str | None, as_json: bool) -> ExitCode:
     """Show the live counters: received, released home, in isolation, incidents..."""
     from .headless.reports import run_stats
 
@@ -330,7 +331,7 @@ def stats(db_path: Path, point: str | None, as_json: bool) -> ExitCode:
 @click.option("--dry-run", is_flag=True, help="cli.opt.dry_run")
 @click.option("--sheet", default=None, help="cli.opt.sheet")
 @command
-def import_(kind: str, file: Path, db_path: Path, dry_run: bool, sheet: str | None) -> ExitCode:
+def import_(kind: str, file: Path, db_path: Location, dry_run: bool, sheet: str | None) -> ExitCode:
     """Import rows from a CSV file or an Excel workbook: all of them, or none."""
     from .headless.imports import run_import
 
@@ -358,7 +359,7 @@ def import_(kind: str, file: Path, db_path: Path, dry_run: bool, sheet: str | No
     help="cli.opt.out_export",
 )
 @command
-def export(kind: str, db_path: Path, fmt: str, out: Path | None) -> ExitCode:
+def export(kind: str, db_path: Location, fmt: str, out: Path | None) -> ExitCode:
     """Export records as CSV (safe to open in a spreadsheet), JSON or an Excel workbook."""
     from .headless.csv_export import run_export
 
@@ -388,7 +389,9 @@ def export(kind: str, db_path: Path, fmt: str, out: Path | None) -> ExitCode:
     help="cli.opt.out_handover",
 )
 @command
-def handover(db_path: Path, point: str | None, since: str, fmt: str, out: Path | None) -> ExitCode:
+def handover(
+    db_path: Location, point: str | None, since: str, fmt: str, out: Path | None
+) -> ExitCode:
     """Print the shift handover: the window since the last one, and what is pending."""
     from .headless.handover_report import render, report_bytes
     from .headless.reports import click_echo_err, open_for_reading
@@ -427,7 +430,7 @@ def handover(db_path: Path, point: str | None, since: str, fmt: str, out: Path |
 @click.option("--category", required=True, help="cli.opt.category")
 @click.option("--days", required=True, help="cli.opt.days")
 @command
-def schedule(db_path: Path, point: str, category: str, days: str) -> ExitCode:
+def schedule(db_path: Location, point: str, category: str, days: str) -> ExitCode:
     """Set a point's test days for a category (the last day of a stay is always tested)."""
     store = open_store(db_path)
     try:
@@ -435,7 +438,11 @@ def schedule(db_path: Path, point: str, category: str, days: str) -> ExitCode:
     except FieldError as exc:
         echo(f"isolation-tui: {exc.field}: {exc.message}", err=True)
         return 1
-    echo(t("cli.schedule_set", point=point, category=category, days=",".join(map(str, wanted))))
+    from .domain.codes import CATEGORY
+
+    # Name the category as stored, in the user's language, not as it was typed.
+    label = CATEGORY.label(CATEGORY.parse(category) or category)
+    echo(t("cli.schedule_set", point=point, category=label, days=",".join(map(str, wanted))))
     return 0
 
 
@@ -443,7 +450,7 @@ def schedule(db_path: Path, point: str, category: str, days: str) -> ExitCode:
 @db_option
 @lang_option
 @command
-def check(db_path: Path) -> ExitCode:
+def check(db_path: Location) -> ExitCode:
     """Verify the stored data; exit 1 on any problem."""
     from .headless.check import run_check
 
@@ -460,8 +467,11 @@ def check(db_path: Path) -> ExitCode:
     help="cli.opt.out_recover",
 )
 @command
-def recover(db_path: Path, out: Path) -> ExitCode:
+def recover(db_path: Location, out: Path) -> ExitCode:
     """Copy a damaged database, up to its first damaged entry, into a new file."""
+    if not isinstance(db_path, Path):
+        echo(f"isolation-tui: {t('cli.recover_file_only', path=db_path)}", err=True)
+        return 1
     from .storage.salvage import salvage
 
     result = salvage(db_path, out)
@@ -488,11 +498,26 @@ def recover(db_path: Path, out: Path) -> ExitCode:
     help="cli.opt.out_backup",
 )
 @command
-def backup(db_path: Path, out: Path) -> ExitCode:
+def backup(db_path: Location, out: Path) -> ExitCode:
     """Copy the database into one new file, consistent while others write."""
+    if not isinstance(db_path, Path):
+        # The server keeps PostgreSQL's files; its own tools back them up.
+        echo(f"isolation-tui: {t('cli.backup_file_only')}", err=True)
+        return 1
     seq, records = engine.backup_database(db_path, out)
     echo(t("cli.backup_done", path=db_path, out=out, seq=seq, records=records))
     return 0
+
+
+@main.command(help="cli.help.copy")
+@db_option
+@lang_option
+@click.option("--to", "target", required=True, metavar="PATH|URL", help="cli.opt.to_copy")
+@command
+def copy(db_path: Location, target: str) -> ExitCode:
+    from .headless.copy_store import run_copy
+
+    return run_copy(db_path, parse_location(target))
 
 
 if __name__ == "__main__":

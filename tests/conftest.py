@@ -1,4 +1,8 @@
-"""Shared fixtures: a fresh database path, a store on it, and the CLI as a real process."""
+"""Shared fixtures: a fresh database path, a store on it, and the CLI as a real process.
+
+``location`` and ``any_store`` run a test on both stores: a file, and a fresh
+database on a PostgreSQL server the test session starts itself (see ``pg_server``).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from pg_server import Server, running_server
 
 from isolation_tui.i18n import set_language
 from isolation_tui.storage.actor import Actor
@@ -48,6 +53,36 @@ def db_path(tmp_path: Path) -> Path:
 @pytest.fixture
 def store(db_path: Path) -> Iterator[Store]:
     s = open_store(db_path, create=True, actor=Actor("tester"), clock=lambda: FIXED_NOW)
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Server]:
+    """A PostgreSQL server for this test session (or xdist worker). No PostgreSQL on
+    the machine is an error, never a skip."""
+    with running_server() as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(pg_server: Server) -> str:
+    """A fresh, empty PostgreSQL database, reached as an ordinary role."""
+    return pg_server.new_database()
+
+
+@pytest.fixture(params=["file", "postgres"])
+def location(request: pytest.FixtureRequest, db_path: Path) -> str:
+    """The ``--db`` value of a fresh database, once per store."""
+    if request.param == "file":
+        return str(db_path)
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def any_store(location: str) -> Iterator[Store]:
+    """Like ``store``, on each store in turn."""
+    s = open_store(location, create=True, actor=Actor("tester"), clock=lambda: FIXED_NOW)
     yield s
     s.close()
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from isolation_tui.domain.counters import ALL
@@ -30,6 +31,33 @@ CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 HEADER = ("point", "name", "id_number", "category", "arrived_at", "notes")
 KILLS = 30
 KILL_ROWS = 500
+
+
+# Where the kills aim, in turn: early in the run, late in it, or at the commit itself.
+AIMS = ("early", "late", "at the commit")
+
+
+def committed_mark(location: str) -> object:
+    """What the store's last committed entry looks like now: the journal file's
+    identity and size, or PostgreSQL's last journal sequence number."""
+    if location.startswith(("postgresql:", "postgres:")):
+        with psycopg.connect(location) as conn:
+            return conn.execute("SELECT coalesce(max(seq), 0) FROM journal").fetchone()
+    now = Path(location + "-journal").stat()
+    return now.st_ino, now.st_size
+
+
+def entry_written(location: str, before: object) -> bool:
+    """An entry was committed since ``before`` (in the file store: the journal
+    changed and ends with a whole line)."""
+    if location.startswith(("postgresql:", "postgres:")):
+        return committed_mark(location) != before
+    with Path(location + "-journal").open("rb") as fh:
+        now = os.fstat(fh.fileno())
+        if (now.st_ino, now.st_size) == before:
+            return False
+        fh.seek(-1, os.SEEK_END)
+        return fh.read(1) == b"\n"
 
 
 def person_id(n: int) -> str:
@@ -50,8 +78,8 @@ def write_people(path: Path, first: int, count: int) -> list[str]:
     return numbers
 
 
-def make_point(db_path: Path, beds: int) -> None:
-    store = open_store(db_path, create=True)
+def make_point(location: str, beds: int) -> None:
+    store = open_store(location, create=True)
     # One person per room, as isolation points work.
     rooms = [
         {"code": f"{r + 1:05d}", "floor": str(r // 20 + 1), "beds": 1, "blocked": False}
@@ -61,9 +89,12 @@ def make_point(db_path: Path, beds: int) -> None:
     store.close()
 
 
-def importer(file: Path, db_path: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "ISOLATION_TUI_DB": str(db_path), "LANG": "C.UTF-8"}
+def importer(file: Path, location: str, to_be_killed: bool = False) -> subprocess.Popen[str]:
+    env = {**os.environ, "ISOLATION_TUI_DB": location, "LANG": "C.UTF-8"}
     env.pop("LC_ALL", None)
+    if to_be_killed:
+        # A process killed with SIGKILL leaves no coverage data: measuring it is waste.
+        env.pop("COVERAGE_PROCESS_CONFIG", None)
     return subprocess.Popen(
         [sys.executable, "-m", "isolation_tui", "import", "arrivals", str(file)],
         env=env,
@@ -107,13 +138,13 @@ def open_numbers(store: Store) -> set[str]:
 
 
 def test_four_imports_at_the_same_moment(
-    db_path: Path, tmp_path: Path, cli: CliRunner, children: list[subprocess.Popen[str]]
+    location: str, tmp_path: Path, cli: CliRunner, children: list[subprocess.Popen[str]]
 ) -> None:
-    make_point(db_path, beds=250)
+    make_point(location, beds=250)
     files = [tmp_path / f"bus-{k}.csv" for k in range(4)]
     people = [write_people(file, 1000 + 50 * k, 50) for k, file in enumerate(files)]
 
-    children.extend(importer(file, db_path) for file in files)
+    children.extend(importer(file, location) for file in files)
     results = [proc.communicate(timeout=120) for proc in children]
 
     ranges = []
@@ -125,7 +156,7 @@ def test_four_imports_at_the_same_moment(
     # Ids are chosen inside the writers' lock: each import got its own 50.
     assert sorted(i for r in ranges for i in r) == list(range(1, 201))
 
-    store = open_store(db_path, read_only=True)
+    store = open_store(location, read_only=True)
     stays = store.rows(STAYS)
     assert len(stays) == 200
     assert sorted(int(key) for key in stays) == list(range(1, 201))
@@ -135,22 +166,23 @@ def test_four_imports_at_the_same_moment(
     assert consistent(store) == []
     store.close()
 
-    check = cli("check")
+    check = cli("check", "--db", location)
     assert check.returncode == 0, check.stdout + check.stderr
 
 
 def test_kill_9_leaves_an_import_whole_or_absent(
-    db_path: Path, tmp_path: Path, cli: CliRunner, children: list[subprocess.Popen[str]]
+    location: str, tmp_path: Path, cli: CliRunner, children: list[subprocess.Popen[str]]
 ) -> None:
-    seed = int(os.environ.get("KILL_SEED", time.time_ns() % 1_000_000))
+    seed = int(os.environ.get("KILL_SEED") or time.time_ns() % 1_000_000)
+    print(f"kill timings from KILL_SEED={seed}")
     rng = random.Random(seed)
-    make_point(db_path, beds=KILL_ROWS * (KILLS + 1))
+    make_point(location, beds=KILL_ROWS * (KILLS + 1))
 
     # One import run to the end: how long an import takes on this machine.
     file = tmp_path / "calibrate.csv"
     write_people(file, 0, KILL_ROWS)
     started = time.monotonic()
-    proc = importer(file, db_path)
+    proc = importer(file, location)
     children.append(proc)
     _out, err = proc.communicate(timeout=120)
     duration = time.monotonic() - started
@@ -161,19 +193,26 @@ def test_kill_9_leaves_an_import_whole_or_absent(
     for attempt in range(1, KILLS + 1):
         file = tmp_path / f"import-{attempt}.csv"
         numbers = set(write_people(file, attempt * KILL_ROWS, KILL_ROWS))
-        proc = importer(file, db_path)
+        before = committed_mark(location)
+        proc = importer(file, location, to_be_killed=True)
         children.append(proc)
-        # Every other kill aims at the last part of the run, where the commit is.
-        low = 0.0 if attempt % 2 else 0.6 * duration
-        time.sleep(rng.uniform(low, duration))
+        aim = AIMS[attempt % len(AIMS)]
+        if aim == "at the commit":
+            # The moment the import's entry is whole in the journal, before the
+            # importer has said so (or while it syncs and compacts).
+            while proc.poll() is None and not entry_written(location, before):
+                time.sleep(0.0005)
+        else:
+            low, high = (0.0, 0.6) if aim == "early" else (0.6, 1.0)
+            time.sleep(rng.uniform(low * duration, high * duration))
         os.kill(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=60)
 
-        store = open_store(db_path, read_only=True)
+        store = open_store(location, read_only=True)
         try:
             count = len(store.rows(STAYS))
             present = numbers & open_numbers(store)
-            why = f"seed {seed}, attempt {attempt}"
+            why = f"KILL_SEED={seed}, attempt {attempt} ({aim})"
             assert count in (expected, expected + KILL_ROWS), f"{count} stays ({why})"
             assert present == (numbers if count > expected else set()), why
             assert consistent(store) == [], why
@@ -182,12 +221,13 @@ def test_kill_9_leaves_an_import_whole_or_absent(
         outcomes["present" if count > expected else "absent"] += 1
         expected = count
 
-    print(f"kill -9 outcomes (seed {seed}): {outcomes}")
-    # Kills that land before the commit must have happened for the test to mean much.
-    assert outcomes["absent"] > 0, outcomes
-    check = cli("check")
+    print(f"kill -9 outcomes (KILL_SEED={seed}): {outcomes}")
+    # Both must have happened for the test to mean much: kills before the commit
+    # (nothing of the import stored) and after it (all of it).
+    assert outcomes["absent"] > 0 and outcomes["present"] > 0, (outcomes, seed)
+    check = cli("check", "--db", location)
     assert check.returncode == 0, check.stdout + check.stderr
     # And the database still takes a whole import afterwards.
     file = tmp_path / "after.csv"
     write_people(file, (KILLS + 1) * KILL_ROWS, 10)
-    assert cli("import", "arrivals", str(file)).returncode == 0
+    assert cli("import", "arrivals", str(file), "--db", location).returncode == 0

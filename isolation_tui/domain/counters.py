@@ -55,6 +55,59 @@ class Counters:
         return self.released_home + self.transferred + self.other_exits
 
 
+KIND = "kind:"
+"""A mark counting a discharge under its kind (``by_kind``)."""
+
+
+def stay_marks(stay: Stay) -> tuple[str, ...]:
+    """The figures a stay counts in whatever day it is (voided: none). What changes
+    with the day (due today, overdue) is for the open stays only: ``add_open_stay``."""
+    return ("received",) if is_live(stay) else ()
+
+
+def discharge_marks(discharge: Discharge) -> tuple[str, ...]:
+    if not is_live(discharge):
+        return ()
+    kind = discharge["kind"]
+    if kind == "released_home":
+        return (KIND + kind, "released_home")
+    if kind in TRANSFERRED:
+        return (KIND + kind, "transferred")
+    if kind in OTHER_EXITS:
+        return (KIND + kind, "other_exits")
+    return (KIND + kind,)
+
+
+def incident_marks(incident: Incident) -> tuple[str, ...]:
+    if not is_live(incident):
+        return ()
+    status = incident["status"]
+    if status == "handled":
+        return ("incidents_handled",)
+    return ("incidents_draft",) if status == "draft" else ("incidents_open",)
+
+
+def add_marks(counters: Counters, marks: Iterable[str], times: int = 1) -> None:
+    """Count ``marks`` (from the functions above) ``times`` more in ``counters``."""
+    for mark in marks:
+        if mark.startswith(KIND):
+            kind = mark.removeprefix(KIND)
+            counters.by_kind[kind] = counters.by_kind.get(kind, 0) + times
+        else:
+            setattr(counters, mark, getattr(counters, mark) + times)
+
+
+def add_open_stay(counters: Counters, stay: Stay, today_text: str) -> None:
+    """What one person in isolation now adds: a person, a bed, a release due."""
+    counters.in_isolation += 1
+    if stay["room"]:
+        counters.occupied_beds += 1
+    if stay["release_due"] == today_text:
+        counters.due_today += 1
+    elif stay["release_due"] < today_text:
+        counters.overdue += 1
+
+
 def compute(
     points: Iterable[Point],
     stays: Iterable[Stay],
@@ -78,40 +131,19 @@ def compute(
             c.beds += beds
             c.points += 1
     for stay in stays:
-        if not is_live(stay):
-            continue
-        for c in both(stay["point"]):
-            c.received += 1
+        marks = stay_marks(stay)
+        for c in both(stay["point"]) if marks else ():
+            add_marks(c, marks)
             if stay["status"] == "open":
-                c.in_isolation += 1
-                if stay["room"]:
-                    c.occupied_beds += 1
-                if stay["release_due"] == today_text:
-                    c.due_today += 1
-                elif stay["release_due"] < today_text:
-                    c.overdue += 1
+                add_open_stay(c, stay, today_text)
     for discharge in discharges:
-        if not is_live(discharge):
-            continue
-        kind = discharge["kind"]
-        for c in both(discharge["point"]):
-            c.by_kind[kind] = c.by_kind.get(kind, 0) + 1
-            if kind == "released_home":
-                c.released_home += 1
-            elif kind in TRANSFERRED:
-                c.transferred += 1
-            elif kind in OTHER_EXITS:
-                c.other_exits += 1
+        marks = discharge_marks(discharge)
+        for c in both(discharge["point"]) if marks else ():
+            add_marks(c, marks)
     for incident in incidents:
-        if not is_live(incident):
-            continue
-        for c in both(incident["point"]):
-            if incident["status"] == "handled":
-                c.incidents_handled += 1
-            elif incident["status"] == "draft":
-                c.incidents_draft += 1
-            else:
-                c.incidents_open += 1
+        marks = incident_marks(incident)
+        for c in both(incident["point"]) if marks else ():
+            add_marks(c, marks)
     return result
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections import Counter as Tally
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from ..domain.counters import ALL
@@ -17,6 +16,7 @@ from ..domain.health import HIGHEST, LOWEST
 from ..domain.idnumber import resident_id_problem, visible
 from ..domain.records import is_live, person_key, release_due, usable_beds
 from ..i18n import t
+from ..storage.backend import Location
 from ..storage.errors import StoreError
 from ..storage.handovers import HANDOVERS
 from ..storage.health import CHECKS, TESTS
@@ -175,7 +175,7 @@ def _health_problems(
             yield t("check.released_untested", stay=key)
 
 
-def run_check(db_path: Path) -> int:
+def run_check(db_path: Location) -> int:
     try:
         store = open_store(db_path, read_only=True)
     except StoreError as exc:

@@ -31,6 +31,7 @@ from ..domain.health import ROUND
 from ..domain.identity import audit_identity, who_label
 from ..domain.records import Voided, is_live
 from ..i18n import t
+from ..storage.backend import Location
 from ..storage.health import CHECKS, TESTS
 from ..storage.repository import (
     ARRIVAL_FIELDS,
@@ -395,8 +396,10 @@ def write_new_private(folder: Path, stem: str, suffix: str, data: bytes) -> Path
         os.close(dir_fd)
 
 
-def _is_database_file(out: Path, db_path: Path) -> bool:
+def _is_database_file(out: Path, db_path: Location) -> bool:
     """Whether ``out`` would overwrite the database or one of its companion files."""
+    if not isinstance(db_path, Path):
+        return False
     try:
         target = out.resolve()
         db = db_path.resolve()
@@ -411,7 +414,7 @@ def _tell(message: str) -> None:
     print(for_terminal(message), file=sys.stderr)
 
 
-def run_export(kind: str, db_path: Path, *, fmt: str = "csv", out: Path | None = None) -> int:
+def run_export(kind: str, db_path: Location, *, fmt: str = "csv", out: Path | None = None) -> int:
     """The ``export`` command: 0 when written, 1 when the file cannot be written."""
     if kind not in EXPORTS:
         _tell(t("export.unknown_kind", kind=kind, kinds=", ".join(KINDS)))

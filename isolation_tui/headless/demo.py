@@ -44,9 +44,8 @@ from ..domain.idnumber import make_resident_id
 from ..domain.records import Room
 from ..domain.timeparse import format_time
 from ..i18n import current_language, set_language, t
+from ..storage.backend import Location, remove_store, store_exists
 from ..storage.engine import put_in_place
-from ..storage.files import lstat_or_none
-from ..storage.paths import database_files
 from ..storage.repository import INCIDENTS, Store, open_store
 
 # The seed article's figures, per unit of --scale.
@@ -1430,13 +1429,12 @@ def _no_gc() -> Iterator[None]:
 
 
 def run_demo(
-    db_path: Path, *, force: bool, scale: int, points: Collection[str] | None = None
+    db_path: Location, *, force: bool, scale: int, points: Collection[str] | None = None
 ) -> int:
     """Write the demo database at ``db_path``; 0 when written, 1 when one is there.
     ``points``: only these points' part of the demo (the benchmarks' smaller stores)."""
     started = time.perf_counter()
-    # A lock file alone is no database: it stays behind after every session.
-    if not force and any(lstat_or_none(f) for f in database_files(db_path)[:2]):
+    if not force and store_exists(db_path):
         print("isolation-tui: " + _text("exists", path=db_path), file=sys.stderr)
         return 1
     now = datetime.now()
@@ -1445,30 +1443,22 @@ def run_demo(
         plan = only_points(plan, points)
 
     console = Console()
+    if not isinstance(db_path, Path):
+        # PostgreSQL: one transaction, so a demo stopped midway stores nothing.
+        remove_store(db_path)
+        store = open_store(db_path, create=True)
+        try:
+            counts, documents = _fill(store, plan, now, console, scale)
+        finally:
+            store.close()
+        _summary(console, db_path, counts, documents, time.perf_counter() - started)
+        return 0
     # Written elsewhere, then put in place as one file: a demo stopped at any moment
     # leaves nothing at ``db_path`` that a retry would need --force for.
     with tempfile.TemporaryDirectory(prefix="isolation-tui-demo-") as folder:
         store = open_store(Path(folder) / "demo.db", create=True)
-        writer = _Writer(store, plan, now)
-        show = console.is_terminal and scale >= PROGRESS_FROM_SCALE
         try:
-            with (
-                _no_gc(),
-                _progress(console, show, len(plan.events)) as bar,
-                _records_in_chinese(),
-                store.transaction(),
-            ):
-                writer.points()
-                for _at, _order, _seq, what in plan.events:
-                    writer.write(what)
-                    bar.advance()
-                bar.saving()
-            counts = store.counters()["*"].as_dict()
-            counts["checks"] = len(store.rows("checks"))
-            counts["tests"] = sum(
-                1 for test in store.rows("tests").values() if not test.get("voided")
-            )
-            documents = sum(len(store.rows(name)) for name in store.db.storage.tables())
+            counts, documents = _fill(store, plan, now, console, scale)
             try:
                 put_in_place(store.db.storage, db_path, replace=force)
             except FileExistsError:
@@ -1494,7 +1484,7 @@ def _records_in_chinese() -> Iterator[None]:
 
 
 def _summary(
-    console: Console, db_path: Path, counts: dict[str, Any], documents: int, seconds: float
+    console: Console, db_path: Location, counts: dict[str, Any], documents: int, seconds: float
 ) -> None:
     table = Table(title=_text("title"), show_header=False, box=None, title_justify="left")
     table.add_column(justify="left")
@@ -1520,3 +1510,28 @@ def _summary(
     console.print(table)
     # Unwrapped, so that a long path stays one piece to copy (or to grep for).
     console.print(Text(f"{_text('path')}: {db_path}"), soft_wrap=True)
+
+
+def _fill(
+    store: Store, plan: Plan, now: datetime, console: Console, scale: int
+) -> tuple[dict[str, int], int]:
+    """Write ``plan`` into ``store`` in one transaction; the counters and the number
+    of documents written."""
+    writer = _Writer(store, plan, now)
+    show = console.is_terminal and scale >= PROGRESS_FROM_SCALE
+    with (
+        _no_gc(),
+        _progress(console, show, len(plan.events)) as bar,
+        _records_in_chinese(),
+        store.transaction(),
+    ):
+        writer.points()
+        for _at, _order, _seq, what in plan.events:
+            writer.write(what)
+            bar.advance()
+        bar.saving()
+    counts = store.counters()["*"].as_dict()
+    counts["checks"] = len(store.rows("checks"))
+    counts["tests"] = sum(1 for test in store.rows("tests").values() if not test.get("voided"))
+    documents = sum(len(store.rows(name)) for name in store.db.storage.tables())
+    return counts, documents

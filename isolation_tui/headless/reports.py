@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -15,6 +14,7 @@ from ..domain.counters import ALL, FIGURES, Counters
 from ..domain.display import for_terminal, for_terminal_deep
 from ..domain.records import usable_beds
 from ..i18n import t
+from ..storage.backend import Location
 from ..storage.repository import Store, open_store
 
 
@@ -22,7 +22,7 @@ def console() -> Console:
     return Console(highlight=False)
 
 
-def open_for_reading(db_path: Path) -> Store:
+def open_for_reading(db_path: Location) -> Store:
     return open_store(db_path, read_only=True)
 
 
@@ -32,7 +32,7 @@ def _print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
-def run_stats(db_path: Path, *, point: str | None, as_json: bool) -> int:
+def run_stats(db_path: Location, *, point: str | None, as_json: bool) -> int:
     store = open_for_reading(db_path)
     counters = store.counters()
     if point is not None and point not in counters:
@@ -56,7 +56,7 @@ def run_stats(db_path: Path, *, point: str | None, as_json: bool) -> int:
     return 0
 
 
-def run_points(db_path: Path, *, as_json: bool) -> int:
+def run_points(db_path: Location, *, as_json: bool) -> int:
     store = open_for_reading(db_path)
     rows = []
     for code, point in store.points().items():

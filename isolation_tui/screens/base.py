@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from textual import events
+from textual import events, on
 from textual.actions import SkipAction
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Footer, Input, Static, TextArea
 
 from ..domain.errors import FieldError, ValidationFailed
@@ -25,7 +29,32 @@ from .too_small import TooSmallScreen, too_small
 
 if TYPE_CHECKING:
     from ..app import IsolationApp
+    from ..storage.backend import Backend
     from ..storage.repository import Store
+
+
+WAIT_NOTICE_SECONDS = 0.3
+"""A write still waiting for the writers' lock after this long says so."""
+
+
+@dataclass
+class Outcome:
+    """What a write returned, or the error it raised (read with ``result``)."""
+
+    value: Any = None
+    error: Exception | None = None
+
+    def result(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+def _attempt(work: Callable[[], Any]) -> Outcome:
+    try:
+        return Outcome(value=work())
+    except Exception as exc:
+        return Outcome(error=exc)
 
 
 class MainScreen(Screen[None]):
@@ -39,10 +68,19 @@ class MainScreen(Screen[None]):
     """A view opened over a mode's main screen that closes when the user goes to
     another screen (F1–F5): coming back shows the main screen, whose footer is true."""
 
+    class Written(Message):
+        """A write that had to wait for another session is over (stored or refused)."""
+
+        def __init__(self, outcome: Outcome) -> None:
+            super().__init__()
+            self.outcome = outcome
+
     def __init__(self) -> None:
         super().__init__()
         translate_bindings(self)
         self._stale = True
+        self._write_done: Callable[[Outcome], None] | None = None
+        self._wait_notice: Timer | None = None
 
     @property
     def iso_app(self) -> IsolationApp:
@@ -110,13 +148,25 @@ class MainScreen(Screen[None]):
             self.reload()
             self._stale = False
 
+    @property
+    def seen(self) -> bool:
+        """On the terminal now: in front, or under see-through screens only (a
+        question). Textual's ``is_current`` also counts the screen right under an
+        opaque one, such as a list under its form."""
+        stack = self.app.screen_stack
+        if self not in stack:
+            return False
+        return all(above.styles.background.a < 1 for above in stack[stack.index(self) + 1 :])
+
     def _on_data_changed(self, tables: frozenset[str]) -> None:
+        """Only what is seen is drawn again: a save costs the screen in front, not
+        every list and counter bar open behind it (those catch up when shown)."""
+        if not self.seen:
+            self._stale = self._stale or "*" in tables or bool(tables & self.watched_tables)
+            return
         self._show_counters()
         if "*" in tables or tables & self.watched_tables:
-            if self.is_current:
-                self.reload()
-            else:
-                self._stale = True
+            self.reload()
 
     def _show_counters(self) -> None:
         app = self.iso_app
@@ -127,6 +177,69 @@ class MainScreen(Screen[None]):
 
     def reload(self) -> None:
         """Show the data again (called when records this screen shows changed)."""
+
+    # ------------------------------------------------------------------ writing
+
+    @property
+    def writing(self) -> bool:
+        """A write of this screen waits for another session: it takes no other."""
+        return self._write_done is not None
+
+    def write(self, work: Callable[[], Any], done: Callable[[Outcome], None]) -> None:
+        """Run ``work`` (store writes) under the writers' lock, then ``done(outcome)``.
+
+        The data in memory belongs to this (the UI) thread: the screens read the
+        stored documents themselves. So ``work`` always runs here, and only the
+        wait for the lock leaves it: when another session holds the lock (an
+        import), a worker thread waits for it, hands ``work`` back to this thread
+        with the lock held, and posts :class:`Written`. Meanwhile this screen takes
+        no other write, and every other screen keeps working.
+        """
+        if self.writing:
+            return
+        storage = self.store.db.storage
+        try:
+            with storage.writers_lock(wait=False) as held:
+                outcome = _attempt(work) if held else None
+        except Exception as exc:  # the lock file cannot be opened: said as a refusal
+            outcome = Outcome(error=exc)
+        if outcome is not None:
+            done(outcome)
+            return
+        self._write_done = done
+        self.write_waits(True)
+        self._wait_notice = self.set_timer(WAIT_NOTICE_SECONDS, self.say_waiting)
+        app = self.app
+        self.run_worker(
+            lambda: self._wait_and_write(app, storage, work),
+            thread=True,
+            group="write",
+            exit_on_error=False,
+        )
+
+    def _wait_and_write(self, app: App[None], storage: Backend, work: Callable[[], Any]) -> None:
+        """In the worker thread: wait for the lock, write on the UI thread, report."""
+        try:
+            with storage.writers_lock():
+                outcome = app.call_from_thread(_attempt, work)
+        except Exception as exc:  # the lock itself: files gone, a time limit
+            outcome = Outcome(error=exc)
+        self.post_message(self.Written(outcome))
+
+    def on_main_screen_written(self, message: Written) -> None:
+        done, self._write_done = self._write_done, None
+        if self._wait_notice is not None:
+            self._wait_notice.stop()
+        self.write_waits(False)
+        if done is not None:
+            done(message.outcome)
+
+    def write_waits(self, waiting: bool) -> None:
+        """A write starts or stops waiting for another session."""
+
+    def say_waiting(self) -> None:
+        """Say that a write waits for another session."""
+        self.notify(t("ui.saving_waiting"), markup=False)
 
 
 class FormScreen(MainScreen):
@@ -141,9 +254,11 @@ class FormScreen(MainScreen):
         Binding("escape", "cancel", "ui.key_cancel"),
         Binding("enter", "enter", "ui.key_next_field", priority=True, show=False),
         Binding("tab", "next_field", "ui.key_next_field", priority=True, show=False),
-        Binding("shift+tab", "previous_field", "ui.key_next_field", priority=True, show=False),
+        Binding("shift+tab", "previous_field", "ui.key_previous_field", priority=True, show=False),
     ]
     title_key = ""
+    _typing_in: Widget | None = None
+    _saved_away = False
     paste_columns: tuple[str, ...] = ()
     """The order of the cells of a spreadsheet row pasted into the form (empty: the
     fields from the cursor on)."""
@@ -251,7 +366,7 @@ class FormScreen(MainScreen):
         self.dismiss()
 
     async def action_save(self) -> None:
-        if self.iso_app.refuse_if_read_only():
+        if self.writing or self.iso_app.refuse_if_read_only():
             return
         await self.form.settled()
         values = self.form.values()
@@ -271,8 +386,22 @@ class FormScreen(MainScreen):
 
     async def _store(self, values: dict[str, str]) -> None:
         self.form.clear_errors()
+        self.write(lambda: self.save(values), self._stored)
+
+    def write_waits(self, waiting: bool) -> None:
+        """Nothing typed while the save waits: what is stored is what was shown."""
+        if waiting:
+            self._typing_in = self.focused
+        self.form.disabled = waiting
+        if not waiting and self._typing_in is not None and self._typing_in.is_attached:
+            self.set_focus(self._typing_in)
+
+    def say_waiting(self) -> None:
+        self._status(t("ui.saving_waiting"))
+
+    def _stored(self, outcome: Outcome) -> None:
         try:
-            message = self.save(values)
+            message = outcome.result()
         except (ValidationFailed, FieldError) as exc:
             errors = exc.errors if isinstance(exc, ValidationFailed) else [exc]
             self.form.show_errors(errors)
@@ -295,10 +424,22 @@ class FormScreen(MainScreen):
         self.iso_app.apply_changes_now()
         self.form.mark_saved()
         self._status(message)
+        if not self.is_current:
+            # Stored while the supervisor was on another screen (the save waited):
+            # say so there; the form closes or clears when they come back to it.
+            self.iso_app.notify(message, markup=False)
+            self._saved_away = True
+            return
         self.after_save()
         if self.app.screen is not self:
             # The form closed, and its status line with it: say it where it stays seen.
             self.iso_app.notify(message, markup=False)
+
+    @on(events.ScreenResume)
+    def _after_save_away(self) -> None:
+        if self._saved_away:
+            self._saved_away = False
+            self.after_save()
 
     def _status(self, message: str, error: bool = False) -> None:
         status = self.query_one("#form-status", Static)

@@ -21,7 +21,7 @@ from ..storage.repository import INCIDENTS, STAYS
 from ..widgets.form import FieldSpec
 from ..widgets.record_table import RecordTable, cell, widest
 from .actions import REASON
-from .base import MainScreen
+from .base import MainScreen, Outcome
 from .incident_form import IncidentFormScreen
 from .prompt_form import PromptFormScreen
 
@@ -179,8 +179,14 @@ class IncidentsScreen(MainScreen):
         incident_id = self._selected()
         if incident_id is None or self.iso_app.refuse_if_read_only():
             return
+        self.write(
+            lambda: self.store.confirm_incident(incident_id),
+            lambda outcome: self._confirmed(incident_id, outcome),
+        )
+
+    def _confirmed(self, incident_id: int, outcome: Outcome) -> None:
         try:
-            self.store.confirm_incident(incident_id)
+            outcome.result()
         except FieldError as exc:
             self.notify(exc.message, severity="warning", markup=False)
             return

@@ -10,6 +10,7 @@ selected, so typing again replaces it.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -28,7 +29,7 @@ from ..storage.health import CHECKS
 from ..storage.repository import STAYS
 from ..widgets.form import TextField
 from ..widgets.record_table import RecordTable, cell
-from .base import MainScreen
+from .base import MainScreen, Outcome
 
 
 class EntryField(TextField):
@@ -202,34 +203,49 @@ class QuickEntryScreen(MainScreen):
     def store_entry(self, key: int, text: str) -> None:
         raise NotImplementedError
 
-    def attempt(self, key: int, write: Any) -> Any:
-        """Run one store write for row ``key``; on a broken rule say why, store
-        nothing, keep the text selected (typing again replaces it). Returns what
-        ``write`` returned, or None after a refusal (``write`` never returns None)."""
-        if self.iso_app.refuse_if_read_only():
-            return None
+    def attempt(self, key: int, write: Callable[[], Any], then: Callable[[Any], None]) -> None:
+        """Run one store write for row ``key``, then ``then(what it returned)``; on a
+        broken rule say why, store nothing, keep the text selected (typing again
+        replaces it)."""
+        if self.writing or self.iso_app.refuse_if_read_only():
+            return
         if self.has_entry(key) and not self._chosen:
             # A burst of typing that ran past the last empty row must not overwrite
             # what is there: a correction is made by moving onto the row on purpose.
             self.say(t("ui.already_entered"), "error")
             self.entry.select_all()
-            return None
-        try:
-            return write()
-        except (FieldError, ValidationFailed) as exc:
-            first = exc.errors[0] if isinstance(exc, ValidationFailed) else exc
-            label = t(f"field.{first.field}")
-            where = label if label != f"field.{first.field}" else first.field
-            self.say(t("ui.not_saved", field=where, message=first.message), "error")
-        except StoreError as exc:
-            self.say(str(exc), "error")
-        except Exception as exc:
-            # What was typed must never end the program; nothing was stored (one
-            # transaction per write).
-            self.log.error(exc)
-            self.say(t("ui.unexpected", error=f"{type(exc).__name__}: {exc}"), "error")
-        self.entry.select_all()
-        return None
+            return
+
+        def done(outcome: Outcome) -> None:
+            try:
+                result = outcome.result()
+            except (FieldError, ValidationFailed) as exc:
+                first = exc.errors[0] if isinstance(exc, ValidationFailed) else exc
+                label = t(f"field.{first.field}")
+                where = label if label != f"field.{first.field}" else first.field
+                self.say(t("ui.not_saved", field=where, message=first.message), "error")
+            except StoreError as exc:
+                self.say(str(exc), "error")
+            except Exception as exc:
+                # What was typed must never end the program; nothing was stored (one
+                # transaction per write).
+                self.log.error(exc)
+                self.say(t("ui.unexpected", error=f"{type(exc).__name__}: {exc}"), "error")
+            else:
+                then(result)
+                return
+            self.entry.select_all()
+
+        self.write(write, done)
+
+    def write_waits(self, waiting: bool) -> None:
+        """The line takes nothing while its value waits to be stored."""
+        self.entry.disabled = waiting
+        if not waiting:
+            self.set_focus(self.entry)
+
+    def say_waiting(self) -> None:
+        self.say(t("ui.saving_waiting"))
 
     def stored(self, message: str, style: str = "") -> None:
         """After a write: counters and list at once, the line emptied, and on to the
@@ -408,11 +424,13 @@ class RoundScreen(QuickEntryScreen):
         stay = self._stays.get(key)
         if stay is None:
             return
-        result = self.attempt(
-            key, lambda: self.store.record_check(key, self.day, self.round_name, value, symptoms)
+        self.attempt(
+            key,
+            lambda: self.store.record_check(key, self.day, self.round_name, value, symptoms),
+            lambda result: self._checked(key, stay, result),
         )
-        if result is None:
-            return
+
+    def _checked(self, key: int, stay: dict[str, Any], result: tuple[Any, int | None]) -> None:
         _, draft = result
         check = self.check(key, self.round_name) or {}
         who = f"{stay['room']} {stay['person']['name']}"

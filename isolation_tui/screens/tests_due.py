@@ -137,12 +137,13 @@ class TestsDueScreen(QuickEntryScreen):
         stay = self._person(test_id)
         if stay is None:
             return
-        outcome = self.attempt(
-            test_id, lambda: (self.store.record_test_result(test_id, result, taken),)
+        self.attempt(
+            test_id,
+            lambda: self.store.record_test_result(test_id, result, taken),
+            lambda draft: self._entered_result(test_id, stay, draft),
         )
-        if outcome is None:
-            return
-        (draft,) = outcome
+
+    def _entered_result(self, test_id: int, stay: dict[str, Any], draft: int | None) -> None:
         self._entered.add(test_id)
         test = self.store.get(TESTS, test_id) or {}
         who = f"{stay['room']} {stay['person']['name']}"

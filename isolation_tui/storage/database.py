@@ -13,7 +13,8 @@ from tinydb import TinyDB
 from tinydb.queries import QueryLike
 from tinydb.table import Document, Table
 
-from .engine import Changes, JournalStorage
+from .backend import Backend, DatabaseUrl, Location, backend_for, parse_location
+from .engine import Changes
 
 # A value orjson would write as something else (a date as text, a dataclass as an
 # object) is refused instead, as TinyDB's JSON storage refuses it.
@@ -145,11 +146,11 @@ def _in_transaction(method: Callable[..., Any]) -> Callable[..., Any]:
 class JournaledTable(Table):
     """A TinyDB table whose writes are journal entries and whose ids come from the lock."""
 
-    _storage: JournalStorage
+    _storage: Backend
 
     def __init__(
         self,
-        storage: JournalStorage,
+        storage: Backend,
         name: str,
         cache_size: int = Table.default_query_cache_capacity,
         persist_empty: bool = False,
@@ -161,7 +162,7 @@ class JournaledTable(Table):
             self._update_table(lambda table: None)
 
     @property
-    def storage(self) -> JournalStorage:
+    def storage(self) -> Backend:
         return self._storage
 
     # Reads and writes of one call share one transaction: ids are chosen, and rules
@@ -218,22 +219,23 @@ class JournaledTable(Table):
 
 
 class Database(TinyDB):
-    """TinyDB over :class:`JournalStorage`; see that class for the guarantees."""
+    """TinyDB over a :class:`Backend` (a file, or PostgreSQL); see it for the guarantees."""
 
     table_class = JournaledTable
 
     def __init__(
         self,
-        path: str | os.PathLike[str],
+        path: str | os.PathLike[str] | Location,
         *,
         create: bool = False,
         create_dirs: bool = False,
         read_only: bool = False,
         who: str = "unknown",
     ) -> None:
+        location = path if isinstance(path, DatabaseUrl) else parse_location(path)
         super().__init__(
-            path,
-            storage=JournalStorage,
+            location,
+            storage=backend_for(location),
             create=create,
             create_dirs=create_dirs,
             read_only=read_only,
@@ -242,7 +244,7 @@ class Database(TinyDB):
         self.storage.add_listener(self._clear_caches)
 
     @property
-    def storage(self) -> JournalStorage:
+    def storage(self) -> Backend:
         return self._storage  # type: ignore[return-value]
 
     def table(self, name: str, **kwargs: Any) -> JournaledTable:

@@ -27,15 +27,15 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
-from tinydb.storages import Storage
 
 from ..i18n import t
+from .backend import Changes, MemoryBackend, Rebase, Rehearsed, _Transaction
 from .errors import (
     SchemaTooNew,
     StoreCorrupt,
@@ -95,50 +95,6 @@ Doc = dict[str, Any]
 Tables = dict[str, dict[str, Doc]]
 
 
-@dataclass
-class Changes:
-    """What a refresh or commit brought in: changed (table, doc id) pairs."""
-
-    keys: set[tuple[str, str]] = field(default_factory=set)
-    reloaded: bool = False
-
-    def __bool__(self) -> bool:
-        return self.reloaded or bool(self.keys)
-
-    def tables(self) -> set[str]:
-        return {table for table, _ in self.keys}
-
-
-@dataclass
-class Rehearsed:
-    """What a rehearsal would have written, and the state it was checked against:
-    enough to commit it later, inside the lock, without doing the work again."""
-
-    who: str
-    seq: int = 0
-    max_ids: dict[str, int] = field(default_factory=dict)
-    ops: list[list[Any]] = field(default_factory=list)
-    # Set inside the rehearsal to keep its changes in memory for
-    # ``commit_rehearsed``: if nobody writes meanwhile, nothing is done twice.
-    keep: bool = False
-
-
-# Given a rehearsal, the tables others changed since and, per table, how far their
-# new ids moved its own on: its changes renumbered, or None when it must be done
-# again (what it read was changed).
-Rebase = Callable[[Rehearsed, set[str], dict[str, int]], list[list[Any]] | None]
-
-
-@dataclass
-class _Transaction:
-    who: str
-    ops: list[list[Any]] = field(default_factory=list)
-    undo: list[tuple[str, str, Doc | None]] = field(default_factory=list)
-    max_ids_before: dict[str, int] = field(default_factory=dict)
-    # Whether each table touched had a name before: a rollback restores exactly that.
-    names_before: dict[str, bool] = field(default_factory=dict)
-
-
 class _EncodedOps:
     """A batch of changes as journal JSON, made outside the writers' lock, in chunks
     (one ``orjson.dumps`` per small document leaves most of the memory it took
@@ -194,35 +150,7 @@ class _Aside:
             self.placed = True
 
 
-def apply_op(
-    tables: Tables, max_ids: dict[str, int], table: str, key: str | None, doc: Doc | None
-) -> Doc | None:
-    """Apply one journal operation; return the document it replaced.
-
-    A ``None`` key is about the table itself (its documents are removed one by one
-    before): ``{}`` keeps its name, ``None`` drops it, and both restart its ids at
-    1, as TinyDB's ``truncate`` and ``drop_tables`` do.
-    """
-    if key is None:
-        max_ids.pop(table, None)
-        if doc is None:
-            tables.pop(table, None)
-        else:
-            tables[table] = {}
-        return None
-    rows = tables.setdefault(table, {})
-    before = rows.get(key)
-    if doc is None:
-        rows.pop(key, None)
-    else:
-        rows[key] = doc
-        number = int(key)
-        if number > max_ids.get(table, 0):
-            max_ids[table] = number
-    return before
-
-
-class JournalStorage(Storage):
+class JournalStorage(MemoryBackend):
     """TinyDB storage over ``path`` (snapshot), ``path-journal`` and ``path-lock``."""
 
     def __init__(
@@ -541,22 +469,28 @@ class JournalStorage(Storage):
         self._line_end_at = chunk.line_end_at
         return changes
 
-    def _put(self, table: str, key: str | None, doc: Doc | None) -> Doc | None:
-        return apply_op(self._tables, self._max_ids, table, key, doc)
-
     # ------------------------------------------------------------------ locking
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        if self._lock_fd is not None:
-            yield
+    def _locked(self, wait: bool = True) -> Iterator[bool]:
+        """Hold the writers' lock; ``wait=False`` yields False at once when it is
+        held elsewhere (another process, or another thread of this one)."""
+        if wait and self._lock_fd is not None:
+            yield True
             return
         try:
             fd = open_private(self.lock_path, os.O_RDWR)
         except OSError as exc:
             raise StoreWriteFailed(describe_os_error(exc, self.lock_path)) from exc
         try:
-            acquire_lock(fd, self.lock_path, self.on_lock_wait or lock_wait_handler)
+            if wait:
+                acquire_lock(fd, self.lock_path, self.on_lock_wait or lock_wait_handler)
+            else:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            yield False
+            return
         except BaseException:
             os.close(fd)
             raise
@@ -565,7 +499,7 @@ class JournalStorage(Storage):
             if not self._swept:
                 sweep_stale_temps((self.path, self.journal_path))
                 self._swept = True
-            yield
+            yield True
         finally:
             self._lock_fd = None
             fcntl.flock(fd, fcntl.LOCK_UN)
@@ -626,26 +560,14 @@ class JournalStorage(Storage):
         except OSError as exc:
             raise StoreWriteFailed(describe_os_error(exc, dest)) from exc
 
+    def writers_lock(self, wait: bool = True) -> contextlib.AbstractContextManager[bool]:
+        """Hold the writers' lock across the writes made inside (yields True). A
+        session's worker thread waits for it here, so that the writes, made on the
+        thread that owns the data in memory, never wait. ``wait=False``: yield False
+        at once when another process or thread holds it."""
+        return self._locked(wait)
+
     # ------------------------------------------------------------------ public API
-
-    @property
-    def seq(self) -> int:
-        """Number of the last committed transaction this process has seen."""
-        return self._seq
-
-    @property
-    def schema_version(self) -> int:
-        return self._schema_version
-
-    @property
-    def in_transaction(self) -> bool:
-        return self._tx is not None
-
-    def tables(self) -> Tables:
-        return self._tables
-
-    def max_id(self, table: str) -> int:
-        return self._max_ids.get(table, 0)
 
     def refresh(self) -> Changes:
         """Bring in what other processes committed; a stat call when nothing did."""
@@ -654,17 +576,6 @@ class JournalStorage(Storage):
         with self._mutex:
             self._drop_held()
             return self._notify(self._follow_journal())
-
-    def add_listener(self, callback: Callable[[Changes], None]) -> None:
-        """Call ``callback(changes)`` whenever the data in memory changes: a document
-        staged in a transaction, a rollback, or another process's commit read in."""
-        self._listeners.append(callback)
-
-    def _notify(self, changes: Changes) -> Changes:
-        if changes:
-            for listener in self._listeners:
-                listener(changes)
-        return changes
 
     @contextlib.contextmanager
     def transaction(self, who: str | None = None) -> Iterator[None]:
@@ -690,48 +601,12 @@ class JournalStorage(Storage):
             try:
                 yield
             except BaseException:
-                self._rollback(tx)
-                self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
+                self._undo(tx)
                 raise
             finally:
                 self._tx = None
             if tx.ops:
                 self._commit(tx)
-
-    @contextlib.contextmanager
-    def rehearsal(self, who: str | None = None) -> Iterator[Rehearsed]:
-        """A transaction that is always undone and takes no writers' lock: what the
-        writes inside would do to the state read now (a dry run), while other
-        processes go on committing. Nothing reaches the disk, even on a read-only
-        store. What it would have written is left in the :class:`Rehearsed` it
-        yields, for :meth:`commit_rehearsed`."""
-        if self._tx is not None:
-            raise RuntimeError("a rehearsal cannot join a transaction")
-        with self._mutex:
-            self._drop_held()
-            self._notify(self._follow_journal())
-            tx = _Transaction(who=who or self.who, max_ids_before=dict(self._max_ids))
-            rehearsed = Rehearsed(who=tx.who, seq=self._seq, max_ids=dict(self._max_ids))
-            self._tx = tx
-            kept = False
-            try:
-                yield rehearsed
-                kept = rehearsed.keep and bool(tx.ops)
-            finally:
-                self._tx = None
-                rehearsed.ops = tx.ops
-                if kept:
-                    self._held = tx
-                else:
-                    self._rollback(tx)
-                    self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
-
-    def _drop_held(self) -> None:
-        """Undo a kept rehearsal's changes: anything else sees the stored state."""
-        held, self._held = self._held, None
-        if held is not None:
-            self._rollback(held)
-            self._notify(Changes(keys={(table, key) for table, key, _ in held.undo}))
 
     def _commit_held(self, held: _Transaction, rehearsed: Rehearsed) -> bool:
         """Store a kept rehearsal as it is, when nobody wrote since it began: its
@@ -784,8 +659,7 @@ class JournalStorage(Storage):
                 return {table: 0 for table in {op[0] for op in rehearsed.ops}}
             if held is not None:
                 # Others wrote since: undone here, brought up to them below.
-                self._rollback(held)
-                self._notify(Changes(keys={(table, key) for table, key, _ in held.undo}))
+                self._undo(held)
             encoded = _EncodedOps(rehearsed.ops)
             compacted = False
             for attempt in range(REBASES_OUTSIDE_LOCK + 1):
@@ -953,84 +827,13 @@ class JournalStorage(Storage):
         """Tables emptied or dropped (ids restarted) by entries after ``seq``."""
         return {table for table, at in self._reset_at.items() if at > seq}
 
-    def allocate_id(self, table: str) -> int:
-        """The next document id of ``table``; only inside a transaction (ids are chosen
-        inside the lock, so two processes never hand out the same one)."""
-        tx = self._tx
-        if tx is None:
-            raise RuntimeError("document ids are allocated inside a transaction only")
-        self._max_ids[table] = self._max_ids.get(table, 0) + 1
-        return self._max_ids[table]
-
-    def stage(self, table: str, key: str, doc: Doc | None) -> None:
-        """Change one document inside the current transaction."""
-        tx = self._tx
-        if tx is None:
-            raise RuntimeError("documents are changed inside a transaction only")
-        tx.names_before.setdefault(table, table in self._tables)
-        before = self._put(table, key, doc)
-        tx.undo.append((table, key, before))
-        tx.ops.append([table, key, doc])
-        self._notify(Changes(keys={(table, key)}))
-
-    def stage_table(self, table: str, *, keep: bool) -> None:
-        """Inside the current transaction: remove every document of ``table`` and
-        restart its ids at 1; ``keep`` leaves it as an empty table (TinyDB's
-        ``truncate`` and ``persist_empty``), otherwise its name goes too."""
-        tx = self._tx
-        if tx is None:
-            raise RuntimeError("tables are changed inside a transaction only")
-        tx.names_before.setdefault(table, table in self._tables)
-        for key in list(self._tables.get(table, {})):
-            self.stage(table, key, None)
-        op: Doc | None = {} if keep else None
-        self._put(table, None, op)
-        tx.ops.append([table, None, op])
-
     # ------------------------------------------------------------------ Storage
-
-    def read(self) -> Tables:
-        return self._tables
-
-    def write(self, data: Tables) -> None:
-        """Whole-database writes (``drop_tables``) become per-document changes; a
-        table left out is dropped, its ids with it."""
-        with self.transaction():
-            for table in set(self._tables) | set(self._max_ids):
-                if table not in data:
-                    self.stage_table(table, keep=False)
-            for table, rows in list(self._tables.items()):
-                new_rows = data.get(table, {})
-                for key in list(rows):
-                    if key not in new_rows:
-                        self.stage(table, key, None)
-            for table, new_rows in data.items():
-                if table not in self._tables:
-                    self.stage_table(table, keep=True)
-                rows = self._tables.get(table, {})
-                for key, doc in new_rows.items():
-                    if rows.get(key) != doc:
-                        self.stage(table, str(key), dict(doc))
 
     def close(self) -> None:
         with self._mutex:
             self._close_journal()
 
     # ------------------------------------------------------------------ commit
-
-    def _rollback(self, tx: _Transaction) -> None:
-        for table, key, before in reversed(tx.undo):
-            rows = self._tables.setdefault(table, {})
-            if before is None:
-                rows.pop(key, None)
-            else:
-                rows[key] = before
-        for table, existed in tx.names_before.items():
-            if not existed:
-                self._tables.pop(table, None)
-            else:
-                self._tables.setdefault(table, {})
-        self._max_ids = tx.max_ids_before
 
     def _ready_to_append(self) -> None:
         """Inside the lock, before an entry is appended: refuse a cut journal, give a
@@ -1095,8 +898,7 @@ class JournalStorage(Storage):
         except Exception:
             # A document JSON cannot hold (a set, a non-string key): nothing was
             # written, so the staged documents must not stay in memory either.
-            self._rollback(tx)
-            self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
+            self._undo(tx)
             raise
         try:
             fd = open_regular(self.journal_path, os.O_WRONLY | os.O_APPEND)
@@ -1104,8 +906,7 @@ class JournalStorage(Storage):
                 os.close(fd)
                 raise _Mismatch(t("store.journal_swapped", journal=self.journal_path))
         except (OSError, StoreError) as exc:
-            self._rollback(tx)
-            self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
+            self._undo(tx)
             if isinstance(exc, StoreError):
                 raise
             raise StoreWriteFailed(describe_os_error(exc, self.journal_path)) from exc
@@ -1118,8 +919,7 @@ class JournalStorage(Storage):
                 os.ftruncate(fd, self._journal_offset)
                 os.fsync(fd)
             os.close(fd)
-            self._rollback(tx)
-            self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
+            self._undo(tx)
             raise StoreWriteFailed(describe_os_error(exc, self.journal_path)) from exc
         os.close(fd)
         written = sum(map(len, parts))

@@ -43,3 +43,7 @@ class StoreDenied(StoreError, PermissionError):
 
 class StoreBusy(StoreError):
     """Another session held the writers' lock longer than this one would wait."""
+
+
+class StoreUnavailable(StoreError, ConnectionError):
+    """The database server cannot be reached; nothing was changed, try again later."""

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from platformdirs import user_data_path, user_documents_path
 
+from .backend import Location, parse_location
+
 ENV_VAR = "ISOLATION_TUI_DB"
 
 
@@ -31,12 +33,13 @@ def make_private_folder(folder: Path) -> None:
         path.mkdir(mode=0o700, exist_ok=True)
 
 
-def resolve_db_path(explicit: str | os.PathLike[str] | None) -> Path:
+def resolve_db_path(explicit: str | os.PathLike[str] | None) -> Location:
+    """A file path, or a PostgreSQL connection string (``postgresql://…``)."""
     if explicit:
-        return Path(explicit).expanduser()
+        return parse_location(explicit)
     from_env = os.environ.get(ENV_VAR)
     if from_env:
-        return Path(from_env).expanduser()
+        return parse_location(from_env)
     return default_db_path()
 
 

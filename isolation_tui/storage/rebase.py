@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from .engine import Rebase, Rehearsed
+from .backend import Rebase, Rehearsed
 from .health import CHECKS, TESTS
 from .repository import AUDIT, DISCHARGES, INCIDENTS, STAYS
 

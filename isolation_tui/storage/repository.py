@@ -13,6 +13,7 @@ import bisect
 import contextlib
 import itertools
 import os
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, cast
@@ -50,12 +51,19 @@ from ..domain.rules import (
 )
 from ..domain.timeparse import format_time
 from .actor import Actor, current_actor
+from .backend import Changes, DatabaseUrl, Location, Rehearsed, parse_location
 from .database import Database, JournaledTable
-from .engine import Changes, Rehearsed
 from .handovers import HandoverMixin
 from .health import CHECKS, TESTS, HealthMixin
 
 POINTS, STAYS, DISCHARGES, INCIDENTS, AUDIT = "points", "stays", "discharges", "incidents", "audit"
+
+
+MARKS: dict[str, Callable[[Any], tuple[str, ...]]] = {
+    STAYS: counters_mod.stay_marks,
+    DISCHARGES: counters_mod.discharge_marks,
+    INCIDENTS: counters_mod.incident_marks,
+}
 
 
 def _copy(doc: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -98,6 +106,10 @@ class _Index:
         self._audit_record: dict[int, tuple[str, int]] = {}
         self._stay_facts: dict[str, tuple[str, tuple[str, str]] | None] = {}
         self._point_codes: dict[str, str] = {}
+        # The figures that count all history (received, discharges, incidents), per
+        # point, kept change by change: a save recounts one record, not the database.
+        self.tally: dict[str, Counter[str]] = {}
+        self._marked: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {}
 
     def rebuild(self, db: Database) -> None:
         self.__init__()  # type: ignore[misc]
@@ -111,6 +123,9 @@ class _Index:
         for table in (CHECKS, TESTS, INCIDENTS):
             for key in tables.get(table, {}):
                 self._index_health(tables, table, key)
+        for table in MARKS:
+            for key in tables.get(table, {}):
+                self._mark(tables, table, key)
 
     def apply(self, db: Database, changes: Changes) -> None:
         if changes.reloaded:
@@ -118,6 +133,8 @@ class _Index:
             return
         tables = db.storage.tables()
         for table, key in changes.keys:
+            if table in MARKS:
+                self._mark(tables, table, key)
             if table == STAYS:
                 self._reindex_stay(tables, key)
             elif table == DISCHARGES:
@@ -128,6 +145,17 @@ class _Index:
                 self._reindex_point(tables, key)
             elif table == AUDIT and self._audit_of is not None:
                 self._index_audit(tables, key)
+
+    def _mark(self, tables: dict[str, dict[str, Any]], table: str, key: str) -> None:
+        old = self._marked.pop((table, key), None)
+        if old is not None:
+            self.tally[old[0]].subtract(old[1])
+        doc = tables.get(table, {}).get(key)
+        marks = MARKS[table](doc) if doc is not None else ()
+        if marks:
+            point = doc["point"]  # type: ignore[index]
+            self.tally.setdefault(point, Counter()).update(marks)
+            self._marked[(table, key)] = (point, marks)
 
     def audit_of(self, db: Database) -> dict[tuple[str, int], list[int]]:
         """Audit entry ids by record; built on first use, since opening the store
@@ -371,17 +399,29 @@ class Store(HandoverMixin, HealthMixin):
         return None
 
     def counters(self, today: date | None = None) -> dict[str, counters_mod.Counters]:
+        """The figures of ``counters_mod.compute``, at the cost of the people in
+        isolation now: the history's share is kept change by change."""
         now = self.clock()
         day = today or now.date()
-        result = counters_mod.compute(
-            self.points().values(),
-            self.rows(STAYS).values(),
-            self.rows(DISCHARGES).values(),
-            self.rows(INCIDENTS).values(),
-            day,
-        )
+        today_text = day.isoformat()
+        everyone = counters_mod.Counters()
+        result = {counters_mod.ALL: everyone}
+        for point_doc in self.points().values():
+            beds = sum(usable_beds(room) for room in point_doc["rooms"])
+            for c in (result.setdefault(point_doc["code"], counters_mod.Counters()), everyone):
+                c.beds += beds
+                c.points += 1
+        for code, tally in self._index.tally.items():
+            counted = +tally  # what voids and corrections left above zero
+            if not counted:
+                continue
+            for c in (result.setdefault(code, counters_mod.Counters()), everyone):
+                for mark, times in counted.items():
+                    counters_mod.add_marks(c, (mark,), times)
+        for stay in self.open_stays(None).values():
+            for c in (result.setdefault(stay["point"], counters_mod.Counters()), everyone):
+                counters_mod.add_open_stay(c, stay, today_text)
         # Health figures look only at the people in isolation now (bounded by beds).
-        everyone = result[counters_mod.ALL]
         for code in self.points():
             point = result.setdefault(code, counters_mod.Counters())
             point.missed_checks = self.missed_checks(code, now)
@@ -827,7 +867,7 @@ def discharge_fields(discharge: Mapping[str, Any]) -> dict[str, str]:
 
 
 def open_store(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | Location,
     *,
     create: bool = False,
     read_only: bool = False,
@@ -835,5 +875,6 @@ def open_store(
     clock: Callable[[], datetime] = datetime.now,
 ) -> Store:
     actor = actor or current_actor()
-    db = Database(path, create=create, create_dirs=create, read_only=read_only, who=str(actor))
+    location = path if isinstance(path, DatabaseUrl) else parse_location(path)
+    db = Database(location, create=create, create_dirs=create, read_only=read_only, who=str(actor))
     return Store(db, actor, clock)

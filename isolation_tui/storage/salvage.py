@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from ..i18n import t
-from .engine import SCHEMA_VERSION, JournalStorage, apply_op
+from .backend import apply_op
+from .engine import SCHEMA_VERSION, JournalStorage
 from .errors import StoreCorrupt, StoreError, StoreMissing
 from .files import lstat_or_none, read_regular
 from .journal import decode_snapshot, parse_entries, parse_journal_header

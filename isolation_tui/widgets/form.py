@@ -202,6 +202,10 @@ class FieldRow(Horizontal):
         super().__init__(classes="field-row", id=f"row-{spec.name}")
         self.spec = spec
         self.initial = value
+        # What is shown, so that a save redraws only what it changes: every update
+        # of a message or of a list of choices lays the form out again.
+        self._options: list[tuple[str, str]] = []
+        self._error = ("", False)
 
     def on_descendant_focus(self) -> None:
         # Marked by hand: the label beside the cursor must always be the one lit.
@@ -213,7 +217,7 @@ class FieldRow(Horizontal):
     def compose(self) -> ComposeResult:
         yield Label(t(f"field.{self.spec.name}"), classes="field-label", markup=False)
         if self.spec.is_choice:
-            options = list(self.spec.choices())
+            options = self._options = list(self.spec.choices())
             values = {v for _, v in options}
             choice = ChoiceField(
                 options,
@@ -266,13 +270,19 @@ class FieldRow(Horizontal):
     def refresh_options(self) -> None:
         control = self.control
         if isinstance(control, Select) and not control.expanded:
-            current = self.value()
             options = list(self.spec.choices())
+            if options == self._options:
+                return
+            current = self.value()
+            self._options = options
             control.set_options(options)
             if current in {v for _, v in options}:
                 control.value = current
 
     def show_error(self, message: str, hint: bool = False) -> None:
+        if (message, hint) == self._error:
+            return
+        self._error = (message, hint)
         error = self.query_one(".field-error", Static)
         error.update(message)
         error.set_class(bool(message) and not hint, "-error")

@@ -25,7 +25,7 @@ from typing import IO, Any
 
 from ...domain.display import for_terminal
 from ...i18n import t
-from ...storage.paths import database_files
+from ...storage.backend import Location, remove_store, store_exists
 from ...storage.rebase import Renumber, rebase_unless_read
 from ...storage.repository import Store, open_store
 from .base import Outcome
@@ -137,10 +137,10 @@ def _progress(total: int, file: Path) -> Iterator[Callable[[], None]]:
 
 
 @contextlib.contextmanager
-def _store_for(kind: str, db_path: Path, dry_run: bool) -> Iterator[Store]:
+def _store_for(kind: str, db_path: Location, dry_run: bool) -> Iterator[Store]:
     """The store to import into. Rooms set a point up, so they may create the
     database; a dry run must not, so it checks against an empty scratch one."""
-    if kind == "rooms" and dry_run and not db_path.exists():
+    if kind == "rooms" and dry_run and not store_exists(db_path):
         with tempfile.TemporaryDirectory(prefix="isolation-tui-") as scratch:
             store = open_store(Path(scratch) / "dry-run.db", create=True)
             try:
@@ -163,7 +163,7 @@ def _id_range(ids: list[int]) -> str:
 
 
 def run_import(
-    kind: str, file: Path, db_path: Path, *, dry_run: bool = False, sheet: str | None = None
+    kind: str, file: Path, db_path: Location, *, dry_run: bool = False, sheet: str | None = None
 ) -> int:
     """The ``import`` command: 0 when every row was imported (or would be), else 1."""
     if kind not in KINDS:
@@ -175,7 +175,7 @@ def run_import(
     except ImportFileError as exc:
         _say(printable(str(exc)), sys.stderr)
         return 1
-    creating = kind == "rooms" and not dry_run and not db_path.exists()
+    creating = kind == "rooms" and not dry_run and not store_exists(db_path)
     try:
         with _store_for(kind, db_path, dry_run) as store, _progress(len(table.rows), file) as tick:
             outcome = import_table(store, kind, table, dry_run=dry_run, tick=tick)
@@ -185,8 +185,7 @@ def run_import(
                 # session's first import is never taken away with it.
                 with store.transaction():
                     if store.db.storage.seq == 0:
-                        for path in database_files(db_path)[:2]:
-                            path.unlink(missing_ok=True)
+                        remove_store(db_path)
     except KeyboardInterrupt:
         _say(t("import.interrupted"), sys.stderr)
         return 1
@@ -199,7 +198,7 @@ def run_import(
     return 0
 
 
-def _report(kind: str, file: str, db_path: Path, outcome: Outcome, dry_run: bool) -> None:
+def _report(kind: str, file: str, db_path: Location, outcome: Outcome, dry_run: bool) -> None:
     params: dict[str, Any] = {
         "count": outcome.rows,
         "points": outcome.points,

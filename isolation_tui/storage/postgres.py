@@ -1,0 +1,525 @@
+"""The store on PostgreSQL: what the file store does with a snapshot, an append-only
+journal and a lock file, done with a table of documents, a journal table and an
+advisory lock, with LISTEN/NOTIFY in place of watching the file.
+
+A transaction is one SQL transaction: it takes the writers' advisory lock, reads the
+journal entries newer than this session's state (so ids and rule checks see the
+latest data, whichever host wrote it), and at the end writes one journal row, the
+changed documents, the new sequence number and a NOTIFY, committed together. Other
+sessions hear the NOTIFY and read the entries after their own. A lost connection
+becomes a :class:`StoreUnavailable` message; PostgreSQL rolls back what it was
+writing, and the session reconnects on its next call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import select
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg import sql
+
+from ..i18n import t
+from .backend import Changes, DatabaseUrl, MemoryBackend, Rebase, Rehearsed, Tables, _Transaction
+from .engine import SCHEMA_VERSION
+from .errors import (
+    SchemaTooNew,
+    StoreBusy,
+    StoreCorrupt,
+    StoreMissing,
+    StoreReadOnly,
+    StoreUnavailable,
+    StoreWriteFailed,
+)
+from .files import LOCK_TIMEOUT_ENV, lock_timeout
+
+# Followers more than this many commits behind read every document again instead.
+JOURNAL_KEEP = 2000
+RETRY_SECONDS = 3.0
+CONNECT_TIMEOUT = 5
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value jsonb NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS documents ("
+    " tbl text NOT NULL, id bigint NOT NULL, doc json NOT NULL, PRIMARY KEY (tbl, id))",
+    "CREATE TABLE IF NOT EXISTS journal ("
+    " seq bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(),"
+    " who text NOT NULL, ops json NOT NULL)",
+)
+BATCH = 5000
+UPSERT = (
+    "INSERT INTO documents (tbl, id, doc) "
+    "SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[]::json[]) "
+    "ON CONFLICT (tbl, id) DO UPDATE SET doc = EXCLUDED.doc"
+)
+DELETE = (
+    "DELETE FROM documents d USING unnest(%s::text[], %s::bigint[]) AS gone (tbl, id) "
+    "WHERE d.tbl = gone.tbl AND d.id = gone.id"
+)
+
+
+def _connect(location: DatabaseUrl, read_only: bool) -> psycopg.Connection[Any]:
+    try:
+        conn = psycopg.connect(
+            location.dsn,
+            autocommit=True,
+            connect_timeout=CONNECT_TIMEOUT,
+            application_name="isolation-tui",
+        )
+    except psycopg.Error as exc:
+        raise StoreUnavailable(_lost_message(location, exc)) from exc
+    if read_only:
+        conn.execute("SET default_transaction_read_only = on")
+    return conn
+
+
+def _lost_message(location: DatabaseUrl, exc: BaseException) -> str:
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return t("store.pg_unavailable", path=location, error=detail)
+
+
+def _names(conn: psycopg.Connection[Any]) -> tuple[str, str]:
+    """The writers' lock and the notification channel: one per schema, so two
+    databases in two schemas of one server never wait for each other."""
+    row = conn.execute("SELECT current_schema()").fetchone()
+    schema = row[0] if row and row[0] else "public"
+    return f"isolation-tui:{schema}", f"isolation_tui:{schema}"
+
+
+def _has_schema(conn: psycopg.Connection[Any]) -> bool:
+    row = conn.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone()
+    return bool(row and row[0])
+
+
+def _meta(conn: psycopg.Connection[Any]) -> dict[str, Any]:
+    return dict(conn.execute("SELECT key, value FROM meta").fetchall())
+
+
+def _set_meta(conn: psycopg.Connection[Any], **values: Any) -> None:
+    for key, value in values.items():
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (%s, %s::jsonb) "
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            (key, orjson.dumps(value).decode()),
+        )
+
+
+@contextlib.contextmanager
+def _locked(conn: psycopg.Connection[Any], lock: str) -> Iterator[None]:
+    """A transaction holding the writers' lock; committed when the block ends."""
+    conn.execute("BEGIN")
+    try:
+        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (lock,))
+        yield
+    except BaseException:
+        if not conn.closed:
+            with contextlib.suppress(psycopg.Error):
+                conn.execute("ROLLBACK")
+        raise
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        conn.execute("COMMIT")
+
+
+class PostgresStorage(MemoryBackend):
+    """TinyDB storage over a PostgreSQL database (tables ``meta``, ``documents`` and
+    ``journal``, created on first use)."""
+
+    def __init__(
+        self,
+        location: DatabaseUrl,
+        *,
+        create: bool = False,
+        read_only: bool = False,
+        create_dirs: bool = False,
+        who: str = "unknown",
+    ) -> None:
+        del create_dirs  # a file store's option: PostgreSQL has no folder to make
+        self.path = location
+        self.who = who
+        self.read_only = read_only
+        self._tables: Tables = {}
+        self._max_ids: dict[str, int] = {}
+        self._seq = 0
+        self._schema_version = SCHEMA_VERSION
+        self._tx: _Transaction | None = None
+        self._mutex = threading.RLock()
+        self._listeners: list[Callable[[Changes], None]] = []
+        self._db_id = ""
+        self._heard = False
+        self._conn: psycopg.Connection[Any] | None = None
+        self._last_try = 0.0
+        self._last_error = ""
+        with self._errors():
+            conn = _connect(location, read_only)
+            self._lock, self._channel = _names(conn)
+            if not _has_schema(conn):
+                if not create or read_only:
+                    conn.close()
+                    raise StoreMissing(t("store.missing", path=location))
+                self._create(conn)
+            self._listen(conn)
+            self._conn = conn
+            self._load()
+
+    # ------------------------------------------------------------------ connection
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """PostgreSQL's errors as the store's: a lost server is "unavailable" (try
+        again later), a refusal (no privilege, a full disk) is a failed write."""
+        try:
+            yield
+        except psycopg.OperationalError as exc:
+            self._drop_connection()
+            self._last_error = _lost_message(self.path, exc)
+            raise StoreUnavailable(self._last_error) from exc
+        except psycopg.Error as exc:
+            raise StoreWriteFailed(
+                t("store.pg_refused", path=self.path, error=str(exc).strip())
+            ) from exc
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                self._conn.close()
+        self._conn = None
+        self._last_try = time.monotonic()
+
+    def _listen(self, conn: psycopg.Connection[Any]) -> None:
+        conn.add_notify_handler(self._heard_commit)
+        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
+
+    def _heard_commit(self, notify: psycopg.Notify) -> None:
+        db_id, _, seq = notify.payload.partition(" ")
+        if db_id != self._db_id or not seq.isdecimal() or int(seq) > self._seq:
+            self._heard = True
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        """The open connection, or a new one (at most every few seconds while the
+        server is away), caught up with what was committed meanwhile."""
+        conn = self._conn
+        if conn is not None and not conn.closed:
+            return conn
+        if time.monotonic() - self._last_try < RETRY_SECONDS and self._last_error:
+            raise StoreUnavailable(self._last_error)
+        self._last_try = time.monotonic()
+        conn = _connect(self.path, self.read_only)
+        self._listen(conn)
+        self._conn = conn
+        self._heard = True
+        return conn
+
+    # ------------------------------------------------------------------ reading
+
+    def _create(self, conn: psycopg.Connection[Any]) -> None:
+        with _locked(conn, self._lock):
+            for statement in SCHEMA:
+                conn.execute(statement)  # type: ignore[arg-type]
+            initial = {
+                "schema_version": SCHEMA_VERSION,
+                "db_id": secrets.token_hex(8),
+                "seq": 0,
+                "journal_base": 0,
+                "max_ids": {},
+                "names": [],
+            }
+            for key, value in initial.items():
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES (%s, %s::jsonb) ON CONFLICT DO NOTHING",
+                    (key, orjson.dumps(value).decode()),
+                )
+
+    def _load(self) -> Changes:
+        """Every document as of one committed state (a repeatable-read snapshot)."""
+        conn = self._connection()
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            return self._read_all(conn)
+        finally:
+            conn.execute("ROLLBACK")
+
+    def _read_all(self, conn: psycopg.Connection[Any]) -> Changes:
+        """Replace the state in memory by the stored one (inside a transaction)."""
+        meta = _meta(conn)
+        version = int(meta.get("schema_version", 0))
+        if version > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"{self.path}: written with data schema {version}, this program knows "
+                f"schema {SCHEMA_VERSION} at most; install a newer isolation-tui. "
+                "Nothing was changed."
+            )
+        tables: Tables = {name: {} for name in meta.get("names", [])}
+        with conn.cursor() as cur:
+            cur.execute("SELECT tbl, id, doc::text FROM documents ORDER BY tbl, id")
+            for table, number, doc in cur:
+                tables.setdefault(table, {})[str(number)] = orjson.loads(doc)
+        with self._mutex:
+            self._schema_version = version
+            self._db_id = str(meta.get("db_id", ""))
+            self._seq = int(meta.get("seq", 0))
+            self._max_ids = {k: int(v) for k, v in meta.get("max_ids", {}).items()}
+            self._tables = tables
+        return Changes(reloaded=True)
+
+    def _catch_up(self) -> Changes:
+        """Apply the journal entries after ours; read everything again when the
+        entries we miss were folded away, or the database was replaced."""
+        conn = self._connection()
+        meta = _meta(conn)
+        if meta.get("db_id") != self._db_id or int(meta.get("journal_base", 0)) > self._seq:
+            return self._read_all(conn)
+        rows = conn.execute(
+            "SELECT seq, ops::text FROM journal WHERE seq > %s ORDER BY seq", (self._seq,)
+        ).fetchall()
+        changes = Changes()
+        expected = self._seq
+        fresh = []
+        for seq, ops in rows:
+            if seq != expected + 1:
+                raise StoreCorrupt(f"{self.path}: journal jumps from entry {expected} to {seq}")
+            expected = seq
+            fresh.append(orjson.loads(ops))
+        for ops in fresh:
+            for table, key, doc in ops:
+                self._put(table, key, doc)
+                if key is not None:
+                    changes.keys.add((table, key))
+            self._seq += 1
+        return changes
+
+    def refresh(self) -> Changes:
+        """Bring in other sessions' commits: a ``select()`` on the connection's socket
+        when nothing was notified, one query per batch of notifications."""
+        if self._tx is not None:
+            return Changes()
+        with self._mutex, self._errors():
+            self._drop_held()
+            conn = self._connection()
+            if select.select([conn.fileno()], [], [], 0)[0]:
+                conn.execute("SELECT 1")  # reads the notifications (or the hang-up)
+            if not self._heard:
+                return Changes()
+            self._heard = False
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                changes = self._catch_up()
+            finally:
+                if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    conn.execute("ROLLBACK")
+            return self._notify(changes)
+
+    # ------------------------------------------------------------------ writing
+
+    @contextlib.contextmanager
+    def transaction(self, who: str | None = None) -> Iterator[None]:
+        """One SQL transaction, holding the writers' advisory lock, with the entries
+        other sessions committed read in first. Nested calls join the outer one."""
+        if self._tx is not None:
+            yield
+            return
+        if self.read_only:
+            raise StoreReadOnly(t("store.read_only", path=self.path))
+        with self._mutex, self._errors():
+            self._drop_held()
+            conn = self._connection()
+            with _locked(conn, self._lock):
+                self._heard = False
+                self._notify(self._catch_up())
+                tx = _Transaction(who=who or self.who, max_ids_before=dict(self._max_ids))
+                self._tx = tx
+                seq_before = self._seq
+                try:
+                    yield
+                    if tx.ops:
+                        self._save(tx)
+                except BaseException:
+                    self._seq = seq_before
+                    self._undo(tx)
+                    raise
+                finally:
+                    self._tx = None
+
+    def commit_rehearsed(self, rehearsed: Rehearsed, rebase: Rebase) -> dict[str, int] | None:
+        """Store what a rehearsal would have written, in one normal transaction, when
+        nobody committed since it began; otherwise None, and the import is done again
+        (in the end inside :meth:`transaction`, the import command's fallback).
+
+        Nothing is renumbered (``rebase`` is not used): unlike the file store, whose
+        lock is held while a snapshot is written and fsynced, a PostgreSQL
+        transaction holds the advisory lock only for the few statements of one
+        import, so redoing a rehearsal that was overtaken costs others no wait."""
+        if self.read_only:
+            raise StoreReadOnly(t("store.read_only", path=self.path))
+        if self._tx is not None:
+            raise RuntimeError("a rehearsal cannot be committed inside a transaction")
+        with self.transaction(rehearsed.who):
+            if self._seq != rehearsed.seq:
+                return None
+            self._stage_ops(rehearsed.ops)
+        return {table: 0 for table in {op[0] for op in rehearsed.ops}}
+
+    @contextlib.contextmanager
+    def writers_lock(self, wait: bool = True) -> Iterator[bool]:
+        """Whether a write can take the writers' lock now (``wait=False``), or wait
+        until it can (``wait=True``: a worker thread, on a connection of its own).
+        PostgreSQL's lock lives inside the write's own SQL transaction, so this only
+        looks: the write then takes it again (waiting a moment if another session
+        came first)."""
+        if not wait:
+            with self._mutex, self._errors():
+                conn = self._connection()
+                conn.execute("BEGIN")
+                try:
+                    row = conn.execute(
+                        "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", (self._lock,)
+                    ).fetchone()
+                finally:
+                    conn.execute("ROLLBACK")
+            yield bool(row and row[0])
+            return
+        limit = lock_timeout()
+        try:
+            with _connect(self.path, self.read_only) as conn:
+                conn.execute(
+                    "SELECT set_config('lock_timeout', %s, false)", (f"{limit * 1000:.0f}",)
+                )
+                conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (self._lock,))
+                conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (self._lock,))
+        except psycopg.errors.LockNotAvailable as exc:
+            raise StoreBusy(
+                t("store.lock_timeout", path=self.path, seconds=f"{limit:g}", name=LOCK_TIMEOUT_ENV)
+            ) from exc
+        except psycopg.OperationalError as exc:
+            # The session's own connection is the UI thread's: only this one is lost.
+            raise StoreUnavailable(_lost_message(self.path, exc)) from exc
+        yield True
+
+    def file_problems(self) -> list[str]:
+        """None: the server keeps its own files (PostgreSQL's ``amcheck`` checks them)."""
+        return []
+
+    def _save(self, tx: _Transaction) -> None:
+        conn = self._connection()
+        seq = self._seq + 1
+        # Encoded first: a document JSON cannot hold is refused before anything is sent.
+        ops = orjson.dumps(tx.ops).decode()
+        final: dict[tuple[str, str], Any] = {}
+        renamed = False
+        for table, key, doc in tx.ops:
+            if key is None:
+                renamed = True
+            else:
+                final[(table, key)] = doc
+        # Documents the transaction made are copied in (no row can be in the way: ids
+        # are chosen under the lock); those it changed are upserted.
+        existed: dict[tuple[str, str], bool] = {}
+        for table, key, before in tx.undo:
+            existed.setdefault((table, key), before is not None)
+        made = [(t, k, d) for (t, k), d in final.items() if d is not None and not existed[(t, k)]]
+        changed = [(t, k, d) for (t, k), d in final.items() if d is not None and existed[(t, k)]]
+        deletes = [(t, k) for (t, k), d in final.items() if d is None]
+        conn.execute(
+            "INSERT INTO journal (seq, who, ops) VALUES (%s, %s, %s::json)", (seq, tx.who, ops)
+        )
+        if made:
+            with conn.cursor().copy("COPY documents (tbl, id, doc) FROM STDIN") as copy:
+                for table, key, doc in made:
+                    copy.write_row((table, int(key), orjson.dumps(doc).decode()))
+        for start in range(0, len(changed), BATCH):
+            part = changed[start : start + BATCH]
+            conn.execute(
+                UPSERT,
+                (
+                    [table for table, _, _ in part],
+                    [int(key) for _, key, _ in part],
+                    [orjson.dumps(doc).decode() for _, _, doc in part],
+                ),
+            )
+        for start in range(0, len(deletes), BATCH):
+            part_keys = deletes[start : start + BATCH]
+            conn.execute(
+                DELETE,
+                ([table for table, _ in part_keys], [int(key) for _, key in part_keys]),
+            )
+        _set_meta(conn, seq=seq, max_ids=self._max_ids)
+        if renamed:
+            # A table emptied or dropped as a whole: its name (kept or gone) is stored
+            # beside the documents, since an empty table has none.
+            _set_meta(conn, names=sorted(self._tables))
+        if seq % JOURNAL_KEEP == 0:
+            conn.execute("DELETE FROM journal WHERE seq <= %s", (seq - JOURNAL_KEEP,))
+            _set_meta(conn, journal_base=seq - JOURNAL_KEEP)
+        conn.execute("SELECT pg_notify(%s, %s)", (self._channel, f"{self._db_id} {seq}"))
+        # Ours before COMMIT returns: our own NOTIFY, read with its result, is no news.
+        self._seq = seq
+        conn.execute("COMMIT")
+
+    def compact(self) -> None:
+        """Drop the journal entries every document already holds."""
+        with self.transaction(), self._errors():
+            conn = self._connection()
+            conn.execute("DELETE FROM journal WHERE seq <= %s", (self._seq,))
+            _set_meta(conn, journal_base=self._seq)
+            conn.execute("COMMIT")
+
+    def restore(self, tables: Tables, max_ids: dict[str, int], seq: int) -> None:
+        with self.transaction(), self._errors():
+            if self._seq or any(self._tables.values()):
+                raise StoreWriteFailed(t("store.not_empty", path=self.path))
+            conn = self._connection()
+            with conn.cursor().copy("COPY documents (tbl, id, doc) FROM STDIN") as copy:
+                for table, rows in tables.items():
+                    for key, doc in rows.items():
+                        copy.write_row((table, int(key), orjson.dumps(doc).decode()))
+            _set_meta(conn, seq=seq, journal_base=seq, max_ids=max_ids, names=sorted(tables))
+            conn.execute("SELECT pg_notify(%s, %s)", (self._channel, f"{self._db_id} {seq}"))
+            conn.execute("COMMIT")
+            self._tables = {name: dict(rows) for name, rows in tables.items()}
+            self._max_ids = dict(max_ids)
+            self._seq = seq
+
+    def close(self) -> None:
+        with self._mutex:
+            if self._conn is not None:
+                with contextlib.suppress(psycopg.Error):
+                    self._conn.close()
+            self._conn = None
+
+
+def has_data(location: DatabaseUrl) -> bool:
+    """Whether the database holds an isolation-tui store with at least one commit."""
+    conn = _connect(location, read_only=True)
+    try:
+        if not _has_schema(conn):
+            return False
+        return int(_meta(conn).get("seq", 0)) > 0
+    except psycopg.Error as exc:
+        raise StoreUnavailable(_lost_message(location, exc)) from exc
+    finally:
+        conn.close()
+
+
+def clear(location: DatabaseUrl) -> None:
+    """Empty the store for a new database (``demo --force``). It gets a new id, so
+    sessions still open read it afresh instead of mixing two databases."""
+    conn = _connect(location, read_only=False)
+    try:
+        if not _has_schema(conn):
+            return
+        lock, channel = _names(conn)
+        db_id = secrets.token_hex(8)
+        with _locked(conn, lock):
+            conn.execute("DELETE FROM journal")
+            conn.execute("DELETE FROM documents")
+            _set_meta(conn, db_id=db_id, seq=0, journal_base=0, max_ids={}, names=[])
+            conn.execute("SELECT pg_notify(%s, %s)", (channel, f"{db_id} 0"))
+    except psycopg.Error as exc:
+        raise StoreUnavailable(_lost_message(location, exc)) from exc
+    finally:
+        conn.close()

@@ -1,0 +1,282 @@
+"""``isolation-tui check`` finds every kind of damage it names, in a real process.
+
+A clean database is built through the rules; each test then damages one record
+through the bare TinyDB tables (no rules, no audit), as a bug, a script or an
+editor could, and runs ``check`` on it: exit 1, and a line naming the record and
+the field.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import CliRunner
+
+from isolation_tui.domain.idnumber import make_resident_id
+from isolation_tui.storage.actor import Actor
+from isolation_tui.storage.database import Database
+from isolation_tui.storage.paths import database_files
+from isolation_tui.storage.repository import open_store
+
+RESIDENT = make_resident_id("210602", date(1990, 1, 1), 123)
+
+# Stays 1-3 are open (rooms 301, 302, 303); stay 4 went to hospital.
+OPEN_A, OPEN_B, RESIDENT_STAY, GONE = 1, 2, 3, 4
+
+
+def arrival(number: str, room: str, id_type: str = "passport") -> dict[str, str]:
+    return {
+        "point": "DD01",
+        "room": room,
+        "name": f"旅客{number}",
+        "id_type": id_type,
+        "id_number": number,
+        "category": "inbound",
+        "arrived_at": "2026-11-20 10:00",
+    }
+
+
+@pytest.fixture(scope="module")
+def clean_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("clean") / "points.db"
+    store = open_store(
+        path, create=True, actor=Actor("tester", "local"), clock=lambda: datetime(2026, 11, 29, 9)
+    )
+    rooms = [
+        {"code": "301", "floor": "3", "beds": 1, "blocked": False},
+        {"code": "302", "floor": "3", "beds": 1, "blocked": False},
+        {"code": "303", "floor": "3", "beds": 2, "blocked": False},
+        {"code": "304", "floor": "3", "beds": 1, "blocked": False},
+    ]
+    store.save_point("DD01", "一号点", rooms)  # type: ignore[arg-type]
+    store.save_point("DD02", "二号点", [{"code": "101", "floor": "1", "beds": 2}])  # type: ignore[list-item]
+    assert store.register_arrival(arrival("P1", "301")) == OPEN_A
+    assert store.register_arrival(arrival("P2", "302")) == OPEN_B
+    assert store.register_arrival(arrival(RESIDENT, "303", "resident_id")) == RESIDENT_STAY
+    assert store.register_arrival(arrival("P4", "304")) == GONE
+    store.discharge({"stay": str(GONE), "discharged_at": "2026-11-25 10:00", "kind": "hospital"})
+    incident = store.open_incident(
+        {
+            "point": "DD01",
+            "occurred_at": "2026-11-28 08:10",
+            "kind": "fever",
+            "severity": "3",
+            "summary": "38.6",
+        },
+        stays=[OPEN_A],
+    )
+    store.close_incident(incident, "negative retest", "2026-11-28 09:00")
+    store.record_check(OPEN_A, "2026-11-28", "morning", "365", at="2026-11-28 08:05")
+    store.record_check(OPEN_A, "2026-11-28", "afternoon", "366", at="2026-11-28 15:05")
+    store.close()
+    return path
+
+
+@pytest.fixture
+def damaged(clean_db: Path, db_path: Path) -> Callable[..., None]:
+    """A copy of the clean database at ``db_path``; calling the result changes one
+    record of it, bypassing every rule."""
+    for source, target in zip(database_files(clean_db), database_files(db_path), strict=True):
+        if source.exists():
+            shutil.copy2(source, target)
+
+    def damage(table: str, record: int, **changes: Any) -> None:
+        db = Database(db_path)
+        try:
+            rows = db.table(table)
+            assert rows.get(doc_id=record) is not None, (table, record)
+            rows.update(changes, doc_ids=[record])
+        finally:
+            db.close()
+
+    return damage
+
+
+def one_record(db_path: Path, table: str, record: int) -> dict[str, Any]:
+    db = Database(db_path, read_only=True)
+    try:
+        doc = db.table(table).get(doc_id=record)
+        assert doc is not None
+        return dict(doc)
+    finally:
+        db.close()
+
+
+def failing_check(cli: CliRunner) -> str:
+    result = cli("check")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    assert "check failed" in result.stderr
+    return result.stderr
+
+
+def test_the_clean_database_passes(damaged: Callable[..., None], cli: CliRunner) -> None:
+    result = cli("check")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("OK: ") and "every rule holds" in result.stdout
+    assert result.stderr == ""
+
+
+def test_a_person_in_isolation_twice(
+    damaged: Callable[..., None], db_path: Path, cli: CliRunner
+) -> None:
+    person = one_record(db_path, "stays", OPEN_B)["person"]
+    damaged("stays", OPEN_B, person={**person, "id_number": "P1"})
+    assert "person passport:P1 is in 2 open stays at once" in failing_check(cli)
+
+
+def test_a_room_over_its_beds(damaged: Callable[..., None], cli: CliRunner) -> None:
+    damaged("stays", OPEN_B, room="301")
+    assert "room 301 of point DD01 holds 2 people but has 1 usable bed(s)" in failing_check(cli)
+
+
+def test_a_blocked_room_with_someone_in_it(damaged: Callable[..., None], cli: CliRunner) -> None:
+    rooms = [
+        {"code": "301", "floor": "3", "beds": 1, "blocked": True},
+        {"code": "302", "floor": "3", "beds": 1, "blocked": False},
+        {"code": "303", "floor": "3", "beds": 2, "blocked": False},
+        {"code": "304", "floor": "3", "beds": 1, "blocked": False},
+    ]
+    damaged("points", 1, rooms=rooms)
+    assert "room 301 of point DD01 holds 1 people but has 0 usable bed(s)" in failing_check(cli)
+
+
+def test_a_room_that_does_not_exist(damaged: Callable[..., None], cli: CliRunner) -> None:
+    damaged("stays", OPEN_B, room="999")
+    out = failing_check(cli)
+    assert "people are placed in room 999 of point DD01, which does not exist" in out
+
+
+def test_a_record_without_its_audit(
+    damaged: Callable[..., None], db_path: Path, cli: CliRunner
+) -> None:
+    db = Database(db_path)
+    try:
+        new = db.table("incidents").insert(one_record(db_path, "incidents", 1))
+    finally:
+        db.close()
+    assert f"incidents record {new} has no audit entry for its creation" in failing_check(cli)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"point": "XX"}, "stay 2: point “XX” breaks the rules"),
+        ({"release_due": "2026-12-25"}, "stay 2: release_due “2026-12-25” breaks the rules"),
+        ({"status": "gone"}, "stay 2: status “gone” breaks the rules"),
+        ({"discharge": 4}, "stay 2: status “open” breaks the rules"),
+        ({"status": "discharged", "discharge": None}, "stay 2: discharge “None” breaks the rules"),
+    ],
+    ids=["point", "release_due", "status", "open-with-discharge", "discharged-without"],
+)
+def test_a_stay_field_broken(
+    damaged: Callable[..., None], cli: CliRunner, changes: dict[str, Any], message: str
+) -> None:
+    damaged("stays", OPEN_B, **changes)
+    assert message in failing_check(cli)
+
+
+def test_a_resident_id_that_fails_its_check_digit(
+    damaged: Callable[..., None], db_path: Path, cli: CliRunner
+) -> None:
+    person = one_record(db_path, "stays", RESIDENT_STAY)["person"]
+    wrong = RESIDENT[:-1] + ("0" if RESIDENT[-1] != "0" else "1")
+    damaged("stays", RESIDENT_STAY, person={**person, "id_number": wrong})
+    assert f"stay 3: id_number “{wrong}” breaks the rules" in failing_check(cli)
+
+
+def test_an_orphan_discharge(damaged: Callable[..., None], cli: CliRunner) -> None:
+    damaged("discharges", 1, stay=OPEN_B)
+    assert f"discharge 1 does not match an open-then-discharged stay {OPEN_B}" in failing_check(cli)
+
+
+def test_a_discharge_before_its_arrival(damaged: Callable[..., None], cli: CliRunner) -> None:
+    damaged("discharges", 1, at="2026-11-19 10:00")
+    assert "discharge 1 is before its arrival" in failing_check(cli)
+
+
+def test_a_discharge_at_another_point(damaged: Callable[..., None], cli: CliRunner) -> None:
+    damaged("discharges", 1, point="DD02")
+    out = failing_check(cli)
+    assert "discharge 1 is at point DD02, its stay at DD01" in out
+
+
+def test_an_incident_handled_without_a_resolution(
+    damaged: Callable[..., None], cli: CliRunner
+) -> None:
+    damaged("incidents", 1, resolution="")
+    assert "incident 1 is handled without a resolution" in failing_check(cli)
+
+
+def test_counters_that_disagree(damaged: Callable[..., None], cli: CliRunner) -> None:
+    # A discharge of a kind no counter knows: the stay left, but no exit counts it.
+    damaged("discharges", 1, kind="teleported")
+    out = failing_check(cli)
+    assert "received 4 ≠ in isolation 3 + discharged 0" in out
+    assert "point DD01: received 4 ≠ in isolation 3 + discharged 0" in out
+
+
+def test_a_round_entered_twice(damaged: Callable[..., None], cli: CliRunner) -> None:
+    damaged("checks", 2, round="morning")
+    assert "person 1 has 2 checks in the morning round of 2026-11-28" in failing_check(cli)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"day": "2026-11-19"}, "checks record 1: day “2026-11-19” breaks the rules"),
+        ({"stay": 99}, "checks record 1: day “2026-11-28” breaks the rules"),
+        ({"temperature": 47.5}, "checks record 1: temperature “47.5” breaks the rules"),
+    ],
+    ids=["before-arrival", "no-such-stay", "temperature"],
+)
+def test_a_check_field_broken(
+    damaged: Callable[..., None], cli: CliRunner, changes: dict[str, Any], message: str
+) -> None:
+    damaged("checks", 1, **changes)
+    assert message in failing_check(cli)
+
+
+def test_a_test_of_no_stay(damaged: Callable[..., None], cli: CliRunner) -> None:
+    damaged("tests", 1, stay=99)
+    assert "tests record 1: stay “99” breaks the rules" in failing_check(cli)
+
+
+def test_a_plan_that_misses_the_last_day(
+    damaged: Callable[..., None], db_path: Path, cli: CliRunner
+) -> None:
+    db = Database(db_path, read_only=True)
+    try:
+        last = max(
+            (t for t in db.table("tests").all() if t["stay"] == OPEN_B),
+            key=lambda t: t["planned_day"],
+        )
+    finally:
+        db.close()
+    damaged("tests", last.doc_id, planned_day=13)
+    assert "stays record 2: tests “13” breaks the rules" in failing_check(cli)
+
+
+def test_a_release_home_without_a_negative_last_test(
+    damaged: Callable[..., None], cli: CliRunner
+) -> None:
+    damaged("discharges", 1, kind="released_home")
+    assert f"person {GONE} went home without a negative last test" in failing_check(cli)
+
+
+def test_a_damaged_file_is_named(clean_db: Path, db_path: Path, cli: CliRunner) -> None:
+    shutil.copy2(clean_db, db_path)
+    journal = database_files(clean_db)[1]
+    raw = bytearray(journal.read_bytes())
+    raw[-10] ^= 0x01
+    database_files(db_path)[1].write_bytes(bytes(raw))
+    result = cli("check")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert str(database_files(db_path)[1]) in result.stderr

@@ -1,0 +1,188 @@
+"""``isolation-tui`` itself, started in a pseudo-terminal of 80×24 as the README says.
+
+The program runs as a real process whose terminal is the pty's other end; the
+test reads what it draws (escape sequences removed) and types keys into it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from isolation_tui.headless.demo import run_demo
+from isolation_tui.storage.paths import database_files
+
+CTRL_Q = b"\x11"
+# CSI and OSC sequences, and the two-byte ones (ESC =, ESC >, ESC 7 ...).
+ESCAPES = re.compile(
+    rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_=>78]"
+)
+
+
+class Terminal:
+    """A program running in a pseudo-terminal, and everything it has drawn so far."""
+
+    def __init__(
+        self, args: list[str], env: dict[str, str], rows: int = 24, cols: int = 80
+    ) -> None:
+        self.master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "isolation_tui", *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+        )
+        os.close(slave)
+        self.raw = b""
+
+    @property
+    def text(self) -> str:
+        return ESCAPES.sub(b"", self.raw).decode("utf-8", "replace")
+
+    def _read(self, timeout: float) -> bool:
+        ready, _, _ = select.select([self.master], [], [], timeout)
+        if not ready:
+            return True
+        try:
+            chunk = os.read(self.master, 65536)
+        except OSError:  # EIO: the program has closed the terminal
+            return False
+        self.raw += chunk
+        return bool(chunk)
+
+    def wait_for(self, pattern: str, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while not re.search(pattern, self.text):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{pattern!r} not drawn; screen so far:\n{self.text[-3000:]}")
+            if not self._read(0.2) and self.proc.poll() is not None:
+                raise AssertionError(
+                    f"exited {self.proc.returncode} before {pattern!r}:\n{self.text}"
+                )
+
+    def type(self, keys: bytes) -> None:
+        os.write(self.master, keys)
+
+    def finish(self, timeout: float = 30) -> int:
+        """Read until the program exits; its exit code."""
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            self._read(0.1)
+        while self._read(0):
+            pass
+        return self.proc.wait(timeout=1)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        os.close(self.master)
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[type[Terminal]]:
+    started: list[Terminal] = []
+
+    class Tracked(Terminal):
+        def __init__(self, args: list[str], env: dict[str, str]) -> None:
+            super().__init__(args, env)
+            started.append(self)
+
+    yield Tracked
+    for term in started:
+        term.close()
+
+
+def environment(tmp_path: Path) -> dict[str, str]:
+    temp = tmp_path / "tmp"
+    temp.mkdir(exist_ok=True)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("LC_ALL", "COLUMNS", "LINES", "NO_COLOR", "ISOLATION_TUI_DB")
+    }
+    env.update(TERM="xterm-256color", LANG="en_US.UTF-8", TMPDIR=str(temp), HOME=str(tmp_path))
+    return env
+
+
+def test_demo_draws_its_counters_and_quits_on_ctrl_q(
+    tmp_path: Path, terminal: type[Terminal]
+) -> None:
+    env = environment(tmp_path)
+    term = terminal(["--demo", "--lang", "en"], env)
+    term.wait_for("Writing a fresh copy of the demo data")
+    term.wait_for(r"1371")
+    term.wait_for(r"1186")
+    # The demo lives in a temporary folder while the program runs...
+    folders = list((tmp_path / "tmp").glob("isolation-tui-*"))
+    assert len(folders) == 1 and (folders[0] / "demo.db").exists()
+    assert "Traceback" not in term.text
+    term.type(CTRL_Q)
+    assert term.finish() == 0
+    # ...and is gone when it quits.
+    assert not folders[0].exists()
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    assert run_demo(path, force=False, scale=1) == 0
+    return path
+
+
+def test_read_only_shows_its_badge_and_writes_nothing(
+    tmp_path: Path, terminal: type[Terminal], demo_db: Path
+) -> None:
+    before = [p.read_bytes() for p in database_files(demo_db)[:2]]
+    term = terminal(["--db", str(demo_db), "--read-only", "--lang", "en"], environment(tmp_path))
+    term.wait_for(r"READ-ONLY")
+    term.wait_for(r"1371")
+    term.type(CTRL_Q)
+    assert term.finish() == 0
+    assert [p.read_bytes() for p in database_files(demo_db)[:2]] == before
+
+
+def test_a_damaged_database_is_refused_at_start(
+    tmp_path: Path, terminal: type[Terminal], demo_db: Path
+) -> None:
+    copy = tmp_path / "points.db"
+    for source, target in zip(database_files(demo_db), database_files(copy), strict=True):
+        if source.exists():
+            shutil.copy2(source, target)
+    raw = bytearray(copy.read_bytes())
+    raw[len(raw) // 2] ^= 0x20
+    copy.write_bytes(bytes(raw))
+    term = terminal(["--db", str(copy), "--lang", "en"], environment(tmp_path))
+    assert term.finish(timeout=60) == 1
+    assert f"{copy}: snapshot fails its checksum" in term.text
+    assert "Nothing was changed" in term.text
+    assert "Traceback" not in term.text
+
+
+def test_read_only_on_a_missing_database_says_so_and_creates_nothing(
+    tmp_path: Path, terminal: type[Terminal]
+) -> None:
+    missing = tmp_path / "nowhere" / "points.db"
+    term = terminal(["--db", str(missing), "--read-only", "--lang", "en"], environment(tmp_path))
+    assert term.finish(timeout=60) == 1
+    assert f"{missing}: no database here" in term.text
+    assert "Traceback" not in term.text
+    assert not missing.parent.exists()
