@@ -13,8 +13,10 @@ from textual.command import CommandPalette
 from textual.filter import LineFilter
 from textual.screen import Screen
 from textual.signal import Signal
+from textual.timer import Timer
 
 from .domain.counters import Counters, for_point
+from .domain.health import next_boundary
 from .i18n import t
 from .screens.arrivals import ArrivalsScreen
 from .screens.base import MainScreen
@@ -108,6 +110,7 @@ class IsolationApp(App[None]):
 
     async def on_mount(self) -> None:
         self._recount()
+        self._boundary_timer = self._wait_for_boundary()
         await self.switch_mode("overview")
         self._poller = self.set_interval(POLL_SECONDS, self._poll)
         if self.ask_name:
@@ -119,7 +122,30 @@ class IsolationApp(App[None]):
             self.store.actor = dataclasses.replace(self.store.actor, on_duty=name)
             self.data_changed.publish(frozenset())
 
+    def _wait_for_boundary(self) -> Timer:
+        """Counters change with the clock too (a round over at 10:00 makes its
+        unchecked people missed; midnight makes tomorrow's releases due today). One
+        timer waits for the next such moment, which the domain names, by the store's
+        clock (so a test, or a clock set right, moves it)."""
+        now = self.store.clock()
+        self._boundary = next_boundary(now)
+        return self.set_timer((self._boundary - now).total_seconds(), self._at_boundary)
+
+    def _at_boundary(self) -> None:
+        """Recount once at the moment, with no write needed."""
+        if self.store.clock() >= self._boundary:
+            self._recount()
+            self.data_changed.publish(frozenset({"*"}))
+        # Else the timer woke early (the event loop's clock drifts from the wall
+        # clock): wait on for the same moment.
+        self._boundary_timer = self._wait_for_boundary()
+
     def _poll(self) -> None:
+        if self.store.clock() >= self._boundary:
+            # The clock jumped past the moment (a machine resumed from sleep, a clock
+            # set right): one comparison per poll, the recount only then.
+            self._boundary_timer.stop()
+            self._at_boundary()
         try:
             self.store.refresh()
         except StoreUnavailable as exc:

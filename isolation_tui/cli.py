@@ -446,6 +446,27 @@ def schedule(db_path: Location, point: str, category: str, days: str) -> ExitCod
     return 0
 
 
+@main.command(help="cli.help.shifts")
+@db_option
+@lang_option
+@as_option
+@click.argument("starts", required=False, default="")
+@command
+def shifts(db_path: Path, starts: str) -> ExitCode:
+    """Show, or set (e.g. 08:00,20:00), when shifts start: a first handover covers
+    the shift in progress."""
+    if not starts:
+        echo(",".join(open_store(db_path, read_only=True).shifts()))
+        return 0
+    try:
+        wanted = open_store(db_path).set_shifts(starts)
+    except FieldError as exc:
+        echo(f"isolation-tui: {exc.field}: {exc.message}", err=True)
+        return 1
+    echo(t("cli.shifts_set", starts=",".join(wanted)))
+    return 0
+
+
 @main.command(help="cli.help.check")
 @db_option
 @lang_option

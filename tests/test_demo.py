@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import itertools
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -396,3 +397,39 @@ def test_people_in_isolation_have_past_tests_negative_and_later_ones_pending(
     assert held == 4
     c = demo_store.counters()["*"]
     assert c.tests_due >= held
+
+
+def test_history_is_written_at_the_times_it_happened(demo_store: Store) -> None:
+    """Audit times are the event times: an arrival is recorded when the bus came, a
+    check when it was taken, a discharge when the person left; the log runs in time
+    order, so a handover's window holds what happened in it."""
+    audit = list(demo_store.rows("audit").values())
+    assert all(a["at"] <= b["at"] for a, b in itertools.pairwise(audit))
+    assert audit[-1]["at"] <= datetime.now().strftime("%Y-%m-%d %H:%M")
+    when = {"stays": "arrived_at", "checks": "at", "discharges": "at", "incidents": "occurred_at"}
+    for table, field in when.items():
+        for doc in demo_store.rows(table).values():
+            assert doc["created"]["at"] == doc[field], (table, doc)
+    results = [a for a in audit if a["table"] == "tests" and a["action"] == "result"]
+    tests = demo_store.rows("tests")
+    assert results and all(a["at"] == tests[str(a["record"])]["taken_at"] for a in results)
+
+
+async def test_the_first_f5_of_the_demo_shows_the_shift_in_progress(demo_db: Path) -> None:
+    from isolation_tui.app import IsolationApp
+    from isolation_tui.domain.handover import shift_start
+
+    store = open_store(demo_db, read_only=True)
+    app = IsolationApp(store)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("f5")
+            await pilot.pause()
+            summary = app.screen.summary  # type: ignore[attr-defined]
+    finally:
+        store.close()
+    started = shift_start(datetime.now(), ("08:00", "20:00")).strftime("%Y-%m-%d %H:%M")
+    assert summary["start"] == started
+    # The counters at the start are the point's, not zero: the window is one shift.
+    assert summary["counters_start"]["received"] > 1300
+    assert len(summary["arrivals"]) < 100 and len(summary["discharges"]) < 100

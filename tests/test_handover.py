@@ -147,10 +147,13 @@ def test_cli_prints_the_report_in_the_chosen_language(
 ) -> None:
     arrive(point, "P1")
     point.close()
-    zh = cli("handover", "--point", "DD01", "--lang", "zh")
+    # Recorded at the fixture's clock; the command runs at the real one (a first
+    # handover would cover only the real shift in progress): the window is chosen.
+    since = ("--since", "2026-11-29 09:00")
+    zh = cli("handover", "--point", "DD01", "--lang", "zh", *since)
     assert zh.returncode == 0, zh.stderr
     assert "交接班" in zh.stdout and "累计接收: 1 (+1)" in zh.stdout
-    en = cli("handover", "--point", "DD01", "--format", "txt", "--lang", "en")
+    en = cli("handover", "--point", "DD01", "--format", "txt", "--lang", "en", *since)
     assert "Shift handover" in en.stdout and "Arrivals in the window: 1" in en.stdout
     bad = cli("handover", "--since", "yesterday-ish")
     assert bad.returncode == 1 and "--since" in bad.stderr

@@ -84,7 +84,7 @@ def test_tests_are_planned_with_the_arrival_and_follow_extensions(point: Store) 
 
 def test_a_round_is_stored_and_entering_again_corrects_it(point: Store) -> None:
     stay = arrive(point, "P1")
-    check_id, draft = point.record_check(stay, "2026-11-29", "morning", "365", at="08:10")
+    check_id, draft, _ = point.record_check(stay, "2026-11-29", "morning", "365", at="08:10")
     assert draft is None
     check = point.get(CHECKS, check_id)
     assert check is not None
@@ -94,7 +94,7 @@ def test_a_round_is_stored_and_entering_again_corrects_it(point: Store) -> None:
         "2026-11-29 08:10",
     )
     assert check["created"]["who"] == "tester"
-    again, _ = point.record_check(stay, "2026-11-29", "morning", "m")
+    again, _, _ = point.record_check(stay, "2026-11-29", "morning", "m")
     assert again == check_id and point.get(CHECKS, check_id)["status"] == "missed"  # type: ignore[index]
     last = list(point.rows(AUDIT).values())[-1]
     assert (last["action"], last["before"]["status"], last["after"]["status"]) == (
@@ -117,13 +117,13 @@ def test_bad_values_store_nothing(point: Store) -> None:
 
 def test_a_fever_opens_one_draft_incident_to_confirm(point: Store) -> None:
     stay = arrive(point, "P1")
-    _, draft = point.record_check(stay, "2026-11-29", "morning", "385", at="08:00")
+    _, draft, _ = point.record_check(stay, "2026-11-29", "morning", "385", at="08:00")
     assert draft is not None
     incident = point.get(INCIDENTS, draft)
     assert incident is not None
     assert (incident["status"], incident["kind"], incident["severity"]) == ("draft", "fever", 3)
     assert "38.5" in incident["summary"] and incident["stays"] == [stay]
-    _, again = point.record_check(stay, "2026-11-29", "morning", "376")
+    _, again, _ = point.record_check(stay, "2026-11-29", "morning", "376")
     assert again == draft  # the same draft, not a second one
     counters = point.counters()["DD01"]
     assert (counters.incidents_draft, counters.incidents_open) == (1, 0)

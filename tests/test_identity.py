@@ -372,7 +372,10 @@ def test_handover_prints_no_control_characters(db_path: Path, hostile_store: Sto
             doc_ids=[1],
         )
     for fmt in ("md", "txt", "html"):
-        result = run(db_path, "handover", "--point", "DD01", "--format", fmt)
+        # Recorded at the fixture's clock, printed at the real one: the window is chosen
+        # (a first handover covers only the real shift in progress).
+        since = ("--since", "2026-11-29 08:00")
+        result = run(db_path, "handover", "--point", "DD01", "--format", fmt, *since)
         assert result.returncode == 0, result.stderr
         assert printed_controls(result.stdout) == [], fmt
         shown = "甲\\]0;pwned\\[2J" if fmt == "md" else "甲]0;pwned[2J"

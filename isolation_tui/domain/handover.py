@@ -15,14 +15,39 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from .counters import ALL, FIGURES, compute
+from .errors import FieldError
 from .health import FEVER
 from .records import AuditEntry, Point, is_live
 
 Tables = dict[str, dict[int, dict[str, Any]]]
+
+DEFAULT_SHIFTS = ("08:00", "20:00")
+
+
+def parse_shifts(text: str) -> list[str]:
+    """When shifts start, as typed (``08:00,20:00``): sorted ``HH:MM`` texts."""
+    starts: set[str] = set()
+    for part in text.replace("，", ",").split(","):
+        try:
+            moment = time.fromisoformat(part.strip().zfill(5))
+        except ValueError as exc:
+            raise FieldError("shifts", "error.bad_shifts", value=text) from exc
+        starts.add(moment.strftime("%H:%M"))
+    if not starts or len(starts) > 6:
+        raise FieldError("shifts", "error.bad_shifts", value=text)
+    return sorted(starts)
+
+
+def shift_start(now: datetime, shifts: Sequence[str]) -> datetime:
+    """The start of the shift ``now`` falls in (before the day's first start: the
+    last start of the day before)."""
+    today = [datetime.combine(now.date(), time.fromisoformat(s)) for s in sorted(shifts)]
+    started = [moment for moment in today if moment <= now]
+    return started[-1] if started else today[-1] - timedelta(days=1)
 
 
 @dataclass(frozen=True)

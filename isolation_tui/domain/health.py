@@ -8,7 +8,7 @@ test always falls on the last day of the quarantine, so it moves with extensions
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from .codes import CodeSet
 from .errors import FieldError
@@ -31,6 +31,8 @@ TEST_KIND = CodeSet(
 LOWEST, HIGHEST = 34.0, 42.5
 FEVER = 37.3
 AFTERNOON_FROM = 12  # a round entered from noon on is the afternoon round
+# When each round is walked: it counts as missed for anyone not checked by its end.
+ROUND_HOURS = {"morning": (6, 10), "afternoon": (AFTERNOON_FROM, 18)}
 
 DEFAULT_TEST_DAYS: dict[str, list[int]] = {
     "inbound": [1, 4, 7, 14],
@@ -65,6 +67,36 @@ def is_fever(temperature: float | None) -> bool:
 
 def round_of(hour: int) -> str:
     return "afternoon" if hour >= AFTERNOON_FROM else "morning"
+
+
+def round_start(day: str, round_name: str) -> str:
+    """When the round of ``day`` (``YYYY-MM-DD``) begins, as stored time text."""
+    return f"{day} {ROUND_HOURS[round_name][0]:02d}:00"
+
+
+def round_end(day: str, round_name: str) -> str:
+    """When the round of ``day`` is over: a person not checked by then is missed."""
+    return f"{day} {ROUND_HOURS[round_name][1]:02d}:00"
+
+
+def round_fits(day: str, round_name: str, arrived_at: str, left_at: str = "") -> bool:
+    """Whether the person was there for that round: it ended after they arrived, and
+    began before they left (``left_at`` empty: still there)."""
+    if round_end(day, round_name) <= arrived_at:
+        return False
+    return not left_at or round_start(day, round_name) < left_at
+
+
+def next_boundary(now: datetime) -> datetime:
+    """The next moment after ``now`` at which a counter changes with no write: a
+    round is over (missed checks), the round of the day turns to the afternoon one,
+    or midnight (due today, overdue, tests due)."""
+    hours = sorted({end for _, end in ROUND_HOURS.values()} | {AFTERNOON_FROM})
+    for hour in hours:
+        moment = datetime.combine(now.date(), time(hour))
+        if moment > now:
+            return moment
+    return datetime.combine(now.date() + timedelta(days=1), time())
 
 
 def planned_test_days(schedule: list[int], total_days: int) -> list[int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from .codes import (
@@ -36,9 +36,12 @@ from .idnumber import (
     sex_of,
 )
 from .records import Discharge, Incident, Person, Point, Room, Stay, release_due, usable_beds
-from .timeparse import format_time, is_future, parse_date, parse_time
+from .timeparse import CLOCK_TOLERANCE, format_time, is_future, parse_date, parse_time
 
 MAX_TEXT = 500
+# An arrival typed further back than this (or at all ahead of the clock) is asked
+# about before it is stored: 2020 typed for 2026 plans every test years ago.
+CONFIRM_ARRIVAL_BEFORE = timedelta(days=2)
 MAX_QUARANTINE_DAYS = 90
 _PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-]{4,19}$")
 _TRUE = {"1", "y", "yes", "true", "是", "有", "阴性", "negative", "x", "✓"}
@@ -270,6 +273,16 @@ def arrival_from_fields(
         notes=_field(fields, "notes"),
         created={"at": "", "who": ""},
     )
+
+
+def unusual_arrival(moment: datetime, now: datetime) -> str:
+    """``"past"`` or ``"future"`` when an arrival time should be confirmed before it is
+    stored, else "". (A time beyond the clock tolerance is refused by the rules.)"""
+    if moment < now - CONFIRM_ARRIVAL_BEFORE:
+        return "past"
+    if now < moment <= now + CLOCK_TOLERANCE:
+        return "future"
+    return ""
 
 
 def check_room(point: Point, room_code: str, taken: int, field: str = "room") -> Room:

@@ -23,6 +23,12 @@ def format_date(day: date) -> str:
     return day.isoformat()
 
 
+def short_time(text: str, today: date) -> str:
+    """Stored time (or date) text for a list: without the year when it is this
+    year's, whole otherwise (``2020-01-01`` must never pass for this January)."""
+    return text[5:] if text[:4] == f"{today.year:04d}" else text
+
+
 def parse_time(text: str, now: datetime | None = None) -> datetime | None:
     """``now``, ``14:05`` (today), ``2022-03-25 14:05``, ``2022/3/25 14:05``,
     ``2022年3月25日 14时05分``, or a bare date (midnight). None when unreadable."""

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from ..domain.counters import ALL
-from ..domain.health import HIGHEST, LOWEST
+from ..domain.health import HIGHEST, LOWEST, day_date
 from ..domain.idnumber import resident_id_problem, visible
 from ..domain.records import is_live, person_key, release_due, usable_beds
 from ..i18n import t
@@ -98,6 +98,11 @@ def problems(store: Store, today: date | None = None) -> Iterator[str]:
     for key, incident in incidents.items():
         if is_live(incident) and incident["status"] == "handled" and not incident["resolution"]:
             yield t("check.no_resolution", id=key)
+        about = [stays.get(str(stay_id)) or {} for stay_id in incident.get("stays", [])]
+        waiting = is_live(incident) and incident["status"] == "draft"
+        if waiting and about and not any(stay and is_live(stay) for stay in about):
+            # A draft about an arrival voided as a mistake would count as waiting.
+            yield t("check.draft_of_voided", id=key)
 
     yield from _health_problems(store, stays, discharges)
 
@@ -139,8 +144,8 @@ def _health_problems(
     rounds: Tally[tuple[int, str, str]] = Tally()
     for key, check in store.rows(CHECKS).items():
         stay = stays.get(str(check["stay"]))
-        if stay is None or check["day"] < stay["arrived_at"][:10]:
-            yield t("check.health_field", table=CHECKS, id=key, field="day", value=check["day"])
+        if stay is None:
+            yield t("check.health_field", table=CHECKS, id=key, field="stay", value=check["stay"])
             continue
         rounds[(check["stay"], check["day"], check["round"])] += 1
         temperature = check["temperature"]
@@ -157,6 +162,8 @@ def _health_problems(
     for key, stay in stays.items():
         if not is_live(stay):
             continue
+        # Results entered before the arrival was corrected, rounds outside the stay.
+        yield from store.off_plan(int(key))
         tests = store.tests_of(int(key))
         if not tests:
             continue
@@ -164,6 +171,17 @@ def _health_problems(
         last_day = tests[-1][1]["planned_day"]
         if stay["status"] == "open" and last_day != total:
             yield t("check.health_field", table=STAYS, id=key, field="tests", value=last_day)
+        arrived = date.fromisoformat(stay["arrived_at"][:10])
+        for test_id, test in tests:
+            # The plan follows the arrival: a corrected arrival moves every planned date.
+            if test["planned_date"] != day_date(arrived, test["planned_day"]).isoformat():
+                yield t(
+                    "check.health_field",
+                    table=TESTS,
+                    id=test_id,
+                    field="planned_date",
+                    value=test["planned_date"],
+                )
         discharge = discharges.get(str(stay.get("discharge")))
         if (
             discharge

@@ -40,6 +40,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..domain.codes import DEFAULT_QUARANTINE_DAYS
+from ..domain.health import DEFAULT_TEST_DAYS, planned_test_days
 from ..domain.idnumber import make_resident_id
 from ..domain.records import Room
 from ..domain.timeparse import format_time
@@ -47,6 +48,25 @@ from ..i18n import current_language, set_language, t
 from ..storage.backend import Location, remove_store, store_exists
 from ..storage.engine import put_in_place
 from ..storage.repository import INCIDENTS, Store, open_store
+from .demo_data import (
+    BORDER_POINTS,
+    COUNTY_POINTS,
+    DANDONG_REGIONS,
+    DISTRICTS,
+    ELSEWHERE,
+    EXTENSIONS,
+    FOREIGN_NAMES,
+    FOREIGN_PHONE,
+    GIVEN,
+    MOBILE_PREFIXES,
+    NOTES,
+    REGION_NAMES,
+    ROUTES,
+    SHORT,
+    STORIES,
+    SURNAMES,
+    Route,
+)
 
 # The seed article's figures, per unit of --scale.
 RECEIVED = 1371
@@ -76,69 +96,18 @@ class PointSpec:
     border: bool
 
 
-DISTRICTS: dict[str, tuple[str, str]] = {
-    # key: (region code of the resident ID, name)
-    "ZX": ("210603", "振兴区"),
-    "YB": ("210602", "元宝区"),
-    "ZA": ("210604", "振安区"),
-    "DG": ("210681", "东港市"),
-    "FC": ("210682", "凤城市"),
-    "KD": ("210624", "宽甸满族自治县"),
-}
-
-_BORDER_POINTS: list[tuple[str, str, str]] = [
-    ("江畔宾馆", "ZX", "丹东市振兴区滨江中路86号"),
-    ("鸭绿江宾馆", "ZX", "丹东市振兴区江城大街27号"),
-    ("锦山宾馆", "YB", "丹东市元宝区锦山大街152号"),
-    ("九连城宾馆", "ZA", "丹东市振安区九连城镇九连城村"),
-    ("太平湾宾馆", "ZA", "丹东市振安区太平湾街道太平湾村"),
-    ("河口宾馆", "KD", "宽甸满族自治县长甸镇河口村"),
-    ("虎山宾馆", "KD", "宽甸满族自治县虎山镇虎山村"),
-    ("下露河宾馆", "KD", "宽甸满族自治县下露河朝鲜族乡下露河村"),
-    ("北井子宾馆", "DG", "东港市北井子镇中心街18号"),
-    ("大鹿岛宾馆", "DG", "东港市孤山镇大鹿岛村"),
-]
-
-_COUNTY_POINTS: list[tuple[str, str, str]] = [
-    ("春晖宾馆", "ZX", "丹东市振兴区春二路35号"),
-    ("六纬路酒店", "ZX", "丹东市振兴区六纬路12号"),
-    ("七经街宾馆", "ZX", "丹东市振兴区七经街101号"),
-    ("兴五路商务酒店", "ZX", "丹东市振兴区兴五路8号"),
-    ("金山宾馆", "YB", "丹东市元宝区金山镇天泽路6号"),
-    ("宝山酒店", "YB", "丹东市元宝区宝山大街77号"),
-    ("八道宾馆", "YB", "丹东市元宝区八道街道江城大街209号"),
-    ("五龙背温泉宾馆", "ZA", "丹东市振安区五龙背镇温泉街3号"),
-    ("同兴宾馆", "ZA", "丹东市振安区同兴镇同兴路21号"),
-    ("珍珠宾馆", "ZA", "丹东市振安区珍珠街道珍珠路45号"),
-    ("大东宾馆", "DG", "东港市大东街道新兴路66号"),
-    ("前阳宾馆", "DG", "东港市前阳镇前阳街9号"),
-    ("孤山宾馆", "DG", "东港市孤山镇孤山大街30号"),
-    ("黄土坎宾馆", "DG", "东港市黄土坎镇黄土坎街14号"),
-    ("新城酒店", "DG", "东港市新城街道滨海路120号"),
-    ("凤凰山宾馆", "FC", "凤城市凤凰城街道凤山路58号"),
-    ("草河宾馆", "FC", "凤城市草河街道草河路17号"),
-    ("通远堡宾馆", "FC", "凤城市通远堡镇通远堡街5号"),
-    ("宝山宾馆", "FC", "凤城市宝山镇宝山街22号"),
-    ("宽甸宾馆", "KD", "宽甸满族自治县宽甸镇中心大街88号"),
-    ("永甸宾馆", "KD", "宽甸满族自治县永甸镇永甸街11号"),
-    ("振江宾馆", "KD", "宽甸满族自治县振江镇振江街4号"),
-]
-
-_SHORT = {"ZX": "振兴", "YB": "元宝", "ZA": "振安", "DG": "东港", "FC": "凤城", "KD": "宽甸"}
-
-
 def point_specs() -> list[PointSpec]:
     specs = [
         PointSpec(f"BJ{n:02d}", f"边境{n}号点·{hotel}", district, address, True)
-        for n, (hotel, district, address) in enumerate(_BORDER_POINTS, start=1)
+        for n, (hotel, district, address) in enumerate(BORDER_POINTS, start=1)
     ]
     seen: dict[str, int] = {}
-    for hotel, district, address in _COUNTY_POINTS:
+    for hotel, district, address in COUNTY_POINTS:
         seen[district] = seen.get(district, 0) + 1
         n = seen[district]
         specs.append(
             PointSpec(
-                f"{district}{n:02d}", f"{_SHORT[district]}{n}号点·{hotel}", district, address, False
+                f"{district}{n:02d}", f"{SHORT[district]}{n}号点·{hotel}", district, address, False
             )
         )
     return specs
@@ -175,128 +144,6 @@ def make_rooms(rng: random.Random, border: bool, buildings: int) -> list[Room]:
 
 # ---------------------------------------------------------------- the people
 
-_SURNAMES = (
-    "王李张刘陈杨赵黄周吴徐孙马朱胡郭何林高罗郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余于杜叶程魏苏吕丁"
-    "任卢姚沈钟姜崔谭陆范汪廖石金贾夏付方邹熊白孟秦邱侯江尹薛闫段雷史陶贺毛郝顾邵孔常汤康乔文朴"
-)
-_GIVEN = {
-    "male": "伟强磊军洋勇杰涛明超斌鹏辉刚浩宇博晨旭峰鑫宁健俊志国建海东成哲龙胜文",
-    "female": "芳娜敏静丽艳娟霞燕玲婷雪琳颖倩欣悦佳慧蕾红梅莹晶萍月瑶雯珊洁英秀",
-}
-_FOREIGN_NAMES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    # nationality: (surnames, male given names, female given names)
-    "KR": (
-        ("KIM", "LEE", "PARK", "CHOI", "JUNG", "KANG", "CHO", "YOON", "JANG", "LIM"),
-        ("MINJUN", "SEOJUN", "JIHOON", "HYUNWOO", "DONGHYUN", "SUNGMIN"),
-        ("SEOYEON", "JIWOO", "MINJI", "HAYOON", "SOOYEON", "YUNA"),
-    ),
-    "JP": (
-        ("SATO", "SUZUKI", "TAKAHASHI", "TANAKA", "WATANABE", "ITO", "YAMAMOTO"),
-        ("HIROSHI", "TAKESHI", "KENJI", "SHOTA", "DAISUKE"),
-        ("YUKI", "AYAKA", "HARUKA", "MISAKI", "YUI"),
-    ),
-    "RU": (
-        ("IVANOV", "PETROV", "SMIRNOV", "KUZNETSOV", "POPOV", "SOKOLOV", "VOLKOV"),
-        ("SERGEI", "ALEXEI", "DMITRY", "ANDREI", "IVAN"),
-        ("ANNA", "OLGA", "TATIANA", "ELENA", "NATALIA"),
-    ),
-    "US": (
-        ("SMITH", "JOHNSON", "BROWN", "MILLER", "DAVIS", "WILSON"),
-        ("JOHN", "MICHAEL", "DAVID", "JAMES"),
-        ("EMILY", "SARAH", "JESSICA", "LAURA"),
-    ),
-    "DE": (
-        ("MUELLER", "SCHMIDT", "SCHNEIDER", "FISCHER", "WEBER"),
-        ("THOMAS", "STEFAN", "MARKUS"),
-        ("SABINE", "JULIA", "ANNA"),
-    ),
-}
-_FOREIGN_PHONE = {"KR": "+82 10", "JP": "+81 90", "RU": "+7 914", "US": "+1 646", "DE": "+49 151"}
-
-# Where Chinese people live (resident ID region codes) when not in Dandong.
-_ELSEWHERE: list[tuple[str, str]] = [
-    ("210102", "沈阳市"),
-    ("210202", "大连市"),
-    ("210302", "鞍山市"),
-    ("210502", "本溪市"),
-    ("222401", "延吉市"),
-    ("220102", "长春市"),
-    ("230103", "哈尔滨市"),
-    ("110105", "北京市"),
-    ("370202", "青岛市"),
-    ("130102", "石家庄市"),
-    ("410105", "郑州市"),
-]
-_REGION_NAMES = {code: f"丹东市{name}" for code, name in DISTRICTS.values()} | {
-    "210624": "宽甸满族自治县",
-    "210681": "东港市",
-    "210682": "凤城市",
-    **dict(_ELSEWHERE),
-}
-_DANDONG_REGIONS = [code for code, _ in DISTRICTS.values()]
-
-_MOBILE_PREFIXES = (
-    "130",
-    "131",
-    "132",
-    "139",
-    "138",
-    "150",
-    "151",
-    "155",
-    "158",
-    "186",
-    "187",
-    "189",
-)
-
-
-@dataclass(frozen=True)
-class Route:
-    transport: str
-    country: str  # nationality of the foreigners on board; "" for none
-    origins: tuple[str, ...]
-    weight: int
-    border_only: bool = False
-
-
-# International arrivals landed in Shenyang or Dalian and came on by closed-loop
-# transfer bus; people and drivers from Sinuiju came across the Yalu river bridge
-# through the Dandong port, and went to the border points.
-ROUTES: list[Route] = [
-    Route("KE831", "KR", ("韩国首尔", "韩国仁川", "韩国水原"), 10),
-    Route("OZ323", "KR", ("韩国首尔", "韩国釜山", "韩国仁川"), 9),
-    Route("CZ682", "KR", ("韩国首尔", "韩国大邱", "韩国安山"), 8),
-    Route("NH923", "JP", ("日本东京", "日本横滨", "日本千叶"), 5),
-    Route("MU516", "JP", ("日本大阪", "日本名古屋", "日本福冈"), 4),
-    Route("SU204", "RU", ("俄罗斯莫斯科", "俄罗斯圣彼得堡"), 4),
-    Route("CZ6072", "RU", ("俄罗斯符拉迪沃斯托克", "俄罗斯哈巴罗夫斯克"), 4),
-    Route("CA988", "US", ("美国洛杉矶", "美国旧金山"), 2),
-    Route("UA857", "US", ("美国纽约", "美国芝加哥"), 2),
-    Route("LH720", "DE", ("德国法兰克福", "德国慕尼黑"), 2),
-    Route("EK308", "", ("阿联酋迪拜", "沙特利雅得"), 2),
-    Route("TG674", "", ("泰国曼谷", "越南胡志明市"), 2),
-    Route("丹东口岸", "", ("朝鲜新义州", "朝鲜平壤"), 6, border_only=True),
-]
-
-_NOTES = (
-    "有高血压病史，每日测量血压",
-    "糖尿病，自带胰岛素",
-    "素食",
-    "青霉素过敏",
-    "需要韩语翻译协助",
-    "需要俄语翻译协助",
-    "孕早期，已告知驻点医生",
-    "腿部骨折术后，行动不便",
-)
-
-_EXTENSIONS: list[tuple[int, str]] = [
-    (7, "同航班出现阳性病例，按密接管理延长隔离7天"),
-    (3, "第14天核酸结果可疑，延长3天复检"),
-    (7, "按属地防控要求执行“14+7”，延长集中隔离7天"),
-    (3, "同楼层出现发热人员，延长3天观察"),
-]
-
 
 @dataclass
 class PersonPlan:
@@ -317,7 +164,8 @@ class PersonPlan:
     readings: dict[tuple[date, str], tuple[str, str]] = field(default_factory=dict)
     positive_day: int | None = None  # the planned test that came back positive
     retest_pending: bool = False  # the last test's result is not out yet
-    dismissed: tuple[str, str] | None = None  # a false fever: (recheck action, void reason)
+    # A false fever: (recheck action, when, void reason).
+    dismissed: tuple[str, datetime, str] | None = None
 
     @property
     def due(self) -> date:
@@ -330,7 +178,7 @@ class PersonPlan:
 
     @property
     def dandong(self) -> bool:
-        return self.region in _DANDONG_REGIONS
+        return self.region in DANDONG_REGIONS
 
 
 @dataclass
@@ -359,66 +207,6 @@ class IncidentPlan:
     # the supervisor confirmed; its summary is the program's.
     draft: bool = False
 
-
-class _Story(NamedTuple):
-    """An incident with one person that was handled while they stayed."""
-
-    kind: str
-    severity: int
-    summary: str
-    actions: tuple[str, ...]
-    reported_to: str
-    resolution: str
-    hours: tuple[int, int]  # how long it took to handle
-
-
-_STORIES: list[_Story] = [
-    _Story(
-        "fever",
-        2,
-        "{name}（{room}室）晨检体温38.2℃，伴咽痛",
-        ("驻点医生问诊并单人单管采样", "单采核酸阴性，抗原阴性", "次日复测体温36.8℃"),
-        "区卫健局",
-        "复检阴性，体温恢复正常，继续隔离观察",
-        (18, 30),
-    ),
-    _Story(
-        "mental_health",
-        2,
-        "{name}（{room}室）情绪低落，拒绝进食，多次称要回家",
-        ("巾帼心理疏导服务队电话疏导", "安排家属视频通话", "每日两次回访"),
-        "巾帼心理疏导服务队",
-        "情绪平稳，恢复正常饮食，继续每日回访",
-        (20, 48),
-    ),
-    _Story(
-        "abscond",
-        3,
-        "{name}（{room}室）试图从消防通道离开隔离点，被值守人员劝回",
-        ("安保人员劝返房间", "驻点民警批评教育，签订承诺书", "加采核酸，消防通道加装门磁报警"),
-        "属地派出所、区疫情防控指挥部",
-        "人员已返回房间，核酸阴性，已签订承诺书",
-        (3, 8),
-    ),
-    _Story(
-        "conflict",
-        1,
-        "{name}（{room}室）对延长隔离期不满，与医护人员发生争执",
-        ("负责人当面解释延长隔离的政策依据", "安排专人每日沟通"),
-        "",
-        "经解释政策后情绪平复，配合隔离",
-        (1, 4),
-    ),
-    _Story(
-        "medical",
-        2,
-        "{name}（{room}室）牙痛难忍，需口腔科就诊",
-        ("驻点医生初步处置", "协调定点医院口腔科，负压车闭环接送"),
-        "区卫健局",
-        "闭环就医后当日返回隔离点，无异常",
-        (5, 9),
-    ),
-]
 
 # An event: (when, order at the same minute, sequence, what).
 Event = tuple[datetime, int, int, Any]
@@ -459,20 +247,20 @@ class _People:
             sequence = rng.randrange(500) * 2 + (1 if sex == "male" else 0)
             return make_resident_id(region, born, sequence)
 
-        given = "".join(rng.sample(_GIVEN[sex], rng.choice((1, 2, 2, 2))))
+        given = "".join(rng.sample(GIVEN[sex], rng.choice((1, 2, 2, 2))))
         return {
-            "name": (surname or rng.choice(_SURNAMES)) + given,
+            "name": (surname or rng.choice(SURNAMES)) + given,
             "sex": sex,
             "birth_date": born.isoformat(),
             "id_type": "resident_id",
             "id_number": self._unique(number),
             "nationality": "CN",
-            "phone": rng.choice(_MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}",
+            "phone": rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}",
         }
 
     def foreign(self, country: str, sex: str, ages: tuple[int, int]) -> dict[str, str]:
         rng = self.rng
-        surnames, men, women = _FOREIGN_NAMES[country]
+        surnames, men, women = FOREIGN_NAMES[country]
         surname = rng.choice(surnames)
         if country == "RU" and sex == "female":
             surname += "A"
@@ -491,10 +279,10 @@ class _People:
 
         local = rng.random() < 0.5
         if local:
-            phone = rng.choice(_MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}"
+            phone = rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}"
         else:
             local_part = f"{rng.randrange(1000, 10000)} {rng.randrange(1000, 10000)}"
-            phone = f"{_FOREIGN_PHONE[country]} {local_part}"
+            phone = f"{FOREIGN_PHONE[country]} {local_part}"
         return {
             "name": f"{surname} {given}",
             "sex": sex,
@@ -536,7 +324,7 @@ def _sample_time(person: PersonPlan, day: int) -> datetime:
     )
 
 
-def _rounds(person: PersonPlan, now: datetime) -> Iterator[tuple[str, str, str, str, str]]:
+def _rounds(person: PersonPlan, now: datetime) -> Iterator[tuple[str, str, datetime, str, str]]:
     """The person's checks, round by round, from the arrival to the departure (or to
     the last round over by ``now``): (day, round, time, value as typed, symptoms).
 
@@ -565,7 +353,7 @@ def _rounds(person: PersonPlan, now: datetime) -> Iterator[tuple[str, str, str, 
                     value = f"{min(37.1, max(35.8, temperature)):.1f}"
                     if draw > 1 - SYMPTOM_RATE:
                         symptoms = "咽干" if draw > 1 - SYMPTOM_RATE / 2 else "乏力"
-            yield day.isoformat(), round_name, format_time(at), value, symptoms
+            yield day.isoformat(), round_name, at, value, symptoms
         day += timedelta(days=1)
 
 
@@ -666,8 +454,8 @@ class _Planner:
         if batch.district and roll < 0.6:
             return DISTRICTS[batch.district][0]
         if roll < 0.75:
-            return rng.choice(_DANDONG_REGIONS)
-        return rng.choice(_ELSEWHERE)[0]
+            return rng.choice(DANDONG_REGIONS)
+        return rng.choice(ELSEWHERE)[0]
 
     def _new(self, fields: dict[str, str], region: str, at: datetime) -> PersonPlan:
         person = PersonPlan(
@@ -693,7 +481,7 @@ class _Planner:
         first_sex = rng.choice(("male", "female"))
         parent = self.people.chinese(region, first_sex, (28, 50))
         if rng.random() < 0.5:
-            surname = parent["name"][0] if first_sex == "male" else rng.choice(_SURNAMES)
+            surname = parent["name"][0] if first_sex == "male" else rng.choice(SURNAMES)
             other = self.people.chinese(
                 region, rng.choice(("male", "female")), (4, 15), surname=surname
             )
@@ -715,10 +503,10 @@ class _Planner:
         person.days = DEFAULT_QUARANTINE_DAYS[category]
         person.fields["quarantine_days"] = str(person.days)
         if rng.random() < 0.12:
-            person.fields["notes"] = rng.choice(_NOTES)
+            person.fields["notes"] = rng.choice(NOTES)
         if plain or rng.random() >= 0.05:
             return
-        extension = rng.choice(_EXTENSIONS)
+        extension = rng.choice(EXTENSIONS)
         person.extension = extension
         # Older arrivals must have been due (and released) before today.
         if not recent and person.due >= self.today:
@@ -939,7 +727,7 @@ class _Planner:
             later = incident.occurred + timedelta(hours=rng.randint(*hours))
             incident.handled = min(later, person.leave - timedelta(minutes=30))
 
-        for person, story in zip(stayed, _STORIES, strict=True):
+        for person, story in zip(stayed, STORIES, strict=True):
             incident = IncidentPlan(
                 occurred=self._during(person, 2, 11),
                 kind=story.kind,
@@ -1201,14 +989,113 @@ def only_points(plan: Plan, codes: Collection[str]) -> Plan:
 # ---------------------------------------------------------------- writing
 
 
-class _Writer:
-    """Writes the plan through the Store, remembering which stay is whose."""
+class DemoClock:
+    """The store's clock while the demo is written: each record is written at the
+    time it happened, so its audit entry (and a handover's window) says so too."""
 
-    def __init__(self, store: Store, plan: Plan, now: datetime) -> None:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Check(NamedTuple):
+    person: PersonPlan
+    day: str
+    round_name: str
+    value: str
+    symptoms: str
+
+
+class Result(NamedTuple):
+    person: PersonPlan
+    planned_day: int
+    result: str
+
+
+class Dismissal(NamedTuple):
+    person: PersonPlan
+
+
+class Action(NamedTuple):
+    incident: IncidentPlan
+    what: str
+
+
+class Closing(NamedTuple):
+    incident: IncidentPlan
+
+
+# At the same minute: a departure frees its room before a bus comes; a reading is
+# taken before the incident it raised is confirmed, and that before its actions.
+_ORDER: dict[type, int] = {
+    Check: 3,
+    Result: 3,
+    IncidentPlan: 4,
+    Dismissal: 5,
+    Action: 6,
+    Closing: 7,
+}
+
+
+def timeline(plan: Plan, now: datetime) -> list[Event]:
+    """The plan's events with every check, test result, dismissal, incident action
+    and closing as an event of its own, in the order they happened (up to ``now``)."""
+    # An incident the program raised is confirmed after the reading that raised it.
+    events = [
+        (at, _ORDER[IncidentPlan] if isinstance(what, IncidentPlan) else order, seq, what)
+        for at, order, seq, what in plan.events
+    ]
+    seq = len(events)
+
+    def event(at: datetime, what: Any) -> None:
+        nonlocal seq
+        events.append((at, _ORDER[type(what)], seq, what))
+        seq += 1
+
+    for _at, _order, _seq, what in plan.events:
+        if isinstance(what, Batch):
+            for person in what.people:
+                _health_events(person, now, event)
+        elif isinstance(what, IncidentPlan):
+            # Actions spread over the time the incident took (or its first hours, if open).
+            end = what.handled or what.occurred + timedelta(hours=len(what.actions) + 1)
+            step = (end - what.occurred) / (len(what.actions) + 1)
+            for n, action in enumerate(what.actions, start=1):
+                event(min(what.occurred + step * n, now), Action(what, action))
+            if what.handled is not None:
+                event(what.handled, Closing(what))
+    events.sort(key=lambda e: e[:3])
+    return events
+
+
+def _health_events(
+    person: PersonPlan, now: datetime, event: Callable[[datetime, Any], None]
+) -> None:
+    for day, round_name, at, value, symptoms in _rounds(person, now):
+        event(at, Check(person, day, round_name, value, symptoms))
+    category = person.fields["category"]
+    total = person.days + (person.extension[0] if person.extension else 0)
+    days = planned_test_days(DEFAULT_TEST_DAYS[category], total)
+    for day in days:
+        result = _result(person, day, day == days[-1], now.date())
+        if result:
+            event(_sample_time(person, day), Result(person, day, result))
+    if person.dismissed is not None:
+        event(person.dismissed[1], Dismissal(person))
+
+
+class _Writer:
+    """Writes the plan through the Store, event by event at its own time,
+    remembering which stay is whose."""
+
+    def __init__(self, store: Store, plan: Plan, clock: DemoClock) -> None:
         self.store = store
         self.plan = plan
-        self.now = now
+        self.clock = clock
         self.stay_of: dict[int, int] = {}
+        self.incident_of: dict[int, int] = {}
         self.certificates: dict[tuple[str, date], int] = {}
         # Drafts the program opened, by (person, kind), for the supervisor to confirm.
         self.drafts: dict[tuple[int, str], int] = {}
@@ -1223,14 +1110,29 @@ class _Writer:
                 quarantine_days=DEFAULT_QUARANTINE_DAYS,
             )
 
-    def write(self, what: Batch | PersonPlan | IncidentPlan) -> None:
+    def write(self, at: datetime, what: Any) -> None:
+        self.clock.now = at
         if isinstance(what, Batch):
             for person in what.people:
                 self.arrive(person)
         elif isinstance(what, PersonPlan):
             self.discharge(what)
-        else:
+        elif isinstance(what, IncidentPlan):
             self.incident(what)
+        elif isinstance(what, Check):
+            self.check(what)
+        elif isinstance(what, Result):
+            self.result(what)
+        elif isinstance(what, Dismissal):
+            self.dismiss(what.person, at)
+        elif isinstance(what, Action):
+            self.store.add_action(self.incident_of[id(what.incident)], what.what, format_time(at))
+        else:
+            incident = what.incident
+            assert incident.handled is not None
+            self.store.close_incident(
+                self.incident_of[id(incident)], incident.resolution, format_time(incident.handled)
+            )
 
     def arrive(self, person: PersonPlan) -> None:
         fields = {**person.fields, "point": person.point, "room": person.room}
@@ -1249,34 +1151,37 @@ class _Writer:
                 {"notes": "；".join(filter(None, (fields.get("notes", ""), person.notes)))},
                 person.notes,
             )
-        self.health(person, stay_id)
 
-    def health(self, person: PersonPlan, stay_id: int) -> None:
-        """The person's rounds and test results for the whole stay (up to now), written
-        while the stay is open. Fevers and positives open drafts, as they would."""
-        store = self.store
-        for day, round_name, at, value, symptoms in _rounds(person, self.now):
-            _check, draft = store.record_check(stay_id, day, round_name, value, symptoms, at)
-            if draft is not None:
-                self.drafts[(person.index, "fever")] = draft
-        tests = store.tests_of(stay_id)
-        for n, (test_id, test) in enumerate(tests):
-            day = test["planned_day"]
-            result = _result(person, day, n == len(tests) - 1, self.now.date())
-            if result:
-                taken = format_time(_sample_time(person, day))
-                draft = store.record_test_result(test_id, result, taken)
-                if draft is not None:
-                    self.drafts[(person.index, "positive_test")] = draft
-        if person.dismissed is not None:
-            recheck, at, reason = person.dismissed
-            draft = self.drafts.pop((person.index, "fever"))
-            store.add_action(draft, recheck, format_time(at))
-            store.void(INCIDENTS, draft, reason)
+    def check(self, check: Check) -> None:
+        """One reading of a round; a fever opens a draft, as it would."""
+        person = check.person
+        at = format_time(self.clock.now)
+        _check, draft, _ = self.store.record_check(
+            self.stay_of[person.index], check.day, check.round_name, check.value, check.symptoms, at
+        )
+        if draft is not None:
+            self.drafts[(person.index, "fever")] = draft
+
+    def result(self, result: Result) -> None:
+        person = result.person
+        tests = self.store.tests_of(self.stay_of[person.index])
+        test_id = next(i for i, test in tests if test["planned_day"] == result.planned_day)
+        taken = format_time(self.clock.now)
+        draft = self.store.record_test_result(test_id, result.result, taken)
+        if draft is not None:
+            self.drafts[(person.index, "positive_test")] = draft
+
+    def dismiss(self, person: PersonPlan, at: datetime) -> None:
+        """A false fever: rechecked normal an hour later, its draft voided."""
+        assert person.dismissed is not None
+        recheck, _, reason = person.dismissed
+        draft = self.drafts.pop((person.index, "fever"))
+        self.store.add_action(draft, recheck, format_time(at))
+        self.store.void(INCIDENTS, draft, reason)
 
     def discharge(self, person: PersonPlan) -> None:
         assert person.leave is not None
-        home = _REGION_NAMES.get(person.region, "")
+        home = REGION_NAMES.get(person.region, "")
         negative = "true"
         certificate = ""
         if person.kind == "released_home":
@@ -1329,14 +1234,7 @@ class _Writer:
                 },
                 stays=[self.stay_of[p.index] for p in plan.people],
             )
-        # Actions spread over the time the incident took (or its first hours, if open).
-        end = plan.handled or plan.occurred + timedelta(hours=len(plan.actions) + 1)
-        step = (end - plan.occurred) / (len(plan.actions) + 1)
-        for n, action in enumerate(plan.actions, start=1):
-            when = min(plan.occurred + step * n, datetime.now())
-            self.store.add_action(incident_id, action, format_time(when))
-        if plan.handled is not None:
-            self.store.close_incident(incident_id, plan.resolution, format_time(plan.handled))
+        self.incident_of[id(plan)] = incident_id
 
 
 # ---------------------------------------------------------------- the command
@@ -1443,12 +1341,15 @@ def run_demo(
         plan = only_points(plan, points)
 
     console = Console()
+    events = timeline(plan, now)
+    # The points were set up the day before the first bus came.
+    clock = DemoClock(events[0][0] - timedelta(days=1))
     if not isinstance(db_path, Path):
         # PostgreSQL: one transaction, so a demo stopped midway stores nothing.
         remove_store(db_path)
-        store = open_store(db_path, create=True)
+        store = open_store(db_path, create=True, clock=clock)
         try:
-            counts, documents = _fill(store, plan, now, console, scale)
+            counts, documents = _write_demo(store, plan, events, clock, now, console, scale)
         finally:
             store.close()
         _summary(console, db_path, counts, documents, time.perf_counter() - started)
@@ -1456,9 +1357,9 @@ def run_demo(
     # Written elsewhere, then put in place as one file: a demo stopped at any moment
     # leaves nothing at ``db_path`` that a retry would need --force for.
     with tempfile.TemporaryDirectory(prefix="isolation-tui-demo-") as folder:
-        store = open_store(Path(folder) / "demo.db", create=True)
+        store = open_store(Path(folder) / "demo.db", create=True, clock=clock)
         try:
-            counts, documents = _fill(store, plan, now, console, scale)
+            counts, documents = _write_demo(store, plan, events, clock, now, console, scale)
             try:
                 put_in_place(store.db.storage, db_path, replace=force)
             except FileExistsError:
@@ -1512,23 +1413,30 @@ def _summary(
     console.print(Text(f"{_text('path')}: {db_path}"), soft_wrap=True)
 
 
-def _fill(
-    store: Store, plan: Plan, now: datetime, console: Console, scale: int
+def _write_demo(
+    store: Store,
+    plan: Plan,
+    events: list[Event],
+    clock: DemoClock,
+    now: datetime,
+    console: Console,
+    scale: int,
 ) -> tuple[dict[str, int], int]:
-    """Write ``plan`` into ``store`` in one transaction; the counters and the number
-    of documents written."""
-    writer = _Writer(store, plan, now)
+    """Write ``plan`` into ``store`` in one transaction, each event at its own time;
+    the counters and the number of documents written."""
+    writer = _Writer(store, plan, clock)
     show = console.is_terminal and scale >= PROGRESS_FROM_SCALE
     with (
         _no_gc(),
-        _progress(console, show, len(plan.events)) as bar,
+        _progress(console, show, len(events)) as bar,
         _records_in_chinese(),
         store.transaction(),
     ):
         writer.points()
-        for _at, _order, _seq, what in plan.events:
-            writer.write(what)
+        for at, _order, _seq, what in events:
+            writer.write(at, what)
             bar.advance()
+        clock.now = now
         bar.saving()
     counts = store.counters()["*"].as_dict()
     counts["checks"] = len(store.rows("checks"))

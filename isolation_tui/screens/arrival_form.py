@@ -15,6 +15,7 @@ from textual import on
 from textual.widgets import Input, Select
 
 from ..domain.codes import CATEGORY, ID_TYPE, SEX
+from ..domain.errors import FieldError, ValidationFailed
 from ..domain.idnumber import (
     birth_date_of,
     id_number_problem,
@@ -23,6 +24,7 @@ from ..domain.idnumber import (
     sex_of,
 )
 from ..domain.records import Stay
+from ..domain.rules import arrival_from_fields, unusual_arrival
 from ..domain.timeparse import format_time, parse_time
 from ..i18n import t
 from ..storage.repository import ARRIVAL_FIELDS, STAYS, people_in_room, stay_fields
@@ -30,6 +32,10 @@ from ..widgets.form import FieldSpec, Options
 from .base import FormScreen
 
 FROM_RESIDENT_ID = ("id_type", "sex", "birth_date", "nationality")
+
+
+# Set by a yes to the arrival-time question, so that it is asked once per save.
+ARRIVAL_CONFIRMED = "arrival_confirmed"
 
 
 class ArrivalFormScreen(FormScreen):
@@ -125,9 +131,13 @@ class ArrivalFormScreen(FormScreen):
         return None if resident_id_problem(number) else number
 
     def confirm_first(self, values: dict[str, str]) -> tuple[str, dict[str, str], str] | None:
-        """A room with people in it is shared only when they are one household or group."""
+        """An unusual arrival time is confirmed; a room with people in it is shared only
+        when they are one household or group."""
+        question = self._arrival_question(values)
+        if question:
+            return question, {ARRIVAL_CONFIRMED: "yes"}, "arrived_at"
         room = values.get("room", "")
-        there = self._others_in(room) if room else []
+        there = self._others_in(room) if room and not values.get("shares_room") else []
         if not there:
             return None
         if self.stay_id is not None:
@@ -137,11 +147,37 @@ class ArrivalFormScreen(FormScreen):
         question = t("ui.confirm_share", room=room, people=people_in_room(there))
         return question, {"shares_room": "yes"}, "room"
 
+    def _arrival_question(self, values: dict[str, str]) -> str:
+        """An arrival typed days back (or ahead of the clock) is asked about first: a
+        wrong year would plan every test and round in the wrong year. A correction
+        that leaves the time as it was asks nothing."""
+        typed = values.get("arrived_at", "")
+        if values.get(ARRIVAL_CONFIRMED) or (
+            self.stay_id is not None and typed == self.initial_values().get("arrived_at")
+        ):
+            return ""
+        now = self.store.clock()
+        moment = parse_time(typed, now)
+        unusual = unusual_arrival(moment, now) if moment is not None else ""
+        if not unusual or moment is None:
+            return ""
+        try:
+            arrival_from_fields(values, self.store.points(), now)
+        except (ValidationFailed, FieldError):
+            return ""  # what is wrong is said first; the question comes once it holds
+        return t(f"ui.confirm_arrival_{unusual}", at=format_time(moment), now=format_time(now))
+
     def save(self, values: dict[str, str]) -> str:
+        values.pop(ARRIVAL_CONFIRMED, None)
         if self.stay_id is not None:
             reason = values.pop("reason", "")
             stay = self.store.correct_stay(self.stay_id, values, reason)
-            return t("ui.saved_correction", id=self.stay_id, name=stay["person"]["name"])
+            message = t("ui.saved_correction", id=self.stay_id, name=stay["person"]["name"])
+            off_plan = self.store.off_plan(self.stay_id)
+            if off_plan:
+                # Entered results stay as they were; the supervisor must look at them.
+                message += " · " + t("ui.off_plan", count=len(off_plan))
+            return message
         stay_id = self.store.register_arrival(values)
         saved: Stay = self.store.get(STAYS, stay_id)  # type: ignore[assignment]
         return t("ui.saved_arrival", id=stay_id, name=saved["person"]["name"], room=saved["room"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -13,11 +14,12 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
 from ..domain.records import mask
+from ..domain.timeparse import short_time
 from ..i18n import t
 from ..storage.repository import STAYS
 from ..widgets.form import TextField
 from ..widgets.record_table import NewestFirst, RecordTable, cell
-from .actions import extend_screen
+from .actions import extend_screen, void_screen
 from .arrival_form import ArrivalFormScreen
 from .base import MainScreen
 from .rounds import RoundScreen
@@ -29,6 +31,7 @@ FILTER_DELAY = 0.3
 
 def stay_row(stay_id: str, stay: dict[str, Any], today: str) -> list[Text]:
     person = stay["person"]
+    this_year = date.fromisoformat(today)
     if stay.get("voided"):
         status, style = t("ui.status_voided"), "dim"
     elif stay["status"] == "open":
@@ -38,11 +41,11 @@ def stay_row(stay_id: str, stay: dict[str, Any], today: str) -> list[Text]:
         status, style = t("ui.status_discharged"), "dim"
     return [
         cell(stay_id),
-        cell(stay["arrived_at"][5:]),
+        cell(short_time(stay["arrived_at"], this_year)),
         cell(person["name"]),
         cell(mask(person["id_number"])),
         cell(stay["room"]),
-        cell(stay["release_due"][5:], style),
+        cell(short_time(stay["release_due"], this_year), style),
         cell(status, style),
     ]
 
@@ -70,6 +73,7 @@ class ArrivalsScreen(MainScreen):
         ("ui.key_open", "ui.help_open", "open"),
         ("ui.key_correct", "ui.help_correct", "correct"),
         ("ui.key_extend", "ui.help_extend", "extend"),
+        ("ui.key_void", "ui.help_void_arrival", "void"),
         ("ui.key_round", "ui.help_round", "round"),
         ("ui.key_tests", "ui.help_tests", "tests"),
     )
@@ -80,6 +84,8 @@ class ArrivalsScreen(MainScreen):
         Binding("enter", "open", "ui.key_open", show=False),
         Binding("c", "correct", "ui.key_correct", priority=True),
         Binding("x", "extend", "ui.key_extend", priority=True),
+        # Not in the footer, which has no room left at 80 columns; in the palette.
+        Binding("v", "void", "ui.key_void", priority=True, show=False),
         Binding("k", "round", "ui.key_round", priority=True),
         Binding("t", "tests", "ui.key_tests", priority=True),
     ]
@@ -163,6 +169,13 @@ class ArrivalsScreen(MainScreen):
         stay_id = self._selected()
         if stay_id is not None:
             await self.open_form(lambda: extend_screen(self.store, stay_id))
+
+    async def action_void(self) -> None:
+        """An arrival entered by mistake: voided with a reason, kept in the history,
+        counted nowhere."""
+        stay_id = self._selected()
+        if stay_id is not None:
+            await self.open_form(lambda: void_screen(self.store, self.mode_name, STAYS, stay_id))
 
     async def action_round(self) -> None:
         # Opens read-only too (to look); a save there says it cannot write.

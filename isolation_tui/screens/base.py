@@ -369,7 +369,11 @@ class FormScreen(MainScreen):
         if self.writing or self.iso_app.refuse_if_read_only():
             return
         await self.form.settled()
-        values = self.form.values()
+        await self._ask_then_store(self.form.values())
+
+    async def _ask_then_store(self, values: dict[str, str]) -> None:
+        """Each question of :meth:`confirm_first` in turn (a yes adds its values and
+        asks the next), then store; a no stores nothing and goes back to its field."""
         question = self.confirm_first(values)
         if question is None:
             await self._store(values)
@@ -378,8 +382,9 @@ class FormScreen(MainScreen):
 
         async def answered(yes: bool | None) -> None:
             if yes:
-                await self._store(values | extra)
+                await self._ask_then_store(values | extra)
             else:
+                self._status(t("ui.not_saved_asked"))
                 self.form.focus_field(field)
 
         self.app.push_screen(ConfirmScreen(text), answered)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -12,6 +13,7 @@ from textual.widgets import DataTable, Static
 
 from ..domain.codes import DISCHARGE_KIND
 from ..domain.records import mask
+from ..domain.timeparse import short_time
 from ..i18n import t
 from ..storage.repository import DISCHARGES, STAYS
 from ..widgets.record_table import NewestFirst, RecordTable, cell
@@ -23,13 +25,14 @@ from .discharge_form import DischargeFormScreen
 def due_row(stay_id: str, stay: dict[str, Any], today: str) -> list[Text]:
     due = stay["release_due"]
     style = "bold red" if due < today else ("bold" if due == today else "")
+    this_year = date.fromisoformat(today)
     return [
         cell(stay_id),
-        cell(due[5:], style),
+        cell(short_time(due, this_year), style),
         cell(stay["room"]),
         cell(stay["person"]["name"]),
         cell(mask(stay["person"]["id_number"])),
-        cell(stay["arrived_at"][5:]),
+        cell(short_time(stay["arrived_at"], this_year)),
     ]
 
 
@@ -81,7 +84,7 @@ class DischargesScreen(MainScreen):
             # only matters in the correct and void forms, which name the person too.
             return [
                 cell(discharge["stay"], style),
-                cell(discharge["at"][5:], style),
+                cell(short_time(discharge["at"], date.fromisoformat(today)), style),
                 cell(stay.get("person", {}).get("name", ""), style),
                 cell(DISCHARGE_KIND.label(discharge["kind"]), style),
                 cell(t("ui.status_voided") if voided else "", "bold" if voided else ""),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -15,6 +16,7 @@ from ..domain.activity import changed_fields, describe
 from ..domain.codes import INCIDENT_KIND, INCIDENT_STATUS, SEVERITY
 from ..domain.errors import FieldError
 from ..domain.identity import who_label
+from ..domain.timeparse import short_time
 from ..i18n import t
 from ..storage.errors import StoreError
 from ..storage.repository import INCIDENTS, STAYS
@@ -29,7 +31,7 @@ SEVERITY_STYLE = {4: "bold red", 3: "red", 2: "yellow", 1: ""}
 ID_WIDTH = 5  # up to 99,999 incidents
 
 
-def incident_row(key: str, incident: dict[str, Any]) -> list[Text]:
+def incident_row(key: str, incident: dict[str, Any], today: date) -> list[Text]:
     handled = incident["status"] == "handled"
     style = (
         "dim" if handled or incident.get("voided") else SEVERITY_STYLE.get(incident["severity"], "")
@@ -44,7 +46,7 @@ def incident_row(key: str, incident: dict[str, Any]) -> list[Text]:
         status = INCIDENT_STATUS.label(incident["status"])
     return [
         cell(key, style),
-        cell(incident["occurred_at"][5:], style),
+        cell(short_time(incident["occurred_at"], today), style),
         cell(INCIDENT_KIND.label(incident["kind"]), style),
         cell(SEVERITY.label(str(incident["severity"])), style),
         cell(status, status_style),
@@ -105,7 +107,8 @@ class IncidentsScreen(MainScreen):
                 rows[k]["occurred_at"],
             )
         )
-        self.query_one(RecordTable).show(keys, lambda key: incident_row(key, rows[key]))
+        today = self.store.clock().date()
+        self.query_one(RecordTable).show(keys, lambda key: incident_row(key, rows[key], today))
         self._show_detail()
 
     def _selected(self) -> int | None:
@@ -126,10 +129,12 @@ class IncidentsScreen(MainScreen):
             text.append(f"#{incident_id} {incident['summary']}\n", style="bold")
             text.append(f"{t('field.people')}: {people or '-'}\n")
             text.append(f"{t('field.reported_to')}: {incident['reported_to'] or '-'}\n")
+            today = self.store.clock().date()
             for action in incident["actions"]:
-                text.append(f"  {action['at'][5:]} {who_label(action)}: {action['what']}\n")
+                when = short_time(action["at"], today)
+                text.append(f"  {when} {who_label(action)}: {action['what']}\n")
             if incident["status"] == "handled":
-                handled = f"{incident['handled_at'][5:]} {incident['resolution']}"
+                handled = f"{short_time(incident['handled_at'], today)} {incident['resolution']}"
                 text.append(f"{t('field.resolution')}: {handled}\n")
             for entry in self.store.history(INCIDENTS, incident_id):  # type: ignore[arg-type]
                 if entry["action"] in ("close", "reopen", "void", "correct"):

@@ -430,20 +430,22 @@ class RoundScreen(QuickEntryScreen):
             lambda result: self._checked(key, stay, result),
         )
 
-    def _checked(self, key: int, stay: dict[str, Any], result: tuple[Any, int | None]) -> None:
-        _, draft = result
+    def _checked(self, key: int, stay: dict[str, Any], result: tuple[Any, int | None, Any]) -> None:
+        _, draft, revisited = result
         check = self.check(key, self.round_name) or {}
         who = f"{stay['room']} {stay['person']['name']}"
+        # The draft the old reading raised follows the correction: say what became of it.
+        after = f" · {t(f'ui.draft_{revisited[0]}', id=revisited[1])}" if revisited else ""
         if draft is not None:
             shown = f"{check.get('temperature', 0):.1f}"
-            self.stored(t("ui.round_fever", who=who, value=shown, id=draft), "alert")
+            self.stored(t("ui.round_fever", who=who, value=shown, id=draft) + after, "alert")
             return
         shown = (
             f"{check['temperature']:.1f}"
             if check.get("temperature") is not None
             else CHECK_STATUS.label(check.get("status", ""))
         )
-        self.stored(t("ui.round_saved", who=who, value=shown))
+        self.stored(t("ui.round_saved", who=who, value=shown) + after)
 
     async def action_mark(self, letter: str) -> None:
         key = self.current()

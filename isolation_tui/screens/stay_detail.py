@@ -94,6 +94,8 @@ class StayDetailScreen(MainScreen):
                 f"{discharge.get('destination', '')}",
             )
         line("field.notes", stay["notes"])
+        for problem in self.store.off_plan(self.stay_id):
+            text.append(f"⚑ {problem}\n", style="bold yellow")
         text.append(f"\n{t('ui.history')}\n", style="bold")
         for entry in self.store.history(STAYS, self.stay_id):
             text.append(f"  {describe(entry, stay)}\n")

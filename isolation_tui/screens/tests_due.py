@@ -17,6 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
 from ..domain.health import TEST_RESULT
+from ..domain.timeparse import short_time
 from ..i18n import t
 from ..storage.health import TESTS
 from ..storage.repository import STAYS
@@ -76,12 +77,12 @@ class TestsDueScreen(QuickEntryScreen):
             stay = stays[str(test["stay"])]
             late = test["result"] == "pending" and test["planned_date"] < today.isoformat()
             return [
-                cell(test["planned_date"][5:], "bold red" if late else ""),
+                cell(short_time(test["planned_date"], today), "bold red" if late else ""),
                 cell(test["planned_day"]),
                 cell(stay["room"]),
                 cell(stay["person"]["name"]),
                 cell(TEST_RESULT.label(test["result"]), RESULT_STYLE.get(test["result"], "")),
-                cell(test["taken_at"][5:16], "dim"),
+                cell(short_time(test["taken_at"][:16], today), "dim"),
             ]
 
         self.show_rows([str(k) for k in keys], build)

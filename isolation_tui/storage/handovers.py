@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..domain.errors import FieldError
-from ..domain.handover import Window, summarise
+from ..domain.handover import DEFAULT_SHIFTS, Window, parse_shifts, shift_start, summarise
 from ..domain.rules import clean_notes, clean_text
 from ..domain.timeparse import format_time, parse_time
 
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from .repository import Store
 
 HANDOVERS = "handovers"
+SETTINGS = "settings"
 SOURCES = ("stays", "discharges", "incidents", "checks", "tests")
 
 
@@ -27,25 +28,39 @@ class HandoverMixin:
         ]
         return sorted(found, reverse=True)
 
+    def shifts(self: Store) -> list[str]:
+        """When the shifts of this database start (``HH:MM``, default 08:00 and 20:00)."""
+        doc = self.get(SETTINGS, 1)
+        return list(doc["shifts"]) if doc else list(DEFAULT_SHIFTS)
+
+    def set_shifts(self: Store, text: str) -> list[str]:
+        """Set when shifts start (``08:00,20:00``), for every session on this database."""
+        starts = parse_shifts(text)
+        with self.transaction():
+            if self.get(SETTINGS, 1) is None:
+                self._create(SETTINGS, {"shifts": starts})
+            else:
+                self._change(SETTINGS, 1, {"shifts": starts}, "correct")
+        return starts
+
     def handover_window(self: Store, point: str | None, since: str = "") -> Window:
         """From ``since`` (a time as typed), else from the end of the last handover at
-        the point, else from the beginning; up to the latest change."""
+        the point, else (the first handover) from the start of the current shift; up
+        to the latest change."""
         audit = list(self.rows("audit").values())
         now = format_time(self.clock())
         if since:
             moment = parse_time(since, self.clock())
             if moment is None:
                 raise FieldError("since", "error.bad_time", value=since)
-            start = format_time(moment)
-            after = len(audit)
-            while after and audit[after - 1]["at"] >= start:
-                after -= 1
-            return Window(after, len(audit), start, now)
+            return _window_from(format_time(moment), audit, now)
         previous = self.handovers(point)
         if previous:
             summary = previous[0][1]["summary"]
             return Window(summary["upto_audit"], len(audit), summary["end"], now)
-        return Window(0, len(audit), audit[0]["at"] if audit else now, now)
+        # Not from the birth of the data: months of history are no shift to hand over.
+        start = shift_start(self.clock(), self.shifts())
+        return _window_from(format_time(start), audit, now)
 
     def handover_summary(self: Store, point: str | None, since: str = "") -> dict[str, Any]:
         window = self.handover_window(point, since)
@@ -106,3 +121,11 @@ class HandoverMixin:
         if handover is None:
             raise FieldError("id", "error.no_record", table=HANDOVERS, id=handover_id)
         return handover
+
+
+def _window_from(start: str, audit: list[dict[str, Any]], now: str) -> Window:
+    """The changes recorded at or after ``start`` (the log is in time order)."""
+    after = len(audit)
+    while after and audit[after - 1]["at"] >= start:
+        after -= 1
+    return Window(after, len(audit), start, now)

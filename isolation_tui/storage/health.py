@@ -17,6 +17,8 @@ from ..domain.health import (
     is_fever,
     parse_temperature,
     planned_test_days,
+    round_end,
+    round_fits,
 )
 from ..domain.records import is_live
 from ..domain.rules import clean_text, require_reason
@@ -75,9 +77,11 @@ class HealthMixin:
                 pending[test["planned_day"]] = test_id
             elif test["planned_day"] in wanted:
                 wanted.remove(test["planned_day"])
+                self._redate(test_id, test, arrived)
         for day, test_id in pending.items():
             if day in wanted:
                 wanted.remove(day)
+                self._redate(test_id, self.get(TESTS, test_id) or {}, arrived)
             else:
                 replanned = {"voided": {**self._stamp(), "reason": t("health.replanned")}}
                 self._change(TESTS, test_id, replanned, "void")
@@ -94,6 +98,63 @@ class HealthMixin:
                     "taken_at": "",
                 },
             )
+
+    def _redate(self: Store, test_id: int, test: dict[str, Any], arrived: date) -> None:
+        """A planned test follows its stay's arrival (a corrected arrival moves them all);
+        a result entered stays as it was, and :meth:`off_plan` says when it no longer fits."""
+        planned = day_date(arrived, test["planned_day"]).isoformat()
+        if test["planned_date"] != planned:
+            self._change(TESTS, test_id, {"planned_date": planned}, "replan")
+
+    def redate_tests(self: Store, stay_id: int) -> None:
+        """Inside a transaction: every test of the stay planned from its arrival."""
+        arrived = date.fromisoformat(self._stay(stay_id)["arrived_at"][:10])
+        for test_id, test in self.tests_of(stay_id):
+            self._redate(test_id, test, arrived)
+
+    def off_plan(self: Store, stay_id: int) -> list[str]:
+        """The results entered for a stay that no longer fit it (after its arrival was
+        corrected, say): a sample taken before the arrival or too early for its planned
+        test, a check of a round the person was not there for."""
+        stay = self.get("stays", stay_id)
+        if stay is None or not is_live(stay):
+            return []
+        found = []
+        for test_id, test in self.tests_of(stay_id):
+            taken = test["taken_at"]
+            if taken and (taken < stay["arrived_at"] or not may_fill(test, taken)):
+                found.append(
+                    t(
+                        "check.test_off_plan",
+                        id=test_id,
+                        stay=stay_id,
+                        taken=taken,
+                        day=test["planned_day"],
+                        planned=test["planned_date"],
+                    )
+                )
+        left = self.left_at(stay)
+        rows = self.rows(CHECKS)
+        for check_id in sorted(self._index.checks_of_stay.get(stay_id, ())):
+            check = rows[str(check_id)]
+            if not round_fits(check["day"], check["round"], stay["arrived_at"], left):
+                found.append(
+                    t(
+                        "check.check_off_plan",
+                        id=check_id,
+                        stay=stay_id,
+                        day=check["day"],
+                        round=ROUND.label(check["round"]),
+                        arrived=stay["arrived_at"],
+                        left=left or "-",
+                    )
+                )
+        return found
+
+    def left_at(self: Store, stay: dict[str, Any]) -> str:
+        """When the person left (their live discharge's time), or "" while there."""
+        discharge = self.get("discharges", stay.get("discharge") or 0)
+        return discharge["at"] if discharge and is_live(discharge) else ""
 
     def tests_of(self: Store, stay_id: int) -> list[tuple[int, dict[str, Any]]]:
         """The stay's live tests by planned day."""
@@ -189,11 +250,12 @@ class HealthMixin:
         value: str,
         symptoms: str = "",
         at: str = "",
-    ) -> tuple[int, int | None]:
+    ) -> tuple[int, int | None, tuple[str, int] | None]:
         """One person's check in one round: a temperature (``365`` is 36.5), ``m``
         (missed) or ``r`` (refused), taken ``at`` (default now). Entering it again
-        corrects it. A fever opens a draft incident for the supervisor to confirm;
-        returns (check, draft or None)."""
+        corrects it. A fever opens a draft incident for the supervisor to confirm.
+        Returns (check, draft or None, what became of the draft the corrected reading
+        had raised: ("voided" | "updated" | "confirmed", incident) or None)."""
         if ROUND.parse(round_name) is None:
             raise FieldError(
                 "round", "error.unknown_code", value=round_name, choices=ROUND.choices()
@@ -213,6 +275,15 @@ class HealthMixin:
                 raise FieldError("id", "error.stay_not_open")
             if day > self.clock().date().isoformat():
                 raise FieldError("day", "error.future", value=day)
+            if not round_fits(day, round_name, stay["arrived_at"]):
+                raise FieldError(
+                    "round",
+                    "error.round_before_arrival",
+                    round=ROUND.label(round_name),
+                    day=day,
+                    end=round_end(day, round_name)[11:],
+                    arrived=stay["arrived_at"],
+                )
             when = self._moment("at", at, stay["arrived_at"])
             record = {
                 "stay": stay_id,
@@ -225,30 +296,63 @@ class HealthMixin:
                 "status": status,
             }
             existing = self.check_of(stay_id, day, round_name)
+            revisited = None
             if existing is None:
                 check_id = self._create(CHECKS, record)
             else:
+                before = dict(self.get(CHECKS, existing) or {})
                 self._change(CHECKS, existing, record, "correct")
                 check_id = existing
+                revisited = self._revisit_draft(stay, stay_id, before, record)
             draft = None
             if is_fever(temperature):
-                assert temperature is not None
                 draft = self._draft_incident(
-                    stay,
-                    stay_id,
-                    "fever",
-                    3 if temperature >= SEVERE_FEVER else 2,
-                    t(
-                        "health.fever_summary",
-                        name=stay["person"]["name"],
-                        room=stay["room"],
-                        temperature=f"{temperature:.1f}",
-                        round=ROUND.label(round_name),
-                    )
-                    + (f", {record['symptoms']}" if record["symptoms"] else ""),
-                    when,
+                    stay, stay_id, "fever", *self._fever_text(stay, record), when
                 )
-            return check_id, draft
+            return check_id, draft, revisited
+
+    def _fever_text(self: Store, stay: dict[str, Any], check: dict[str, Any]) -> tuple[int, str]:
+        """A fever draft's severity and summary, from the reading that raised it."""
+        temperature = check["temperature"]
+        summary = t(
+            "health.fever_summary",
+            name=stay["person"]["name"],
+            room=stay["room"],
+            temperature=f"{temperature:.1f}",
+            round=ROUND.label(check["round"]),
+        ) + (f", {check['symptoms']}" if check["symptoms"] else "")
+        return (3 if temperature >= SEVERE_FEVER else 2), summary
+
+    def _revisit_draft(
+        self: Store,
+        stay: dict[str, Any],
+        stay_id: int,
+        before: dict[str, Any],
+        after: dict[str, Any],
+    ) -> tuple[str, int] | None:
+        """A corrected reading that had raised a fever draft: the draft follows it
+        (updated to the new fever, or voided when there is none), audited. A draft
+        already confirmed is a supervisor's decision: it stays, and is named."""
+        if not is_fever(before.get("temperature")):
+            return None
+        for incident_id in self._index.incidents_of.get(stay_id, []):
+            incident = self.get("incidents", incident_id) or {}
+            raised = incident.get("kind") == "fever" and incident.get("occurred_at") == before["at"]
+            if not raised or not is_live(incident):
+                continue
+            if incident["status"] != "draft":
+                return ("confirmed", incident_id)
+            now = f"{after['temperature']:.1f}" if after["temperature"] else "-"
+            why = t("health.reading_corrected", before=f"{before['temperature']:.1f}", after=now)
+            if is_fever(after["temperature"]):
+                severity, summary = self._fever_text(stay, after)
+                changes = {"severity": severity, "summary": summary, "occurred_at": after["at"]}
+                self._change("incidents", incident_id, changes, "correct", why)
+                return ("updated", incident_id)
+            voided = {"voided": {**self._stamp(), "reason": why}}
+            self._change("incidents", incident_id, voided, "void", why)
+            return ("voided", incident_id)
+        return None
 
     def _draft_incident(
         self: Store,
@@ -258,14 +362,19 @@ class HealthMixin:
         severity: int,
         summary: str,
         at: str,
-    ) -> int:
+    ) -> int | None:
         """An incident for the supervisor to confirm (or void): the program noticed
-        it, a person decides. One open draft of a kind per person is enough."""
-        for incident_id in self._index.drafts_of.get(stay_id, []):
+        it, a person decides. One open draft of a kind per person is enough; while an
+        incident of that kind is open for the person (confirmed, not yet handled), a
+        new reading is part of it, and no draft is made (None)."""
+        for incident_id in self._index.incidents_of.get(stay_id, []):
             incident = self.get("incidents", incident_id) or {}
-            live_draft = incident.get("status") == "draft" and is_live(incident)
-            if live_draft and incident.get("kind") == kind:
+            if not is_live(incident) or incident.get("kind") != kind:
+                continue
+            if incident.get("status") == "draft":
                 return incident_id
+            if incident.get("status") == "open":
+                return None
         return self._create(
             "incidents",
             {
@@ -317,9 +426,10 @@ class HealthMixin:
 
     def missed_checks(self: Store, point: str | None, now: datetime) -> int:
         """Checks of today marked missed, and those still missing from a round that
-        should be over (morning by 10:00, afternoon by 18:00)."""
+        is over (:data:`ROUND_HOURS`: morning by 10:00, afternoon by 18:00)."""
         today = now.date().isoformat()
-        over = {name: now.hour >= hour for name, hour in (("morning", 10), ("afternoon", 18))}
+        moment = format_time(now)
+        over = {name: moment >= round_end(today, name) for name in ROUND.codes}
         missed = 0
         for stay_id, stay in self.open_stays(point).items():
             for round_name, round_over in over.items():

@@ -97,9 +97,10 @@ class _Index:
         self._point_of: dict[tuple[str, int], str] = {}
         self._audit_of: dict[tuple[str, int], list[int]] | None = None
         self.check_of: dict[tuple[int, str, str], int] = {}
+        self.checks_of_stay: dict[int, set[int]] = {}
         self.tests_of: dict[int, list[int]] = {}
-        self.drafts_of: dict[int, list[int]] = {}
-        # What each check, test and draft was indexed under, so that taking one out
+        self.incidents_of: dict[int, list[int]] = {}
+        # What each check, test and incident was indexed under, so that taking one out
         # (a rollback takes out thousands) costs no scan of every stay's list.
         self._check_key: dict[int, tuple[int, str, str]] = {}
         self._indexed_under: dict[tuple[str, int], list[int]] = {}
@@ -190,7 +191,7 @@ class _Index:
             self._point_codes[key] = doc["code"]
 
     def _index_health(self, tables: dict[str, dict[str, Any]], table: str, key: str) -> None:
-        """Checks by (stay, day, round); tests and draft incidents by stay. These
+        """Checks by (stay, day, round); tests and incidents by stay. These
         records are added, changed in place or rolled back, never moved to another stay."""
         number = int(key)
         doc = tables.get(table, {}).get(key)
@@ -199,17 +200,18 @@ class _Index:
                 slot = (doc["stay"], doc["day"], doc["round"])
                 self.check_of[slot] = number
                 self._check_key[number] = slot
+                self.checks_of_stay.setdefault(doc["stay"], set()).add(number)
             else:
                 stale = self._check_key.pop(number, None)
-                if stale is not None and self.check_of.get(stale) == number:
-                    del self.check_of[stale]
+                if stale is not None:
+                    self.checks_of_stay.get(stale[0], set()).discard(number)
+                    if self.check_of.get(stale) == number:
+                        del self.check_of[stale]
             return
-        by_stay = self.tests_of if table == TESTS else self.drafts_of
+        by_stay = self.tests_of if table == TESTS else self.incidents_of
         if doc is None:
             for stay_id in self._indexed_under.pop((table, number), []):
                 by_stay[stay_id].remove(number)
-            return
-        if table == INCIDENTS and doc.get("status") != "draft":
             return
         under = self._indexed_under.setdefault((table, number), [])
         for stay_id in [doc["stay"]] if table == TESTS else doc.get("stays", []):
@@ -673,6 +675,9 @@ class Store(HandoverMixin, HealthMixin):
             corrected = cast(Stay, self._change(STAYS, stay_id, changes, "correct", why))
             if corrected["status"] == "open":
                 self.plan_tests(stay_id)
+            else:
+                # A finished stay keeps its tests; their planned dates follow its arrival.
+                self.redate_tests(stay_id)
             return corrected
 
     def extend_stay(self, stay_id: int, days: str, reason: str) -> Stay:
@@ -750,7 +755,8 @@ class Store(HandoverMixin, HealthMixin):
 
     def void(self, table: str, record_id: int, reason: str) -> None:
         """Void a record (it stays stored, counts for nothing). Voiding a discharge
-        reopens its stay; voiding a stay with a discharge voids that too."""
+        reopens its stay; voiding a stay (an arrival entered by mistake) voids its
+        discharge, its pending tests and the drafts raised about it too."""
         why = require_reason(reason)
         with self.transaction():
             doc = self.get(table, record_id)
@@ -761,18 +767,45 @@ class Store(HandoverMixin, HealthMixin):
                 stay = self._stay(doc["stay"])
                 self._check_person_free(stay, ignore=doc["stay"])
                 if stay["room"]:
-                    point = self.point(stay["point"])
-                    assert point is not None
-                    taken = self.beds_taken(stay["point"], stay["room"])
-                    check_room(point, stay["room"], taken)
+                    self._check_room_back(stay)
                 self._change(table, record_id, voided, "void", why)
                 self._change(
                     STAYS, doc["stay"], {"status": "open", "discharge": None}, "reopen", why
                 )
                 return
-            if table == STAYS and doc.get("discharge"):
-                self._change(DISCHARGES, doc["discharge"], voided, "void", why)
+            if table == STAYS:
+                if doc.get("discharge"):
+                    self._change(DISCHARGES, doc["discharge"], voided, "void", why)
+                for test_id, test in self.tests_of(record_id):
+                    if test["result"] == "pending":
+                        self._change(TESTS, test_id, voided, "void", why)
+                for incident_id in self._index.incidents_of.get(record_id, []):
+                    incident = self.get(INCIDENTS, incident_id) or {}
+                    if incident.get("status") == "draft" and is_live(incident):
+                        self._change(INCIDENTS, incident_id, voided, "void", why)
             self._change(table, record_id, voided, "void", why)
+
+    def _check_room_back(self, stay: Stay) -> None:
+        """A voided discharge puts the person back in their room: say so in the void
+        form's terms (it has no room field) when the room has been given away since."""
+        point = self.point(stay["point"])
+        assert point is not None
+        taken = self.beds_taken(stay["point"], stay["room"])
+        try:
+            check_room(point, stay["room"], taken)
+        except FieldError as exc:
+            now_there = [
+                other["person"]["name"]
+                for other in self.open_stays(stay["point"]).values()
+                if other["room"] == stay["room"]
+            ]
+            raise FieldError(
+                "void",
+                "error.void_room_taken",
+                room=stay["room"],
+                name=stay["person"]["name"],
+                now_there=", ".join(now_there) or "-",
+            ) from exc
 
     # ------------------------------------------------------------------ incidents
 
