@@ -26,6 +26,7 @@ from isolation_tui.headless.csv_export import (
     neutralise,
     run_export,
     to_csv,
+    to_json,
 )
 from isolation_tui.headless.imports import run_import
 from isolation_tui.storage.actor import Actor
@@ -232,7 +233,7 @@ def test_round_trip_into_an_empty_database(
 
     source = open_store(db_path, read_only=True)
     copy = open_store(other, read_only=True)
-    assert arrival_rows(copy) == arrival_rows(source)
+    assert list(arrival_rows(copy)) == list(arrival_rows(source))
     assert copy.rows(STAYS)["4"]["person"]["name"] == NASTY["name"]
     assert copy.rows(STAYS)["4"]["notes"] == NASTY["notes"]
 
@@ -461,3 +462,16 @@ def test_tests_export_and_import_again(
     assert copy.tests_of(3)[0][1]["result"] == "positive"  # person 2's day 1
     (draft,) = copy.rows("incidents").values()
     assert (draft["status"], draft["stays"]) == ("draft", [3])
+
+
+def test_json_written_row_by_row_is_the_indented_list() -> None:
+    """Streamed one row at a time, the JSON is the list as a whole would print:
+    nested values, a newline inside a string, and no rows at all."""
+    rows = [
+        {"id": 1, "notes": "第一行\n第二行", "stays": [1, 2], "voided": None},
+        {"id": 2, "actions": [{"what": "送医", "at": "2022-03-26 03:00"}], "empty": {}},
+    ]
+    expected = orjson.dumps(rows, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+    assert to_json(iter(rows)) == expected
+    assert to_json(iter([])) == b"[]\n"
+    assert orjson.loads(to_json(iter(rows))) == rows

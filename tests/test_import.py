@@ -25,6 +25,7 @@ from isolation_tui.domain.counters import ALL
 from isolation_tui.domain.idnumber import make_resident_id
 from isolation_tui.headless.imports import COLUMNS, command, decode, run_import, split_rows
 from isolation_tui.headless.imports.reading import ImportFileError
+from isolation_tui.storage import engine
 from isolation_tui.storage.health import CHECKS, TESTS
 from isolation_tui.storage.repository import (
     AUDIT,
@@ -1153,6 +1154,172 @@ def test_a_dry_run_held_open_lets_another_import_commit(
     assert meanwhile[0].returncode == 0, meanwhile[0].stderr
     points.refresh()
     assert [s["person"]["name"] for s in points.rows(STAYS).values()] == ["测试3"]
+
+
+def meanwhile_each_pass(
+    monkeypatch: pytest.MonkeyPatch, rows: int, write: Callable[[int], None], passes: int
+) -> list[int]:
+    """Calls ``write(pass)`` from another process as the first row of each of the
+    first ``passes`` passes over the file is checked; returns the rows checked."""
+    checked: list[int] = []
+
+    @contextlib.contextmanager
+    def progress(total: int, file: Path) -> Iterator[Callable[[], None]]:
+        def tick() -> None:
+            done = len(checked)
+            if done % rows == 0 and done // rows < passes:
+                write(done // rows)
+            checked.append(done)
+
+        yield tick
+
+    monkeypatch.setattr(command, "_progress", progress)
+    return checked
+
+
+def test_an_import_is_checked_outside_the_lock_and_stored_after_others_saves(
+    points: Store,
+    db_path: Path,
+    tmp_path: Path,
+    cli: CliRunner,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another session stores an incident while the arrivals are being checked: it
+    is not kept waiting, and the arrivals (which do not depend on incidents) are
+    stored after it without being checked again, their audit entries numbered after
+    its own and each still naming its record."""
+    people = [person_row(n) for n in range(1, 4)]
+    file = write_csv(tmp_path / "a.csv", ARRIVAL_HEADER, people)
+    other = write_csv(tmp_path / "i.csv", INCIDENT_HEADER, [incident()])
+    audit_before = len(points.rows(AUDIT))
+
+    def write(_: int) -> None:
+        result = cli("import", "incidents", str(other), timeout=30)
+        assert result.returncode == 0, result.stderr
+
+    checked = meanwhile_each_pass(monkeypatch, len(people), write, passes=1)
+    code, out, err = run("arrivals", file, db_path, capsys)
+
+    assert code == 0, err
+    assert len(checked) == len(people)  # checked once: nothing it read had changed
+    assert "(stay ids 1–3)" in out
+    points.refresh()
+    assert [s["person"]["name"] for s in points.rows(STAYS).values()] == ["测试1", "测试2", "测试3"]
+    audit = points.rows(AUDIT)
+    first = audit[str(audit_before + 1)]
+    assert (first["table"], first["action"]) == (INCIDENTS, "create")
+    for key, entry in list(audit.items())[audit_before + 1 :]:
+        record = points.get(entry["table"], entry["record"])
+        assert record is not None, key
+        assert entry["after"] == record, key
+        assert (entry["table"], entry["action"]) in {(STAYS, "create"), (TESTS, "create")}
+    assert len(audit) == audit_before + 1 + 3 * 5  # the incident; each stay and 4 tests
+    check = cli("check")
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_a_person_registered_meanwhile_is_refused_as_if_the_import_came_after(
+    points: Store,
+    db_path: Path,
+    tmp_path: Path,
+    cli: CliRunner,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another session registers one of the file's people while the file is being
+    checked: the import checks again against what is stored now, refuses that row
+    as it would have had it been run after, and stores nothing."""
+    people = [person_row(n) for n in range(1, 4)]
+    file = write_csv(tmp_path / "a.csv", ARRIVAL_HEADER, people)
+    other = write_csv(tmp_path / "b.csv", ARRIVAL_HEADER, [person_row(2)])
+
+    def write(_: int) -> None:
+        result = cli("import", "arrivals", str(other), timeout=30)
+        assert result.returncode == 0, result.stderr
+
+    checked = meanwhile_each_pass(monkeypatch, len(people), write, passes=1)
+    code, _, err = run("arrivals", file, db_path, capsys)
+
+    assert code == 1
+    assert len(checked) == 2 * len(people)
+    assert "a.csv:3: id_number: this person is already in isolation (stay 1 at P1)" in err
+    points.refresh()
+    assert [s["person"]["name"] for s in points.rows(STAYS).values()] == ["测试2"]
+
+
+def test_an_import_others_keep_overtaking_is_finally_done_inside_the_lock(
+    points: Store,
+    db_path: Path,
+    tmp_path: Path,
+    cli: CliRunner,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Others register someone during each of its rehearsals: after three the import
+    is done holding the lock, and everyone is stored, once, in a room of their own."""
+    people = [person_row(n) for n in range(1, 4)]
+    file = write_csv(tmp_path / "a.csv", ARRIVAL_HEADER, people)
+
+    def write(attempt: int) -> None:
+        other = write_csv(tmp_path / f"o{attempt}.csv", ARRIVAL_HEADER, [person_row(10 + attempt)])
+        result = cli("import", "arrivals", str(other), timeout=30)
+        assert result.returncode == 0, result.stderr
+
+    checked = meanwhile_each_pass(monkeypatch, len(people), write, passes=command.REHEARSALS)
+    code, out, err = run("arrivals", file, db_path, capsys)
+
+    assert code == 0, err
+    assert len(checked) == (command.REHEARSALS + 1) * len(people)
+    assert "(stay ids 4–6)" in out
+    points.refresh()
+    names = sorted(s["person"]["name"] for s in points.rows(STAYS).values())
+    assert names == sorted(["测试10", "测试11", "测试12", "测试1", "测试2", "测试3"])
+    check = cli("check")
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+@pytest.mark.parametrize("overtaken", [False, True])
+def test_an_import_over_the_compaction_line_folds_the_journal_without_losing_others(
+    points: Store,
+    db_path: Path,
+    tmp_path: Path,
+    cli: CliRunner,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    overtaken: bool,
+) -> None:
+    """An import whose entry takes the journal over the line leaves a new snapshot
+    (written before the lock, or beside the others after it when another session
+    wrote meanwhile); what others stored is all there, in the files as in memory."""
+    monkeypatch.setattr(engine, "COMPACT_MIN_BYTES", 2048)
+    people = [person_row(n) for n in range(1, 6)]
+    file = write_csv(tmp_path / "a.csv", ARRIVAL_HEADER, people)
+    passes = 1 if overtaken else 0
+    others = write_csv(tmp_path / "i.csv", INCIDENT_HEADER, [incident()])
+
+    def write(attempt: int) -> None:
+        other = write_csv(
+            tmp_path / f"o{attempt}.csv", INCIDENT_HEADER, [incident(summary=f"{attempt}")]
+        )
+        result = cli("import", "incidents", str(other), timeout=30)
+        assert result.returncode == 0, result.stderr
+
+    meanwhile_each_pass(monkeypatch, len(people), write, passes=passes)
+    code, _, err = run("arrivals", file, db_path, capsys)
+
+    assert code == 0, err
+    journal = db_path.with_name(db_path.name + "-journal").read_bytes()
+    assert journal.count(b"\n") == 1  # the header alone
+    assert cli("import", "incidents", str(others)).returncode == 0
+    fresh = open_store(db_path, read_only=True)
+    try:
+        assert len(fresh.rows(STAYS)) == len(people)
+        assert len(fresh.rows(INCIDENTS)) == passes + 1
+    finally:
+        fresh.close()
+    check = cli("check")
+    assert check.returncode == 0, check.stdout + check.stderr
 
 
 def test_dry_run_of_rooms_does_not_create_the_database(

@@ -362,3 +362,40 @@ def test_a_dry_run_import_stores_nothing_and_the_real_one_everything(
     done = cli("import", "arrivals", str(file), "--db", pg_url)
     assert done.returncode == 0, done.stderr
     assert len(session(pg_url).rows(STAYS)) == 2
+
+
+def test_a_kept_rehearsal_is_stored_when_nobody_wrote_and_done_again_otherwise(
+    pg_url: str,
+) -> None:
+    """PostgreSQL stores a kept rehearsal in one transaction with the ids it showed
+    when nobody committed meanwhile; when someone did, nothing of it is stored (the
+    import does it again) and this session holds what the other stored."""
+    from isolation_tui.storage.database import Database
+
+    db = Database(pg_url, create=True)
+    other = Database(pg_url)
+    try:
+        people = db.table("people")
+        people.insert({"name": "Li"})
+        with db.storage.rehearsal() as rehearsed:
+            assert people.insert({"name": "Ana"}) == 2
+            rehearsed.keep = True
+        assert [d["name"] for d in people.all()] == ["Li", "Ana"]  # kept, not yet stored
+        assert db.storage.commit_rehearsed(rehearsed, lambda *_: None) == {"people": 0}
+        stored = Database(pg_url)
+        assert {d.doc_id: d["name"] for d in stored.table("people").all()} == {1: "Li", 2: "Ana"}
+        stored.close()
+
+        with db.storage.rehearsal() as rehearsed:
+            people.insert({"name": "Omar"})
+            rehearsed.keep = True
+        other.refresh()
+        assert other.table("people").insert({"name": "Wang"}) == 3
+        assert db.storage.commit_rehearsed(rehearsed, lambda *_: None) is None
+        assert [d["name"] for d in people.all()] == ["Li", "Ana", "Wang"]
+        fresh = Database(pg_url)
+        assert [d["name"] for d in fresh.table("people").all()] == ["Li", "Ana", "Wang"]
+        fresh.close()
+    finally:
+        other.close()
+        db.close()

@@ -23,6 +23,7 @@ from isolation_tui.storage import engine
 from isolation_tui.storage.database import Database
 from isolation_tui.storage.errors import SchemaTooNew, StoreMissing, StoreReadOnly
 from isolation_tui.storage.journal import decode_snapshot, encode_snapshot
+from isolation_tui.storage.rebase import rebase_unless_read
 
 Q = Query()
 
@@ -586,3 +587,86 @@ def test_compaction_keeps_the_mode_an_administrator_set(
     assert read_journal(path)[0] == 1  # the journal was compacted into the snapshot
     for name in shared:
         assert stat.S_IMODE(name.stat().st_mode) == 0o660
+
+
+def _never_rebase(*_: Any) -> None:
+    return None
+
+
+def test_a_kept_rehearsal_is_stored_as_it_is_or_undone_by_anything_else(
+    db: Database, db_path: Path
+) -> None:
+    """A rehearsal kept for storing is stored with the ids it showed when nobody
+    wrote meanwhile; when someone did, it is undone and (here, refused a rebase)
+    nothing of it is stored; a refresh in between undoes it too."""
+    people = db.table("people")
+    people.insert({"name": "Li", "ward": 1})
+    with db.storage.rehearsal() as rehearsed:
+        assert people.insert({"name": "Ana", "ward": 2}) == 2
+        rehearsed.keep = True
+    assert [d["name"] for d in people.all()] == ["Li", "Ana"]  # kept, not yet stored
+    assert db.storage.commit_rehearsed(rehearsed, _never_rebase) == {"people": 0}
+    assert on_disk(db_path)["people"] == {
+        1: {"name": "Li", "ward": 1},
+        2: {"name": "Ana", "ward": 2},
+    }
+
+    other = Database(db_path)
+    try:
+        with db.storage.rehearsal() as rehearsed:
+            people.insert({"name": "Omar", "ward": 3})
+            rehearsed.keep = True
+        assert other.table("people").insert({"name": "Wang", "ward": 4}) == 3
+        assert db.storage.commit_rehearsed(rehearsed, _never_rebase) is None
+        assert [d["name"] for d in people.all()] == ["Li", "Ana", "Wang"]
+
+        with db.storage.rehearsal() as rehearsed:
+            people.insert({"name": "Sara", "ward": 5})
+            rehearsed.keep = True
+        db.refresh()
+        assert [d["name"] for d in people.all()] == ["Li", "Ana", "Wang"]
+    finally:
+        other.close()
+    assert [d["name"] for d in on_disk(db_path)["people"].values()] == ["Li", "Ana", "Wang"]
+
+
+def test_a_rehearsal_emptying_or_filling_a_table_others_emptied_or_filled_is_done_again(
+    db: Database, db_path: Path
+) -> None:
+    """Renumbering moves new ids after others' (here on ``people``) while a table the
+    rehearsal emptied stays empty of what it saw; but emptying a table others wrote
+    to meanwhile, or adding to one they emptied, is checked again, never merged."""
+    renumber = rebase_unless_read(())
+    people, log = db.table("people"), db.table("log")
+    people.insert({"name": "Li"})
+    log.insert({"line": "old"})
+    other = Database(db_path)
+    try:
+        with db.storage.rehearsal() as rehearsed:
+            log.truncate()
+            assert people.insert({"name": "Ana"}) == 2
+            rehearsed.keep = True
+        assert other.table("people").insert({"name": "Wang"}) == 2
+        assert db.storage.commit_rehearsed(rehearsed, renumber) == {"people": 1, "log": 0}
+        assert on_disk(db_path) == {
+            "people": {1: {"name": "Li"}, 2: {"name": "Wang"}, 3: {"name": "Ana"}}
+        }
+        assert log.insert({"line": "new"}) == 1  # its ids start again, as TinyDB's do
+
+        with db.storage.rehearsal() as rehearsed:
+            people.truncate()
+            rehearsed.keep = True
+        other.refresh()
+        assert other.table("people").insert({"name": "Omar"}) == 4
+        assert db.storage.commit_rehearsed(rehearsed, renumber) is None
+        assert len(on_disk(db_path)["people"]) == 4
+
+        with db.storage.rehearsal() as rehearsed:
+            assert people.insert({"name": "Sara"}) == 5
+            rehearsed.keep = True
+        other.refresh()
+        other.table("people").truncate()
+        assert db.storage.commit_rehearsed(rehearsed, renumber) is None
+        assert "people" not in on_disk(db_path)
+    finally:
+        other.close()

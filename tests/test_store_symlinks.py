@@ -5,6 +5,7 @@ real OS accounts in one group (made here with ``useradd``: the tests run as root
 
 from __future__ import annotations
 
+import fcntl
 import grp
 import inspect
 import json
@@ -348,3 +349,28 @@ def test_a_second_account_in_the_group_cannot_hijack_anothers_writes(
     refused = start_writer(db_path, uid=alice.uid, gid=alice.gid, groups=[group])
     assert "symbolic link" in go(refused)["error"]
     assert fingerprint(victim) == before
+
+
+def test_a_snapshot_being_written_beside_the_writers_is_not_swept(tmp_path: Path) -> None:
+    """A big import writes its new snapshot before it takes the writers' lock; another
+    writer's sweep of stale temp files must not take it away meanwhile."""
+    db_path = tmp_path / "points.db"
+    make(db_path, 3)
+    being_written = tmp_path / "points.db.tmp-5a5a5a5a5a5a5a5a"
+    fd = os.open(being_written, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        db = Database(db_path)
+        try:
+            db.table("t").insert({"n": 3, "pad": ""})
+        finally:
+            db.close()
+        assert being_written.exists()
+    finally:
+        os.close(fd)
+    db = Database(db_path)
+    try:
+        db.table("t").insert({"n": 4, "pad": ""})
+    finally:
+        db.close()
+    assert not being_written.exists()

@@ -59,7 +59,7 @@ def stays(db_path: Path) -> list[dict[str, Any]]:
     """The stays as an export shows them: what an import stored."""
     store = open_store(db_path, read_only=True)
     try:
-        return arrival_rows(store)
+        return list(arrival_rows(store))
     finally:
         store.close()
 
@@ -347,7 +347,7 @@ def test_exported_workbook_keeps_id_numbers_digit_for_digit_in_libreoffice(
     assert "wrote 5 arrivals" in result.stderr
     converted = tmp_path / "converted"
     rows = libreoffice_csv(out, converted)
-    stored = arrival_rows(people)
+    stored = list(arrival_rows(people))
     assert [row["id_number"] for row in rows] == [row["id_number"] for row in stored]
     assert rows[4]["id_number"] == "11010519491231002X"
     assert [row["phone"] for row in rows] == [row["phone"] for row in stored]

@@ -6,6 +6,9 @@ store knows (id, status, release_due, voided), so an export imports again.
 
 Exports hold personal data: files are created readable by the owner only, and
 appear whole or not at all (written beside the target, then renamed).
+
+Rows are made and written one at a time, so an export costs what it writes and
+its memory does not grow with the rows.
 """
 
 from __future__ import annotations
@@ -17,9 +20,9 @@ import io
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
@@ -128,34 +131,31 @@ AUDIT_COLUMNS = (
 )
 
 
-def _by_id(rows: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
-    return sorted(((int(key), doc) for key, doc in rows.items()), key=lambda pair: pair[0])
+def _by_id(rows: dict[str, Any]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Documents by id; only the ids are sorted (the documents stay where they are)."""
+    for record_id in sorted(map(int, rows)):
+        yield record_id, rows[str(record_id)]
 
 
-def arrival_rows(store: Store) -> list[Row]:
-    rows: list[Row] = []
+def arrival_rows(store: Store) -> Iterator[Row]:
     for stay_id, stay in _by_id(store.rows(STAYS)):
         fields: Row = dict(stay_fields(stay))  # type: ignore[arg-type]
         fields["quarantine_days"] = stay["quarantine_days"]
-        rows.append(
-            {
-                "id": stay_id,
-                **fields,
-                "shares_room": "yes" if stay.get("shares_with") else "",
-                "status": stay["status"],
-                "release_due": stay["release_due"],
-                "voided": stay.get("voided") or None,
-            }
-        )
-    return rows
+        yield {
+            "id": stay_id,
+            **fields,
+            "shares_room": "yes" if stay.get("shares_with") else "",
+            "status": stay["status"],
+            "release_due": stay["release_due"],
+            "voided": stay.get("voided") or None,
+        }
 
 
-def discharge_rows(store: Store) -> list[Row]:
+def discharge_rows(store: Store) -> Iterator[Row]:
     stays = store.rows(STAYS)
-    rows: list[Row] = []
     for discharge_id, doc in _by_id(store.rows(DISCHARGES)):
         person = (stays.get(str(doc["stay"])) or {}).get("person", {})
-        rows.append(
+        yield (
             {
                 "id": discharge_id,
                 "stay": doc["stay"],
@@ -173,7 +173,6 @@ def discharge_rows(store: Store) -> list[Row]:
                 "voided": doc.get("voided") or None,
             }
         )
-    return rows
 
 
 def _entered_by(store: Store, table: str, record_id: int, doc: dict[str, Any]) -> str:
@@ -182,7 +181,7 @@ def _entered_by(store: Store, table: str, record_id: int, doc: dict[str, Any]) -
     return who_label(history[-1] if history else doc.get("created", {}))
 
 
-def check_rows(store: Store) -> list[Row]:
+def check_rows(store: Store) -> Iterator[Row]:
     """The rounds day by day (morning before afternoon), with who entered each check."""
     stays = store.rows(STAYS)
     order = {name: n for n, name in enumerate(ROUND.codes)}
@@ -190,10 +189,9 @@ def check_rows(store: Store) -> list[Row]:
         _by_id(store.rows(CHECKS)),
         key=lambda pair: (pair[1]["day"], order.get(pair[1]["round"], 9), pair[1]["at"], pair[0]),
     )
-    rows: list[Row] = []
     for check_id, doc in checks:
         stay = stays.get(str(doc["stay"])) or {}
-        rows.append(
+        yield (
             {
                 "id": check_id,
                 "at": doc["at"],
@@ -209,10 +207,9 @@ def check_rows(store: Store) -> list[Row]:
                 "status": doc["status"],
             }
         )
-    return rows
 
 
-def planned_test_rows(store: Store) -> list[Row]:
+def planned_test_rows(store: Store) -> Iterator[Row]:
     """Planned tests (replanned ones left out) by planned date, with their results and
     who entered each result; an export imports again with ``import tests``."""
     stays = store.rows(STAYS)
@@ -220,11 +217,10 @@ def planned_test_rows(store: Store) -> list[Row]:
         ((test_id, doc) for test_id, doc in _by_id(store.rows(TESTS)) if is_live(doc)),
         key=lambda pair: (pair[1]["planned_date"], pair[1]["stay"], pair[1]["planned_day"]),
     )
-    rows: list[Row] = []
     for test_id, doc in tests:
         person = (stays.get(str(doc["stay"])) or {}).get("person", {})
         taken = doc["result"] != "pending"
-        rows.append(
+        yield (
             {
                 "id": test_id,
                 "stay": doc["stay"],
@@ -240,34 +236,33 @@ def planned_test_rows(store: Store) -> list[Row]:
                 "who": _entered_by(store, TESTS, test_id, doc) if taken else "",
             }
         )
-    return rows
 
 
-def incident_rows(store: Store) -> list[Row]:
-    return [
+def incident_rows(store: Store) -> Iterator[Row]:
+    return (
         {
             "id": incident_id,
             **{name: doc.get(name) for name in INCIDENT_COLUMNS[1:-1]},
             "voided": doc.get("voided") or None,
         }
         for incident_id, doc in _by_id(store.rows(INCIDENTS))
-    ]
+    )
 
 
-def audit_rows(store: Store) -> list[Row]:
+def audit_rows(store: Store) -> Iterator[Row]:
     """Every change; entries from before the account was taken from the OS name the
     login name the session gave as ``os_user``."""
-    return [
+    return (
         {
             "id": entry_id,
             **{name: doc.get(name) for name in AUDIT_COLUMNS[1:]},
             **audit_identity(doc),
         }
         for entry_id, doc in _by_id(store.rows(AUDIT))
-    ]
+    )
 
 
-EXPORTS: dict[str, tuple[tuple[str, ...], Callable[[Store], list[Row]]]] = {
+EXPORTS: dict[str, tuple[tuple[str, ...], Callable[[Store], Iterable[Row]]]] = {
     "arrivals": (ARRIVAL_COLUMNS, arrival_rows),
     "discharges": (DISCHARGE_COLUMNS, discharge_rows),
     "incidents": (INCIDENT_COLUMNS, incident_rows),
@@ -298,28 +293,58 @@ def _cell(column: str, value: Any) -> str:
     return str(value)
 
 
-def to_csv(columns: tuple[str, ...], rows: Iterable[Row]) -> bytes:
-    """UTF-8 with a BOM, so a spreadsheet shows Chinese correctly."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n")
+def write_csv(out: IO[bytes], columns: tuple[str, ...], rows: Iterable[Row], bom: bool) -> int:
+    """Rows as CSV, one at a time; ``bom`` (UTF-8 BOM) so that a spreadsheet shows
+    Chinese correctly. Returns how many rows were written."""
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="")
+    if bom:
+        text.write(BOM)
+    writer = csv.writer(text, lineterminator="\r\n")
     writer.writerow(columns)
+    count = 0
     for row in rows:
         writer.writerow([neutralise(_cell(column, row.get(column))) for column in columns])
-    return (BOM + buffer.getvalue()).encode("utf-8")
+        count += 1
+    text.flush()
+    text.detach()
+    return count
 
 
-def to_json(rows: list[Row]) -> bytes:
-    return orjson.dumps(rows, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+def write_json(out: IO[bytes], rows: Iterable[Row]) -> int:
+    """Rows as one JSON list (indented by two), one row at a time."""
+    count = 0
+    for row in rows:
+        out.write(b"[\n  " if count == 0 else b",\n  ")
+        # A newline in JSON is always a line break of the layout, never in a string.
+        out.write(orjson.dumps(row, option=orjson.OPT_INDENT_2).replace(b"\n", b"\n  "))
+        count += 1
+    out.write(b"\n]\n" if count else b"[]\n")
+    return count
 
 
-def write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` as mode 0600, whole or not at all."""
+def to_csv(columns: tuple[str, ...], rows: Iterable[Row]) -> bytes:
+    """UTF-8 with a BOM, so a spreadsheet shows Chinese correctly."""
+    buffer = io.BytesIO()
+    write_csv(buffer, columns, rows, bom=True)
+    return buffer.getvalue()
+
+
+def to_json(rows: Iterable[Row]) -> bytes:
+    buffer = io.BytesIO()
+    write_json(buffer, rows)
+    return buffer.getvalue()
+
+
+@contextlib.contextmanager
+def private_file(path: Path) -> Iterator[IO[bytes]]:
+    """A file written to ``path`` as mode 0600, whole or not at all: what is
+    written inside appears under its name, fsynced, when the block ends well."""
     directory = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:
             os.fchmod(fh.fileno(), FILE_MODE)
-            fh.write(data)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -327,6 +352,12 @@ def write_private(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` as mode 0600, whole or not at all."""
+    with private_file(path) as fh:
+        fh.write(data)
 
 
 def write_new_private(folder: Path, stem: str, suffix: str, data: bytes) -> Path:
@@ -397,24 +428,34 @@ def run_export(kind: str, db_path: Location, *, fmt: str = "csv", out: Path | No
     columns, build = EXPORTS[kind]
     store = open_store(db_path, read_only=True)
     try:
-        rows = build(store)
+        return _export(kind, fmt, out, columns, build(store))
     finally:
         store.close()
+
+
+def _export(
+    kind: str,
+    fmt: str,
+    out: Path | None,
+    columns: tuple[str, ...],
+    rows: Iterable[Row],
+) -> int:
+    def write(fh: IO[bytes], bom: bool) -> int:
+        if fmt == "xlsx":
+            from .xlsx_export import to_xlsx
+
+            # A workbook's columns are sized from every row before any is written.
+            held = list(rows)
+            fh.write(to_xlsx([(kind, columns, held)]))
+            return len(held)
+        return write_json(fh, rows) if fmt == "json" else write_csv(fh, columns, rows, bom)
+
     if out is None:
         # A file keeps every character as stored; a terminal gets none that it acts on.
-        rows = for_terminal_deep(rows)
-    if fmt == "xlsx":
-        from .xlsx_export import to_xlsx
-
-        data = to_xlsx([(kind, columns, rows)])
-    else:
-        data = to_json(rows) if fmt == "json" else to_csv(columns, rows)
-    if out is None:
-        if fmt == "csv" and sys.stdout.isatty():
-            data = data.removeprefix(BOM.encode("utf-8"))
+        rows = (for_terminal_deep(row) for row in rows)
         try:
             sys.stdout.flush()
-            sys.stdout.buffer.write(data)
+            write(sys.stdout.buffer, bom=not sys.stdout.isatty())
             sys.stdout.buffer.flush()
         except BrokenPipeError:
             # The reader (``| head``) went away: not an error worth a traceback.
@@ -422,10 +463,11 @@ def run_export(kind: str, db_path: Location, *, fmt: str = "csv", out: Path | No
             os.dup2(devnull, sys.stdout.fileno())
         return 0
     try:
-        write_private(out, data)
+        with private_file(out) as fh:
+            count = write(fh, bom=True)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         _tell(t("export.cannot_write", file=out, reason=reason))
         return 1
-    _tell(t("export.done", count=len(rows), what=t(f"export.what.{kind}"), file=out))
+    _tell(t("export.done", count=count, what=t(f"export.what.{kind}"), file=out))
     return 0

@@ -84,6 +84,26 @@ class _Transaction:
     names_before: dict[str, bool] = field(default_factory=dict)
 
 
+@dataclass
+class Rehearsed:
+    """What a rehearsal would have written, and the state it was checked against:
+    enough to commit it later, inside the lock, without doing the work again."""
+
+    who: str
+    seq: int = 0
+    max_ids: dict[str, int] = field(default_factory=dict)
+    ops: list[list[Any]] = field(default_factory=list)
+    # Set inside the rehearsal to keep its changes in memory for
+    # ``commit_rehearsed``: if nobody writes meanwhile, nothing is done twice.
+    keep: bool = False
+
+
+# Given a rehearsal, the tables others changed since and, per table, how far their
+# new ids moved its own on: its changes renumbered, or None when it must be done
+# again (what it read was changed).
+Rebase = Callable[[Rehearsed, set[str], dict[str, int]], list[list[Any]] | None]
+
+
 def apply_op(
     tables: Tables, max_ids: dict[str, int], table: str, key: str | None, doc: Doc | None
 ) -> Doc | None:
@@ -166,9 +186,20 @@ class Backend(Storage):
         """
 
     @abstractmethod
-    def rehearsal(self) -> contextlib.AbstractContextManager[None]:
+    def rehearsal(self, who: str | None = None) -> contextlib.AbstractContextManager[Rehearsed]:
         """A transaction that is always undone and takes no writers' lock (a dry run):
-        what the writes inside would do to the latest state, while others commit."""
+        what the writes inside would do to the latest state, while others commit.
+        What it would have written is left in the :class:`Rehearsed` it yields; set
+        its ``keep`` inside to keep the changes in memory for :meth:`commit_rehearsed`."""
+
+    @abstractmethod
+    def commit_rehearsed(self, rehearsed: Rehearsed, rebase: Rebase) -> dict[str, int] | None:
+        """Store what ``rehearsed`` would have written, as one transaction, holding the
+        writers' lock as briefly as the backend can. When others committed since it
+        began, ``rebase`` may renumber its new documents after theirs (the backend
+        decides whether it tries). Returns how far each table's new ids moved (0 when
+        they did not), or None when nothing was written because the rehearsal must be
+        done again against the state now (or inside :meth:`transaction`)."""
 
     @abstractmethod
     def allocate_id(self, table: str) -> int:
@@ -222,6 +253,9 @@ class MemoryBackend(Backend):
     _tx: _Transaction | None
     _listeners: list[Callable[[Changes], None]]
     _mutex: threading.RLock
+    # A rehearsal's changes kept in memory for ``commit_rehearsed``; any other use of
+    # the state (a refresh, a transaction, another rehearsal) undoes them first.
+    _held: _Transaction | None = None
 
     @property
     def seq(self) -> int:
@@ -254,22 +288,56 @@ class MemoryBackend(Backend):
         return changes
 
     @contextlib.contextmanager
-    def rehearsal(self) -> Iterator[None]:
+    def rehearsal(self, who: str | None = None) -> Iterator[Rehearsed]:
         """A transaction that is always undone and takes no writers' lock: what the
         writes inside would do to the state read now (a dry run), while other
-        sessions go on committing. Nothing is written, even on a read-only store."""
+        sessions go on committing. Nothing is written, even on a read-only store.
+        What it would have written is left in the :class:`Rehearsed` it yields, for
+        :meth:`commit_rehearsed`; with ``keep`` set its changes stay in memory until
+        then (or until the state is used otherwise)."""
         if self._tx is not None:
             raise RuntimeError("a rehearsal cannot join a transaction")
         with self._mutex:
+            self._drop_held()
             self.refresh()
-            tx = _Transaction(who=self.who, max_ids_before=dict(self._max_ids))
+            tx = _Transaction(who=who or self.who, max_ids_before=dict(self._max_ids))
+            rehearsed = Rehearsed(who=tx.who, seq=self._seq, max_ids=dict(self._max_ids))
             self._tx = tx
+            kept = False
             try:
-                yield
+                yield rehearsed
+                kept = rehearsed.keep and bool(tx.ops)
             finally:
                 self._tx = None
-                self._rollback(tx)
-                self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
+                rehearsed.ops = tx.ops
+                if kept:
+                    self._held = tx
+                else:
+                    self._undo(tx)
+
+    def _drop_held(self) -> None:
+        """Undo a kept rehearsal's changes: anything else sees the stored state."""
+        held, self._held = self._held, None
+        if held is not None:
+            self._undo(held)
+
+    def _undo(self, tx: _Transaction) -> None:
+        """Roll ``tx`` back and tell the listeners what it had changed."""
+        self._rollback(tx)
+        self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
+
+    def _stage_ops(self, ops: list[list[Any]]) -> None:
+        """Inside the current transaction: make the changes a rehearsal recorded."""
+        tx = self._tx
+        if tx is None:
+            raise RuntimeError("documents are changed inside a transaction only")
+        for table, key, doc in ops:
+            if key is not None:
+                self.stage(table, key, doc)
+                continue
+            tx.names_before.setdefault(table, table in self._tables)
+            self._put(table, None, doc)
+            tx.ops.append([table, None, doc])
 
     def allocate_id(self, table: str) -> int:
         """The next document id of ``table``; only inside a transaction (ids are chosen

@@ -27,12 +27,15 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ..i18n import t
-from .backend import Changes, MemoryBackend, _Transaction
+from .backend import Changes, MemoryBackend, Rebase, Rehearsed, _Transaction
 from .errors import (
     SchemaTooNew,
     StoreCorrupt,
@@ -50,10 +53,12 @@ from .files import (
     lstat_or_none,
     open_private,
     open_regular,
+    put_temp,
     read_regular,
     refuse_link,
     replace_file,
     sweep_stale_temps,
+    temp_replacing,
     write_all,
     write_new_file,
 )
@@ -63,17 +68,22 @@ from .journal import (
     encode_entry,
     encode_lock_record,
     encode_snapshot,
+    entry_parts,
     frame_snapshot,
     is_standalone,
     journal_header,
     parse_entries,
     parse_journal_header,
     parse_lock_record,
+    snapshot_parts,
     snapshot_payload,
 )
 
 SCHEMA_VERSION = 1
 COMPACT_MIN_BYTES = 4 * 1024 * 1024
+# Times a rehearsal is brought up to others' writes outside the lock before it is
+# done inside it (others saving faster than that would otherwise hold it off).
+REBASES_OUTSIDE_LOCK = 2
 LOAD_ATTEMPTS = 4
 
 LockWaitHandler = Callable[[Path, float], None]
@@ -85,9 +95,59 @@ Doc = dict[str, Any]
 Tables = dict[str, dict[str, Doc]]
 
 
+class _EncodedOps:
+    """A batch of changes as journal JSON, made outside the writers' lock, in chunks
+    (one ``orjson.dumps`` per small document leaves most of the memory it took
+    behind); when the batch is renumbered, only chunks that changed are encoded
+    again."""
+
+    CHUNK = 1024
+
+    def __init__(self, ops: list[list[Any]]) -> None:
+        self.chunks = [
+            orjson.dumps(ops[start : start + self.CHUNK])
+            for start in range(0, len(ops), self.CHUNK)
+        ]
+
+    def update(self, old: list[list[Any]], new: list[list[Any]]) -> None:
+        for n in range(len(self.chunks)):
+            start = n * self.CHUNK
+            if any(
+                a is not b
+                for a, b in zip(
+                    old[start : start + self.CHUNK], new[start : start + self.CHUNK], strict=True
+                )
+            ):
+                self.chunks[n] = orjson.dumps(new[start : start + self.CHUNK])
+
+    def joined(self) -> bytes:
+        return b"[" + b",".join(chunk[1:-1] for chunk in self.chunks) + b"]"
+
+
 class _Mismatch(StoreCorrupt):
     """The snapshot and the journal do not belong together; maybe only for a moment,
     while another process replaces them, so opening tries again before refusing."""
+
+
+@dataclass
+class _Aside:
+    """A new snapshot written beside the database before the writers' lock, held
+    open (and locked) until it is put in place or thrown away."""
+
+    path: Path
+    size: int
+    fd: int
+    placed: bool = False
+
+    def discard(self) -> None:
+        """Let go of the file; one never put in place is removed."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        if not self.placed:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            self.placed = True
 
 
 class JournalStorage(MemoryBackend):
@@ -126,6 +186,12 @@ class JournalStorage(MemoryBackend):
         self._tx: _Transaction | None = None
         self._mutex = threading.RLock()
         self._listeners: list[Callable[[Changes], None]] = []
+        # Per table, the last entry that changed it; what changed before a reload
+        # (read whole from the files) is not known.
+        self._changed_at: dict[str, int] = {}
+        self._reset_at: dict[str, int] = {}
+        self._reloaded_at = 0
+        self._held: _Transaction | None = None
         if lstat_or_none(self.path) is None:
             if not create or read_only:
                 raise StoreMissing(t("store.missing", path=self.path))
@@ -249,6 +315,7 @@ class JournalStorage(MemoryBackend):
             self._seq = int(body.get("seq", 0))
             self._max_ids = {k: int(v) for k, v in body.get("max_ids", {}).items()}
             self._snapshot_size = len(raw)
+            self._reloaded_at = self._seq
             self._standalone = is_standalone(raw)
             self._record = record
             if not self._open_journal():
@@ -391,8 +458,11 @@ class JournalStorage(MemoryBackend):
         for entry in fresh:
             for table, key, doc in entry.get("ops", []):
                 self._put(table, key, doc)
+                self._changed_at[table] = entry["seq"]
                 if key is not None:
                     changes.keys.add((table, key))
+                else:
+                    self._reset_at[table] = entry["seq"]
             self._seq = entry["seq"]
         self._journal_last = last
         self._journal_offset += chunk.consumed
@@ -504,6 +574,7 @@ class JournalStorage(MemoryBackend):
         if self._tx is not None:
             return Changes()
         with self._mutex:
+            self._drop_held()
             return self._notify(self._follow_journal())
 
     @contextlib.contextmanager
@@ -517,6 +588,11 @@ class JournalStorage(MemoryBackend):
             return
         if self.read_only:
             raise StoreReadOnly(t("store.read_only", path=self.path))
+        with self._mutex:
+            self._drop_held()
+            # Read what others wrote (a big import) before taking the lock, so that
+            # the lock is held only to read what comes in meanwhile.
+            self._notify(self._follow_journal())
         with self._mutex, self._locked():
             self._notify(self._follow_journal())
             self._ready_to_append()
@@ -525,13 +601,231 @@ class JournalStorage(MemoryBackend):
             try:
                 yield
             except BaseException:
-                self._rollback(tx)
-                self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
+                self._undo(tx)
                 raise
             finally:
                 self._tx = None
             if tx.ops:
                 self._commit(tx)
+
+    def _commit_held(self, held: _Transaction, rehearsed: Rehearsed) -> bool:
+        """Store a kept rehearsal as it is, when nobody wrote since it began: its
+        changes are in memory already, only its entry is written in the lock."""
+        entry = _EncodedOps(held.ops).joined()
+        line = max(COMPACT_MIN_BYTES, self._snapshot_size)
+        aside = (
+            self._write_aside(rehearsed.seq + 1)
+            if self._journal_offset + len(entry) > line
+            else None
+        )
+        try:
+            with self._locked():
+                on_disk = lstat_or_none(self.journal_path)
+                if on_disk is None or (on_disk.st_ino, on_disk.st_size) != (
+                    self._journal_ino,
+                    self._journal_offset,
+                ):
+                    return False
+                self._ready_to_append()
+                self._commit(held, entry, compact=False)
+                if aside is not None and self._put_in_place(aside, self._seq, b""):
+                    line = max(COMPACT_MIN_BYTES, self._snapshot_size)
+        finally:
+            if aside is not None:
+                aside.discard()
+        if self._journal_offset > line:
+            self._compact_beside_writers()
+        return True
+
+    def commit_rehearsed(self, rehearsed: Rehearsed, rebase: Rebase) -> dict[str, int] | None:
+        """Store what a rehearsal would have written, holding the writers' lock only
+        to read what others wrote since, append and fsync: the work was done outside.
+
+        When others wrote meanwhile, ``rebase`` says whether the rehearsal still holds
+        and renumbers its new documents after theirs; that is done outside the lock
+        too, unless others keep overtaking it. Returns how far each table's new ids
+        moved (0 when they did not), or None when nothing was written because the
+        rehearsal must be done again against the state now.
+        """
+        if self.read_only:
+            raise StoreReadOnly(t("store.read_only", path=self.path))
+        if self._tx is not None:
+            raise RuntimeError("a rehearsal cannot be committed inside a transaction")
+        first_max = dict(rehearsed.max_ids)
+        with self._mutex:
+            held, self._held = self._held, None
+            mine = held is not None and held.ops is rehearsed.ops
+            if mine and self._commit_held(held, rehearsed):  # type: ignore[arg-type]
+                return {table: 0 for table in {op[0] for op in rehearsed.ops}}
+            if held is not None:
+                # Others wrote since: undone here, brought up to them below.
+                self._undo(held)
+            encoded = _EncodedOps(rehearsed.ops)
+            compacted = False
+            for attempt in range(REBASES_OUTSIDE_LOCK + 1):
+                last = attempt == REBASES_OUTSIDE_LOCK
+                entry = encoded.joined()
+                # A batch that takes the journal over the line brings its own new
+                # snapshot, written before the lock, put in place in the same hold.
+                big = self._journal_offset + len(entry) > max(
+                    COMPACT_MIN_BYTES, self._snapshot_size
+                )
+                aside = self._snapshot_after(rehearsed) if big and attempt == 0 else None
+                try:
+                    with self._locked():
+                        self._notify(self._follow_journal())
+                        self._ready_to_append()
+                        if self._seq == rehearsed.seq or last:
+                            if self._seq != rehearsed.seq:
+                                if not self._rebase(rehearsed, rebase, encoded):
+                                    return None
+                                entry = encoded.joined()
+                            tx = _Transaction(
+                                who=rehearsed.who,
+                                ops=rehearsed.ops,
+                                max_ids_before=dict(self._max_ids),
+                            )
+                            self._commit(tx, entry, compact=False)
+                            if aside is not None and self._seq == rehearsed.seq + 1:
+                                compacted = self._put_in_place(aside, self._seq, b"")
+                            break
+                finally:
+                    if aside is not None:
+                        aside.discard()
+                if not self._rebase(rehearsed, rebase, encoded):
+                    return None
+            # The documents join this process's state after the lock.
+            for table, key, doc in rehearsed.ops:
+                self._put(table, key, doc)
+            self._notify(
+                Changes(keys={(table, key) for table, key, _ in rehearsed.ops if key is not None})
+            )
+            if not compacted and self._journal_offset > max(COMPACT_MIN_BYTES, self._snapshot_size):
+                self._compact_beside_writers()
+        return {
+            table: rehearsed.max_ids.get(table, 0) - first_max.get(table, 0)
+            for table in {op[0] for op in rehearsed.ops}
+        }
+
+    def _snapshot_after(self, rehearsed: Rehearsed) -> _Aside | None:
+        """The snapshot of the state once ``rehearsed`` is committed next, written
+        beside the database (None when it cannot be)."""
+        tx = _Transaction(who=rehearsed.who, max_ids_before=dict(self._max_ids))
+        for table, key, doc in rehearsed.ops:
+            tx.names_before.setdefault(table, table in self._tables)
+            before = self._put(table, key, doc)
+            if key is not None:
+                tx.undo.append((table, key, before))
+        try:
+            return self._write_aside(rehearsed.seq + 1)
+        finally:
+            self._rollback(tx)
+
+    def _rebase(self, rehearsed: Rehearsed, rebase: Rebase, encoded: _EncodedOps) -> bool:
+        """Bring ``rehearsed`` up to the state now (renumbered, ``encoded`` with it);
+        False when it must be done again."""
+        if self._seq == rehearsed.seq:
+            return True
+        changed = self._changed_since(rehearsed.seq)
+        if changed is None:
+            return False
+        touched = {op[0] for op in rehearsed.ops}
+        emptied = {op[0] for op in rehearsed.ops if op[1] is None}
+        if emptied & changed or touched & self._reset_since(rehearsed.seq):
+            # Emptying a table others wrote to would keep their documents; ids after a
+            # table others emptied start again at 1: both are checked again.
+            return False
+        shift = {
+            table: self._max_ids.get(table, 0) - rehearsed.max_ids.get(table, 0)
+            for table in touched
+        }
+        ops = rebase(rehearsed, changed, shift)
+        if ops is None:
+            return False
+        encoded.update(rehearsed.ops, ops)
+        rehearsed.ops = ops
+        rehearsed.seq = self._seq
+        rehearsed.max_ids = {**rehearsed.max_ids, **self._max_ids}
+        return True
+
+    def _compact_beside_writers(self) -> None:
+        """Fold the journal into a new snapshot, holding the writers' lock only to
+        put the files in place: the snapshot of the state now is written outside
+        it, and what others append meanwhile is carried over into the new journal."""
+        seq, offset, inode = self._seq, self._journal_offset, self._journal_ino
+        aside = self._write_aside(seq)
+        if aside is None:
+            return
+        try:
+            with self._locked():
+                self._notify(self._follow_journal())
+                if self._journal_ino != inode or self._journal_fd is None:
+                    return  # another writer compacted meanwhile
+                tail = os.pread(self._journal_fd, self._journal_offset - offset, offset)
+                self._put_in_place(aside, seq, tail)
+        finally:
+            aside.discard()
+
+    def _write_aside(self, seq: int) -> _Aside | None:
+        """The state in memory as the snapshot at entry ``seq``, in a new file beside
+        the database (unguessable name, made ``O_EXCL|O_NOFOLLOW``, the database's
+        mode and group), fsynced and kept locked so no writer sweeps it away as a
+        stale temp file; None when it cannot be written (compaction waits)."""
+        body = {
+            "schema_version": self._schema_version,
+            "db_id": self._db_id,
+            "seq": seq,
+            "max_ids": self._max_ids,
+            "tables": self._tables,
+        }
+        parts = snapshot_parts(body)
+        try:
+            fd, tmp = temp_replacing(self.path)
+        except (OSError, StoreError):
+            return None
+        aside = _Aside(tmp, sum(map(len, parts)), fd)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            for part in parts:
+                write_all(fd, part)
+            os.fsync(fd)
+        except OSError:
+            aside.discard()
+            return None
+        return aside
+
+    def _put_in_place(self, aside: _Aside, seq: int, tail: bytes) -> bool:
+        """Inside the lock: the snapshot written aside (at entry ``seq``) becomes the
+        database, and a new journal holds what was appended after it (``tail``)."""
+        try:
+            put_temp(aside.path, self.path)
+            aside.placed = True
+            replace_file(self.journal_path, journal_header(seq, self._db_id) + tail)
+        except (OSError, StoreUnsafe):
+            # The journal still holds every committed entry: compaction can wait (a
+            # file swapped for a link is refused; the next open says why).
+            return False
+        self._snapshot_size = aside.size
+        self._close_journal()
+        if not self._open_journal():
+            raise StoreCorrupt(
+                t("store.journal_missing", journal=self.journal_path, path=self.path)
+            )
+        assert self._journal_fd is not None
+        self._journal_offset = os.fstat(self._journal_fd).st_size
+        self._journal_last = self._seq
+        self._write_lock_record()
+        return True
+
+    def _changed_since(self, seq: int) -> set[str] | None:
+        """Tables changed by entries after ``seq``; None when that is not known."""
+        if self._reloaded_at > seq:
+            return None
+        return {table for table, at in self._changed_at.items() if at > seq}
+
+    def _reset_since(self, seq: int) -> set[str]:
+        """Tables emptied or dropped (ids restarted) by entries after ``seq``."""
+        return {table for table, at in self._reset_at.items() if at > seq}
 
     # ------------------------------------------------------------------ Storage
 
@@ -591,7 +885,8 @@ class JournalStorage(MemoryBackend):
             raise StoreCorrupt(missing)
         self._write_lock_record()
 
-    def _commit(self, tx: _Transaction) -> None:
+    def _commit(self, tx: _Transaction, ops_json: bytes = b"", *, compact: bool = True) -> None:
+        """Append ``tx`` as one entry (its ops already encoded when ``ops_json``)."""
         entry = {
             "seq": self._seq + 1,
             "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
@@ -599,12 +894,11 @@ class JournalStorage(MemoryBackend):
             "ops": tx.ops,
         }
         try:
-            data = encode_entry(entry)
+            parts = entry_parts(entry, ops_json) if ops_json else [encode_entry(entry)]
         except Exception:
             # A document JSON cannot hold (a set, a non-string key): nothing was
             # written, so the staged documents must not stay in memory either.
-            self._rollback(tx)
-            self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
+            self._undo(tx)
             raise
         try:
             fd = open_regular(self.journal_path, os.O_WRONLY | os.O_APPEND)
@@ -612,28 +906,36 @@ class JournalStorage(MemoryBackend):
                 os.close(fd)
                 raise _Mismatch(t("store.journal_swapped", journal=self.journal_path))
         except (OSError, StoreError) as exc:
-            self._rollback(tx)
-            self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
+            self._undo(tx)
             if isinstance(exc, StoreError):
                 raise
             raise StoreWriteFailed(describe_os_error(exc, self.journal_path)) from exc
         try:
-            write_all(fd, data)
+            for part in parts:
+                write_all(fd, part)
             os.fdatasync(fd)
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, self._journal_offset)
                 os.fsync(fd)
             os.close(fd)
-            self._rollback(tx)
-            self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
+            self._undo(tx)
             raise StoreWriteFailed(describe_os_error(exc, self.journal_path)) from exc
         os.close(fd)
+        written = sum(map(len, parts))
         self._seq += 1
+        for table, key, _ in tx.ops:
+            self._changed_at[table] = self._seq
+            if key is None:
+                self._reset_at[table] = self._seq
         self._journal_last = self._seq
-        self._journal_offset += len(data)
+        line = max(COMPACT_MIN_BYTES, self._snapshot_size)
+        before, self._journal_offset = self._journal_offset, self._journal_offset + written
         self._write_lock_record()
-        if self._journal_offset > max(COMPACT_MIN_BYTES, self._snapshot_size):
+        # The writer whose entry takes the journal over a multiple of the line
+        # compacts: not every writer after a big batch (its writer compacts beside
+        # the others), and a journal whose writer was killed first still gets folded.
+        if compact and before // line != self._journal_offset // line:
             # The entry is durable: a compaction refused now (a file swapped for a
             # link) must not make the caller think otherwise; the next open says why.
             with contextlib.suppress(StoreUnsafe):

@@ -149,9 +149,9 @@ def _fill(fd: int, tmp: Path, data: bytes) -> None:
     os.close(fd)
 
 
-def replace_file(target: Path, data: bytes) -> None:
-    """Make ``target`` hold ``data``, all at once (temp file, fsync, rename, fsync the
-    folder). A ``target`` that is a symlink is refused, not replaced."""
+def temp_replacing(target: Path) -> tuple[int, Path]:
+    """A new temp file (see ``create_temp``) to take the place of ``target``, with
+    its mode and group. A ``target`` that is a symlink is refused."""
     before = refuse_link(target)
     fd, tmp = create_temp(target)
     if before is not None:
@@ -161,14 +161,28 @@ def replace_file(target: Path, data: bytes) -> None:
             os.fchown(fd, -1, before.st_gid)
         with contextlib.suppress(OSError):
             os.fchmod(fd, stat.S_IMODE(before.st_mode))
-    _fill(fd, tmp, data)
+    return fd, tmp
+
+
+def put_temp(tmp: Path, target: Path) -> None:
+    """Rename the finished temp file ``tmp`` over ``target`` (never over a link) and
+    make the rename durable; ``tmp`` is removed when that fails."""
     try:
+        refuse_link(target)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
     fsync_dir(target.parent)
+
+
+def replace_file(target: Path, data: bytes) -> None:
+    """Make ``target`` hold ``data``, all at once (temp file, fsync, rename, fsync the
+    folder). A ``target`` that is a symlink is refused, not replaced."""
+    fd, tmp = temp_replacing(target)
+    _fill(fd, tmp, data)
+    put_temp(tmp, target)
 
 
 def write_new_file(dest: Path, data: bytes, *, replace: bool = False) -> None:
@@ -240,7 +254,8 @@ def _link_fd(fd: int, dest: Path, *, temp: bool) -> Path:
 def sweep_stale_temps(targets: Iterable[Path]) -> None:
     """Remove what a killed rewrite of ``targets`` left: regular files of our own
     named ``<target>.tmp-…`` (a partial snapshot holds personal data). Called inside
-    the writers' lock, so no rewrite is under way."""
+    the writers' lock, so no rewrite is under way but a snapshot written beside the
+    writers, which its writer keeps locked."""
     prefixes = tuple(f"{target.name}{TEMP_MARK}" for target in targets)
     folder = next(iter(targets)).parent if prefixes else None
     if folder is None:
@@ -252,8 +267,21 @@ def sweep_stale_temps(targets: Iterable[Path]) -> None:
                 continue
             with contextlib.suppress(OSError):
                 st = entry.stat(follow_symlinks=False)
-                if stat.S_ISREG(st.st_mode) and st.st_uid == me:
+                if stat.S_ISREG(st.st_mode) and st.st_uid == me and not _in_use(entry.path):
                     os.unlink(entry.path)
+
+
+def _in_use(path: str) -> bool:
+    """Whether a live process holds ``path`` locked: a snapshot being written
+    outside the writers' lock (see ``JournalStorage._write_aside``)."""
+    fd = os.open(path, os.O_RDONLY | _SAFE)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 # ---------------------------------------------------------------- the writers' lock

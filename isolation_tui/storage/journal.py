@@ -62,14 +62,25 @@ def crc(data: bytes) -> str:
 
 
 def encode_snapshot(body: dict[str, Any], *, standalone: bool = False) -> bytes:
-    return frame_snapshot(orjson.dumps(body), standalone=standalone)
+    return b"".join(snapshot_parts(body, standalone=standalone))
+
+
+def snapshot_parts(body: dict[str, Any], *, standalone: bool = False) -> tuple[bytes, bytes]:
+    """A snapshot as its header line and its JSON, to write one after the other
+    (a big one is not copied to join them)."""
+    payload = orjson.dumps(body)
+    return snapshot_header(payload, standalone=standalone), payload
+
+
+def snapshot_header(payload: bytes, *, standalone: bool = False) -> bytes:
+    checksum = crc(payload).encode()
+    header = b"%s %d %s %d" % (SNAPSHOT_MAGIC, FORMAT_VERSION, checksum, len(payload))
+    return header + (b" " + STANDALONE if standalone else b"") + b"\n"
 
 
 def frame_snapshot(payload: bytes, *, standalone: bool = False) -> bytes:
     """The snapshot file for an encoded ``payload``."""
-    checksum = crc(payload).encode()
-    header = b"%s %d %s %d" % (SNAPSHOT_MAGIC, FORMAT_VERSION, checksum, len(payload))
-    return header + (b" " + STANDALONE if standalone else b"") + b"\n" + payload
+    return snapshot_header(payload, standalone=standalone) + payload
 
 
 def snapshot_payload(raw: bytes) -> bytes:
@@ -133,6 +144,15 @@ def parse_journal_header(line: bytes, path: str) -> tuple[int, str]:
 def encode_entry(entry: dict[str, Any]) -> bytes:
     payload = orjson.dumps(entry)
     return crc(payload).encode() + b" " + payload + b"\n"
+
+
+def entry_parts(entry: dict[str, Any], ops_json: bytes) -> list[bytes]:
+    """One journal line, in pieces to write one after the other: ``ops_json`` is
+    ``entry["ops"]`` already encoded (a big batch is encoded before the writers'
+    lock is taken) and is written as it is, not copied."""
+    head = orjson.dumps({k: v for k, v in entry.items() if k != "ops"})[:-1] + b',"ops":'
+    checksum = zlib.crc32(b"}", zlib.crc32(ops_json, zlib.crc32(head)))
+    return [f"{checksum:08x} ".encode() + head, ops_json, b"}\n"]
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import psycopg
 from psycopg import sql
 
 from ..i18n import t
-from .backend import Changes, DatabaseUrl, MemoryBackend, Tables, _Transaction
+from .backend import Changes, DatabaseUrl, MemoryBackend, Rebase, Rehearsed, Tables, _Transaction
 from .engine import SCHEMA_VERSION
 from .errors import (
     SchemaTooNew,
@@ -299,6 +299,7 @@ class PostgresStorage(MemoryBackend):
         if self._tx is not None:
             return Changes()
         with self._mutex, self._errors():
+            self._drop_held()
             conn = self._connection()
             if select.select([conn.fileno()], [], [], 0)[0]:
                 conn.execute("SELECT 1")  # reads the notifications (or the hang-up)
@@ -325,6 +326,7 @@ class PostgresStorage(MemoryBackend):
         if self.read_only:
             raise StoreReadOnly(t("store.read_only", path=self.path))
         with self._mutex, self._errors():
+            self._drop_held()
             conn = self._connection()
             with _locked(conn, self._lock):
                 self._heard = False
@@ -338,11 +340,29 @@ class PostgresStorage(MemoryBackend):
                         self._save(tx)
                 except BaseException:
                     self._seq = seq_before
-                    self._rollback(tx)
-                    self._notify(Changes(keys={(table, key) for table, key, _ in tx.undo}))
+                    self._undo(tx)
                     raise
                 finally:
                     self._tx = None
+
+    def commit_rehearsed(self, rehearsed: Rehearsed, rebase: Rebase) -> dict[str, int] | None:
+        """Store what a rehearsal would have written, in one normal transaction, when
+        nobody committed since it began; otherwise None, and the import is done again
+        (in the end inside :meth:`transaction`, the import command's fallback).
+
+        Nothing is renumbered (``rebase`` is not used): unlike the file store, whose
+        lock is held while a snapshot is written and fsynced, a PostgreSQL
+        transaction holds the advisory lock only for the few statements of one
+        import, so redoing a rehearsal that was overtaken costs others no wait."""
+        if self.read_only:
+            raise StoreReadOnly(t("store.read_only", path=self.path))
+        if self._tx is not None:
+            raise RuntimeError("a rehearsal cannot be committed inside a transaction")
+        with self.transaction(rehearsed.who):
+            if self._seq != rehearsed.seq:
+                return None
+            self._stage_ops(rehearsed.ops)
+        return {table: 0 for table in {op[0] for op in rehearsed.ops}}
 
     @contextlib.contextmanager
     def writers_lock(self, wait: bool = True) -> Iterator[bool]:

@@ -51,9 +51,8 @@ from ..domain.rules import (
 )
 from ..domain.timeparse import format_time
 from .actor import Actor, current_actor
-from .backend import DatabaseUrl, Location, parse_location
+from .backend import Changes, DatabaseUrl, Location, Rehearsed, parse_location
 from .database import Database, JournaledTable
-from .engine import Changes
 from .handovers import HandoverMixin
 from .health import CHECKS, TESTS, HealthMixin
 
@@ -68,7 +67,21 @@ MARKS: dict[str, Callable[[Any], tuple[str, ...]]] = {
 
 
 def _copy(doc: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    return None if doc is None else orjson.loads(orjson.dumps(doc))
+    return None if doc is None else _deep(doc)
+
+
+def _deep(value: Any) -> Any:
+    """A copy of JSON-like data sharing nothing mutable, as it is stored (tuples
+    become lists). Not all through ``orjson``: each small ``dumps`` leaves most of
+    the memory it took behind, gigabytes over a big import's audit entries."""
+    if isinstance(value, Mapping):
+        return {key: _deep(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_deep(item) for item in value]
+    if value is None or isinstance(value, str | int | float):
+        return value
+    # Anything else as JSON has it (a date as its text), or refused as it would be.
+    return orjson.loads(orjson.dumps(value))
 
 
 class _Index:
@@ -348,11 +361,10 @@ class Store(HandoverMixin, HealthMixin):
         point = self.point(point_code)
         if point is None:
             return []
-        return [
-            room
-            for room in point["rooms"]
-            if self.beds_taken(point_code, room["code"]) < usable_beds(room)
-        ]
+        return [room for room in point["rooms"] if self._has_free_bed(point_code, room)]
+
+    def _has_free_bed(self, point_code: str, room: Room) -> bool:
+        return self.beds_taken(point_code, room["code"]) < usable_beds(room)
 
     def occupants(self, point_code: str) -> dict[str, list[tuple[int, Stay]]]:
         """The people in isolation at a point by room, oldest stay first; costs the
@@ -435,10 +447,11 @@ class Store(HandoverMixin, HealthMixin):
             yield
 
     @contextlib.contextmanager
-    def rehearsal(self) -> Iterator[None]:
-        """Changes inside are checked as if stored, then undone; no lock is taken."""
-        with self.db.storage.rehearsal():
-            yield
+    def rehearsal(self) -> Iterator[Rehearsed]:
+        """Changes inside are checked as if stored, then undone; no lock is taken.
+        What they would write is kept, for ``db.storage.commit_rehearsed``."""
+        with self.db.storage.rehearsal(str(self.actor)) as rehearsed:
+            yield rehearsed
 
     def _now(self) -> str:
         return format_time(self.clock())
@@ -478,12 +491,21 @@ class Store(HandoverMixin, HealthMixin):
             after=_copy(after),
             reason=reason,
         )
-        self.table(AUDIT).insert(cast(dict[str, Any], entry))
+        self._insert(AUDIT, entry)
+
+    def _insert(self, table: str, doc: Mapping[str, Any]) -> int:
+        """Inside a transaction: a new document, its id chosen in the lock. What
+        TinyDB's ``insert`` does, without its wrapping per call (an import makes
+        tens of thousands)."""
+        storage = self.db.storage
+        record_id = storage.allocate_id(table)
+        storage.stage(table, str(record_id), dict(doc))
+        return record_id
 
     def _create(self, table: str, doc: Mapping[str, Any]) -> int:
         record = dict(doc)
         record["created"] = self._stamp()
-        record_id = self.table(table).insert(record)
+        record_id = self._insert(table, record)
         self._audit("create", table, record_id, None, record)
         return record_id
 

@@ -36,6 +36,9 @@ class ArrivalsImporter(Importer):
         Column("voided", ("作废",)),
     )
 
+    reads = frozenset({"points", "stays", "tests"})
+    record_table = "stays"
+
     def apply(self, row: Row) -> int | None:
         fields = dict(row.fields)
         raw_status = clean_text(fields.get("status", ""))

@@ -42,6 +42,11 @@ class Importer:
     columns: ClassVar[tuple[Column, ...]]
     # Columns of which one at least must be there (one of them names the person).
     one_of: ClassVar[tuple[str, ...]] = ()
+    # The tables whose records the rows' checks look at: what others store meanwhile
+    # in any other table cannot change what the import does (None: every table).
+    reads: ClassVar[frozenset[str] | None] = None
+    # The table of the ids an import reports.
+    record_table: ClassVar[str] = ""
 
     def __init__(self, store: Store, table: Table, outcome: Outcome) -> None:
         self.store = store

@@ -27,6 +27,9 @@ class DischargesImporter(Importer):
         Column("voided", ("作废",)),
     )
 
+    reads = frozenset({"points", "stays", "tests", "discharges"})
+    record_table = "discharges"
+
     def apply(self, row: Row) -> int | None:
         fields = dict(row.fields)
         if self.skip(fields):

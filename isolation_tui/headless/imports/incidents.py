@@ -34,6 +34,9 @@ class IncidentsImporter(Importer):
         Column("voided", ("作废",)),
     )
 
+    reads = frozenset({"points", "incidents"})
+    record_table = "incidents"
+
     def __init__(self, store: Store, table: Table, outcome: Outcome) -> None:
         super().__init__(store, table, outcome)
         self.known = {_same(doc) for doc in store.rows(INCIDENTS).values() if is_live(doc)}

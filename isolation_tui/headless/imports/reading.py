@@ -39,8 +39,11 @@ def norm_header(text: str) -> str:
 
 
 def printable(text: str, limit: int = 0) -> str:
-    """Text safe to print on a terminal: control characters shown as escapes."""
-    out = "".join(ch if unicodedata.category(ch) != "Cc" else repr(ch)[1:-1] for ch in str(text))
+    """Text safe to print on a terminal: control characters, and the invisible ones
+    that reorder what follows them (bidi overrides), shown as escapes."""
+    out = "".join(
+        repr(ch)[1:-1] if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in str(text)
+    )
     if limit and len(out) > limit:
         out = out[: limit - 1] + "…"
     return out

@@ -26,6 +26,8 @@ class RoomsImporter(Importer):
         Column("address", ("地址",)),
     )
 
+    reads = frozenset({"points", "stays"})
+
     def run(self, rows: list[Row], tick: Callable[[], None]) -> None:
         """Rooms are saved one point at a time (one audited change per point), so rows
         are checked first and grouped; a point's problem goes back to its room's row."""

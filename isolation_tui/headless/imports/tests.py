@@ -35,6 +35,9 @@ class TestsImporter(Importer):
     )
     one_of = ("id_number", "stay")
 
+    reads = frozenset({"points", "stays", "tests", "incidents"})
+    record_table = "tests"
+
     def apply(self, row: Row) -> int | None:
         """A lab's result for one planned test: the one of ``planned_day``, or else the
         person's earliest pending test (of ``kind``, when given). A result already
