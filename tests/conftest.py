@@ -23,6 +23,16 @@ from isolation_tui.storage.repository import Store, open_store
 FIXED_NOW = datetime(2026, 11, 29, 9, 30)
 
 
+class Clock:
+    """A clock a test sets and moves: give it to a store as ``clock=``."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 @pytest.fixture(autouse=True)
 def english() -> Iterator[None]:
     set_language("en")

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from conftest import Clock
 from textual.widgets import Static
 
 from isolation_tui.app import IsolationApp
@@ -20,16 +21,6 @@ from isolation_tui.widgets.counter_bar import CounterCell
 SIZE = (80, 24)
 
 
-class Clock:
-    """A clock the test sets."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock(datetime(2026, 11, 29, 9, 30))
@@ -37,7 +28,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def point(db_path: Path, clock: Clock) -> Iterator[Store]:
-    store = open_store(db_path, create=True, actor=Actor("tester", "local"), clock=clock)
+    store = open_store(db_path, create=True, actor=Actor("tester"), clock=clock)
     rooms = [{"code": f"{100 + n}", "floor": "1", "beds": 1, "blocked": False} for n in (1, 2)]
     store.save_point("DD01", "一号点", rooms)
     store.register_arrival(

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from conftest import Clock
 from textual.widgets import Input, Select, Static
 
 from isolation_tui.app import IsolationApp
@@ -28,16 +29,6 @@ from isolation_tui.widgets.record_table import RecordTable
 SIZE = (80, 24)
 
 
-class Clock:
-    """A clock a test can move."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock(datetime(2026, 11, 29, 9, 30))
@@ -45,7 +36,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def point(db_path: Path, clock: Clock) -> Iterator[Store]:
-    store = open_store(db_path, create=True, actor=Actor("tester", "local"), clock=clock)
+    store = open_store(db_path, create=True, actor=Actor("tester"), clock=clock)
     rooms = [{"code": f"{100 + n}", "floor": "1", "beds": 1, "blocked": False} for n in (1, 2, 3)]
     store.save_point("DD01", "一号点", rooms)
     yield store

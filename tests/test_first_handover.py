@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import CliRunner
+from conftest import CliRunner, Clock
 from rich.console import Console
 from textual.widgets import Static
 
@@ -20,14 +20,6 @@ from isolation_tui.storage.repository import Store, open_store
 SIZE = (80, 24)
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock(datetime(2026, 11, 20, 10, 0))
@@ -36,7 +28,7 @@ def clock() -> Clock:
 @pytest.fixture
 def history(db_path: Path, clock: Clock) -> Iterator[Store]:
     """Arrivals typed in as they came: on the 20th, last night, and this morning."""
-    store = open_store(db_path, create=True, actor=Actor("tester", "local"), clock=clock)
+    store = open_store(db_path, create=True, actor=Actor("tester"), clock=clock)
     rooms = [{"code": f"{100 + n}", "floor": "1", "beds": 1, "blocked": False} for n in (1, 2, 3)]
     store.save_point("DD01", "一号点", rooms)
     for number, at in (
@@ -97,7 +89,7 @@ async def test_shift_starts_are_set_per_database(history: Store, cli: CliRunner)
     done = cli("shifts", "7:00, 19:00")
     assert done.returncode == 0, done.stderr
     assert cli("shifts").stdout.strip() == "07:00,19:00"
-    store = open_store(history.path, actor=Actor("tester", "local"), clock=history.clock)
+    store = open_store(history.path, actor=Actor("tester"), clock=history.clock)
     app = IsolationApp(store, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f5")
