@@ -281,6 +281,39 @@ async def test_a_positive_test_holds_the_release_until_overridden(one_person: St
     assert one_person.get(STAYS, 1)["status"] == "discharged"  # type: ignore[index]
 
 
+async def test_a_stored_result_changes_only_when_asked_and_its_draft_follows(
+    one_person: Store,
+) -> None:
+    """A positive stored by mistake, then ↑ n: one key must not turn a medical result
+    around. The change is asked about; a yes stores it and voids the positive's draft."""
+    app = IsolationApp(one_person, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2", "t")
+        await pilot.pause()
+        await pilot.press("p")
+        await pilot.pause()
+        assert results(one_person)[0][:2] == (1, "positive")
+        (draft,) = one_person.rows(INCIDENTS).values()
+        assert draft["status"] == "draft"
+        await pilot.press("up", "n")
+        await pilot.pause()
+        question = " ".join(str(s.content) for s in app.screen.query(Static))
+        assert "positive" in question and "negative" in question
+        await pilot.press("enter", "n")
+        await pilot.pause()
+        assert results(one_person)[0][:2] == (1, "positive")
+        await pilot.press("n")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+    assert results(one_person)[0][:2] == (1, "negative")
+    (draft,) = one_person.rows(INCIDENTS).values()
+    assert (
+        draft["voided"]["reason"] == "the result that raised it was corrected (positive → negative)"
+    )
+    assert one_person.counters()["DD01"].incidents_draft == 0
+
+
 async def test_a_negative_last_test_lets_the_person_go_home(one_person: Store) -> None:
     for test_id, _ in one_person.tests_of(1):
         one_person.record_test_result(test_id, "negative", "2026-11-28 08:00")

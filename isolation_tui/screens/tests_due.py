@@ -22,6 +22,7 @@ from ..i18n import t
 from ..storage.health import TESTS
 from ..storage.repository import STAYS
 from ..widgets.record_table import cell
+from .confirm import ConfirmScreen
 from .rounds import QuickEntryScreen
 
 RESULT_STYLE = {"positive": "bold red", "negative": "green", "pending": "dim"}
@@ -138,11 +139,34 @@ class TestsDueScreen(QuickEntryScreen):
         stay = self._person(test_id)
         if stay is None:
             return
-        self.attempt(
-            test_id,
-            lambda: self.store.record_test_result(test_id, result, taken),
-            lambda draft: self._entered_result(test_id, stay, draft),
+
+        def store() -> None:
+            self.attempt(
+                test_id,
+                lambda: self.store.record_test_result(test_id, result, taken),
+                lambda draft: self._entered_result(test_id, stay, draft),
+            )
+
+        before = (self.store.get(TESTS, test_id) or {}).get("result", "pending")
+        after = TEST_RESULT.parse(result)
+        if before == "pending" or after in (None, before):
+            store()
+            return
+        # A medical result turned around by one key (a stray n on the wrong row) could
+        # send someone home: a stored result changes only when the question is answered.
+        question = t(
+            "ui.test_change_question",
+            who=f"{stay['room']} {stay['person']['name']}",
+            day=(self.store.get(TESTS, test_id) or {}).get("planned_day", ""),
+            before=TEST_RESULT.label(before),
+            after=TEST_RESULT.label(after),
         )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                store()
+
+        self.app.push_screen(ConfirmScreen(question), answered)
 
     def _entered_result(self, test_id: int, stay: dict[str, Any], draft: int | None) -> None:
         self._entered.add(test_id)

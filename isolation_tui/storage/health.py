@@ -214,6 +214,8 @@ class HealthMixin:
                 )
             action = "correct" if test["result"] != "pending" else "result"
             self._change(TESTS, test_id, {"result": code, "taken_at": when}, action)
+            if test["result"] == "positive" and code != "positive":
+                self._void_positive_draft(test["stay"], test["taken_at"], code)
             if code == "positive":
                 return self._draft_incident(
                     stay,
@@ -353,6 +355,25 @@ class HealthMixin:
             self._change("incidents", incident_id, voided, "void", why)
             return ("voided", incident_id)
         return None
+
+    def _void_positive_draft(self: Store, stay_id: int, taken_at: str, code: str) -> None:
+        """A positive corrected away: the draft it raised goes with it, audited. A
+        draft already confirmed is a supervisor's decision, and stays."""
+        for incident_id in self._index.incidents_of.get(stay_id, []):
+            incident = self.get("incidents", incident_id) or {}
+            if (
+                incident.get("kind") == "positive_test"
+                and incident.get("occurred_at") == taken_at
+                and incident.get("status") == "draft"
+                and is_live(incident)
+            ):
+                why = t(
+                    "health.result_corrected",
+                    before=TEST_RESULT.label("positive"),
+                    after=TEST_RESULT.label(code),
+                )
+                voided = {"voided": {**self._stamp(), "reason": why}}
+                self._change("incidents", incident_id, voided, "void", why)
 
     def _draft_incident(
         self: Store,
