@@ -85,7 +85,9 @@ class LocalCommand(click.Command):
     def get_help_option(self, ctx: click.Context) -> click.Option | None:
         option = super().get_help_option(ctx)
         if option is not None and option.help == CLICK_HELP:
-            option.help = "cli.opt.help"  # click keeps the option: said in our words
+            # Said in our words; click may make this option anew on each call, after
+            # the help texts were translated, so it is translated here.
+            option.help = t("cli.opt.help")
         return option
 
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -467,6 +469,13 @@ def shifts(db_path: Path, starts: str) -> ExitCode:
     return 0
 
 
+def new_file_option(help_key: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--out FILE``: a new file the command writes (recover, backup)."""
+    return click.option(
+        "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help=help_key
+    )
+
+
 @main.command(help="cli.help.check")
 @db_option
 @lang_option
@@ -481,12 +490,7 @@ def check(db_path: Location) -> ExitCode:
 @main.command(help="cli.help.recover")
 @db_option
 @lang_option
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="cli.opt.out_recover",
-)
+@new_file_option("cli.opt.out_recover")
 @command
 def recover(db_path: Location, out: Path) -> ExitCode:
     """Copy a damaged database, up to its first damaged entry, into a new file."""
@@ -512,12 +516,7 @@ def recover(db_path: Location, out: Path) -> ExitCode:
 @main.command(help="cli.help.backup")
 @db_option
 @lang_option
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="cli.opt.out_backup",
-)
+@new_file_option("cli.opt.out_backup")
 @command
 def backup(db_path: Location, out: Path) -> ExitCode:
     """Copy the database into one new file, consistent while others write."""

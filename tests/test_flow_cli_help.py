@@ -41,3 +41,14 @@ def test_help_is_chinese(cli: CliRunner, command: str, env: dict[str, str], how:
 def test_help_is_english_in_english(cli: CliRunner) -> None:
     result = cli("stats", "--help", env={"LANG": "en_US.UTF-8"})
     assert "Usage:" in result.stdout and "Show the live counters" in result.stdout
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize(
+    "env", [{"LANG": "en_US.UTF-8"}, {"LANG": "zh_CN.UTF-8"}], ids=["en", "zh"]
+)
+def test_help_shows_no_catalogue_key(cli: CliRunner, command: str, env: dict[str, str]) -> None:
+    """The first --help of a process (click makes its help option then) included."""
+    result = cli(*([command] if command else []), "--help", env=env)
+    assert result.returncode == 0, result.stderr
+    assert not re.search(r"\bcli\.[a-z_]+\.", result.stdout), result.stdout
