@@ -26,6 +26,7 @@ from .screens.handover import HandoverScreen
 from .screens.incidents import IncidentsScreen
 from .screens.on_duty import OnDutyScreen
 from .screens.overview import OverviewScreen
+from .screens.palette import Palette
 from .screens.too_small import too_small
 from .storage.engine import Changes
 from .storage.errors import StoreError, StoreUnavailable
@@ -299,7 +300,7 @@ class IsolationApp(App[None]):
     def action_command_palette(self) -> None:
         if not CommandPalette.is_open(self):
             self.push_screen(
-                CommandPalette(placeholder=t("ui.palette_placeholder"), id="--command-palette")
+                Palette(placeholder=t("ui.palette_placeholder"), id="--command-palette")
             )
 
     def refuse_if_read_only(self) -> bool:

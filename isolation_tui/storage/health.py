@@ -236,7 +236,7 @@ class HealthMixin:
             raise FieldError(field, "error.future", value=format_time(moment))
         when = format_time(moment)
         if when < not_before:
-            raise FieldError(field, "error.before_arrival", arrived=not_before)
+            raise FieldError(field, "error.before_arrival", value=when, arrived=not_before)
         return when
 
     # ------------------------------------------------------------------ rounds

@@ -1,0 +1,54 @@
+"""Texts a supervisor reads, whole and in their own language, at 80×24."""
+
+from __future__ import annotations
+
+import re
+
+from textual.widget import Widget
+
+from isolation_tui.app import IsolationApp
+from isolation_tui.i18n import t
+from isolation_tui.storage.repository import Store
+
+SIZE = (80, 24)
+
+
+def shown(app: IsolationApp, widget: Widget) -> str:
+    """What the terminal shows of ``widget``, its lines joined, without spaces."""
+    strips = app.screen._compositor.render_strips()
+    region = widget.region
+    lines = [
+        "".join(segment.text for segment in strips[y].crop(region.x, region.right))
+        for y in range(region.y, region.bottom)
+    ]
+    return re.sub(r"\s+", "", "".join(lines))
+
+
+def screen_text(app: IsolationApp) -> str:
+    """Every line of the terminal, as shown."""
+    strips = app.screen._compositor.render_strips()
+    return "\n".join("".join(segment.text for segment in strip) for strip in strips)
+
+
+async def test_a_sample_before_the_arrival_names_the_time_typed_and_the_arrival(
+    one_person: Store, lang: str
+) -> None:
+    app = IsolationApp(one_person, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2", "t", *"2026-11-10 08:00", "n")
+        await pilot.pause()
+        status = shown(app, app.screen.query_one("#entry-status"))
+        assert "2026-11-1008:00" in status and "2026-11-1510:00" in status
+
+
+async def test_the_palette_says_no_match_in_the_session_language(
+    one_person: Store, lang: str
+) -> None:
+    app = IsolationApp(one_person, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p", *"zzqx")
+        await pilot.pause(1.0)
+        text = screen_text(app)
+        assert t("ui.palette_no_matches") in text
+        if lang == "zh":
+            assert "No matches" not in text
