@@ -339,7 +339,7 @@ def test_check_reports_records_that_do_not_follow_their_stay(point: Store) -> No
         point._change(INCIDENTS, draft, {"voided": None}, "correct")
     found = set(problems(point))
     assert found == {
-        f"tests record {test_id}: planned_date “2020-01-04” breaks the rules",
+        f"test record {test_id}: Planned date “2020-01-04” breaks the rules",
         f"check {check_id} of person {stay}: the morning round of 2026-11-28 is outside the "
         "stay (2026-11-28 12:30 to -)",
         f"draft incident {draft} is about voided arrivals only, yet still waits to be confirmed",
