@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from textual.widget import Widget
 
 from isolation_tui.app import IsolationApp
+from isolation_tui.domain.idnumber import make_resident_id
 from isolation_tui.i18n import t
 from isolation_tui.storage.repository import Store
+from isolation_tui.widgets.record_table import RecordTable
 
 SIZE = (80, 24)
 
@@ -52,3 +55,33 @@ async def test_the_palette_says_no_match_in_the_session_language(
         assert t("ui.palette_no_matches") in text
         if lang == "zh":
             assert "No matches" not in text
+
+
+async def test_the_arrivals_list_fits_with_years_shown(store: Store, lang: str) -> None:
+    """Dates of another year show the year: the status column still shows whole."""
+    store.save_point("DD01", "一号点", [{"code": f"20{n}", "beds": 1} for n in range(3)])
+    for n, arrived in enumerate(["2025-10-01 10:00", "2025-11-01 10:00", "2026-11-20 10:00"]):
+        store.register_arrival(
+            {
+                "point": "DD01",
+                "name": f"欧阳旅客{n}号",
+                "id_number": make_resident_id("210602", date(1990, 1, 1), 120 + n),
+                "category": "inbound",
+                "arrived_at": arrived,
+            }
+        )
+    store.discharge({"stay": "1", "discharged_at": "2025-10-15 09:00", "kind": "hospital"})
+    app = IsolationApp(store, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2")
+        await pilot.pause()
+        table = app.screen.query_one(RecordTable)
+        assert table.virtual_size.width <= table.scrollable_content_region.width
+        text = screen_text(app)
+        assert "2025-10-01" in text and "2025-11-15" in text
+        for status in ("ui.status_discharged", "ui.status_open"):
+            assert t(status) in text
+        await pilot.press("f3")
+        await pilot.pause()
+        for table in app.screen.query(RecordTable):
+            assert table.virtual_size.width <= table.scrollable_content_region.width
