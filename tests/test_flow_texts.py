@@ -8,6 +8,7 @@ from datetime import date
 from textual.widget import Widget
 
 from isolation_tui.app import IsolationApp
+from isolation_tui.domain.counters import ALL
 from isolation_tui.domain.idnumber import make_resident_id
 from isolation_tui.i18n import t
 from isolation_tui.storage.repository import Store
@@ -85,3 +86,61 @@ async def test_the_arrivals_list_fits_with_years_shown(store: Store, lang: str) 
         await pilot.pause()
         for table in app.screen.query(RecordTable):
             assert table.virtual_size.width <= table.scrollable_content_region.width
+
+
+async def test_the_overview_columns_add_up_to_the_counter_bar(store: Store, lang: str) -> None:
+    """Each overview column holds what its header says: the all-points row equals the
+    counter bar, the points' rows add up to it, and every person is in one column."""
+    for code in ("DD01", "DD02"):
+        store.save_point(code, f"{code}点", [{"code": f"30{n}", "beds": 1} for n in range(5)])
+    exits = {"DD01": ["released_home", "hospital", "absconded"], "DD02": ["other_point", "other"]}
+    for code, kinds in exits.items():
+        for n in range(5):
+            stay = store.register_arrival(
+                {
+                    "point": code,
+                    "name": f"旅客{code}{n}",
+                    "id_type": "passport",
+                    "id_number": f"{code}{n}",
+                    "category": "close_contact",
+                    "arrived_at": "2026-11-10 10:00",
+                }
+            )
+            if n < len(kinds):
+                store.discharge(
+                    {
+                        "stay": str(stay),
+                        "discharged_at": "2026-11-28 10:00",
+                        "kind": kinds[n],
+                        "negative_test": "yes",
+                        "notes": "ok",
+                        "override": "lab called",
+                    }
+                )
+    app = IsolationApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        table = app.screen.query_one(RecordTable)
+        keys = [column.key.value for column in table.ordered_columns]
+
+        def figure(row: str, column: str) -> int:
+            return int(str(table.get_row(row)[keys.index(column)]))
+
+        bar = {
+            column: int(app.screen.query_one(f"#counter-{cell}").value)  # type: ignore[attr-defined]
+            for column, cell in [
+                ("received", "received"),
+                ("home", "released_home"),
+                ("out", "transferred"),
+                ("in_isolation", "in_isolation"),
+            ]
+        }
+        assert bar == {"received": 10, "home": 1, "out": 2, "in_isolation": 5}
+        for column, value in bar.items():
+            assert figure(ALL, column) == value
+            assert figure("DD01", column) + figure("DD02", column) == value
+        people = ("home", "out", "other", "in_isolation")
+        for row in (ALL, "DD01", "DD02"):
+            assert sum(figure(row, column) for column in people) == figure(row, "received")
+        assert table.virtual_size.width <= table.scrollable_content_region.width
