@@ -11,6 +11,7 @@ from isolation_tui.app import IsolationApp
 from isolation_tui.domain.counters import ALL
 from isolation_tui.domain.idnumber import make_resident_id
 from isolation_tui.i18n import t
+from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.repository import Store
 from isolation_tui.widgets.record_table import RecordTable
 
@@ -144,3 +145,21 @@ async def test_the_overview_columns_add_up_to_the_counter_bar(store: Store, lang
         for row in (ALL, "DD01", "DD02"):
             assert sum(figure(row, column) for column in people) == figure(row, "received")
         assert table.virtual_size.width <= table.scrollable_content_region.width
+
+
+async def test_the_fkey_line_fits_with_a_person_on_duty(store: Store, lang: str) -> None:
+    """``--as NAME`` on all points: the F-key line says every tab, the name and F6's
+    scope whole, never cut in the middle of a word."""
+    for n in range(1, 33):
+        store.save_point(f"P{n:02d}", f"第{n}隔离点", [{"code": "101", "beds": 1}])
+    store.actor = Actor("tester", on_duty="Zhang Wei")
+    app = IsolationApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        for key in ("f1", "f2", "f3", "f4", "f5", "f6"):
+            await pilot.press(key)
+            await pilot.pause()
+            line = shown(app, app.screen.query_one("#mode-tabs"))
+            assert "…" not in line, line
+            assert "ZhangWei" in line and "F6" in line, line
+            for n in range(1, 6):
+                assert f"F{n}" in line, line

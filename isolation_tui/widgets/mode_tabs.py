@@ -61,17 +61,27 @@ class ModeTabs(Static):
 
     def _draw(self) -> None:
         width = self.size.width or self.app.size.width
-        tabs = [(f"{key} {t(f'ui.title_{mode}')}", mode == self.current) for key, mode in MODES]
-        length = sum(cell_len(label) for label, _ in tabs)
-        # The scope is said whole: two spaces between tabs where there is room, else
-        # one; a point name too long for the line gives way to the point's code.
-        scopes = [self.scope] + ([self.short] if self.short else [])
-        choices = [(self._end(scope), gap) for scope in scopes for gap in ("  ", " ")]
-        end, gap = next(
+        full = [(f"{key} {t(f'ui.title_{mode}')}", mode == self.current) for key, mode in MODES]
+        # What gives way first, never cutting a word: the gap between tabs, then the
+        # scope's long name (a point's code, "All", instead), then the names of the
+        # tabs not in front (their keys stay).
+        keys_only = [
+            (label if current else key, current)
+            for (label, current), (key, _) in zip(full, MODES, strict=True)
+        ]
+        scopes = [scope for scope in dict.fromkeys((self.scope, self.short)) if scope]
+        choices = [
+            (tabs, self._end(scope), gap)
+            for tabs in (full, keys_only)
+            for scope in scopes or [""]
+            for gap in ("  ", " ")
+        ]
+        tabs, end, gap = next(
             (
-                (end, gap)
-                for end, gap in choices
-                if length + len(gap) * len(tabs) + end.cell_len <= width
+                (tabs, end, gap)
+                for tabs, end, gap in choices
+                if sum(cell_len(label) for label, _ in tabs) + len(gap) * len(tabs) + end.cell_len
+                <= width
             ),
             choices[-1],
         )
