@@ -6,6 +6,7 @@ import re
 from datetime import date
 
 from textual.widget import Widget
+from textual.widgets._toast import Toast
 
 from isolation_tui.app import IsolationApp
 from isolation_tui.domain.counters import ALL
@@ -163,3 +164,40 @@ async def test_the_fkey_line_fits_with_a_person_on_duty(store: Store, lang: str)
             assert "ZhangWei" in line and "F6" in line, line
             for n in range(1, 6):
                 assert f"F{n}" in line, line
+
+
+async def test_messages_never_cover_the_incident_being_worked_on(
+    one_person: Store, lang: str
+) -> None:
+    incident = one_person.open_incident(
+        {
+            "point": "DD01",
+            "occurred_at": "2026-11-29 08:00",
+            "kind": "medical",
+            "severity": "3",
+            "summary": "101 李四 胸闷,已联系驻点医生",
+        },
+        stays=[1],
+    )
+    for what in ("驻点医生问诊", "测血压 150/95", "通知家属"):
+        one_person.add_action(incident, what)
+    app = IsolationApp(one_person, point="DD01")
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("f4")
+        for what in ("120 已到", "转运至市一院"):
+            await pilot.press("a", *what, "ctrl+s")
+            await pilot.pause()
+            await pilot.pause()
+            toasts = list(app.screen.query(Toast))
+            assert toasts, "the action is said"
+            record = [
+                app.screen.query_one("#incident-detail"),
+                app.screen.query_one(RecordTable),
+                app.screen.query_one("#counter-bar"),
+            ]
+            for toast in toasts:
+                for widget in record:
+                    assert not toast.region.overlaps(widget.region), (toast.region, widget)
+            (message,) = [n.message for n in app._notifications]  # the newest only
+            assert f"#{incident}" in message
+            assert message in screen_text(app)  # whole: no wide character lost at an edge
