@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from markdown_it import MarkdownIt
 from textual.widget import Widget
 from textual.widgets._toast import Toast
 
 from isolation_tui.app import IsolationApp
 from isolation_tui.domain.counters import ALL
+from isolation_tui.domain.display import markdown_line, markdown_lines
 from isolation_tui.domain.idnumber import make_resident_id
 from isolation_tui.i18n import t
 from isolation_tui.storage.actor import Actor
@@ -201,3 +203,96 @@ async def test_messages_never_cover_the_incident_being_worked_on(
             (message,) = [n.message for n in app._notifications]  # the newest only
             assert f"#{incident}" in message
             assert message in screen_text(app)  # whole: no wide character lost at an edge
+
+
+def rendered_as_text(markdown_text: str) -> str:
+    """What a Markdown reader (CommonMark with GitHub's tables and strikethrough)
+    shows, when it shows only text; fails on any markup it finds."""
+    parser = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    tokens = parser.parse(markdown_text)
+    assert [token.type for token in tokens] == ["paragraph_open", "inline", "paragraph_close"], (
+        markdown_text,
+        tokens,
+    )
+    children = tokens[1].children or []
+    assert {child.type for child in children} <= {"text", "softbreak"}, (markdown_text, children)
+    return "".join(child.content if child.type == "text" else "\n" for child in children)
+
+
+CLEAN = [
+    "2-3 号房",
+    "#12 李四 301",
+    "10~12 点复测",
+    "room_301",
+    "3 * 4 = 12",
+    "体温 > 37.3 复测",
+    "李四 & 王五",
+    "a <3 b",
+    "1.发热 2.咳嗽",
+    "C-3-1 隔离点",
+    "100%!",
+    "C:\\data",
+    "[低] 设施故障",
+]
+
+HOSTILE = [
+    "- item",
+    "+ item",
+    "* item",
+    "1. listed",
+    "2) listed",
+    "# heading",
+    "### heading",
+    "---",
+    "===",
+    "***",
+    "___",
+    "> quoted",
+    "<b>bold</b>",
+    "<script>alert(1)</script>",
+    "<http://evil.example>",
+    "&amp; &#65; &#x41;",
+    "[Click](http://evil.example/x)",
+    "![](http://track.example/p.png)",
+    "[ref]: http://evil.example",
+    "[ref] [ref]",
+    "`code`",
+    "```",
+    "~~~",
+    "*em* **strong** _x_ __y__",
+    "~~gone~~ ~gone~",
+    "a\\*b*c*",
+    "a | b",
+    "\\# not heading",
+]
+
+
+def test_plain_text_reads_clean_in_markdown() -> None:
+    """Text a messaging app shows as typed gets no backslash: nothing in it starts
+    markup where it stands."""
+    for line in CLEAN:
+        assert markdown_line(line) == line
+        assert rendered_as_text(markdown_line(line)) == line
+
+
+def test_markup_in_stored_text_stays_text() -> None:
+    for line in HOSTILE:
+        assert rendered_as_text(markdown_line(line)) == line, line
+
+
+def test_a_table_or_emphasis_across_note_lines_stays_text() -> None:
+    notes = [
+        "[x]",
+        "[x]: http://e.x",
+        "a | b",
+        "--- | ---",
+        "*one",
+        "two*",
+        "_x",
+        "y_",
+        "~~p",
+        "q~~",
+        "[a",
+        "](http://e.x)",
+    ]
+    assert rendered_as_text("\n".join(markdown_lines(notes))) == "\n".join(notes)

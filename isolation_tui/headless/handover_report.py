@@ -21,7 +21,7 @@ from rich.text import Text
 
 from ..domain.codes import CATEGORY, DISCHARGE_KIND, INCIDENT_KIND, SEVERITY
 from ..domain.counters import FIGURES
-from ..domain.display import for_terminal, markdown_line
+from ..domain.display import for_terminal, markdown_line, markdown_lines
 from ..domain.health import CHECK_STATUS, ROUND
 from ..domain.identity import signer_label, who_label
 from ..i18n import t
@@ -219,9 +219,10 @@ def markdown(summary: dict[str, Any], notes: str, handover: dict[str, Any] | Non
             out.append(f"- {md(t('handover.more', count=len(lines) - MARKDOWN_LIST_LIMIT))}")
     out.append("")
     out.append(f"**{md(t('handover.notes'))}**")
-    out.extend(md(line) for line in (notes or "-").splitlines())
+    # Each block is one paragraph: a pair of markup characters may span its lines.
+    out.extend(markdown_lines((notes or "-").splitlines()))
     out.append("")
-    out.extend(md(line) for line in _signatures(handover))
+    out.extend(markdown_lines(list(_signatures(handover))))
     return "\n".join(out) + "\n"
 
 
