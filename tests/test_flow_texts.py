@@ -66,7 +66,7 @@ async def test_the_arrivals_list_fits_with_years_shown(store: Store, lang: str) 
     """Dates of another year show the year: the status column still shows whole."""
     store.save_point("DD01", "一号点", [{"code": f"20{n}", "beds": 1} for n in range(3)])
     for n, arrived in enumerate(["2025-10-01 10:00", "2025-11-01 10:00", "2026-11-20 10:00"]):
-        store.register_arrival(
+        store.stays.register(
             {
                 "point": "DD01",
                 "name": f"欧阳旅客{n}号",
@@ -75,7 +75,7 @@ async def test_the_arrivals_list_fits_with_years_shown(store: Store, lang: str) 
                 "arrived_at": arrived,
             }
         )
-    store.discharge({"stay": "1", "discharged_at": "2025-10-15 09:00", "kind": "hospital"})
+    store.stays.discharge({"stay": "1", "discharged_at": "2025-10-15 09:00", "kind": "hospital"})
     app = IsolationApp(store, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f2")
@@ -100,7 +100,7 @@ async def test_the_overview_columns_add_up_to_the_counter_bar(store: Store, lang
     exits = {"DD01": ["released_home", "hospital", "absconded"], "DD02": ["other_point", "other"]}
     for code, kinds in exits.items():
         for n in range(5):
-            stay = store.register_arrival(
+            stay = store.stays.register(
                 {
                     "point": code,
                     "name": f"旅客{code}{n}",
@@ -111,7 +111,7 @@ async def test_the_overview_columns_add_up_to_the_counter_bar(store: Store, lang
                 }
             )
             if n < len(kinds):
-                store.discharge(
+                store.stays.discharge(
                     {
                         "stay": str(stay),
                         "discharged_at": "2026-11-28 10:00",
@@ -171,7 +171,7 @@ async def test_the_fkey_line_fits_with_a_person_on_duty(store: Store, lang: str)
 async def test_messages_never_cover_the_incident_being_worked_on(
     one_person: Store, lang: str
 ) -> None:
-    incident = one_person.open_incident(
+    incident = one_person.incidents.open(
         {
             "point": "DD01",
             "occurred_at": "2026-11-29 08:00",
@@ -182,7 +182,7 @@ async def test_messages_never_cover_the_incident_being_worked_on(
         stays=[1],
     )
     for what in ("驻点医生问诊", "测血压 150/95", "通知家属"):
-        one_person.add_action(incident, what)
+        one_person.incidents.add_action(incident, what)
     app = IsolationApp(one_person, point="DD01")
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.press("f4")
