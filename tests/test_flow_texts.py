@@ -13,7 +13,8 @@ from isolation_tui.app import IsolationApp
 from isolation_tui.domain.counters import ALL
 from isolation_tui.domain.display import markdown_line, markdown_lines
 from isolation_tui.domain.idnumber import make_resident_id
-from isolation_tui.i18n import t
+from isolation_tui.headless.handover_report import render
+from isolation_tui.i18n import set_language, t
 from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.repository import Store
 from isolation_tui.widgets.record_table import RecordTable
@@ -296,3 +297,44 @@ def test_a_table_or_emphasis_across_note_lines_stays_text() -> None:
         "](http://e.x)",
     ]
     assert rendered_as_text("\n".join(markdown_lines(notes))) == "\n".join(notes)
+
+
+async def test_a_draft_reads_in_the_readers_language(one_person: Store) -> None:
+    """A fever draft raised in an English session, and a list of names, read in
+    Chinese by the next supervisor (the screen and the handover); a summary typed
+    by a person, or stored before summaries were kept as data, shows as stored."""
+    set_language("en")
+    _, draft, _ = one_person.health.record_check(
+        1, "2026-11-29", "morning", "386", at="08:10", symptoms="咳嗽"
+    )
+    typed = one_person.incidents.open(
+        {
+            "point": "DD01",
+            "occurred_at": "2026-11-29 08:20",
+            "kind": "facility",
+            "severity": "1",
+            "summary": "3楼热水器故障",
+        }
+    )
+    assert draft is not None and typed
+    set_language("zh")
+    expected = t(
+        "health.fever_summary",
+        name="李四",
+        room="101",
+        temperature="38.6",
+        round=t("round.morning"),
+    )
+    app = IsolationApp(one_person, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f4")
+        await pilot.pause()
+        table = app.screen.query_one(RecordTable)
+        table.move_cursor(row=table.get_row_index(str(draft)))
+        await pilot.pause()
+        detail = shown(app, app.screen.query_one("#incident-detail"))
+        assert re.sub(r"\s+", "", expected) in detail and "°C" not in detail
+        text = screen_text(app)
+        assert "3楼热水器故障" in text and " at the " not in text
+    report = render(one_person.handovers.summary("DD01"), "", None, "md")
+    assert expected in report and "°C at the" not in report

@@ -60,7 +60,7 @@ def problems(store: Store, today: date | None = None) -> Iterator[str]:
             # the one-stay rule did not see one person. Show what differs.
             yield t(
                 "check.person_look_alike",
-                stays=", ".join(key for key, _ in held),
+                stays=t("ui.list_separator").join(key for key, _ in held),
                 numbers=", ".join(visible(number) for _, number in held),
             )
         elif len(held) > 1:
@@ -82,7 +82,12 @@ def problems(store: Store, today: date | None = None) -> Iterator[str]:
         # Of the people in a room, only the first may have come without confirming
         # that they share it as one household or group.
         if len(alone) > 1:
-            yield t("check.room_shared", point=code, room=room_code, stays=", ".join(alone))
+            yield t(
+                "check.room_shared",
+                point=code,
+                room=room_code,
+                stays=t("ui.list_separator").join(alone),
+            )
 
     for key, discharge in discharges.items():
         if not is_live(discharge):

@@ -22,7 +22,7 @@ from rich.text import Text
 from ..domain.codes import CATEGORY, DISCHARGE_KIND, INCIDENT_KIND, SEVERITY
 from ..domain.counters import FIGURES
 from ..domain.display import for_terminal, markdown_line, markdown_lines
-from ..domain.health import CHECK_STATUS, ROUND
+from ..domain.health import CHECK_STATUS, ROUND, incident_summary
 from ..domain.identity import signer_label, who_label
 from ..i18n import t
 from .csv_export import write_new_private
@@ -120,14 +120,14 @@ def _lines(summary: dict[str, Any]) -> Iterator[tuple[str, list[str]]]:
     )
     yield (
         t("handover.todo_blocked", count=len(summary["blocked_rooms"])),
-        ["、".join(summary["blocked_rooms"])] if summary["blocked_rooms"] else [],
+        [t("ui.list_separator").join(summary["blocked_rooms"])] if summary["blocked_rooms"] else [],
     )
 
 
 def _incident_line(incident: dict[str, Any]) -> str:
     return (
         f"#{incident['id']} [{SEVERITY.label(str(incident['severity']))}] "
-        f"{INCIDENT_KIND.label(incident['kind'])} {incident['at'][5:]} {incident['summary']}"
+        f"{INCIDENT_KIND.label(incident['kind'])} {incident['at'][5:]} {incident_summary(incident)}"
     )
 
 
