@@ -16,6 +16,7 @@ from textual.widgets import Input
 
 from isolation_tui.app import IsolationApp
 from isolation_tui.storage.repository import DISCHARGES, Store
+from isolation_tui.widgets.record_table import RecordTable
 
 SIZE = (80, 24)
 
@@ -79,3 +80,49 @@ async def test_a_discharge_entered_through_in_one_burst_keeps_its_destination(
         await pilot.pause()
     (discharge,) = point.rows(DISCHARGES).values()
     assert discharge["kind"] == "hospital" and discharge["destination"] == "City hospital"
+
+
+def current_key(app: IsolationApp, table: str) -> str | None:
+    return app.screen.query_one(table, RecordTable).current_key()
+
+
+async def test_a_new_incident_saved_is_under_the_cursor(point: Store) -> None:
+    """F4, n, a new incident saved: the list's cursor is on it, not on the old one."""
+    stay = arrive(point, "P1", "2026-11-15 10:00")
+    point.open_incident(
+        {
+            "point": "DD01",
+            "kind": "fever",
+            "severity": "4",
+            "summary": "old",
+            "occurred_at": "08:00",
+        },
+        stays=[stay],
+    )
+    app = IsolationApp(point, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f4")
+        await pilot.pause()
+        assert current_key(app, "#incidents-table") == "1"
+        await pilot.press("n")
+        await pilot.pause()
+        await pilot.press("f", "enter", "enter", *"lift stuck", "ctrl+s")
+        await pilot.pause()
+        assert app.screen.query_one("#incidents-table", RecordTable).row_count == 2
+        assert current_key(app, "#incidents-table") == "2"
+        assert "lift stuck" in str(app.screen.query_one("#incident-text").render())
+
+
+async def test_a_discharge_saved_is_under_the_cursor_of_the_discharges(point: Store) -> None:
+    for number in ("P1", "P2", "P3"):
+        arrive(point, number, "2026-11-10 10:00")
+    point.discharge({"stay": "3", "discharged_at": "08:00", "kind": "hospital"})
+    app = IsolationApp(point, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3", "tab", "down")  # the older discharges, as if looked at
+        await pilot.press("shift+tab", "d")
+        await pilot.pause()
+        await pilot.press("h", "ctrl+s")
+        await pilot.pause()
+        assert len(point.rows(DISCHARGES)) == 2
+        assert current_key(app, "#done-table") == "2"

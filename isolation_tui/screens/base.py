@@ -81,6 +81,7 @@ class MainScreen(Screen[None]):
         self._stale = True
         self._write_done: Callable[[Outcome], None] | None = None
         self._wait_notice: Timer | None = None
+        self._written: dict[str, int] = {}
 
     @property
     def iso_app(self) -> IsolationApp:
@@ -104,6 +105,7 @@ class MainScreen(Screen[None]):
         self.iso_app.data_changed.subscribe(self, self._on_data_changed)
         self._show_counters()
         self.reload()
+        self._written = dict(self.store.written)
         self._stale = False
         self.focus_first()
 
@@ -147,6 +149,19 @@ class MainScreen(Screen[None]):
         if self._stale:
             self.reload()
             self._stale = False
+        self._to_written()
+
+    def _to_written(self) -> None:
+        """After a save (here or in a form over this list), the cursor is on the
+        record just written, not where it was."""
+        written = self.store.written
+        if written == self._written:
+            return
+        for table in self.query(RecordTable):
+            record = written.get(table.records)
+            if table.records and record is not None and record != self._written.get(table.records):
+                table.go_to(str(record))
+        self._written = dict(written)
 
     @property
     def seen(self) -> bool:
@@ -167,6 +182,7 @@ class MainScreen(Screen[None]):
         self._show_counters()
         if "*" in tables or tables & self.watched_tables:
             self.reload()
+            self._to_written()
 
     def _show_counters(self) -> None:
         app = self.iso_app

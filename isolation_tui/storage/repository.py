@@ -281,6 +281,8 @@ class Store(HandoverMixin, HealthMixin):
         self._index = _Index()
         self._room_sizes: dict[str, tuple[list[Room], list[list[Room]]]] = {}
         self._room_cursor: dict[tuple[str, int], int] = {}
+        self.written: dict[str, int] = {}
+        """The record this session wrote last, by table: the lists put their cursor on it."""
         self._index.rebuild(db)
         db.storage.add_listener(lambda changes: self._index.apply(db, changes))
 
@@ -492,6 +494,7 @@ class Store(HandoverMixin, HealthMixin):
             reason=reason,
         )
         self._insert(AUDIT, entry)
+        self.written[table] = record
 
     def _insert(self, table: str, doc: Mapping[str, Any]) -> int:
         """Inside a transaction: a new document, its id chosen in the lock. What
