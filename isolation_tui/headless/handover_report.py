@@ -75,7 +75,9 @@ def _lines(summary: dict[str, Any]) -> Iterator[tuple[str, list[str]]]:
     yield (
         t("handover.incidents_handled", count=len(summary["incidents_handled"])),
         [
-            f"{_incident_line(i)} → {i['resolution']}" if i["resolution"] else _incident_line(i)
+            f"{_incident_line(i)} → {i['resolution']}"
+            if i["resolution"] and not _reopened(i)
+            else _incident_line(i)
             for i in summary["incidents_handled"]
         ],
     )
@@ -125,10 +127,22 @@ def _lines(summary: dict[str, Any]) -> Iterator[tuple[str, list[str]]]:
 
 
 def _incident_line(incident: dict[str, Any]) -> str:
-    return (
+    line = (
         f"#{incident['id']} [{SEVERITY.label(str(incident['severity']))}] "
         f"{INCIDENT_KIND.label(incident['kind'])} {incident['at'][5:]} {incident['summary']}"
     )
+    if _reopened(incident):
+        # One entry, however often it was closed and reopened: its steps say so.
+        steps = incident["history"]
+        line += " · " + " · ".join(
+            t(f"handover.step_{s['action']}", at=s["at"][5:], text=s["text"]) for s in steps
+        )
+    return line
+
+
+def _reopened(incident: dict[str, Any]) -> bool:
+    """Reopened in the window (a handover signed before this was kept has no history)."""
+    return any(step["action"] == "reopen" for step in incident.get("history", []))
 
 
 def _signatures(handover: dict[str, Any] | None) -> list[str]:
