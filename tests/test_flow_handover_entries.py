@@ -61,3 +61,40 @@ async def test_the_handover_screen_lists_a_reopened_incident_once(point: Store) 
         assert len(re.findall(rf"#{incident}\b", report)) == 1, report
         assert "reopened" in report and "又烧起来了" in report
         assert app.screen.query_one("#handover-report", Static).display
+
+
+NOTES = "\n".join(
+    ["[red]305[/] 李四 needs **insulin** at 22:00 <b>", "a[/]b \x1b[2J 转院手续明早办"]
+    + [f"第{n}行 备注" for n in range(3, 31)]
+)
+
+
+def rendered(app: IsolationApp, selector: str) -> str:
+    console = test_handover.Console(file=test_handover.io.StringIO(), width=78, color_system=None)
+    console.print(app.screen.query_one(selector, Static).content)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+async def test_acknowledging_shows_the_notes_handed_over_literally(point: Store) -> None:
+    handover = point.sign_handover(point.handover_summary("DD01"), NOTES, "张三")
+    point.add_addendum(handover, "补充:[bold]302[/] 已退烧")
+    app = IsolationApp(point, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5", "a")
+        await pilot.pause()
+        handed = rendered(app, "#prompt-context-text")
+        assert "[red]305[/] 李四 needs **insulin** at 22:00 <b>" in handed
+        assert "a[/]b" in handed and "转院手续明早办" in handed and "\x1b" not in handed
+        assert "第30行 备注" in handed and "补充:[bold]302[/] 已退烧" in handed
+        # At 80×24 the field to sign stays in sight; the notes scroll above it.
+        field = app.screen.query_one("#field-incoming")
+        assert field.region.height == 1 and field.region.bottom <= SIZE[1] - 1
+        context = app.screen.query_one("#prompt-context")
+        assert context.region.height >= 5
+        assert context.max_scroll_y > 0
+        await pilot.press("tab", "end")
+        await pilot.pause()
+        assert context.scroll_y == context.max_scroll_y
+        await pilot.press("shift+tab", "ctrl+s")
+        await pilot.pause()
+    assert point.handovers("DD01")[0][1]["incoming"] == "tester"

@@ -192,9 +192,7 @@ def renderable(
 ) -> RenderableType:
     """The whole handover as Rich renderables; every value is plain text, never markup."""
 
-    def line(text: str, style: str = "") -> Text:
-        return Text(for_terminal(text).replace("\n", " "), style=style)
-
+    line = _line
     parts: list[RenderableType] = [
         line(_title(summary), style="bold"),
         line(t("handover.window", start=summary["start"], end=summary["end"])),
@@ -206,11 +204,28 @@ def renderable(
         parts.append(line(heading, style="bold"))
         parts.extend(line(f"  {text}") for text in lines)
     parts.append(Text(""))
-    parts.append(line(t("handover.notes"), style="bold"))
-    parts.extend(line(f"  {text}") for text in (notes or "-").splitlines())
+    parts.extend(_notes(notes))
     parts.append(Text(""))
-    parts.extend(line(text) for text in _signatures(handover))
+    parts.extend(_line(text) for text in _signatures(handover))
     return Group(*parts)
+
+
+def _line(text: str, style: str = "") -> Text:
+    """One line of stored text for the terminal: plain text, no control characters."""
+    return Text(for_terminal(text).replace("\n", " "), style=style)
+
+
+def _notes(notes: str) -> list[Text]:
+    return [
+        _line(t("handover.notes"), style="bold"),
+        *(_line(f"  {text}") for text in (notes or "-").splitlines()),
+    ]
+
+
+def handed_over(handover: dict[str, Any]) -> RenderableType:
+    """What the incoming supervisor acknowledges: the notes and addenda, as written."""
+    signatures = _signatures(handover)
+    return Group(*_notes(handover["notes"]), Text(""), *(_line(s) for s in signatures))
 
 
 def markdown(summary: dict[str, Any], notes: str, handover: dict[str, Any] | None) -> str:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..domain.codes import CodeSet
 from ..domain.errors import FieldError
-from ..headless.handover_report import FORMATS, export
+from ..headless.handover_report import FORMATS, export, handed_over
 from ..i18n import t
 from ..storage.paths import exports_folder, make_private_folder
 from ..storage.repository import DISCHARGES, STAYS
@@ -102,4 +102,5 @@ def acknowledge_screen(
 
     title = t("ui.title_acknowledge", id=handover_id, who=handover["outgoing"])
     specs = [FieldSpec("incoming", default=store.actor.name, max_length=60)]
-    return PromptFormScreen(mode, title, specs, save)
+    # What is acknowledged is what was handed over: the notes, read before signing.
+    return PromptFormScreen(mode, title, specs, save, context=handed_over(handover))
