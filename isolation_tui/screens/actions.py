@@ -9,7 +9,7 @@ from ..domain.errors import FieldError
 from ..headless.handover_report import FORMATS, export, handed_over
 from ..i18n import t
 from ..storage.paths import exports_folder, make_private_folder
-from ..storage.repository import DISCHARGES, STAYS
+from ..storage.repository import DISCHARGES, STAYS, people_in_room
 from ..widgets.form import FieldSpec
 from .prompt_form import PromptFormScreen
 
@@ -49,16 +49,26 @@ def void_screen(store: Store, mode: str, table: str, record_id: int) -> PromptFo
     person = whose(store, table, record_id)
 
     def save(values: dict[str, str]) -> str:
-        store.void(table, record_id, values["reason"])
+        store.void(table, record_id, values["reason"], shared=values.get("shared") == "yes")
         if table == DISCHARGES:
             return t("ui.saved_void_discharge", whose=person)
         return t("ui.saved_void", id=record_id)
 
+    def ask(values: dict[str, str]) -> tuple[str, dict[str, str], str] | None:
+        """Back in a room someone was placed in since: shared, as an arrival's room
+        is, only when they are one household or group."""
+        there = [] if values.get("shared") else store.back_in_room_with(record_id)
+        if not there:
+            return None
+        room = there[0][1]["room"]
+        question = t("ui.confirm_void_share", whose=person, room=room, people=people_in_room(there))
+        return question, {"shared": "yes"}, "reason"
+
     if table == DISCHARGES:
         # Named by whose it is: a discharge's own number beside a person's misleads.
         title = t("ui.title_void_discharge", whose=person)
-    else:
-        title = t("ui.title_void", what=t(f"activity.table_{table}"), id=record_id, whose=person)
+        return PromptFormScreen(mode, title, [REASON], save, ask=ask)
+    title = t("ui.title_void", what=t(f"activity.table_{table}"), id=record_id, whose=person)
     return PromptFormScreen(mode, title, [REASON], save)
 
 
