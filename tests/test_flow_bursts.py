@@ -15,7 +15,8 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from isolation_tui.app import IsolationApp
-from isolation_tui.storage.repository import DISCHARGES, Store
+from isolation_tui.storage.repository import Store
+from isolation_tui.storage.tables import DISCHARGES
 from isolation_tui.widgets.record_table import RecordTable
 
 SIZE = (80, 24)
@@ -89,7 +90,7 @@ def current_key(app: IsolationApp, table: str) -> str | None:
 async def test_a_new_incident_saved_is_under_the_cursor(point: Store) -> None:
     """F4, n, a new incident saved: the list's cursor is on it, not on the old one."""
     stay = arrive(point, "P1", "2026-11-15 10:00")
-    point.open_incident(
+    point.incidents.open(
         {
             "point": "DD01",
             "kind": "fever",
@@ -116,7 +117,7 @@ async def test_a_new_incident_saved_is_under_the_cursor(point: Store) -> None:
 async def test_a_discharge_saved_is_under_the_cursor_of_the_discharges(point: Store) -> None:
     for number in ("P1", "P2", "P3"):
         arrive(point, number, "2026-11-10 10:00")
-    point.discharge({"stay": "3", "discharged_at": "08:00", "kind": "hospital"})
+    point.stays.discharge({"stay": "3", "discharged_at": "08:00", "kind": "hospital"})
     app = IsolationApp(point, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f3", "tab", "down")  # the older discharges, as if looked at

@@ -9,7 +9,8 @@ from conftest import CliRunner
 
 from isolation_tui.app import IsolationApp
 from isolation_tui.storage.actor import Actor, os_account
-from isolation_tui.storage.repository import AUDIT, INCIDENTS, open_store
+from isolation_tui.storage.repository import open_store
+from isolation_tui.storage.tables import AUDIT, INCIDENTS
 
 SIZE = (80, 24)
 

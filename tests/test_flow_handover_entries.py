@@ -20,7 +20,7 @@ shown = test_handover.shown
 
 def reopened_and_closed_again(store: Store) -> int:
     """An incident of the last shift, closed, reopened and closed again in this one."""
-    incident = store.open_incident(
+    incident = store.incidents.open(
         {
             "point": "DD01",
             "occurred_at": "07:00",
@@ -29,10 +29,10 @@ def reopened_and_closed_again(store: Store) -> int:
             "summary": "38.5",
         }
     )
-    store.sign_handover(store.handover_summary("DD01"), "", "张三")
-    store.close_incident(incident, "退烧", "09:00")
-    store.reopen_incident(incident, "又烧起来了")
-    store.close_incident(incident, "送医复查阴性", "09:20")
+    store.handovers.sign(store.handovers.summary("DD01"), "", "张三")
+    store.incidents.close(incident, "退烧", "09:00")
+    store.incidents.reopen(incident, "又烧起来了")
+    store.incidents.close(incident, "送医复查阴性", "09:20")
     return incident
 
 
@@ -40,7 +40,7 @@ def test_a_reopened_and_closed_again_incident_is_one_entry_with_its_history(
     point: Store,
 ) -> None:
     incident = reopened_and_closed_again(point)
-    summary = point.handover_summary("DD01")
+    summary = point.handovers.summary("DD01")
     (handled,) = summary["incidents_handled"]
     assert handled["id"] == incident
     assert [step["action"] for step in handled["history"]] == ["close", "reopen", "close"]
@@ -76,8 +76,8 @@ def rendered(app: IsolationApp, selector: str) -> str:
 
 
 async def test_acknowledging_shows_the_notes_handed_over_literally(point: Store) -> None:
-    handover = point.sign_handover(point.handover_summary("DD01"), NOTES, "张三")
-    point.add_addendum(handover, "补充:[bold]302[/] 已退烧")
+    handover = point.handovers.sign(point.handovers.summary("DD01"), NOTES, "张三")
+    point.handovers.add_addendum(handover, "补充:[bold]302[/] 已退烧")
     app = IsolationApp(point, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f5", "a")
@@ -97,4 +97,4 @@ async def test_acknowledging_shows_the_notes_handed_over_literally(point: Store)
         assert context.scroll_y == context.max_scroll_y
         await pilot.press("shift+tab", "ctrl+s")
         await pilot.pause()
-    assert point.handovers("DD01")[0][1]["incoming"] == "tester"
+    assert point.handovers.past("DD01")[0][1]["incoming"] == "tester"

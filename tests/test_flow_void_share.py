@@ -17,7 +17,8 @@ from isolation_tui.domain.errors import FieldError
 from isolation_tui.headless.check import problems
 from isolation_tui.screens.confirm import ConfirmScreen
 from isolation_tui.storage.actor import Actor
-from isolation_tui.storage.repository import DISCHARGES, STAYS, Store, open_store
+from isolation_tui.storage.repository import Store, open_store
+from isolation_tui.storage.tables import DISCHARGES, STAYS
 
 SIZE = (80, 24)
 
@@ -33,7 +34,7 @@ def point(db_path: Path) -> Iterator[Store]:
 
 
 def arrive(store: Store, number: str, sex: str) -> int:
-    return store.register_arrival(
+    return store.stays.register(
         {
             "point": "DD01",
             "room": "201",
@@ -51,7 +52,7 @@ async def test_voiding_a_discharge_into_a_room_taken_since_asks_about_sharing(
     point: Store, lang: str
 ) -> None:
     first = arrive(point, "P1", "male")
-    point.discharge({"stay": str(first), "discharged_at": "08:00", "kind": "hospital"})
+    point.stays.discharge({"stay": str(first), "discharged_at": "08:00", "kind": "hospital"})
     second = arrive(point, "P2", "female")  # the room was empty: no question then
     app = IsolationApp(point, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
@@ -78,10 +79,10 @@ async def test_voiding_a_discharge_into_a_room_taken_since_asks_about_sharing(
 
 def test_the_store_refuses_a_void_into_a_room_taken_since_unless_shared(point: Store) -> None:
     first = arrive(point, "P1", "male")
-    point.discharge({"stay": str(first), "discharged_at": "08:00", "kind": "hospital"})
+    point.stays.discharge({"stay": str(first), "discharged_at": "08:00", "kind": "hospital"})
     arrive(point, "P2", "female")
     with pytest.raises(FieldError) as refused:
-        point.void(DISCHARGES, 1, "wrong person")
+        point.stays.void(DISCHARGES, 1, "wrong person")
     assert "201" in refused.value.message and "住客P2" in refused.value.message
     assert point.rows(STAYS)[str(first)]["status"] == "discharged"
     assert list(problems(point)) == []

@@ -9,7 +9,8 @@ from ..domain.errors import FieldError
 from ..headless.handover_report import FORMATS, export, handed_over
 from ..i18n import t
 from ..storage.paths import exports_folder, make_private_folder
-from ..storage.repository import DISCHARGES, STAYS, people_in_room
+from ..storage.stays import people_in_room
+from ..storage.tables import DISCHARGES, STAYS
 from ..widgets.form import FieldSpec
 from .prompt_form import PromptFormScreen
 
@@ -29,7 +30,7 @@ def extend_screen(store: Store, stay_id: int) -> PromptFormScreen:
     )
 
     def save(values: dict[str, str]) -> str:
-        changed = store.extend_stay(stay_id, values["days"], values["reason"])
+        changed = store.stays.extend(stay_id, values["days"], values["reason"])
         return t("ui.saved_extension", id=stay_id, due=changed["release_due"])
 
     days = FieldSpec("days", max_length=4, hint="ui.hint_extend_days")
@@ -49,7 +50,7 @@ def void_screen(store: Store, mode: str, table: str, record_id: int) -> PromptFo
     person = whose(store, table, record_id)
 
     def save(values: dict[str, str]) -> str:
-        store.void(table, record_id, values["reason"], shared=values.get("shared") == "yes")
+        store.stays.void(table, record_id, values["reason"], shared=values.get("shared") == "yes")
         if table == DISCHARGES:
             return t("ui.saved_void_discharge", whose=person)
         return t("ui.saved_void", id=record_id)
@@ -57,7 +58,7 @@ def void_screen(store: Store, mode: str, table: str, record_id: int) -> PromptFo
     def ask(values: dict[str, str]) -> tuple[str, dict[str, str], str] | None:
         """Back in a room someone was placed in since: shared, as an arrival's room
         is, only when they are one household or group."""
-        there = [] if values.get("shared") else store.back_in_room_with(record_id)
+        there = [] if values.get("shared") else store.stays.back_in_room_with(record_id)
         if not there:
             return None
         room = there[0][1]["room"]
@@ -107,7 +108,7 @@ def acknowledge_screen(
     store: Store, mode: str, handover_id: int, handover: dict[str, Any]
 ) -> PromptFormScreen:
     def save(values: dict[str, str]) -> str:
-        store.acknowledge_handover(handover_id, values["incoming"])
+        store.handovers.acknowledge(handover_id, values["incoming"])
         return t("ui.saved_acknowledge", id=handover_id)
 
     title = t("ui.title_acknowledge", id=handover_id, who=handover["outgoing"])
