@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import ClassVar
 
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
 from textual.filter import LineFilter
@@ -33,6 +33,7 @@ from .screens.too_small import too_small
 from .storage.engine import Changes
 from .storage.errors import StoreError, StoreUnavailable
 from .storage.repository import Store
+from .widgets.key_order import KeysInOrder
 from .widgets.keys import translate_bindings
 from .widgets.safe_output import ControlCharacterFilter
 from .widgets.terminal_input import tolerate_undecodable_input
@@ -43,7 +44,7 @@ PASSING_MESSAGE_SECONDS = 60
 tolerate_undecodable_input()
 
 
-class IsolationApp(App[None]):
+class IsolationApp(KeysInOrder):
     """Run with an open :class:`Store`; ``point`` is the supervisor's own point;
     ``ask_name``: ask at start who is on duty."""
 

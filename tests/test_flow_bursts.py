@@ -11,12 +11,15 @@ import unicodedata
 
 import test_corrections
 from textual import events
+from textual.app import ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Input
 
 from isolation_tui.app import IsolationApp
 from isolation_tui.storage.repository import Store
-from isolation_tui.storage.tables import DISCHARGES
+from isolation_tui.storage.tables import DISCHARGES, STAYS
+from isolation_tui.widgets.form import RecordForm
+from isolation_tui.widgets.key_order import KeysInOrder
 from isolation_tui.widgets.record_table import RecordTable
 
 SIZE = (80, 24)
@@ -127,3 +130,97 @@ async def test_a_discharge_saved_is_under_the_cursor_of_the_discharges(point: St
         await pilot.pause()
         assert len(point.rows(DISCHARGES)) == 2
         assert current_key(app, "#done-table") == "2"
+
+
+def title_of(app: IsolationApp) -> str:
+    return str(app.screen.query_one("#screen-title").render())
+
+
+async def test_down_then_v_in_one_burst_voids_the_row_below(point: Store) -> None:
+    """Seen over tmux on F2: ``Down v`` in one read opened the void form for the row
+    the cursor was on before Down: the void would land on another person."""
+    for number in ("P1", "P2", "P3"):
+        arrive(point, number, "2026-11-28 10:00")
+    app = IsolationApp(point, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2")
+        await pilot.pause()
+        assert current_key(app, "#stays-table") == "3"
+        await burst(pilot, "down", "v")
+        assert "住客P2" in title_of(app) and "住客P3" not in title_of(app)
+        await burst(pilot, *"typed twice", "ctrl+s")
+        await pilot.pause()
+    assert [s for s, stay in point.rows(STAYS).items() if stay.get("voided")] == ["2"]
+
+
+async def test_up_then_c_in_one_burst_corrects_the_row_above(point: Store) -> None:
+    for number in ("P1", "P2", "P3"):
+        arrive(point, number, "2026-11-28 10:00")
+    app = IsolationApp(point, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2", "down", "down")
+        await pilot.pause()
+        assert current_key(app, "#stays-table") == "1"
+        await burst(pilot, "up", "c")
+        assert getattr(app.screen, "stay_id", None) == 2
+        await pilot.press("escape")
+        await pilot.pause()
+        await burst(pilot, "down", "c")
+        assert getattr(app.screen, "stay_id", None) == 1
+
+
+async def test_a_typo_fixed_in_one_burst_is_stored_fixed(point: Store) -> None:
+    """Backspace and the right character read together: the wrong one goes, the right
+    one stays (seen: ``abc`` then ``BSpace x`` gave ``abc``, an ID ending 1720 then
+    ``BSpace 8`` stayed 1720)."""
+    app = IsolationApp(point, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2", "n")
+        await pilot.pause()
+        await burst(pilot, *"Zhang San", "enter", *"110105198503017000")
+        await burst(pilot, "backspace", "7")
+        await burst(pilot, "enter", *"139001")
+        await burst(pilot, "backspace", "2", "left", "left", "backspace", "7")
+        form = app.screen.query_one(RecordForm)
+        assert form.row("id_number").value() == "110105198503017007"
+        assert form.row("phone").value() == "139702"
+        await burst(pilot, "ctrl+s")
+        await pilot.pause()
+    (stay,) = point.rows(STAYS).values()
+    assert stay["person"]["id_number"] == "110105198503017007"
+    assert stay["person"]["phone"] == "139702"
+
+
+async def test_tab_tab_and_a_destination_in_one_burst_is_saved_with_it(point: Store) -> None:
+    """Seen over tmux: ``Tab Tab City hospital ctrl+s`` in one read typed the text
+    into the choice that had the cursor before the tabs; saved with no destination."""
+    arrive(point, "P1", "2026-11-10 10:00")
+    app = IsolationApp(point, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3", "d")
+        await pilot.pause()
+        await pilot.press("h")
+        await burst(pilot, "tab", "tab", *"City hospital", "ctrl+s")
+        await pilot.pause()
+    (discharge,) = point.rows(DISCHARGES).values()
+    assert discharge["kind"] == "hospital" and discharge["destination"] == "City hospital"
+
+
+class OneField(KeysInOrder):
+    """The smallest app with the keys-in-order handling: one field."""
+
+    def compose(self) -> ComposeResult:
+        yield Input()
+
+
+async def test_keys_in_order_holds_on_the_textual_in_use() -> None:
+    """What widgets/key_order.py relies on in Textual: a bound key (backspace, left)
+    comes back up to the app and its binding runs before the next key is taken. On
+    Textual 8.2.8 without it, ``abc`` then backspace and ``x`` read together give
+    ``ab`` (https://github.com/Textualize/textual/issues/6605)."""
+    app = OneField()
+    async with app.run_test(size=SIZE) as pilot:
+        await burst(pilot, *"abc", "backspace", "x", "left", "backspace", "y")
+        assert app.query_one(Input).value == "ayx"
+        await pilot.press("ctrl+q")
+    assert app.return_code == 0

@@ -324,14 +324,12 @@ class FormScreen(MainScreen):
         for row in self.form.rows():
             row.refresh_options()
 
-    async def action_next_field(self) -> None:
-        """Tab moves on, decided when the key arrives: in a burst of typing (a fast
-        typist, an ID card reader) the next keys then land in the next field. The
-        keys before it are taken first: a choice typed just before may hide a field."""
+    def action_next_field(self) -> None:
+        """Tab moves on: the keys typed after it, even in the same burst, land in the
+        next field (the app handles keys one at a time, see widgets/key_order.py)."""
         focused = self.focused
         if not isinstance(focused, TextField | ChoiceField):
             raise SkipAction()
-        await self.form.settled()
         self.focus_next()
 
     async def action_enter(self) -> None:
@@ -340,10 +338,6 @@ class FormScreen(MainScreen):
         focused = self.focused
         if not isinstance(focused, TextField | ChoiceField):
             raise SkipAction()
-        # Where enter goes depends on what was typed (a complete resident ID): let the
-        # fields take the keys already sent before deciding. The keys after this one
-        # wait meanwhile, so they land where enter leads.
-        await self.form.settled()
         name = (focused.id or "").removeprefix("field-")
         names = [spec.name for spec in self.form.specs]
         if name == names[-1] or self.saves_on_enter(name):
@@ -384,10 +378,9 @@ class FormScreen(MainScreen):
             last = names[min(names.index(start) + len(event.lines), len(names)) - 1]
             self._move_on_from(last)
 
-    async def action_previous_field(self) -> None:
+    def action_previous_field(self) -> None:
         if not isinstance(self.focused, TextField | ChoiceField):
             raise SkipAction()
-        await self.form.settled()
         self.focus_previous()
 
     def save(self, values: dict[str, str]) -> str:
@@ -400,7 +393,6 @@ class FormScreen(MainScreen):
     async def action_save(self) -> None:
         if self.writing or self.iso_app.refuse_if_read_only():
             return
-        await self.form.settled()
         await self._ask_then_store(self.form.values())
 
     async def _ask_then_store(self, values: dict[str, str]) -> None:

@@ -9,7 +9,6 @@ selected, so typing again replaces it.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -166,18 +165,14 @@ class QuickEntryScreen(MainScreen):
 
     # ------------------------------------------------------------------ entry
 
-    async def settled(self) -> str:
-        """The line's text once it has taken every key already sent to it."""
-        done = asyncio.Event()
-        self.entry.call_later(done.set)
-        await done.wait()
+    def typed(self) -> str:
         return self.entry.value.strip()
 
-    async def type_or_act(self, char: str) -> bool:
+    def type_or_act(self, char: str) -> bool:
         """For a letter key: False when it was typed into a line holding text (as a
         key would be: over a selection, in its place); True to act on the row, when
         the line is empty or holds only a refused value (selected whole)."""
-        text = await self.settled()
+        text = self.typed()
         entry = self.entry
         start, end = sorted(entry.selection)
         if not text or (start, end) == (0, len(entry.value)):
@@ -190,7 +185,7 @@ class QuickEntryScreen(MainScreen):
         return False
 
     async def action_enter(self) -> None:
-        text = await self.settled()
+        text = self.typed()
         key = self.current()
         if key is None:
             return
@@ -446,9 +441,9 @@ class RoundScreen(QuickEntryScreen):
         )
         self.stored(t("ui.round_saved", who=who, value=shown) + after)
 
-    async def action_mark(self, letter: str) -> None:
+    def action_mark(self, letter: str) -> None:
         key = self.current()
-        if await self.type_or_act(letter) and key is not None:
+        if self.type_or_act(letter) and key is not None:
             self.store_entry(key, letter)
 
     def action_switch_round(self) -> None:

@@ -127,9 +127,9 @@ class TestsDueScreen(QuickEntryScreen):
         result, taken = [*text.split(maxsplit=1), ""][:2]
         self._record(key, result, taken)
 
-    async def action_result(self, code: str) -> None:
+    def action_result(self, code: str) -> None:
         """``n`` / ``p``: the line, if anything is typed, is the time the sample was taken."""
-        taken = await self.settled()
+        taken = self.typed()
         key = self.current()
         if key is not None:
             self._record(key, code, taken)

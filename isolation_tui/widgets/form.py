@@ -6,7 +6,6 @@ goes straight to the rules, and the rules' errors come straight back to the fiel
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -339,19 +338,6 @@ class RecordForm(VerticalScroll, can_focus=False):
 
     def row(self, name: str) -> FieldRow:
         return self.query_one(f"#row-{name}", FieldRow)
-
-    async def settled(self) -> None:
-        """Wait until every field has taken the keys already sent to it.
-
-        ctrl+s is handled as soon as it arrives; in a burst of typing (a fast typist,
-        an ID card reader) the last characters may still be queued in a field.
-        """
-        waits = []
-        for row in self.rows():
-            done = asyncio.Event()
-            row.control.call_later(done.set)
-            waits.append(done.wait())
-        await asyncio.gather(*waits)
 
     def changed(self, name: str, value: str) -> None:
         """A field's value changed (typed, chosen, pasted or set): what depends on it
