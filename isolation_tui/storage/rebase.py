@@ -16,6 +16,7 @@ from typing import Any
 from .backend import Rebase, Rehearsed
 from .health import CHECKS, TESTS
 from .repository import AUDIT, DISCHARGES, INCIDENTS, STAYS
+from .supplies import SUPPLIES
 
 # Fields holding ids of another table's records, by the table of the document.
 REFERENCES: dict[str, dict[str, str]] = {
@@ -24,6 +25,7 @@ REFERENCES: dict[str, dict[str, str]] = {
     INCIDENTS: {"stays": STAYS},
     CHECKS: {"stay": STAYS},
     TESTS: {"stay": STAYS},
+    SUPPLIES: {"pair": SUPPLIES},
 }
 
 Op = list[Any]

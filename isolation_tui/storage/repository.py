@@ -55,6 +55,7 @@ from .backend import Changes, DatabaseUrl, Location, Rehearsed, parse_location
 from .database import Database, JournaledTable
 from .handovers import HandoverMixin
 from .health import CHECKS, TESTS, HealthMixin
+from .supplies import SuppliesMixin
 
 POINTS, STAYS, DISCHARGES, INCIDENTS, AUDIT = "points", "stays", "discharges", "incidents", "audit"
 
@@ -266,7 +267,7 @@ class _Index:
         self._stay_facts[key] = (who, room)
 
 
-class Store(HandoverMixin, HealthMixin):
+class Store(HandoverMixin, HealthMixin, SuppliesMixin):
     """An open database of isolation points. Use :func:`open_store`."""
 
     def __init__(

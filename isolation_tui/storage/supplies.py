@@ -1,0 +1,272 @@
+"""Supplies in the store: each point's items and their movements, every change
+audited. Stock is derived from the movements; a change that would take it below
+zero at any moment is refused, naming the moment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ..domain import supplies as rules
+from ..domain.errors import FieldError
+from ..domain.records import is_live
+from ..domain.rules import clean_text, require_reason
+from .backend import Changes
+
+if TYPE_CHECKING:
+    from .database import Database
+    from .repository import Store
+
+SUPPLIES = "supplies"
+SUPPLY_ITEMS = "supply_items"
+
+Series = dict[int, dict[str, Any]]
+
+
+class SupplyIndex:
+    """Live movements by (point, item), and the items points added or set, kept up to
+    date change by change: a level costs its item's movements, not every point's."""
+
+    def __init__(self) -> None:
+        self.series: dict[tuple[str, str], Series] = {}
+        self._where: dict[int, tuple[str, str]] = {}
+        self.items: dict[tuple[str, str], int] = {}
+        self._item_of: dict[int, tuple[str, str]] = {}
+
+    def rebuild(self, db: Database) -> None:
+        self.__init__()  # type: ignore[misc]
+        tables = db.storage.tables()
+        for key in tables.get(SUPPLIES, {}):
+            self._place(tables, key)
+        for key in tables.get(SUPPLY_ITEMS, {}):
+            self._place_item(tables, key)
+
+    def apply(self, db: Database, changes: Changes) -> None:
+        if changes.reloaded:
+            self.rebuild(db)
+            return
+        tables = db.storage.tables()
+        for table, key in changes.keys:
+            if table == SUPPLIES:
+                self._place(tables, key)
+            elif table == SUPPLY_ITEMS:
+                self._place_item(tables, key)
+
+    def _place(self, tables: dict[str, dict[str, Any]], key: str) -> None:
+        number = int(key)
+        old = self._where.pop(number, None)
+        if old is not None:
+            self.series[old].pop(number, None)
+        doc = tables.get(SUPPLIES, {}).get(key)
+        if doc is not None and is_live(doc):
+            where = (doc["point"], doc["item"])
+            self.series.setdefault(where, {})[number] = doc
+            self._where[number] = where
+
+    def _place_item(self, tables: dict[str, dict[str, Any]], key: str) -> None:
+        number = int(key)
+        old = self._item_of.pop(number, None)
+        if old is not None:
+            self.items.pop(old, None)
+        doc = tables.get(SUPPLY_ITEMS, {}).get(key)
+        if doc is not None:
+            where = (doc["point"], doc["item"])
+            self.items[where] = number
+            self._item_of[number] = where
+
+
+class SuppliesMixin:
+    """Items, receipts, issues, transfers, counts; corrections and voids."""
+
+    _supply_index: SupplyIndex | None = None
+
+    def _supplies(self: Store) -> SupplyIndex:
+        if self._supply_index is None:
+            index = SupplyIndex()
+            index.rebuild(self.db)
+            self.db.storage.add_listener(lambda changes: index.apply(self.db, changes))
+            self._supply_index = index
+        return self._supply_index
+
+    # ------------------------------------------------------------------ reading
+
+    def supply_items(self: Store, point: str) -> list[tuple[str, str, float]]:
+        """A point's items: (item, unit, threshold days), the standard ones first."""
+        index = self._supplies()
+        rows = self.rows(SUPPLY_ITEMS)
+        added = sorted(item for code, item in index.items if code == point)
+        found = []
+        for item in [*rules.ITEM.codes, *(i for i in added if i not in rules.ITEM.codes)]:
+            doc = rows.get(str(index.items.get((point, item))), {})
+            unit = doc.get("unit") or rules.DEFAULT_UNIT.get(item, "")
+            threshold = doc.get("threshold_days", rules.DEFAULT_THRESHOLD_DAYS)
+            found.append((item, unit, float(threshold)))
+        return found
+
+    def supply_movements(self: Store, point: str, item: str) -> list[tuple[int, dict[str, Any]]]:
+        """An item's live movements at a point, in time order."""
+        series = self._supplies().series.get((point, item), {})
+        return sorted(series.items(), key=lambda pair: rules.order_key(*pair))
+
+    def supply_levels(self: Store, point: str, now: datetime | None = None) -> list[rules.Level]:
+        moment = now or self.clock()
+        return [
+            rules.level(point, item, unit, threshold, self.supply_movements(point, item), moment)
+            for item, unit, threshold in self.supply_items(point)
+        ]
+
+    def supply_short(self: Store, point: str | None) -> list[rules.Level]:
+        """The items below their threshold of days, at one point or all."""
+        codes = [point] if point else list(self.points())
+        now = self.clock()
+        return [level for code in codes for level in self.supply_levels(code, now) if level.short]
+
+    # ------------------------------------------------------------------ items
+
+    def add_supply_item(self: Store, point: str, name: str, unit: str) -> str:
+        """An item of the point's own (a standard one only takes a unit of its own)."""
+        if self.point(point) is None:
+            raise FieldError("point", "error.unknown_point", value=point)
+        item = rules.item_name(name)
+        with self.transaction():
+            if (point, item) in self._supplies().items:
+                raise FieldError("item", "error.item_exists", item=rules.item_label(item))
+            self._create(
+                SUPPLY_ITEMS,
+                {
+                    "point": point,
+                    "item": item,
+                    "unit": rules.unit_name(unit, item),
+                    "threshold_days": rules.DEFAULT_THRESHOLD_DAYS,
+                },
+            )
+        return item
+
+    def set_supply_threshold(self: Store, point: str, item: str, days: str) -> float:
+        threshold = rules.threshold_days(days)
+        with self.transaction():
+            doc_id = self._supplies().items.get((point, item))
+            if doc_id is None:
+                self._create(
+                    SUPPLY_ITEMS,
+                    {
+                        "point": point,
+                        "item": item,
+                        "unit": rules.DEFAULT_UNIT.get(item, ""),
+                        "threshold_days": threshold,
+                    },
+                )
+            else:
+                self._change(SUPPLY_ITEMS, doc_id, {"threshold_days": threshold}, "correct")
+        return threshold
+
+    # ------------------------------------------------------------------ movements
+
+    def record_movement(self: Store, kind: str, fields: Mapping[str, Any]) -> int:
+        """Store a receipt, an issue, a transfer (both sides) or a count. A count that
+        agrees with the stock stores nothing and returns 0."""
+        with self.transaction():
+            point = clean_text(fields.get("point", ""))
+            item = rules.ITEM.parse(clean_text(fields.get("item", ""))) or clean_text(
+                fields.get("item", "")
+            )
+            unit = clean_text(fields.get("unit", ""))
+            if unit and point in self.points() and (point, item) not in self._supplies().items:
+                # A file's row may name an item of the point's own, with its unit.
+                self.add_supply_item(point, item, unit)
+            known = [i for code, i in self._supplies().items if code == point]
+            doc = rules.movement_from_fields(fields, kind, self.points(), known, self.clock())
+            if kind == "adjustment":
+                stock = rules.stock_at(self.supply_movements(point, doc["item"]), doc["at"])
+                doc["quantity"] = doc["counted"] - stock
+                if doc["quantity"] == 0:
+                    return 0
+                if not doc["reason"]:
+                    raise FieldError("reason", "error.count_reason", stock=stock)
+            if kind in ("transfer_in", "transfer_out"):
+                movement_id = self._create_pair(doc, rules.counterpart(doc))
+                self._check_stock(doc["other_point"], doc["item"], "quantity")
+            else:
+                movement_id = self._create(SUPPLIES, doc)
+            self._check_stock(point, doc["item"], "counted" if kind == "adjustment" else "quantity")
+            return movement_id
+
+    def _create_pair(self: Store, doc: dict[str, Any], other: dict[str, Any]) -> int:
+        """Both sides of a transfer, each naming the other from the start."""
+        storage = self.db.storage
+        ids = (storage.allocate_id(SUPPLIES), storage.allocate_id(SUPPLIES))
+        for number, record, pair in zip(ids, (doc, other), reversed(ids), strict=True):
+            full = {**record, "pair": pair, "created": self._stamp()}
+            storage.stage(SUPPLIES, str(number), full)
+            self._audit("create", SUPPLIES, number, None, full)
+        return ids[0]
+
+    def correct_movement(
+        self: Store, movement_id: int, fields: Mapping[str, Any], reason: str
+    ) -> dict[str, Any]:
+        """Change a movement's quantity (or counted figure), time, donor or notes; a
+        transfer's other side changes with it. The audit keeps what it was."""
+        why = require_reason(reason)
+        with self.transaction():
+            doc = self._movement(movement_id)
+            merged = {**doc, "quantity": str(doc["quantity"]), **fields}
+            if doc["kind"] == "adjustment":
+                merged["counted"] = fields.get("counted", str(doc["counted"]))
+                merged["reason"] = fields.get("reason", doc["reason"]) or why
+            known = [i for code, i in self._supplies().items if code == doc["point"]]
+            checked = rules.movement_from_fields(
+                merged, doc["kind"], self.points(), known, self.clock()
+            )
+            changes = {
+                name: checked[name] for name in ("quantity", "at", "donor", "notes", "counted")
+            }
+            if doc["kind"] == "adjustment":
+                others = [
+                    pair
+                    for pair in self.supply_movements(doc["point"], doc["item"])
+                    if pair[0] != movement_id
+                ]
+                changes["quantity"] = checked["counted"] - rules.stock_at(others, checked["at"])
+                changes["reason"] = checked["reason"]
+            after = self._change(SUPPLIES, movement_id, changes, "correct", why)
+            if doc.get("pair"):
+                shared = {name: changes[name] for name in ("quantity", "at", "notes")}
+                self._change(SUPPLIES, doc["pair"], shared, "correct", why)
+                self._check_stock(doc["other_point"], doc["item"], "quantity")
+            field = "counted" if doc["kind"] == "adjustment" else "quantity"
+            self._check_stock(doc["point"], doc["item"], field)
+            return after
+
+    def void_movement(self: Store, movement_id: int, reason: str) -> None:
+        """A movement entered by mistake: kept, counted nowhere (with a transfer's
+        other side)."""
+        why = require_reason(reason)
+        with self.transaction():
+            doc = self._movement(movement_id)
+            voided = {"voided": {**self._stamp(), "reason": why}}
+            self._change(SUPPLIES, movement_id, voided, "void", why)
+            if doc.get("pair"):
+                self._change(SUPPLIES, doc["pair"], voided, "void", why)
+                self._check_stock(doc["other_point"], doc["item"], "reason")
+            self._check_stock(doc["point"], doc["item"], "reason")
+
+    def _movement(self: Store, movement_id: int) -> dict[str, Any]:
+        doc = self.get(SUPPLIES, movement_id)
+        if doc is None or not is_live(doc):
+            raise FieldError("id", "error.no_record", table=SUPPLIES, id=movement_id)
+        return doc
+
+    def _check_stock(self: Store, point: str, item: str, field: str) -> None:
+        """Inside the transaction: refuse what takes the stock below zero at any time."""
+        found = rules.first_negative(self.supply_movements(point, item))
+        if found is not None:
+            at, stock = found
+            raise FieldError(
+                field,
+                "error.stock_below_zero",
+                point=point,
+                item=rules.item_label(item),
+                at=at,
+                short=-stock,
+            )
