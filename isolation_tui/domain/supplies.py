@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..i18n import t
 from .codes import CodeSet
 from .errors import Collector, FieldError
 from .rules import _field, _time, clean_text
@@ -164,6 +165,20 @@ def level(
 
 def format_days(days: float | None) -> str:
     return "—" if days is None else f"{days:.1f}"
+
+
+def alert(levels: Iterable[Level], with_point: bool) -> str:
+    """One line naming what runs short (empty when nothing does), for the top bar."""
+    parts = [
+        t(
+            "supply.alert_item_at" if with_point else "supply.alert_item",
+            item=item_label(level.item),
+            days=format_days(level.days_left),
+            point=level.point,
+        )
+        for level in levels
+    ]
+    return t("supply.alert", items=", ".join(parts)) if parts else ""
 
 
 def quantity(errors: Collector, fields: Mapping[str, Any], name: str, low: int = 1) -> int:

@@ -172,7 +172,7 @@ class MainScreen(Screen[None]):
         app = self.iso_app
         short = "" if app.all_points else app.point or ""
         self.query_one(CounterBar).show(
-            app.scope_counters, app.scope_label, short, self.store.actor.on_duty
+            app.scope_counters, app.scope_label, short, self.store.actor.on_duty, app.alerts()
         )
 
     def reload(self) -> None:

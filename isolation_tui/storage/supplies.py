@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .database import Database
     from .repository import Store
 
+POINTS = "points"
 SUPPLIES = "supplies"
 SUPPLY_ITEMS = "supply_items"
 
@@ -33,9 +34,14 @@ class SupplyIndex:
         self._where: dict[int, tuple[str, str]] = {}
         self.items: dict[tuple[str, str], int] = {}
         self._item_of: dict[int, tuple[str, str]] = {}
+        # Moves on with every change here, so what is derived may be kept until then.
+        self.version = 0
+        self.short: dict[tuple[str | None, int, str], list[rules.Level]] = {}
 
     def rebuild(self, db: Database) -> None:
+        version = self.version
         self.__init__()  # type: ignore[misc]
+        self.version = version + 1
         tables = db.storage.tables()
         for key in tables.get(SUPPLIES, {}):
             self._place(tables, key)
@@ -47,6 +53,9 @@ class SupplyIndex:
             self.rebuild(db)
             return
         tables = db.storage.tables()
+        if changes.tables() & {SUPPLIES, SUPPLY_ITEMS, POINTS}:
+            self.version += 1
+            self.short.clear()
         for table, key in changes.keys:
             if table == SUPPLIES:
                 self._place(tables, key)
@@ -117,10 +126,17 @@ class SuppliesMixin:
         ]
 
     def supply_short(self: Store, point: str | None) -> list[rules.Level]:
-        """The items below their threshold of days, at one point or all."""
-        codes = [point] if point else list(self.points())
+        """The items below their threshold of days, at one point or all. Asked on every
+        redraw of the counter bar: kept until supplies change or the minute does."""
         now = self.clock()
-        return [level for code in codes for level in self.supply_levels(code, now) if level.short]
+        index = self._supplies()
+        key = (point, index.version, now.strftime("%Y-%m-%d %H:%M"))
+        if key not in index.short:
+            codes = [point] if point else list(self.points())
+            index.short[key] = [
+                level for code in codes for level in self.supply_levels(code, now) if level.short
+            ]
+        return list(index.short[key])
 
     # ------------------------------------------------------------------ items
 
