@@ -133,13 +133,16 @@ def stock_at(movements: Iterable[tuple[int, Mapping[str, Any]]], at: str) -> int
     return sum(effect(m) for _, m in movements if m["at"] <= at)
 
 
-def first_negative(movements: Iterable[tuple[int, Mapping[str, Any]]]) -> tuple[str, int] | None:
-    """The first moment the stock would go below zero, and what it would be then."""
+def first_negative(
+    movements: Iterable[tuple[int, Mapping[str, Any]]],
+) -> tuple[int, str, int] | None:
+    """The movement that first takes the stock below zero: its id, its time and the
+    stock it leaves."""
     stock = 0
-    for _, movement in sorted(movements, key=lambda pair: order_key(*pair)):
+    for movement_id, movement in sorted(movements, key=lambda pair: order_key(*pair)):
         stock += effect(movement)
         if stock < 0:
-            return movement["at"], stock
+            return movement_id, movement["at"], stock
     return None
 
 

@@ -226,7 +226,7 @@ def _supply_problems(movements: dict[str, Any]) -> Iterator[str]:
     for (point, item), moves in sorted(series.items()):
         found = supplies.first_negative(moves)
         if found is not None:
-            at, stock = found
+            _, at, stock = found
             yield t(
                 "check.stock_negative",
                 point=point,

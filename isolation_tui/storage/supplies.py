@@ -4,7 +4,8 @@ zero at any moment is refused, naming the moment."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -89,6 +90,8 @@ class SuppliesMixin:
     """Items, receipts, issues, transfers, counts; corrections and voids."""
 
     _supply_index: SupplyIndex | None = None
+    # While an import runs: the items whose stock is checked once all its rows are in.
+    _stock_unchecked: set[tuple[str, str]] | None = None
 
     def _supplies(self: Store) -> SupplyIndex:
         if self._supply_index is None:
@@ -273,16 +276,39 @@ class SuppliesMixin:
             raise FieldError("id", "error.no_record", table=SUPPLIES, id=movement_id)
         return doc
 
+    @contextlib.contextmanager
+    def stock_checked_after(self: Store) -> Iterator[set[tuple[str, str]]]:
+        """Movements stored inside are checked against zero when it ends, by the
+        caller, with the (point, item) pairs it yields: a file's rows need not come
+        in time order, only leave the stock whole."""
+        self._stock_unchecked = set()
+        try:
+            yield self._stock_unchecked
+        finally:
+            self._stock_unchecked = None
+
+    def stock_problem(self: Store, point: str, item: str) -> tuple[int, FieldError] | None:
+        """The movement that first takes the stock below zero, and what to say."""
+        found = rules.first_negative(self.supply_movements(point, item))
+        if found is None:
+            return None
+        movement_id, at, stock = found
+        error = FieldError(
+            "quantity",
+            "error.stock_below_zero",
+            point=point,
+            item=rules.item_label(item),
+            at=at,
+            short=-stock,
+        )
+        return movement_id, error
+
     def _check_stock(self: Store, point: str, item: str, field: str) -> None:
         """Inside the transaction: refuse what takes the stock below zero at any time."""
-        found = rules.first_negative(self.supply_movements(point, item))
-        if found is not None:
-            at, stock = found
-            raise FieldError(
-                field,
-                "error.stock_below_zero",
-                point=point,
-                item=rules.item_label(item),
-                at=at,
-                short=-stock,
-            )
+        if self._stock_unchecked is not None:
+            self._stock_unchecked.add((point, item))
+            return
+        problem = self.stock_problem(point, item)
+        if problem is not None:
+            problem[1].field = field
+            raise problem[1]
