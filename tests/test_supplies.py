@@ -158,3 +158,33 @@ def test_an_item_of_the_points_own(two_points: Store) -> None:
     with pytest.raises(ValidationFailed) as raised:
         receive(store, "DD02", "隔离衣", 40)
     assert [e.field for e in raised.value.errors] == ["item"]
+
+
+def test_the_handover_shows_stock_days_and_flags_escaped(two_points: Store) -> None:
+    from isolation_tui.headless.handover_report import render
+
+    store = two_points
+    hostile = "<b>隔离衣</b>*[red]x[/]"
+    store.add_supply_item("DD01", hostile, "件")
+    receive(store, "DD01", hostile, 30, "2026-11-27 08:00")
+    store.record_movement(
+        "issue", {"point": "DD01", "item": hostile, "quantity": "15", "at": "2026-11-28 20:00"}
+    )
+    receive(store, "DD01", "gloves", 100, "2026-11-27 08:00")
+    summary = store.handover_summary("DD01", since="2026-11-27 00:00")
+    text = render(summary, "", None, "txt")
+    # 3.0 days is not below 3: nothing flagged yet. 件 is stored as the unit "piece".
+    assert "Supplies — items flagged for days of stock left: 0" in text
+    assert f"  {hostile} 15 pcs, 3.0 days left (flagged below 3)" in text
+    assert "gloves 100 pairs, — days left" in text
+    store.record_movement("issue", {"point": "DD01", "item": hostile, "quantity": "1"})
+    summary = store.handover_summary("DD01", since="2026-11-27 00:00")
+    assert f"⚠ {hostile} 14 pcs, 2.6 days left" in render(summary, "", None, "txt")
+    html = render(summary, "", None, "html")
+    assert "<b>隔离衣</b>" not in html and "&lt;b&gt;隔离衣&lt;/b&gt;" in html
+    md = render(summary, "", None, "md")
+    assert "\\<b\\>" in md or "&lt;b&gt;" in md
+    assert "<b>" not in md
+    # All points: only what runs short, named by its point.
+    everywhere = render(store.handover_summary(None, since="2026-11-27 00:00"), "", None, "txt")
+    assert f"⚠ DD01 {hostile} 14 pcs" in everywhere and "gloves" not in everywhere

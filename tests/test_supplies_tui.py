@@ -3,12 +3,14 @@ to another point, a count, the days-left flag, a refusal below zero."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 from conftest import Clock
+from rich.console import Console
 from textual.widgets import Static
 
 from isolation_tui.app import IsolationApp
@@ -149,3 +151,11 @@ async def test_the_days_left_flag_appears(two_points: Store, clock: Clock) -> No
         await pilot.press("f1")
         await pilot.pause()
         assert alerts(app) == "⚠ Short: test kits 2.0 d"
+        # The handover on F5 says so too.
+        await pilot.press("f5")
+        await pilot.pause()
+        console = Console(width=80, record=True, file=io.StringIO())
+        console.print(app.screen.query_one("#handover-report", Static).content)
+        report = console.export_text()
+        assert "Supplies — items flagged for days of stock left: 1" in report
+        assert "⚠ test kits 40 kits, 2.0 days left (flagged below 3)" in report

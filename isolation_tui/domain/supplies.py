@@ -170,6 +170,23 @@ def format_days(days: float | None) -> str:
     return "—" if days is None else f"{days:.1f}"
 
 
+def handover_rows(levels: Iterable[Level]) -> list[dict[str, Any]]:
+    """Levels as a signed handover keeps them (plain data, shown again exactly so)."""
+    return [
+        {
+            "point": level.point,
+            "item": level.item,
+            "unit": level.unit,
+            "stock": level.stock,
+            "daily_use": round(level.daily_use, 1),
+            "days_left": None if level.days_left is None else round(level.days_left, 1),
+            "threshold": level.threshold,
+            "short": level.short,
+        }
+        for level in levels
+    ]
+
+
 def alert(levels: Iterable[Level], with_point: bool) -> str:
     """One line naming what runs short (empty when nothing does), for the top bar."""
     parts = [

@@ -141,6 +141,18 @@ class SuppliesMixin:
             ]
         return list(index.short[key])
 
+    def supply_summary(self: Store, point: str | None) -> list[dict[str, Any]]:
+        """For a handover: at a point, every item it has had; at all points, the items
+        running short (each point's own handover lists the rest)."""
+        if point is None:
+            return rules.handover_rows(self.supply_short(None))
+        series = self._supplies().series
+        return rules.handover_rows(
+            level
+            for level in self.supply_levels(point)
+            if level.stock or (point, level.item) in series
+        )
+
     # ------------------------------------------------------------------ items
 
     def add_supply_item(self: Store, point: str, name: str, unit: str) -> str:
