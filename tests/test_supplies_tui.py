@@ -159,3 +159,36 @@ async def test_the_days_left_flag_appears(two_points: Store, clock: Clock) -> No
         report = console.export_text()
         assert "Supplies — items flagged for days of stock left: 1" in report
         assert "⚠ test kits 40 kits, 2.0 days left (flagged below 3)" in report
+
+
+async def test_the_city_overview_shows_where_supplies_run_short(
+    two_points: Store, lang: str
+) -> None:
+    store = two_points
+    suits = {"item": "protective_suit"}
+    store.record_movement(
+        "delivery", {**suits, "point": "DD01", "quantity": "900", "at": "2026-11-26 08:00"}
+    )
+    store.record_movement(
+        "delivery", {**suits, "point": "DD02", "quantity": "100", "at": "2026-11-26 08:00"}
+    )
+    store.record_movement(
+        "issue", {**suits, "point": "DD02", "quantity": "60", "at": "2026-11-28 20:00"}
+    )
+    app = IsolationApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f1", "s")
+        await pilot.pause()
+        table = app.screen.query_one("#supply-overview", RecordTable)
+        rows = {key: [str(c) for c in table.get_row(key)] for key in ("*", "DD01", "DD02")}
+        assert rows["DD01"][2:4] == ["900", "—"]
+        assert rows["DD02"][2:4] == ["40", "⚠2.0"]
+        assert rows["*"][2:4] == ["940", "47.0"]
+        # Every column fits 80 columns, in both languages.
+        assert table.virtual_size.width <= 80
+        assert "DD02" in alerts(app) and "DD01" not in alerts(app)
+        await pilot.press("down", "down", "enter")
+        await pilot.pause()
+        assert app.point == "DD02"
+        assert "二号点" in str(app.screen.query_one("#screen-title", Static).content)
+        assert "⚠" in items_row(app, "protective_suit")

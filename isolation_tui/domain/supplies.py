@@ -8,7 +8,7 @@ pure: the store hands in the movements and the facts the rules need.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -164,6 +164,15 @@ def level(
     daily = used / USE_WINDOW_DAYS
     days = max(stock, 0) / daily if daily else None
     return Level(point, item, unit, stock, daily, days, threshold)
+
+
+def level_of_all(item: str, levels: Sequence[Level]) -> Level:
+    """An item over several points (the city): their stock against their use."""
+    stock = sum(level.stock for level in levels)
+    daily = sum(level.daily_use for level in levels)
+    days = max(stock, 0) / daily if daily else None
+    unit = levels[0].unit if levels else DEFAULT_UNIT.get(item, "")
+    return Level("", item, unit, stock, daily, days, DEFAULT_THRESHOLD_DAYS)
 
 
 def format_days(days: float | None) -> str:
