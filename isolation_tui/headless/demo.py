@@ -67,6 +67,7 @@ from .demo_data import (
     SURNAMES,
     Route,
 )
+from .demo_supplies import SupplyMove, supply_events
 
 # The seed article's figures, per unit of --scale.
 RECEIVED = 1371
@@ -1036,6 +1037,7 @@ _ORDER: dict[type, int] = {
     Dismissal: 5,
     Action: 6,
     Closing: 7,
+    SupplyMove: 8,
 }
 
 
@@ -1066,6 +1068,7 @@ def timeline(plan: Plan, now: datetime) -> list[Event]:
                 event(min(what.occurred + step * n, now), Action(what, action))
             if what.handled is not None:
                 event(what.handled, Closing(what))
+    events.extend(supply_events(plan, now, seq, _ORDER[SupplyMove]))
     events.sort(key=lambda e: e[:3])
     return events
 
@@ -1125,6 +1128,8 @@ class _Writer:
             self.result(what)
         elif isinstance(what, Dismissal):
             self.dismiss(what.person, at)
+        elif isinstance(what, SupplyMove):
+            self.store.record_movement(what.kind, what.fields)
         elif isinstance(what, Action):
             self.store.add_action(self.incident_of[id(what.incident)], what.what, format_time(at))
         else:
