@@ -214,7 +214,7 @@ class IsolationApp(App[None]):
     def alerts(self) -> list[str]:
         """The flags the counter bar shows under its figures, for the scope shown."""
         point = None if self.all_points else self.point
-        return [supply_alert(self.store.supply_short(point), with_point=point is None)]
+        return [supply_alert(self.store.supplies.short(point), with_point=point is None)]
 
     def set_point(self, code: str) -> None:
         self.point = code

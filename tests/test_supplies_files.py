@@ -46,7 +46,7 @@ def levels(location: str) -> dict[tuple[str, str], int]:
         return {
             (level.point, level.item): level.stock
             for point in store.points()
-            for level in store.supply_levels(point)
+            for level in store.supplies.levels(point)
             if level.stock
         }
     finally:
@@ -130,7 +130,7 @@ def test_an_export_is_safe_in_a_spreadsheet(
 ) -> None:
     make_db(str(db_path))
     store = open_store(db_path, actor=Actor("tester"), clock=lambda: datetime(2026, 11, 29, 9))
-    store.record_movement(
+    store.supplies.record(
         "donation", {"point": "DD01", "item": "gloves", "quantity": "5", "donor": cell}
     )
     store.close()

@@ -38,7 +38,7 @@ def two_points(db_path: Path, clock: Clock) -> Iterator[Store]:
 
 
 def stock(store: Store, point: str, item: str) -> int:
-    return next(level.stock for level in store.supply_levels(point) if level.item == item)
+    return next(level.stock for level in store.supplies.levels(point) if level.item == item)
 
 
 def items_row(app: IsolationApp, item: str) -> str:
@@ -118,7 +118,7 @@ async def test_receive_issue_transfer_and_count(two_points: Store) -> None:
 
 async def test_an_issue_beyond_the_stock_is_refused_on_screen(two_points: Store) -> None:
     store = two_points
-    store.record_movement("delivery", {"point": "DD01", "item": "gloves", "quantity": "10"})
+    store.supplies.record("delivery", {"point": "DD01", "item": "gloves", "quantity": "10"})
     app = IsolationApp(store, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f8", "i", "g", "enter", *"11", "ctrl+s")
@@ -131,9 +131,9 @@ async def test_an_issue_beyond_the_stock_is_refused_on_screen(two_points: Store)
 async def test_the_days_left_flag_appears(two_points: Store, clock: Clock) -> None:
     store = two_points
     fields = {"point": "DD01", "item": "test_kit"}
-    store.record_movement("delivery", {**fields, "quantity": "100", "at": "2026-11-26 08:00"})
+    store.supplies.record("delivery", {**fields, "quantity": "100", "at": "2026-11-26 08:00"})
     for day in (26, 27):
-        store.record_movement("issue", {**fields, "quantity": "20", "at": f"2026-11-{day} 20:00"})
+        store.supplies.record("issue", {**fields, "quantity": "20", "at": f"2026-11-{day} 20:00"})
     app = IsolationApp(store, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f8")
@@ -166,13 +166,13 @@ async def test_the_city_overview_shows_where_supplies_run_short(
 ) -> None:
     store = two_points
     suits = {"item": "protective_suit"}
-    store.record_movement(
+    store.supplies.record(
         "delivery", {**suits, "point": "DD01", "quantity": "900", "at": "2026-11-26 08:00"}
     )
-    store.record_movement(
+    store.supplies.record(
         "delivery", {**suits, "point": "DD02", "quantity": "100", "at": "2026-11-26 08:00"}
     )
-    store.record_movement(
+    store.supplies.record(
         "issue", {**suits, "point": "DD02", "quantity": "60", "at": "2026-11-28 20:00"}
     )
     app = IsolationApp(store)

@@ -32,18 +32,9 @@ from ..domain.identity import audit_identity, who_label
 from ..domain.records import Voided, is_live
 from ..i18n import t
 from ..storage.backend import Location
-from ..storage.health import CHECKS, TESTS
-from ..storage.repository import (
-    ARRIVAL_FIELDS,
-    AUDIT,
-    DISCHARGES,
-    INCIDENTS,
-    STAYS,
-    Store,
-    open_store,
-    stay_fields,
-)
-from ..storage.supplies import SUPPLIES
+from ..storage.repository import Store, open_store
+from ..storage.stays import ARRIVAL_FIELDS, stay_fields
+from ..storage.tables import AUDIT, CHECKS, DISCHARGES, INCIDENTS, STAYS, SUPPLIES, TESTS
 
 KINDS = ("arrivals", "discharges", "incidents", "checks", "tests", "supplies", "audit")
 FILE_MODE = 0o600
@@ -273,7 +264,7 @@ def supply_rows(store: Store) -> Iterator[Row]:
     stored by its sending row)."""
     units: dict[str, dict[str, str]] = {}
     for point in store.points():
-        units[point] = {item: unit for item, unit, _ in store.supply_items(point)}
+        units[point] = {item: unit for item, unit, _ in store.supplies.items(point)}
     for movement_id, doc in _by_id(store.rows(SUPPLIES)):
         yield {
             "id": movement_id,

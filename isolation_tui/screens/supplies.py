@@ -15,8 +15,7 @@ from ..domain.identity import who_label
 from ..domain.supplies import MOVEMENT, Level, effect, format_days, item_label, unit_label
 from ..domain.timeparse import short_time
 from ..i18n import t
-from ..storage.repository import POINTS
-from ..storage.supplies import SUPPLIES, SUPPLY_ITEMS
+from ..storage.tables import POINTS, SUPPLIES, SUPPLY_ITEMS
 from ..widgets.form import FieldSpec
 from ..widgets.record_table import RecordTable, cell, widest
 from .actions import REASON
@@ -99,7 +98,7 @@ class SuppliesScreen(MainScreen):
         point = self.store.point(self.point)
         title = t("ui.title_supplies_of", point=point["name"] if point else self.point)
         self.query_one("#screen-title", Static).update(title)
-        levels = {level.item: level for level in self.store.supply_levels(self.point)}
+        levels = {level.item: level for level in self.store.supplies.levels(self.point)}
         self.query_one("#supply-items", RecordTable).show(
             list(levels), lambda item: level_row(levels[item])
         )
@@ -111,7 +110,7 @@ class SuppliesScreen(MainScreen):
     @on(DataTable.RowHighlighted, "#supply-items")
     def _show_movements(self) -> None:
         item = self._item()
-        moves = dict(reversed(self.store.supply_movements(self.point, item))) if item else {}
+        moves = dict(reversed(self.store.supplies.movements(self.point, item))) if item else {}
         today = self.store.clock().date()
 
         def row(key: str) -> list[Text]:
@@ -167,7 +166,7 @@ class SuppliesScreen(MainScreen):
 
         def save(values: dict[str, str]) -> str:
             reason = values.pop("reason")
-            self.store.correct_movement(movement_id, values, reason)
+            self.store.supplies.correct(movement_id, values, reason)
             return t("ui.saved_movement_correction", id=movement_id)
 
         title = t("ui.title_correct_movement", id=movement_id, what=self._what(movement))
@@ -182,7 +181,7 @@ class SuppliesScreen(MainScreen):
             return
 
         def save(values: dict[str, str]) -> str:
-            self.store.void_movement(movement_id, values["reason"])
+            self.store.supplies.void(movement_id, values["reason"])
             return t("ui.saved_void", id=movement_id)
 
         title = t(
@@ -202,7 +201,7 @@ class SuppliesScreen(MainScreen):
         point = self.point
 
         def save(values: dict[str, str]) -> str:
-            item = self.store.add_supply_item(point, values["item"], values["unit"])
+            item = self.store.supplies.add_item(point, values["item"], values["unit"])
             return t("ui.saved_item", item=item_label(item))
 
         specs = [FieldSpec("item", max_length=40), FieldSpec("unit", max_length=20)]
@@ -215,11 +214,11 @@ class SuppliesScreen(MainScreen):
             return
         point = self.point
         current = next(
-            (f"{days:g}" for code, _, days in self.store.supply_items(point) if code == item), ""
+            (f"{days:g}" for code, _, days in self.store.supplies.items(point) if code == item), ""
         )
 
         def save(values: dict[str, str]) -> str:
-            days = self.store.set_supply_threshold(point, item, values["threshold"])
+            days = self.store.supplies.set_threshold(point, item, values["threshold"])
             return t("ui.saved_threshold", item=item_label(item), days=f"{days:g}")
 
         title = t("ui.title_threshold", item=item_label(item))

@@ -14,7 +14,7 @@ from textual.widgets import Select
 from ..domain.codes import CodeSet
 from ..domain.supplies import MOVEMENT, RECEIPTS, item_label, unit_label
 from ..i18n import t
-from ..storage.supplies import SUPPLIES, SUPPLY_ITEMS
+from ..storage.tables import SUPPLIES, SUPPLY_ITEMS
 from ..widgets.form import FieldSpec, Options
 from .base import FormScreen
 
@@ -41,7 +41,7 @@ class SupplyFormScreen(FormScreen):
     def _items(self) -> Options:
         return [
             (f"{item_label(item)} ({unit_label(unit)})", item)
-            for item, unit, _ in self.store.supply_items(self.point)
+            for item, unit, _ in self.store.supplies.items(self.point)
         ]
 
     def _other_points(self) -> Options:
@@ -104,7 +104,7 @@ class SupplyFormScreen(FormScreen):
     def save(self, values: dict[str, str]) -> str:
         kind = values.pop("kind", "") or FORMS[self.action]
         fields = {**values, "point": self.point}
-        movement_id = self.store.record_movement(kind, fields)
+        movement_id = self.store.supplies.record(kind, fields)
         label = item_label(fields["item"])
         if not movement_id:
             return t("ui.saved_count_matches", item=label)

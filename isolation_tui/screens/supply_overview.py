@@ -13,8 +13,7 @@ from textual.widgets import DataTable, Static
 from ..domain.counters import ALL
 from ..domain.supplies import KEY_ITEMS, Level, format_days, level_of_all
 from ..i18n import t
-from ..storage.repository import POINTS
-from ..storage.supplies import SUPPLIES, SUPPLY_ITEMS
+from ..storage.tables import POINTS, SUPPLIES, SUPPLY_ITEMS
 from ..widgets.record_table import RecordTable, cell
 from .base import MainScreen
 
@@ -54,7 +53,7 @@ class SupplyOverviewScreen(MainScreen):
         now = self.store.clock()
         points = self.store.points()
         levels = {
-            code: {level.item: level for level in self.store.supply_levels(code, now)}
+            code: {level.item: level for level in self.store.supplies.levels(code, now)}
             for code in points
         }
         city = {

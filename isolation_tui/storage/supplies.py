@@ -14,14 +14,13 @@ from ..domain.errors import FieldError
 from ..domain.records import is_live
 from ..domain.rules import clean_text, require_reason
 from .backend import Changes
+from .service import Service
+from .tables import POINTS, SUPPLIES, SUPPLY_ITEMS
 
 if TYPE_CHECKING:
     from .database import Database
-    from .repository import Store
 
-POINTS = "points"
-SUPPLIES = "supplies"
-SUPPLY_ITEMS = "supply_items"
+__all__ = ["SUPPLIES", "SUPPLY_ITEMS", "SupplyIndex", "SupplyService"]
 
 Series = dict[int, dict[str, Any]]
 
@@ -86,27 +85,30 @@ class SupplyIndex:
             self._item_of[number] = where
 
 
-class SuppliesMixin:
-    """Items, receipts, issues, transfers, counts; corrections and voids."""
+class SupplyService(Service):
+    """Items, receipts, issues, transfers, counts; corrections and voids
+    (``store.supplies``)."""
 
-    _supply_index: SupplyIndex | None = None
+    _index: SupplyIndex | None = None
     # While an import runs: the items whose stock is checked once all its rows are in.
     _stock_unchecked: set[tuple[str, str]] | None = None
 
-    def _supplies(self: Store) -> SupplyIndex:
-        if self._supply_index is None:
+    def _supplies(self) -> SupplyIndex:
+        """Built on first use: a headless command that never asks costs nothing."""
+        if self._index is None:
             index = SupplyIndex()
-            index.rebuild(self.db)
-            self.db.storage.add_listener(lambda changes: index.apply(self.db, changes))
-            self._supply_index = index
-        return self._supply_index
+            db = self.store.db
+            index.rebuild(db)
+            db.storage.add_listener(lambda changes: index.apply(db, changes))
+            self._index = index
+        return self._index
 
     # ------------------------------------------------------------------ reading
 
-    def supply_items(self: Store, point: str) -> list[tuple[str, str, float]]:
+    def items(self, point: str) -> list[tuple[str, str, float]]:
         """A point's items: (item, unit, threshold days), the standard ones first."""
         index = self._supplies()
-        rows = self.rows(SUPPLY_ITEMS)
+        rows = self.store.rows(SUPPLY_ITEMS)
         added = sorted(item for code, item in index.items if code == point)
         found = []
         for item in [*rules.ITEM.codes, *(i for i in added if i not in rules.ITEM.codes)]:
@@ -116,54 +118,52 @@ class SuppliesMixin:
             found.append((item, unit, float(threshold)))
         return found
 
-    def supply_movements(self: Store, point: str, item: str) -> list[tuple[int, dict[str, Any]]]:
+    def movements(self, point: str, item: str) -> list[tuple[int, dict[str, Any]]]:
         """An item's live movements at a point, in time order."""
         series = self._supplies().series.get((point, item), {})
         return sorted(series.items(), key=lambda pair: rules.order_key(*pair))
 
-    def supply_levels(self: Store, point: str, now: datetime | None = None) -> list[rules.Level]:
-        moment = now or self.clock()
+    def levels(self, point: str, now: datetime | None = None) -> list[rules.Level]:
+        moment = now or self.store.clock()
         return [
-            rules.level(point, item, unit, threshold, self.supply_movements(point, item), moment)
-            for item, unit, threshold in self.supply_items(point)
+            rules.level(point, item, unit, threshold, self.movements(point, item), moment)
+            for item, unit, threshold in self.items(point)
         ]
 
-    def supply_short(self: Store, point: str | None) -> list[rules.Level]:
+    def short(self, point: str | None) -> list[rules.Level]:
         """The items below their threshold of days, at one point or all. Asked on every
         redraw of the counter bar: kept until supplies change or the minute does."""
-        now = self.clock()
+        now = self.store.clock()
         index = self._supplies()
         key = (point, index.version, now.strftime("%Y-%m-%d %H:%M"))
         if key not in index.short:
-            codes = [point] if point else list(self.points())
+            codes = [point] if point else list(self.store.points())
             index.short[key] = [
-                level for code in codes for level in self.supply_levels(code, now) if level.short
+                level for code in codes for level in self.levels(code, now) if level.short
             ]
         return list(index.short[key])
 
-    def supply_summary(self: Store, point: str | None) -> list[dict[str, Any]]:
+    def summary(self, point: str | None) -> list[dict[str, Any]]:
         """For a handover: at a point, every item it has had; at all points, the items
         running short (each point's own handover lists the rest)."""
         if point is None:
-            return rules.handover_rows(self.supply_short(None))
+            return rules.handover_rows(self.short(None))
         series = self._supplies().series
         return rules.handover_rows(
-            level
-            for level in self.supply_levels(point)
-            if level.stock or (point, level.item) in series
+            level for level in self.levels(point) if level.stock or (point, level.item) in series
         )
 
     # ------------------------------------------------------------------ items
 
-    def add_supply_item(self: Store, point: str, name: str, unit: str) -> str:
+    def add_item(self, point: str, name: str, unit: str) -> str:
         """An item of the point's own (a standard one only takes a unit of its own)."""
-        if self.point(point) is None:
+        if self.store.point(point) is None:
             raise FieldError("point", "error.unknown_point", value=point)
         item = rules.item_name(name)
-        with self.transaction():
+        with self.store.transaction():
             if (point, item) in self._supplies().items:
                 raise FieldError("item", "error.item_exists", item=rules.item_label(item))
-            self._create(
+            self.store._create(
                 SUPPLY_ITEMS,
                 {
                     "point": point,
@@ -174,12 +174,12 @@ class SuppliesMixin:
             )
         return item
 
-    def set_supply_threshold(self: Store, point: str, item: str, days: str) -> float:
+    def set_threshold(self, point: str, item: str, days: str) -> float:
         threshold = rules.threshold_days(days)
-        with self.transaction():
+        with self.store.transaction():
             doc_id = self._supplies().items.get((point, item))
             if doc_id is None:
-                self._create(
+                self.store._create(
                     SUPPLY_ITEMS,
                     {
                         "point": point,
@@ -189,27 +189,33 @@ class SuppliesMixin:
                     },
                 )
             else:
-                self._change(SUPPLY_ITEMS, doc_id, {"threshold_days": threshold}, "correct")
+                self.store._change(SUPPLY_ITEMS, doc_id, {"threshold_days": threshold}, "correct")
         return threshold
 
     # ------------------------------------------------------------------ movements
 
-    def record_movement(self: Store, kind: str, fields: Mapping[str, Any]) -> int:
+    def record(self, kind: str, fields: Mapping[str, Any]) -> int:
         """Store a receipt, an issue, a transfer (both sides) or a count. A count that
         agrees with the stock stores nothing and returns 0."""
-        with self.transaction():
+        with self.store.transaction():
             point = clean_text(fields.get("point", ""))
             item = rules.ITEM.parse(clean_text(fields.get("item", ""))) or clean_text(
                 fields.get("item", "")
             )
             unit = clean_text(fields.get("unit", ""))
-            if unit and point in self.points() and (point, item) not in self._supplies().items:
+            if (
+                unit
+                and point in self.store.points()
+                and (point, item) not in self._supplies().items
+            ):
                 # A file's row may name an item of the point's own, with its unit.
-                self.add_supply_item(point, item, unit)
+                self.add_item(point, item, unit)
             known = [i for code, i in self._supplies().items if code == point]
-            doc = rules.movement_from_fields(fields, kind, self.points(), known, self.clock())
+            doc = rules.movement_from_fields(
+                fields, kind, self.store.points(), known, self.store.clock()
+            )
             if kind == "adjustment":
-                stock = rules.stock_at(self.supply_movements(point, doc["item"]), doc["at"])
+                stock = rules.stock_at(self.movements(point, doc["item"]), doc["at"])
                 doc["quantity"] = doc["counted"] - stock
                 if doc["quantity"] == 0:
                     return 0
@@ -219,27 +225,25 @@ class SuppliesMixin:
                 movement_id = self._create_pair(doc, rules.counterpart(doc))
                 self._check_stock(doc["other_point"], doc["item"], "quantity")
             else:
-                movement_id = self._create(SUPPLIES, doc)
+                movement_id = self.store._create(SUPPLIES, doc)
             self._check_stock(point, doc["item"], "counted" if kind == "adjustment" else "quantity")
             return movement_id
 
-    def _create_pair(self: Store, doc: dict[str, Any], other: dict[str, Any]) -> int:
+    def _create_pair(self, doc: dict[str, Any], other: dict[str, Any]) -> int:
         """Both sides of a transfer, each naming the other from the start."""
-        storage = self.db.storage
+        storage = self.store.db.storage
         ids = (storage.allocate_id(SUPPLIES), storage.allocate_id(SUPPLIES))
         for number, record, pair in zip(ids, (doc, other), reversed(ids), strict=True):
-            full = {**record, "pair": pair, "created": self._stamp()}
+            full = {**record, "pair": pair, "created": self.store._stamp()}
             storage.stage(SUPPLIES, str(number), full)
-            self._audit("create", SUPPLIES, number, None, full)
+            self.store._audit("create", SUPPLIES, number, None, full)
         return ids[0]
 
-    def correct_movement(
-        self: Store, movement_id: int, fields: Mapping[str, Any], reason: str
-    ) -> dict[str, Any]:
+    def correct(self, movement_id: int, fields: Mapping[str, Any], reason: str) -> dict[str, Any]:
         """Change a movement's quantity (or counted figure), time, donor or notes; a
         transfer's other side changes with it. The audit keeps what it was."""
         why = require_reason(reason)
-        with self.transaction():
+        with self.store.transaction():
             doc = self._movement(movement_id)
             merged = {**doc, "quantity": str(doc["quantity"]), **fields}
             if doc["kind"] == "adjustment":
@@ -247,7 +251,7 @@ class SuppliesMixin:
                 merged["reason"] = fields.get("reason", doc["reason"]) or why
             known = [i for code, i in self._supplies().items if code == doc["point"]]
             checked = rules.movement_from_fields(
-                merged, doc["kind"], self.points(), known, self.clock()
+                merged, doc["kind"], self.store.points(), known, self.store.clock()
             )
             changes = {
                 name: checked[name] for name in ("quantity", "at", "donor", "notes", "counted")
@@ -255,41 +259,41 @@ class SuppliesMixin:
             if doc["kind"] == "adjustment":
                 others = [
                     pair
-                    for pair in self.supply_movements(doc["point"], doc["item"])
+                    for pair in self.movements(doc["point"], doc["item"])
                     if pair[0] != movement_id
                 ]
                 changes["quantity"] = checked["counted"] - rules.stock_at(others, checked["at"])
                 changes["reason"] = checked["reason"]
-            after = self._change(SUPPLIES, movement_id, changes, "correct", why)
+            after = self.store._change(SUPPLIES, movement_id, changes, "correct", why)
             if doc.get("pair"):
                 shared = {name: changes[name] for name in ("quantity", "at", "notes")}
-                self._change(SUPPLIES, doc["pair"], shared, "correct", why)
+                self.store._change(SUPPLIES, doc["pair"], shared, "correct", why)
                 self._check_stock(doc["other_point"], doc["item"], "quantity")
             field = "counted" if doc["kind"] == "adjustment" else "quantity"
             self._check_stock(doc["point"], doc["item"], field)
             return after
 
-    def void_movement(self: Store, movement_id: int, reason: str) -> None:
+    def void(self, movement_id: int, reason: str) -> None:
         """A movement entered by mistake: kept, counted nowhere (with a transfer's
         other side)."""
         why = require_reason(reason)
-        with self.transaction():
+        with self.store.transaction():
             doc = self._movement(movement_id)
-            voided = {"voided": {**self._stamp(), "reason": why}}
-            self._change(SUPPLIES, movement_id, voided, "void", why)
+            voided = {"voided": {**self.store._stamp(), "reason": why}}
+            self.store._change(SUPPLIES, movement_id, voided, "void", why)
             if doc.get("pair"):
-                self._change(SUPPLIES, doc["pair"], voided, "void", why)
+                self.store._change(SUPPLIES, doc["pair"], voided, "void", why)
                 self._check_stock(doc["other_point"], doc["item"], "reason")
             self._check_stock(doc["point"], doc["item"], "reason")
 
-    def _movement(self: Store, movement_id: int) -> dict[str, Any]:
-        doc = self.get(SUPPLIES, movement_id)
+    def _movement(self, movement_id: int) -> dict[str, Any]:
+        doc = self.store.get(SUPPLIES, movement_id)
         if doc is None or not is_live(doc):
             raise FieldError("id", "error.no_record", table=SUPPLIES, id=movement_id)
         return doc
 
     @contextlib.contextmanager
-    def stock_checked_after(self: Store) -> Iterator[set[tuple[str, str]]]:
+    def stock_checked_after(self) -> Iterator[set[tuple[str, str]]]:
         """Movements stored inside are checked against zero when it ends, by the
         caller, with the (point, item) pairs it yields: a file's rows need not come
         in time order, only leave the stock whole."""
@@ -299,9 +303,9 @@ class SuppliesMixin:
         finally:
             self._stock_unchecked = None
 
-    def stock_problem(self: Store, point: str, item: str) -> tuple[int, FieldError] | None:
+    def stock_problem(self, point: str, item: str) -> tuple[int, FieldError] | None:
         """The movement that first takes the stock below zero, and what to say."""
-        found = rules.first_negative(self.supply_movements(point, item))
+        found = rules.first_negative(self.movements(point, item))
         if found is None:
             return None
         movement_id, at, stock = found
@@ -315,7 +319,7 @@ class SuppliesMixin:
         )
         return movement_id, error
 
-    def _check_stock(self: Store, point: str, item: str, field: str) -> None:
+    def _check_stock(self, point: str, item: str, field: str) -> None:
         """Inside the transaction: refuse what takes the stock below zero at any time."""
         if self._stock_unchecked is not None:
             self._stock_unchecked.add((point, item))

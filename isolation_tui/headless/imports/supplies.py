@@ -11,7 +11,7 @@ from ...domain.errors import FieldError
 from ...domain.rules import clean_text
 from ...domain.supplies import MOVEMENT
 from ...storage.repository import Store
-from ...storage.supplies import SUPPLIES
+from ...storage.tables import SUPPLIES
 from .base import Importer, Outcome
 from .reading import Column, Row, Table
 
@@ -49,10 +49,10 @@ class SuppliesImporter(Importer):
         }
 
     def run(self, rows: list[Row], tick: Callable[[], None]) -> None:
-        with self.store.stock_checked_after() as touched:
+        with self.store.supplies.stock_checked_after() as touched:
             super().run(rows, tick)
         for point, item in sorted(touched):
-            problem = self.store.stock_problem(point, item)
+            problem = self.store.supplies.stock_problem(point, item)
             if problem is not None:
                 movement_id, error = problem
                 line = self.line_of.get(movement_id)
@@ -73,7 +73,7 @@ class SuppliesImporter(Importer):
             return None
         for informational in ("id", "pair", "who", "voided"):
             fields.pop(informational, None)
-        movement_id = self.store.record_movement(kind, fields)
+        movement_id = self.store.supplies.record(kind, fields)
         if not movement_id:
             self.outcome.skipped += 1  # a count that agrees with the stock
             return None
