@@ -192,3 +192,25 @@ async def test_the_city_overview_shows_where_supplies_run_short(
         assert app.point == "DD02"
         assert "二号点" in str(app.screen.query_one("#screen-title", Static).content)
         assert "⚠" in items_row(app, "protective_suit")
+
+
+async def test_a_donation_chosen_from_the_list_asks_for_its_donor_next(two_points: Store) -> None:
+    store = two_points
+    app = IsolationApp(store, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        # The kind chosen from the open list (space, down, enter): the donor is next.
+        await pilot.press("f8", "r", "p", "enter", *"40", "enter", "space", "down", "enter")
+        await pilot.pause()
+        assert app.focused is not None and app.focused.id == "field-donor"
+        await pilot.press(*"[b]红十字会[/b]", "ctrl+s")
+        await pilot.pause()
+        (donation,) = store.rows(SUPPLIES).values()
+        assert (donation["kind"], donation["donor"], donation["quantity"]) == (
+            "donation",
+            "[b]红十字会[/b]",
+            40,
+        )
+        await pilot.press("escape")
+        await pilot.pause()
+        moves = app.screen.query_one("#supply-moves", RecordTable)
+        assert "[b]红十字会[/b] (tester)" in " ".join(str(c) for c in moves.get_row_at(0))

@@ -115,12 +115,13 @@ class SuppliesScreen(MainScreen):
 
         def row(key: str) -> list[Text]:
             movement = moves[int(key)]
+            who = who_label(movement["created"])
             return [
                 cell(key),
                 cell(short_time(movement["at"], today)),
                 cell(MOVEMENT.label(movement["kind"])),
                 cell(f"{effect(movement):+d}"),
-                cell(f"{movement_detail(movement)} ({who_label(movement['created'])})"),
+                cell(" ".join(filter(None, (movement_detail(movement), f"({who})")))),
             ]
 
         self.query_one("#supply-moves", RecordTable).show([str(k) for k in moves], row)

@@ -94,12 +94,19 @@ class SupplyFormScreen(FormScreen):
         self._fields_follow_the_kind(str(event.value))
 
     def _fields_follow_the_kind(self, kind: str) -> None:
-        """A donor for a donation, the other point for a transfer: nothing else asks."""
+        """A donor for a donation, the other point for a transfer: nothing else asks.
+        A kind chosen from the open list has already moved the cursor on, past the
+        field that only now shows: it goes back there."""
+        names = [spec.name for spec in self.form.specs]
+        focused = (self.focused.id or "").removeprefix("field-") if self.focused else ""
         for name, shown in (("donor", kind == "donation"), ("other_point", kind == "transfer_in")):
             row = self.form.row(name)
+            appears = shown and not row.display
             row.display = shown
             if not shown:
                 row.set_value("")
+            if appears and focused in names and names.index(focused) > names.index(name):
+                self.form.focus_field(name)
 
     def save(self, values: dict[str, str]) -> str:
         kind = values.pop("kind", "") or FORMS[self.action]
