@@ -190,3 +190,13 @@ def test_the_handover_shows_stock_days_and_flags_escaped(two_points: Store) -> N
     # All points: only what runs short, named by its point.
     everywhere = render(store.handovers.summary(None, since="2026-11-27 00:00"), "", None, "txt")
     assert f"⚠ DD01 {hostile} 14 pcs" in everywhere and "gloves" not in everywhere
+
+
+def test_the_activity_line_names_the_movement(two_points: Store) -> None:
+    from isolation_tui.domain.activity import describe
+
+    store = two_points
+    receive(store, "DD01", "protective_suit", 200, "2026-11-28 08:00")
+    (entry,) = store.recent_audit("DD01", 1)
+    line = describe(entry, store.get(entry["table"], entry["record"]))
+    assert "created supply movement #1 delivery protective suits 200" in line

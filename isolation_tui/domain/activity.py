@@ -8,6 +8,7 @@ from ..i18n import t
 from .codes import DISCHARGE_KIND, INCIDENT_KIND
 from .identity import who_label
 from .records import AuditEntry
+from .supplies import MOVEMENT, item_label
 
 
 def describe(entry: AuditEntry, record: dict[str, Any] | None) -> str:
@@ -20,6 +21,11 @@ def describe(entry: AuditEntry, record: dict[str, Any] | None) -> str:
         subject = DISCHARGE_KIND.label(doc.get("kind", ""))
     elif table == "incidents":
         subject = f"{INCIDENT_KIND.label(doc.get('kind', ''))}: {doc.get('summary', '')}"
+    elif table in ("supplies", "supply_items"):
+        kind = MOVEMENT.label(doc["kind"]) if "kind" in doc else ""
+        subject = " ".join(filter(None, (kind, item_label(doc.get("item", "")))))
+        if doc.get("quantity"):
+            subject += f" {doc['quantity']}"
     else:
         subject = str(doc.get("name", ""))
     action = t(f"activity.{entry['action']}")
