@@ -18,10 +18,11 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
 from ..domain.supplies import ITEM
 from ..domain.timeparse import format_time
+from .demo_people import Batch, Event, PersonPlan
+from .demo_plan import Plan
 
 # Per day: a base for the staff, plus so much per person in isolation.
 USE: dict[str, tuple[float, float]] = {
@@ -60,10 +61,8 @@ class SupplyMove:
     fields: dict[str, str]
 
 
-def _occupancy(events: list[Any], point_codes: list[str]) -> dict[str, dict[date, int]]:
+def _occupancy(events: list[Event], point_codes: list[str]) -> dict[str, dict[date, int]]:
     """People in isolation at each point at the end of each day of the plan."""
-    from .demo import Batch, PersonPlan
-
     changes: dict[str, dict[date, int]] = {code: {} for code in point_codes}
     for at, _order, _seq, what in events:
         if isinstance(what, Batch):
@@ -76,13 +75,13 @@ def _occupancy(events: list[Any], point_codes: list[str]) -> dict[str, dict[date
     return changes
 
 
-def supply_events(plan: Any, now: datetime, first_seq: int, order: int) -> list[Any]:
+def supply_events(plan: Plan, now: datetime, first_seq: int, order: int) -> list[Event]:
     """The demo's movements as timeline events ``(at, order, seq, SupplyMove)``."""
     moves = list(_plan(plan, now))
     return [(at, order, first_seq + n, move) for n, (at, move) in enumerate(moves)]
 
 
-def _plan(plan: Any, now: datetime) -> Iterator[tuple[datetime, SupplyMove]]:
+def _plan(plan: Plan, now: datetime) -> Iterator[tuple[datetime, SupplyMove]]:
     codes = [spec.code for spec in plan.specs]
     if not codes or not plan.events:
         return
@@ -120,7 +119,7 @@ def _plan(plan: Any, now: datetime) -> Iterator[tuple[datetime, SupplyMove]]:
 
 
 def _people_by_day(
-    events: list[Any], codes: list[str], first: date, last: date
+    events: list[Event], codes: list[str], first: date, last: date
 ) -> dict[str, dict[date, int]]:
     changes = _occupancy(events, codes)
     found: dict[str, dict[date, int]] = {}
@@ -134,7 +133,7 @@ def _people_by_day(
     return found
 
 
-def suit_shortage(plan: Any, now: datetime) -> tuple[date, date]:
+def suit_shortage(plan: Plan, now: datetime) -> tuple[date, date]:
     """The days the first two county points went without suit deliveries, and the
     day the 500 suits came (for the other stories told at the same points)."""
     codes = [spec.code for spec in plan.specs]
