@@ -232,7 +232,7 @@ def threshold_days(raw: str) -> float:
         value = float(text)
     except ValueError:
         raise FieldError("threshold", "error.bad_threshold", value=text) from None
-    if not 0 <= value <= MAX_THRESHOLD_DAYS or value != value:
+    if not 0 <= value <= MAX_THRESHOLD_DAYS:  # NaN too: it compares false
         raise FieldError("threshold", "error.bad_threshold", value=text)
     return round(value, 1)
 

@@ -118,6 +118,10 @@ class SupplyService(Service):
             found.append((item, unit, float(threshold)))
         return found
 
+    def items_at(self, point: str) -> list[str]:
+        """The items a point added or set (the standard ones are everywhere)."""
+        return [item for code, item in self._supplies().items if code == point]
+
     def movements(self, point: str, item: str) -> list[tuple[int, dict[str, Any]]]:
         """An item's live movements at a point, in time order."""
         series = self._supplies().series.get((point, item), {})
@@ -137,6 +141,8 @@ class SupplyService(Service):
         index = self._supplies()
         key = (point, index.version, now.strftime("%Y-%m-%d %H:%M"))
         if key not in index.short:
+            # Only this minute's are kept: a session open for days keeps two lists.
+            index.short = {k: v for k, v in index.short.items() if k[1:] == key[1:]}
             codes = [point] if point else list(self.store.points())
             index.short[key] = [
                 level for code in codes for level in self.levels(code, now) if level.short
@@ -203,16 +209,17 @@ class SupplyService(Service):
                 fields.get("item", "")
             )
             unit = clean_text(fields.get("unit", ""))
+            own = item not in rules.ITEM.codes
             if (
                 unit
+                and own
                 and point in self.store.points()
-                and (point, item) not in self._supplies().items
+                and (point, item) not in self.items_at(point)
             ):
                 # A file's row may name an item of the point's own, with its unit.
                 self.add_item(point, item, unit)
-            known = [i for code, i in self._supplies().items if code == point]
             doc = rules.movement_from_fields(
-                fields, kind, self.store.points(), known, self.store.clock()
+                fields, kind, self.store.points(), self.items_at(point), self.store.clock()
             )
             if kind == "adjustment":
                 stock = rules.stock_at(self.movements(point, doc["item"]), doc["at"])
@@ -249,9 +256,12 @@ class SupplyService(Service):
             if doc["kind"] == "adjustment":
                 merged["counted"] = fields.get("counted", str(doc["counted"]))
                 merged["reason"] = fields.get("reason", doc["reason"]) or why
-            known = [i for code, i in self._supplies().items if code == doc["point"]]
             checked = rules.movement_from_fields(
-                merged, doc["kind"], self.store.points(), known, self.store.clock()
+                merged,
+                doc["kind"],
+                self.store.points(),
+                self.items_at(doc["point"]),
+                self.store.clock(),
             )
             changes = {
                 name: checked[name] for name in ("quantity", "at", "donor", "notes", "counted")
