@@ -6,6 +6,7 @@ from typing import Any
 
 from ..i18n import t
 from .codes import DISCHARGE_KIND, INCIDENT_KIND
+from .health import incident_summary
 from .identity import who_label
 from .records import AuditEntry
 from .supplies import MOVEMENT, item_label
@@ -20,7 +21,7 @@ def describe(entry: AuditEntry, record: dict[str, Any] | None) -> str:
     elif table == "discharges":
         subject = DISCHARGE_KIND.label(doc.get("kind", ""))
     elif table == "incidents":
-        subject = f"{INCIDENT_KIND.label(doc.get('kind', ''))}: {doc.get('summary', '')}"
+        subject = f"{INCIDENT_KIND.label(doc.get('kind', ''))}: {incident_summary(doc)}"
     elif table in ("supplies", "supply_items"):
         kind = MOVEMENT.label(doc["kind"]) if "kind" in doc else ""
         subject = " ".join(filter(None, (kind, item_label(doc.get("item", "")))))
