@@ -17,6 +17,7 @@ from textual.widgets import Input
 
 from isolation_tui.app import IsolationApp
 from isolation_tui.storage.repository import Store
+from isolation_tui.storage.supplies import SUPPLIES
 from isolation_tui.storage.tables import DISCHARGES, STAYS
 from isolation_tui.widgets.form import RecordForm
 from isolation_tui.widgets.key_order import KeysInOrder
@@ -224,3 +225,25 @@ async def test_keys_in_order_holds_on_the_textual_in_use() -> None:
         assert app.query_one(Input).value == "ayx"
         await pilot.press("ctrl+q")
     assert app.return_code == 0
+
+
+async def test_down_then_v_on_the_supplies_voids_a_movement_of_the_item_below(
+    point: Store,
+) -> None:
+    """F8: the movements shown follow the item under the cursor; ``Down v`` read
+    together voids a movement of the item moved to, never one of the item left."""
+    for item in ("protective_suit", "n95_mask", "test_kit"):
+        point.supplies.record(
+            "delivery", {"point": "DD01", "item": item, "quantity": "100", "at": "08:00"}
+        )
+    app = IsolationApp(point, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f8")
+        await pilot.pause()
+        items = app.screen.query_one("#supply-items", RecordTable)
+        second = str(items.coordinate_to_cell_key((1, 0)).row_key.value)
+        await burst(pilot, "down", "v")
+        await pilot.press(*"wrong item", "ctrl+s")
+        await pilot.pause()
+    (voided,) = [m for m in point.rows(SUPPLIES).values() if m.get("voided")]
+    assert voided["item"] == second

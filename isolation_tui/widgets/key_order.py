@@ -39,6 +39,7 @@ class KeysInOrder(App[None]):
         if not isinstance(event, events.Key) or event.is_forwarded:
             await super().on_event(event)
             return
+        first = self.focused or self.screen
         self._key_on_its_way = event
         self._key_back = None
         try:
@@ -46,13 +47,17 @@ class KeysInOrder(App[None]):
             # the focused widget (or the screen) and comes back up.
             await super().on_event(event)
             if event.is_forwarded:
-                await self._key_handled_below(event, self.focused or self.screen)
+                await self._through_to_screen(self.focused or self.screen, event)
         finally:
             self._key_on_its_way = None
         if self._key_back is event:
             # Nobody below stopped it: the bindings (the focused widget's, its
             # ancestors', the screen's, the app's), now, before the next key.
             await super().on_event(event)
+        # What the key set off on its way (a list's row highlighted, a field changed)
+        # is handled too: the screen follows it (the movements of the item moved to)
+        # before the next key acts on what the screen shows.
+        await self._through_to_screen(first)
 
     def post_message(self, message: Message) -> bool:
         """The key on its way coming back up to the app is taken by :meth:`on_event`
@@ -62,10 +67,10 @@ class KeysInOrder(App[None]):
             return True
         return super().post_message(message)
 
-    async def _key_handled_below(self, event: events.Key, target: DOMNode) -> None:
-        """Wait until each widget from ``target`` up to the screen has handled the key
-        (each passes it up to its parent's queue as it finishes)."""
-        node: DOMNode | None = target
+    async def _through_to_screen(self, node: DOMNode | None, key: events.Key | None = None) -> None:
+        """Wait until each widget from ``node`` up to the screen has handled what it
+        was sent so far (each passes a message up to its parent's queue as it
+        finishes with it); with ``key``: stop when that key comes back to the app."""
         while node is not None and node is not self:
             done = asyncio.Event()
             if not node.call_later(done.set):
@@ -74,6 +79,6 @@ class KeysInOrder(App[None]):
                 await asyncio.wait_for(done.wait(), STUCK_SECONDS)
             except TimeoutError:
                 return
-            if self._key_back is event:
+            if key is not None and self._key_back is key:
                 return
             node = node.parent
