@@ -10,6 +10,7 @@ roles, and following other sessions by LISTEN/NOTIFY.
 from __future__ import annotations
 
 import json
+import stat
 import subprocess
 import sys
 import time
@@ -229,7 +230,7 @@ def test_a_newer_schema_is_refused(pg_point: Store, pg_url: str) -> None:
 
 
 def test_the_readme_grants_are_enough_for_a_supervisor_and_a_command_centre(
-    pg_server: Server, pg_point: Store, pg_url: str, cli: CliRunner
+    pg_server: Server, pg_point: Store, pg_url: str, cli: CliRunner, tmp_path: Path
 ) -> None:
     database = database_of(pg_url)
     for statement in readme_grants():
@@ -251,6 +252,8 @@ def test_the_readme_grants_are_enough_for_a_supervisor_and_a_command_centre(
     stats = cli("stats", "--json", "--db", centre)
     assert stats.returncode == 0, stats.stderr
     assert json.loads(stats.stdout)["received"] == 1
+    saved = cli("backup", "--db", centre, "--out", str(tmp_path / "centre.db"))
+    assert saved.returncode == 0, saved.stderr
     # Without --read-only the command centre's role is refused by PostgreSQL itself.
     refused = session(centre)
     with pytest.raises(StoreWriteFailed, match="PostgreSQL refused the change"):
@@ -318,6 +321,37 @@ def test_copy_file_to_postgresql_and_back_keeps_stats_and_check(
     assert refused.returncode == 1
     assert "not empty; nothing was copied" in refused.stderr
     assert cli("stats", "--json", "--db", pg_url).stdout == figures[0]
+
+
+def test_a_postgresql_backup_is_one_private_file_and_copy_restores_it(
+    pg_server: Server, pg_url: str, tmp_path: Path, cli: CliRunner
+) -> None:
+    assert cli("demo").returncode == 0
+    assert cli("copy", "--to", pg_url).returncode == 0
+    out = tmp_path / "backups" / "province.db"
+    out.parent.mkdir()
+    made = cli("backup", "--db", pg_url, "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    assert str(out) in made.stdout
+    assert [p.name for p in out.parent.iterdir()] == [out.name]
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    again = cli("backup", "--db", pg_url, "--out", str(out))
+    assert again.returncode == 1
+    assert "already exists" in again.stderr
+
+    restored = pg_server.new_database()
+    back = cli("copy", "--db", str(out), "--to", restored)
+    assert back.returncode == 0, back.stderr
+    figures = {cli("stats", "--json", "--db", w).stdout for w in (pg_url, str(out), restored)}
+    assert len(figures) == 1
+    assert json.loads(figures.pop())["received"] == 1371
+    for where in (str(out), restored):
+        check = cli("check", "--db", where)
+        assert check.returncode == 0, check.stdout + check.stderr
+    audits = {
+        cli("export", "audit", "--format", "json", "--db", w).stdout for w in (pg_url, restored)
+    }
+    assert len(audits) == 1
 
 
 def test_tinydb_table_changes_read_back_the_same_after_reopening(pg_url: str) -> None:
