@@ -67,12 +67,13 @@ STORES = ("file", "postgres")
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """A test marked ``both_stores`` (itself, or its module by ``pytestmark``) whose
     database is opened at ``store_location`` (``store`` and the fixtures built on it)
-    runs once per store; one also marked ``file_store`` stays on the file."""
+    runs once per store; one also marked ``one_store`` stays on the file (it looks at
+    the file store's own files, or at the screen alone)."""
     test = metafunc.definition
     if (
         "store_location" in metafunc.fixturenames
         and test.get_closest_marker("both_stores")
-        and not test.get_closest_marker("file_store")
+        and not test.get_closest_marker("one_store")
     ):
         metafunc.parametrize("store_location", STORES, indirect=True)
 
@@ -157,8 +158,9 @@ CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture
-def cli(db_path: Path) -> CliRunner:
-    """Run ``isolation-tui ARGS`` in a real process against ``db_path``."""
+def cli(store_location: str) -> CliRunner:
+    """Run ``isolation-tui ARGS`` in a real process against ``store_location`` (the
+    database ``store`` opens; ``db_path`` unless the test runs on both stores)."""
 
     def run(
         *args: str,
@@ -166,7 +168,7 @@ def cli(db_path: Path) -> CliRunner:
         env: dict[str, str] | None = None,
         timeout: float = 120,
     ) -> subprocess.CompletedProcess[str]:
-        full_env = {**os.environ, "ISOLATION_TUI_DB": str(db_path), "LANG": "C.UTF-8"}
+        full_env = {**os.environ, "ISOLATION_TUI_DB": store_location, "LANG": "C.UTF-8"}
         full_env.pop("LC_ALL", None)
         full_env.update(env or {})
         return subprocess.run(

@@ -33,7 +33,8 @@ def rooms(n: int) -> list[dict[str, object]]:
     ]
 
 
-# Every flow on each store (a file, PostgreSQL): they must not differ.
+# Every flow on each store (a file, PostgreSQL): they must not differ. What tests
+# the screen alone (keys, layout, language) runs once.
 pytestmark = pytest.mark.both_stores
 
 
@@ -275,6 +276,7 @@ async def test_read_only_opens_no_form(store_location: str, point_store: Store) 
         assert any("read-only" in str(n.message) for n in app._notifications)
 
 
+@pytest.mark.one_store  # the screen alone
 async def test_too_small_says_so(point_store: Store) -> None:
     app = IsolationApp(point_store, point="DD01")
     async with app.run_test(size=(60, 20)) as pilot:
@@ -309,6 +311,7 @@ async def test_another_process_write_shows_without_a_key(
         assert app.screen.query_one("#counter-received").has_class("changed")
 
 
+@pytest.mark.one_store  # the screen alone
 async def test_chinese_screens_have_no_english(point_store: Store, chinese: None) -> None:
     app = IsolationApp(point_store, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
@@ -319,10 +322,12 @@ async def test_chinese_screens_have_no_english(point_store: Store, chinese: None
             assert bar.startswith("累计接收")
 
 
+@pytest.mark.one_store  # the screen alone
 def test_fixed_now_is_the_clock(point_store: Store) -> None:
     assert point_store.clock() == FIXED_NOW
 
 
+@pytest.mark.one_store  # the screen alone
 async def test_each_app_speaks_its_own_language(point_store: Store) -> None:
     """Key descriptions are translated per app, never left over from an earlier one."""
     for lang, save in (("zh", "保存"), ("en", "Save"), ("zh", "保存")):
@@ -349,6 +354,7 @@ async def test_spaces_are_typed_as_they_are(point_store: Store) -> None:
     assert stay["person"]["name"] == "JOHN SMITH" and stay["transport"] == "CA 123"
 
 
+@pytest.mark.one_store  # the screen alone
 async def test_quit_asks_when_a_form_holds_typing(point_store: Store) -> None:
     app = IsolationApp(point_store, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
@@ -363,6 +369,7 @@ async def test_quit_asks_when_a_form_holds_typing(point_store: Store) -> None:
         assert not app.is_running
 
 
+@pytest.mark.one_store  # the screen alone
 async def test_palette_reaches_actions_of_other_screens(point_store: Store) -> None:
     app = IsolationApp(point_store, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
@@ -425,7 +432,7 @@ async def test_counter_bar_fits_80_columns_with_large_figures(
     set_language("en")
 
 
-@pytest.mark.file_store
+@pytest.mark.one_store
 async def test_a_journal_damaged_while_running_does_not_end_the_program(
     db_path: Path, point_store: Store
 ) -> None:
@@ -445,6 +452,7 @@ async def test_a_journal_damaged_while_running_does_not_end_the_program(
         assert len(point_store.rows(STAYS)) == 1
 
 
+@pytest.mark.one_store  # the screen alone
 async def test_the_cursor_never_leaves_a_form(point_store: Store) -> None:
     app = IsolationApp(point_store, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
@@ -458,6 +466,7 @@ async def test_the_cursor_never_leaves_a_form(point_store: Store) -> None:
             assert len(app.screen.query(".field-row.-current")) == 1
 
 
+@pytest.mark.one_store  # the screen alone
 async def test_quit_asks_when_handover_notes_are_typed(point_store: Store) -> None:
     app = IsolationApp(point_store, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
