@@ -172,7 +172,11 @@ class MainScreen(Screen[None]):
         app = self.iso_app
         short = "" if app.all_points else app.point or ""
         self.query_one(CounterBar).show(
-            app.scope_counters, app.scope_label, short, self.store.actor.on_duty
+            app.scope_counters,
+            app.scope_label,
+            short,
+            self.store.actor.on_duty,
+            link_down_since=app.link_down_since,
         )
 
     def reload(self) -> None:

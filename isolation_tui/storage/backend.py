@@ -178,6 +178,13 @@ class Backend(Storage):
         """Bring in what other sessions committed. Called a few times a second by the
         terminal program, so it must cost next to nothing when nothing changed."""
 
+    def follow_in_background(self) -> None:
+        """For the terminal program: from now on, hear and read other sessions'
+        commits, and reconnect, off the calling thread, so that :meth:`refresh` never
+        waits on the network; it raises :class:`~.errors.StoreUnavailable` while the
+        link is down, and writes are refused at once meanwhile. Nothing to do where
+        :meth:`refresh` is a cheap local check (the file store)."""
+
     @abstractmethod
     def add_listener(self, callback: Callable[[Changes], None]) -> None:
         """Call ``callback(changes)`` whenever the data in memory changes: a document

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from textual.app import ComposeResult
 from textual.containers import Grid
 from textual.widgets import Static
@@ -48,13 +50,29 @@ class CounterBar(Grid):
     (the point, or all points) is said at the right end of the F-key line."""
 
     def compose(self) -> ComposeResult:
+        # Shown above the figures only while the link to the database is down: they
+        # are then the last ones read.
+        yield Static("", id="link-down", markup=False)
         for key in CELLS:
             yield CounterCell(key)
 
     def on_mount(self) -> None:
         self.add_class(f"-{current_language()}")
 
-    def show(self, counters: Counters, scope: str, short: str = "", on_duty: str = "") -> None:
+    def show(
+        self,
+        counters: Counters,
+        scope: str,
+        short: str = "",
+        on_duty: str = "",
+        link_down_since: datetime | None = None,
+    ) -> None:
+        line = self.query_one("#link-down", Static)
+        if link_down_since is None:
+            self.remove_class("-link-down")
+        else:
+            line.update(t("ui.link_down", time=f"{link_down_since:%H:%M}"))
+            self.add_class("-link-down")
         for tabs in self.screen.query(ModeTabs):
             tabs.show_scope(scope, short, on_duty)
         figures = {
