@@ -332,6 +332,10 @@ class PostgresStorage(MemoryBackend):
         network (a TCP link that hangs makes a connect wait for its timeout)."""
         if self._follower is not None:
             return
+        # The follower's connection hears for this one, which now reads nothing it
+        # is not asked for: notifications left unread would pile up in the server.
+        with contextlib.suppress(StoreUnavailable), self._mutex, self._errors():
+            self._connection().execute("UNLISTEN *")
         self._follower = threading.Thread(
             target=self._follow, name="isolation-tui follower", daemon=True
         )
