@@ -192,6 +192,7 @@ class MainScreen(Screen[None]):
             app.scope_label,
             short,
             self.store.actor.on_duty,
+            app.alerts(),
             link_down_since=app.link_down_since,
         )
 

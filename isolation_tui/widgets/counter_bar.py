@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from textual.app import ComposeResult
@@ -55,6 +56,8 @@ class CounterBar(Grid):
         yield Static("", id="link-down", markup=False)
         for key in CELLS:
             yield CounterCell(key)
+        # Flags (supplies running short…): a third line, only while there are any.
+        yield Static("", id="counter-alerts", markup=False)
 
     def on_mount(self) -> None:
         self.add_class(f"-{current_language()}")
@@ -65,16 +68,19 @@ class CounterBar(Grid):
         scope: str,
         short: str = "",
         on_duty: str = "",
+        alerts: Sequence[str] = (),
         link_down_since: datetime | None = None,
     ) -> None:
-        line = self.query_one("#link-down", Static)
-        if link_down_since is None:
-            self.remove_class("-link-down")
-        else:
-            line.update(t("ui.link_down", time=f"{link_down_since:%H:%M}"))
-            self.add_class("-link-down")
+        link = self.query_one("#link-down", Static)
+        link.display = link_down_since is not None
+        if link_down_since is not None:
+            link.update(t("ui.link_down", time=f"{link_down_since:%H:%M}"))
         for tabs in self.screen.query(ModeTabs):
             tabs.show_scope(scope, short, on_duty)
+        line = self.query_one("#counter-alerts", Static)
+        text = " · ".join(alert for alert in alerts if alert)
+        line.display = bool(text)
+        line.update(text)
         figures = {
             "received": (t("counter.received"), str(counters.received)),
             "released_home": (t("counter.released_home"), str(counters.released_home)),
