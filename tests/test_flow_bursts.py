@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 
+import pytest
 import test_corrections
 from textual import events
 from textual.app import ComposeResult
@@ -22,6 +23,9 @@ from isolation_tui.storage.tables import DISCHARGES, STAYS
 from isolation_tui.widgets.form import RecordForm
 from isolation_tui.widgets.key_order import KeysInOrder
 from isolation_tui.widgets.record_table import RecordTable
+
+# Every flow on each store (a file, PostgreSQL): they must not differ.
+pytestmark = pytest.mark.both_stores
 
 SIZE = (80, 24)
 
