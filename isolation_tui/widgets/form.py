@@ -159,8 +159,11 @@ class ChoiceField(Select[str]):
         if value != self.value:
             self.value = value
         self.expanded = False
-        self.focus()
-        self.call_after_refresh(self.screen.focus_next)
+        # Moved at once, not by the app's queue (``focus()``) nor after a refresh: keys
+        # are handled in order (widgets/key_order.py), so the next key must find the
+        # cursor already on the next field (a donation's donor, shown by this choice).
+        self.screen.set_focus(self)
+        self.screen.focus_next()
 
 
 class TextField(Input):
