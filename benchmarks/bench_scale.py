@@ -4,9 +4,9 @@
     python benchmarks/bench_scale.py --scale 1 10 --runs 1
 
 Writes the demo at each ``--scale`` (scale 1 stores about 94,000 documents; the
-demo adds history, not live work: the people in isolation now grow with it too, but
-most of what grows is finished stays, their checks, tests and audit), then times,
-each in a fresh process and median of ``--runs``:
+demo multiplies its people, so the people in isolation now grow with the scale as
+well as the finished stays, their checks, tests and audit, which are most of it),
+then times, each in a fresh process and median of ``--runs``:
 
 * ``stats --json``, cold: wall time and peak memory (the process's maximum RSS);
 * the terminal program: start (before any import) to the first frame of the
@@ -15,7 +15,7 @@ each in a fresh process and median of ``--runs``:
 * a one-row ``import arrivals``: wall time, on a fresh copy of the database each run.
 
 Figures are printed side by side, never asserted; the last column is the largest
-scale's figure over the smallest's (the issue's targets are ratios).
+scale's figure over the first's (the issue's targets are ratios).
 """
 
 from __future__ import annotations
@@ -164,7 +164,7 @@ def main() -> None:
     parser.add_argument("--scale", type=int, nargs="+", default=[1, 3])
     parser.add_argument("--runs", type=int, default=3, help="fresh processes per figure")
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=110)
     console.print(
         f"python benchmarks/bench_scale.py --scale {' '.join(map(str, args.scale))} "
         f"--runs {args.runs}   ({os.cpu_count()} CPUs, Python {sys.version.split()[0]})"

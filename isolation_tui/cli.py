@@ -529,6 +529,19 @@ def backup(db_path: Location, out: Path) -> ExitCode:
     return 0
 
 
+@main.command(help="cli.help.seal")
+@db_option
+@lang_option
+@as_option
+@click.option("--until", default=None, metavar="YYYY-MM", help="cli.opt.until_seal")
+@command
+def seal(db_path: Location, until: str | None) -> ExitCode:
+    """Seal finished history of past months into checksummed files."""
+    from .headless.seal import run_seal
+
+    return run_seal(db_path, until)
+
+
 @main.command(help="cli.help.copy")
 @db_option
 @lang_option

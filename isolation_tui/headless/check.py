@@ -20,7 +20,17 @@ from ..storage.backend import Location
 from ..storage.errors import StoreError
 from ..storage.handovers import HANDOVERS
 from ..storage.health import CHECKS, TESTS
-from ..storage.repository import AUDIT, DISCHARGES, INCIDENTS, POINTS, STAYS, Store, open_store
+from ..storage.repository import (
+    AUDIT,
+    DISCHARGES,
+    INCIDENTS,
+    MARKS,
+    POINTS,
+    STAYS,
+    Store,
+    open_store,
+)
+from ..storage.sealing import tally
 from .reports import click_echo_err, say
 
 
@@ -105,6 +115,15 @@ def problems(store: Store, today: date | None = None) -> Iterator[str]:
             yield t("check.draft_of_voided", id=key)
 
     yield from _health_problems(store, stays, discharges)
+
+    for segment in store.db.storage.sealed_segments():
+        # The counters kept in a segment's header must be what its documents count.
+        held = segment.body or {}
+        counts = {table: len(rows) for table, rows in held.items()}
+        if segment.header.get("counts") != counts or segment.header.get("tally") != tally(
+            held, MARKS
+        ):
+            yield t("check.segment_counters", path=segment.path)
 
     for code, figures in store.counters(today).items():
         if figures.received != figures.in_isolation + figures.discharged:

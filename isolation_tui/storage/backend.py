@@ -22,6 +22,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tinydb.storages import Storage
 
+from .segments import Segment
+
 Doc = dict[str, Any]
 Tables = dict[str, dict[str, Doc]]
 URL_SCHEMES = ("postgresql://", "postgres://")
@@ -217,6 +219,26 @@ class Backend(Storage):
     @abstractmethod
     def compact(self) -> None:
         """Fold the history of commits into the stored state (also done automatically)."""
+
+    @abstractmethod
+    def seal(
+        self, name: str, keys: dict[str, list[str]], header: Callable[[Tables], dict[str, Any]]
+    ) -> tuple[str, int] | None:
+        """Set finished history apart, beside the writers, never inside a save: the
+        documents ``keys`` names (``{table: [id, …]}``, chosen by the repository:
+        they change no more) become one sealed unit called ``name``, with
+        ``header(documents)`` (counters over exactly those it holds) kept beside
+        them. What every session reads stays the same. The file store moves them
+        into an immutable, checksummed segment (see ``segments``) and returns its
+        name and how many documents it holds; a store whose history is rows read by
+        query (PostgreSQL) has nothing to move and returns None, as does a seal with
+        nothing left to seal, or refused because others changed one of those
+        documents meanwhile."""
+
+    @abstractmethod
+    def sealed_segments(self) -> Iterator[Segment]:
+        """Each sealed unit of history with its header and its documents, read now
+        (``check`` counts them again); none where history is rows (PostgreSQL)."""
 
     @abstractmethod
     def restore(self, tables: Tables, max_ids: dict[str, int], seq: int) -> None:
@@ -452,6 +474,7 @@ def remove_store(location: Location, *, with_lock: bool = False) -> None:
             clear(location)
         return
     from .paths import database_files
+    from .segments import segment_files
 
-    for path in database_files(location)[: 3 if with_lock else 2]:
+    for path in [*database_files(location)[: 3 if with_lock else 2], *segment_files(location)]:
         path.unlink(missing_ok=True)

@@ -38,6 +38,7 @@ from .errors import (
     StoreWriteFailed,
 )
 from .files import LOCK_TIMEOUT_ENV, lock_timeout
+from .segments import Segment
 
 # Followers more than this many commits behind read every document again instead.
 JOURNAL_KEEP = 2000
@@ -467,6 +468,15 @@ class PostgresStorage(MemoryBackend):
             conn.execute("DELETE FROM journal WHERE seq <= %s", (self._seq,))
             _set_meta(conn, journal_base=self._seq)
             conn.execute("COMMIT")
+
+    def seal(
+        self, name: str, keys: dict[str, list[str]], header: Callable[[Tables], dict[str, Any]]
+    ) -> tuple[str, int] | None:
+        """History stays rows of the documents table, read by query: nothing to move."""
+        return None
+
+    def sealed_segments(self) -> Iterator[Segment]:
+        return iter(())
 
     def restore(self, tables: Tables, max_ids: dict[str, int], seq: int) -> None:
         with self.transaction(), self._errors():
