@@ -200,6 +200,12 @@ def test_a_missing_or_damaged_segment_is_refused_by_name(
     result = cli("check")
     assert result.returncode == 1
     assert str(first) in result.stderr
+    # The live set opens; the damaged history is refused when it is read.
+    storage = JournalStorage(path, read_only=True)
+    with pytest.raises(StoreCorrupt, match=str(first)):
+        storage.tables()
+    storage.close()
+    first.write_bytes(whole.replace(b"ISOLATION-TUI-SEGMENT 1", b"ISOLATION-TUI-SEGMENT 2", 1))
     with pytest.raises(StoreCorrupt, match=str(first)):
         JournalStorage(path, read_only=True)
     first.write_bytes(whole)
@@ -309,3 +315,74 @@ def test_seal_command(sealed_db: tuple[Path, dict[str, int]], cli: CliRunner) ->
     assert "Nothing to seal" in result.stdout
     result = cli("--lang", "zh", "seal", "--until", "2026-13")
     assert result.returncode == 1 and "2026-13" in result.stderr
+
+
+def counted(path: Path) -> tuple[dict[str, object], bool]:
+    """The counters a fresh session shows, and whether it had to read history."""
+    store = open_store(path, actor=Actor("counter"), clock=lambda: FIXED_NOW)
+    try:
+        figures = {code: c.as_dict() for code, c in store.counters().items()}
+        return figures, not store.db.storage.sealed_outside()[0]
+    finally:
+        store.close()
+
+
+def twin(path: Path, tmp_path: Path) -> Path:
+    """An unsealed copy of the database at ``path``: what sealed reads must equal."""
+    copy = tmp_path / "twin" / path.name
+    copy.parent.mkdir()
+    for part in path.parent.glob(path.name + "*"):
+        (copy.parent / part.name).write_bytes(part.read_bytes())
+    return copy
+
+
+def test_a_session_holds_the_live_set_and_counts_sealed_history_by_its_headers(
+    sealed_db: tuple[Path, dict[str, int]], tmp_path: Path
+) -> None:
+    path, ids = sealed_db
+    control = twin(path, tmp_path)
+    seal(path)
+    figures, read_history = counted(path)
+    assert figures == counted(control)[0]
+    assert not read_history
+    store = open_store(path, actor=Actor("reader"), clock=lambda: FIXED_NOW)
+    try:
+        storage = store.db.storage
+        assert set(storage.live_tables()[STAYS]) == {str(ids["open"])}
+        # History is read when asked for: a list of the past, a released person.
+        assert store.get(STAYS, ids["september"])["status"] == "discharged"
+        assert list(store.record_ids(STAYS, "DD01")) == sorted(ids.values())
+        assert [t for _, t in store.tests_of(ids["october"])]
+        assert {c: f.as_dict() for c, f in store.counters().items()} == figures
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("change", ["void the incident", "void the discharge"])
+def test_a_sealed_record_changed_later_counts_as_changed(
+    sealed_db: tuple[Path, dict[str, int]], tmp_path: Path, change: str
+) -> None:
+    path, ids = sealed_db
+    control = twin(path, tmp_path)
+    seal(path)
+    for db in (path, control):
+        store = open_store(db, actor=Actor("fixer"), clock=lambda: FIXED_NOW)
+        try:
+            if change == "void the incident":
+                store.void(INCIDENTS, 1, "重复登记")
+            else:
+                # A discharge made by mistake: the person is back in isolation.
+                discharge = store.get(STAYS, ids["october"])["discharge"]
+                store.void(DISCHARGES, discharge, "误操作")
+            store.db.storage.compact()
+        finally:
+            store.close()
+    figures, read_history = counted(path)
+    assert figures == counted(control)[0]
+    if change == "void the incident":
+        assert figures["DD01"]["incidents_handled"] == 0
+        # Counted from the headers, less the incident as sealed, plus it as it is.
+        assert not read_history
+    else:
+        assert figures["DD01"]["in_isolation"] == 2
+    assert everything(path) == everything(control)

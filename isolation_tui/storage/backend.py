@@ -163,7 +163,25 @@ class Backend(Storage):
 
     @abstractmethod
     def tables(self) -> Tables:
-        """The live state, ``{table: {str(id): doc}}``: read it, never change it."""
+        """Every document, ``{table: {str(id): doc}}`` (sealed history read in first
+        where it is kept apart): read it, never change it."""
+
+    @abstractmethod
+    def live_tables(self) -> Tables:
+        """The documents in memory now, read only: the live set, without the sealed
+        history a backend may keep outside memory until :meth:`tables` (or a change
+        to a sealed document) asks for it; all of them where there is none."""
+
+    @abstractmethod
+    def document(self, table: str, key: str) -> Doc | None:
+        """One document, from the live set, or from sealed history (read in then)."""
+
+    @abstractmethod
+    def sealed_outside(self) -> tuple[list[dict[str, Any]], Tables]:
+        """What counting needs of the sealed history not in memory: the headers of
+        its sealed units (``header`` of :meth:`seal`), and the documents among them
+        replaced since, as sealed (their counts are no longer the header's); none
+        once the history is in memory."""
 
     @abstractmethod
     def max_id(self, table: str) -> int:
@@ -297,6 +315,15 @@ class MemoryBackend(Backend):
 
     def max_id(self, table: str) -> int:
         return self._max_ids.get(table, 0)
+
+    def live_tables(self) -> Tables:
+        return self._tables
+
+    def document(self, table: str, key: str) -> Doc | None:
+        return self._tables.get(table, {}).get(key)
+
+    def sealed_outside(self) -> tuple[list[dict[str, Any]], Tables]:
+        return [], {}
 
     def add_listener(self, callback: Callable[[Changes], None]) -> None:
         """Call ``callback(changes)`` whenever the data in memory changes: a document

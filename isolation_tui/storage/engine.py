@@ -208,11 +208,18 @@ class JournalStorage(MemoryBackend):
         self._reset_at: dict[str, int] = {}
         self._reloaded_at = 0
         self._held: _Transaction | None = None
-        # Sealed history (see ``segments``): the documents read from the segments
-        # the snapshot lists, kept by identity, so that a snapshot leaves out every
-        # one not changed since; and the tag of that list.
+        # Sealed history (see ``segments``). Until something asks for it, memory
+        # holds the live set only: the snapshot's documents, the segments' headers
+        # and the sealed documents replaced since (``_replaced``, their versions as
+        # sealed). Once read in (``_history_in``), ``_sealed`` holds the documents
+        # as the segments have them, by identity: a snapshot leaves out every one
+        # not changed since. ``_sealed_max``: the highest id each table sealed.
         self._sealed: Tables = {}
         self._segments: list[Listed] = []
+        self._headers: list[dict[str, Any]] = []
+        self._replaced: Tables = {}
+        self._history_in = True
+        self._sealed_max: dict[str, int] = {}
         self._sealed_tag = ""
         self._journal_sealed = ""
         if lstat_or_none(self.path) is None:
@@ -332,14 +339,23 @@ class JournalStorage(MemoryBackend):
             raise StoreCorrupt(f"{self.path}: snapshot has no tables")
         db_id = str(body.get("db_id", ""))
         segments = listed_segments(body, str(self.path))
-        found = [read_segment(self.path, db_id, listed, body=True) for listed in segments]
-        sealed = merge_sealed(tables, body.get("unsealed", {}), found)
+        # Only the headers: sealed documents are read when something asks for them.
+        headers = [read_segment(self.path, db_id, one, body=False).header for one in segments]
+        replaced = body.get("replaced", {})
+        if not isinstance(replaced, dict):
+            raise StoreCorrupt(f"{self.path}: snapshot lists its sealed history wrongly")
         with self._mutex:
             self._close_journal()
             self._schema_version = version
             self._db_id = db_id
             self._tables = tables
-            self._sealed, self._segments = sealed, segments
+            self._sealed, self._segments = {}, segments
+            self._headers, self._replaced = headers, replaced
+            self._history_in = not segments
+            self._sealed_max = {}
+            for header in headers:
+                for table, number in header.get("ids", {}).items():
+                    self._sealed_max[table] = max(self._sealed_max.get(table, 0), number)
             self._sealed_tag = sealed_tag(segments)
             self._seq = int(body.get("seq", 0))
             self._max_ids = {k: int(v) for k, v in body.get("max_ids", {}).items()}
@@ -570,8 +586,10 @@ class JournalStorage(MemoryBackend):
 
     def standalone_copy(self) -> bytes:
         """The state in memory (whole transactions only) as a standalone snapshot
-        with a database id of its own: a backup, or a demo to put in place."""
+        with a database id of its own, sealed history and all: a backup, or a demo
+        to put in place."""
         with self._mutex:
+            self._load_history()
             body = {
                 "schema_version": self._schema_version,
                 "db_id": secrets.token_hex(8),
@@ -814,8 +832,15 @@ class JournalStorage(MemoryBackend):
         }
         if not segments:
             return body
+        body["segments"] = [listed.as_json() for listed in segments]
+        if not self._history_in:
+            # Memory holds the live set, as the snapshot read had it: a change to a
+            # sealed document reads the history in first (see ``_put``).
+            if self._replaced:
+                body["replaced"] = self._replaced
+            return body
         tables: Tables = {}
-        unsealed: dict[str, list[str]] = {}
+        replaced: Tables = {}
         for table, rows in self._tables.items():
             done = sealed.get(table)
             tables[table] = (
@@ -825,13 +850,12 @@ class JournalStorage(MemoryBackend):
             )
         for table, done in sealed.items():
             rows = self._tables.get(table, {})
-            gone = [key for key in done if key not in rows]
-            if gone:
-                unsealed[table] = gone
+            changed = {key: doc for key, doc in done.items() if rows.get(key) is not doc}
+            if changed:
+                replaced[table] = changed
         body["tables"] = tables
-        body["segments"] = [listed.as_json() for listed in segments]
-        if unsealed:
-            body["unsealed"] = unsealed
+        if replaced:
+            body["replaced"] = replaced
         return body
 
     def _write_aside(
@@ -1050,6 +1074,7 @@ class JournalStorage(MemoryBackend):
                     # for its first save: the seal carries the journal over.
                     self._notify(self._follow_journal())
                     self._ready_to_append()
+            self._load_history()
             seq, offset, inode = self._seq, self._journal_offset, self._journal_ino
             documents: Tables = {}
             for table, chosen in keys.items():
@@ -1061,7 +1086,8 @@ class JournalStorage(MemoryBackend):
                 return None
             if lstat_or_none(segment_path(self.path, name)) is not None:
                 name = f"{name}-{secrets.token_hex(3)}"
-            parts = encode_segment(self._db_id, name, header(documents), documents)
+            ids = {table: max(map(int, rows)) for table, rows in documents.items()}
+            parts = encode_segment(self._db_id, name, {**header(documents), "ids": ids}, documents)
             segments = [*self._segments, Listed(name, head_of(parts[0]))]
             sealed = {table: dict(rows) for table, rows in self._sealed.items()}
             for table, rows in documents.items():
@@ -1091,17 +1117,83 @@ class JournalStorage(MemoryBackend):
                     except (OSError, StoreUnsafe):
                         return None
                     segment.placed = True
-                    before = self._sealed, self._segments, self._sealed_tag
+                    before = self._sealed, self._segments, self._sealed_tag, self._sealed_max
                     self._sealed, self._segments = sealed, segments
                     self._sealed_tag = snapshot.sealed
+                    self._sealed_max = {
+                        table: max(number, self._sealed_max.get(table, 0))
+                        for table, number in ids.items()
+                    } | {t: n for t, n in self._sealed_max.items() if t not in ids}
                     if not self._put_in_place(snapshot, seq, tail):
-                        self._sealed, self._segments, self._sealed_tag = before
+                        self._sealed, self._segments, self._sealed_tag, self._sealed_max = before
                         return None
+                    self._headers.append(orjson.loads(parts[1]))
                     return name, sum(len(rows) for rows in documents.values())
             finally:
                 for aside in (segment, snapshot):
                     if aside is not None:
                         aside.discard()
+
+    # ------------------------------------------------------------------ history
+
+    def _load_history(self) -> None:
+        """Read the sealed history into memory, once: what everything but the live
+        work needs (lists of the past, exports, ``check``, changing a sealed record).
+        The listeners hear it as a reload."""
+        if self._history_in:
+            return
+        with self._mutex:
+            if self._history_in:
+                return
+            found = [read_segment(self.path, self._db_id, one, body=True) for one in self._segments]
+            self._sealed = merge_sealed(self._tables, self._replaced, found)
+            self._history_in, self._replaced = True, {}
+            self._notify(Changes(reloaded=True))
+
+    def tables(self) -> Tables:
+        """Every document, the sealed history read in first when it is not yet."""
+        self._load_history()
+        return self._tables
+
+    def read(self) -> Tables:
+        return self.tables()
+
+    def write(self, data: Tables) -> None:
+        self._load_history()
+        super().write(data)
+
+    def live_tables(self) -> Tables:
+        return self._tables
+
+    def document(self, table: str, key: str) -> Doc | None:
+        doc = self._tables.get(table, {}).get(key)
+        if doc is None and self._may_be_sealed(table, key):
+            self._load_history()
+            doc = self._tables.get(table, {}).get(key)
+        return doc
+
+    def sealed_outside(self) -> tuple[list[dict[str, Any]], Tables]:
+        if self._history_in:
+            return [], {}
+        return self._headers, self._replaced
+
+    def _may_be_sealed(self, table: str, key: str) -> bool:
+        """Whether ``key`` may be a sealed document not in memory (ids are handed out
+        in order, so none after the highest sealed one is)."""
+        if self._history_in or key in self._tables.get(table, {}):
+            return False
+        return not key.isdigit() or int(key) <= self._sealed_max.get(table, 0)
+
+    def _put(self, table: str, key: str | None, doc: Doc | None) -> Doc | None:
+        # A change to a sealed document (or a whole table) reads the history in, so
+        # that what it replaces is known: the snapshot keeps its version as sealed.
+        if not self._history_in and (key is None or self._may_be_sealed(table, key)):
+            self._load_history()
+        return super()._put(table, key, doc)
+
+    def stage_table(self, table: str, *, keep: bool) -> None:
+        self._load_history()
+        super().stage_table(table, keep=keep)
 
     def sealed_segments(self) -> Iterator[Segment]:
         """The segments the snapshot read lists, each read again from its file."""

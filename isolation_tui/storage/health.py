@@ -158,7 +158,12 @@ class HealthMixin:
 
     def tests_of(self: Store, stay_id: int) -> list[tuple[int, dict[str, Any]]]:
         """The stay's live tests by planned day."""
-        rows = self.rows(TESTS)
+        # A stay in the live set has its tests there (they are sealed with it), but
+        # one sealed, then changed (reopened by a correction): they stayed sealed.
+        key = str(stay_id)
+        replaced = self.db.storage.sealed_outside()[1].get("stays", {})
+        in_memory = key in self.live_rows("stays") and key not in replaced
+        rows = self.live_rows(TESTS) if in_memory else self.rows(TESTS)
         found = [
             (test_id, rows[str(test_id)])
             for test_id in self._index.tests_of.get(stay_id, [])

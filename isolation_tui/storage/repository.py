@@ -113,8 +113,20 @@ class _Index:
         self._marked: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {}
 
     def rebuild(self, db: Database) -> None:
+        """Index the documents in memory: the live set, with the counts of sealed
+        history not in memory taken from its headers (history is indexed when it is
+        read in: the store reports that as a reload)."""
         self.__init__()  # type: ignore[misc]
-        tables = db.storage.tables()
+        tables = db.storage.live_tables()
+        headers, replaced = db.storage.sealed_outside()
+        for header in headers:
+            for point, marks in header["tally"].items():
+                self.tally.setdefault(point, Counter()).update(marks)
+        for table, mark in MARKS.items():
+            for doc in replaced.get(table, {}).values():
+                # Sealed, then changed or removed: counted now as it is, if at all.
+                if mark(doc):
+                    self.tally.setdefault(doc["point"], Counter()).subtract(mark(doc))
         for key in tables.get(POINTS, {}):
             self._reindex_point(tables, key)
         for key in tables.get(STAYS, {}):
@@ -132,7 +144,7 @@ class _Index:
         if changes.reloaded:
             self.rebuild(db)
             return
-        tables = db.storage.tables()
+        tables = db.storage.live_tables()
         for table, key in changes.keys:
             if table in MARKS:
                 self._mark(tables, table, key)
@@ -162,8 +174,9 @@ class _Index:
         """Audit entry ids by record; built on first use, since opening the store
         (a headless command, the first frame) needs no history."""
         if self._audit_of is None:
-            self._audit_of = {}
+            # History first: reading it in rebuilds this index.
             tables = db.storage.tables()
+            self._audit_of = {}
             for key in tables.get(AUDIT, {}):
                 self._index_audit(tables, key)
         return self._audit_of
@@ -298,19 +311,25 @@ class Store(HandoverMixin, HealthMixin):
         return self.db.table(name)
 
     def rows(self, name: str) -> dict[str, Any]:
-        """All documents of a table by id (the stored dicts themselves: read only)."""
+        """All documents of a table by id (the stored dicts themselves: read only),
+        sealed history included (read in when it is not yet)."""
         return self.db.storage.tables().get(name, {})
 
+    def live_rows(self, name: str) -> dict[str, Any]:
+        """The documents of a table in the live set: enough for the people in
+        isolation now and what is not finished, never sealed history."""
+        return self.db.storage.live_tables().get(name, {})
+
     def get(self, name: str, record_id: int) -> dict[str, Any] | None:
-        return self.rows(name).get(str(record_id))
+        return self.db.storage.document(name, str(record_id))
 
     def points(self) -> dict[str, Point]:
-        rows = self.rows(POINTS)
+        rows = self.live_rows(POINTS)
         return {code: rows[str(i)] for code, i in sorted(self._index.point_ids.items())}
 
     def point(self, code: str) -> Point | None:
         doc_id = self._index.point_ids.get(code)
-        return None if doc_id is None else self.rows(POINTS).get(str(doc_id))
+        return None if doc_id is None else self.live_rows(POINTS).get(str(doc_id))
 
     def beds_taken(self, point: str, room: str) -> int:
         return self._index.taken.get((point, room), 0)
@@ -320,7 +339,7 @@ class Store(HandoverMixin, HealthMixin):
 
     def open_stays(self, point_code: str | None) -> dict[int, Stay]:
         """Open stays at one point (or all points), by id; costs what it returns."""
-        rows = self.rows(STAYS)
+        rows = self.live_rows(STAYS)
         codes = [point_code] if point_code else list(self._index.open_at)
         return {
             stay_id: rows[str(stay_id)]
@@ -337,8 +356,9 @@ class Store(HandoverMixin, HealthMixin):
     def record_ids(self, table: str, point_code: str | None) -> Sequence[int]:
         """Ids of a table's records (stays or discharges), oldest first, at one point
         or all; costs no scan of the records."""
+        rows = self.rows(table)  # sealed history in first: reading it in reindexes
         if point_code is None:
-            return list(map(int, self.rows(table)))
+            return list(map(int, rows))
         return self._index.ids_at.get((table, point_code), [])
 
     RECENT_WINDOW = 5000

@@ -48,7 +48,7 @@ def salvage(source: Path, dest: Path) -> Salvage:
             found.append(read_segment(source, str(body.get("db_id", "")), listed, body=True))
         except StoreCorrupt as exc:
             problem = problem or str(exc)
-    merge_sealed(tables, body.get("unsealed", {}), found)
+    merge_sealed(tables, body.get("replaced", {}), found)
     max_ids: dict[str, int] = {k: int(v) for k, v in body.get("max_ids", {}).items()}
     seq = int(body.get("seq", 0))
     kept = lost = 0

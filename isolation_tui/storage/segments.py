@@ -150,16 +150,16 @@ def read_segment(db_path: Path, db_id: str, listed: Listed, *, body: bool) -> Se
         os.close(fd)
 
 
-def merge_sealed(tables: Tables, removed: dict[str, list[str]], found: list[Segment]) -> Tables:
-    """Put the documents of the segments ``found`` back into a snapshot's ``tables``
-    (one the snapshot holds too was changed after its seal: the snapshot's wins; one
-    ``removed`` lists was removed since) and return them as read."""
+def merge_sealed(tables: Tables, replaced: Tables, found: list[Segment]) -> Tables:
+    """Put the documents of the segments ``found`` into a snapshot's ``tables``,
+    but those ``replaced`` lists (changed since their seal: the snapshot holds them
+    as they are now, or not at all when they were removed), and return them as read."""
     sealed: Tables = {}
     for segment in found:
         for table, rows in (segment.body or {}).items():
             sealed.setdefault(table, {}).update(rows)
     for table, rows in sealed.items():
-        gone = set(removed.get(table, ()))
+        gone = replaced.get(table, {})
         live = tables.get(table)
         merged = {key: doc for key, doc in rows.items() if key not in gone}
         if live is None and not merged:
