@@ -6,7 +6,9 @@
 Writes the demo at each ``--scale`` (scale 1 stores about 94,000 documents; the
 demo multiplies its people, so the people in isolation now grow with the scale as
 well as the finished stays, their checks, tests and audit, which are most of it),
-then times, each in a fresh process and median of ``--runs``:
+seals the finished history of the months before the current one (``seal --until``,
+as a point does; ``--no-seal`` leaves it all live), then times, each in a fresh
+process and median of ``--runs``:
 
 * ``stats --json``, cold: wall time and peak memory (the process's maximum RSS);
 * the terminal program: start (before any import) to the first frame of the
@@ -99,7 +101,7 @@ def copy_db(source: Path, target: Path) -> Path:
     return target
 
 
-def measure(scale: int, runs: int, folder: Path, console: Console) -> Figures:
+def measure(scale: int, runs: int, seal: bool, folder: Path, console: Console) -> Figures:
     db = folder / f"scale{scale}.db"
     cli = [sys.executable, "-m", "isolation_tui", "--lang", "en"]
     started = time.perf_counter()
@@ -115,6 +117,11 @@ def measure(scale: int, runs: int, folder: Path, console: Console) -> Figures:
     # One untimed run first: the session's first saves give a demo file its journal.
     work = copy_db(db, folder / "work.db")
     peak([*cli, "stats", "--json", "--db", str(work)])
+    if seal:
+        started = time.perf_counter()
+        until = time.strftime("%Y-%m")
+        timed([*cli, "seal", "--until", until, "--db", str(work)])
+        console.print(f"sealed before {until} in {time.perf_counter() - started:.1f} s")
     csv = folder / "one.csv"
     csv.write_text(ONE_ROW.format(at=time.strftime("%Y-%m-%d %H:%M")), encoding="utf-8")
 
@@ -163,14 +170,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, nargs="+", default=[1, 3])
     parser.add_argument("--runs", type=int, default=3, help="fresh processes per figure")
+    parser.add_argument("--no-seal", dest="seal", action="store_false", help="seal nothing")
     args = parser.parse_args()
     console = Console(width=110)
+    scales = " ".join(map(str, args.scale))
     console.print(
-        f"python benchmarks/bench_scale.py --scale {' '.join(map(str, args.scale))} "
-        f"--runs {args.runs}   ({os.cpu_count()} CPUs, Python {sys.version.split()[0]})"
+        f"python benchmarks/bench_scale.py --scale {scales} --runs {args.runs}"
+        f"{'' if args.seal else ' --no-seal'}   "
+        f"({os.cpu_count()} CPUs, Python {sys.version.split()[0]})"
     )
     with tempfile.TemporaryDirectory() as tmp:
-        by_scale = {s: measure(s, args.runs, Path(tmp), console) for s in args.scale}
+        by_scale = {s: measure(s, args.runs, args.seal, Path(tmp), console) for s in args.scale}
     table = Table(title="Everyday commands against the history held (medians)")
     table.add_column("what")
     for scale, figures in by_scale.items():

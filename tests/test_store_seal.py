@@ -386,3 +386,20 @@ def test_a_sealed_record_changed_later_counts_as_changed(
     else:
         assert figures["DD01"]["in_isolation"] == 2
     assert everything(path) == everything(control)
+
+
+def test_recent_changes_read_the_same_with_history_sealed(
+    sealed_db: tuple[Path, dict[str, int]], tmp_path: Path
+) -> None:
+    path, _ = sealed_db
+    control = twin(path, tmp_path)
+    seal(path)
+    shown = []
+    for db in (path, control):
+        store = open_store(db, actor=Actor("reader"), clock=lambda: FIXED_NOW)
+        try:
+            shown.append([store.recent_audit(point, 3) for point in (None, "DD01", "XX")])
+        finally:
+            store.close()
+    assert shown[0] == shown[1]
+    assert len(shown[0][0]) == 3

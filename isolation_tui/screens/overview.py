@@ -95,7 +95,8 @@ class OverviewScreen(MainScreen):
                 overdue.append(stay)
         incidents = [
             i
-            for i in self.store.rows(INCIDENTS).values()
+            # Open incidents are never sealed: the live set has them all.
+            for i in self.store.live_rows(INCIDENTS).values()
             if i["point"] == code and i["status"] == "open" and not i.get("voided")
         ]
         incidents.sort(key=lambda i: (-i["severity"], i["occurred_at"]))

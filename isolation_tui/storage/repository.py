@@ -367,8 +367,15 @@ class Store(HandoverMixin, HealthMixin):
         """The latest changes at a point (or anywhere), newest first, among the last
         few thousand: a quiet point must not cost a scan of the whole history."""
         found: list[AuditEntry] = []
-        entries = reversed(self.rows(AUDIT).values())
-        for entry in itertools.islice(entries, self.RECENT_WINDOW):
+        # Sealed entries are older than those after the newest of them: while the
+        # live set's newest suffice, history stays where it is.
+        headers, _ = self.db.storage.sealed_outside()
+        newest_sealed = max((h.get("ids", {}).get(AUDIT, 0) for h in headers), default=0)
+        rows = self.live_rows(AUDIT) if headers else self.rows(AUDIT)
+        for key, entry in itertools.islice(reversed(rows.items()), self.RECENT_WINDOW):
+            if int(key) <= newest_sealed:
+                self.rows(AUDIT)
+                return self.recent_audit(point_code, limit)
             doc = self.get(entry["table"], entry["record"]) or {}
             where = doc.get("code") if entry["table"] == POINTS else doc.get("point")
             if point_code is None or where == point_code:
