@@ -479,12 +479,13 @@ def new_file_option(help_key: str) -> Callable[[Callable[..., Any]], Callable[..
 @main.command(help="cli.help.check")
 @db_option
 @lang_option
+@click.option("--all", "everything", is_flag=True, help="cli.opt.all_check")
 @command
-def check(db_path: Location) -> ExitCode:
+def check(db_path: Location, everything: bool) -> ExitCode:
     """Verify the stored data; exit 1 on any problem."""
     from .headless.check import run_check
 
-    return run_check(db_path)
+    return run_check(db_path, everything=everything)
 
 
 @main.command(help="cli.help.recover")

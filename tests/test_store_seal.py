@@ -15,6 +15,7 @@ import orjson
 import pytest
 from conftest import FIXED_NOW, CliRunner
 
+from isolation_tui.headless.check import problems, stored_records
 from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.engine import JournalStorage, backup_database
 from isolation_tui.storage.errors import StoreCorrupt
@@ -215,7 +216,7 @@ def test_a_missing_or_damaged_segment_is_refused_by_name(
     assert str(second) in result.stderr and "missing" in result.stderr
 
 
-def test_check_finds_a_header_whose_counters_are_not_its_records(
+def test_check_all_finds_a_header_whose_counters_are_not_its_records(
     sealed_db: tuple[Path, dict[str, int]], cli: CliRunner
 ) -> None:
     path, _ = sealed_db
@@ -238,7 +239,11 @@ def test_check_finds_a_header_whose_counters_are_not_its_records(
         if september.path.name.endswith(listed["name"]):
             listed["head"] = head_of(new_first + b"\n")
     path.write_bytes(encode_snapshot(snapshot))
+    # The default check counts with the header (the figures no longer add up); the
+    # full one counts the segment's records again and names it.
     result = cli("check")
+    assert result.returncode == 1 and "received 4" in result.stderr
+    result = cli("check", "--all")
     assert result.returncode == 1
     assert str(september.path) in result.stderr and "counters" in result.stderr
 
@@ -403,3 +408,50 @@ def test_recent_changes_read_the_same_with_history_sealed(
             store.close()
     assert shown[0] == shown[1]
     assert len(shown[0][0]) == 3
+
+
+def test_check_walks_the_live_set_and_looks_up_what_it_refers_to_in_history(
+    sealed_db: tuple[Path, dict[str, int]], cli: CliRunner
+) -> None:
+    path, ids = sealed_db
+    seal(path)
+    store = open_store(path, actor=Actor("nurse"), clock=lambda: FIXED_NOW)
+    try:
+        # A live record about a released person: the rules look the stay up.
+        store.open_incident(
+            {
+                "point": "DD01",
+                "kind": "other",
+                "severity": "1",
+                "summary": "回访",
+                "occurred_at": "2026-11-20 10:00",
+            },
+            stays=[ids["september"]],
+        )
+    finally:
+        store.close()
+    store = open_store(path, read_only=True)
+    try:
+        assert list(problems(store)) == []
+        assert stored_records(store) == sum(len(r) for r in store.db.storage.tables().values())
+    finally:
+        store.close()
+    for args in (("check",), ("check", "--all")):
+        result = cli(*args)
+        assert result.returncode == 0, result.stderr
+
+
+def test_the_default_check_reads_no_sealed_history(
+    sealed_db: tuple[Path, dict[str, int]],
+) -> None:
+    path, _ = sealed_db
+    seal(path)
+    store = open_store(path, read_only=True)
+    try:
+        assert list(problems(store)) == []
+        assert store.db.storage.file_problems() == []
+        assert store.db.storage.sealed_outside()[0]
+        assert list(problems(store, everything=True)) == []
+        assert not store.db.storage.sealed_outside()[0]
+    finally:
+        store.close()

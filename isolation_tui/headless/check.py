@@ -1,13 +1,17 @@
 """``check``: the files are whole and the records keep every rule.
 
 Opening the store already verifies every checksum and the journal's sequence; this
-adds the domain invariants, so a problem that slipped in any way is reported.
+adds the domain invariants, so a problem that slipped in any way is reported. By
+default the rules are checked over the live set (what is not sealed), each record a
+live one refers to looked up in sealed history too, and sealed segments are checked
+to be whole; ``--all`` checks every rule over all history and counts each segment's
+records again against its header.
 """
 
 from __future__ import annotations
 
 from collections import Counter as Tally
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date
 from typing import Any
 
@@ -33,19 +37,65 @@ from ..storage.repository import (
 from ..storage.sealing import tally
 from .reports import click_echo_err, say
 
+Rows = Mapping[str, dict[str, Any]]
 
-def problems(store: Store, today: date | None = None) -> Iterator[str]:
-    """Every broken invariant, as a sentence naming the record and the field."""
+
+class _Walked(Mapping[str, dict[str, Any]]):
+    """A table as the default check walks it: the live set's records, and any
+    record looked up (one a live record refers to) in sealed history too."""
+
+    def __init__(self, store: Store, table: str) -> None:
+        self._store, self._table = store, table
+        self._rows = store.live_rows(table)
+
+    def __getitem__(self, key: str) -> dict[str, Any]:
+        doc = self._rows.get(key)
+        if doc is None and key.isdigit():
+            doc = self._store.get(self._table, int(key))
+        if doc is None:
+            raise KeyError(key)
+        return doc
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
+def _created(audit: Rows) -> set[tuple[str, int]]:
+    return {(a["table"], a["record"]) for a in audit.values() if a["action"] == "create"}
+
+
+class _Created:
+    """The records whose creation is audited: the live set's, and all history's
+    when a live record's is not there (one sealed, then changed: it was sealed)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._found = _created(store.live_rows(AUDIT))
+        self._all = False
+
+    def __contains__(self, record: tuple[str, int]) -> bool:
+        if record not in self._found and not self._all:
+            self._found, self._all = _created(self._store.rows(AUDIT)), True
+        return record in self._found
+
+
+def problems(store: Store, today: date | None = None, *, everything: bool = False) -> Iterator[str]:
+    """Every broken invariant, as a sentence naming the record and the field: over
+    the live set, or with ``everything`` over all history."""
+    rows: Callable[[str], Rows] = store.rows if everything else lambda t: _Walked(store, t)
     points = store.points()
-    stays = store.rows(STAYS)
-    discharges = store.rows(DISCHARGES)
-    incidents = store.rows(INCIDENTS)
-    created = {
-        (a["table"], a["record"]) for a in store.rows(AUDIT).values() if a["action"] == "create"
-    }
+    stays = rows(STAYS)
+    discharges = rows(DISCHARGES)
+    incidents = rows(INCIDENTS)
+    created: set[tuple[str, int]] | _Created = (
+        _created(store.rows(AUDIT)) if everything else _Created(store)
+    )
 
     for table in (POINTS, STAYS, DISCHARGES, INCIDENTS, CHECKS, TESTS, HANDOVERS):
-        for key in store.rows(table):
+        for key in rows(table):
             if (table, int(key)) not in created:
                 yield t("check.no_audit", table=table, id=key)
 
@@ -114,9 +164,9 @@ def problems(store: Store, today: date | None = None) -> Iterator[str]:
             # A draft about an arrival voided as a mistake would count as waiting.
             yield t("check.draft_of_voided", id=key)
 
-    yield from _health_problems(store, stays, discharges)
+    yield from _health_problems(store, rows, stays, discharges)
 
-    for segment in store.db.storage.sealed_segments():
+    for segment in store.db.storage.sealed_segments() if everything else ():
         # The counters kept in a segment's header must be what its documents count.
         held = segment.body or {}
         counts = {table: len(rows) for table, rows in held.items()}
@@ -138,7 +188,7 @@ def problems(store: Store, today: date | None = None) -> Iterator[str]:
 
 
 def _stay_problems(
-    key: str, stay: dict[str, Any], points: dict[str, Any], discharges: dict[str, Any]
+    key: str, stay: dict[str, Any], points: Mapping[str, Any], discharges: Rows
 ) -> Iterator[str]:
     if stay["point"] not in points:
         yield t("check.stay_field", id=key, field="point", value=stay["point"])
@@ -158,10 +208,10 @@ def _stay_problems(
 
 
 def _health_problems(
-    store: Store, stays: dict[str, Any], discharges: dict[str, Any]
+    store: Store, rows: Callable[[str], Rows], stays: Rows, discharges: Rows
 ) -> Iterator[str]:
     rounds: Tally[tuple[int, str, str]] = Tally()
-    for key, check in store.rows(CHECKS).items():
+    for key, check in rows(CHECKS).items():
         stay = stays.get(str(check["stay"]))
         if stay is None:
             yield t("check.health_field", table=CHECKS, id=key, field="stay", value=check["stay"])
@@ -175,7 +225,7 @@ def _health_problems(
     for (stay_id, day, round_name), count in rounds.items():
         if count > 1:
             yield t("check.round_twice", stay=stay_id, day=day, round=round_name, count=count)
-    for key, test in store.rows(TESTS).items():
+    for key, test in rows(TESTS).items():
         if str(test["stay"]) not in stays:
             yield t("check.health_field", table=TESTS, id=key, field="stay", value=test["stay"])
     for key, stay in stays.items():
@@ -212,14 +262,24 @@ def _health_problems(
             yield t("check.released_untested", stay=key)
 
 
-def run_check(db_path: Location) -> int:
+def stored_records(store: Store) -> int:
+    """How many documents the store holds, sealed history counted by its headers."""
+    storage = store.db.storage
+    headers, replaced = storage.sealed_outside()
+    live = sum(len(rows) for rows in storage.live_tables().values())
+    sealed = sum(sum(header["counts"].values()) for header in headers)
+    # A sealed document replaced since is in the live set, or removed.
+    return live + sealed - sum(len(rows) for rows in replaced.values())
+
+
+def run_check(db_path: Location, *, everything: bool = False) -> int:
     try:
         store = open_store(db_path, read_only=True)
+        found = store.db.storage.file_problems() + list(problems(store, everything=everything))
     except StoreError as exc:
         click_echo_err(t("check.unreadable", error=str(exc)))
         return 1
-    found = store.db.storage.file_problems() + list(problems(store))
-    records = sum(len(rows) for rows in store.db.storage.tables().values())
+    records = stored_records(store)
     if found:
         for problem in found:
             click_echo_err(problem)

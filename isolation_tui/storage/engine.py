@@ -557,9 +557,15 @@ class JournalStorage(MemoryBackend):
 
     def file_problems(self) -> list[str]:
         """What is wrong with files that could still be read: a last entry that lost
-        its line end, or an unfinished one after the last whole entry."""
+        its line end, or an unfinished one after the last whole entry; and a sealed
+        segment whose documents fail their checksum (read, not parsed)."""
         found = []
         with self._mutex:
+            for listed in self._segments:
+                try:
+                    read_segment(self.path, self._db_id, listed, body=True, parse=False)
+                except StoreCorrupt as exc:
+                    found.append(str(exc))
             if self._line_end_at is not None:
                 found.append(
                     t(
@@ -1179,10 +1185,10 @@ class JournalStorage(MemoryBackend):
 
     def _may_be_sealed(self, table: str, key: str) -> bool:
         """Whether ``key`` may be a sealed document not in memory (ids are handed out
-        in order, so none after the highest sealed one is)."""
+        in order, so none after the highest sealed one is; and every id is a number)."""
         if self._history_in or key in self._tables.get(table, {}):
             return False
-        return not key.isdigit() or int(key) <= self._sealed_max.get(table, 0)
+        return key.isdigit() and 0 < int(key) <= self._sealed_max.get(table, 0)
 
     def _put(self, table: str, key: str | None, doc: Doc | None) -> Doc | None:
         # A change to a sealed document (or a whole table) reads the history in, so

@@ -134,7 +134,7 @@ class HealthMixin:
                     )
                 )
         left = self.left_at(stay)
-        rows = self.rows(CHECKS)
+        rows = self._stay_rows(CHECKS, stay_id)
         for check_id in sorted(self._index.checks_of_stay.get(stay_id, ())):
             check = rows[str(check_id)]
             if not round_fits(check["day"], check["round"], stay["arrived_at"], left):
@@ -156,14 +156,20 @@ class HealthMixin:
         discharge = self.get("discharges", stay.get("discharge") or 0)
         return discharge["at"] if discharge and is_live(discharge) else ""
 
-    def tests_of(self: Store, stay_id: int) -> list[tuple[int, dict[str, Any]]]:
-        """The stay's live tests by planned day."""
-        # A stay in the live set has its tests there (they are sealed with it), but
+    def _stay_rows(self: Store, table: str, stay_id: int) -> dict[str, Any]:
+        """The checks or tests to look up a stay's in: the live set's when they are
+        all there, else (the index rebuilt with it) all of them, history read in."""
+        # A stay in the live set has them there (they are sealed with it), but not
         # one sealed, then changed (reopened by a correction): they stayed sealed.
         key = str(stay_id)
         replaced = self.db.storage.sealed_outside()[1].get("stays", {})
-        in_memory = key in self.live_rows("stays") and key not in replaced
-        rows = self.live_rows(TESTS) if in_memory else self.rows(TESTS)
+        if key in self.live_rows("stays") and key not in replaced:
+            return self.live_rows(table)
+        return self.rows(table)
+
+    def tests_of(self: Store, stay_id: int) -> list[tuple[int, dict[str, Any]]]:
+        """The stay's live tests by planned day."""
+        rows = self._stay_rows(TESTS, stay_id)
         found = [
             (test_id, rows[str(test_id)])
             for test_id in self._index.tests_of.get(stay_id, [])

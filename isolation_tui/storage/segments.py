@@ -102,9 +102,12 @@ class Segment:
     body: Tables | None
 
 
-def read_segment(db_path: Path, db_id: str, listed: Listed, *, body: bool) -> Segment:
-    """Read and verify the segment ``listed`` (its header only, or all of it);
-    ``StoreCorrupt`` naming the file when it is missing, replaced or damaged."""
+def read_segment(
+    db_path: Path, db_id: str, listed: Listed, *, body: bool, parse: bool = True
+) -> Segment:
+    """Read and verify the segment ``listed`` (its header only, or all of it: its
+    documents too, unless ``parse`` is false); ``StoreCorrupt`` naming the file when
+    it is missing, replaced or damaged."""
     path = segment_path(db_path, listed.name)
     if lstat_or_none(path) is None:
         raise StoreCorrupt(
@@ -142,7 +145,7 @@ def read_segment(db_path: Path, db_id: str, listed: Listed, *, body: bool) -> Se
             body_json = os.pread(fd, body_len, at + head_len + 1)
             if len(body_json) != body_len or crc(body_json) != body_crc:
                 raise StoreCorrupt(f"{path}: sealed history segment fails its checksum")
-            documents = orjson.loads(body_json)
+            documents = orjson.loads(body_json) if parse else None
         return Segment(path, orjson.loads(head_json), documents)
     except (ValueError, UnicodeDecodeError, orjson.JSONDecodeError) as exc:
         raise StoreCorrupt(f"{path}: unreadable sealed history segment") from exc
