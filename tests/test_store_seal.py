@@ -19,11 +19,13 @@ from isolation_tui.headless.check import problems, stored_records
 from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.engine import JournalStorage, backup_database
 from isolation_tui.storage.errors import StoreCorrupt
+from isolation_tui.storage.index import MARKS
 from isolation_tui.storage.journal import crc, decode_snapshot, encode_snapshot
-from isolation_tui.storage.repository import DISCHARGES, INCIDENTS, MARKS, STAYS, Store, open_store
+from isolation_tui.storage.repository import Store, open_store
 from isolation_tui.storage.salvage import salvage
 from isolation_tui.storage.sealing import finished_by_month, seal_history, tally
 from isolation_tui.storage.segments import head_of, segment_files
+from isolation_tui.storage.tables import DISCHARGES, INCIDENTS, STAYS
 
 
 def history(store: Store) -> dict[str, int]:
@@ -32,7 +34,7 @@ def history(store: Store) -> dict[str, int]:
     rooms = [{"code": str(100 + n), "floor": "1", "beds": 1, "blocked": False} for n in range(6)]
     store.save_point("DD01", "一号点", rooms)
     ids = [
-        store.register_arrival(
+        store.stays.register(
             {
                 "point": "DD01",
                 "name": f"人{n}",
@@ -45,11 +47,11 @@ def history(store: Store) -> dict[str, int]:
         for n in range(4)
     ]
     for stay, at in ((ids[0], "2026-09-10 10:00"), (ids[1], "2026-10-03 10:00")):
-        store.discharge(
+        store.stays.discharge(
             {"stay": stay, "kind": "hospital", "discharged_at": at, "destination": "市医院"}
         )
-    store.void(STAYS, ids[2], "登记错误")
-    incident = store.open_incident(
+    store.stays.void(STAYS, ids[2], "登记错误")
+    incident = store.incidents.open(
         {
             "point": "DD01",
             "kind": "fever",
@@ -59,7 +61,7 @@ def history(store: Store) -> dict[str, int]:
         },
         stays=[ids[0]],
     )
-    store.close_incident(incident, "已送医", "2026-09-06 10:00")
+    store.incidents.close(incident, "已送医", "2026-09-06 10:00")
     return {"september": ids[0], "october": ids[1], "voided": ids[2], "open": ids[3]}
 
 
@@ -156,7 +158,7 @@ def test_a_session_open_before_the_seal_reads_it_and_keeps_it(
         assert session.refresh().reloaded
         assert orjson.loads(orjson.dumps(session.db.storage.tables())) == before[0]
         # Its own saves and compactions keep the history sealed.
-        session.correct_stay(ids["open"], {"notes": "复查"}, "补充")
+        session.stays.correct(ids["open"], {"notes": "复查"}, "补充")
         session.db.storage.compact()
     finally:
         session.close()
@@ -270,7 +272,8 @@ SEALER = textwrap.dedent(
     """
     import sys, time
     from isolation_tui.storage import engine
-    from isolation_tui.storage.repository import MARKS, open_store
+    from isolation_tui.storage.index import MARKS
+    from isolation_tui.storage.repository import open_store
     from isolation_tui.storage.sealing import seal_history
 
     place = engine.put_temp
@@ -357,7 +360,7 @@ def test_a_session_holds_the_live_set_and_counts_sealed_history_by_its_headers(
         # History is read when asked for: a list of the past, a released person.
         assert store.get(STAYS, ids["september"])["status"] == "discharged"
         assert list(store.record_ids(STAYS, "DD01")) == sorted(ids.values())
-        assert [t for _, t in store.tests_of(ids["october"])]
+        assert [t for _, t in store.health.tests_of(ids["october"])]
         assert {c: f.as_dict() for c, f in store.counters().items()} == figures
     finally:
         store.close()
@@ -374,11 +377,11 @@ def test_a_sealed_record_changed_later_counts_as_changed(
         store = open_store(db, actor=Actor("fixer"), clock=lambda: FIXED_NOW)
         try:
             if change == "void the incident":
-                store.void(INCIDENTS, 1, "重复登记")
+                store.stays.void(INCIDENTS, 1, "重复登记")
             else:
                 # A discharge made by mistake: the person is back in isolation.
                 discharge = store.get(STAYS, ids["october"])["discharge"]
-                store.void(DISCHARGES, discharge, "误操作")
+                store.stays.void(DISCHARGES, discharge, "误操作")
             store.db.storage.compact()
         finally:
             store.close()
@@ -418,7 +421,7 @@ def test_check_walks_the_live_set_and_looks_up_what_it_refers_to_in_history(
     store = open_store(path, actor=Actor("nurse"), clock=lambda: FIXED_NOW)
     try:
         # A live record about a released person: the rules look the stay up.
-        store.open_incident(
+        store.incidents.open(
             {
                 "point": "DD01",
                 "kind": "other",

@@ -32,17 +32,9 @@ from ..domain.identity import audit_identity, who_label
 from ..domain.records import Voided, is_live
 from ..i18n import t
 from ..storage.backend import Location
-from ..storage.health import CHECKS, TESTS
-from ..storage.repository import (
-    ARRIVAL_FIELDS,
-    AUDIT,
-    DISCHARGES,
-    INCIDENTS,
-    STAYS,
-    Store,
-    open_store,
-    stay_fields,
-)
+from ..storage.repository import Store, open_store
+from ..storage.stays import ARRIVAL_FIELDS, stay_fields
+from ..storage.tables import AUDIT, CHECKS, DISCHARGES, INCIDENTS, STAYS, TESTS
 
 KINDS = ("arrivals", "discharges", "incidents", "checks", "tests", "audit")
 FILE_MODE = 0o600

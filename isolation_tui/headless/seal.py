@@ -6,7 +6,8 @@ import re
 
 from ..i18n import t
 from ..storage.backend import Location
-from ..storage.repository import MARKS, open_store
+from ..storage.index import MARKS
+from ..storage.repository import open_store
 from ..storage.sealing import default_until, seal_history
 from .reports import click_echo_err, say
 

@@ -13,8 +13,7 @@ from ..domain.activity import describe
 from ..domain.codes import INCIDENT_KIND
 from ..domain.counters import ALL, Counters
 from ..i18n import t
-from ..storage.health import CHECKS, TESTS
-from ..storage.repository import AUDIT, INCIDENTS, POINTS, STAYS
+from ..storage.tables import AUDIT, CHECKS, INCIDENTS, POINTS, STAYS, TESTS
 from ..widgets.record_table import RecordTable, cell
 from .base import MainScreen
 

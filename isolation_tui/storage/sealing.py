@@ -18,9 +18,8 @@ from typing import Any
 
 from ..domain.records import is_live
 from .backend import Backend, Tables
-from .health import CHECKS, TESTS
+from .tables import AUDIT, CHECKS, DISCHARGES, INCIDENTS, STAYS, TESTS
 
-STAYS, DISCHARGES, INCIDENTS, AUDIT = "stays", "discharges", "incidents", "audit"
 Rows = Mapping[str, dict[str, Any]]
 Marks = Mapping[str, Callable[[Any], tuple[str, ...]]]
 
