@@ -458,3 +458,11 @@ def test_the_default_check_reads_no_sealed_history(
         assert not store.db.storage.sealed_outside()[0]
     finally:
         store.close()
+
+
+def test_seal_on_postgresql_says_there_is_nothing_to_seal(pg_url: str, cli: CliRunner) -> None:
+    assert cli("--lang", "en", "demo", "--db", pg_url).returncode == 0
+    result = cli("--lang", "en", "seal", "--db", pg_url, "--until", "2030-01")
+    assert result.returncode == 0, result.stderr
+    assert "nothing to seal" in result.stdout
+    assert cli("check", "--db", pg_url).returncode == 0

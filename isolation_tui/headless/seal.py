@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..i18n import t
-from ..storage.backend import Location
+from ..storage.backend import DatabaseUrl, Location
 from ..storage.index import MARKS
 from ..storage.repository import open_store
 from ..storage.sealing import default_until, seal_history
@@ -18,6 +18,9 @@ def run_seal(db_path: Location, until: str | None) -> int:
     if until is not None and not MONTH.fullmatch(until):
         click_echo_err(t("cli.seal_bad_until", value=until))
         return 1
+    if isinstance(db_path, DatabaseUrl):
+        say(t("cli.seal_postgres", path=db_path))
+        return 0
     store = open_store(db_path)
     try:
         until = until or default_until(store.clock().date())

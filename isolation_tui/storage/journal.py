@@ -39,7 +39,7 @@ BULK_PARSE_BYTES = 1024 * 1024
 
 
 @contextlib.contextmanager
-def _bulk_parse(size: int) -> Iterator[None]:
+def bulk_parse(size: int) -> Iterator[None]:
     """Parse ``size`` bytes of JSON without the cyclic GC rescanning them meanwhile.
 
     100k documents decode into about half a million containers; with the collector
@@ -116,7 +116,7 @@ def decode_snapshot(raw: bytes, path: str) -> dict[str, Any]:
     if crc(payload) != checksum:
         raise StoreCorrupt(f"{path}: snapshot fails its checksum")
     try:
-        with _bulk_parse(len(payload)):
+        with bulk_parse(len(payload)):
             body = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
         raise StoreCorrupt(f"{path}: snapshot is not valid JSON ({exc})") from exc
@@ -201,7 +201,7 @@ def parse_entries(data: bytes, start_offset: int, path: str) -> ParsedChunk:
     """
     entries: list[dict[str, Any]] = []
     pos = 0
-    with _bulk_parse(len(data)):
+    with bulk_parse(len(data)):
         while True:
             end = data.find(b"\n", pos)
             if end < 0:

@@ -27,7 +27,7 @@ import orjson
 
 from .errors import StoreCorrupt
 from .files import lstat_or_none, open_regular
-from .journal import crc
+from .journal import bulk_parse, crc
 
 SEGMENT_MAGIC = b"ISOLATION-TUI-SEGMENT"
 SEGMENT_VERSION = 1
@@ -145,7 +145,9 @@ def read_segment(
             body_json = os.pread(fd, body_len, at + head_len + 1)
             if len(body_json) != body_len or crc(body_json) != body_crc:
                 raise StoreCorrupt(f"{path}: sealed history segment fails its checksum")
-            documents = orjson.loads(body_json) if parse else None
+            if parse:
+                with bulk_parse(len(body_json)):
+                    documents = orjson.loads(body_json)
         return Segment(path, orjson.loads(head_json), documents)
     except (ValueError, UnicodeDecodeError, orjson.JSONDecodeError) as exc:
         raise StoreCorrupt(f"{path}: unreadable sealed history segment") from exc
