@@ -19,6 +19,7 @@ from textual.widgets._toast import Toast
 
 from .domain.counters import Counters, for_point
 from .domain.health import next_boundary
+from .domain.supplies import alert as supply_alert
 from .i18n import t
 from .screens.arrivals import ArrivalsScreen
 from .screens.base import MainScreen
@@ -29,6 +30,7 @@ from .screens.incidents import IncidentsScreen
 from .screens.on_duty import OnDutyScreen
 from .screens.overview import OverviewScreen
 from .screens.palette import Palette
+from .screens.supplies import SuppliesScreen
 from .screens.too_small import too_small
 from .storage.engine import Changes
 from .storage.errors import StoreError, StoreUnavailable
@@ -55,6 +57,7 @@ class IsolationApp(App[None]):
         "discharges": DischargesScreen,
         "incidents": IncidentsScreen,
         "handover": HandoverScreen,
+        "supplies": SuppliesScreen,
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -81,6 +84,9 @@ class IsolationApp(App[None]):
         ),
         Binding(
             "f5", "go('handover')", "ui.key_handover", id="go.handover", priority=True, show=False
+        ),
+        Binding(
+            "f8", "go('supplies')", "ui.key_supplies", id="go.supplies", priority=True, show=False
         ),
         Binding("f6", "toggle_scope", "ui.key_scope", id="scope", priority=True, show=False),
         Binding("ctrl+q", "quit", "ui.key_quit", id="quit", priority=True, show=False),
@@ -209,6 +215,11 @@ class IsolationApp(App[None]):
             return t("ui.scope_all", count=len(self.store.points()))
         point = self.store.point(self.point)
         return point["name"] if point else self.point
+
+    def alerts(self) -> list[str]:
+        """The flags the counter bar shows under its figures, for the scope shown."""
+        point = None if self.all_points else self.point
+        return [supply_alert(self.store.supplies.short(point), with_point=point is None)]
 
     def set_point(self, code: str) -> None:
         self.point = code

@@ -324,7 +324,8 @@ def stats(db_path: Location, point: str | None, as_json: bool) -> ExitCode:
 
 @main.command(name="import", help="cli.help.import")
 @click.argument(
-    "kind", type=click.Choice(["rooms", "arrivals", "discharges", "incidents", "tests"])
+    "kind",
+    type=click.Choice(["rooms", "arrivals", "discharges", "incidents", "tests", "supplies"]),
 )
 @click.argument("file", type=click.Path(path_type=Path, readable=False))
 @db_option
@@ -343,7 +344,9 @@ def import_(kind: str, file: Path, db_path: Location, dry_run: bool, sheet: str 
 @main.command(help="cli.help.export")
 @click.argument(
     "kind",
-    type=click.Choice(["arrivals", "discharges", "incidents", "checks", "tests", "audit"]),
+    type=click.Choice(
+        ["arrivals", "discharges", "incidents", "checks", "tests", "supplies", "audit"]
+    ),
 )
 @db_option
 @lang_option

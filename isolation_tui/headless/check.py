@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import date
 from typing import Any
 
+from ..domain import supplies
 from ..domain.codes import ID_TYPE
 from ..domain.counters import ALL
 from ..domain.health import HIGHEST, LOWEST, ROUND, day_date
@@ -26,7 +27,18 @@ from ..storage.errors import StoreError
 from ..storage.index import MARKS
 from ..storage.repository import Store, open_store
 from ..storage.sealing import tally
-from ..storage.tables import AUDIT, CHECKS, DISCHARGES, HANDOVERS, INCIDENTS, POINTS, STAYS, TESTS
+from ..storage.tables import (
+    AUDIT,
+    CHECKS,
+    DISCHARGES,
+    HANDOVERS,
+    INCIDENTS,
+    POINTS,
+    STAYS,
+    SUPPLIES,
+    SUPPLY_ITEMS,
+    TESTS,
+)
 from .reports import click_echo_err, say
 
 Rows = Mapping[str, dict[str, Any]]
@@ -86,7 +98,17 @@ def problems(store: Store, today: date | None = None, *, everything: bool = Fals
         _created(store.rows(AUDIT)) if everything else _Created(store)
     )
 
-    for table in (POINTS, STAYS, DISCHARGES, INCIDENTS, CHECKS, TESTS, HANDOVERS):
+    for table in (
+        POINTS,
+        STAYS,
+        DISCHARGES,
+        INCIDENTS,
+        CHECKS,
+        TESTS,
+        HANDOVERS,
+        SUPPLIES,
+        SUPPLY_ITEMS,
+    ):
         for key in rows(table):
             if (table, int(key)) not in created:
                 yield t("check.no_audit", table=_table(table), id=key)
@@ -164,6 +186,8 @@ def problems(store: Store, today: date | None = None, *, everything: bool = Fals
             yield t("check.draft_of_voided", id=key)
 
     yield from _health_problems(store, rows, stays, discharges)
+    # Supplies are never sealed: the live set has every movement.
+    yield from _supply_problems(rows(SUPPLIES))
 
     for segment in store.db.storage.sealed_segments() if everything else ():
         # The counters kept in a segment's header must be what its documents count.
@@ -272,6 +296,36 @@ def _health_problems(
             and not discharge.get("test_override")
         ):
             yield t("check.released_untested", stay=key)
+
+
+def _supply_problems(movements: dict[str, Any]) -> Iterator[str]:
+    """Stock never below zero at any moment; a transfer's two sides agree."""
+    series: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = {}
+    for key, movement in movements.items():
+        if not is_live(movement):
+            continue
+        series.setdefault((movement["point"], movement["item"]), []).append((int(key), movement))
+        pair = movements.get(str(movement.get("pair")))
+        if movement["kind"] in ("transfer_in", "transfer_out") and not (
+            pair
+            and is_live(pair)
+            and pair.get("pair") == int(key)
+            and (pair["item"], pair["quantity"], pair["at"])
+            == (movement["item"], movement["quantity"], movement["at"])
+            and (pair["point"], pair["other_point"]) == (movement["other_point"], movement["point"])
+        ):
+            yield t("check.transfer_unmatched", id=key, pair=movement.get("pair"))
+    for (point, item), moves in sorted(series.items()):
+        found = supplies.first_negative(moves)
+        if found is not None:
+            _, at, stock = found
+            yield t(
+                "check.stock_negative",
+                point=point,
+                item=supplies.item_label(item),
+                at=at,
+                stock=stock,
+            )
 
 
 def stored_records(store: Store) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from textual.app import ComposeResult
 from textual.containers import Grid
 from textual.widgets import Static
@@ -50,13 +52,26 @@ class CounterBar(Grid):
     def compose(self) -> ComposeResult:
         for key in CELLS:
             yield CounterCell(key)
+        # Flags (supplies running short…): a third line, only while there are any.
+        yield Static("", id="counter-alerts", markup=False)
 
     def on_mount(self) -> None:
         self.add_class(f"-{current_language()}")
 
-    def show(self, counters: Counters, scope: str, short: str = "", on_duty: str = "") -> None:
+    def show(
+        self,
+        counters: Counters,
+        scope: str,
+        short: str = "",
+        on_duty: str = "",
+        alerts: Sequence[str] = (),
+    ) -> None:
         for tabs in self.screen.query(ModeTabs):
             tabs.show_scope(scope, short, on_duty)
+        line = self.query_one("#counter-alerts", Static)
+        text = " · ".join(alert for alert in alerts if alert)
+        line.display = bool(text)
+        line.update(text)
         figures = {
             "received": (t("counter.received"), str(counters.received)),
             "released_home": (t("counter.released_home"), str(counters.released_home)),
