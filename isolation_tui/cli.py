@@ -524,11 +524,9 @@ def recover(db_path: Location, out: Path) -> ExitCode:
 @command
 def backup(db_path: Location, out: Path) -> ExitCode:
     """Copy the database into one new file, consistent while others write."""
-    if not isinstance(db_path, Path):
-        # The server keeps PostgreSQL's files; its own tools back them up.
-        echo(f"isolation-tui: {t('cli.backup_file_only')}", err=True)
-        return 1
-    seq, records = engine.backup_database(db_path, out)
+    from .storage.backend import backup_database
+
+    seq, records = backup_database(db_path, out)
     echo(t("cli.backup_done", path=db_path, out=out, seq=seq, records=records))
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from textual.app import ComposeResult
 from textual.containers import Grid
@@ -50,6 +51,9 @@ class CounterBar(Grid):
     (the point, or all points) is said at the right end of the F-key line."""
 
     def compose(self) -> ComposeResult:
+        # Shown above the figures only while the link to the database is down: they
+        # are then the last ones read.
+        yield Static("", id="link-down", markup=False)
         for key in CELLS:
             yield CounterCell(key)
         # Flags (supplies running short…): a third line, only while there are any.
@@ -65,7 +69,12 @@ class CounterBar(Grid):
         short: str = "",
         on_duty: str = "",
         alerts: Sequence[str] = (),
+        link_down_since: datetime | None = None,
     ) -> None:
+        link = self.query_one("#link-down", Static)
+        link.display = link_down_since is not None
+        if link_down_since is not None:
+            link.update(t("ui.link_down", time=f"{link_down_since:%H:%M}"))
         for tabs in self.screen.query(ModeTabs):
             tabs.show_scope(scope, short, on_duty)
         line = self.query_one("#counter-alerts", Static)
