@@ -17,7 +17,8 @@ from conftest import FIXED_NOW, CliRunner
 
 from isolation_tui.headless.check import problems, stored_records
 from isolation_tui.storage.actor import Actor
-from isolation_tui.storage.engine import JournalStorage, backup_database
+from isolation_tui.storage.backend import backup_database
+from isolation_tui.storage.engine import JournalStorage
 from isolation_tui.storage.errors import StoreCorrupt
 from isolation_tui.storage.index import MARKS
 from isolation_tui.storage.journal import crc, decode_snapshot, encode_snapshot
