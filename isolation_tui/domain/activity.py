@@ -20,6 +20,8 @@ def describe(entry: AuditEntry, record: dict[str, Any] | None) -> str:
         subject = DISCHARGE_KIND.label(doc.get("kind", ""))
     elif table == "incidents":
         subject = f"{INCIDENT_KIND.label(doc.get('kind', ''))}: {doc.get('summary', '')}"
+    elif table == "duty":
+        subject = f"{doc.get('start', '')} → {doc.get('end') or '…'}"
     else:
         subject = str(doc.get("name", ""))
     action = t(f"activity.{entry['action']}")

@@ -21,6 +21,7 @@ from ..storage.errors import StoreError
 from ..storage.handovers import HANDOVERS
 from ..storage.health import CHECKS, TESTS
 from ..storage.repository import AUDIT, DISCHARGES, INCIDENTS, POINTS, STAYS, Store, open_store
+from ..storage.staff import DUTY, STAFF, overlaps
 from .reports import click_echo_err, say
 
 
@@ -34,7 +35,7 @@ def problems(store: Store, today: date | None = None) -> Iterator[str]:
         (a["table"], a["record"]) for a in store.rows(AUDIT).values() if a["action"] == "create"
     }
 
-    for table in (POINTS, STAYS, DISCHARGES, INCIDENTS, CHECKS, TESTS, HANDOVERS):
+    for table in (POINTS, STAYS, DISCHARGES, INCIDENTS, CHECKS, TESTS, HANDOVERS, STAFF, DUTY):
         for key in store.rows(table):
             if (table, int(key)) not in created:
                 yield t("check.no_audit", table=table, id=key)
@@ -105,6 +106,10 @@ def problems(store: Store, today: date | None = None) -> Iterator[str]:
             yield t("check.draft_of_voided", id=key)
 
     yield from _health_problems(store, stays, discharges)
+
+    for staff_id, first, second in overlaps(store):
+        name = (store.staff.staff(staff_id) or {}).get("name", "")
+        yield t("check.duty_overlap", first=first, second=second, staff=staff_id, name=name)
 
     for code, figures in store.counters(today).items():
         if figures.received != figures.in_isolation + figures.discharged:

@@ -55,6 +55,7 @@ from .backend import Changes, DatabaseUrl, Location, Rehearsed, parse_location
 from .database import Database, JournaledTable
 from .handovers import HandoverMixin
 from .health import CHECKS, TESTS, HealthMixin
+from .staff import StaffBook
 
 POINTS, STAYS, DISCHARGES, INCIDENTS, AUDIT = "points", "stays", "discharges", "incidents", "audit"
 
@@ -283,6 +284,7 @@ class Store(HandoverMixin, HealthMixin):
         self._room_cursor: dict[tuple[str, int], int] = {}
         self._index.rebuild(db)
         db.storage.add_listener(lambda changes: self._index.apply(db, changes))
+        self.staff = StaffBook(self)
 
     # ------------------------------------------------------------------ access
 
@@ -430,6 +432,7 @@ class Store(HandoverMixin, HealthMixin):
             point.tests_due = len(self.tests_due(code, day))
             everyone.missed_checks += point.missed_checks
             everyone.tests_due += point.tests_due
+        self.staff.add_counts(result, now)
         return result
 
     def refresh(self) -> Changes:
