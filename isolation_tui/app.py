@@ -26,6 +26,7 @@ from .screens.handover import HandoverScreen
 from .screens.incidents import IncidentsScreen
 from .screens.on_duty import OnDutyScreen
 from .screens.overview import OverviewScreen
+from .screens.staff import StaffScreen
 from .screens.too_small import too_small
 from .storage.engine import Changes
 from .storage.errors import StoreError, StoreUnavailable
@@ -50,6 +51,7 @@ class IsolationApp(App[None]):
         "discharges": DischargesScreen,
         "incidents": IncidentsScreen,
         "handover": HandoverScreen,
+        "staff": StaffScreen,
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -77,6 +79,7 @@ class IsolationApp(App[None]):
         Binding(
             "f5", "go('handover')", "ui.key_handover", id="go.handover", priority=True, show=False
         ),
+        Binding("f7", "go('staff')", "ui.key_staff", id="go.staff", priority=True, show=False),
         Binding("f6", "toggle_scope", "ui.key_scope", id="scope", priority=True, show=False),
         Binding("ctrl+q", "quit", "ui.key_quit", id="quit", priority=True, show=False),
         Binding(
@@ -126,9 +129,11 @@ class IsolationApp(App[None]):
         """Counters change with the clock too (a round over at 10:00 makes its
         unchecked people missed; midnight makes tomorrow's releases due today). One
         timer waits for the next such moment, which the domain names, by the store's
-        clock (so a test, or a clock set right, moves it)."""
+        clock (so a test, or a clock set right, moves it). Someone on duty going over
+        their point's limit is such a moment too."""
         now = self.store.clock()
-        self._boundary = next_boundary(now)
+        flag = self.store.staff.next_flag(now)
+        self._boundary = min(next_boundary(now), flag) if flag else next_boundary(now)
         return self.set_timer((self._boundary - now).total_seconds(), self._at_boundary)
 
     def _at_boundary(self) -> None:

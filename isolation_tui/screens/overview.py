@@ -12,9 +12,11 @@ from textual.widgets import DataTable, Static
 from ..domain.activity import describe
 from ..domain.codes import INCIDENT_KIND
 from ..domain.counters import ALL, Counters
+from ..domain.staff import hours_between
 from ..i18n import t
 from ..storage.health import CHECKS, TESTS
 from ..storage.repository import AUDIT, INCIDENTS, POINTS, STAYS
+from ..storage.staff import DUTY, STAFF
 from ..widgets.record_table import RecordTable, cell
 from .base import MainScreen
 
@@ -38,7 +40,9 @@ def counter_cells(code: str, name: str, c: Counters) -> list[Text]:
 
 class OverviewScreen(MainScreen):
     mode_name = "overview"
-    watched_tables = frozenset({POINTS, STAYS, INCIDENTS, "discharges", AUDIT, CHECKS, TESTS})
+    watched_tables = frozenset(
+        {POINTS, STAYS, INCIDENTS, "discharges", AUDIT, CHECKS, TESTS, STAFF, DUTY}
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "choose_point", "ui.key_choose_point"),
     ]
@@ -121,11 +125,32 @@ class OverviewScreen(MainScreen):
             )
             + "\n"
         )
+        panel.append(self._duty_line(code) + "\n")
         panel.append(t("ui.panel_activity") + "\n")
         for entry in self.store.recent_audit(code, ACTIVITY_LINES):
             record = self.store.get(entry["table"], entry["record"])
             panel.append(f"  {describe(entry, record)}\n")
         return panel
+
+    def _duty_line(self, code: str) -> str:
+        """Who is on duty here, the longest first, each flagged over the limit; and
+        the points where someone is on duty too long."""
+        now = self.store.clock()
+        book = self.store.staff
+        people = []
+        for duty in book.on_duty(code):
+            doc = book.staff(duty.staff) or {}
+            flag = " ⚠" if book.over_limit(duty, now) else ""
+            people.append(f"{doc.get('name', '')} {hours_between(duty.start, now):.1f}h{flag}")
+        line = t("ui.panel_duty", count=len(people)) + " " + "、".join(people)
+        elsewhere = [
+            f"{point} {c.over_limit}"
+            for point, c in self.iso_app.counters.items()
+            if point not in (ALL, code) and c.over_limit
+        ]
+        if elsewhere:
+            line += " · " + t("ui.panel_duty_elsewhere", points="、".join(elsewhere))
+        return line
 
     def action_choose_point(self) -> None:
         key = self.query_one(RecordTable).current_key()

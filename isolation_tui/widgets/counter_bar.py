@@ -39,12 +39,14 @@ CELLS = (
     "occupancy",
     "due",
     "health",
+    "duty",
 )
 
 
 class CounterBar(Grid):
-    """Eight figures in two rows, so the whole bar fits 80 columns in both languages
-    (each language has its column widths in the style sheet). Whose figures they are
+    """Eight figures in two rows, and the people's on a third, so the whole bar fits
+    80 columns in both languages (each language has its column widths in the style
+    sheet). Whose figures they are
     (the point, or all points) is said at the right end of the F-key line."""
 
     def compose(self) -> ComposeResult:
@@ -87,6 +89,16 @@ class CounterBar(Grid):
                 ),
             ),
         }
+        figures["duty"] = (t("ui.bar_duty"), duty_value(counters))
         for cell in self.query(CounterCell):
             label, value = figures[cell.key]
             cell.show(label, value)
+            if cell.key == "duty":
+                cell.set_class(counters.over_limit > 0, "flagged")
+
+
+def duty_value(counters: Counters) -> str:
+    """How many are on duty, and how many of them for too long."""
+    if counters.over_limit:
+        return t("ui.bar_duty_over", count=counters.on_duty, over=counters.over_limit)
+    return t("ui.bar_duty_value", count=counters.on_duty)

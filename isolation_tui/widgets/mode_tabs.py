@@ -14,6 +14,7 @@ MODES = (
     ("F3", "discharges"),
     ("F4", "incidents"),
     ("F5", "handover"),
+    ("F7", "staff"),
 )
 
 
@@ -59,19 +60,32 @@ class ModeTabs(Static):
         end.append(scope or t("ui.key_scope"), style="bold")
         return end
 
+    def _tabs(self, short: bool) -> list[tuple[str, bool]]:
+        """Each screen's key and name (short: the others by their short names)."""
+        tabs = []
+        for key, mode in MODES:
+            name = f"ui.tab_{mode}" if short and mode != self.current else f"ui.title_{mode}"
+            tabs.append((f"{key} {t(name)}", mode == self.current))
+        return tabs
+
     def _draw(self) -> None:
         width = self.size.width or self.app.size.width
-        tabs = [(f"{key} {t(f'ui.title_{mode}')}", mode == self.current) for key, mode in MODES]
-        length = sum(cell_len(label) for label, _ in tabs)
         # The scope is said whole: two spaces between tabs where there is room, else
-        # one; a point name too long for the line gives way to the point's code.
+        # one, else the other screens by their short names; a point name too long
+        # for the line gives way to the point's code.
         scopes = [self.scope] + ([self.short] if self.short else [])
-        choices = [(self._end(scope), gap) for scope in scopes for gap in ("  ", " ")]
-        end, gap = next(
+        choices = [
+            (tabs, self._end(scope), gap)
+            for tabs in (self._tabs(short=False), self._tabs(short=True))
+            for scope in scopes
+            for gap in ("  ", " ")
+        ]
+        tabs, end, gap = next(
             (
-                (end, gap)
-                for end, gap in choices
-                if length + len(gap) * len(tabs) + end.cell_len <= width
+                (tabs, end, gap)
+                for tabs, end, gap in choices
+                if sum(cell_len(label) for label, _ in tabs) + len(gap) * len(tabs) + end.cell_len
+                <= width
             ),
             choices[-1],
         )
