@@ -162,3 +162,30 @@ def test_days_of_duty_split_at_midnight() -> None:
     assert parse_month("2022年3月") == "2022-03"
     with pytest.raises(FieldError):
         parse_month("March")
+
+
+def test_the_handover_lists_who_is_on_duty_with_the_flags(staffed: Store, clock: Clock) -> None:
+    from isolation_tui.headless.handover_report import render
+
+    long_one = staffed.staff.add_staff(
+        {"point": "DD01", "name": "*李* <b>[red]x[/]</b>", "role": "medical"}
+    )
+    staffed.staff.start_duty(long_one, "2026-11-28 20:00")
+    staffed.staff.start_duty(nurse(staffed), "2026-11-29 08:00")
+    nurse(staffed, "别处的人", point="DD02")
+    summary = staffed.handover_summary("DD01")
+    people = summary["on_duty"]["people"]
+    assert [(p["name"], p["hours"], p["over"]) for p in people] == [
+        ("*李* <b>[red]x[/]</b>", 13.5, True),
+        ("王护士", 1.5, False),
+    ]
+    text = render(summary, "", None, "txt")
+    assert "On duty: 2 (1 over the limit)" in text
+    assert "#1 *李* <b>[red]x[/]</b> medical since 11-28 20:00, 13.5 h ⚠ over the limit" in text
+    assert "#2 王护士 nursing since 11-29 08:00, 1.5 h" in text
+    markdown = render(summary, "", None, "md")
+    assert "\\#1 \\*李\\* &lt;b&gt;\\[red\\]x\\[/\\]&lt;/b&gt;" in markdown
+    html = render(summary, "", None, "html")
+    assert "&lt;b&gt;[red]x[/]&lt;/b&gt;" in html and "<b>[red]" not in html
+    # The handover of all points names each one's point.
+    assert "DD01 #1 *李*" in render(staffed.handover_summary(None), "", None, "txt")

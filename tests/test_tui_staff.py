@@ -4,12 +4,14 @@ list and the overview as the clock moves, with no write."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 from conftest import Clock
+from rich.console import Console
 from textual.widgets import Static
 
 from isolation_tui.app import IsolationApp
@@ -131,3 +133,17 @@ async def test_over_the_limit_appears_as_time_passes(point: Store, clock: Clock)
         panel = str(app.screen.query_one("#point-panel", Static).content)
         assert "李医生 12.0h" in panel
     assert Path(point.path + "-journal").read_bytes() == journal
+
+
+async def test_the_handover_screen_shows_who_is_on_duty(point: Store, clock: Clock) -> None:
+    staff_id = point.staff.add_staff({"point": "DD01", "name": "[b]李医生", "role": "medical"})
+    point.staff.start_duty(staff_id, "2026-11-28 20:00")
+    app = IsolationApp(point, point="DD01")
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("f5")
+        await pilot.pause()
+        console = Console(file=io.StringIO(), width=80, color_system=None)
+        console.print(app.screen.query_one("#handover-report", Static).content)
+        text = console.file.getvalue()  # type: ignore[attr-defined]
+        assert "On duty: 1 (1 over the limit)" in text
+        assert "#1 [b]李医生 medical since 11-28 20:00, 13.5 h ⚠ over the limit of 12 h" in text

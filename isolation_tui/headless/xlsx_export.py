@@ -26,7 +26,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from ..domain.codes import CATEGORY, DISCHARGE_KIND, INCIDENT_KIND, INCIDENT_STATUS
+from ..domain.codes import CATEGORY, DISCHARGE_KIND, INCIDENT_KIND, INCIDENT_STATUS, STAFF_ROLE
 from ..i18n import t
 from .csv_export import FORMULA_STARTS, INCIDENT_COLUMNS, Row
 from .csv_export import _cell as as_text
@@ -131,6 +131,7 @@ HANDOVER_SHEETS: dict[str, tuple[str, ...]] = {
     "discharges": ("stay", "name", "room", "at", "kind", "destination", "override", "voided"),
     # The export's incident columns from kind to resolution, after the list and time.
     "incidents": ("section", "id", "at", *INCIDENT_COLUMNS[_KIND : _RESOLUTION + 1]),
+    "on_duty": ("point", "staff", "name", "role", "started_at", "hours", "over_limit"),
 }
 # The incident lists of the report, in its order: (summary key, section).
 _INCIDENT_LISTS = (
@@ -171,7 +172,21 @@ def handover_sheets(summary: dict[str, Any]) -> list[Sheet]:
         for key, section in _INCIDENT_LISTS
         for i in summary.get(key, [])
     ]
-    lists = {"arrivals": arrivals, "discharges": discharges, "incidents": incidents}
+    on_duty = [
+        {
+            **person,
+            "role": STAFF_ROLE.label(person["role"]),
+            "started_at": person["since"],
+            "over_limit": t("handover.duty_over", limit=person["limit"]) if person["over"] else "",
+        }
+        for person in summary.get("on_duty", {}).get("people", [])
+    ]
+    lists = {
+        "arrivals": arrivals,
+        "discharges": discharges,
+        "incidents": incidents,
+        "on_duty": on_duty,
+    }
     return [
         (t(f"handover.sheet.{name}"), columns, lists[name])
         for name, columns in HANDOVER_SHEETS.items()

@@ -68,6 +68,7 @@ class HandoverMixin:
         audit = list(self.rows("audit").values())
         summary = summarise(point, window, audit, tables, self.points(), self.clock())
         summary["chosen_start"] = bool(since)
+        summary["on_duty"] = self.staff.handover_part(point, self.clock())
         return summary
 
     def sign_handover(self: Store, summary: dict[str, Any], notes: str, outgoing: str) -> int:

@@ -21,6 +21,7 @@ from ..domain.staff import (
     check_period,
     duty_rules,
     duty_time,
+    hours_between,
     limit_moment,
     over_limit,
     overlapping,
@@ -140,6 +141,26 @@ class StaffBook:
             if (moment := limit_moment(duty.start, self.rules(duty.point).limit_hours)) > now
         ]
         return min(moments, default=None)
+
+    def handover_part(self, point: str | None, now: datetime) -> dict[str, Any]:
+        """Who is on duty, since when, for how long, and who is over the limit: as
+        the handover shows it, and keeps it once signed."""
+        people = []
+        for duty in self.on_duty(point):
+            doc = self.staff(duty.staff) or {}
+            people.append(
+                {
+                    "staff": duty.staff,
+                    "point": duty.point,
+                    "name": doc.get("name", ""),
+                    "role": doc.get("role", ""),
+                    "since": duty.start,
+                    "hours": round(hours_between(duty.start, now), 1),
+                    "limit": self.rules(duty.point).limit_hours,
+                    "over": self.over_limit(duty, now),
+                }
+            )
+        return {"people": people}
 
     # ------------------------------------------------------------------ staff
 
