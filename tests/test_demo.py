@@ -433,3 +433,80 @@ async def test_the_first_f5_of_the_demo_shows_the_shift_in_progress(demo_db: Pat
     # The counters at the start are the point's, not zero: the window is one shift.
     assert summary["counters_start"]["received"] > 1300
     assert len(summary["arrivals"]) < 100 and len(summary["discharges"]) < 100
+
+
+def test_every_point_has_its_staff_on_duty_around_the_clock(demo_store: Store) -> None:
+    """Seven people a point; one on the clinical post at every moment of the kept
+    weeks, and nobody's periods overlapping (``check`` above says so too)."""
+    from isolation_tui.headless.demo_staff import duty_kept_from
+    from isolation_tui.storage.staff import overlaps
+
+    staff = demo_store.rows("staff")
+    by_point = collections.Counter(doc["point"] for doc in staff.values())
+    assert len(by_point) == 32 and set(by_point.values()) == {7}
+    assert list(overlaps(demo_store)) == []
+    now = demo_store.clock()
+    first = datetime.combine(duty_kept_from(now.date()), datetime.min.time())
+    for code in ("BJ01", "ZX01", "KD03"):
+        clinical = sorted(
+            (p["start"], p["end"])
+            for p in demo_store.rows("duty").values()
+            if p["point"] == code and staff[str(p["staff"])]["role"] in ("medical", "nursing")
+        )
+        assert clinical[0][0] == first.strftime("%Y-%m-%d %H:%M")
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(clinical)), code
+        assert clinical[-1][1] == ""  # someone holds the post now
+    assert demo_store.counters()["*"].on_duty >= 32
+
+
+def test_staff_worked_long_stretches_while_suits_ran_short(demo_store: Store) -> None:
+    """The article's episode at the first two county points, ZX01 and ZX02: twelve
+    hours at a stretch, not eight, until the suits came; and the cadre of ZX01 on
+    duty too long now, flagged."""
+    from isolation_tui.domain.staff import hours_between
+
+    staff = demo_store.rows("staff")
+    long_ones: collections.Counter[str] = collections.Counter()
+    for period in demo_store.rows("duty").values():
+        if period["end"] and staff[str(period["staff"])]["role"] in ("medical", "nursing"):
+            hours = hours_between(period["start"], datetime.fromisoformat(period["end"]))
+            if hours > 10:
+                long_ones[period["point"]] += 1
+    assert set(long_ones) == {"ZX01", "ZX02"} and min(long_ones.values()) >= 6
+    flagged = {
+        code
+        for code, figures in demo_store.counters().items()
+        if figures.over_limit and code != "*"
+    }
+    assert flagged == {"ZX01"}
+
+
+def test_export_duty_of_a_month_from_the_demo(cli: CliRunner, demo_db: Path) -> None:
+    """Days per person: the clinical staff are on duty every day, eight hours."""
+    import csv
+    import io
+
+    from isolation_tui.headless.demo_staff import duty_kept_from
+
+    now = datetime.now()
+    month = (now - timedelta(days=2)).strftime("%Y-%m")
+    result = cli("export", "duty", "--month", month, "--db", str(demo_db))
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff"))))
+    assert {row["month"] for row in rows} == {month}
+    assert len({row["point"] for row in rows}) == 32
+    first = max(duty_kept_from(now.date()), date.fromisoformat(f"{month}-01"))
+    whole = [
+        first + timedelta(days=n)
+        for n in range((now.date() - first).days)
+        if (first + timedelta(days=n)).strftime("%Y-%m") == month
+    ]
+    clinical = [r for r in rows if r["point"] == "BJ01" and r["role"] in ("medical", "nursing")]
+    assert len(clinical) == 3
+    for row in clinical:
+        days = [int(d) for d in row["dates"].split(",")]
+        assert [d for d in days if date.fromisoformat(f"{month}-{d:02d}") < now.date()] == [
+            day.day for day in whole
+        ]
+        assert int(row["days"]) == len(days)
+        assert int(row["amount"]) == int(row["rate"]) * int(row["days"]) == 200 * len(days)

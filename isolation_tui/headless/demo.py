@@ -67,6 +67,7 @@ from .demo_data import (
     SURNAMES,
     Route,
 )
+from .demo_staff import StaffEvent, with_staff
 
 # The seed article's figures, per unit of --scale.
 RECEIVED = 1371
@@ -1112,7 +1113,9 @@ class _Writer:
 
     def write(self, at: datetime, what: Any) -> None:
         self.clock.now = at
-        if isinstance(what, Batch):
+        if isinstance(what, StaffEvent):
+            what.apply(self.store)
+        elif isinstance(what, Batch):
             for person in what.people:
                 self.arrive(person)
         elif isinstance(what, PersonPlan):
@@ -1342,6 +1345,9 @@ def run_demo(
 
     console = Console()
     events = timeline(plan, now)
+    events = with_staff(
+        events, [spec.code for spec in plan.specs], [spec.border for spec in plan.specs], now
+    )
     # The points were set up the day before the first bus came.
     clock = DemoClock(events[0][0] - timedelta(days=1))
     if not isinstance(db_path, Path):

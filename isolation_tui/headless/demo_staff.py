@@ -1,0 +1,187 @@
+"""The demo's staff and their duty, in step with its timeline.
+
+Each point has seven people: a doctor and two nurses who take the clinical post in
+three shifts of eight hours (00–08, 08–16, 16–24), one each, and four on day duty
+(08:00–17:00, five days in seven): police, cleaning, catering and the cadre in
+charge. Their duty is kept from the first of the month (and at least three weeks
+back), so ``export duty --month`` of this month counts every day of it up to now.
+
+The article's episode: at the first two county points, when protective suits ran
+short, the clinical staff stopped changing shifts three times a day to save suits,
+and worked twelve hours at a stretch (08–20, 20–08) until 500 suits came. And at the
+first county point the cadre has been on duty since yesterday afternoon: flagged
+over the limit now.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from ..domain.timeparse import format_time
+from ..storage.repository import Store
+from .demo_data import GIVEN, MOBILE_PREFIXES, SURNAMES
+
+CLINICAL = ("medical", "nursing", "nursing")
+DAY_DUTY = ("police", "cleaning", "catering", "cadre")
+DAY_HOURS = (8, 17)
+SHORT_OF_SUITS_DAYS = (12, 9)
+"""The episode at the first two county points: from 08:00 this many days ago to
+08:00 that many days ago (the 500 suits came that morning)."""
+KEPT_DAYS = 21
+LONG_STRETCH_HOURS = 14
+"""The cadre at the first county point, on duty this long now."""
+
+
+@dataclass(eq=False)
+class Hire:
+    """A staff member, added when the points were set up; ``staff_id`` once stored."""
+
+    point: str
+    fields: dict[str, str]
+    staff_id: int = 0
+
+    def apply(self, store: Store) -> None:
+        self.staff_id = store.staff.add_staff({"point": self.point, **self.fields})
+
+
+@dataclass(eq=False)
+class DutyStart:
+    hire: Hire
+    at: datetime
+
+    def apply(self, store: Store) -> None:
+        store.staff.start_duty(self.hire.staff_id, format_time(self.at))
+
+
+@dataclass(eq=False)
+class DutyEnd:
+    hire: Hire
+    at: datetime
+
+    def apply(self, store: Store) -> None:
+        store.staff.end_duty(self.hire.staff_id, format_time(self.at))
+
+
+StaffEvent = Hire | DutyStart | DutyEnd
+
+
+@dataclass
+class _Person:
+    hire: Hire
+    periods: list[tuple[datetime, datetime]] = field(default_factory=list)
+
+
+def county_episode_points(codes: Sequence[str], border: Sequence[bool]) -> list[str]:
+    """The first two county points, in the order of the points."""
+    return [code for code, is_border in zip(codes, border, strict=True) if not is_border][:2]
+
+
+def _name(rng: random.Random) -> str:
+    sex = rng.choice(("male", "female"))
+    return rng.choice(SURNAMES) + "".join(rng.sample(GIVEN[sex], rng.choice((1, 2))))
+
+
+def _people(rng: random.Random, point: str) -> list[_Person]:
+    return [
+        _Person(
+            Hire(
+                point,
+                {
+                    "name": _name(rng),
+                    "role": role,
+                    "phone": rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}",
+                },
+            )
+        )
+        for role in (*CLINICAL, *DAY_DUTY)
+    ]
+
+
+def _at(day: date, hour: int) -> datetime:
+    return datetime.combine(day, time()) + timedelta(hours=hour)
+
+
+def _clinical(people: list[_Person], first: date, today: date, short: bool) -> None:
+    """Three shifts of eight hours, one person each, in turn; twelve-hour stretches
+    during the episode."""
+    # Both ends at 08:00, where an eight-hour shift starts too: the turns line up.
+    start, end = (_at(today - timedelta(days=days), 8) for days in SHORT_OF_SUITS_DAYS)
+    moment = _at(first, 0)
+    turn = 0
+    while moment.date() <= today:
+        hours = 12 if short and start <= moment < end else 8
+        people[turn % len(people)].periods.append((moment, moment + timedelta(hours=hours)))
+        moment += timedelta(hours=hours)
+        turn += 1
+
+
+def _day_duty(rng: random.Random, people: list[_Person], first: date, today: date) -> None:
+    day = first
+    while day <= today:
+        for person in people:
+            if rng.random() < 5 / 7:
+                person.periods.append((_at(day, DAY_HOURS[0]), _at(day, DAY_HOURS[1])))
+        day += timedelta(days=1)
+
+
+def _stretch(cadre: _Person, now: datetime) -> None:
+    """On duty since ``LONG_STRETCH_HOURS`` ago, and still: what came before ends by then."""
+    start = (now - timedelta(hours=LONG_STRETCH_HOURS)).replace(second=0, microsecond=0)
+    kept = [(s, e) for s, e in cadre.periods if e <= start]
+    cadre.periods = [*kept, (start, now + timedelta(days=1))]
+
+
+def duty_kept_from(today: date) -> date:
+    """The first day of duty the demo keeps: the first of the month, and at least
+    three weeks back (the episode is inside)."""
+    return min(today.replace(day=1), today - timedelta(days=KEPT_DAYS))
+
+
+def staff_events(
+    codes: Sequence[str], border: Sequence[bool], setup: datetime, now: datetime
+) -> Iterator[tuple[datetime, Any]]:
+    """Every staff event up to ``now``, with its time (not in order)."""
+    rng = random.Random("isolation-tui demo staff")
+    today = now.date()
+    first = duty_kept_from(today)
+    episode = county_episode_points(codes, border)
+    for code in codes:
+        people = _people(rng, code)
+        _clinical(people[: len(CLINICAL)], first, today, code in episode)
+        _day_duty(rng, people[len(CLINICAL) :], first, today)
+        if episode and code == episode[0]:
+            _stretch(people[-1], now)
+        for person in people:
+            yield setup, person.hire
+            for start, end in person.periods:
+                if start > now:
+                    continue
+                yield start, DutyStart(person.hire, start)
+                if end <= now:
+                    yield end, DutyEnd(person.hire, end)
+
+
+def with_staff(
+    events: list[tuple[datetime, int, int, Any]],
+    codes: Sequence[str],
+    border: Sequence[bool],
+    now: datetime,
+) -> list[tuple[datetime, int, int, Any]]:
+    """``events`` (the demo's timeline) with the staff's, in time order: the staff
+    are added half a day before the first bus, and a period ends before the next
+    one starts at the same minute."""
+    if not events or not codes:
+        return events
+    setup = events[0][0] - timedelta(hours=12)
+    seq = max(event[2] for event in events) + 1
+    merged = list(events)
+    for at, what in staff_events(codes, border, setup, now):
+        order = -2 if isinstance(what, DutyEnd) else -1
+        merged.append((at, order, seq, what))
+        seq += 1
+    merged.sort(key=lambda event: event[:3])
+    return merged
