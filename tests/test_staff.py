@@ -4,6 +4,7 @@ clock moves, and the allowance days of a month."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import date, datetime
 
@@ -189,3 +190,33 @@ def test_the_handover_lists_who_is_on_duty_with_the_flags(staffed: Store, clock:
     assert "&lt;b&gt;[red]x[/]&lt;/b&gt;" in html and "<b>[red]" not in html
     # The handover of all points names each one's point.
     assert "DD01 #1 *李*" in render(staffed.handover_summary(None), "", None, "txt")
+
+
+def heard(store: Store) -> None:
+    """Refresh as the terminal program does, until the other session's write is in
+    (on PostgreSQL its notification comes a moment after the commit)."""
+    for _ in range(200):
+        if store.refresh():
+            return
+        time.sleep(0.01)
+    raise AssertionError("the other session's write never came")
+
+
+def test_another_session_sees_who_went_on_duty(staffed: Store, location: str, clock: Clock) -> None:
+    """Two sessions on one database: one puts a nurse on duty, the other counts her
+    at its next refresh and refuses to put her on duty a second time."""
+    staff_id = nurse(staffed)
+    other = open_store(location, actor=Actor("other"), clock=clock)
+    try:
+        staffed.staff.start_duty(staff_id, "08:00")
+        heard(other)
+        assert other.counters()["DD01"].on_duty == 1
+        with pytest.raises(FieldError) as caught:
+            other.staff.start_duty(staff_id)
+        assert caught.value.key == "error.duty_overlap"
+        other.staff.end_duty(staff_id, "09:00")
+        heard(staffed)
+        assert staffed.counters()["DD01"].on_duty == 0
+        assert staffed.staff.periods_of(staff_id)[0][1]["end"] == "2026-11-29 09:00"
+    finally:
+        other.close()

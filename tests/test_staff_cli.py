@@ -141,3 +141,20 @@ def test_export_duty_counts_days_with_enough_hours(db_path: Path, cli: CliRunner
     assert "“November” is not a month" in bad.stderr
     missing = cli("export", "duty")
     assert missing.returncode == 2
+
+
+def test_import_staff_from_a_workbook(db_path: Path, tmp_path: Path, cli: CliRunner) -> None:
+    from openpyxl import Workbook
+
+    points(db_path)
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["隔离点", "姓名", "岗位", "电话"])
+    sheet.append(["DD02", "赵警官", "公安", 13800001234])
+    file = tmp_path / "staff.xlsx"
+    book.save(file)
+    result = cli("import", "staff", str(file))
+    assert result.returncode == 0, result.stderr
+    person = stored(db_path)["赵警官"]
+    assert (person["point"], person["role"], person["phone"]) == ("DD02", "police", "13800001234")

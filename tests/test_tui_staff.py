@@ -147,3 +147,53 @@ async def test_the_handover_screen_shows_who_is_on_duty(point: Store, clock: Clo
         text = console.file.getvalue()  # type: ignore[attr-defined]
         assert "On duty: 1 (1 over the limit)" in text
         assert "#1 [b]李医生 medical since 11-28 20:00, 13.5 h ⚠ over the limit of 12 h" in text
+
+
+async def test_correct_and_void_people_and_periods_on_screen(point: Store, clock: Clock) -> None:
+    staff_id = point.staff.add_staff(
+        {"point": "DD01", "name": "李医生", "role": "medical", "phone": "13800001234"}
+    )
+    point.staff.start_duty(staff_id, "2026-11-29 06:00")
+    point.staff.end_duty(staff_id, "2026-11-29 09:00")
+    app = IsolationApp(point, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f7", "e")  # the latest period, its times filled in
+        await pilot.pause()
+        assert app.focused is not None and app.focused.id == "field-start"
+        await pilot.press("tab", "end", "ctrl+u", *"05:00", "tab", *"x", "ctrl+s")
+        await pilot.pause()
+        status = str(app.screen.query_one("#form-status", Static).content)
+        assert "the end must be after the start (2026-11-29 06:00)" in status
+        await pilot.press("escape", "y")
+        await pilot.pause()
+        await pilot.press("e", "end", "ctrl+u", *"05:30", "tab", "tab", *"早来了", "ctrl+s")
+        await pilot.pause()
+        detail = str(app.screen.query_one("#staff-text", Static).content)
+        assert "#1 11-29 05:30 → 11-29 09:00" in detail
+        assert "早来了" in detail
+
+        await pilot.press("c")
+        await pilot.pause()
+        assert app.focused is not None and app.focused.id == "field-name"
+        await pilot.press("tab", "tab", "end", "ctrl+u", *"13911112222", "ctrl+s")
+        await pilot.pause()
+        await pilot.press(*"换号", "ctrl+s")
+        await pilot.pause()
+        assert point.get(STAFF, staff_id)["phone"] == "13911112222"  # type: ignore[index]
+        assert any("139*****222" in line for line in rows(app))
+
+        await pilot.press("x", *"录错了", "ctrl+s")
+        await pilot.pause()
+        assert point.get(DUTY, 1)["voided"]["reason"] == "录错了"  # type: ignore[index]
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press("v", *"离职", "ctrl+s")
+        await pilot.pause()
+        assert rows(app) == []
+    assert [e["action"] for e in point.history(STAFF, staff_id)] == ["create", "correct", "void"]
+    assert [e["action"] for e in point.history(DUTY, 1)] == [
+        "create",
+        "off_duty",
+        "correct",
+        "void",
+    ]
