@@ -7,7 +7,7 @@ PostgreSQL database on a server this run starts itself (``initdb`` into a tempor
 folder, a Unix socket there, as the tests do; stopped at the end), then measures on
 each:
 
-* **a supervisor's save**: ``register_arrival`` of one person, median and p95;
+* **a supervisor's save**: ``store.stays.register`` of one person, median and p95;
 * **stats cold**: ``isolation-tui stats --json`` in a fresh process, start to exit;
 * **first frame**: a fresh process, from start to the overview drawn (80×24);
 * **seen by another session**: from one session's save returning to a second
@@ -111,7 +111,7 @@ def saves(store: Store, count: int, point: str) -> list[float]:
     times = []
     for n in range(count):
         started = time.perf_counter()
-        store.register_arrival(arrival(n, point))
+        store.stays.register(arrival(n, point))
         times.append(time.perf_counter() - started)
     return times
 
@@ -134,7 +134,7 @@ def seen_by_another(location: str, writer: Store, point: str, count: int) -> lis
         seen: list[float] = []
         thread = threading.Thread(target=follow, args=(done, seen))
         thread.start()
-        writer.register_arrival(arrival(100_000 + n, point))
+        writer.stays.register(arrival(100_000 + n, point))
         saved = time.perf_counter()
         thread.join(timeout=10)
         done.set()

@@ -61,7 +61,8 @@ import orjson
 from isolation_tui.domain.idnumber import make_resident_id
 from isolation_tui.headless.imports import run_import
 from isolation_tui.i18n import set_language
-from isolation_tui.storage.repository import STAYS, open_store
+from isolation_tui.storage.repository import open_store
+from isolation_tui.storage.tables import STAYS
 
 HEADER = ("point", "name", "id_number", "category", "arrived_at")
 SAVERS_POINT = "P0"  # the point whose people the saving supervisor checks
@@ -102,7 +103,7 @@ def base_database(path: Path, rows: int, *, savers: bool = False) -> None:
             store.save_point(SAVERS_POINT, "值守酒店", single_rooms(SAVERS_PEOPLE))  # type: ignore[arg-type]
             for n in range(SAVERS_PEOPLE):
                 number = make_resident_id("210603", date(1960, 1, 1) + timedelta(days=n), n)
-                store.register_arrival(
+                store.stays.register(
                     {
                         "point": SAVERS_POINT,
                         "name": f"在隔{n}",
@@ -261,7 +262,7 @@ def worker_saver(db: str, stop: str) -> dict[str, Any]:
         stay = people[n % len(people)]
         round_name = "morning" if (n // len(people)) % 2 == 0 else "afternoon"
         start = time.perf_counter()
-        store.record_check(stay, day, round_name, str(360 + n % 10))
+        store.health.record_check(stay, day, round_name, str(360 + n % 10))
         waits[phase].append(time.perf_counter() - start)
         # Between saves the program follows others' writes (its poll), as here.
         time.sleep(SAVE_EVERY)

@@ -326,7 +326,7 @@ def build_real(path: Path, target_docs: int, how: str) -> str:
             for extra in path.parent.glob(path.name + "*"):
                 extra.unlink()
     build_arrivals(path, target_docs)
-    return "Store.register_arrival and .discharge, one transaction"
+    return "store.stays.register and .discharge, one transaction"
 
 
 def build_arrivals(path: Path, target_docs: int) -> None:
@@ -351,7 +351,7 @@ def build_arrivals(path: Path, target_docs: int) -> None:
         for i in range(1, people + 1):
             doc = make_doc(i, rng)
             person = doc["person"]
-            stay_id = store.register_arrival(
+            stay_id = store.stays.register(
                 {
                     "point": doc["point"],
                     "room": "",
@@ -372,10 +372,10 @@ def build_arrivals(path: Path, target_docs: int) -> None:
                 kind = "released_home" if rng.random() < 0.95 else "hospital"
                 if kind == "released_home":
                     arrived = store.get("stays", stay_id)["arrived_at"]  # type: ignore[index]
-                    for test_id, test in store.tests_of(stay_id):
+                    for test_id, test in store.health.tests_of(stay_id):
                         taken = max(test["planned_date"] + " 09:00", arrived)
-                        store.record_test_result(test_id, "negative", taken)
-                store.discharge(
+                        store.health.record_result(test_id, "negative", taken)
+                store.stays.discharge(
                     {
                         "stay": str(stay_id),
                         "discharged_at": doc["release_due"] + " 10:00",
@@ -383,7 +383,7 @@ def build_arrivals(path: Path, target_docs: int) -> None:
                     }
                 )
             if rng.random() < 0.005:
-                store.open_incident(
+                store.incidents.open(
                     {
                         "point": doc["point"],
                         "occurred_at": doc["arrived_at"],
@@ -869,7 +869,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         choices=("auto", "demo", "arrivals"),
         default="auto",
         help="how to build the real stays for open + counters (auto: the demo generator "
-        "if it exists, else Store.register_arrival)",
+        "if it exists, else store.stays.register)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--worker", help=argparse.SUPPRESS)

@@ -35,7 +35,8 @@ import json, sys, time
 started = time.perf_counter()
 from isolation_tui.app import IsolationApp
 from isolation_tui.i18n import set_language
-from isolation_tui.storage.repository import open_store, STAYS
+from isolation_tui.storage.repository import open_store
+from isolation_tui.storage.tables import STAYS
 import asyncio
 
 set_language("zh")

@@ -408,7 +408,7 @@ def handover(
         click_echo_err(t("report.unknown_point", point=point))
         return 1
     try:
-        summary = store.handover_summary(point, since)
+        summary = store.handovers.summary(point, since)
     except FieldError as exc:
         click_echo_err(f"--since: {exc.message}")
         return 1
@@ -437,7 +437,7 @@ def schedule(db_path: Location, point: str, category: str, days: str) -> ExitCod
     """Set a point's test days for a category (the last day of a stay is always tested)."""
     store = open_store(db_path)
     try:
-        wanted = store.set_test_schedule(point, category, days)
+        wanted = store.health.set_schedule(point, category, days)
     except FieldError as exc:
         echo(f"isolation-tui: {exc.field}: {exc.message}", err=True)
         return 1
@@ -459,10 +459,10 @@ def shifts(db_path: Path, starts: str) -> ExitCode:
     """Show, or set (e.g. 08:00,20:00), when shifts start: a first handover covers
     the shift in progress."""
     if not starts:
-        echo(",".join(open_store(db_path, read_only=True).shifts()))
+        echo(",".join(open_store(db_path, read_only=True).handovers.shifts()))
         return 0
     try:
-        wanted = open_store(db_path).set_shifts(starts)
+        wanted = open_store(db_path).handovers.set_shifts(starts)
     except FieldError as exc:
         echo(f"isolation-tui: {exc.field}: {exc.message}", err=True)
         return 1

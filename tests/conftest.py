@@ -102,7 +102,7 @@ def one_person(store: Store) -> Store:
     """One person due home today (arrived 14 days ago): tests on days 1, 4, 7, 14."""
     rooms = [{"code": "101", "floor": "1", "beds": 1, "blocked": False}]
     store.save_point("DD01", "一号点", rooms)
-    store.register_arrival(
+    store.stays.register(
         {
             "point": "DD01",
             "name": "李四",

@@ -21,7 +21,7 @@ def test_a_handover_export_stays_in_the_folder_whatever_the_point_code(
     folder.mkdir(parents=True, mode=0o700)
     (folder / "handover-..").mkdir()  # a folder a traversal would need: no help
 
-    path = export(folder, store.handover_summary(code), "", None, "md", "20261129-0930")
+    path = export(folder, store.handovers.summary(code), "", None, "md", "20261129-0930")
 
     assert path.parent == folder and path.is_file()
     assert "/" not in path.name and path.name.startswith("handover-")
@@ -41,6 +41,6 @@ def test_an_exports_folder_left_open_to_others_is_made_private_again(
     folder.mkdir()
     folder.chmod(0o777)
 
-    export(folder, store.handover_summary("DD01"), "", None, "md", "20261129-0930")
+    export(folder, store.handovers.summary("DD01"), "", None, "md", "20261129-0930")
 
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700

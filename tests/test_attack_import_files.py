@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import CliRunner
 
-from isolation_tui.storage.repository import AUDIT, open_store
+from isolation_tui.storage.repository import open_store
+from isolation_tui.storage.tables import AUDIT
 
 ROOMS = "point,point_name,room,floor,beds\nDD01,一号点,101,1,2\n"
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import CliRunner
 
-from isolation_tui.storage.repository import POINTS, open_store
+from isolation_tui.storage.repository import open_store
+from isolation_tui.storage.tables import POINTS
 
 HEADER = "point,point_name,room,floor,beds\n"
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from isolation_tui.headless.handover_report import render
 from isolation_tui.storage.actor import Actor
-from isolation_tui.storage.handovers import HANDOVERS
 from isolation_tui.storage.repository import Store
+from isolation_tui.storage.tables import HANDOVERS
 
 
 def test_a_name_typed_for_someone_else_shows_the_account_that_signed(one_person: Store) -> None:
     one_person.actor = Actor("mallory")
-    handover_id = one_person.sign_handover(one_person.handover_summary("DD01"), "", "张三")
-    one_person.acknowledge_handover(handover_id, "李四")
+    handover_id = one_person.handovers.sign(one_person.handovers.summary("DD01"), "", "张三")
+    one_person.handovers.acknowledge(handover_id, "李四")
     handover = one_person.get(HANDOVERS, handover_id)
     assert handover is not None
 
@@ -26,7 +26,7 @@ def test_a_name_typed_for_someone_else_shows_the_account_that_signed(one_person:
 
 def test_a_signature_in_ones_own_name_is_that_name_alone(one_person: Store) -> None:
     one_person.actor = Actor("mallory")
-    handover_id = one_person.sign_handover(one_person.handover_summary("DD01"), "", "mallory")
+    handover_id = one_person.handovers.sign(one_person.handovers.summary("DD01"), "", "mallory")
     handover = one_person.get(HANDOVERS, handover_id)
     assert handover is not None
 
@@ -40,7 +40,7 @@ async def test_past_handovers_list_the_account_beside_a_typed_name(one_person: S
     from isolation_tui.app import IsolationApp
 
     one_person.actor = Actor("mallory")
-    one_person.sign_handover(one_person.handover_summary("DD01"), "", "张三")
+    one_person.handovers.sign(one_person.handovers.summary("DD01"), "", "张三")
     app = IsolationApp(one_person, point="DD01")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f5", "h")

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from isolation_tui.storage.actor import Actor
-from isolation_tui.storage.handovers import HANDOVERS
-from isolation_tui.storage.repository import INCIDENTS, STAYS, Store
+from isolation_tui.storage.repository import Store
+from isolation_tui.storage.tables import HANDOVERS, INCIDENTS, STAYS
 
 CLICK = "[@click=app.quit]Q[/]"
 BOLD = "[b]甲[/b]"
@@ -32,7 +32,7 @@ def hostile(store: Store) -> Store:
     rooms = [{"code": f"[b]{n}", "floor": "[/]", "beds": 1, "blocked": False} for n in range(1, 4)]
     store.save_point("DD01", f"{CLICK}点", rooms)
     for n, name in enumerate([BOLD, CLICK, "[link=http://evil]乙[/link]"]):
-        store.register_arrival(
+        store.stays.register(
             {
                 "point": "DD01",
                 "name": name,
@@ -45,7 +45,7 @@ def hostile(store: Store) -> Store:
                 "notes": f"{CLICK} [red]notes",
             }
         )
-    incident = store.open_incident(
+    incident = store.incidents.open(
         {
             "point": "DD01",
             "occurred_at": "2026-11-29 08:00",
@@ -56,8 +56,8 @@ def hostile(store: Store) -> Store:
         },
         stays=[1],
     )
-    store.add_action(incident, f"{CLICK} action")
-    store.sign_handover(store.handover_summary("DD01"), f"{CLICK}\n[/] notes", CLICK)
+    store.incidents.add_action(incident, f"{CLICK} action")
+    store.handovers.sign(store.handovers.summary("DD01"), f"{CLICK}\n[/] notes", CLICK)
     # What an older version or an edited file may hold: escapes inside the text.
     with store.transaction():
         for stay_id, stay in store.rows(STAYS).items():

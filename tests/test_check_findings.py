@@ -55,12 +55,14 @@ def clean_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ]
     store.save_point("DD01", "一号点", rooms)  # type: ignore[arg-type]
     store.save_point("DD02", "二号点", [{"code": "101", "floor": "1", "beds": 2}])  # type: ignore[list-item]
-    assert store.register_arrival(arrival("P1", "301")) == OPEN_A
-    assert store.register_arrival(arrival("P2", "302")) == OPEN_B
-    assert store.register_arrival(arrival(RESIDENT, "303", "resident_id")) == RESIDENT_STAY
-    assert store.register_arrival(arrival("P4", "304")) == GONE
-    store.discharge({"stay": str(GONE), "discharged_at": "2026-11-25 10:00", "kind": "hospital"})
-    incident = store.open_incident(
+    assert store.stays.register(arrival("P1", "301")) == OPEN_A
+    assert store.stays.register(arrival("P2", "302")) == OPEN_B
+    assert store.stays.register(arrival(RESIDENT, "303", "resident_id")) == RESIDENT_STAY
+    assert store.stays.register(arrival("P4", "304")) == GONE
+    store.stays.discharge(
+        {"stay": str(GONE), "discharged_at": "2026-11-25 10:00", "kind": "hospital"}
+    )
+    incident = store.incidents.open(
         {
             "point": "DD01",
             "occurred_at": "2026-11-28 08:10",
@@ -70,9 +72,9 @@ def clean_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         },
         stays=[OPEN_A],
     )
-    store.close_incident(incident, "negative retest", "2026-11-28 09:00")
-    store.record_check(OPEN_A, "2026-11-28", "morning", "365", at="2026-11-28 08:05")
-    store.record_check(OPEN_A, "2026-11-28", "afternoon", "366", at="2026-11-28 15:05")
+    store.incidents.close(incident, "negative retest", "2026-11-28 09:00")
+    store.health.record_check(OPEN_A, "2026-11-28", "morning", "365", at="2026-11-28 08:05")
+    store.health.record_check(OPEN_A, "2026-11-28", "afternoon", "366", at="2026-11-28 15:05")
     store.close()
     return path
 

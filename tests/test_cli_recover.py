@@ -7,7 +7,8 @@ from pathlib import Path
 from conftest import CliRunner
 
 from isolation_tui.storage.actor import Actor
-from isolation_tui.storage.repository import STAYS, open_store
+from isolation_tui.storage.repository import open_store
+from isolation_tui.storage.tables import STAYS
 
 
 def _fill(db_path: Path, people: int) -> None:
@@ -18,7 +19,7 @@ def _fill(db_path: Path, people: int) -> None:
         [{"code": f"{100 + n}", "floor": "1", "beds": 1, "blocked": False} for n in range(50)],
     )
     for n in range(people):
-        store.register_arrival(
+        store.stays.register(
             {
                 "point": "DD01",
                 "name": f"旅客{n}",

@@ -14,8 +14,8 @@ from textual.widgets import Static
 from isolation_tui.app import IsolationApp
 from isolation_tui.domain.health import next_boundary
 from isolation_tui.storage.actor import Actor
-from isolation_tui.storage.health import CHECKS
 from isolation_tui.storage.repository import Store, open_store
+from isolation_tui.storage.tables import CHECKS
 from isolation_tui.widgets.counter_bar import CounterCell
 
 SIZE = (80, 24)
@@ -31,7 +31,7 @@ def point(db_path: Path, clock: Clock) -> Iterator[Store]:
     store = open_store(db_path, create=True, actor=Actor("tester"), clock=clock)
     rooms = [{"code": f"{100 + n}", "floor": "1", "beds": 1, "blocked": False} for n in (1, 2)]
     store.save_point("DD01", "一号点", rooms)
-    store.register_arrival(
+    store.stays.register(
         {
             "point": "DD01",
             "name": "住客甲",
@@ -186,5 +186,5 @@ async def test_a_round_entry_at_any_time_of_day(
         await pilot.pause()
     (check,) = point.rows(CHECKS).values()
     assert check["day"] == now[:10] and check["at"] == now
-    entered = [test for _, test in point.tests_of(1) if test["result"] == "negative"]
+    entered = [test for _, test in point.health.tests_of(1) if test["result"] == "negative"]
     assert [test["planned_day"] for test in entered] == [1]

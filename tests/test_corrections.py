@@ -14,15 +14,8 @@ from textual.widgets import Input, Select, Static
 from isolation_tui.app import IsolationApp
 from isolation_tui.headless.check import problems
 from isolation_tui.storage.actor import Actor
-from isolation_tui.storage.health import CHECKS, TESTS
-from isolation_tui.storage.repository import (
-    AUDIT,
-    DISCHARGES,
-    INCIDENTS,
-    STAYS,
-    Store,
-    open_store,
-)
+from isolation_tui.storage.repository import Store, open_store
+from isolation_tui.storage.tables import AUDIT, CHECKS, DISCHARGES, INCIDENTS, STAYS, TESTS
 from isolation_tui.widgets.counter_bar import CounterCell
 from isolation_tui.widgets.record_table import RecordTable
 
@@ -44,7 +37,7 @@ def point(db_path: Path, clock: Clock) -> Iterator[Store]:
 
 
 def arrive(store: Store, number: str, at: str, room: str = "") -> int:
-    return store.register_arrival(
+    return store.stays.register(
         {
             "point": "DD01",
             "room": room,
@@ -74,8 +67,8 @@ async def test_correcting_the_arrival_replans_its_tests(point: Store) -> None:
     """Typed as 2020-01-01, corrected to now: the tests follow, none overdue in 2020;
     a result entered before the correction stays, flagged."""
     stay = arrive(point, "P1", "2020-01-01 08:00")
-    first, _ = point.tests_of(stay)[0]
-    point.record_test_result(first, "negative", "2020-01-01 09:00")
+    first, _ = point.health.tests_of(stay)[0]
+    point.health.record_result(first, "negative", "2020-01-01 09:00")
     app = IsolationApp(point, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         assert "tests 3" in cell_text(app, "health")  # days 4, 7 and 14 of 2020
@@ -98,7 +91,7 @@ async def test_correcting_the_arrival_replans_its_tests(point: Store) -> None:
         await pilot.pause()
         detail = str(app.screen.query_one("#detail-text", Static).content)
         assert "⚑ test 1 of person 1: taken 2020-01-01 09:00, does not fit its plan" in detail
-    plan = [(test["planned_day"], test["planned_date"]) for _, test in point.tests_of(stay)]
+    plan = [(test["planned_day"], test["planned_date"]) for _, test in point.health.tests_of(stay)]
     assert plan == [(1, "2026-11-29"), (4, "2026-12-02"), (7, "2026-12-05"), (14, "2026-12-12")]
     assert point.get(TESTS, first)["taken_at"] == "2020-01-01 09:00"  # type: ignore[index]
     found = list(problems(point))
@@ -242,7 +235,7 @@ async def test_voiding_a_discharge_whose_room_is_taken_says_so_in_its_terms(
     point: Store,
 ) -> None:
     arrive(point, "P1", "2026-11-15 10:00", room="101")
-    point.discharge({"stay": "1", "discharged_at": "08:00", "kind": "hospital"})
+    point.stays.discharge({"stay": "1", "discharged_at": "08:00", "kind": "hospital"})
     arrive(point, "P2", "2026-11-29 08:30", room="101")
     app = IsolationApp(point, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
@@ -261,7 +254,7 @@ async def test_an_arrival_entered_by_mistake_is_voided_and_counted_nowhere(
 ) -> None:
     arrive(point, "P1", "2026-11-15 10:00")
     mistake = arrive(point, "P2", "2026-11-20 10:00")
-    point.record_check(mistake, "2026-11-29", "morning", "385", at="08:00")
+    point.health.record_check(mistake, "2026-11-29", "morning", "385", at="08:00")
     app = IsolationApp(point, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         titles = [c.title for c in app.get_system_commands(app.screen)]
@@ -292,13 +285,17 @@ def test_a_fever_while_its_incident_is_open_makes_no_second_draft(point: Store) 
     """The supervisor confirmed the morning's fever; the afternoon's is part of that
     incident, not a new draft left waiting for ever."""
     stay = arrive(point, "P1", "2026-11-15 10:00")
-    _, draft, _ = point.record_check(stay, "2026-11-28", "morning", "382", at="2026-11-28 08:10")
+    _, draft, _ = point.health.record_check(
+        stay, "2026-11-28", "morning", "382", at="2026-11-28 08:10"
+    )
     assert draft is not None
-    point.confirm_incident(draft)
-    _, again, _ = point.record_check(stay, "2026-11-28", "afternoon", "376", at="2026-11-28 15:10")
+    point.incidents.confirm(draft)
+    _, again, _ = point.health.record_check(
+        stay, "2026-11-28", "afternoon", "376", at="2026-11-28 15:10"
+    )
     assert again is None
-    point.close_incident(draft, "better", "2026-11-28 20:00")
-    _, later, _ = point.record_check(stay, "2026-11-29", "morning", "379", at="08:10")
+    point.incidents.close(draft, "better", "2026-11-28 20:00")
+    _, later, _ = point.health.record_check(stay, "2026-11-29", "morning", "379", at="08:10")
     assert later is not None and later != draft  # a new fever after it was handled
     assert point.counters()["DD01"].incidents_draft == 1
 
@@ -307,8 +304,8 @@ async def test_lists_show_the_year_when_it_is_not_this_year(point: Store) -> Non
     arrive(point, "P1", "2025-12-30 22:00")
     arrive(point, "P2", "2026-11-28 10:00")
     fields = {"point": "DD01", "kind": "facility", "severity": "1", "summary": "灯坏了"}
-    point.open_incident({**fields, "occurred_at": "2025-12-31 23:00"})
-    point.open_incident({**fields, "occurred_at": "2026-11-29 08:00"})
+    point.incidents.open({**fields, "occurred_at": "2025-12-31 23:00"})
+    point.incidents.open({**fields, "occurred_at": "2026-11-29 08:00"})
     app = IsolationApp(point, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f2")
@@ -328,11 +325,11 @@ def test_check_reports_records_that_do_not_follow_their_stay(point: Store) -> No
     left waiting about an arrival voided as a mistake."""
     stay = arrive(point, "P1", "2026-11-28 12:30")
     mistake = arrive(point, "P2", "2026-11-20 10:00")
-    _, draft, _ = point.record_check(mistake, "2026-11-29", "morning", "385", at="08:00")
-    check_id, _, _ = point.record_check(stay, "2026-11-29", "morning", "366", at="08:10")
-    point.void(STAYS, mistake, "entered twice")
+    _, draft, _ = point.health.record_check(mistake, "2026-11-29", "morning", "385", at="08:00")
+    check_id, _, _ = point.health.record_check(stay, "2026-11-29", "morning", "366", at="08:10")
+    point.stays.void(STAYS, mistake, "entered twice")
     assert list(problems(point)) == []
-    test_id, _ = point.tests_of(stay)[1]
+    test_id, _ = point.health.tests_of(stay)[1]
     with point.transaction():
         point._change(TESTS, test_id, {"planned_date": "2020-01-04"}, "correct")
         point._change(CHECKS, check_id, {"day": "2026-11-28", "round": "morning"}, "correct")
@@ -348,8 +345,8 @@ def test_check_reports_records_that_do_not_follow_their_stay(point: Store) -> No
 
 def test_a_finished_stay_corrected_keeps_its_tests_on_its_arrival(point: Store) -> None:
     stay = arrive(point, "P1", "2026-11-16 10:00")
-    point.discharge({"stay": str(stay), "discharged_at": "08:00", "kind": "hospital"})
-    point.correct_stay(stay, {"arrived_at": "2026-11-15 10:00"}, "the bus came a day earlier")
-    plan = [test["planned_date"] for _, test in point.tests_of(stay)]
+    point.stays.discharge({"stay": str(stay), "discharged_at": "08:00", "kind": "hospital"})
+    point.stays.correct(stay, {"arrived_at": "2026-11-15 10:00"}, "the bus came a day earlier")
+    plan = [test["planned_date"] for _, test in point.health.tests_of(stay)]
     assert plan == ["2026-11-15", "2026-11-18", "2026-11-21", "2026-11-28"]
     assert list(problems(point)) == []

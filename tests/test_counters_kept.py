@@ -11,7 +11,8 @@ from conftest import FIXED_NOW
 
 from isolation_tui.domain.counters import Counters, compute
 from isolation_tui.storage.actor import Actor
-from isolation_tui.storage.repository import DISCHARGES, INCIDENTS, STAYS, Store, open_store
+from isolation_tui.storage.repository import Store, open_store
+from isolation_tui.storage.tables import DISCHARGES, INCIDENTS, STAYS
 
 
 def from_records(store: Store) -> dict[str, Counters]:
@@ -33,7 +34,7 @@ def from_records(store: Store) -> dict[str, Counters]:
 def arrive(store: Store, number: str, point: str = "DD01", **extra: str) -> int:
     fields = {"point": point, "name": f"客{number}", "id_type": "passport", "id_number": number}
     when = {"category": "inbound", "arrived_at": "2026-11-28 14:05"}
-    return store.register_arrival({**fields, **when, **extra})
+    return store.stays.register({**fields, **when, **extra})
 
 
 def test_counters_follow_every_kind_of_change(store: Store, db_path: Path) -> None:
@@ -43,17 +44,17 @@ def test_counters_follow_every_kind_of_change(store: Store, db_path: Path) -> No
     first = arrive(store, "E1", arrived_at="2026-11-10 10:00")
     second = arrive(store, "E2")
     arrive(store, "E3", point="DD02")
-    home = store.discharge(
+    home = store.stays.discharge(
         {"stay": str(first), "discharged_at": "now", "kind": "hospital", "destination": "市医院"}
     )
     assert store.counters() == from_records(store)
-    store.void(DISCHARGES, home, "录错了")
-    store.discharge({"stay": str(second), "discharged_at": "now", "kind": "other_point"})
-    incident = store.open_incident(
+    store.stays.void(DISCHARGES, home, "录错了")
+    store.stays.discharge({"stay": str(second), "discharged_at": "now", "kind": "other_point"})
+    incident = store.incidents.open(
         {"point": "DD01", "kind": "fever", "severity": "2", "summary": "发热", "occurred_at": "now"}
     )
-    store.close_incident(incident, "已送医")
-    store.open_incident(
+    store.incidents.close(incident, "已送医")
+    store.incidents.open(
         {"point": "DD02", "kind": "fever", "severity": "2", "summary": "x", "occurred_at": "now"}
     )
     assert store.counters() == from_records(store)
@@ -61,11 +62,11 @@ def test_counters_follow_every_kind_of_change(store: Store, db_path: Path) -> No
         arrive(store, "E4")
         raise RuntimeError("the rest of the batch failed")
     assert store.counters() == from_records(store)
-    store.void(STAYS, first, "重复登记")
+    store.stays.void(STAYS, first, "重复登记")
     assert store.counters() == from_records(store)
     other = open_store(db_path, actor=Actor("other"), clock=lambda: FIXED_NOW)
     arrive(other, "E5", point="DD02")
-    other.void(INCIDENTS, incident, "误报")
+    other.stays.void(INCIDENTS, incident, "误报")
     other.close()
     store.refresh()
     counted = store.counters()

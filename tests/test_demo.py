@@ -345,7 +345,7 @@ def test_release_home_only_after_a_negative_last_test(demo_store: Store) -> None
     stays = demo_store.rows("stays")
     released = 0
     for discharge in demo_store.rows("discharges").values():
-        tests = demo_store.tests_of(discharge["stay"])
+        tests = demo_store.health.tests_of(discharge["stay"])
         assert tests, discharge
         if discharge["kind"] != "released_home":
             continue
@@ -369,11 +369,11 @@ def test_positive_tests_went_to_hospital(demo_store: Store) -> None:
         assert stay is not None
         discharge = demo_store.get("discharges", stay["discharge"])
         assert discharge is not None and discharge["kind"] == "hospital"
-        results = [test["result"] for _, test in demo_store.tests_of(stay_id)]
+        results = [test["result"] for _, test in demo_store.health.tests_of(stay_id)]
         first = results.index("positive")
         assert first in (1, 2)  # the day-4 or the day-7 test
         assert set(results[:first]) == {"negative"} and set(results[first + 1 :]) == {"pending"}
-        (_, test) = demo_store.tests_of(stay_id)[first]
+        (_, test) = demo_store.health.tests_of(stay_id)[first]
         assert incident["occurred_at"] == test["taken_at"] < discharge["at"]
 
 
@@ -383,7 +383,7 @@ def test_people_in_isolation_have_past_tests_negative_and_later_ones_pending(
     today = datetime.now().date().isoformat()
     held = 0
     for stay_id, stay in demo_store.open_stays(None).items():
-        tests = demo_store.tests_of(stay_id)
+        tests = demo_store.health.tests_of(stay_id)
         assert tests[-1][1]["planned_day"] >= stay["quarantine_days"]
         for n, (_, test) in enumerate(tests):
             if test["planned_date"] >= today:

@@ -30,7 +30,8 @@ from isolation_tui.headless.csv_export import (
 )
 from isolation_tui.headless.imports import run_import
 from isolation_tui.storage.actor import Actor
-from isolation_tui.storage.repository import STAYS, Store, open_store
+from isolation_tui.storage.repository import Store, open_store
+from isolation_tui.storage.tables import STAYS
 
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -46,7 +47,7 @@ NASTY = {
 def add_people(store: Store) -> None:
     """Four people at P1, one with every kind of nasty text."""
     for n in range(1, 4):
-        store.register_arrival(dict(zip(ARRIVAL_HEADER, person_row(n), strict=True)))
+        store.stays.register(dict(zip(ARRIVAL_HEADER, person_row(n), strict=True)))
     nasty = dict(zip(ARRIVAL_HEADER, person_row(4, room="220"), strict=True))
     nasty.update(NASTY)
     nasty.update(
@@ -54,7 +55,7 @@ def add_people(store: Store) -> None:
     )
     nasty["birth_date"] = "1990-02-03"
     nasty["sex"] = "女"
-    store.register_arrival(nasty)
+    store.stays.register(nasty)
 
 
 @pytest.fixture
@@ -129,7 +130,7 @@ def test_stdout_export(people: Store, db_path: Path, cli: CliRunner) -> None:
 
 def test_discharges_carry_name_and_id_number(people: Store, db_path: Path, tmp_path: Path) -> None:
     negative_tests(people, 2)
-    people.discharge(
+    people.stays.discharge(
         {
             "id_number": resident_id(2),
             "discharged_at": "2022-04-08 09:00",
@@ -153,7 +154,7 @@ def test_discharges_carry_name_and_id_number(people: Store, db_path: Path, tmp_p
     fresh = open_store(other, create=True)
     setup_points(fresh)
     negative_tests(
-        fresh, fresh.register_arrival(dict(zip(ARRIVAL_HEADER, person_row(2), strict=True)))
+        fresh, fresh.stays.register(dict(zip(ARRIVAL_HEADER, person_row(2), strict=True)))
     )
     fresh.close()
     assert run_import("discharges", out, other) == 0
@@ -163,7 +164,7 @@ def test_discharges_carry_name_and_id_number(people: Store, db_path: Path, tmp_p
 
 
 def test_incidents_and_audit(people: Store, db_path: Path, tmp_path: Path) -> None:
-    incident = people.open_incident(
+    incident = people.incidents.open(
         {
             "point": "P1",
             "occurred_at": "2022-03-26 02:10",
@@ -173,8 +174,8 @@ def test_incidents_and_audit(people: Store, db_path: Path, tmp_path: Path) -> No
         },
         stays=[1],
     )
-    people.add_action(incident, "测体温")
-    people.close_incident(incident, "退烧", "2022-03-26 05:00")
+    people.incidents.add_action(incident, "测体温")
+    people.incidents.close(incident, "退烧", "2022-03-26 05:00")
 
     out = tmp_path / "i.csv"
     assert run_export("incidents", db_path, out=out) == 0
@@ -247,7 +248,7 @@ def test_round_trip_of_a_quote_the_user_typed(people: Store, db_path: Path, tmp_
     fields = dict(zip(ARRIVAL_HEADER, person_row(9), strict=True))
     fields["notes"] = "'=not a formula"
     fields["name"] = "'Quoted"
-    people.register_arrival(fields)
+    people.stays.register(fields)
     out = tmp_path / "a.csv"
     assert run_export("arrivals", db_path, out=out) == 0
     other = tmp_path / "other.db"
@@ -264,10 +265,10 @@ def test_discharged_and_voided_stays_are_skipped_on_reimport(
     people: Store, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     negative_tests(people, 1)
-    people.discharge(
+    people.stays.discharge(
         {"id_number": resident_id(1), "discharged_at": "2022-04-08 09:00", "kind": "released_home"}
     )
-    people.void(STAYS, 3, "registered twice")
+    people.stays.void(STAYS, 3, "registered twice")
     out = tmp_path / "a.csv"
     assert run_export("arrivals", db_path, out=out) == 0
     other = tmp_path / "other.db"
@@ -320,7 +321,7 @@ def test_override_is_exported_and_imports_again(
     people: Store, db_path: Path, tmp_path: Path
 ) -> None:
     reason = "末次核酸报告延迟，疾控中心电话确认阴性"
-    people.discharge(
+    people.stays.discharge(
         {
             "id_number": resident_id(2),
             "discharged_at": "2022-04-08 09:00",
@@ -337,7 +338,7 @@ def test_override_is_exported_and_imports_again(
     other = tmp_path / "other.db"
     fresh = open_store(other, create=True)
     setup_points(fresh)
-    fresh.register_arrival(dict(zip(ARRIVAL_HEADER, person_row(2), strict=True)))
+    fresh.stays.register(dict(zip(ARRIVAL_HEADER, person_row(2), strict=True)))
     fresh.close()
     assert run_import("discharges", out, other) == 0
     again = open_store(other, read_only=True)
@@ -348,10 +349,10 @@ def test_override_is_exported_and_imports_again(
 def test_checks_day_by_day_with_who_entered_them(
     people: Store, db_path: Path, tmp_path: Path, cli: CliRunner
 ) -> None:
-    people.record_check(2, "2022-03-26", "afternoon", "365", at="2022-03-26 15:10")
-    people.record_check(1, "2022-03-26", "morning", "m", at="2022-03-26 08:05")
-    people.record_check(1, "2022-03-26", "afternoon", "38.5", "咳嗽", at="2022-03-26 15:05")
-    people.record_check(2, "2022-03-26", "morning", "366", at="2022-03-26 08:07")
+    people.health.record_check(2, "2022-03-26", "afternoon", "365", at="2022-03-26 15:10")
+    people.health.record_check(1, "2022-03-26", "morning", "m", at="2022-03-26 08:05")
+    people.health.record_check(1, "2022-03-26", "afternoon", "38.5", "咳嗽", at="2022-03-26 15:05")
+    people.health.record_check(2, "2022-03-26", "morning", "366", at="2022-03-26 08:07")
 
     result = cli("export", "checks")
 
@@ -388,9 +389,9 @@ def test_checks_day_by_day_with_who_entered_them(
 def test_a_corrected_check_shows_who_corrected_it(
     people: Store, db_path: Path, tmp_path: Path
 ) -> None:
-    people.record_check(1, "2022-03-26", "morning", "365", at="2022-03-26 08:05")
+    people.health.record_check(1, "2022-03-26", "morning", "365", at="2022-03-26 08:05")
     night = open_store(db_path, actor=Actor("夜班护士"), clock=lambda: FIXED_NOW)
-    night.record_check(1, "2022-03-26", "morning", "368", at="2022-03-26 08:40")
+    night.health.record_check(1, "2022-03-26", "morning", "368", at="2022-03-26 08:40")
     night.close()
     out = tmp_path / "c.json"
     assert run_export("checks", db_path, fmt="json", out=out) == 0
@@ -402,8 +403,8 @@ def test_tests_export_and_import_again(
     people: Store, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     negative_tests(people, 1)
-    (first, _), *_ = people.tests_of(2)
-    people.record_test_result(first, "positive", "2022-03-25 18:00")
+    (first, _), *_ = people.health.tests_of(2)
+    people.health.record_result(first, "positive", "2022-03-25 18:00")
     out = tmp_path / "t.csv"
     assert run_export("tests", db_path, out=out) == 0
     rows = read_csv(out.read_bytes())
@@ -441,7 +442,7 @@ def test_tests_export_and_import_again(
     fresh = open_store(other, create=True)
     setup_points(fresh)
     for n in (3, 1, 2):
-        fresh.register_arrival(dict(zip(ARRIVAL_HEADER, person_row(n), strict=True)))
+        fresh.stays.register(dict(zip(ARRIVAL_HEADER, person_row(n), strict=True)))
     fresh.close()
     capsys.readouterr()
     # Person 4 (a passport holder) is not in the other database: left out of the file.
@@ -458,8 +459,8 @@ def test_tests_export_and_import_again(
     assert "skipped 7 row(s)" in printed
     assert "1 positive result(s)" in printed
     copy = open_store(other, read_only=True)
-    assert [t["result"] for _, t in copy.tests_of(2)] == ["negative"] * 4  # person 1
-    assert copy.tests_of(3)[0][1]["result"] == "positive"  # person 2's day 1
+    assert [t["result"] for _, t in copy.health.tests_of(2)] == ["negative"] * 4  # person 1
+    assert copy.health.tests_of(3)[0][1]["result"] == "positive"  # person 2's day 1
     (draft,) = copy.rows("incidents").values()
     assert (draft["status"], draft["stays"]) == ("draft", [3])
 

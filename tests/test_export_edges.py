@@ -21,7 +21,7 @@ def crowded(store: Store) -> Store:
     store.save_point("DD01", "一号点", rooms)  # type: ignore[arg-type]
     with store.transaction():
         for n in range(150):
-            store.register_arrival(
+            store.stays.register(
                 {
                     "point": "DD01",
                     "name": f"旅客{n}" + "长" * 40,

@@ -37,7 +37,7 @@ def history(db_path: Path, clock: Clock) -> Iterator[Store]:
         ("P3", "2026-11-29 08:30"),
     ):
         clock.now = datetime.strptime(at, "%Y-%m-%d %H:%M")
-        store.register_arrival(
+        store.stays.register(
             {
                 "point": "DD01",
                 "name": f"住客{number}",

@@ -20,8 +20,8 @@ from isolation_tui.app import IsolationApp
 from isolation_tui.domain.errors import FieldError
 from isolation_tui.headless.check import problems
 from isolation_tui.i18n import set_language
-from isolation_tui.storage.health import CHECKS
-from isolation_tui.storage.repository import INCIDENTS, STAYS, Store
+from isolation_tui.storage.repository import Store
+from isolation_tui.storage.tables import CHECKS, INCIDENTS, STAYS
 from isolation_tui.widgets.form import ChoiceField
 from isolation_tui.widgets.record_table import RecordTable
 
@@ -55,7 +55,7 @@ def arrive(store: Store, number: str, name: str, **extra: str) -> int:
         "arrived_at": "2026-11-28 14:05",
         **extra,
     }
-    return store.register_arrival(fields)
+    return store.stays.register(fields)
 
 
 def status(app: IsolationApp) -> str:
@@ -109,7 +109,7 @@ def test_a_room_left_empty_is_given_again_before_a_family_room(hotel: Store) -> 
     first = arrive(hotel, MAN, "王强")
     arrive(hotel, WOMAN, "赵敏")
     arrive(hotel, "E1", "Smith", id_type="passport")
-    hotel.discharge({"stay": str(first), "discharged_at": "now", "kind": "hospital"})
+    hotel.stays.discharge({"stay": str(first), "discharged_at": "now", "kind": "hospital"})
     again = arrive(hotel, LI_SI, "李四")
     assert hotel.get(STAYS, again)["room"] == "301"  # type: ignore[index]
     family = arrive(hotel, "E2", "Jones", id_type="passport")

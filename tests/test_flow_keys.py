@@ -17,14 +17,14 @@ from isolation_tui.screens.confirm import ConfirmScreen
 from isolation_tui.screens.handover import HandoverScreen
 from isolation_tui.screens.handover_history import HandoverViewScreen
 from isolation_tui.screens.rounds import QuickEntryScreen
-from isolation_tui.storage.health import CHECKS
 from isolation_tui.storage.repository import Store
+from isolation_tui.storage.tables import CHECKS
 
 SIZE = (80, 24)
 
 
 def pending(store: Store) -> list[str]:
-    return [test["result"] for _, test in store.tests_of(1)]
+    return [test["result"] for _, test in store.health.tests_of(1)]
 
 
 def title(app: IsolationApp) -> str:
@@ -152,7 +152,7 @@ def footer_keys(app: IsolationApp) -> set[str]:
 
 
 async def test_an_acknowledged_handover_does_not_offer_a(one_person: Store, lang: str) -> None:
-    handover_id = one_person.sign_handover(one_person.handover_summary("DD01"), "", "张三")
+    handover_id = one_person.handovers.sign(one_person.handovers.summary("DD01"), "", "张三")
     app = IsolationApp(one_person, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f5")
@@ -161,7 +161,7 @@ async def test_an_acknowledged_handover_does_not_offer_a(one_person: Store, lang
         await pilot.press("h", "enter")
         await pilot.pause()
         assert "a" in footer_keys(app)
-        one_person.acknowledge_handover(handover_id, "李四")
+        one_person.handovers.acknowledge(handover_id, "李四")
         app.apply_changes_now()
         await pilot.pause()
         assert "a" not in footer_keys(app)

@@ -12,7 +12,8 @@ from textual.widgets._footer import FooterKey
 
 from isolation_tui.app import IsolationApp
 from isolation_tui.i18n import set_language, t
-from isolation_tui.storage.repository import STAYS, Store
+from isolation_tui.storage.repository import Store
+from isolation_tui.storage.tables import STAYS
 from isolation_tui.widgets import record_table
 from isolation_tui.widgets.record_table import RecordTable
 
@@ -80,7 +81,7 @@ LONG_NAME = "振安1号点·五龙背温泉宾馆"
 @pytest.fixture
 def long_named(store: Store) -> Store:
     store.save_point("ZA01", LONG_NAME, [{"code": "101", "floor": "1", "beds": 1}])
-    store.register_arrival(
+    store.stays.register(
         {
             "point": "ZA01",
             "name": "李四",
@@ -130,7 +131,7 @@ def column_widths(table: RecordTable) -> list[int]:
 
 async def test_the_incident_table_keeps_its_widths_and_fits(one_person: Store, lang: str) -> None:
     for kind, severity in [("facility", "2"), ("medical", "3"), ("supply", "1")]:
-        one_person.open_incident(
+        one_person.incidents.open(
             {
                 "point": "DD01",
                 "occurred_at": "2026-11-29 08:00",
@@ -176,7 +177,7 @@ async def test_the_overview_opens_on_your_own_point(store: Store, lang: str) -> 
 def eight_people(store: Store) -> Store:
     store.save_point("DD01", "一号点", [{"code": f"10{n}", "beds": 1} for n in range(8)])
     for n in range(8):
-        store.register_arrival(
+        store.stays.register(
             {
                 "point": "DD01",
                 "name": f"住客{n}",
@@ -237,7 +238,7 @@ async def test_a_discharge_is_named_by_whose_it_is(store: Store, lang: str) -> N
     """Discharge numbers and person numbers differ: every message names the person."""
     store.save_point("DD01", "一号点", [{"code": f"10{n}", "beds": 1} for n in range(3)])
     for n, name in enumerate(["李四", "王五", "赵六"]):
-        store.register_arrival(
+        store.stays.register(
             {
                 "point": "DD01",
                 "name": name,
@@ -248,7 +249,7 @@ async def test_a_discharge_is_named_by_whose_it_is(store: Store, lang: str) -> N
             }
         )
     # Discharge 1 is person 3's; the one made below, discharge 2, is person 1's.
-    store.discharge({"stay": "3", "discharged_at": "2026-11-29 08:00", "kind": "hospital"})
+    store.stays.discharge({"stay": "3", "discharged_at": "2026-11-29 08:00", "kind": "hospital"})
     app = IsolationApp(store, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f3", "d")
@@ -290,7 +291,7 @@ async def test_an_open_choice_list_says_its_keys_in_chinese(
 
 async def test_the_correction_form_names_the_nationality(store: Store, lang: str) -> None:
     store.save_point("DD01", "一号点", [{"code": "101", "beds": 1}])
-    stay_id = store.register_arrival(
+    stay_id = store.stays.register(
         {
             "point": "DD01",
             "name": "张伟",
@@ -318,7 +319,7 @@ async def test_the_arrivals_and_discharges_lists_fit_80_columns(
     eight_people: Store, lang: str
 ) -> None:
     for stay in range(1, 4):
-        eight_people.discharge(
+        eight_people.stays.discharge(
             {
                 "stay": str(stay),
                 "discharged_at": "2026-11-29 08:00",
@@ -352,5 +353,5 @@ async def test_a_held_release_says_why_whole(one_person: Store, lang: str) -> No
         await pilot.press("f3", "d")
         await pilot.pause()
         held = shown(app, app.screen.query_one("#release-held"))
-        why = one_person.release_block(1)
+        why = one_person.health.release_block(1)
         assert whole(t("ui.release_held", why=why)) in held

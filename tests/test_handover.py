@@ -14,14 +14,14 @@ from textual.widgets import Input, Static, TextArea
 from isolation_tui.app import IsolationApp
 from isolation_tui.domain.errors import FieldError
 from isolation_tui.headless.handover_report import render
-from isolation_tui.storage.handovers import HANDOVERS
-from isolation_tui.storage.repository import STAYS, Store
+from isolation_tui.storage.repository import Store
+from isolation_tui.storage.tables import HANDOVERS, STAYS
 
 SIZE = (80, 24)
 
 
 def arrive(store: Store, number: str, room: str = "", name: str = "") -> int:
-    return store.register_arrival(
+    return store.stays.register(
         {
             "point": "DD01",
             "room": room,
@@ -46,8 +46,10 @@ def point(store: Store) -> Store:
 
 def test_window_holds_exactly_what_was_recorded_since_the_last_handover(point: Store) -> None:
     first = arrive(point, "P1")
-    point.discharge({"stay": str(first), "discharged_at": "2026-11-29 09:00", "kind": "hospital"})
-    incident = point.open_incident(
+    point.stays.discharge(
+        {"stay": str(first), "discharged_at": "2026-11-29 09:00", "kind": "hospital"}
+    )
+    incident = point.incidents.open(
         {
             "point": "DD01",
             "occurred_at": "09:10",
@@ -56,17 +58,17 @@ def test_window_holds_exactly_what_was_recorded_since_the_last_handover(point: S
             "summary": "38.5",
         }
     )
-    summary = point.handover_summary("DD01")
+    summary = point.handovers.summary("DD01")
     assert [a["id"] for a in summary["arrivals"]] == [first]
     assert summary["discharges_by_kind"] == {"hospital": 1}
     assert [i["id"] for i in summary["incidents_opened"]] == [incident]
     assert [i["id"] for i in summary["incidents_open"]] == [incident]
     assert summary["blocked_rooms"] == ["DD01 106"]
-    point.sign_handover(summary, "平稳", "张三")
+    point.handovers.sign(summary, "平稳", "张三")
 
     second = arrive(point, "P2")
-    point.close_incident(incident, "退烧", "09:20")
-    arrive_elsewhere = point.register_arrival(
+    point.incidents.close(incident, "退烧", "09:20")
+    arrive_elsewhere = point.stays.register(
         {
             "point": "DD02",
             "name": "别处",
@@ -76,7 +78,7 @@ def test_window_holds_exactly_what_was_recorded_since_the_last_handover(point: S
             "arrived_at": "09:00",
         }
     )
-    following = point.handover_summary("DD01")
+    following = point.handovers.summary("DD01")
     assert [a["id"] for a in following["arrivals"]] == [second]
     assert following["discharges"] == [] and following["incidents_opened"] == []
     assert [i["id"] for i in following["incidents_handled"]] == [incident]
@@ -85,31 +87,31 @@ def test_window_holds_exactly_what_was_recorded_since_the_last_handover(point: S
     assert following["counters_start"]["incidents_open"] == 1
     assert following["counters_end"]["received"] == 2
     assert following["counters_end"]["incidents_handled"] == 1
-    everywhere = point.handover_summary(None)
+    everywhere = point.handovers.summary(None)
     assert [a["id"] for a in everywhere["arrivals"]] == [first, second, arrive_elsewhere]
 
 
 def test_a_chosen_start_includes_its_own_minute(point: Store) -> None:
     arrive(point, "P1")
-    summary = point.handover_summary("DD01", since="2026-11-29 09:30")
+    summary = point.handovers.summary("DD01", since="2026-11-29 09:30")
     assert len(summary["arrivals"]) == 1  # recorded at 09:30 (the store's clock)
-    assert point.handover_summary("DD01", since="2026-11-29 09:31")["arrivals"] == []
+    assert point.handovers.summary("DD01", since="2026-11-29 09:31")["arrivals"] == []
 
 
 def test_signed_handover_is_kept_as_signed(point: Store) -> None:
     stay = arrive(point, "P1", name="王小明")
-    handover_id = point.sign_handover(point.handover_summary("DD01"), "注意 101", "张三")
+    handover_id = point.handovers.sign(point.handovers.summary("DD01"), "注意 101", "张三")
     signed = point.get(HANDOVERS, handover_id)
     assert signed is not None
     before = render(signed["summary"], signed["notes"], signed, "txt")
-    point.correct_stay(stay, {"name": "王晓明"}, "spelling")
-    point.void(STAYS, stay, "wrong person")
+    point.stays.correct(stay, {"name": "王晓明"}, "spelling")
+    point.stays.void(STAYS, stay, "wrong person")
     after = point.get(HANDOVERS, handover_id)
     assert after is not None
     assert render(after["summary"], after["notes"], after, "txt") == before
     assert "王小明" in before and "王晓明" not in before
-    point.acknowledge_handover(handover_id, "李四")
-    point.add_addendum(handover_id, "101 改为王晓明")
+    point.handovers.acknowledge(handover_id, "李四")
+    point.handovers.add_addendum(handover_id, "101 改为王晓明")
     final = point.get(HANDOVERS, handover_id)
     assert final is not None
     assert final["summary"] == signed["summary"]
@@ -117,7 +119,7 @@ def test_signed_handover_is_kept_as_signed(point: Store) -> None:
     text = render(final["summary"], final["notes"], final, "txt")
     assert "李四" in text and "101 改为王晓明" in text
     with pytest.raises(Exception, match="already acknowledged"):
-        point.acknowledge_handover(handover_id, "王五")
+        point.handovers.acknowledge(handover_id, "王五")
 
 
 def shown(app: IsolationApp) -> str:
@@ -130,7 +132,7 @@ def shown(app: IsolationApp) -> str:
 def test_every_format_carries_the_same_figures(point: Store) -> None:
     for n in range(3):
         arrive(point, f"P{n}")
-    summary = point.handover_summary("DD01")
+    summary = point.handovers.summary("DD01")
     md = render(summary, "", None, "md")
     txt = render(summary, "", None, "txt")
     html = render(summary, "", None, "html")
@@ -174,7 +176,7 @@ async def test_sign_register_and_the_next_window_has_exactly_that_arrival(point:
         assert app.screen.query_one("#field-outgoing", Input).value == "tester"
         await pilot.press("ctrl+s")
         await pilot.pause()
-        ((_, signed),) = point.handovers("DD01")
+        ((_, signed),) = point.handovers.past("DD01")
         assert signed["notes"] == "交班备注:一切正常" and signed["outgoing"] == "tester"
         assert [a["name"] for a in signed["summary"]["arrivals"]] == ["旅客P1"]
 
@@ -193,8 +195,8 @@ async def test_sign_register_and_the_next_window_has_exactly_that_arrival(point:
 
 async def test_history_opens_a_handover_as_signed(point: Store) -> None:
     stay = arrive(point, "P1", name="王小明")
-    handover_id = point.sign_handover(point.handover_summary("DD01"), "备注", "张三")
-    point.correct_stay(stay, {"name": "王晓明"}, "spelling")
+    handover_id = point.handovers.sign(point.handovers.summary("DD01"), "备注", "张三")
+    point.stays.correct(stay, {"name": "王晓明"}, "spelling")
     app = IsolationApp(point, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f5", "h")
@@ -216,15 +218,15 @@ async def test_history_opens_a_handover_as_signed(point: Store) -> None:
 
 def test_handover_lists_fevers_positives_and_missed_checks(point: Store) -> None:
     first = arrive(point, "P1")
-    point.sign_handover(point.handover_summary("DD01"), "", "张三")
+    point.handovers.sign(point.handovers.summary("DD01"), "", "张三")
     second = arrive(point, "P2")
-    point.record_check(first, "2026-11-29", "morning", "386", at="08:00")
-    point.record_check(second, "2026-11-29", "morning", "m", at="08:05")
+    point.health.record_check(first, "2026-11-29", "morning", "386", at="08:00")
+    point.health.record_check(second, "2026-11-29", "morning", "m", at="08:05")
     with pytest.raises(FieldError):  # before they arrived: refused, and not listed
-        point.record_check(first, "2026-11-28", "afternoon", "365", at="2026-11-28 15:00")
-    test_id = point.tests_of(second)[0][0]
-    point.record_test_result(test_id, "positive", "09:00")
-    summary = point.handover_summary("DD01")
+        point.health.record_check(first, "2026-11-28", "afternoon", "365", at="2026-11-28 15:00")
+    test_id = point.health.tests_of(second)[0][0]
+    point.health.record_result(test_id, "positive", "09:00")
+    summary = point.handovers.summary("DD01")
     assert [(f["stay"], f["temperature"]) for f in summary["fevers"]] == [(first, 38.6)]
     assert [p["stay"] for p in summary["positives"]] == [second]
     assert [(m["stay"], m["status"]) for m in summary["missed_checks"]] == [(second, "missed")]
@@ -237,24 +239,24 @@ def test_handover_lists_fevers_positives_and_missed_checks(point: Store) -> None
 
 def test_a_stale_handover_cannot_be_signed(point: Store) -> None:
     arrive(point, "P1")
-    seen_by_a = point.handover_summary("DD01")
-    seen_by_b = point.handover_summary("DD01")
-    point.sign_handover(seen_by_b, "", "李四")
+    seen_by_a = point.handovers.summary("DD01")
+    seen_by_b = point.handovers.summary("DD01")
+    point.handovers.sign(seen_by_b, "", "李四")
     with pytest.raises(FieldError) as stale:
-        point.sign_handover(seen_by_a, "", "张三")
+        point.handovers.sign(seen_by_a, "", "张三")
     assert "李四" in stale.value.message
-    assert len(point.handovers("DD01")) == 1
+    assert len(point.handovers.past("DD01")) == 1
     # A start chosen by hand may overlap on purpose.
-    chosen = point.handover_summary("DD01", since="2026-11-29 00:00")
-    point.sign_handover(chosen, "", "张三")
-    assert len(point.handovers("DD01")) == 2
+    chosen = point.handovers.summary("DD01", since="2026-11-29 00:00")
+    point.handovers.sign(chosen, "", "张三")
+    assert len(point.handovers.past("DD01")) == 2
 
 
 def test_handover_shows_drafts_overrides_and_counts_no_voided(point: Store) -> None:
     first = arrive(point, "P1")
     second = arrive(point, "P2")
-    point.record_check(first, "2026-11-29", "morning", "388", at="08:30")
-    point.discharge(
+    point.health.record_check(first, "2026-11-29", "morning", "388", at="08:30")
+    point.stays.discharge(
         {
             "stay": str(second),
             "discharged_at": "09:00",
@@ -263,9 +265,9 @@ def test_handover_shows_drafts_overrides_and_counts_no_voided(point: Store) -> N
             "override": "疾控中心复核阴性",
         }
     )
-    gone = point.discharge({"stay": str(first), "discharged_at": "09:10", "kind": "hospital"})
-    point.void("discharges", gone, "wrong person")
-    text = render(point.handover_summary("DD01"), "", None, "txt")
+    gone = point.stays.discharge({"stay": str(first), "discharged_at": "09:10", "kind": "hospital"})
+    point.stays.void("discharges", gone, "wrong person")
+    text = render(point.handovers.summary("DD01"), "", None, "txt")
     assert "drafts to confirm" in text and "38.8" in text
     assert "released despite the tests: 疾控中心复核阴性" in text
     assert "Discharges in the window: 1 (released home 1)" in text

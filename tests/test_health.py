@@ -9,8 +9,8 @@ import pytest
 from isolation_tui.domain.errors import FieldError, ValidationFailed
 from isolation_tui.domain.health import parse_temperature, planned_test_days
 from isolation_tui.headless.check import problems
-from isolation_tui.storage.health import CHECKS, TESTS
-from isolation_tui.storage.repository import AUDIT, DISCHARGES, INCIDENTS, Store
+from isolation_tui.storage.repository import Store
+from isolation_tui.storage.tables import AUDIT, CHECKS, DISCHARGES, INCIDENTS, TESTS
 
 
 @pytest.mark.parametrize(
@@ -49,7 +49,7 @@ def point(store: Store) -> Store:
 
 
 def arrive(store: Store, number: str, arrived: str = "2026-11-20 10:00") -> int:
-    return store.register_arrival(
+    return store.stays.register(
         {
             "point": "DD01",
             "name": f"旅客{number}",
@@ -62,7 +62,10 @@ def arrive(store: Store, number: str, arrived: str = "2026-11-20 10:00") -> int:
 
 
 def plan(store: Store, stay_id: int) -> list[tuple[int, str, str]]:
-    return [(t["planned_day"], t["planned_date"], t["result"]) for _, t in store.tests_of(stay_id)]
+    return [
+        (t["planned_day"], t["planned_date"], t["result"])
+        for _, t in store.health.tests_of(stay_id)
+    ]
 
 
 def test_tests_are_planned_with_the_arrival_and_follow_extensions(point: Store) -> None:
@@ -73,10 +76,10 @@ def test_tests_are_planned_with_the_arrival_and_follow_extensions(point: Store) 
         (7, "2026-11-26", "pending"),
         (14, "2026-12-03", "pending"),
     ]
-    point.extend_stay(stay, "-4", "shortened")
+    point.stays.extend(stay, "-4", "shortened")
     assert plan(point, stay)[-1] == (10, "2026-11-29", "pending")
     assert [d for d, _, _ in plan(point, stay)] == [1, 4, 7, 10]
-    point.extend_stay(stay, "+11", "contact of a case")
+    point.stays.extend(stay, "+11", "contact of a case")
     assert [d for d, _, _ in plan(point, stay)] == [1, 4, 7, 14, 21]
     voided = [t for t in point.rows(TESTS).values() if t.get("voided")]
     assert [t["planned_day"] for t in voided] == [14, 10]
@@ -84,7 +87,7 @@ def test_tests_are_planned_with_the_arrival_and_follow_extensions(point: Store) 
 
 def test_a_round_is_stored_and_entering_again_corrects_it(point: Store) -> None:
     stay = arrive(point, "P1")
-    check_id, draft, _ = point.record_check(stay, "2026-11-29", "morning", "365", at="08:10")
+    check_id, draft, _ = point.health.record_check(stay, "2026-11-29", "morning", "365", at="08:10")
     assert draft is None
     check = point.get(CHECKS, check_id)
     assert check is not None
@@ -94,7 +97,7 @@ def test_a_round_is_stored_and_entering_again_corrects_it(point: Store) -> None:
         "2026-11-29 08:10",
     )
     assert check["created"]["who"] == "tester"
-    again, _, _ = point.record_check(stay, "2026-11-29", "morning", "m")
+    again, _, _ = point.health.record_check(stay, "2026-11-29", "morning", "m")
     assert again == check_id and point.get(CHECKS, check_id)["status"] == "missed"  # type: ignore[index]
     last = list(point.rows(AUDIT).values())[-1]
     assert (last["action"], last["before"]["status"], last["after"]["status"]) == (
@@ -109,41 +112,41 @@ def test_bad_values_store_nothing(point: Store) -> None:
     before = len(point.rows(AUDIT))
     for value in ("abc", "33", "430"):
         with pytest.raises(FieldError):
-            point.record_check(stay, "2026-11-29", "morning", value)
+            point.health.record_check(stay, "2026-11-29", "morning", value)
     with pytest.raises(FieldError):
-        point.record_check(stay, "2026-11-30", "morning", "365")  # a future day
+        point.health.record_check(stay, "2026-11-30", "morning", "365")  # a future day
     assert point.rows(CHECKS) == {} and len(point.rows(AUDIT)) == before
 
 
 def test_a_fever_opens_one_draft_incident_to_confirm(point: Store) -> None:
     stay = arrive(point, "P1")
-    _, draft, _ = point.record_check(stay, "2026-11-29", "morning", "385", at="08:00")
+    _, draft, _ = point.health.record_check(stay, "2026-11-29", "morning", "385", at="08:00")
     assert draft is not None
     incident = point.get(INCIDENTS, draft)
     assert incident is not None
     assert (incident["status"], incident["kind"], incident["severity"]) == ("draft", "fever", 3)
     assert "38.5" in incident["summary"] and incident["stays"] == [stay]
-    _, again, _ = point.record_check(stay, "2026-11-29", "morning", "376")
+    _, again, _ = point.health.record_check(stay, "2026-11-29", "morning", "376")
     assert again == draft  # the same draft, not a second one
     counters = point.counters()["DD01"]
     assert (counters.incidents_draft, counters.incidents_open) == (1, 0)
-    point.confirm_incident(draft)
+    point.incidents.confirm(draft)
     assert point.counters()["DD01"].incidents_open == 1
     with pytest.raises(FieldError):
-        point.confirm_incident(draft)
+        point.incidents.confirm(draft)
 
 
 def test_a_positive_test_holds_a_release_home_until_overridden(point: Store) -> None:
     stay = arrive(point, "P1", "2026-11-15 10:00")  # due 2026-11-29: today
-    tests = point.tests_of(stay)
-    draft = point.record_test_result(tests[-1][0], "阳性", "09:00")
+    tests = point.health.tests_of(stay)
+    draft = point.health.record_result(tests[-1][0], "阳性", "09:00")
     assert draft is not None and point.get(INCIDENTS, draft)["kind"] == "positive_test"  # type: ignore[index]
     fields = {"stay": str(stay), "discharged_at": "now", "kind": "released_home"}
     with pytest.raises(FieldError) as held:
-        point.discharge(fields)
+        point.stays.discharge(fields)
     assert held.value.field == "override" and "positive" in held.value.message
     assert point.rows(DISCHARGES) == {}
-    discharge_id = point.discharge({**fields, "override": "retest negative at the CDC lab"})
+    discharge_id = point.stays.discharge({**fields, "override": "retest negative at the CDC lab"})
     assert point.get(DISCHARGES, discharge_id)["test_override"] == "retest negative at the CDC lab"  # type: ignore[index]
     created = [a for a in point.rows(AUDIT).values() if a["table"] == DISCHARGES]
     assert created[0]["after"]["test_override"] == "retest negative at the CDC lab"
@@ -151,38 +154,38 @@ def test_a_positive_test_holds_a_release_home_until_overridden(point: Store) -> 
 
 def test_a_negative_last_test_lets_them_go_home(point: Store) -> None:
     stay = arrive(point, "P1", "2026-11-15 10:00")
-    point.record_test_result(point.tests_of(stay)[-1][0], "negative", "2026-11-28 08:00")
-    point.discharge({"stay": str(stay), "discharged_at": "now", "kind": "released_home"})
+    point.health.record_result(point.health.tests_of(stay)[-1][0], "negative", "2026-11-28 08:00")
+    point.stays.discharge({"stay": str(stay), "discharged_at": "now", "kind": "released_home"})
     assert point.counters()["DD01"].released_home == 1
 
 
 def test_results_are_checked(point: Store) -> None:
     stay = arrive(point, "P1")
-    first = point.tests_of(stay)[0][0]
+    first = point.health.tests_of(stay)[0][0]
     with pytest.raises(FieldError):
-        point.record_test_result(first, "maybe")
+        point.health.record_result(first, "maybe")
     with pytest.raises(FieldError):
-        point.record_test_result(first, "negative", "2026-11-19 10:00")  # before arrival
+        point.health.record_result(first, "negative", "2026-11-19 10:00")  # before arrival
     with pytest.raises(FieldError):
-        point.record_test_result(first, "negative", "2026-11-30 10:00")  # future
+        point.health.record_result(first, "negative", "2026-11-30 10:00")  # future
 
 
 def test_tests_due_and_missed_checks_are_counted(point: Store) -> None:
     stay = arrive(point, "P1")
     other = arrive(point, "P2")
-    due = point.tests_due("DD01", date(2026, 11, 29))
+    due = point.health.tests_due("DD01", date(2026, 11, 29))
     assert [t["planned_day"] for _, t in due] == [1, 1, 4, 4, 7, 7]
-    point.record_check(stay, "2026-11-29", "morning", "366")
+    point.health.record_check(stay, "2026-11-29", "morning", "366")
     counters = point.counters()["DD01"]
     # 09:30: the morning round is not over yet, so nothing counts as missed.
     assert (counters.tests_due, counters.missed_checks) == (6, 0)
-    assert point.missed_checks("DD01", point.clock().replace(hour=11)) == 1
+    assert point.health.missed_checks("DD01", point.clock().replace(hour=11)) == 1
     assert other in point.open_stays("DD01")
 
 
 def test_rounds_go_by_floor_and_room(point: Store) -> None:
     for number, room in (("A", "305"), ("B", "301"), ("C", "303")):
-        point.register_arrival(
+        point.stays.register(
             {
                 "point": "DD01",
                 "room": room,
@@ -193,30 +196,30 @@ def test_rounds_go_by_floor_and_room(point: Store) -> None:
                 "arrived_at": "2026-11-20 10:00",
             }
         )
-    assert [s["room"] for _, s in point.round_people("DD01")] == ["301", "303", "305"]
+    assert [s["room"] for _, s in point.health.round_people("DD01")] == ["301", "303", "305"]
 
 
 def test_early_release_needs_both_note_and_test(point: Store) -> None:
     stay = arrive(point, "P1")  # due 2026-12-04
     with pytest.raises(ValidationFailed):
-        point.discharge({"stay": str(stay), "discharged_at": "now", "kind": "released_home"})
+        point.stays.discharge({"stay": str(stay), "discharged_at": "now", "kind": "released_home"})
 
 
 def test_a_point_sets_its_own_schedule(point: Store) -> None:
-    assert point.set_test_schedule("DD01", "境外回国", "1, 3,5") == [1, 3, 5]
+    assert point.health.set_schedule("DD01", "境外回国", "1, 3,5") == [1, 3, 5]
     stay = arrive(point, "P1")
     assert [d for d, _, _ in plan(point, stay)] == [1, 3, 5, 14]
     for bad in ("", "0,3", "a,b", "1,200"):
         with pytest.raises(FieldError):
-            point.set_test_schedule("DD01", "inbound", bad)
+            point.health.set_schedule("DD01", "inbound", bad)
     with pytest.raises(FieldError):
-        point.set_test_schedule("XX", "inbound", "1")
+        point.health.set_schedule("XX", "inbound", "1")
 
 
 def test_check_finds_a_release_home_without_a_negative_last_test(point: Store) -> None:
     stay = arrive(point, "P1", "2026-11-15 10:00")
-    point.record_check(stay, "2026-11-29", "morning", "366")
-    point.discharge(
+    point.health.record_check(stay, "2026-11-29", "morning", "366")
+    point.stays.discharge(
         {"stay": str(stay), "discharged_at": "now", "kind": "released_home", "override": "CDC ok"}
     )
     assert list(problems(point)) == []
@@ -229,17 +232,17 @@ def test_check_finds_a_release_home_without_a_negative_last_test(point: Store) -
 
 def test_a_check_marked_missed_counts_at_once(point: Store) -> None:
     stay = arrive(point, "P1")
-    assert point.missed_checks("DD01", point.clock()) == 0  # 09:30: round not over yet
-    point.record_check(stay, "2026-11-29", "morning", "m")
-    assert point.missed_checks("DD01", point.clock()) == 1
+    assert point.health.missed_checks("DD01", point.clock()) == 0  # 09:30: round not over yet
+    point.health.record_check(stay, "2026-11-29", "morning", "m")
+    assert point.health.missed_checks("DD01", point.clock()) == 1
 
 
 def test_a_sample_taken_days_early_cannot_fill_a_later_test(point: Store) -> None:
     stay = arrive(point, "P1")  # tests planned 11-20, 11-23, 11-26, 12-03
-    last_id = point.tests_of(stay)[-1][0]
+    last_id = point.health.tests_of(stay)[-1][0]
     with pytest.raises(FieldError) as early:
-        point.record_test_result(last_id, "negative", "2026-11-29 09:00")
+        point.health.record_result(last_id, "negative", "2026-11-29 09:00")
     assert early.value.field == "taken_at" and "2026-12-03" in early.value.message
-    assert point.tests_of(stay)[-1][1]["result"] == "pending"
-    fourth_day = point.tests_of(stay)[1][0]
-    point.record_test_result(fourth_day, "negative", "2026-11-22 09:00")  # a day early: fine
+    assert point.health.tests_of(stay)[-1][1]["result"] == "pending"
+    fourth_day = point.health.tests_of(stay)[1][0]
+    point.health.record_result(fourth_day, "negative", "2026-11-22 09:00")  # a day early: fine

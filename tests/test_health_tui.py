@@ -13,8 +13,8 @@ from textual.widgets import Input, Static
 
 from isolation_tui.app import IsolationApp
 from isolation_tui.storage.actor import Actor
-from isolation_tui.storage.health import CHECKS, TESTS
-from isolation_tui.storage.repository import DISCHARGES, INCIDENTS, STAYS, Store, open_store
+from isolation_tui.storage.repository import Store, open_store
+from isolation_tui.storage.tables import CHECKS, DISCHARGES, INCIDENTS, STAYS, TESTS
 from isolation_tui.widgets.counter_bar import CounterCell
 from isolation_tui.widgets.record_table import RecordTable
 
@@ -30,7 +30,7 @@ def floor_store(store: Store) -> Store:
     rooms += [{"code": code, "floor": "3", "beds": 1, "blocked": False} for code in FLOOR]
     store.save_point("DD01", "一号点", rooms)
     for n, room in enumerate(["201", *FLOOR]):
-        store.register_arrival(
+        store.stays.register(
             {
                 "point": "DD01",
                 "room": room,
@@ -54,7 +54,7 @@ def floor_stays(store: Store) -> list[int]:
 
 
 def morning(store: Store, stay_id: int) -> dict[str, object] | None:
-    check_id = store.check_of(stay_id, DAY, "morning")
+    check_id = store.health.check_of(stay_id, DAY, "morning")
     return store.get(CHECKS, check_id) if check_id is not None else None
 
 
@@ -161,7 +161,7 @@ async def test_a_fever_opens_a_draft_incident_to_confirm(floor_store: Store) -> 
 
 
 async def test_a_draft_raised_by_mistake_is_voided_with_a_reason(floor_store: Store) -> None:
-    floor_store.record_check(1, DAY, "morning", "375")
+    floor_store.health.record_check(1, DAY, "morning", "375")
     app = IsolationApp(floor_store, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f4", "v")
@@ -203,7 +203,7 @@ async def test_entering_again_corrects_and_the_other_round_is_apart(floor_store:
         await pilot.pause()
         assert "Afternoon round" in str(app.screen.query_one("#screen-title", Static).content)
     assert morning(floor_store, 1)["temperature"] == 36.6  # type: ignore[index]
-    afternoon = floor_store.get(CHECKS, floor_store.check_of(1, DAY, "afternoon") or 0)
+    afternoon = floor_store.get(CHECKS, floor_store.health.check_of(1, DAY, "afternoon") or 0)
     assert afternoon is not None and afternoon["temperature"] == 36.9
     assert len(floor_store.rows(CHECKS)) == 2
 
@@ -223,7 +223,7 @@ async def test_read_only_round_stores_nothing(db_path: Path, floor_store: Store)
 
 
 def results(store: Store) -> list[tuple[int, str, str]]:
-    return [(t["planned_day"], t["result"], t["taken_at"]) for _, t in store.tests_of(1)]
+    return [(t["planned_day"], t["result"], t["taken_at"]) for _, t in store.health.tests_of(1)]
 
 
 async def test_results_typed_quickly(one_person: Store) -> None:
@@ -315,8 +315,8 @@ async def test_a_stored_result_changes_only_when_asked_and_its_draft_follows(
 
 
 async def test_a_negative_last_test_lets_the_person_go_home(one_person: Store) -> None:
-    for test_id, _ in one_person.tests_of(1):
-        one_person.record_test_result(test_id, "negative", "2026-11-28 08:00")
+    for test_id, _ in one_person.health.tests_of(1):
+        one_person.health.record_result(test_id, "negative", "2026-11-28 08:00")
     app = IsolationApp(one_person, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f3", "d")
@@ -359,7 +359,7 @@ async def test_the_palette_reaches_the_round_and_its_keys(floor_store: Store) ->
 
 
 async def test_an_early_held_release_names_every_problem_at_once(one_person: Store) -> None:
-    one_person.extend_stay(1, "+3", "contact of a positive case")  # due 12-02: early
+    one_person.stays.extend(1, "+3", "contact of a positive case")  # due 12-02: early
     app = IsolationApp(one_person, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f3", "d")

@@ -27,7 +27,8 @@ from markdown_it import MarkdownIt
 import isolation_tui
 from isolation_tui.headless.handover_report import render
 from isolation_tui.storage.actor import Actor
-from isolation_tui.storage.repository import AUDIT, STAYS, Store, open_store
+from isolation_tui.storage.repository import Store, open_store
+from isolation_tui.storage.tables import AUDIT, STAYS
 
 ROOMS = "point,point_name,room,floor,beds,blocked\nDD01,一号点,101,1,2,\nDD01,一号点,102,1,2,\n"
 ESCAPES = "\x1b]0;pwned\x07\x1b[2J"
@@ -319,7 +320,7 @@ def hostile_store(store: Store) -> Store:
     rooms = [{"code": f"10{n}", "floor": "1", "beds": 1, "blocked": False} for n in range(1, 5)]
     store.save_point("DD01", f"一号点 {SCRIPT}", rooms)
     for n, name in enumerate([LINK, PIXEL, SCRIPT, "*em* **strong** _x_ `code` # h | a"]):
-        store.register_arrival(
+        store.stays.register(
             {
                 "point": "DD01",
                 "name": name,
@@ -336,7 +337,7 @@ NOTES = f"> quoted\n# heading\n1. listed\n- item {LINK}\n    indented code\n{SCR
 
 
 def markdown_of(store: Store) -> str:
-    summary = store.handover_summary("DD01")
+    summary = store.handovers.summary("DD01")
     return render(summary, NOTES, None, "md")
 
 
@@ -360,7 +361,7 @@ def test_markdown_handover_has_no_live_link_pixel_or_html(hostile_store: Store) 
 
 
 def test_html_handover_escapes_html(hostile_store: Store) -> None:
-    html = render(hostile_store.handover_summary("DD01"), NOTES, None, "html")
+    html = render(hostile_store.handovers.summary("DD01"), NOTES, None, "html")
     assert "<script" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
@@ -502,7 +503,7 @@ async def test_the_terminal_program_shows_stored_escape_sequences_as_nothing(
     without them: they would retitle or clear the supervisor's terminal."""
     from isolation_tui.app import IsolationApp
 
-    point_store_plain.register_arrival(
+    point_store_plain.stays.register(
         {
             "point": "DD01",
             "name": "王五",

@@ -26,16 +26,8 @@ from isolation_tui.domain.idnumber import make_resident_id
 from isolation_tui.headless.imports import COLUMNS, command, decode, run_import, split_rows
 from isolation_tui.headless.imports.reading import ImportFileError
 from isolation_tui.storage import engine
-from isolation_tui.storage.health import CHECKS, TESTS
-from isolation_tui.storage.repository import (
-    AUDIT,
-    DISCHARGES,
-    INCIDENTS,
-    POINTS,
-    STAYS,
-    Store,
-    open_store,
-)
+from isolation_tui.storage.repository import Store, open_store
+from isolation_tui.storage.tables import AUDIT, CHECKS, DISCHARGES, INCIDENTS, POINTS, STAYS, TESTS
 
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -177,8 +169,8 @@ def points(store: Store) -> Store:
 def negative_tests(store: Store, stay_id: int) -> None:
     """Every planned test of the stay taken on its planned date and negative, as a
     release home needs (the day-1 sample after the 14:05 arrival)."""
-    for test_id, test in store.tests_of(stay_id):
-        store.record_test_result(test_id, "negative", test["planned_date"] + " 16:00")
+    for test_id, test in store.health.tests_of(stay_id):
+        store.health.record_result(test_id, "negative", test["planned_date"] + " 16:00")
 
 
 @pytest.fixture
@@ -187,7 +179,7 @@ def with_people(points: Store) -> Store:
     all their tests (days 1, 4, 7 and 14) negative: free to go home on 2022-04-08."""
     for n in (900, 901):
         fields = dict(zip(ARRIVAL_HEADER, person_row(n), strict=True))
-        negative_tests(points, points.register_arrival(fields))
+        negative_tests(points, points.stays.register(fields))
     return points
 
 
@@ -1503,7 +1495,7 @@ def test_gb18030_with_rare_name_characters_still_imports(
 def untested(with_people: Store) -> Store:
     """Persons 900 and 901 tested negative, and person 902 (stay 3) whose tests are
     all still pending."""
-    with_people.register_arrival(dict(zip(ARRIVAL_HEADER, person_row(902), strict=True)))
+    with_people.stays.register(dict(zip(ARRIVAL_HEADER, person_row(902), strict=True)))
     return with_people
 
 
@@ -1516,8 +1508,8 @@ def test_release_home_without_a_negative_last_test_is_refused(
     last: str,
 ) -> None:
     if last == "positive":
-        test_id, _ = untested.tests_of(3)[-1]
-        untested.record_test_result(test_id, "positive", "2022-04-07 08:00")
+        test_id, _ = untested.health.tests_of(3)[-1]
+        untested.health.record_result(test_id, "positive", "2022-04-07 08:00")
     before = state(db_path)
     file = write_csv(tmp_path / "d.csv", DISCHARGE_HEADER, [discharge(900), discharge(902)])
 
@@ -1613,13 +1605,15 @@ def lab(n: int, **changes: str) -> list[str]:
 def isolated(points: Store) -> Store:
     """Persons 900 (stay 1) and 901 (stay 2), arrived 2022-03-25 14:05, no results yet."""
     for n in (900, 901):
-        points.register_arrival(dict(zip(ARRIVAL_HEADER, person_row(n), strict=True)))
+        points.stays.register(dict(zip(ARRIVAL_HEADER, person_row(n), strict=True)))
     return points
 
 
 def results(store: Store, stay_id: int) -> list[tuple[int, str, str]]:
     store.refresh()
-    return [(t["planned_day"], t["result"], t["taken_at"]) for _, t in store.tests_of(stay_id)]
+    return [
+        (t["planned_day"], t["result"], t["taken_at"]) for _, t in store.health.tests_of(stay_id)
+    ]
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
@@ -1664,7 +1658,7 @@ def test_lab_results_by_stay_and_planned_day_only(
 def test_a_result_after_the_person_left_needs_their_stay(
     isolated: Store, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    isolated.discharge(
+    isolated.stays.discharge(
         {"stay": "2", "discharged_at": "2022-03-26 10:00", "kind": "hospital", "notes": "发热"}
     )
     file = write_csv(tmp_path / "t.csv", LAB_HEADER, [lab(901)])

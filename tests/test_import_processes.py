@@ -24,8 +24,8 @@ import pytest
 from isolation_tui.domain.counters import ALL
 from isolation_tui.domain.idnumber import make_resident_id
 from isolation_tui.headless.check import problems
-from isolation_tui.storage.health import TESTS
-from isolation_tui.storage.repository import AUDIT, POINTS, STAYS, Store, open_store
+from isolation_tui.storage.repository import Store, open_store
+from isolation_tui.storage.tables import AUDIT, POINTS, STAYS, TESTS
 
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 HEADER = ("point", "name", "id_number", "category", "arrived_at", "notes")

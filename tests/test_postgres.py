@@ -34,7 +34,8 @@ from isolation_tui.storage.errors import (
     StoreUnavailable,
     StoreWriteFailed,
 )
-from isolation_tui.storage.repository import STAYS, Store, open_store
+from isolation_tui.storage.repository import Store, open_store
+from isolation_tui.storage.tables import STAYS
 
 ROOMS = [{"code": f"{100 + i}", "floor": "1", "beds": 2, "blocked": False} for i in range(1, 6)]
 
@@ -108,7 +109,7 @@ def heard(store: Store) -> Changes:
 def test_a_second_session_follows_a_write_by_notify(pg_point: Store, pg_url: str) -> None:
     other = session(pg_url)
     assert not other.refresh()  # nothing happened: nothing to read
-    stay_id = pg_point.register_arrival(arrival("E1"))
+    stay_id = pg_point.stays.register(arrival("E1"))
     changes = heard(other)
     assert (STAYS, str(stay_id)) in changes.keys
     assert other.rows(STAYS)[str(stay_id)]["person"]["id_number"] == "E1"
@@ -117,15 +118,15 @@ def test_a_second_session_follows_a_write_by_notify(pg_point: Store, pg_url: str
     assert not other.refresh()
     # Rules see the other session's write: the same person cannot arrive twice.
     with pytest.raises(Exception, match="already in isolation"):
-        other.register_arrival(arrival("E1"))
+        other.stays.register(arrival("E1"))
     other.close()
 
 
 def test_ids_are_chosen_after_reading_the_latest_state(pg_point: Store, pg_url: str) -> None:
     other = session(pg_url)
-    first = pg_point.register_arrival(arrival("E1"))
+    first = pg_point.stays.register(arrival("E1"))
     # ``other`` has not refreshed: its write still reads ``first`` in, under the lock.
-    second = other.register_arrival(arrival("E2"))
+    second = other.stays.register(arrival("E2"))
     assert second == first + 1
     assert set(other.rows(STAYS)) == {str(first), str(second)}
     other.close()
@@ -163,11 +164,11 @@ def test_a_lost_connection_saves_nothing_and_the_next_try_works(
     monkeypatch.setattr(postgres, "RETRY_SECONDS", 0.0)
     terminate_sessions(pg_server, pg_url)
     with pytest.raises(StoreUnavailable, match="cannot reach the PostgreSQL server"):
-        pg_point.register_arrival(arrival("E1"))
+        pg_point.stays.register(arrival("E1"))
     assert pg_point.rows(STAYS) == {}
     assert session(pg_url).rows(STAYS) == {}
     # The store reconnects by itself, reads what it missed, and writes again.
-    stay_id = pg_point.register_arrival(arrival("E1"))
+    stay_id = pg_point.stays.register(arrival("E1"))
     assert session(pg_url).rows(STAYS)[str(stay_id)]["person"]["id_number"] == "E1"
 
 
@@ -186,7 +187,7 @@ async def test_the_terminal_program_rides_out_a_lost_server(
         assert any("cannot reach the PostgreSQL server" in m for m in shown), shown
         assert not pg_point.read_only
         # Back: the next poll reconnects, reads what others wrote meanwhile, says so.
-        session(pg_url).register_arrival(arrival("E7"))
+        session(pg_url).stays.register(arrival("E7"))
         monkeypatch.setattr(postgres, "RETRY_SECONDS", 0.0)
         for _ in range(40):
             await pilot.pause(0.05)
@@ -213,7 +214,7 @@ def test_a_follower_behind_the_kept_journal_reads_everything_again(
     pg_point: Store, pg_url: str
 ) -> None:
     other = session(pg_url)
-    pg_point.register_arrival(arrival("E1"))
+    pg_point.stays.register(arrival("E1"))
     pg_point.db.storage.compact()
     changes = heard(other)
     assert changes.reloaded
@@ -240,13 +241,13 @@ def test_the_readme_grants_are_enough_for_a_supervisor_and_a_command_centre(
     centre = pg_server.url(database, "command_centre")
 
     worker = session(supervisor)
-    stay_id = worker.register_arrival(arrival("E1"))
+    stay_id = worker.stays.register(arrival("E1"))
     worker.close()
 
     reader = session(centre, read_only=True)
     assert str(stay_id) in reader.rows(STAYS)
     with pytest.raises(StoreReadOnly):
-        reader.register_arrival(arrival("E2"))
+        reader.stays.register(arrival("E2"))
     reader.close()
     stats = cli("stats", "--json", "--db", centre)
     assert stats.returncode == 0, stats.stderr
@@ -254,7 +255,7 @@ def test_the_readme_grants_are_enough_for_a_supervisor_and_a_command_centre(
     # Without --read-only the command centre's role is refused by PostgreSQL itself.
     refused = session(centre)
     with pytest.raises(StoreWriteFailed, match="PostgreSQL refused the change"):
-        refused.register_arrival(arrival("E2"))
+        refused.stays.register(arrival("E2"))
     assert refused.rows(STAYS).keys() == {str(stay_id)}
     assert session(centre).rows(STAYS).keys() == {str(stay_id)}
 

@@ -12,7 +12,8 @@ from conftest import CliRunner
 
 from isolation_tui.domain.records import usable_beds
 from isolation_tui.headless.demo import run_demo
-from isolation_tui.storage.repository import STAYS, Store, open_store
+from isolation_tui.storage.repository import Store, open_store
+from isolation_tui.storage.tables import STAYS
 
 # The demo's counters for all points: the seed article's three figures and the rest.
 DEMO_STATS = {
@@ -239,7 +240,7 @@ def planned_days(db_path: Path, number: str) -> list[int]:
     try:
         stay_id = store.open_stay_of("passport", number)
         assert stay_id is not None
-        return [t["planned_day"] for _, t in store.tests_of(stay_id)]
+        return [t["planned_day"] for _, t in store.health.tests_of(stay_id)]
     finally:
         store.close()
 

@@ -9,7 +9,8 @@ import pytest
 from isolation_tui.domain.errors import FieldError, ValidationFailed
 from isolation_tui.headless.check import problems
 from isolation_tui.storage.actor import current_actor
-from isolation_tui.storage.repository import AUDIT, DISCHARGES, STAYS, Store, open_store
+from isolation_tui.storage.repository import Store, open_store
+from isolation_tui.storage.tables import AUDIT, DISCHARGES, STAYS
 
 ID_A = "11010519491231002X"
 ID_B = "210602199003255179"
@@ -35,7 +36,7 @@ def arrive(store: Store, id_number: str = ID_A, **extra: str) -> int:
         "arrived_at": "2026-11-28 14:05",
         **extra,
     }
-    return store.register_arrival(fields)
+    return store.stays.register(fields)
 
 
 def error_of(excinfo: pytest.ExceptionInfo[BaseException]) -> FieldError:
@@ -86,22 +87,26 @@ def test_one_open_stay_per_person(point: Store) -> None:
     with pytest.raises(FieldError) as excinfo:
         arrive(point)
     assert excinfo.value.field == "id_number"
-    point.discharge({"id_number": ID_A, "discharged_at": "now", "kind": "hospital"})
+    point.stays.discharge({"id_number": ID_A, "discharged_at": "now", "kind": "hospital"})
     arrive(point)  # back again after leaving: allowed
 
 
 def test_discharge_rules(point: Store) -> None:
     stay_id = arrive(point)
     with pytest.raises(ValidationFailed) as early:
-        point.discharge(
+        point.stays.discharge(
             {"id_number": ID_A, "discharged_at": "2026-11-01 10:00", "kind": "released_home"}
         )
     assert error_of(early).field == "discharged_at"
-    discharge_id = point.discharge({"stay": str(stay_id), "discharged_at": "now", "kind": "转院"})
+    discharge_id = point.stays.discharge(
+        {"stay": str(stay_id), "discharged_at": "now", "kind": "转院"}
+    )
     assert point.get(STAYS, stay_id)["status"] == "discharged"  # type: ignore[index]
     assert point.get(DISCHARGES, discharge_id)["kind"] == "hospital"  # type: ignore[index]
     with pytest.raises(ValidationFailed) as again:
-        point.discharge({"stay": str(stay_id), "discharged_at": "now", "kind": "released_home"})
+        point.stays.discharge(
+            {"stay": str(stay_id), "discharged_at": "now", "kind": "released_home"}
+        )
     assert error_of(again).field == "id_number"
     counters = point.counters()["DD01"]
     assert (counters.received, counters.in_isolation, counters.transferred) == (1, 0, 1)
@@ -111,20 +116,20 @@ def test_early_release_home_needs_a_note(point: Store) -> None:
     stay_id = arrive(point)  # due 2026-12-12; the clock says 2026-11-29
     fields = {"stay": str(stay_id), "discharged_at": "now", "kind": "released_home"}
     with pytest.raises(ValidationFailed) as early:
-        point.discharge(fields)
+        point.stays.discharge(fields)
     (error,) = early.value.errors
     assert error.field == "notes" and "13 day(s)" in error.message and "2026-12-12" in error.message
     assert point.rows(DISCHARGES) == {}
     # Its last test is not due for days: a sample now cannot stand for it, so the
     # early release also needs an override reason.
     order = {"notes": "health commission order 12", "override": "order 12: tested at CDC"}
-    point.discharge({**fields, **order})
+    point.stays.discharge({**fields, **order})
     assert point.counters()["DD01"].released_home == 1
 
 
 def test_void_discharge_reopens_the_stay_with_reason(point: Store) -> None:
     stay_id = arrive(point)
-    discharge_id = point.discharge(
+    discharge_id = point.stays.discharge(
         {
             "id_number": ID_A,
             "discharged_at": "now",
@@ -134,8 +139,8 @@ def test_void_discharge_reopens_the_stay_with_reason(point: Store) -> None:
         }
     )
     with pytest.raises(FieldError):
-        point.void(DISCHARGES, discharge_id, " ")
-    point.void(DISCHARGES, discharge_id, "wrong person")
+        point.stays.void(DISCHARGES, discharge_id, " ")
+    point.stays.void(DISCHARGES, discharge_id, "wrong person")
     assert point.get(STAYS, stay_id)["status"] == "open"  # type: ignore[index]
     assert point.get(DISCHARGES, discharge_id)["voided"]["reason"] == "wrong person"  # type: ignore[index]
     assert point.counters()["DD01"].released_home == 0
@@ -147,12 +152,14 @@ def test_correction_rechecks_rules_and_keeps_before_and_after(point: Store) -> N
     stay_id = arrive(point)
     other = arrive(point, ID_B)
     with pytest.raises(FieldError) as excinfo:
-        point.correct_stay(other, {"id_number": ID_A}, "typo")
+        point.stays.correct(other, {"id_number": ID_A}, "typo")
     assert excinfo.value.field == "id_number"
     with pytest.raises(FieldError) as shared:
-        point.correct_stay(stay_id, {"name": "王晓明", "room": "102"}, "spelling")
+        point.stays.correct(stay_id, {"name": "王晓明", "room": "102"}, "spelling")
     assert shared.value.key == "error.room_occupied"
-    point.correct_stay(stay_id, {"name": "王晓明", "room": "102", "shares_room": "yes"}, "spelling")
+    point.stays.correct(
+        stay_id, {"name": "王晓明", "room": "102", "shares_room": "yes"}, "spelling"
+    )
     last = list(point.rows(AUDIT).values())[-1]
     assert last["before"]["person"]["name"] == "王小明"
     assert last["after"]["person"]["name"] == "王晓明"
@@ -163,17 +170,17 @@ def test_correction_rechecks_rules_and_keeps_before_and_after(point: Store) -> N
 def test_extension_moves_release_due(point: Store) -> None:
     stay_id = arrive(point)
     assert point.get(STAYS, stay_id)["release_due"] == "2026-12-12"  # type: ignore[index]
-    point.extend_stay(stay_id, "7", "positive contact")
-    point.extend_stay(stay_id, "-2", "shortened by order")
+    point.stays.extend(stay_id, "7", "positive contact")
+    point.stays.extend(stay_id, "-2", "shortened by order")
     stay = point.get(STAYS, stay_id)
     assert stay is not None and stay["release_due"] == "2026-12-17"
     with pytest.raises(FieldError):
-        point.extend_stay(stay_id, "-60", "too much")
+        point.stays.extend(stay_id, "-60", "too much")
 
 
 def test_incident_open_act_close_reopen(point: Store) -> None:
     stay_id = arrive(point)
-    incident_id = point.open_incident(
+    incident_id = point.incidents.open(
         {
             "point": "DD01",
             "occurred_at": "08:10",
@@ -183,12 +190,12 @@ def test_incident_open_act_close_reopen(point: Store) -> None:
         },
         stays=[stay_id],
     )
-    point.add_action(incident_id, "called the doctor")
+    point.incidents.add_action(incident_id, "called the doctor")
     with pytest.raises(ValidationFailed):
-        point.close_incident(incident_id, "")
-    point.close_incident(incident_id, "negative retest", "09:00")
+        point.incidents.close(incident_id, "")
+    point.incidents.close(incident_id, "negative retest", "09:00")
     assert point.counters()["DD01"].incidents_handled == 1
-    point.reopen_incident(incident_id, "fever returned")
+    point.incidents.reopen(incident_id, "fever returned")
     incident = point.get("incidents", incident_id)
     assert incident is not None and incident["status"] == "open"
     assert incident["summary"] == "38.6 °C [red]x[/]"
@@ -224,14 +231,14 @@ def test_actor_names_the_ssh_client() -> None:
 
 def test_a_finished_stay_keeps_its_place_and_order(point: Store) -> None:
     stay_id = arrive(point)
-    point.discharge({"stay": str(stay_id), "discharged_at": "09:00", "kind": "hospital"})
+    point.stays.discharge({"stay": str(stay_id), "discharged_at": "09:00", "kind": "hospital"})
     with pytest.raises(FieldError) as moved:
-        point.correct_stay(stay_id, {"room": "102"}, "typo")
+        point.stays.correct(stay_id, {"room": "102"}, "typo")
     assert moved.value.field == "room"
     with pytest.raises(FieldError) as late:
-        point.correct_stay(stay_id, {"arrived_at": "09:20"}, "typo")
+        point.stays.correct(stay_id, {"arrived_at": "09:20"}, "typo")
     assert late.value.field == "arrived_at"
-    point.correct_stay(stay_id, {"name": "王晓明"}, "spelling")
+    point.stays.correct(stay_id, {"name": "王晓明"}, "spelling")
     assert point.get(STAYS, stay_id)["person"]["name"] == "王晓明"  # type: ignore[index]
 
 
@@ -252,10 +259,10 @@ def test_a_look_alike_id_number_finds_the_person_already_in_isolation(
 
 def test_a_correction_cleans_the_id_number_and_refuses_a_foreign_letter(point: Store) -> None:
     stay_id = arrive(point, "E1234567", id_type="passport", nationality="DE")
-    point.correct_stay(stay_id, {"id_number": "E12\u200b34568"}, "typo")
+    point.stays.correct(stay_id, {"id_number": "E12\u200b34568"}, "typo")
     assert point.get(STAYS, stay_id)["person"]["id_number"] == "E1234568"  # type: ignore[index]
     with pytest.raises((FieldError, ValidationFailed)) as excinfo:
-        point.correct_stay(stay_id, {"id_number": "Е1234568"}, "typo")  # Cyrillic Е
+        point.stays.correct(stay_id, {"id_number": "Е1234568"}, "typo")  # Cyrillic Е
     assert error_of(excinfo).key == "error.id_number_char"
 
 

@@ -12,7 +12,8 @@ from conftest import CliRunner
 
 from isolation_tui.domain.errors import FieldError, ValidationFailed
 from isolation_tui.domain.idnumber import make_resident_id, sex_of
-from isolation_tui.storage.repository import STAYS, Store, open_store
+from isolation_tui.storage.repository import Store, open_store
+from isolation_tui.storage.tables import STAYS
 
 # The 17th digit is odd for a man, even for a woman.
 WOMAN = make_resident_id("210602", date(1990, 1, 1), 124)
@@ -47,14 +48,14 @@ def arrival(number: str, sex: str = "") -> dict[str, str]:
 )
 def test_a_sex_against_the_resident_id_is_refused(point: Store, number: str, sex: str) -> None:
     with pytest.raises(ValidationFailed) as caught:
-        point.register_arrival(arrival(number, sex))
+        point.stays.register(arrival(number, sex))
     assert [(e.field, e.key) for e in caught.value.errors] == [("sex", "error.sex_mismatch")]
     assert point.rows(STAYS) == {}
 
 
 @pytest.mark.parametrize(("number", "sex"), [(WOMAN, "female"), (MAN, "男"), (WOMAN, "")])
 def test_a_sex_that_agrees_or_is_left_out_is_taken(point: Store, number: str, sex: str) -> None:
-    stay_id = point.register_arrival(arrival(number, sex))
+    stay_id = point.stays.register(arrival(number, sex))
     stay = point.get(STAYS, stay_id)
     assert stay is not None and stay["person"]["sex"] == sex_of(number)
 
@@ -92,8 +93,8 @@ def test_an_import_with_a_sex_against_the_id_stores_nothing(
 
 def day_four(point: Store) -> tuple[int, int]:
     """(stay, its day-4 test planned for 2026-11-23)."""
-    stay_id = point.register_arrival({**arrival("P1"), "id_type": "passport", "id_number": "P1"})
-    test_id, test = point.tests_of(stay_id)[1]
+    stay_id = point.stays.register({**arrival("P1"), "id_type": "passport", "id_number": "P1"})
+    test_id, test = point.health.tests_of(stay_id)[1]
     assert (test["planned_day"], test["planned_date"]) == (4, "2026-11-23")
     return stay_id, test_id
 
@@ -102,17 +103,17 @@ def test_a_sample_two_days_early_is_refused(point: Store) -> None:
     stay_id, test_id = day_four(point)
     for taken in ("2026-11-21 23:59", "2026-11-21 00:00", "2026-11-20 12:00"):
         with pytest.raises(FieldError) as caught:
-            point.record_test_result(test_id, "negative", taken)
+            point.health.record_result(test_id, "negative", taken)
         assert caught.value.field == "taken_at"
         assert "day 4, planned 2026-11-23" in caught.value.message
-    assert point.tests_of(stay_id)[1][1]["result"] == "pending"
+    assert point.health.tests_of(stay_id)[1][1]["result"] == "pending"
 
 
 @pytest.mark.parametrize("taken", ["2026-11-22 00:00", "2026-11-23 08:00", "2026-11-25 08:00"])
 def test_a_sample_from_the_day_before_on_is_taken(point: Store, taken: str) -> None:
     stay_id, test_id = day_four(point)
-    point.record_test_result(test_id, "negative", taken)
-    assert point.tests_of(stay_id)[1][1]["taken_at"] == taken
+    point.health.record_result(test_id, "negative", taken)
+    assert point.health.tests_of(stay_id)[1][1]["taken_at"] == taken
 
 
 def test_an_import_of_a_sample_two_days_early_stores_nothing(
@@ -141,6 +142,6 @@ def test_an_import_of_a_sample_two_days_early_stores_nothing(
     try:
         stay_id = store.open_stay_of("passport", "P1")
         assert stay_id is not None
-        assert store.tests_of(stay_id)[1][1]["result"] == "negative"
+        assert store.health.tests_of(stay_id)[1][1]["result"] == "negative"
     finally:
         store.close()

@@ -18,7 +18,8 @@ from isolation_tui.app import IsolationApp
 from isolation_tui.i18n import t
 from isolation_tui.screens.base import FormScreen
 from isolation_tui.screens.incidents import IncidentsScreen
-from isolation_tui.storage.repository import STAYS, Store
+from isolation_tui.storage.repository import Store
+from isolation_tui.storage.tables import STAYS
 
 SIZE = (80, 24)
 MAN = "110105194912310011"

@@ -49,7 +49,7 @@ def busy_store(store: Store) -> Store:
         ("a[/]b [red]x[/]", "E7654321", "2026-11-28 08:15"),
     ]
     for name, number, arrived in people:
-        store.register_arrival(
+        store.stays.register(
             {
                 "point": "DD01",
                 "name": name,
@@ -62,12 +62,16 @@ def busy_store(store: Store) -> Store:
                 "transport": "KE831",
             }
         )
-    last_test, _ = store.tests_of(1)[-1]
-    store.record_test_result(last_test, "negative", "2026-11-28 08:00")
-    store.discharge({"stay": "1", "discharged_at": "2026-11-29 09:00", "kind": "released_home"})
-    store.record_check(2, "2026-11-29", "morning", "368")
-    store.record_check(3, "2026-11-29", "morning", "379", symptoms="咽痛")  # a draft incident
-    incident = store.open_incident(
+    last_test, _ = store.health.tests_of(1)[-1]
+    store.health.record_result(last_test, "negative", "2026-11-28 08:00")
+    store.stays.discharge(
+        {"stay": "1", "discharged_at": "2026-11-29 09:00", "kind": "released_home"}
+    )
+    store.health.record_check(2, "2026-11-29", "morning", "368")
+    store.health.record_check(
+        3, "2026-11-29", "morning", "379", symptoms="咽痛"
+    )  # a draft incident
+    incident = store.incidents.open(
         {
             "point": "DD01",
             "occurred_at": "2026-11-29 07:10",
@@ -77,7 +81,7 @@ def busy_store(store: Store) -> Store:
         },
         stays=[2],
     )
-    store.add_action(incident, "复测体温并上报")
+    store.incidents.add_action(incident, "复测体温并上报")
     doctor = store.staff.add_staff(
         {"point": "DD01", "name": "李医生", "role": "medical", "phone": "13800001234"}
     )

@@ -15,7 +15,8 @@ from isolation_tui.domain.errors import FieldError, ValidationFailed
 from isolation_tui.domain.staff import duty_days, hours_by_day, parse_month
 from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.repository import Store, open_store
-from isolation_tui.storage.staff import DUTY, STAFF, overlaps
+from isolation_tui.storage.staff import overlaps
+from isolation_tui.storage.tables import DUTY, STAFF
 
 ROOMS = [{"code": "101", "floor": "1", "beds": 1, "blocked": False}]
 
@@ -174,7 +175,7 @@ def test_the_handover_lists_who_is_on_duty_with_the_flags(staffed: Store, clock:
     staffed.staff.start_duty(long_one, "2026-11-28 20:00")
     staffed.staff.start_duty(nurse(staffed), "2026-11-29 08:00")
     nurse(staffed, "别处的人", point="DD02")
-    summary = staffed.handover_summary("DD01")
+    summary = staffed.handovers.summary("DD01")
     people = summary["on_duty"]["people"]
     assert [(p["name"], p["hours"], p["over"]) for p in people] == [
         ("*李* <b>[red]x[/]</b>", 13.5, True),
@@ -189,7 +190,7 @@ def test_the_handover_lists_who_is_on_duty_with_the_flags(staffed: Store, clock:
     html = render(summary, "", None, "html")
     assert "&lt;b&gt;[red]x[/]&lt;/b&gt;" in html and "<b>[red]" not in html
     # The handover of all points names each one's point.
-    assert "DD01 #1 *李*" in render(staffed.handover_summary(None), "", None, "txt")
+    assert "DD01 #1 *李*" in render(staffed.handovers.summary(None), "", None, "txt")
 
 
 def heard(store: Store) -> None:

@@ -14,7 +14,7 @@ from conftest import FIXED_NOW
 
 from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.repository import open_store
-from isolation_tui.storage.staff import STAFF
+from isolation_tui.storage.tables import STAFF
 
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 ROOMS = [{"code": "101", "floor": "1", "beds": 1, "blocked": False}]

@@ -20,7 +20,8 @@ from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.database import Database
 from isolation_tui.storage.engine import backup_database
 from isolation_tui.storage.errors import StoreCorrupt, StoreError
-from isolation_tui.storage.repository import STAYS, open_store
+from isolation_tui.storage.repository import open_store
+from isolation_tui.storage.tables import STAYS
 
 HALF_A_TRANSACTION = r"""
 import sys
@@ -51,7 +52,7 @@ def fill(db_path: Path, people: int) -> None:
         [{"code": f"{100 + n}", "floor": "1", "beds": 1, "blocked": False} for n in range(50)],
     )
     for n in range(people):
-        store.register_arrival(
+        store.stays.register(
             {
                 "point": "DD01",
                 "name": f"旅客{n}",

@@ -6,7 +6,8 @@ import pytest
 from textual.widgets import Input, Static
 
 from isolation_tui.app import IsolationApp
-from isolation_tui.storage.repository import DISCHARGES, Store
+from isolation_tui.storage.repository import Store
+from isolation_tui.storage.tables import DISCHARGES
 from isolation_tui.widgets.counter_bar import CounterCell
 from isolation_tui.widgets.mode_tabs import ModeTabs
 from isolation_tui.widgets.record_table import RecordTable
@@ -20,7 +21,7 @@ def two_points(store: Store) -> Store:
         rooms = [{"code": f"10{i}", "floor": "1", "beds": 1, "blocked": False} for i in range(1, 4)]
         store.save_point(code, name, rooms)  # type: ignore[arg-type]
     for number, code in (("P1", "DD01"), ("P2", "DD02"), ("P3", "DD02")):
-        store.register_arrival(
+        store.stays.register(
             {
                 "point": code,
                 "name": f"旅客{number}",
@@ -38,7 +39,7 @@ def cell_text(app: IsolationApp, key: str) -> str:
 
 
 async def test_c_corrects_a_discharge_with_a_reason(two_points: Store) -> None:
-    discharge_id = two_points.discharge(
+    discharge_id = two_points.stays.discharge(
         {"stay": "1", "discharged_at": "2026-11-28 10:00", "kind": "hospital"}
     )
     app = IsolationApp(two_points, point="DD01")

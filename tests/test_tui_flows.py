@@ -19,7 +19,8 @@ from isolation_tui.app import IsolationApp
 from isolation_tui.domain.counters import Counters
 from isolation_tui.i18n import set_language
 from isolation_tui.storage.actor import Actor
-from isolation_tui.storage.repository import DISCHARGES, INCIDENTS, STAYS, Store, open_store
+from isolation_tui.storage.repository import Store, open_store
+from isolation_tui.storage.tables import DISCHARGES, INCIDENTS, STAYS
 from isolation_tui.widgets.counter_bar import CounterCell
 from isolation_tui.widgets.record_table import RecordTable
 
@@ -47,7 +48,7 @@ def any_point_store(any_store: Store) -> Store:
 def with_points(store: Store) -> Store:
     store.save_point("DD01", "一号点", rooms(5))
     store.save_point("DD02", "二号点", rooms(3))
-    store.register_arrival(
+    store.stays.register(
         {
             "point": "DD01",
             "name": "李四",
@@ -164,8 +165,8 @@ async def test_a_look_alike_passport_number_is_no_second_stay(
 
 async def test_discharge_moves_the_counters(any_point_store: Store) -> None:
     # Home only after a negative last planned test (the override is in test_health_tui).
-    last_test, _ = any_point_store.tests_of(1)[-1]
-    any_point_store.record_test_result(last_test, "negative", "2026-11-28 08:00")
+    last_test, _ = any_point_store.health.tests_of(1)[-1]
+    any_point_store.health.record_result(last_test, "negative", "2026-11-28 08:00")
     app = IsolationApp(any_point_store, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f3")
@@ -234,7 +235,7 @@ async def test_fkeys_switch_screens_from_inside_a_form_and_keep_it(point_store: 
 
 
 async def test_markup_and_control_characters_show_literally(point_store: Store) -> None:
-    point_store.register_arrival(
+    point_store.stays.register(
         {
             "point": "DD01",
             "name": "a[/]b [red]x[/red] 😷",
@@ -299,7 +300,7 @@ WRITER = """
 import sys
 from isolation_tui.storage.repository import open_store
 store = open_store(sys.argv[1])
-store.register_arrival({"point": "DD01", "name": "other", "id_type": "passport",
+store.stays.register({"point": "DD01", "name": "other", "id_type": "passport",
     "id_number": "Z9", "category": "inbound", "arrived_at": "2026-11-28 10:00"})
 """
 
@@ -386,7 +387,7 @@ async def test_palette_reaches_actions_of_other_screens(point_store: Store) -> N
 
 
 async def test_unshown_rule_is_said_in_the_status_line(point_store: Store) -> None:
-    point_store.discharge({"stay": "1", "discharged_at": "09:00", "kind": "hospital"})
+    point_store.stays.discharge({"stay": "1", "discharged_at": "09:00", "kind": "hospital"})
     app = IsolationApp(point_store, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f3")
@@ -394,7 +395,7 @@ async def test_unshown_rule_is_said_in_the_status_line(point_store: Store) -> No
         await pilot.press("tab", "v")
         await pilot.pause()
         assert "李四" in str(app.screen.query_one("#screen-title", Static).content)
-        point_store.void("discharges", 1, "already done elsewhere")
+        point_store.stays.void("discharges", 1, "already done elsewhere")
         await pilot.press(*"again", "ctrl+s")
         await pilot.pause()
         status = str(app.screen.query_one("#form-status", Static).content)

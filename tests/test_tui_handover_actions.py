@@ -14,8 +14,8 @@ from textual.widgets import Input, Static
 
 from isolation_tui.app import IsolationApp
 from isolation_tui.storage.actor import Actor
-from isolation_tui.storage.handovers import HANDOVERS
 from isolation_tui.storage.repository import Store, open_store
+from isolation_tui.storage.tables import HANDOVERS
 
 SIZE = (80, 24)
 
@@ -28,7 +28,7 @@ def point(db_path: Path) -> Iterator[Store]:
     rooms = [{"code": f"10{i}", "floor": "1", "beds": 1, "blocked": False} for i in range(1, 5)]
     store.save_point("DD01", "一号点", rooms)  # type: ignore[arg-type]
     for number in ("P1", "P2"):
-        store.register_arrival(
+        store.stays.register(
             {
                 "point": "DD01",
                 "name": f"旅客{number}",
@@ -59,7 +59,7 @@ async def test_acknowledge_the_waiting_handover_from_f5(point: Store) -> None:
         # Nothing waits: `a` is not offered, and opens nothing.
         assert not app.screen.query("#field-incoming")
 
-        handover_id = point.sign_handover(point.handover_summary("DD01"), "夜班正常", "张三")
+        handover_id = point.handovers.sign(point.handovers.summary("DD01"), "夜班正常", "张三")
         await pilot.press("a")
         await pilot.pause()
         field = app.screen.query_one("#field-incoming", Input)
@@ -94,7 +94,7 @@ async def test_the_window_starts_where_the_supervisor_says(point: Store) -> None
 
 
 async def test_an_addendum_is_added_to_a_signed_handover(point: Store) -> None:
-    handover_id = point.sign_handover(point.handover_summary("DD01"), "备注", "张三")
+    handover_id = point.handovers.sign(point.handovers.summary("DD01"), "备注", "张三")
     app = IsolationApp(point, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f5", "h")

@@ -8,7 +8,8 @@ from __future__ import annotations
 from textual.widgets import Static
 
 from isolation_tui.app import IsolationApp
-from isolation_tui.storage.repository import INCIDENTS, Store
+from isolation_tui.storage.repository import Store
+from isolation_tui.storage.tables import INCIDENTS
 from isolation_tui.widgets.counter_bar import CounterCell
 from isolation_tui.widgets.record_table import RecordTable
 
@@ -18,7 +19,7 @@ SIZE = (80, 24)
 def opened(store: Store) -> int:
     rooms = [{"code": "101", "floor": "1", "beds": 1, "blocked": False}]
     store.save_point("DD01", "一号点", rooms)  # type: ignore[arg-type]
-    return store.open_incident(
+    return store.incidents.open(
         {
             "point": "DD01",
             "occurred_at": "08:10",

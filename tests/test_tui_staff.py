@@ -17,7 +17,7 @@ from textual.widgets import Static
 from isolation_tui.app import IsolationApp
 from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.repository import Store, open_store
-from isolation_tui.storage.staff import DUTY, STAFF
+from isolation_tui.storage.tables import DUTY, STAFF
 from isolation_tui.widgets.counter_bar import CounterCell
 from isolation_tui.widgets.record_table import RecordTable
 

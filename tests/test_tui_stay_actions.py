@@ -8,7 +8,8 @@ import pytest
 from textual.widgets import Input, Static
 
 from isolation_tui.app import IsolationApp
-from isolation_tui.storage.repository import STAYS, Store
+from isolation_tui.storage.repository import Store
+from isolation_tui.storage.tables import STAYS
 from isolation_tui.widgets.record_table import RecordTable
 
 SIZE = (80, 24)
@@ -18,7 +19,7 @@ SIZE = (80, 24)
 def one_stay(store: Store) -> Store:
     rooms = [{"code": f"10{i}", "floor": "1", "beds": 1, "blocked": False} for i in range(1, 4)]
     store.save_point("DD01", "一号点", rooms)  # type: ignore[arg-type]
-    store.register_arrival(
+    store.stays.register(
         {
             "point": "DD01",
             "name": "李四",
@@ -56,7 +57,7 @@ async def test_x_extends_a_stay_with_a_reason_and_the_list_shows_the_new_due(
         assert stay is not None
         assert stay["release_due"] == "2026-12-06"
         assert [(e["days"], e["reason"]) for e in stay["extensions"]] == [(7, "密接者阳性")]
-        assert [t["planned_day"] for _, t in one_stay.tests_of(1)][-1] == 21
+        assert [t["planned_day"] for _, t in one_stay.health.tests_of(1)][-1] == 21
         assert one_stay.history(STAYS, 1)[-1]["reason"] == "密接者阳性"
         # The form has closed; the list shows the new date.
         assert app.screen.query(RecordTable)
@@ -126,7 +127,7 @@ async def test_ctrl_arrows_page_through_a_long_list(store: Store) -> None:
     store.save_point("DD01", "一号点", rooms)  # type: ignore[arg-type]
     with store.transaction():
         for n in range(205):
-            store.register_arrival(
+            store.stays.register(
                 {
                     "point": "DD01",
                     "name": f"旅客{n + 1}",

@@ -76,7 +76,7 @@ def people(points: Store) -> Store:
     add_people(points)
     fields = dict(zip(ARRIVAL_HEADER, person_row(5, room="219"), strict=True))
     fields["id_number"] = "11010519491231002X"
-    points.register_arrival(fields)
+    points.stays.register(fields)
     return points
 
 
@@ -422,9 +422,11 @@ def handover_point(store: Store) -> Store:
     rooms = [{"code": f"{100 + i}", "floor": "1", "beds": 1, "blocked": False} for i in (1, 2)]
     store.save_point("DD01", "一号点", rooms)  # type: ignore[arg-type]
     stay = arrive(store, "P1", room="101", name="=王小明")
-    store.discharge({"stay": str(stay), "discharged_at": "2026-11-29 09:00", "kind": "hospital"})
+    store.stays.discharge(
+        {"stay": str(stay), "discharged_at": "2026-11-29 09:00", "kind": "hospital"}
+    )
     arrive(store, "P2", room="102")
-    store.open_incident(
+    store.incidents.open(
         {
             "point": "DD01",
             "occurred_at": "2026-11-29 09:10",

@@ -18,10 +18,20 @@ from ..domain.records import is_live, person_key, release_due, usable_beds
 from ..i18n import t
 from ..storage.backend import Location
 from ..storage.errors import StoreError
-from ..storage.handovers import HANDOVERS
-from ..storage.health import CHECKS, TESTS
-from ..storage.repository import AUDIT, DISCHARGES, INCIDENTS, POINTS, STAYS, Store, open_store
-from ..storage.staff import DUTY, STAFF, overlaps
+from ..storage.repository import Store, open_store
+from ..storage.staff import overlaps
+from ..storage.tables import (
+    AUDIT,
+    CHECKS,
+    DISCHARGES,
+    DUTY,
+    HANDOVERS,
+    INCIDENTS,
+    POINTS,
+    STAFF,
+    STAYS,
+    TESTS,
+)
 from .reports import click_echo_err, say
 
 
@@ -168,8 +178,8 @@ def _health_problems(
         if not is_live(stay):
             continue
         # Results entered before the arrival was corrected, rounds outside the stay.
-        yield from store.off_plan(int(key))
-        tests = store.tests_of(int(key))
+        yield from store.health.off_plan(int(key))
+        tests = store.health.tests_of(int(key))
         if not tests:
             continue
         total = stay["quarantine_days"] + sum(e["days"] for e in stay["extensions"])

@@ -34,17 +34,9 @@ from ..domain.records import Voided, is_live
 from ..domain.staff import parse_month
 from ..i18n import t
 from ..storage.backend import Location
-from ..storage.health import CHECKS, TESTS
-from ..storage.repository import (
-    ARRIVAL_FIELDS,
-    AUDIT,
-    DISCHARGES,
-    INCIDENTS,
-    STAYS,
-    Store,
-    open_store,
-    stay_fields,
-)
+from ..storage.repository import Store, open_store
+from ..storage.stays import ARRIVAL_FIELDS, stay_fields
+from ..storage.tables import AUDIT, CHECKS, DISCHARGES, INCIDENTS, STAYS, TESTS
 
 KINDS = ("arrivals", "discharges", "incidents", "checks", "tests", "audit", "duty")
 FILE_MODE = 0o600

@@ -47,7 +47,8 @@ from ..domain.timeparse import format_time
 from ..i18n import current_language, set_language, t
 from ..storage.backend import Location, remove_store, store_exists
 from ..storage.engine import put_in_place
-from ..storage.repository import INCIDENTS, Store, open_store
+from ..storage.repository import Store, open_store
+from ..storage.tables import INCIDENTS
 from .demo_data import (
     BORDER_POINTS,
     COUNTY_POINTS,
@@ -1129,11 +1130,13 @@ class _Writer:
         elif isinstance(what, Dismissal):
             self.dismiss(what.person, at)
         elif isinstance(what, Action):
-            self.store.add_action(self.incident_of[id(what.incident)], what.what, format_time(at))
+            self.store.incidents.add_action(
+                self.incident_of[id(what.incident)], what.what, format_time(at)
+            )
         else:
             incident = what.incident
             assert incident.handled is not None
-            self.store.close_incident(
+            self.store.incidents.close(
                 self.incident_of[id(incident)], incident.resolution, format_time(incident.handled)
             )
 
@@ -1142,14 +1145,14 @@ class _Writer:
         if self.store.beds_taken(person.point, person.room):
             # Rooms are given to a party as a whole: whoever is there is family.
             fields["shares_room"] = "yes"
-        stay_id = self.store.register_arrival(fields)
+        stay_id = self.store.stays.register(fields)
         self.stay_of[person.index] = stay_id
         if person.extension:
             days, reason = person.extension
-            self.store.extend_stay(stay_id, str(days), reason)
+            self.store.stays.extend(stay_id, str(days), reason)
         if person.notes and person.kind == "":
             # What a supervisor notes when a release is held back.
-            self.store.correct_stay(
+            self.store.stays.correct(
                 stay_id,
                 {"notes": "；".join(filter(None, (fields.get("notes", ""), person.notes)))},
                 person.notes,
@@ -1159,7 +1162,7 @@ class _Writer:
         """One reading of a round; a fever opens a draft, as it would."""
         person = check.person
         at = format_time(self.clock.now)
-        _check, draft, _ = self.store.record_check(
+        _check, draft, _ = self.store.health.record_check(
             self.stay_of[person.index], check.day, check.round_name, check.value, check.symptoms, at
         )
         if draft is not None:
@@ -1167,10 +1170,10 @@ class _Writer:
 
     def result(self, result: Result) -> None:
         person = result.person
-        tests = self.store.tests_of(self.stay_of[person.index])
+        tests = self.store.health.tests_of(self.stay_of[person.index])
         test_id = next(i for i, test in tests if test["planned_day"] == result.planned_day)
         taken = format_time(self.clock.now)
-        draft = self.store.record_test_result(test_id, result.result, taken)
+        draft = self.store.health.record_result(test_id, result.result, taken)
         if draft is not None:
             self.drafts[(person.index, "positive_test")] = draft
 
@@ -1179,8 +1182,8 @@ class _Writer:
         assert person.dismissed is not None
         recheck, _, reason = person.dismissed
         draft = self.drafts.pop((person.index, "fever"))
-        self.store.add_action(draft, recheck, format_time(at))
-        self.store.void(INCIDENTS, draft, reason)
+        self.store.incidents.add_action(draft, recheck, format_time(at))
+        self.store.stays.void(INCIDENTS, draft, reason)
 
     def discharge(self, person: PersonPlan) -> None:
         assert person.leave is not None
@@ -1204,7 +1207,7 @@ class _Writer:
             destination = f"{home}集中隔离点（属地管理）"
         else:
             destination = "市内其他隔离点（统一调配）"
-        self.store.discharge(
+        self.store.stays.discharge(
             {
                 "stay": str(self.stay_of[person.index]),
                 "discharged_at": format_time(person.leave),
@@ -1221,12 +1224,12 @@ class _Writer:
         if plan.draft:
             assert first is not None
             incident_id = self.drafts.pop((first.index, plan.kind))
-            self.store.confirm_incident(incident_id)
+            self.store.incidents.confirm(incident_id)
         else:
             summary = plan.summary
             if first is not None:
                 summary = summary.format(name=first.name, room=first.room)
-            incident_id = self.store.open_incident(
+            incident_id = self.store.incidents.open(
                 {
                     "point": first.point if first else plan.point,
                     "occurred_at": format_time(plan.occurred),

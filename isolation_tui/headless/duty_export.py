@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from ..domain.records import is_live
 from ..domain.staff import duty_days
 from ..storage.repository import Store
-from ..storage.staff import DUTY
+from ..storage.tables import DUTY
 
 DUTY_COLUMNS = (
     "month",

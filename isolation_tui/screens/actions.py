@@ -9,7 +9,7 @@ from ..domain.errors import FieldError
 from ..headless.handover_report import FORMATS, export
 from ..i18n import t
 from ..storage.paths import exports_folder, make_private_folder
-from ..storage.repository import DISCHARGES, STAYS
+from ..storage.tables import DISCHARGES, STAYS
 from ..widgets.form import FieldSpec
 from .prompt_form import PromptFormScreen
 
@@ -29,7 +29,7 @@ def extend_screen(store: Store, stay_id: int) -> PromptFormScreen:
     )
 
     def save(values: dict[str, str]) -> str:
-        changed = store.extend_stay(stay_id, values["days"], values["reason"])
+        changed = store.stays.extend(stay_id, values["days"], values["reason"])
         return t("ui.saved_extension", id=stay_id, due=changed["release_due"])
 
     days = FieldSpec("days", max_length=4, hint="ui.hint_extend_days")
@@ -49,7 +49,7 @@ def void_screen(store: Store, mode: str, table: str, record_id: int) -> PromptFo
     person = whose(store, table, record_id)
 
     def save(values: dict[str, str]) -> str:
-        store.void(table, record_id, values["reason"])
+        store.stays.void(table, record_id, values["reason"])
         if table == DISCHARGES:
             return t("ui.saved_void_discharge", whose=person)
         return t("ui.saved_void", id=record_id)
@@ -97,7 +97,7 @@ def acknowledge_screen(
     store: Store, mode: str, handover_id: int, handover: dict[str, Any]
 ) -> PromptFormScreen:
     def save(values: dict[str, str]) -> str:
-        store.acknowledge_handover(handover_id, values["incoming"])
+        store.handovers.acknowledge(handover_id, values["incoming"])
         return t("ui.saved_acknowledge", id=handover_id)
 
     title = t("ui.title_acknowledge", id=handover_id, who=handover["outgoing"])

@@ -27,7 +27,8 @@ from ..domain.records import Stay
 from ..domain.rules import arrival_from_fields, unusual_arrival
 from ..domain.timeparse import format_time, parse_time
 from ..i18n import t
-from ..storage.repository import ARRIVAL_FIELDS, STAYS, people_in_room, stay_fields
+from ..storage.stays import ARRIVAL_FIELDS, people_in_room, stay_fields
+from ..storage.tables import STAYS
 from ..widgets.form import FieldSpec, Options
 from .base import FormScreen
 
@@ -171,14 +172,14 @@ class ArrivalFormScreen(FormScreen):
         values.pop(ARRIVAL_CONFIRMED, None)
         if self.stay_id is not None:
             reason = values.pop("reason", "")
-            stay = self.store.correct_stay(self.stay_id, values, reason)
+            stay = self.store.stays.correct(self.stay_id, values, reason)
             message = t("ui.saved_correction", id=self.stay_id, name=stay["person"]["name"])
-            off_plan = self.store.off_plan(self.stay_id)
+            off_plan = self.store.health.off_plan(self.stay_id)
             if off_plan:
                 # Entered results stay as they were; the supervisor must look at them.
                 message += " · " + t("ui.off_plan", count=len(off_plan))
             return message
-        stay_id = self.store.register_arrival(values)
+        stay_id = self.store.stays.register(values)
         saved: Stay = self.store.get(STAYS, stay_id)  # type: ignore[assignment]
         return t("ui.saved_arrival", id=stay_id, name=saved["person"]["name"], room=saved["room"])
 

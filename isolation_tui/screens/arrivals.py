@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Input, Static
 from ..domain.records import mask
 from ..domain.timeparse import short_time
 from ..i18n import t
-from ..storage.repository import STAYS
+from ..storage.tables import STAYS
 from ..widgets.form import TextField
 from ..widgets.record_table import NewestFirst, RecordTable, cell
 from .actions import extend_screen, void_screen

@@ -12,7 +12,8 @@ from textual.widgets import Select, Static
 from ..domain.codes import DISCHARGE_KIND, YES_NO
 from ..domain.errors import FieldError, ValidationFailed
 from ..i18n import t
-from ..storage.repository import DISCHARGES, STAYS, discharge_fields
+from ..storage.stays import discharge_fields
+from ..storage.tables import DISCHARGES, STAYS
 from ..widgets.form import FieldSpec
 from .base import FormScreen
 
@@ -32,7 +33,7 @@ class DischargeFormScreen(FormScreen):
         # Why this person may not go home yet (the last planned test is not negative):
         # said above the fields, with a field for the supervisor's override reason.
         self.block = (
-            self.store.release_block(stay_id)
+            self.store.health.release_block(stay_id)
             if discharge_id is None and stay_id is not None
             else ""
         )
@@ -91,10 +92,10 @@ class DischargeFormScreen(FormScreen):
     def save(self, values: dict[str, str]) -> str:
         if self.discharge_id is not None:
             reason = values.pop("reason", "")
-            self.store.correct_discharge(self.discharge_id, values, reason)
+            self.store.stays.correct_discharge(self.discharge_id, values, reason)
             return t("ui.saved_correct_discharge", stay=self.stay_id, name=self._person_name())
         try:
-            self.store.discharge({**values, "stay": str(self.stay_id)})
+            self.store.stays.discharge({**values, "stay": str(self.stay_id)})
         except ValidationFailed as exc:
             # The store checks the tests only once the rest holds: say it now too, so
             # every problem shows at once (the override comes first in the form).

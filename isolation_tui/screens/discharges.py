@@ -15,7 +15,7 @@ from ..domain.codes import DISCHARGE_KIND
 from ..domain.records import mask
 from ..domain.timeparse import short_time
 from ..i18n import t
-from ..storage.repository import DISCHARGES, STAYS
+from ..storage.tables import DISCHARGES, STAYS
 from ..widgets.record_table import NewestFirst, RecordTable, cell
 from .actions import void_screen
 from .base import MainScreen

@@ -12,8 +12,7 @@ from textual.widgets import Static, TextArea
 
 from ..headless.handover_report import renderable
 from ..i18n import t
-from ..storage.handovers import HANDOVERS
-from ..storage.staff import DUTY, STAFF
+from ..storage.tables import DUTY, HANDOVERS, STAFF
 from ..widgets.form import FieldSpec
 from .actions import acknowledge_screen, export_screen
 from .base import MainScreen
@@ -61,7 +60,7 @@ class HandoverScreen(MainScreen):
 
     def reload(self) -> None:
         """Shown as it will be signed: the summary on screen is the one stored."""
-        self.summary = self.store.handover_summary(self.point, self.since)
+        self.summary = self.store.handovers.summary(self.point, self.since)
         self.query_one("#handover-report", Static).update(
             renderable(self.summary, self.notes, None)
         )
@@ -78,7 +77,7 @@ class HandoverScreen(MainScreen):
         summary = self.summary
 
         def save(values: dict[str, str]) -> str:
-            handover_id = self.store.sign_handover(summary, self.notes, values["outgoing"])
+            handover_id = self.store.handovers.sign(summary, self.notes, values["outgoing"])
             self.since = ""
             self.query_one("#notes", TextArea).clear()
             return t("ui.saved_sign", id=handover_id)
@@ -88,7 +87,7 @@ class HandoverScreen(MainScreen):
         await self.open_form(lambda: PromptFormScreen(self.mode_name, title, specs, save))
 
     def _waiting(self) -> list[tuple[int, dict[str, Any]]]:
-        return [h for h in self.store.handovers(self.point) if not h[1]["acknowledged"]]
+        return [h for h in self.store.handovers.past(self.point) if not h[1]["acknowledged"]]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """`a` is offered only while a signed handover waits for the incoming one."""
@@ -105,7 +104,7 @@ class HandoverScreen(MainScreen):
 
     async def action_since(self) -> None:
         def save(values: dict[str, str]) -> str:
-            self.store.handover_window(self.point, values["since"])
+            self.store.handovers.window(self.point, values["since"])
             self.since = values["since"]
             self.reload()
             return t("handover.window", start=self.summary["start"], end=self.summary["end"])

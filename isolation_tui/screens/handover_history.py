@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Static
 from ..domain.identity import signer_label
 from ..headless.handover_report import renderable
 from ..i18n import t
-from ..storage.handovers import HANDOVERS
+from ..storage.tables import HANDOVERS
 from ..widgets.form import FieldSpec
 from ..widgets.record_table import RecordTable, cell
 from .actions import acknowledge_screen, export_screen
@@ -48,7 +48,7 @@ class HandoverHistoryScreen(MainScreen):
         yield RecordTable(("id", "signed", "outgoing", "incoming", "window"), id="history-table")
 
     def reload(self) -> None:
-        handovers = dict(self.store.handovers(self.point))
+        handovers = dict(self.store.handovers.past(self.point))
         keys = [str(i) for i in handovers]
         self.query_one(RecordTable).show(keys, lambda key: history_row(key, handovers[int(key)]))
 
@@ -117,7 +117,7 @@ class HandoverViewScreen(MainScreen):
 
     async def action_addendum(self) -> None:
         def save(values: dict[str, str]) -> str:
-            self.store.add_addendum(self.handover_id, values["text"])
+            self.store.handovers.add_addendum(self.handover_id, values["text"])
             return t("ui.saved_addendum", id=self.handover_id)
 
         title = t("ui.title_addendum", id=self.handover_id)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from ..domain.codes import INCIDENT_KIND, SEVERITY
 from ..domain.people import people_named
 from ..i18n import t
-from ..storage.repository import INCIDENTS
+from ..storage.tables import INCIDENTS
 from ..widgets.form import FieldSpec, Options
 from .base import FormScreen
 
@@ -44,5 +44,5 @@ class IncidentFormScreen(FormScreen):
 
     def save(self, values: dict[str, str]) -> str:
         stays = self._people(values.pop("people", ""))
-        incident_id = self.store.open_incident(values, stays=stays)
+        incident_id = self.store.incidents.open(values, stays=stays)
         return t("ui.saved_incident", id=incident_id)

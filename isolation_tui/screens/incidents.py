@@ -19,7 +19,7 @@ from ..domain.identity import who_label
 from ..domain.timeparse import short_time
 from ..i18n import t
 from ..storage.errors import StoreError
-from ..storage.repository import INCIDENTS, STAYS
+from ..storage.tables import INCIDENTS, STAYS
 from ..widgets.form import FieldSpec
 from ..widgets.record_table import RecordTable, cell, widest
 from .actions import REASON
@@ -159,14 +159,14 @@ class IncidentsScreen(MainScreen):
 
     async def action_act(self) -> None:
         def save(incident_id: int, values: dict[str, str]) -> str:
-            self.store.add_action(incident_id, values["what"])
+            self.store.incidents.add_action(incident_id, values["what"])
             return t("ui.saved_action", id=incident_id)
 
         await self._prompt("ui.title_add_action", [FieldSpec("what")], save)
 
     async def action_close(self) -> None:
         def save(incident_id: int, values: dict[str, str]) -> str:
-            self.store.close_incident(incident_id, values["resolution"], values["handled_at"])
+            self.store.incidents.close(incident_id, values["resolution"], values["handled_at"])
             return t("ui.saved_close", id=incident_id)
 
         specs = [FieldSpec("resolution"), FieldSpec("handled_at", hint="ui.hint_time")]
@@ -174,7 +174,7 @@ class IncidentsScreen(MainScreen):
 
     async def action_reopen(self) -> None:
         def save(incident_id: int, values: dict[str, str]) -> str:
-            self.store.reopen_incident(incident_id, values["reason"])
+            self.store.incidents.reopen(incident_id, values["reason"])
             return t("ui.saved_reopen", id=incident_id)
 
         await self._prompt("ui.title_reopen", [REASON], save)
@@ -185,7 +185,7 @@ class IncidentsScreen(MainScreen):
         if incident_id is None or self.iso_app.refuse_if_read_only():
             return
         self.write(
-            lambda: self.store.confirm_incident(incident_id),
+            lambda: self.store.incidents.confirm(incident_id),
             lambda outcome: self._confirmed(incident_id, outcome),
         )
 
@@ -213,7 +213,7 @@ class IncidentsScreen(MainScreen):
             return
 
         def save(values: dict[str, str]) -> str:
-            self.store.void(INCIDENTS, incident_id, values["reason"])
+            self.store.stays.void(INCIDENTS, incident_id, values["reason"])
             return t("ui.saved_void", id=incident_id)
 
         title = t(

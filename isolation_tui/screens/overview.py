@@ -14,9 +14,7 @@ from ..domain.codes import INCIDENT_KIND
 from ..domain.counters import ALL, Counters
 from ..domain.staff import hours_between
 from ..i18n import t
-from ..storage.health import CHECKS, TESTS
-from ..storage.repository import AUDIT, INCIDENTS, POINTS, STAYS
-from ..storage.staff import DUTY, STAFF
+from ..storage.tables import AUDIT, CHECKS, DUTY, INCIDENTS, POINTS, STAFF, STAYS, TESTS
 from ..widgets.record_table import RecordTable, cell
 from .base import MainScreen
 

@@ -25,8 +25,7 @@ from ..domain.health import CHECK_STATUS, ROUND, is_fever, round_of
 from ..domain.identity import who_label
 from ..i18n import t
 from ..storage.errors import StoreError
-from ..storage.health import CHECKS
-from ..storage.repository import STAYS
+from ..storage.tables import CHECKS, STAYS
 from ..widgets.form import TextField
 from ..widgets.record_table import RecordTable, cell
 from .base import MainScreen, Outcome
@@ -344,7 +343,7 @@ class RoundScreen(QuickEntryScreen):
         return self._round or round_of(self.store.clock().hour)
 
     def check(self, stay_id: int, round_name: str) -> dict[str, Any] | None:
-        check_id = self.store.check_of(stay_id, self.day, round_name)
+        check_id = self.store.health.check_of(stay_id, self.day, round_name)
         return self.store.get(CHECKS, check_id) if check_id is not None else None
 
     def reload(self) -> None:
@@ -356,7 +355,7 @@ class RoundScreen(QuickEntryScreen):
             room["code"]: room.get("floor", "") for room in (point or {}).get("rooms", [])
         }
         # The store's order is the walk: building, floor, room.
-        people = self.store.round_people(code) if code else []
+        people = self.store.health.round_people(code) if code else []
         self._stays = dict(people)
         day, current = self.day, self.round_name
         done = fever = missed = 0
@@ -426,7 +425,7 @@ class RoundScreen(QuickEntryScreen):
             return
         self.attempt(
             key,
-            lambda: self.store.record_check(key, self.day, self.round_name, value, symptoms),
+            lambda: self.store.health.record_check(key, self.day, self.round_name, value, symptoms),
             lambda result: self._checked(key, stay, result),
         )
 

@@ -20,7 +20,8 @@ from ..domain.records import is_live, mask
 from ..domain.staff import hours_between
 from ..domain.timeparse import short_time
 from ..i18n import t
-from ..storage.staff import DUTY, STAFF, OnDuty
+from ..storage.staff import OnDuty
+from ..storage.tables import DUTY, STAFF
 from ..widgets.form import FieldSpec
 from ..widgets.record_table import RecordTable, cell, widest
 from .actions import REASON

@@ -13,7 +13,8 @@ from textual.widgets import Input
 
 from ..domain.codes import STAFF_ROLE
 from ..i18n import t
-from ..storage.staff import STAFF, STAFF_FIELDS
+from ..storage.staff import STAFF_FIELDS
+from ..storage.tables import STAFF
 from ..widgets.form import FieldSpec, Options
 from .base import FormScreen
 

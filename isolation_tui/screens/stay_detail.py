@@ -14,7 +14,7 @@ from ..domain.activity import changed_fields, describe
 from ..domain.codes import CATEGORY, DISCHARGE_KIND, ID_TYPE, SEX
 from ..domain.identity import audit_identity, who_label
 from ..i18n import t
-from ..storage.repository import DISCHARGES, STAYS
+from ..storage.tables import DISCHARGES, STAYS
 from .actions import extend_screen
 from .arrival_form import ArrivalFormScreen
 from .base import MainScreen
@@ -94,7 +94,7 @@ class StayDetailScreen(MainScreen):
                 f"{discharge.get('destination', '')}",
             )
         line("field.notes", stay["notes"])
-        for problem in self.store.off_plan(self.stay_id):
+        for problem in self.store.health.off_plan(self.stay_id):
             text.append(f"⚑ {problem}\n", style="bold yellow")
         text.append(f"\n{t('ui.history')}\n", style="bold")
         for entry in self.store.history(STAYS, self.stay_id):

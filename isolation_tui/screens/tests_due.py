@@ -19,8 +19,7 @@ from textual.widgets import Static
 from ..domain.health import TEST_RESULT
 from ..domain.timeparse import short_time
 from ..i18n import t
-from ..storage.health import TESTS
-from ..storage.repository import STAYS
+from ..storage.tables import STAYS, TESTS
 from ..widgets.record_table import cell
 from .confirm import ConfirmScreen
 from .rounds import QuickEntryScreen
@@ -52,7 +51,7 @@ class TestsDueScreen(QuickEntryScreen):
         code = self.point
         point = self.store.point(code) if code else None
         today = self.store.clock().date()
-        due = dict(self.store.tests_due(code, today)) if code else {}
+        due = dict(self.store.health.tests_due(code, today)) if code else {}
         for test_id in self._entered - set(due):
             test = self.store.get(TESTS, test_id)
             if test is not None and not test.get("voided"):
@@ -60,7 +59,7 @@ class TestsDueScreen(QuickEntryScreen):
         stays = self.store.rows(STAYS)
         self._tests = due
         # Oldest first; on a day, in the order of the round (building, floor, room).
-        people = self.store.round_people(code) if code else []
+        people = self.store.health.round_people(code) if code else []
         walk = {stay_id: n for n, (stay_id, _) in enumerate(people)}
         keys = sorted(
             due,
@@ -143,7 +142,7 @@ class TestsDueScreen(QuickEntryScreen):
         def store() -> None:
             self.attempt(
                 test_id,
-                lambda: self.store.record_test_result(test_id, result, taken),
+                lambda: self.store.health.record_result(test_id, result, taken),
                 lambda draft: self._entered_result(test_id, stay, draft),
             )
 

@@ -1,11 +1,14 @@
-"""Health rounds and tests in the store: checks, planned tests, their results, and
+"""Health rounds and tests, the store's ``health`` service: the test schedule,
+planned tests kept in step with each stay, their results, the rounds' checks, and
 what follows from them (a draft incident for a fever or a positive result; no
-release home before the last planned test is negative, unless overridden)."""
+release home before the last planned test is negative, unless overridden), and
+what is due or missed. It takes the store: every change runs in the store's
+transaction and is audited by it."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..domain.codes import CATEGORY
 from ..domain.errors import FieldError
@@ -24,23 +27,23 @@ from ..domain.records import is_live
 from ..domain.rules import clean_text, require_reason
 from ..domain.timeparse import format_time, parse_time
 from ..i18n import t
+from .service import Service
+from .tables import CHECKS, DISCHARGES, INCIDENTS, POINTS, STAYS, TESTS
 
-if TYPE_CHECKING:
-    from .repository import Store
-
-CHECKS, TESTS = "checks", "tests"
 SEVERE_FEVER = 38.5
 
 
-class HealthMixin:
+class HealthService(Service):
+    """Health rounds and tests of the store's stays (``store.health``)."""
+
     # ------------------------------------------------------------------ tests planned
 
-    def test_schedule(self: Store, point: str, category: str) -> list[int]:
-        doc = self.point(point) or {}
+    def schedule(self, point: str, category: str) -> list[int]:
+        doc = self.store.point(point) or {}
         schedules = doc.get("test_days") or DEFAULT_TEST_DAYS
         return list(schedules.get(category, DEFAULT_TEST_DAYS.get(category, [1, 14])))
 
-    def set_test_schedule(self: Store, point: str, category: str, days: str) -> list[int]:
+    def set_schedule(self, point: str, category: str, days: str) -> list[int]:
         """A point's own test days for a category (``1,4,7,14``); applies to arrivals
         from now on (stays already planned keep their plan until extended)."""
         if CATEGORY.parse(category) is None:
@@ -53,23 +56,23 @@ class HealthMixin:
             raise FieldError("days", "error.bad_days", value=days) from exc
         if not wanted or wanted[0] < 1 or wanted[-1] > 90:
             raise FieldError("days", "error.bad_days", value=days)
-        with self.transaction():
-            doc_id = self._index.point_ids.get(point)
+        with self.store.transaction():
+            doc_id = self.store._index.point_ids.get(point)
             if doc_id is None:
                 raise FieldError("point", "error.unknown_point", value=point)
-            current = (self.point(point) or {}).get("test_days") or dict(DEFAULT_TEST_DAYS)
+            current = (self.store.point(point) or {}).get("test_days") or dict(DEFAULT_TEST_DAYS)
             schedule = {**current, CATEGORY.parse(category): wanted}
-            self._change("points", doc_id, {"test_days": schedule}, "correct")
+            self.store._change(POINTS, doc_id, {"test_days": schedule}, "correct")
         return wanted
 
-    def plan_tests(self: Store, stay_id: int) -> None:
+    def plan(self, stay_id: int) -> None:
         """Inside a transaction: make the stay's planned tests match its length.
 
         Tests already taken stay as they are; pending ones are added, moved or
         removed (voided) so that the plan is the schedule plus the last day."""
-        stay = self._stay(stay_id)
+        stay = self.store._stay(stay_id)
         total = stay["quarantine_days"] + sum(e["days"] for e in stay["extensions"])
-        wanted = planned_test_days(self.test_schedule(stay["point"], stay["category"]), total)
+        wanted = planned_test_days(self.schedule(stay["point"], stay["category"]), total)
         arrived = date.fromisoformat(stay["arrived_at"][:10])
         pending: dict[int, int] = {}
         for test_id, test in self.tests_of(stay_id):
@@ -81,12 +84,12 @@ class HealthMixin:
         for day, test_id in pending.items():
             if day in wanted:
                 wanted.remove(day)
-                self._redate(test_id, self.get(TESTS, test_id) or {}, arrived)
+                self._redate(test_id, self.store.get(TESTS, test_id) or {}, arrived)
             else:
-                replanned = {"voided": {**self._stamp(), "reason": t("health.replanned")}}
-                self._change(TESTS, test_id, replanned, "void")
+                replanned = {"voided": {**self.store._stamp(), "reason": t("health.replanned")}}
+                self.store._change(TESTS, test_id, replanned, "void")
         for day in wanted:
-            self._create(
+            self.store._create(
                 TESTS,
                 {
                     "stay": stay_id,
@@ -99,24 +102,24 @@ class HealthMixin:
                 },
             )
 
-    def _redate(self: Store, test_id: int, test: dict[str, Any], arrived: date) -> None:
+    def _redate(self, test_id: int, test: dict[str, Any], arrived: date) -> None:
         """A planned test follows its stay's arrival (a corrected arrival moves them all);
         a result entered stays as it was, and :meth:`off_plan` says when it no longer fits."""
         planned = day_date(arrived, test["planned_day"]).isoformat()
         if test["planned_date"] != planned:
-            self._change(TESTS, test_id, {"planned_date": planned}, "replan")
+            self.store._change(TESTS, test_id, {"planned_date": planned}, "replan")
 
-    def redate_tests(self: Store, stay_id: int) -> None:
+    def redate(self, stay_id: int) -> None:
         """Inside a transaction: every test of the stay planned from its arrival."""
-        arrived = date.fromisoformat(self._stay(stay_id)["arrived_at"][:10])
+        arrived = date.fromisoformat(self.store._stay(stay_id)["arrived_at"][:10])
         for test_id, test in self.tests_of(stay_id):
             self._redate(test_id, test, arrived)
 
-    def off_plan(self: Store, stay_id: int) -> list[str]:
+    def off_plan(self, stay_id: int) -> list[str]:
         """The results entered for a stay that no longer fit it (after its arrival was
         corrected, say): a sample taken before the arrival or too early for its planned
         test, a check of a round the person was not there for."""
-        stay = self.get("stays", stay_id)
+        stay = self.store.get(STAYS, stay_id)
         if stay is None or not is_live(stay):
             return []
         found = []
@@ -134,8 +137,8 @@ class HealthMixin:
                     )
                 )
         left = self.left_at(stay)
-        rows = self.rows(CHECKS)
-        for check_id in sorted(self._index.checks_of_stay.get(stay_id, ())):
+        rows = self.store.rows(CHECKS)
+        for check_id in sorted(self.store._index.checks_of_stay.get(stay_id, ())):
             check = rows[str(check_id)]
             if not round_fits(check["day"], check["round"], stay["arrived_at"], left):
                 found.append(
@@ -151,22 +154,22 @@ class HealthMixin:
                 )
         return found
 
-    def left_at(self: Store, stay: dict[str, Any]) -> str:
+    def left_at(self, stay: dict[str, Any]) -> str:
         """When the person left (their live discharge's time), or "" while there."""
-        discharge = self.get("discharges", stay.get("discharge") or 0)
+        discharge = self.store.get(DISCHARGES, stay.get("discharge") or 0)
         return discharge["at"] if discharge and is_live(discharge) else ""
 
-    def tests_of(self: Store, stay_id: int) -> list[tuple[int, dict[str, Any]]]:
+    def tests_of(self, stay_id: int) -> list[tuple[int, dict[str, Any]]]:
         """The stay's live tests by planned day."""
-        rows = self.rows(TESTS)
+        rows = self.store.rows(TESTS)
         found = [
             (test_id, rows[str(test_id)])
-            for test_id in self._index.tests_of.get(stay_id, [])
+            for test_id in self.store._index.tests_of.get(stay_id, [])
             if is_live(rows[str(test_id)])
         ]
         return sorted(found, key=lambda item: item[1]["planned_day"])
 
-    def release_block(self: Store, stay_id: int) -> str:
+    def release_block(self, stay_id: int) -> str:
         """Why this stay may not go home yet ("" when it may): its last planned test
         is not negative. Stays recorded before tests were planned are not held."""
         tests = self.tests_of(stay_id)
@@ -188,20 +191,18 @@ class HealthMixin:
 
     # ------------------------------------------------------------------ results
 
-    def record_test_result(
-        self: Store, test_id: int, result: str, taken_at: str = ""
-    ) -> int | None:
+    def record_result(self, test_id: int, result: str, taken_at: str = "") -> int | None:
         """Enter a result; a positive one opens a draft incident (its id is returned)."""
         code = TEST_RESULT.parse(result)
         if code is None or code == "pending":
             raise FieldError(
                 "result", "error.unknown_code", value=result, choices="negative, positive"
             )
-        with self.transaction():
-            test = self.get(TESTS, test_id)
+        with self.store.transaction():
+            test = self.store.get(TESTS, test_id)
             if test is None or not is_live(test):
                 raise FieldError("id", "error.no_record", table=TESTS, id=test_id)
-            stay = self._stay(test["stay"])
+            stay = self.store._stay(test["stay"])
             when = self._moment("taken_at", taken_at, stay["arrived_at"])
             if not may_fill(test, when):
                 # A sample taken days early cannot stand for a later planned test: the
@@ -213,7 +214,7 @@ class HealthMixin:
                     planned=test["planned_date"],
                 )
             action = "correct" if test["result"] != "pending" else "result"
-            self._change(TESTS, test_id, {"result": code, "taken_at": when}, action)
+            self.store._change(TESTS, test_id, {"result": code, "taken_at": when}, action)
             if test["result"] == "positive" and code != "positive":
                 self._void_positive_draft(test["stay"], test["taken_at"], code)
             if code == "positive":
@@ -227,8 +228,8 @@ class HealthMixin:
                 )
             return None
 
-    def _moment(self: Store, field: str, text: str, not_before: str) -> str:
-        now = self.clock()
+    def _moment(self, field: str, text: str, not_before: str) -> str:
+        now = self.store.clock()
         moment = parse_time(text or "now", now)
         if moment is None:
             raise FieldError(field, "error.bad_time", value=text)
@@ -241,11 +242,11 @@ class HealthMixin:
 
     # ------------------------------------------------------------------ rounds
 
-    def check_of(self: Store, stay_id: int, day: str, round_name: str) -> int | None:
-        return self._index.check_of.get((stay_id, day, round_name))
+    def check_of(self, stay_id: int, day: str, round_name: str) -> int | None:
+        return self.store._index.check_of.get((stay_id, day, round_name))
 
     def record_check(
-        self: Store,
+        self,
         stay_id: int,
         day: str,
         round_name: str,
@@ -271,11 +272,11 @@ class HealthMixin:
         else:
             temperature = parse_temperature(raw)
             status = "unwell" if is_fever(temperature) or clean_text(symptoms) else "well"
-        with self.transaction():
-            stay = self._stay(stay_id)
+        with self.store.transaction():
+            stay = self.store._stay(stay_id)
             if stay["status"] != "open":
                 raise FieldError("id", "error.stay_not_open")
-            if day > self.clock().date().isoformat():
+            if day > self.store.clock().date().isoformat():
                 raise FieldError("day", "error.future", value=day)
             if not round_fits(day, round_name, stay["arrived_at"]):
                 raise FieldError(
@@ -300,10 +301,10 @@ class HealthMixin:
             existing = self.check_of(stay_id, day, round_name)
             revisited = None
             if existing is None:
-                check_id = self._create(CHECKS, record)
+                check_id = self.store._create(CHECKS, record)
             else:
-                before = dict(self.get(CHECKS, existing) or {})
-                self._change(CHECKS, existing, record, "correct")
+                before = dict(self.store.get(CHECKS, existing) or {})
+                self.store._change(CHECKS, existing, record, "correct")
                 check_id = existing
                 revisited = self._revisit_draft(stay, stay_id, before, record)
             draft = None
@@ -313,7 +314,7 @@ class HealthMixin:
                 )
             return check_id, draft, revisited
 
-    def _fever_text(self: Store, stay: dict[str, Any], check: dict[str, Any]) -> tuple[int, str]:
+    def _fever_text(self, stay: dict[str, Any], check: dict[str, Any]) -> tuple[int, str]:
         """A fever draft's severity and summary, from the reading that raised it."""
         temperature = check["temperature"]
         summary = t(
@@ -326,7 +327,7 @@ class HealthMixin:
         return (3 if temperature >= SEVERE_FEVER else 2), summary
 
     def _revisit_draft(
-        self: Store,
+        self,
         stay: dict[str, Any],
         stay_id: int,
         before: dict[str, Any],
@@ -337,8 +338,8 @@ class HealthMixin:
         already confirmed is a supervisor's decision: it stays, and is named."""
         if not is_fever(before.get("temperature")):
             return None
-        for incident_id in self._index.incidents_of.get(stay_id, []):
-            incident = self.get("incidents", incident_id) or {}
+        for incident_id in self.store._index.incidents_of.get(stay_id, []):
+            incident = self.store.get(INCIDENTS, incident_id) or {}
             raised = incident.get("kind") == "fever" and incident.get("occurred_at") == before["at"]
             if not raised or not is_live(incident):
                 continue
@@ -349,18 +350,18 @@ class HealthMixin:
             if is_fever(after["temperature"]):
                 severity, summary = self._fever_text(stay, after)
                 changes = {"severity": severity, "summary": summary, "occurred_at": after["at"]}
-                self._change("incidents", incident_id, changes, "correct", why)
+                self.store._change(INCIDENTS, incident_id, changes, "correct", why)
                 return ("updated", incident_id)
-            voided = {"voided": {**self._stamp(), "reason": why}}
-            self._change("incidents", incident_id, voided, "void", why)
+            voided = {"voided": {**self.store._stamp(), "reason": why}}
+            self.store._change(INCIDENTS, incident_id, voided, "void", why)
             return ("voided", incident_id)
         return None
 
-    def _void_positive_draft(self: Store, stay_id: int, taken_at: str, code: str) -> None:
+    def _void_positive_draft(self, stay_id: int, taken_at: str, code: str) -> None:
         """A positive corrected away: the draft it raised goes with it, audited. A
         draft already confirmed is a supervisor's decision, and stays."""
-        for incident_id in self._index.incidents_of.get(stay_id, []):
-            incident = self.get("incidents", incident_id) or {}
+        for incident_id in self.store._index.incidents_of.get(stay_id, []):
+            incident = self.store.get(INCIDENTS, incident_id) or {}
             if (
                 incident.get("kind") == "positive_test"
                 and incident.get("occurred_at") == taken_at
@@ -372,11 +373,11 @@ class HealthMixin:
                     before=TEST_RESULT.label("positive"),
                     after=TEST_RESULT.label(code),
                 )
-                voided = {"voided": {**self._stamp(), "reason": why}}
-                self._change("incidents", incident_id, voided, "void", why)
+                voided = {"voided": {**self.store._stamp(), "reason": why}}
+                self.store._change(INCIDENTS, incident_id, voided, "void", why)
 
     def _draft_incident(
-        self: Store,
+        self,
         stay: dict[str, Any],
         stay_id: int,
         kind: str,
@@ -388,22 +389,22 @@ class HealthMixin:
         it, a person decides. One open draft of a kind per person is enough; while an
         incident of that kind is open for the person (confirmed, not yet handled), a
         new reading is part of it, and no draft is made (None)."""
-        for incident_id in self._index.incidents_of.get(stay_id, []):
-            incident = self.get("incidents", incident_id) or {}
+        for incident_id in self.store._index.incidents_of.get(stay_id, []):
+            incident = self.store.get(INCIDENTS, incident_id) or {}
             if not is_live(incident) or incident.get("kind") != kind:
                 continue
             if incident.get("status") == "draft":
                 return incident_id
             if incident.get("status") == "open":
                 return None
-        return self._create(
-            "incidents",
+        return self.store._create(
+            INCIDENTS,
             {
                 "point": stay["point"],
                 "occurred_at": at,
                 "kind": kind,
                 "severity": severity,
-                "stays": [stay_id],
+                STAYS: [stay_id],
                 "summary": summary,
                 "actions": [],
                 "reported_to": "",
@@ -413,14 +414,7 @@ class HealthMixin:
             },
         )
 
-    def confirm_incident(self: Store, incident_id: int) -> None:
-        with self.transaction():
-            incident = self._incident(incident_id)
-            if incident["status"] != "draft":
-                raise FieldError("status", "error.not_draft")
-            self._change("incidents", incident_id, {"status": "open"}, "confirm")
-
-    def release_override(self: Store, stay_id: int, reason: str) -> str:
+    def release_override(self, stay_id: int, reason: str) -> str:
         """The reason a supervisor gives to release home despite the tests."""
         block = self.release_block(stay_id)
         if not block:
@@ -431,31 +425,31 @@ class HealthMixin:
 
     # ------------------------------------------------------------------ due lists
 
-    def round_people(self: Store, point: str) -> list[tuple[int, dict[str, Any]]]:
+    def round_people(self, point: str) -> list[tuple[int, dict[str, Any]]]:
         """Everyone in isolation at the point, by floor and room: the round's order."""
-        stays = self.open_stays(point)
+        stays = self.store.open_stays(point)
         return sorted(stays.items(), key=lambda item: _room_key(item[1]))
 
-    def tests_due(self: Store, point: str | None, today: date) -> list[tuple[int, dict[str, Any]]]:
+    def tests_due(self, point: str | None, today: date) -> list[tuple[int, dict[str, Any]]]:
         """Pending tests planned for today or before, of people in isolation."""
         due = []
-        for stay_id in self.open_stays(point):
+        for stay_id in self.store.open_stays(point):
             for test_id, test in self.tests_of(stay_id):
                 if test["result"] == "pending" and test["planned_date"] <= today.isoformat():
                     due.append((test_id, test))
         return sorted(due, key=lambda item: (item[1]["planned_date"], item[0]))
 
-    def missed_checks(self: Store, point: str | None, now: datetime) -> int:
+    def missed_checks(self, point: str | None, now: datetime) -> int:
         """Checks of today marked missed, and those still missing from a round that
         is over (:data:`ROUND_HOURS`: morning by 10:00, afternoon by 18:00)."""
         today = now.date().isoformat()
         moment = format_time(now)
         over = {name: moment >= round_end(today, name) for name in ROUND.codes}
         missed = 0
-        for stay_id, stay in self.open_stays(point).items():
+        for stay_id, stay in self.store.open_stays(point).items():
             for round_name, round_over in over.items():
                 check_id = self.check_of(stay_id, today, round_name)
-                check = self.get(CHECKS, check_id) if check_id else None
+                check = self.store.get(CHECKS, check_id) if check_id else None
                 if check is not None:
                     missed += check["status"] == "missed"
                 elif round_over and stay["arrived_at"][:10] != today:

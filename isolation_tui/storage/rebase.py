@@ -14,8 +14,7 @@ from collections.abc import Collection
 from typing import Any
 
 from .backend import Rebase, Rehearsed
-from .health import CHECKS, TESTS
-from .repository import AUDIT, DISCHARGES, INCIDENTS, STAYS
+from .tables import AUDIT, CHECKS, DISCHARGES, INCIDENTS, STAYS, TESTS
 
 # Fields holding ids of another table's records, by the table of the document.
 REFERENCES: dict[str, dict[str, str]] = {

@@ -1,19 +1,22 @@
 """The records of isolation points, kept by the rules, every change audited.
 
-This is the one way the program changes data: each method runs in a transaction
-(inside the writers' lock, after reading what other sessions wrote), checks the
-domain rules against the current state, writes the record and its audit entry
-together, and returns the new id. Nothing is deleted: records are corrected or
-voided, and the audit keeps the before and after.
+The store is the one way the program changes data: each change runs in its
+transaction (inside the writers' lock, after reading what other sessions wrote),
+checks the domain rules against the current state, writes the record and its
+audit entry together, and returns the new id. Nothing is deleted: records are
+corrected or voided, and the audit keeps the before and after.
+
+This module holds the core: the tables and what is read from them, the
+transaction and rehearsal, the audit stamping every service writes through, the
+figures, and points. Each subject's changes are a service that takes the store
+(``store.stays``, ``store.incidents``, ``store.health``, ``store.handovers``).
 """
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import itertools
 import os
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, cast
@@ -21,50 +24,22 @@ from typing import Any, cast
 import orjson
 
 from ..domain import counters as counters_mod
-from ..domain.codes import DEFAULT_QUARANTINE_DAYS, ID_TYPE, SEX
+from ..domain.codes import DEFAULT_QUARANTINE_DAYS, ID_TYPE
 from ..domain.errors import FieldError
 from ..domain.idnumber import normalise
-from ..domain.records import (
-    AuditEntry,
-    Discharge,
-    Incident,
-    Point,
-    Room,
-    Stay,
-    is_live,
-    person_key,
-    release_due,
-    usable_beds,
-)
-from ..domain.rules import (
-    action_time,
-    arrival_from_fields,
-    check_room,
-    clean_code,
-    clean_text,
-    closing_fields,
-    discharge_from_fields,
-    extension_days,
-    incident_from_fields,
-    require_reason,
-    shares_room,
-)
+from ..domain.records import AuditEntry, Point, Room, Stay, is_live, person_key, usable_beds
+from ..domain.rules import clean_code, clean_text
 from ..domain.timeparse import format_time
 from .actor import Actor, current_actor
 from .backend import Changes, DatabaseUrl, Location, Rehearsed, parse_location
 from .database import Database, JournaledTable
-from .handovers import HandoverMixin
-from .health import CHECKS, TESTS, HealthMixin
-from .staff import StaffBook
-
-POINTS, STAYS, DISCHARGES, INCIDENTS, AUDIT = "points", "stays", "discharges", "incidents", "audit"
-
-
-MARKS: dict[str, Callable[[Any], tuple[str, ...]]] = {
-    STAYS: counters_mod.stay_marks,
-    DISCHARGES: counters_mod.discharge_marks,
-    INCIDENTS: counters_mod.incident_marks,
-}
+from .handovers import HandoverService
+from .health import HealthService
+from .incidents import IncidentService
+from .index import Index
+from .staff import StaffService
+from .stays import StayService
+from .tables import AUDIT, POINTS, STAYS
 
 
 def _copy(doc: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -85,190 +60,13 @@ def _deep(value: Any) -> Any:
     return orjson.loads(orjson.dumps(value))
 
 
-class _Index:
-    """Facts the rules need quickly, kept up to date change by change (not rebuilt)."""
+class Store:
+    """An open database of isolation points. Use :func:`open_store`.
 
-    def __init__(self) -> None:
-        self.point_ids: dict[str, int] = {}
-        self.open_by_person: dict[str, int] = {}
-        self.taken: dict[tuple[str, str], int] = {}
-        self.open_at: dict[str, set[int]] = {}
-        # Record ids per point, ascending (so newest last): lists page without a scan.
-        self.ids_at: dict[tuple[str, str], list[int]] = {}
-        self._point_of: dict[tuple[str, int], str] = {}
-        self._audit_of: dict[tuple[str, int], list[int]] | None = None
-        self.check_of: dict[tuple[int, str, str], int] = {}
-        self.checks_of_stay: dict[int, set[int]] = {}
-        self.tests_of: dict[int, list[int]] = {}
-        self.incidents_of: dict[int, list[int]] = {}
-        # What each check, test and incident was indexed under, so that taking one out
-        # (a rollback takes out thousands) costs no scan of every stay's list.
-        self._check_key: dict[int, tuple[int, str, str]] = {}
-        self._indexed_under: dict[tuple[str, int], list[int]] = {}
-        self._audit_record: dict[int, tuple[str, int]] = {}
-        self._stay_facts: dict[str, tuple[str, tuple[str, str]] | None] = {}
-        self._point_codes: dict[str, str] = {}
-        # The figures that count all history (received, discharges, incidents), per
-        # point, kept change by change: a save recounts one record, not the database.
-        self.tally: dict[str, Counter[str]] = {}
-        self._marked: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {}
-
-    def rebuild(self, db: Database) -> None:
-        self.__init__()  # type: ignore[misc]
-        tables = db.storage.tables()
-        for key in tables.get(POINTS, {}):
-            self._reindex_point(tables, key)
-        for key in tables.get(STAYS, {}):
-            self._reindex_stay(tables, key)
-        for key in tables.get(DISCHARGES, {}):
-            self._place_record(tables, DISCHARGES, key)
-        for table in (CHECKS, TESTS, INCIDENTS):
-            for key in tables.get(table, {}):
-                self._index_health(tables, table, key)
-        for table in MARKS:
-            for key in tables.get(table, {}):
-                self._mark(tables, table, key)
-
-    def apply(self, db: Database, changes: Changes) -> None:
-        if changes.reloaded:
-            self.rebuild(db)
-            return
-        tables = db.storage.tables()
-        for table, key in changes.keys:
-            if table in MARKS:
-                self._mark(tables, table, key)
-            if table == STAYS:
-                self._reindex_stay(tables, key)
-            elif table == DISCHARGES:
-                self._place_record(tables, DISCHARGES, key)
-            elif table in (CHECKS, TESTS, INCIDENTS):
-                self._index_health(tables, table, key)
-            elif table == POINTS:
-                self._reindex_point(tables, key)
-            elif table == AUDIT and self._audit_of is not None:
-                self._index_audit(tables, key)
-
-    def _mark(self, tables: dict[str, dict[str, Any]], table: str, key: str) -> None:
-        old = self._marked.pop((table, key), None)
-        if old is not None:
-            self.tally[old[0]].subtract(old[1])
-        doc = tables.get(table, {}).get(key)
-        marks = MARKS[table](doc) if doc is not None else ()
-        if marks:
-            point = doc["point"]  # type: ignore[index]
-            self.tally.setdefault(point, Counter()).update(marks)
-            self._marked[(table, key)] = (point, marks)
-
-    def audit_of(self, db: Database) -> dict[tuple[str, int], list[int]]:
-        """Audit entry ids by record; built on first use, since opening the store
-        (a headless command, the first frame) needs no history."""
-        if self._audit_of is None:
-            self._audit_of = {}
-            tables = db.storage.tables()
-            for key in tables.get(AUDIT, {}):
-                self._index_audit(tables, key)
-        return self._audit_of
-
-    def _index_audit(self, tables: dict[str, dict[str, Any]], key: str) -> None:
-        """Audit entries are only ever added (a rollback removes the newest)."""
-        assert self._audit_of is not None
-        entry = tables.get(AUDIT, {}).get(key)
-        number = int(key)
-        old = self._audit_record.pop(number, None)
-        if old is not None:
-            self._audit_of[old].remove(number)
-        if entry is not None:
-            record = (entry["table"], entry["record"])
-            self._audit_of.setdefault(record, []).append(number)
-            self._audit_record[number] = record
-
-    def _reindex_point(self, tables: dict[str, dict[str, Any]], key: str) -> None:
-        old = self._point_codes.pop(key, None)
-        if old is not None:
-            self.point_ids.pop(old, None)
-        doc = tables.get(POINTS, {}).get(key)
-        if doc is not None:
-            self.point_ids[doc["code"]] = int(key)
-            self._point_codes[key] = doc["code"]
-
-    def _index_health(self, tables: dict[str, dict[str, Any]], table: str, key: str) -> None:
-        """Checks by (stay, day, round); tests and incidents by stay. These
-        records are added, changed in place or rolled back, never moved to another stay."""
-        number = int(key)
-        doc = tables.get(table, {}).get(key)
-        if table == CHECKS:
-            if doc is not None:
-                slot = (doc["stay"], doc["day"], doc["round"])
-                self.check_of[slot] = number
-                self._check_key[number] = slot
-                self.checks_of_stay.setdefault(doc["stay"], set()).add(number)
-            else:
-                stale = self._check_key.pop(number, None)
-                if stale is not None:
-                    self.checks_of_stay.get(stale[0], set()).discard(number)
-                    if self.check_of.get(stale) == number:
-                        del self.check_of[stale]
-            return
-        by_stay = self.tests_of if table == TESTS else self.incidents_of
-        if doc is None:
-            for stay_id in self._indexed_under.pop((table, number), []):
-                by_stay[stay_id].remove(number)
-            return
-        under = self._indexed_under.setdefault((table, number), [])
-        for stay_id in [doc["stay"]] if table == TESTS else doc.get("stays", []):
-            ids = by_stay.setdefault(stay_id, [])
-            if number not in ids:
-                ids.append(number)
-                under.append(stay_id)
-
-    def _place_record(self, tables: dict[str, dict[str, Any]], table: str, key: str) -> None:
-        """Keep ``ids_at`` right when a record is added, moved to another point, or
-        rolled back. Appending is the usual case: new ids are the highest."""
-        number = int(key)
-        doc = tables.get(table, {}).get(key)
-        new = doc["point"] if doc is not None else None
-        old = self._point_of.pop((table, number), None)
-        if old == new:
-            if new is not None:
-                self._point_of[(table, number)] = new
-            return
-        if old is not None:
-            ids = self.ids_at[(table, old)]
-            # Sorted: found by bisection, and the newest (what a rollback takes out
-            # first) sits at the end, so nothing is scanned or moved.
-            del ids[bisect.bisect_left(ids, number)]
-        if new is not None:
-            ids = self.ids_at.setdefault((table, new), [])
-            if not ids or ids[-1] < number:
-                ids.append(number)
-            else:
-                bisect.insort(ids, number)
-            self._point_of[(table, number)] = new
-
-    def _reindex_stay(self, tables: dict[str, dict[str, Any]], key: str) -> None:
-        self._place_record(tables, STAYS, key)
-        old = self._stay_facts.pop(key, None)
-        if old is not None:
-            who, room = old
-            if self.open_by_person.get(who) == int(key):
-                del self.open_by_person[who]
-            if room[1]:
-                self.taken[room] -= 1
-            self.open_at[room[0]].discard(int(key))
-        doc = tables.get(STAYS, {}).get(key)
-        if doc is None or not is_live(doc) or doc["status"] != "open":
-            return
-        who = person_key(doc["person"]["id_type"], doc["person"]["id_number"])
-        room = (doc["point"], doc["room"])
-        self.open_by_person[who] = int(key)
-        if room[1]:
-            self.taken[room] = self.taken.get(room, 0) + 1
-        self.open_at.setdefault(room[0], set()).add(int(key))
-        self._stay_facts[key] = (who, room)
-
-
-class Store(HandoverMixin, HealthMixin):
-    """An open database of isolation points. Use :func:`open_store`."""
+    The core every service shares: the tables and what is read from them, the
+    transaction, the audit stamped on every change, the figures. What a change
+    means for a subject is in its service: ``stays``, ``incidents``, ``health``,
+    ``handovers``."""
 
     def __init__(
         self,
@@ -279,12 +77,16 @@ class Store(HandoverMixin, HealthMixin):
         self.db = db
         self.actor = actor
         self.clock = clock
-        self._index = _Index()
+        self._index = Index()
         self._room_sizes: dict[str, tuple[list[Room], list[list[Room]]]] = {}
         self._room_cursor: dict[tuple[str, int], int] = {}
         self._index.rebuild(db)
         db.storage.add_listener(lambda changes: self._index.apply(db, changes))
-        self.staff = StaffBook(self)
+        self.stays = StayService(self)
+        self.incidents = IncidentService(self)
+        self.health = HealthService(self)
+        self.handovers = HandoverService(self)
+        self.staff = StaffService(self)
 
     # ------------------------------------------------------------------ access
 
@@ -428,8 +230,8 @@ class Store(HandoverMixin, HealthMixin):
         # Health figures look only at the people in isolation now (bounded by beds).
         for code in self.points():
             point = result.setdefault(code, counters_mod.Counters())
-            point.missed_checks = self.missed_checks(code, now)
-            point.tests_due = len(self.tests_due(code, day))
+            point.missed_checks = self.health.missed_checks(code, now)
+            point.tests_due = len(self.health.tests_due(code, day))
             everyone.missed_checks += point.missed_checks
             everyone.tests_due += point.tests_due
         self.staff.add_counts(result, now)
@@ -578,138 +380,13 @@ class Store(HandoverMixin, HealthMixin):
             self._change(POINTS, doc_id, changes, "correct")
             return doc_id
 
-    # ------------------------------------------------------------------ stays
-
-    def register_arrival(self, fields: Mapping[str, Any]) -> int:
-        """A new stay from form or CSV fields. An empty room takes the first free bed."""
-        with self.transaction():
-            stay = arrival_from_fields(fields, self.points(), self.clock())
-            self._check_person_free(stay)
-            stay["room"], shares = self._place(stay["point"], stay["room"], shares_room(fields))
-            if shares:
-                stay["shares_with"] = shares
-            stay_id = self._create(STAYS, stay)
-            self.plan_tests(stay_id)
-            return stay_id
-
-    def _check_person_free(self, stay: Stay, ignore: int | None = None) -> None:
-        person = stay["person"]
-        other = self.open_stay_of(person["id_type"], person["id_number"])
-        if other is not None and other != ignore:
-            where = self.get(STAYS, other) or {}
-            raise FieldError(
-                "id_number", "error.already_isolated", id=other, point=where.get("point", "?")
-            )
-
-    def _place(
-        self, point_code: str, room_code: str, shared: bool, ignore: int | None = None
-    ) -> tuple[str, list[int]]:
-        """The room a person goes to, and who is in it already. Isolation is one
-        person per room: an empty room unless a room with people in it was chosen
-        and confirmed as the same household or group (``shared``)."""
-        point = self.point(point_code)
-        assert point is not None
-        if not room_code:
-            room = self.empty_room(point_code)
-            if room is None:
-                raise FieldError("room", "error.point_full", point=point_code)
-            return room["code"], []
-        check_room(point, room_code, self.beds_taken(point_code, room_code))
-        there = [
-            (stay_id, stay)
-            for stay_id, stay in self.occupants(point_code).get(room_code, [])
-            if stay_id != ignore
-        ]
-        if there and not shared:
-            raise FieldError(
-                "room", "error.room_occupied", room=room_code, people=people_in_room(there)
-            )
-        return room_code, [stay_id for stay_id, _ in there]
-
-    def correct_stay(self, stay_id: int, fields: Mapping[str, Any], reason: str) -> Stay:
-        """Correct a stay's registration fields; every rule is checked again."""
-        why = require_reason(reason)
-        with self.transaction():
-            before = self._stay(stay_id)
-            merged = {**stay_fields(before), **fields}
-            new_number = "id_number" in fields or "id_type" in fields
-            if new_number and ID_TYPE.parse(merged["id_type"] or "resident_id") == "resident_id":
-                # Birth date and sex came from the old number unless given again.
-                for derived in ("birth_date", "sex"):
-                    if derived not in fields:
-                        merged[derived] = ""
-            fixed = arrival_from_fields(merged, self.points(), self.clock())
-            moved = (fixed["point"], fixed["room"]) != (before["point"], before["room"])
-            if before["status"] == "open":
-                self._check_person_free(fixed, ignore=stay_id)
-                if moved or not fixed["room"]:
-                    fixed["room"], shares = self._place(
-                        fixed["point"], fixed["room"], shares_room(fields), ignore=stay_id
-                    )
-                    fixed["shares_with"] = shares
-            else:
-                # A finished stay's place is history its discharge also records.
-                if moved:
-                    raise FieldError("room", "error.closed_stay_place")
-                discharge = self.get(DISCHARGES, before.get("discharge") or 0)
-                if discharge and fixed["arrived_at"] > discharge["at"]:
-                    raise FieldError(
-                        "arrived_at", "error.after_discharge", discharged=discharge["at"]
-                    )
-            changes = {
-                k: fixed[k]  # type: ignore[literal-required]
-                for k in (
-                    "point",
-                    "room",
-                    "person",
-                    "origin",
-                    "transport",
-                    "category",
-                    "arrived_at",
-                    "quarantine_days",
-                    "notes",
-                )
-            }
-            if "shares_with" in fixed:
-                changes["shares_with"] = fixed["shares_with"]
-            changes["release_due"] = release_due(
-                fixed["arrived_at"], fixed["quarantine_days"], before["extensions"]
-            )
-            corrected = cast(Stay, self._change(STAYS, stay_id, changes, "correct", why))
-            if corrected["status"] == "open":
-                self.plan_tests(stay_id)
-            else:
-                # A finished stay keeps its tests; their planned dates follow its arrival.
-                self.redate_tests(stay_id)
-            return corrected
-
-    def extend_stay(self, stay_id: int, days: str, reason: str) -> Stay:
-        """Lengthen (or, with negative days, shorten) an open stay's quarantine."""
-        why = require_reason(reason)
-        with self.transaction():
-            stay = self._stay(stay_id)
-            if stay["status"] != "open":
-                raise FieldError("id", "error.stay_not_open")
-            extra = extension_days(days, stay)
-            extensions = [
-                *stay["extensions"],
-                {"days": extra, "reason": why, **self._stamp()},
-            ]
-            changes = {
-                "extensions": extensions,
-                "release_due": release_due(stay["arrived_at"], stay["quarantine_days"], extensions),
-            }
-            extended = cast(Stay, self._change(STAYS, stay_id, changes, "extend", why))
-            self.plan_tests(stay_id)
-            return extended
+    # ------------------------------------------------------------------ stays read
 
     def _stay(self, stay_id: int) -> Stay:
         stay = self.get(STAYS, stay_id)
         if stay is None or not is_live(stay):
             raise FieldError("id", "error.no_record", table=STAYS, id=stay_id)
         return cast(Stay, stay)
-
-    # ------------------------------------------------------------------ discharges
 
     def find_open_stay(self, fields: Mapping[str, Any]) -> int | None:
         """The open stay named by ``stay`` (an id) or by ``id_type`` and ``id_number``."""
@@ -719,187 +396,11 @@ class Store(HandoverMixin, HealthMixin):
         id_type = ID_TYPE.parse(clean_text(fields.get("id_type", "")) or "resident_id") or ""
         return self.open_stay_of(id_type, normalise(clean_text(fields.get("id_number", ""))))
 
-    def discharge(self, fields: Mapping[str, Any]) -> int:
-        """Discharge an open stay (named by ``stay`` or by ID type and number)."""
-        with self.transaction():
-            stay_id = self.find_open_stay(fields)
-            stay = self.get(STAYS, stay_id) if stay_id is not None else None
-            record = discharge_from_fields(fields, cast(Stay | None, stay), self.clock())
-            assert stay_id is not None
-            record["stay"] = stay_id
-            if record["kind"] == "released_home":
-                record["test_override"] = self.release_override(
-                    stay_id, str(fields.get("override", ""))
-                )
-            discharge_id = self._create(DISCHARGES, record)
-            self._change(
-                STAYS, stay_id, {"status": "discharged", "discharge": discharge_id}, "discharge"
-            )
-            return discharge_id
-
-    def correct_discharge(
-        self, discharge_id: int, fields: Mapping[str, Any], reason: str
-    ) -> Discharge:
-        """Correct a discharge's time, kind, destination, test or certificate."""
-        why = require_reason(reason)
-        with self.transaction():
-            before = self.get(DISCHARGES, discharge_id)
-            if before is None or not is_live(before):
-                raise FieldError("id", "error.no_record", table=DISCHARGES, id=discharge_id)
-            stay = {**self._stay(before["stay"]), "status": "open"}
-            fixed = discharge_from_fields(
-                {**discharge_fields(before), **fields}, cast(Stay, stay), self.clock()
-            )
-            changes = {
-                k: fixed[k]  # type: ignore[literal-required]
-                for k in ("at", "kind", "destination", "negative_test", "certificate", "notes")
-            }
-            return cast(Discharge, self._change(DISCHARGES, discharge_id, changes, "correct", why))
-
-    def void(self, table: str, record_id: int, reason: str) -> None:
-        """Void a record (it stays stored, counts for nothing). Voiding a discharge
-        reopens its stay; voiding a stay (an arrival entered by mistake) voids its
-        discharge, its pending tests and the drafts raised about it too."""
-        why = require_reason(reason)
-        with self.transaction():
-            doc = self.get(table, record_id)
-            if doc is None or not is_live(doc):
-                raise FieldError("id", "error.no_record", table=table, id=record_id)
-            voided = {"voided": {**self._stamp(), "reason": why}}
-            if table == DISCHARGES:
-                stay = self._stay(doc["stay"])
-                self._check_person_free(stay, ignore=doc["stay"])
-                if stay["room"]:
-                    self._check_room_back(stay)
-                self._change(table, record_id, voided, "void", why)
-                self._change(
-                    STAYS, doc["stay"], {"status": "open", "discharge": None}, "reopen", why
-                )
-                return
-            if table == STAYS:
-                if doc.get("discharge"):
-                    self._change(DISCHARGES, doc["discharge"], voided, "void", why)
-                for test_id, test in self.tests_of(record_id):
-                    if test["result"] == "pending":
-                        self._change(TESTS, test_id, voided, "void", why)
-                for incident_id in self._index.incidents_of.get(record_id, []):
-                    incident = self.get(INCIDENTS, incident_id) or {}
-                    if incident.get("status") == "draft" and is_live(incident):
-                        self._change(INCIDENTS, incident_id, voided, "void", why)
-            self._change(table, record_id, voided, "void", why)
-
-    def _check_room_back(self, stay: Stay) -> None:
-        """A voided discharge puts the person back in their room: say so in the void
-        form's terms (it has no room field) when the room has been given away since."""
-        point = self.point(stay["point"])
-        assert point is not None
-        taken = self.beds_taken(stay["point"], stay["room"])
-        try:
-            check_room(point, stay["room"], taken)
-        except FieldError as exc:
-            now_there = [
-                other["person"]["name"]
-                for other in self.open_stays(stay["point"]).values()
-                if other["room"] == stay["room"]
-            ]
-            raise FieldError(
-                "void",
-                "error.void_room_taken",
-                room=stay["room"],
-                name=stay["person"]["name"],
-                now_there=", ".join(now_there) or "-",
-            ) from exc
-
-    # ------------------------------------------------------------------ incidents
-
-    def open_incident(self, fields: Mapping[str, Any], stays: list[int] | None = None) -> int:
-        with self.transaction():
-            incident = incident_from_fields(fields, self.points(), self.clock())
-            for stay_id in stays or []:
-                self._stay(stay_id)
-            incident["stays"] = list(stays or [])
-            return self._create(INCIDENTS, incident)
-
-    def add_action(self, incident_id: int, what: str, at: str = "") -> Incident:
-        """Record an action taken; ``at`` (default now) when it was taken."""
-        text = clean_text(what)
-        if not text:
-            raise FieldError("what", "error.required")
-        with self.transaction():
-            incident = self._incident(incident_id)
-            when = action_time(incident, at, self.clock())
-            actions = [*incident["actions"], {**self._stamp(), "at": when, "what": text}]
-            return cast(Incident, self._change(INCIDENTS, incident_id, {"actions": actions}, "act"))
-
-    def close_incident(self, incident_id: int, resolution: str, handled_at: str = "") -> Incident:
-        with self.transaction():
-            incident = self._incident(incident_id)
-            changes = closing_fields(incident, resolution, handled_at, self.clock())
-            return cast(Incident, self._change(INCIDENTS, incident_id, changes, "close"))
-
-    def reopen_incident(self, incident_id: int, reason: str) -> Incident:
-        why = require_reason(reason)
-        with self.transaction():
-            incident = self._incident(incident_id)
-            if incident["status"] != "handled":
-                raise FieldError("status", "error.not_handled")
-            changes = {"status": "open", "handled_at": "", "resolution": ""}
-            return cast(Incident, self._change(INCIDENTS, incident_id, changes, "reopen", why))
-
-    def _incident(self, incident_id: int) -> Incident:
-        incident = self.get(INCIDENTS, incident_id)
-        if incident is None or not is_live(incident):
-            raise FieldError("id", "error.no_record", table=INCIDENTS, id=incident_id)
-        return cast(Incident, incident)
-
-
-def people_in_room(there: Sequence[tuple[int, Stay]]) -> str:
-    """Who is in a room, as a form or message names them: ``张三 (male), 李四 (female)``."""
-    return ", ".join(
-        f"{stay['person']['name']} ({SEX.label(stay['person']['sex'])})" for _, stay in there
-    )
-
 
 def _room_order(room: Room) -> tuple[str, int, str]:
     code = room["code"]
     digits = "".join(ch for ch in code if ch.isdecimal())
     return (room.get("floor", ""), int(digits) if digits else 0, code)
-
-
-PERSON_FIELDS = ("name", "sex", "birth_date", "id_type", "id_number", "nationality", "phone")
-ARRIVAL_FIELDS = (
-    "point",
-    "room",
-    *PERSON_FIELDS,
-    "origin",
-    "transport",
-    "category",
-    "arrived_at",
-    "quarantine_days",
-    "notes",
-)
-
-
-def stay_fields(stay: Stay) -> dict[str, str]:
-    """A stay as the text fields it was registered from (for corrections and export)."""
-    person: Mapping[str, Any] = stay["person"]
-    record: Mapping[str, Any] = stay
-    return {
-        name: str(person[name] if name in PERSON_FIELDS else record[name])
-        for name in ARRIVAL_FIELDS
-    }
-
-
-def discharge_fields(discharge: Mapping[str, Any]) -> dict[str, str]:
-    """A discharge as the text fields it was recorded from."""
-    return {
-        "discharged_at": discharge["at"],
-        "kind": discharge["kind"],
-        "destination": discharge["destination"],
-        "negative_test": "yes" if discharge["negative_test"] else "no",
-        "certificate": discharge["certificate"],
-        "notes": discharge["notes"],
-    }
 
 
 def open_store(

@@ -28,11 +28,12 @@ from ..domain.staff import (
     staff_from_fields,
 )
 from .backend import Changes
+from .service import Service
+from .tables import DUTY, POINTS, STAFF
 
 if TYPE_CHECKING:
     from .repository import Store
 
-STAFF, DUTY = "staff", "duty"
 STAFF_FIELDS = ("point", "name", "role", "phone", "notes")
 
 
@@ -48,11 +49,11 @@ class OnDuty:
         self.start = start
 
 
-class StaffBook:
-    """The staff and duty service of one open store."""
+class StaffService(Service):
+    """A point's staff and their duty (``store.staff``)."""
 
     def __init__(self, store: Store) -> None:
-        self.store = store
+        super().__init__(store)
         self._open: dict[int, OnDuty] = {}  # open live periods by period id
         self._periods_of: dict[int, set[int]] = {}  # period ids by staff id
         self._staff_of: dict[int, int] = {}
@@ -289,7 +290,7 @@ class StaffBook:
             if doc_id is None:
                 raise FieldError("point", "error.unknown_point", value=point)
             wanted = changed_rules(self.rules(point), limit_hours, day_hours, rates)
-            self.store._change("points", doc_id, {"duty": wanted.as_doc()}, "correct")
+            self.store._change(POINTS, doc_id, {"duty": wanted.as_doc()}, "correct")
             return wanted
 
 

@@ -56,7 +56,7 @@ class ArrivalsImporter(Importer):
         key = self.person(row)
         for informational in ("id", "status", "release_due", "voided"):
             fields.pop(informational, None)
-        stay_id = self.store.register_arrival(fields)
+        stay_id = self.store.stays.register(fields)
         if key:
             self.people[key] = row.line
         return stay_id

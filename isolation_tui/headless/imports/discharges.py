@@ -50,7 +50,7 @@ class DischargesImporter(Importer):
             if point and point != stay["point"]:
                 errors.add("point", "import.point_mismatch", point=stay["point"])
             errors.raise_if_any()
-        discharge_id = self.store.discharge(fields)
+        discharge_id = self.store.stays.discharge(fields)
         if key:
             self.people[key] = row.line
         return discharge_id

@@ -7,7 +7,8 @@ from typing import Any
 
 from ...domain.records import is_live
 from ...domain.rules import incident_from_fields
-from ...storage.repository import INCIDENTS, Store
+from ...storage.repository import Store
+from ...storage.tables import INCIDENTS
 from .base import Importer, Outcome
 from .reading import Column, Row, Table
 
@@ -52,6 +53,6 @@ class IncidentsImporter(Importer):
         if same in self.known:
             self.outcome.skipped += 1
             return None
-        incident_id = self.store.open_incident(fields)
+        incident_id = self.store.incidents.open(fields)
         self.known.add(same)
         return incident_id

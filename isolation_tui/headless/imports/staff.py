@@ -8,7 +8,7 @@ from typing import Any
 from ...domain.records import is_live
 from ...domain.staff import MAX_NAME, MAX_PHONE, staff_from_fields
 from ...storage.repository import Store
-from ...storage.staff import STAFF
+from ...storage.tables import STAFF
 from .base import Importer, Outcome
 from .reading import Column, Row, Table
 

@@ -83,7 +83,7 @@ class TestsImporter(Importer):
                 result=TEST_RESULT.label(test["result"]),
                 taken_at=test["taken_at"],
             )
-        if self.store.record_test_result(test_id, result, taken_at) is not None:
+        if self.store.health.record_result(test_id, result, taken_at) is not None:
             self.outcome.positive += 1
         return test_id
 
@@ -144,7 +144,7 @@ class TestsImporter(Importer):
         days early does not stand for a later test)."""
         tests = [
             (test_id, test)
-            for test_id, test in self.store.tests_of(stay_id)
+            for test_id, test in self.store.health.tests_of(stay_id)
             if kind is None or test["kind"] == kind
         ]
         planned = ", ".join(str(test["planned_day"]) for _, test in tests) or "–"

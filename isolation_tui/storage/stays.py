@@ -1,0 +1,275 @@
+"""Writing stays: arrivals registered and placed in a room, corrected, extended,
+discharged, and records voided. Each change runs in the store's transaction and
+is audited by it; the health service replans the stay's tests as it changes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+from ..domain.codes import ID_TYPE, SEX
+from ..domain.errors import FieldError
+from ..domain.records import Discharge, Stay, is_live, release_due
+from ..domain.rules import (
+    arrival_from_fields,
+    check_room,
+    discharge_from_fields,
+    extension_days,
+    require_reason,
+    shares_room,
+)
+from .service import Service
+from .tables import DISCHARGES, INCIDENTS, STAYS, TESTS
+
+
+class StayService(Service):
+    """Arrivals, corrections, extensions, discharges and voids (``store.stays``)."""
+
+    def register(self, fields: Mapping[str, Any]) -> int:
+        """A new stay from form or CSV fields. An empty room takes the first free bed."""
+        with self.store.transaction():
+            stay = arrival_from_fields(fields, self.store.points(), self.store.clock())
+            self._check_person_free(stay)
+            stay["room"], shares = self._place(stay["point"], stay["room"], shares_room(fields))
+            if shares:
+                stay["shares_with"] = shares
+            stay_id = self.store._create(STAYS, stay)
+            self.store.health.plan(stay_id)
+            return stay_id
+
+    def _check_person_free(self, stay: Stay, ignore: int | None = None) -> None:
+        person = stay["person"]
+        other = self.store.open_stay_of(person["id_type"], person["id_number"])
+        if other is not None and other != ignore:
+            where = self.store.get(STAYS, other) or {}
+            raise FieldError(
+                "id_number", "error.already_isolated", id=other, point=where.get("point", "?")
+            )
+
+    def _place(
+        self, point_code: str, room_code: str, shared: bool, ignore: int | None = None
+    ) -> tuple[str, list[int]]:
+        """The room a person goes to, and who is in it already. Isolation is one
+        person per room: an empty room unless a room with people in it was chosen
+        and confirmed as the same household or group (``shared``)."""
+        point = self.store.point(point_code)
+        assert point is not None
+        if not room_code:
+            room = self.store.empty_room(point_code)
+            if room is None:
+                raise FieldError("room", "error.point_full", point=point_code)
+            return room["code"], []
+        check_room(point, room_code, self.store.beds_taken(point_code, room_code))
+        there = [
+            (stay_id, stay)
+            for stay_id, stay in self.store.occupants(point_code).get(room_code, [])
+            if stay_id != ignore
+        ]
+        if there and not shared:
+            raise FieldError(
+                "room", "error.room_occupied", room=room_code, people=people_in_room(there)
+            )
+        return room_code, [stay_id for stay_id, _ in there]
+
+    def correct(self, stay_id: int, fields: Mapping[str, Any], reason: str) -> Stay:
+        """Correct a stay's registration fields; every rule is checked again."""
+        why = require_reason(reason)
+        with self.store.transaction():
+            before = self.store._stay(stay_id)
+            merged = {**stay_fields(before), **fields}
+            new_number = "id_number" in fields or "id_type" in fields
+            if new_number and ID_TYPE.parse(merged["id_type"] or "resident_id") == "resident_id":
+                # Birth date and sex came from the old number unless given again.
+                for derived in ("birth_date", "sex"):
+                    if derived not in fields:
+                        merged[derived] = ""
+            fixed = arrival_from_fields(merged, self.store.points(), self.store.clock())
+            moved = (fixed["point"], fixed["room"]) != (before["point"], before["room"])
+            if before["status"] == "open":
+                self._check_person_free(fixed, ignore=stay_id)
+                if moved or not fixed["room"]:
+                    fixed["room"], shares = self._place(
+                        fixed["point"], fixed["room"], shares_room(fields), ignore=stay_id
+                    )
+                    fixed["shares_with"] = shares
+            else:
+                # A finished stay's place is history its discharge also records.
+                if moved:
+                    raise FieldError("room", "error.closed_stay_place")
+                discharge = self.store.get(DISCHARGES, before.get("discharge") or 0)
+                if discharge and fixed["arrived_at"] > discharge["at"]:
+                    raise FieldError(
+                        "arrived_at", "error.after_discharge", discharged=discharge["at"]
+                    )
+            changes = {
+                k: fixed[k]  # type: ignore[literal-required]
+                for k in ("person", *(f for f in ARRIVAL_FIELDS if f not in PERSON_FIELDS))
+            }
+            if "shares_with" in fixed:
+                changes["shares_with"] = fixed["shares_with"]
+            changes["release_due"] = release_due(
+                fixed["arrived_at"], fixed["quarantine_days"], before["extensions"]
+            )
+            corrected = cast(Stay, self.store._change(STAYS, stay_id, changes, "correct", why))
+            if corrected["status"] == "open":
+                self.store.health.plan(stay_id)
+            else:
+                # A finished stay keeps its tests; their planned dates follow its arrival.
+                self.store.health.redate(stay_id)
+            return corrected
+
+    def extend(self, stay_id: int, days: str, reason: str) -> Stay:
+        """Lengthen (or, with negative days, shorten) an open stay's quarantine."""
+        why = require_reason(reason)
+        with self.store.transaction():
+            stay = self.store._stay(stay_id)
+            if stay["status"] != "open":
+                raise FieldError("id", "error.stay_not_open")
+            extra = extension_days(days, stay)
+            extensions = [
+                *stay["extensions"],
+                {"days": extra, "reason": why, **self.store._stamp()},
+            ]
+            changes = {
+                "extensions": extensions,
+                "release_due": release_due(stay["arrived_at"], stay["quarantine_days"], extensions),
+            }
+            extended = cast(Stay, self.store._change(STAYS, stay_id, changes, "extend", why))
+            self.store.health.plan(stay_id)
+            return extended
+
+    def discharge(self, fields: Mapping[str, Any]) -> int:
+        """Discharge an open stay (named by ``stay`` or by ID type and number)."""
+        with self.store.transaction():
+            stay_id = self.store.find_open_stay(fields)
+            stay = self.store.get(STAYS, stay_id) if stay_id is not None else None
+            record = discharge_from_fields(fields, cast(Stay | None, stay), self.store.clock())
+            assert stay_id is not None
+            record["stay"] = stay_id
+            if record["kind"] == "released_home":
+                record["test_override"] = self.store.health.release_override(
+                    stay_id, str(fields.get("override", ""))
+                )
+            discharge_id = self.store._create(DISCHARGES, record)
+            self.store._change(
+                STAYS, stay_id, {"status": "discharged", "discharge": discharge_id}, "discharge"
+            )
+            return discharge_id
+
+    def correct_discharge(
+        self, discharge_id: int, fields: Mapping[str, Any], reason: str
+    ) -> Discharge:
+        """Correct a discharge's time, kind, destination, test or certificate."""
+        why = require_reason(reason)
+        with self.store.transaction():
+            before = self.store.get(DISCHARGES, discharge_id)
+            if before is None or not is_live(before):
+                raise FieldError("id", "error.no_record", table=DISCHARGES, id=discharge_id)
+            stay = {**self.store._stay(before["stay"]), "status": "open"}
+            fixed = discharge_from_fields(
+                {**discharge_fields(before), **fields}, cast(Stay, stay), self.store.clock()
+            )
+            changes = {
+                k: fixed[k]  # type: ignore[literal-required]
+                for k in ("at", "kind", "destination", "negative_test", "certificate", "notes")
+            }
+            return cast(
+                Discharge, self.store._change(DISCHARGES, discharge_id, changes, "correct", why)
+            )
+
+    def void(self, table: str, record_id: int, reason: str) -> None:
+        """Void a record (it stays stored, counts for nothing). Voiding a discharge
+        reopens its stay; voiding a stay (an arrival entered by mistake) voids its
+        discharge, its pending tests and the drafts raised about it too."""
+        why = require_reason(reason)
+        with self.store.transaction():
+            doc = self.store.get(table, record_id)
+            if doc is None or not is_live(doc):
+                raise FieldError("id", "error.no_record", table=table, id=record_id)
+            voided = {"voided": {**self.store._stamp(), "reason": why}}
+            if table == DISCHARGES:
+                stay = self.store._stay(doc["stay"])
+                self._check_person_free(stay, ignore=doc["stay"])
+                if stay["room"]:
+                    self._check_room_back(stay)
+                self.store._change(table, record_id, voided, "void", why)
+                self.store._change(
+                    STAYS, doc["stay"], {"status": "open", "discharge": None}, "reopen", why
+                )
+                return
+            if table == STAYS:
+                if doc.get("discharge"):
+                    self.store._change(DISCHARGES, doc["discharge"], voided, "void", why)
+                for test_id, test in self.store.health.tests_of(record_id):
+                    if test["result"] == "pending":
+                        self.store._change(TESTS, test_id, voided, "void", why)
+                for incident_id in self.store._index.incidents_of.get(record_id, []):
+                    incident = self.store.get(INCIDENTS, incident_id) or {}
+                    if incident.get("status") == "draft" and is_live(incident):
+                        self.store._change(INCIDENTS, incident_id, voided, "void", why)
+            self.store._change(table, record_id, voided, "void", why)
+
+    def _check_room_back(self, stay: Stay) -> None:
+        """A voided discharge puts the person back in their room: say so in the void
+        form's terms (it has no room field) when the room has been given away since."""
+        point = self.store.point(stay["point"])
+        assert point is not None
+        taken = self.store.beds_taken(stay["point"], stay["room"])
+        try:
+            check_room(point, stay["room"], taken)
+        except FieldError as exc:
+            now_there = [
+                other["person"]["name"]
+                for other in self.store.open_stays(stay["point"]).values()
+                if other["room"] == stay["room"]
+            ]
+            raise FieldError(
+                "void",
+                "error.void_room_taken",
+                room=stay["room"],
+                name=stay["person"]["name"],
+                now_there=", ".join(now_there) or "-",
+            ) from exc
+
+
+def people_in_room(there: Sequence[tuple[int, Stay]]) -> str:
+    """Who is in a room, as a form or message names them: ``张三 (male), 李四 (female)``."""
+    return ", ".join(
+        f"{stay['person']['name']} ({SEX.label(stay['person']['sex'])})" for _, stay in there
+    )
+
+
+PERSON_FIELDS = ("name", "sex", "birth_date", "id_type", "id_number", "nationality", "phone")
+ARRIVAL_FIELDS = (
+    "point",
+    "room",
+    *PERSON_FIELDS,
+    "origin",
+    "transport",
+    "category",
+    "arrived_at",
+    "quarantine_days",
+    "notes",
+)
+
+
+def stay_fields(stay: Stay) -> dict[str, str]:
+    """A stay as the text fields it was registered from (for corrections and export)."""
+    person: Mapping[str, Any] = stay["person"]
+    record: Mapping[str, Any] = stay
+    return {
+        name: str(person[name] if name in PERSON_FIELDS else record[name])
+        for name in ARRIVAL_FIELDS
+    }
+
+
+def discharge_fields(discharge: Mapping[str, Any]) -> dict[str, str]:
+    """A discharge as the text fields it was recorded from."""
+    return {
+        "discharged_at": discharge["at"],
+        "kind": discharge["kind"],
+        "destination": discharge["destination"],
+        "negative_test": "yes" if discharge["negative_test"] else "no",
+        "certificate": discharge["certificate"],
+        "notes": discharge["notes"],
+    }
