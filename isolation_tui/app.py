@@ -31,6 +31,7 @@ from .screens.too_small import too_small
 from .storage.engine import Changes
 from .storage.errors import StoreError, StoreUnavailable
 from .storage.repository import Store
+from .storage.tables import DUTY, POINTS
 from .widgets.keys import translate_bindings
 from .widgets.safe_output import ControlCharacterFilter
 from .widgets.terminal_input import tolerate_undecodable_input
@@ -194,6 +195,11 @@ class IsolationApp(App[None]):
         tables = frozenset(self._pending)
         self._pending.clear()
         self._recount()
+        if tables & {DUTY, POINTS, "*"}:
+            # Someone went on duty (or a period or a limit changed): the next moment
+            # someone goes over the limit may now come before the one waited for.
+            self._boundary_timer.stop()
+            self._boundary_timer = self._wait_for_boundary()
         self.data_changed.publish(tables)
 
     def _recount(self) -> None:

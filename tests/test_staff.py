@@ -221,3 +221,13 @@ def test_another_session_sees_who_went_on_duty(staffed: Store, location: str, cl
         assert staffed.staff.periods_of(staff_id)[0][1]["end"] == "2026-11-29 09:00"
     finally:
         other.close()
+
+
+def test_a_person_voided_as_a_mistake_takes_their_periods_along(staffed: Store) -> None:
+    staff_id = nurse(staffed)
+    staffed.staff.start_duty(staff_id, "2026-11-29 06:00")
+    staffed.staff.end_duty(staff_id, "2026-11-29 08:00")
+    staffed.staff.void_staff(staff_id, "录错了")
+    (period,) = staffed.rows(DUTY).values()
+    assert period["voided"]["reason"] == "录错了"
+    assert [e["action"] for e in staffed.history(DUTY, 1)] == ["create", "off_duty", "void"]

@@ -197,3 +197,17 @@ async def test_correct_and_void_people_and_periods_on_screen(point: Store, clock
         "correct",
         "void",
     ]
+
+
+async def test_a_period_entered_late_moves_the_flag_timer(point: Store, clock: Clock) -> None:
+    """At 19:00 someone is entered as on duty since 07:00: the flag comes at 19:01,
+    not at midnight, the next moment the timer waited for."""
+    staff_id = point.staff.add_staff({"point": "DD01", "name": "李医生", "role": "medical"})
+    clock.now = datetime(2026, 11, 29, 19, 0)
+    app = IsolationApp(point, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        assert app._boundary == datetime(2026, 11, 30, 0, 0)
+        point.staff.start_duty(staff_id, "07:00")
+        await pilot.pause()
+        assert app._boundary == datetime(2026, 11, 29, 19, 1)
+        assert bar(app) == "On duty 1"

@@ -30,8 +30,8 @@ DUTY_COLUMNS = (
 
 
 def duty_rows(store: Store, month: str) -> Iterator[dict[str, object]]:
-    """Each person (voided staff too: their duty was worked) with a day of duty in
-    ``month``, by point and staff number."""
+    """Each person with a day of duty in ``month``, by point and staff number (a
+    person voided as a mistake has no live period left, so no row)."""
     periods: dict[int, list[tuple[str, str]]] = {}
     for doc in store.rows(DUTY).values():
         if is_live(doc) and doc["start"][:7] <= month and (doc["end"] or "9")[:7] >= month:

@@ -181,14 +181,17 @@ class StaffService(Service):
             self.store._change(STAFF, staff_id, record, "correct", why)
 
     def void_staff(self, staff_id: int, reason: str) -> None:
-        """Someone entered by mistake: kept in the history, listed nowhere. Their
-        periods stay as they are (the allowance already counted them)."""
+        """Someone entered by mistake: kept in the history, counted nowhere, their
+        duty periods voided with them (the same reason, audited)."""
         why = require_reason(reason)
         with self.store.transaction():
             self._live_staff(staff_id)
             if self.open_period(staff_id):
                 raise FieldError("reason", "error.staff_on_duty_void")
             voided = {"voided": {**self.store._stamp(), "reason": why}}
+            for period_id, period in self.periods_of(staff_id):
+                if is_live(period):
+                    self.store._change(DUTY, period_id, voided, "void", why)
             self.store._change(STAFF, staff_id, voided, "void", why)
 
     def _live_staff(self, staff_id: int) -> dict[str, Any]:

@@ -72,12 +72,12 @@ class ModeTabs(Static):
         width = self.size.width or self.app.size.width
         # The scope is said whole: two spaces between tabs where there is room, else
         # one, else the other screens by their short names; a point name too long
-        # for the line gives way to the point's code.
+        # for the line even so gives way to the point's code.
         scopes = [self.scope] + ([self.short] if self.short else [])
         choices = [
             (tabs, self._end(scope), gap)
-            for tabs in (self._tabs(short=False), self._tabs(short=True))
             for scope in scopes
+            for tabs in (self._tabs(short=False), self._tabs(short=True))
             for gap in ("  ", " ")
         ]
         tabs, end, gap = next(
