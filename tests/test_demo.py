@@ -15,9 +15,9 @@ from conftest import CliRunner
 from isolation_tui.domain.counters import Counters
 from isolation_tui.domain.idnumber import birth_date_of, resident_id_problem
 from isolation_tui.domain.records import Room, release_due, usable_beds
-from isolation_tui.headless import demo
 from isolation_tui.headless.check import problems
 from isolation_tui.headless.demo import run_demo
+from isolation_tui.headless.demo_writer import Writer
 from isolation_tui.storage.paths import database_files
 from isolation_tui.storage.repository import Store, open_store
 
@@ -156,7 +156,7 @@ def test_a_failed_demo_leaves_no_database(tmp_path: Path, monkeypatch: pytest.Mo
     def broken(self: object, plan: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(demo._Writer, "incident", broken)
+    monkeypatch.setattr(Writer, "incident", broken)
     path = tmp_path / "broken.db"
     with pytest.raises(RuntimeError, match="disk on fire"):
         run_demo(path, force=False, scale=1)

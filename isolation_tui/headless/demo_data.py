@@ -1,6 +1,6 @@
 """The demo's tables: Dandong's districts and isolation points, the names, phones
 and routes of the people who came, and the incidents they had (as the seed article
-and the city's map tell them). The generator in :mod:`.demo` draws from these."""
+and the city's map tell them). The planner in :mod:`.demo_plan` draws from these."""
 
 from __future__ import annotations
 

@@ -24,6 +24,8 @@ from typing import Any
 from ..domain.timeparse import format_time
 from ..storage.repository import Store
 from .demo_data import GIVEN, MOBILE_PREFIXES, SURNAMES
+from .demo_people import Event
+from .demo_points import PointSpec
 
 CLINICAL = ("medical", "nursing", "nursing")
 DAY_DUTY = ("police", "cleaning", "catering", "cadre")
@@ -75,9 +77,9 @@ class _Person:
     periods: list[tuple[datetime, datetime]] = field(default_factory=list)
 
 
-def county_episode_points(codes: Sequence[str], border: Sequence[bool]) -> list[str]:
+def county_episode_points(specs: Sequence[PointSpec]) -> list[str]:
     """The first two county points, in the order of the points."""
-    return [code for code, is_border in zip(codes, border, strict=True) if not is_border][:2]
+    return [spec.code for spec in specs if not spec.border][:2]
 
 
 def _name(rng: random.Random) -> str:
@@ -142,14 +144,14 @@ def duty_kept_from(today: date) -> date:
 
 
 def staff_events(
-    codes: Sequence[str], border: Sequence[bool], setup: datetime, now: datetime
+    specs: Sequence[PointSpec], setup: datetime, now: datetime
 ) -> Iterator[tuple[datetime, Any]]:
     """Every staff event up to ``now``, with its time (not in order)."""
     rng = random.Random("isolation-tui demo staff")
     today = now.date()
     first = duty_kept_from(today)
-    episode = county_episode_points(codes, border)
-    for code in codes:
+    episode = county_episode_points(specs)
+    for code in (spec.code for spec in specs):
         people = _people(rng, code)
         _clinical(people[: len(CLINICAL)], first, today, code in episode)
         _day_duty(rng, people[len(CLINICAL) :], first, today)
@@ -165,21 +167,16 @@ def staff_events(
                     yield end, DutyEnd(person.hire, end)
 
 
-def with_staff(
-    events: list[tuple[datetime, int, int, Any]],
-    codes: Sequence[str],
-    border: Sequence[bool],
-    now: datetime,
-) -> list[tuple[datetime, int, int, Any]]:
+def with_staff(events: list[Event], specs: Sequence[PointSpec], now: datetime) -> list[Event]:
     """``events`` (the demo's timeline) with the staff's, in time order: the staff
     are added half a day before the first bus, and a period ends before the next
     one starts at the same minute."""
-    if not events or not codes:
+    if not events or not specs:
         return events
     setup = events[0][0] - timedelta(hours=12)
     seq = max(event[2] for event in events) + 1
     merged = list(events)
-    for at, what in staff_events(codes, border, setup, now):
+    for at, what in staff_events(specs, setup, now):
         order = -2 if isinstance(what, DutyEnd) else -1
         merged.append((at, order, seq, what))
         seq += 1
