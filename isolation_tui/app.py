@@ -11,9 +11,11 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
 from textual.filter import LineFilter
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.timer import Timer
+from textual.widgets._toast import Toast
 
 from .domain.counters import Counters, for_point
 from .domain.health import next_boundary
@@ -26,6 +28,7 @@ from .screens.handover import HandoverScreen
 from .screens.incidents import IncidentsScreen
 from .screens.on_duty import OnDutyScreen
 from .screens.overview import OverviewScreen
+from .screens.palette import Palette
 from .screens.staff import StaffScreen
 from .screens.too_small import too_small
 from .storage.engine import Changes
@@ -37,6 +40,8 @@ from .widgets.safe_output import ControlCharacterFilter
 from .widgets.terminal_input import tolerate_undecodable_input
 
 POLL_SECONDS = 0.25
+# Messages shown this long or less give way to the next one (Textual's default is 5 s).
+PASSING_MESSAGE_SECONDS = 60
 tolerate_undecodable_input()
 
 
@@ -310,8 +315,29 @@ class IsolationApp(App[None]):
     def action_command_palette(self) -> None:
         if not CommandPalette.is_open(self):
             self.push_screen(
-                CommandPalette(placeholder=t("ui.palette_placeholder"), id="--command-palette")
+                Palette(placeholder=t("ui.palette_placeholder"), id="--command-palette")
             )
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """A new message replaces the passing ones still shown, so messages never pile
+        up over the screen from the footer line; a lasting one (the store offline)
+        stays until it is resolved."""
+        for shown in list(self._notifications):
+            if shown.timeout <= PASSING_MESSAGE_SECONDS:
+                self._unnotify(shown, refresh=False)
+        for toast in self.screen.query(Toast) if self.screen_stack else ():
+            # Its holder too, or the empty holder keeps the old message's line.
+            if toast.parent is not None and toast._notification not in self._notifications:
+                toast.parent.remove()
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def refuse_if_read_only(self) -> bool:
         """True (and a message) when this session may not write."""

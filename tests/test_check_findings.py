@@ -8,6 +8,7 @@ the field.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable
 from datetime import date, datetime
@@ -130,7 +131,7 @@ def test_a_person_in_isolation_twice(
 ) -> None:
     person = one_record(db_path, "stays", OPEN_B)["person"]
     damaged("stays", OPEN_B, person={**person, "id_number": "P1"})
-    assert "person passport:P1 is in 2 open stays at once" in failing_check(cli)
+    assert "person passport P1 is in 2 open stays at once" in failing_check(cli)
 
 
 def test_a_room_over_its_beds(damaged: Callable[..., None], cli: CliRunner) -> None:
@@ -163,17 +164,17 @@ def test_a_record_without_its_audit(
         new = db.table("incidents").insert(one_record(db_path, "incidents", 1))
     finally:
         db.close()
-    assert f"incidents record {new} has no audit entry for its creation" in failing_check(cli)
+    assert f"incident record {new} has no audit entry for its creation" in failing_check(cli)
 
 
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"point": "XX"}, "stay 2: point “XX” breaks the rules"),
-        ({"release_due": "2026-12-25"}, "stay 2: release_due “2026-12-25” breaks the rules"),
-        ({"status": "gone"}, "stay 2: status “gone” breaks the rules"),
-        ({"discharge": 4}, "stay 2: status “open” breaks the rules"),
-        ({"status": "discharged", "discharge": None}, "stay 2: discharge “None” breaks the rules"),
+        ({"point": "XX"}, "stay 2: Point “XX” breaks the rules"),
+        ({"release_due": "2026-12-25"}, "stay 2: Release due “2026-12-25” breaks the rules"),
+        ({"status": "gone"}, "stay 2: Status “gone” breaks the rules"),
+        ({"discharge": 4}, "stay 2: Status “open” breaks the rules"),
+        ({"status": "discharged", "discharge": None}, "stay 2: Discharge “None” breaks the rules"),
     ],
     ids=["point", "release_due", "status", "open-with-discharge", "discharged-without"],
 )
@@ -190,7 +191,7 @@ def test_a_resident_id_that_fails_its_check_digit(
     person = one_record(db_path, "stays", RESIDENT_STAY)["person"]
     wrong = RESIDENT[:-1] + ("0" if RESIDENT[-1] != "0" else "1")
     damaged("stays", RESIDENT_STAY, person={**person, "id_number": wrong})
-    assert f"stay 3: id_number “{wrong}” breaks the rules" in failing_check(cli)
+    assert f"stay 3: ID number “{wrong}” breaks the rules" in failing_check(cli)
 
 
 def test_an_orphan_discharge(damaged: Callable[..., None], cli: CliRunner) -> None:
@@ -237,8 +238,8 @@ def test_a_round_entered_twice(damaged: Callable[..., None], cli: CliRunner) -> 
             "check 1 of person 1: the morning round of 2026-11-19 is outside the stay"
             " (2026-11-20 10:00 to -)",
         ),
-        ({"stay": 99}, "checks record 1: stay “99” breaks the rules"),
-        ({"temperature": 47.5}, "checks record 1: temperature “47.5” breaks the rules"),
+        ({"stay": 99}, "check record 1: Person “99” breaks the rules"),
+        ({"temperature": 47.5}, "check record 1: Temperature “47.5” breaks the rules"),
     ],
     ids=["before-arrival", "no-such-stay", "temperature"],
 )
@@ -251,7 +252,7 @@ def test_a_check_field_broken(
 
 def test_a_test_of_no_stay(damaged: Callable[..., None], cli: CliRunner) -> None:
     damaged("tests", 1, stay=99)
-    assert "tests record 1: stay “99” breaks the rules" in failing_check(cli)
+    assert "test record 1: Person “99” breaks the rules" in failing_check(cli)
 
 
 def test_a_plan_that_misses_the_last_day(
@@ -266,7 +267,7 @@ def test_a_plan_that_misses_the_last_day(
     finally:
         db.close()
     damaged("tests", last.doc_id, planned_day=13)
-    assert "stays record 2: tests “13” breaks the rules" in failing_check(cli)
+    assert "stay record 2: Planned tests “13” breaks the rules" in failing_check(cli)
 
 
 def test_a_release_home_without_a_negative_last_test(
@@ -286,3 +287,24 @@ def test_a_damaged_file_is_named(clean_db: Path, db_path: Path, cli: CliRunner) 
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert str(database_files(db_path)[1]) in result.stderr
+
+
+def test_every_finding_is_said_in_chinese(
+    damaged: Callable[..., None], db_path: Path, cli: CliRunner
+) -> None:
+    """Field names, tables, rounds and ID types come from the catalogue: a Chinese
+    supervisor reads no English word in what ``check`` found."""
+    person = one_record(db_path, "stays", OPEN_B)["person"]
+    damaged("stays", OPEN_B, person={**person, "id_number": "P1"})
+    damaged("stays", OPEN_A, release_due="2026-12-31")
+    damaged("checks", 2, round="morning")
+    damaged("checks", 1, temperature=47.5)
+    damaged("tests", 1, stay=99)
+    damaged("discharges", 1, kind="released_home")
+    result = cli("check", "--lang", "zh")
+    assert result.returncode == 1, result.stdout + result.stderr
+    *found, summary = result.stderr.splitlines()
+    assert "检查未通过" in summary and len(found) >= 6, found
+    for line in found:
+        said = line.removeprefix("isolation-tui: ")
+        assert not re.search(r"[a-z_]{2,}", said), line

@@ -74,7 +74,8 @@ async def test_correcting_the_arrival_replans_its_tests(point: Store) -> None:
         assert "tests 3" in cell_text(app, "health")  # days 4, 7 and 14 of 2020
         await pilot.press("f2")
         await pilot.pause()
-        assert "2020-01-01 08:00" in rows_of(app)[0]  # the year shows: not this year
+        # The year shows (not this year); the hour is on the detail view, so the row fits.
+        assert "2020-01-01" in rows_of(app)[0] and "01-01 08:00" not in rows_of(app)[0]
         await pilot.press("c")
         await pilot.pause()
         arrived = app.screen.query_one("#field-arrived_at", Input)
@@ -311,7 +312,7 @@ async def test_lists_show_the_year_when_it_is_not_this_year(point: Store) -> Non
         await pilot.press("f2")
         await pilot.pause()
         last_year, this_year = rows_of(app)[1], rows_of(app)[0]
-        assert "2025-12-30 22:00" in last_year and "2026" not in this_year
+        assert "2025-12-30" in last_year and "2026" not in this_year
         await pilot.press("f4")
         await pilot.pause()
         incidents = " ".join(rows_of(app))
@@ -336,7 +337,7 @@ def test_check_reports_records_that_do_not_follow_their_stay(point: Store) -> No
         point._change(INCIDENTS, draft, {"voided": None}, "correct")
     found = set(problems(point))
     assert found == {
-        f"tests record {test_id}: planned_date “2020-01-04” breaks the rules",
+        f"test record {test_id}: Planned date “2020-01-04” breaks the rules",
         f"check {check_id} of person {stay}: the morning round of 2026-11-28 is outside the "
         "stay (2026-11-28 12:30 to -)",
         f"draft incident {draft} is about voided arrivals only, yet still waits to be confirmed",

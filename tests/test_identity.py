@@ -379,8 +379,8 @@ def test_handover_prints_no_control_characters(db_path: Path, hostile_store: Sto
         result = run(db_path, "handover", "--point", "DD01", "--format", fmt, *since)
         assert result.returncode == 0, result.stderr
         assert printed_controls(result.stdout) == [], fmt
-        shown = "甲\\]0;pwned\\[2J" if fmt == "md" else "甲]0;pwned[2J"
-        assert shown in result.stdout.decode(), fmt
+        # Brackets with no link target are text in Markdown too: shown as stored.
+        assert "甲]0;pwned[2J" in result.stdout.decode(), fmt
 
 
 # ---------------------------------------------------------------------- the terminal program

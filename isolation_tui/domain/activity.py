@@ -6,6 +6,7 @@ from typing import Any
 
 from ..i18n import t
 from .codes import DISCHARGE_KIND, INCIDENT_KIND
+from .health import incident_summary
 from .identity import who_label
 from .records import AuditEntry
 
@@ -19,7 +20,7 @@ def describe(entry: AuditEntry, record: dict[str, Any] | None) -> str:
     elif table == "discharges":
         subject = DISCHARGE_KIND.label(doc.get("kind", ""))
     elif table == "incidents":
-        subject = f"{INCIDENT_KIND.label(doc.get('kind', ''))}: {doc.get('summary', '')}"
+        subject = f"{INCIDENT_KIND.label(doc.get('kind', ''))}: {incident_summary(doc)}"
     elif table == "duty":
         subject = f"{doc.get('start', '')} → {doc.get('end') or '…'}"
     else:

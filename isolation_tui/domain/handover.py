@@ -241,6 +241,7 @@ def _incident(record: int, incident: Mapping[str, Any]) -> dict[str, Any]:
         "kind": incident["kind"],
         "severity": incident["severity"],
         "summary": incident["summary"],
+        "summary_of": incident.get("summary_of"),
         "at": incident["occurred_at"],
         "status": incident["status"],
         "handled_at": incident.get("handled_at", ""),

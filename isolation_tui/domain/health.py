@@ -8,8 +8,11 @@ test always falls on the last day of the quarantine, so it moves with extensions
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
+from ..i18n import t
 from .codes import CodeSet
 from .errors import FieldError
 
@@ -110,3 +113,43 @@ def planned_test_days(schedule: list[int], total_days: int) -> list[int]:
 
 def day_date(arrived: date, day: int) -> date:
     return arrived + timedelta(days=day - 1)
+
+
+# What a draft incident says is kept as data (``summary_of``): each supervisor
+# reads it in their own language. The stored ``summary`` is the text as the
+# session that made it said it (for exports to other programs and for records
+# made before the data was kept).
+SUMMARIES = {"fever": "health.fever_summary", "positive_test": "health.positive_summary"}
+
+
+def fever_summary_of(
+    name: str, room: str, temperature: float, round_code: str, symptoms: str
+) -> dict[str, str]:
+    return {
+        "kind": "fever",
+        "name": name,
+        "room": room,
+        "temperature": f"{temperature:.1f}",
+        "round": round_code,
+        "symptoms": symptoms,
+    }
+
+
+def positive_summary_of(name: str, room: str) -> dict[str, str]:
+    return {"kind": "positive_test", "name": name, "room": room}
+
+
+def incident_summary(incident: Mapping[str, Any]) -> str:
+    """An incident's summary in the reader's language: from its data when the
+    program wrote it, else as a person typed it (or as an older version stored it)."""
+    data = incident.get("summary_of")
+    key = SUMMARIES.get(data.get("kind", "")) if isinstance(data, Mapping) else None
+    if key is None:
+        return str(incident.get("summary", ""))
+    assert isinstance(data, Mapping)
+    values = {name: str(value) for name, value in data.items() if name != "kind"}
+    if "round" in values:
+        values["round"] = ROUND.label(values["round"])
+    symptoms = values.pop("symptoms", "")
+    text = t(key, **values)
+    return t("health.with_symptoms", text=text, symptoms=symptoms) if symptoms else text

@@ -309,7 +309,7 @@ def discharge_from_fields(
         errors.add("id_number", "error.stay_not_open")
     at = _time(errors, fields, "discharged_at", now)
     if at and stay and at < stay["arrived_at"]:
-        errors.add("discharged_at", "error.before_arrival", arrived=stay["arrived_at"])
+        errors.add("discharged_at", "error.before_arrival", value=at, arrived=stay["arrived_at"])
     kind = _code(errors, fields, "kind", DISCHARGE_KIND)
     negative = parse_bool(errors, "negative_test", _field(fields, "negative_test"))
     early = bool(stay and at and at[:10] < stay["release_due"])

@@ -29,6 +29,13 @@ def short_time(text: str, today: date) -> str:
     return text[5:] if text[:4] == f"{today.year:04d}" else text
 
 
+def list_moment(text: str, today: date) -> str:
+    """A stored time for a list column: this year's without the year, another
+    year's by its date alone (its hour is on the detail view), so the column keeps
+    its width and the row still fits 80 columns."""
+    return text[5:] if text[:4] == f"{today.year:04d}" else text[:10]
+
+
 def parse_time(text: str, now: datetime | None = None) -> datetime | None:
     """``now``, ``14:05`` (today), ``2022-03-25 14:05``, ``2022/3/25 14:05``,
     ``2022年3月25日 14时05分``, or a bare date (midnight). None when unreadable."""

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
+from ..domain.codes import ID_TYPE
 from ..domain.counters import ALL
-from ..domain.health import HIGHEST, LOWEST, day_date
+from ..domain.health import HIGHEST, LOWEST, ROUND, day_date
 from ..domain.idnumber import resident_id_problem, visible
 from ..domain.records import is_live, person_key, release_due, usable_beds
 from ..i18n import t
@@ -48,7 +49,7 @@ def problems(store: Store, today: date | None = None) -> Iterator[str]:
     for table in (POINTS, STAYS, DISCHARGES, INCIDENTS, CHECKS, TESTS, HANDOVERS, STAFF, DUTY):
         for key in store.rows(table):
             if (table, int(key)) not in created:
-                yield t("check.no_audit", table=table, id=key)
+                yield t("check.no_audit", table=_table(table), id=key)
 
     open_people: dict[str, list[tuple[str, str]]] = {}
     in_room: Tally[tuple[str, str]] = Tally()
@@ -71,11 +72,13 @@ def problems(store: Store, today: date | None = None) -> Iterator[str]:
             # the one-stay rule did not see one person. Show what differs.
             yield t(
                 "check.person_look_alike",
-                stays=", ".join(key for key, _ in held),
+                stays=t("ui.list_separator").join(key for key, _ in held),
                 numbers=", ".join(visible(number) for _, number in held),
             )
         elif len(held) > 1:
-            yield t("check.person_twice", person=who, count=len(held))
+            id_type, number = who.split(":", 1)
+            person = f"{ID_TYPE.label(id_type)} {number}"
+            yield t("check.person_twice", person=person, count=len(held))
     for (code, room_code), count in in_room.items():
         room = next(
             (r for r in points.get(code, {}).get("rooms", []) if r["code"] == room_code), None
@@ -91,7 +94,12 @@ def problems(store: Store, today: date | None = None) -> Iterator[str]:
         # Of the people in a room, only the first may have come without confirming
         # that they share it as one household or group.
         if len(alone) > 1:
-            yield t("check.room_shared", point=code, room=room_code, stays=", ".join(alone))
+            yield t(
+                "check.room_shared",
+                point=code,
+                room=room_code,
+                stays=t("ui.list_separator").join(alone),
+            )
 
     for key, discharge in discharges.items():
         if not is_live(discharge):
@@ -133,24 +141,39 @@ def problems(store: Store, today: date | None = None) -> Iterator[str]:
             )
 
 
+def _table(name: str) -> str:
+    return t(f"check.table.{name}")
+
+
+def _broken(table: str, key: object, field: str, value: object) -> str:
+    """A field of a record that breaks a rule: table and field in the reader's language."""
+    return t(
+        "check.health_field", table=_table(table), id=key, field=t(f"field.{field}"), value=value
+    )
+
+
+def _stay_broken(key: str, field: str, value: object) -> str:
+    return t("check.stay_field", id=key, field=t(f"field.{field}"), value=value)
+
+
 def _stay_problems(
     key: str, stay: dict[str, Any], points: dict[str, Any], discharges: dict[str, Any]
 ) -> Iterator[str]:
     if stay["point"] not in points:
-        yield t("check.stay_field", id=key, field="point", value=stay["point"])
+        yield _stay_broken(key, "point", stay["point"])
     person = stay["person"]
     if person["id_type"] == "resident_id" and resident_id_problem(person["id_number"]):
-        yield t("check.stay_field", id=key, field="id_number", value=person["id_number"])
+        yield _stay_broken(key, "id_number", person["id_number"])
     expected = release_due(stay["arrived_at"], stay["quarantine_days"], stay["extensions"])
     if stay["release_due"] != expected:
-        yield t("check.stay_field", id=key, field="release_due", value=stay["release_due"])
+        yield _stay_broken(key, "release_due", stay["release_due"])
     discharge_id = stay.get("discharge")
     if stay["status"] == "discharged":
         discharge = discharges.get(str(discharge_id))
         if discharge is None or not is_live(discharge) or discharge["stay"] != int(key):
-            yield t("check.stay_field", id=key, field="discharge", value=discharge_id)
+            yield _stay_broken(key, "discharge", discharge_id)
     elif stay["status"] != "open" or discharge_id is not None:
-        yield t("check.stay_field", id=key, field="status", value=stay["status"])
+        yield _stay_broken(key, "status", stay["status"])
 
 
 def _health_problems(
@@ -160,20 +183,24 @@ def _health_problems(
     for key, check in store.rows(CHECKS).items():
         stay = stays.get(str(check["stay"]))
         if stay is None:
-            yield t("check.health_field", table=CHECKS, id=key, field="stay", value=check["stay"])
+            yield _broken(CHECKS, key, "stay", check["stay"])
             continue
         rounds[(check["stay"], check["day"], check["round"])] += 1
         temperature = check["temperature"]
         if temperature is not None and not LOWEST <= temperature <= HIGHEST:
-            yield t(
-                "check.health_field", table=CHECKS, id=key, field="temperature", value=temperature
-            )
+            yield _broken(CHECKS, key, "temperature", temperature)
     for (stay_id, day, round_name), count in rounds.items():
         if count > 1:
-            yield t("check.round_twice", stay=stay_id, day=day, round=round_name, count=count)
+            yield t(
+                "check.round_twice",
+                stay=stay_id,
+                day=day,
+                round=ROUND.label(round_name),
+                count=count,
+            )
     for key, test in store.rows(TESTS).items():
         if str(test["stay"]) not in stays:
-            yield t("check.health_field", table=TESTS, id=key, field="stay", value=test["stay"])
+            yield _broken(TESTS, key, "stay", test["stay"])
     for key, stay in stays.items():
         if not is_live(stay):
             continue
@@ -185,18 +212,12 @@ def _health_problems(
         total = stay["quarantine_days"] + sum(e["days"] for e in stay["extensions"])
         last_day = tests[-1][1]["planned_day"]
         if stay["status"] == "open" and last_day != total:
-            yield t("check.health_field", table=STAYS, id=key, field="tests", value=last_day)
+            yield _broken(STAYS, key, "tests", last_day)
         arrived = date.fromisoformat(stay["arrived_at"][:10])
         for test_id, test in tests:
             # The plan follows the arrival: a corrected arrival moves every planned date.
             if test["planned_date"] != day_date(arrived, test["planned_day"]).isoformat():
-                yield t(
-                    "check.health_field",
-                    table=TESTS,
-                    id=test_id,
-                    field="planned_date",
-                    value=test["planned_date"],
-                )
+                yield _broken(TESTS, test_id, "planned_date", test["planned_date"])
         discharge = discharges.get(str(stay.get("discharge")))
         if (
             discharge

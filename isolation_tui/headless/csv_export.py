@@ -28,7 +28,7 @@ import orjson
 
 from ..domain.display import for_terminal, for_terminal_deep
 from ..domain.errors import FieldError
-from ..domain.health import ROUND
+from ..domain.health import ROUND, incident_summary
 from ..domain.identity import audit_identity, who_label
 from ..domain.records import Voided, is_live
 from ..domain.staff import parse_month
@@ -237,6 +237,7 @@ def incident_rows(store: Store) -> Iterator[Row]:
         {
             "id": incident_id,
             **{name: doc.get(name) for name in INCIDENT_COLUMNS[1:-1]},
+            "summary": incident_summary(doc),
             "voided": doc.get("voided") or None,
         }
         for incident_id, doc in _by_id(store.rows(INCIDENTS))

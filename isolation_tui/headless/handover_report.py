@@ -21,8 +21,8 @@ from rich.text import Text
 
 from ..domain.codes import CATEGORY, DISCHARGE_KIND, INCIDENT_KIND, SEVERITY, STAFF_ROLE
 from ..domain.counters import FIGURES
-from ..domain.display import for_terminal, markdown_line
-from ..domain.health import CHECK_STATUS, ROUND
+from ..domain.display import for_terminal, markdown_line, markdown_lines
+from ..domain.health import CHECK_STATUS, ROUND, incident_summary
 from ..domain.identity import signer_label, who_label
 from ..i18n import t
 from .csv_export import write_new_private
@@ -120,7 +120,7 @@ def _lines(summary: dict[str, Any]) -> Iterator[tuple[str, list[str]]]:
     )
     yield (
         t("handover.todo_blocked", count=len(summary["blocked_rooms"])),
-        ["、".join(summary["blocked_rooms"])] if summary["blocked_rooms"] else [],
+        [t("ui.list_separator").join(summary["blocked_rooms"])] if summary["blocked_rooms"] else [],
     )
     if "on_duty" in summary:  # handovers signed before staff were kept have none
         yield _duty_section(summary["on_duty"]["people"], summary["point"] is None)
@@ -145,7 +145,7 @@ def _duty_section(people: list[dict[str, Any]], all_points: bool) -> tuple[str, 
 def _incident_line(incident: dict[str, Any]) -> str:
     return (
         f"#{incident['id']} [{SEVERITY.label(str(incident['severity']))}] "
-        f"{INCIDENT_KIND.label(incident['kind'])} {incident['at'][5:]} {incident['summary']}"
+        f"{INCIDENT_KIND.label(incident['kind'])} {incident['at'][5:]} {incident_summary(incident)}"
     )
 
 
@@ -237,9 +237,10 @@ def markdown(summary: dict[str, Any], notes: str, handover: dict[str, Any] | Non
             out.append(f"- {md(t('handover.more', count=len(lines) - MARKDOWN_LIST_LIMIT))}")
     out.append("")
     out.append(f"**{md(t('handover.notes'))}**")
-    out.extend(md(line) for line in (notes or "-").splitlines())
+    # Each block is one paragraph: a pair of markup characters may span its lines.
+    out.extend(markdown_lines((notes or "-").splitlines()))
     out.append("")
-    out.extend(md(line) for line in _signatures(handover))
+    out.extend(markdown_lines(list(_signatures(handover))))
     return "\n".join(out) + "\n"
 
 

@@ -27,6 +27,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from ..domain.codes import CATEGORY, DISCHARGE_KIND, INCIDENT_KIND, INCIDENT_STATUS, STAFF_ROLE
+from ..domain.health import incident_summary
 from ..i18n import t
 from .csv_export import FORMULA_STARTS, INCIDENT_COLUMNS, Row
 from .csv_export import _cell as as_text
@@ -166,6 +167,7 @@ def handover_sheets(summary: dict[str, Any]) -> list[Sheet]:
         {
             **i,
             "section": t(f"handover.section.{section}"),
+            "summary": incident_summary(i),
             "kind": INCIDENT_KIND.label(i["kind"]),
             "status": INCIDENT_STATUS.label(i["status"]),
         }

@@ -14,7 +14,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
 from ..domain.records import mask
-from ..domain.timeparse import short_time
+from ..domain.timeparse import list_moment, short_time
 from ..i18n import t
 from ..storage.tables import STAYS
 from ..widgets.form import TextField
@@ -41,7 +41,7 @@ def stay_row(stay_id: str, stay: dict[str, Any], today: str) -> list[Text]:
         status, style = t("ui.status_discharged"), "dim"
     return [
         cell(stay_id),
-        cell(short_time(stay["arrived_at"], this_year)),
+        cell(list_moment(stay["arrived_at"], this_year)),
         cell(person["name"]),
         cell(mask(person["id_number"])),
         cell(stay["room"]),

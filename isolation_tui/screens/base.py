@@ -170,7 +170,7 @@ class MainScreen(Screen[None]):
 
     def _show_counters(self) -> None:
         app = self.iso_app
-        short = "" if app.all_points else app.point or ""
+        short = app.point if app.point and not app.all_points else t("ui.scope_all_key")
         self.query_one(CounterBar).show(
             app.scope_counters, app.scope_label, short, self.store.actor.on_duty
         )

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Static
 
 from ..domain.codes import DISCHARGE_KIND
 from ..domain.records import mask
-from ..domain.timeparse import short_time
+from ..domain.timeparse import list_moment, short_time
 from ..i18n import t
 from ..storage.tables import DISCHARGES, STAYS
 from ..widgets.record_table import NewestFirst, RecordTable, cell
@@ -32,7 +32,7 @@ def due_row(stay_id: str, stay: dict[str, Any], today: str) -> list[Text]:
         cell(stay["room"]),
         cell(stay["person"]["name"]),
         cell(mask(stay["person"]["id_number"])),
-        cell(short_time(stay["arrived_at"], this_year)),
+        cell(list_moment(stay["arrived_at"], this_year)),
     ]
 
 
@@ -84,7 +84,7 @@ class DischargesScreen(MainScreen):
             # only matters in the correct and void forms, which name the person too.
             return [
                 cell(discharge["stay"], style),
-                cell(short_time(discharge["at"], date.fromisoformat(today)), style),
+                cell(list_moment(discharge["at"], date.fromisoformat(today)), style),
                 cell(stay.get("person", {}).get("name", ""), style),
                 cell(DISCHARGE_KIND.label(discharge["kind"]), style),
                 cell(t("ui.status_voided") if voided else "", "bold" if voided else ""),

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Static
 from ..domain.activity import changed_fields, describe
 from ..domain.codes import INCIDENT_KIND, INCIDENT_STATUS, SEVERITY
 from ..domain.errors import FieldError
+from ..domain.health import incident_summary
 from ..domain.identity import who_label
 from ..domain.timeparse import short_time
 from ..i18n import t
@@ -50,7 +51,7 @@ def incident_row(key: str, incident: dict[str, Any], today: date) -> list[Text]:
         cell(INCIDENT_KIND.label(incident["kind"]), style),
         cell(SEVERITY.label(str(incident["severity"])), style),
         cell(status, status_style),
-        cell(incident["summary"], style),
+        cell(incident_summary(incident), style),
     ]
 
 
@@ -122,11 +123,11 @@ class IncidentsScreen(MainScreen):
         text = Text()
         if incident is not None:
             stays = self.store.rows(STAYS)
-            people = ", ".join(
+            people = t("ui.list_separator").join(
                 f"#{i} {stays.get(str(i), {}).get('person', {}).get('name', '')}"
                 for i in incident["stays"]
             )
-            text.append(f"#{incident_id} {incident['summary']}\n", style="bold")
+            text.append(f"#{incident_id} {incident_summary(incident)}\n", style="bold")
             text.append(f"{t('field.people')}: {people or '-'}\n")
             text.append(f"{t('field.reported_to')}: {incident['reported_to'] or '-'}\n")
             today = self.store.clock().date()
@@ -220,6 +221,6 @@ class IncidentsScreen(MainScreen):
             "ui.title_void",
             what=t(f"activity.table_{INCIDENTS}"),
             id=incident_id,
-            whose=incident["summary"],
+            whose=incident_summary(incident),
         )
         await self.open_form(lambda: PromptFormScreen(self.mode_name, title, [REASON], save))

@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Static
 from ..domain.activity import describe
 from ..domain.codes import INCIDENT_KIND
 from ..domain.counters import ALL, Counters
+from ..domain.health import incident_summary
 from ..domain.staff import hours_between
 from ..i18n import t
 from ..storage.tables import AUDIT, CHECKS, DUTY, INCIDENTS, POINTS, STAFF, STAYS, TESTS
@@ -27,7 +28,8 @@ def counter_cells(code: str, name: str, c: Counters) -> list[Text]:
         cell(name),
         cell(c.received),
         cell(c.released_home),
-        cell(c.transferred + c.other_exits),
+        cell(c.transferred),
+        cell(c.other_exits),
         cell(c.in_isolation),
         cell(f"{c.incidents_handled}/{c.incidents_open}"),
         cell(f"{c.occupied_beds}/{c.beds}"),
@@ -57,12 +59,14 @@ class OverviewScreen(MainScreen):
                 "received",
                 "home",
                 "out",
+                "other",
                 "in_isolation",
                 "incidents",
                 "beds",
                 "due",
                 "health",
             ),
+            fill="name",
             id="points-table",
         )
         yield Static(id="point-panel", markup=False)
@@ -106,10 +110,12 @@ class OverviewScreen(MainScreen):
         panel.append(t("ui.panel_point", point=point["name"] if point else code), style="bold")
         panel.append("\n")
         for label, stays in (("ui.panel_due_today", due), ("ui.panel_overdue", overdue)):
-            names = "、".join(f"{s['room']} {s['person']['name']}" for s in stays[:6])
+            names = t("ui.list_separator").join(
+                f"{s['room']} {s['person']['name']}" for s in stays[:6]
+            )
             panel.append(t(label, count=len(stays)) + " " + names + "\n")
         described = "; ".join(
-            f"{INCIDENT_KIND.label(i['kind'])}({i['severity']}) {i['summary']}"
+            f"{INCIDENT_KIND.label(i['kind'])}({i['severity']}) {incident_summary(i)}"
             for i in incidents[:3]
         )
         panel.append(t("ui.panel_open_incidents", count=len(incidents)) + " " + described + "\n")

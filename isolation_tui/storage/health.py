@@ -17,9 +17,12 @@ from ..domain.health import (
     ROUND,
     TEST_RESULT,
     day_date,
+    fever_summary_of,
+    incident_summary,
     is_fever,
     parse_temperature,
     planned_test_days,
+    positive_summary_of,
     round_end,
     round_fits,
 )
@@ -223,7 +226,7 @@ class HealthService(Service):
                     test["stay"],
                     "positive_test",
                     4,
-                    t("health.positive_summary", name=stay["person"]["name"], room=stay["room"]),
+                    positive_summary_of(stay["person"]["name"], stay["room"]),
                     when,
                 )
             return None
@@ -237,7 +240,7 @@ class HealthService(Service):
             raise FieldError(field, "error.future", value=format_time(moment))
         when = format_time(moment)
         if when < not_before:
-            raise FieldError(field, "error.before_arrival", arrived=not_before)
+            raise FieldError(field, "error.before_arrival", value=when, arrived=not_before)
         return when
 
     # ------------------------------------------------------------------ rounds
@@ -314,17 +317,15 @@ class HealthService(Service):
                 )
             return check_id, draft, revisited
 
-    def _fever_text(self, stay: dict[str, Any], check: dict[str, Any]) -> tuple[int, str]:
-        """A fever draft's severity and summary, from the reading that raised it."""
+    def _fever_text(
+        self, stay: dict[str, Any], check: dict[str, Any]
+    ) -> tuple[int, dict[str, str]]:
+        """A fever draft's severity and what it says, from the reading that raised it."""
         temperature = check["temperature"]
-        summary = t(
-            "health.fever_summary",
-            name=stay["person"]["name"],
-            room=stay["room"],
-            temperature=f"{temperature:.1f}",
-            round=ROUND.label(check["round"]),
-        ) + (f", {check['symptoms']}" if check["symptoms"] else "")
-        return (3 if temperature >= SEVERE_FEVER else 2), summary
+        said = fever_summary_of(
+            stay["person"]["name"], stay["room"], temperature, check["round"], check["symptoms"]
+        )
+        return (3 if temperature >= SEVERE_FEVER else 2), said
 
     def _revisit_draft(
         self,
@@ -348,8 +349,13 @@ class HealthService(Service):
             now = f"{after['temperature']:.1f}" if after["temperature"] else "-"
             why = t("health.reading_corrected", before=f"{before['temperature']:.1f}", after=now)
             if is_fever(after["temperature"]):
-                severity, summary = self._fever_text(stay, after)
-                changes = {"severity": severity, "summary": summary, "occurred_at": after["at"]}
+                severity, said = self._fever_text(stay, after)
+                changes = {
+                    "severity": severity,
+                    "summary": incident_summary({"summary_of": said}),
+                    "summary_of": said,
+                    "occurred_at": after["at"],
+                }
                 self.store._change(INCIDENTS, incident_id, changes, "correct", why)
                 return ("updated", incident_id)
             voided = {"voided": {**self.store._stamp(), "reason": why}}
@@ -382,7 +388,7 @@ class HealthService(Service):
         stay_id: int,
         kind: str,
         severity: int,
-        summary: str,
+        said: dict[str, str],
         at: str,
     ) -> int | None:
         """An incident for the supervisor to confirm (or void): the program noticed
@@ -405,7 +411,10 @@ class HealthService(Service):
                 "kind": kind,
                 "severity": severity,
                 STAYS: [stay_id],
-                "summary": summary,
+                # The text in this session's language, for readers of the raw record;
+                # every screen and report says it from the data in its reader's.
+                "summary": incident_summary({"summary_of": said}),
+                "summary_of": said,
                 "actions": [],
                 "reported_to": "",
                 "status": "draft",

@@ -46,7 +46,7 @@ class ModeTabs(Static):
     def on_resize(self) -> None:
         self._draw()
 
-    def _end(self, scope: str) -> Text:
+    def _end(self, scope: str, padded: bool = True) -> Text:
         """The READ-ONLY badge, said on every screen, the person on duty, then
         "F6 <scope>"."""
         end = Text(no_wrap=True, overflow="ellipsis")
@@ -54,30 +54,29 @@ class ModeTabs(Static):
             end.append(t("ui.read_only_badge"), style="bold reverse")
             end.append(" ")
         if self.on_duty:
-            end.append(t("ui.on_duty_badge", name=self.on_duty), style="reverse")
+            badge = t("ui.on_duty_badge", name=self.on_duty)
+            end.append(badge if padded else badge.strip(), style="reverse")
             end.append(" ")
         end.append("F6 ", style="dim")
         end.append(scope or t("ui.key_scope"), style="bold")
         return end
 
-    def _tabs(self, short: bool) -> list[tuple[str, bool]]:
-        """Each screen's key and name (short: the others by their short names)."""
-        tabs = []
-        for key, mode in MODES:
-            name = f"ui.tab_{mode}" if short and mode != self.current else f"ui.title_{mode}"
-            tabs.append((f"{key} {t(name)}", mode == self.current))
-        return tabs
-
     def _draw(self) -> None:
         width = self.size.width or self.app.size.width
-        # The scope is said whole: two spaces between tabs where there is room, else
-        # one, else the other screens by their short names; a point name too long
-        # for the line even so gives way to the point's code.
-        scopes = [self.scope] + ([self.short] if self.short else [])
+        full = [(f"{key} {t(f'ui.title_{mode}')}", mode == self.current) for key, mode in MODES]
+        # What gives way first, never cutting a word: the gap between tabs, the
+        # room around the name on duty, the scope's long name (a point's code, "All",
+        # instead), then the names of the tabs not in front (their keys stay).
+        keys_only = [
+            (label if current else key, current)
+            for (label, current), (key, _) in zip(full, MODES, strict=True)
+        ]
+        scopes = [scope for scope in dict.fromkeys((self.scope, self.short)) if scope]
         choices = [
-            (tabs, self._end(scope), gap)
-            for scope in scopes
-            for tabs in (self._tabs(short=False), self._tabs(short=True))
+            (tabs, self._end(scope, padded), gap)
+            for tabs in (full, keys_only)
+            for scope in scopes or [""]
+            for padded in (True, False)
             for gap in ("  ", " ")
         ]
         tabs, end, gap = next(
