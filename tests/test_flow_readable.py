@@ -260,6 +260,11 @@ async def test_a_discharge_is_named_by_whose_it_is(store: Store, lang: str) -> N
         said = notes(app)
         assert "#1 李四" in said and "#2" not in said
         app.clear_notifications()
+        # After a save the cursor is on the discharge just made (person 1's); the
+        # one below it is person 3's.
+        done = app.screen.query_one("#done-table", RecordTable)
+        assert done.current_key() == "2"
+        await pilot.press("tab", "down")
         await pilot.press("v")  # the discharge under the cursor: person 3's
         await pilot.pause()
         heading = shown(app, app.screen.query_one("#screen-title"))

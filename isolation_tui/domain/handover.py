@@ -102,7 +102,7 @@ def summarise(
     arrivals: list[dict[str, Any]] = []
     gone: list[dict[str, Any]] = []
     opened: list[dict[str, Any]] = []
-    handled: list[dict[str, Any]] = []
+    steps: dict[int, list[dict[str, str]]] = {}
     health: dict[tuple[str, int], dict[str, Any]] = {}
     for entry in audit[window.after_audit : window.upto_audit]:
         table, record, action = entry["table"], entry["record"], entry["action"]
@@ -137,11 +137,18 @@ def summarise(
                         "voided": not is_live(discharge),
                     }
                 )
-        elif table == "incidents" and action in ("create", "close", "confirm"):
+        elif table == "incidents" and action in ("create", "close", "confirm", "reopen"):
             incident = incidents.get(record)
             if incident and _at_point(incident, point) and incident["status"] != "draft":
-                if action == "close":
-                    handled.append(_incident(record, incident))
+                if action in ("close", "reopen"):
+                    after = entry["after"] or {}
+                    steps.setdefault(record, []).append(
+                        {
+                            "action": action,
+                            "at": after.get("handled_at") or entry["at"],
+                            "text": after.get("resolution", "") or entry.get("reason", ""),
+                        }
+                    )
                 elif not any(i["id"] == record for i in opened):
                     opened.append(_incident(record, incident))
         elif table in ("checks", "tests"):
@@ -176,6 +183,13 @@ def summarise(
                     "status": doc["status"],
                 }
             )
+    # Handled in the window and handled still: listed once, however often it was
+    # reopened and closed again (that history is in its entry).
+    handled = [
+        {**_incident(record, incidents[record]), "history": history}
+        for record, history in steps.items()
+        if incidents[record]["status"] == "handled" and is_live(incidents[record])
+    ]
     by_kind: dict[str, int] = {}
     for discharge in gone:
         if not discharge["voided"]:
@@ -183,7 +197,7 @@ def summarise(
     still_open, drafts = (
         sorted(
             (
-                _incident(i, doc)
+                {**_incident(i, doc), "history": steps.get(i, [])}
                 for i, doc in incidents.items()
                 if is_live(doc) and doc["status"] == status and _at_point(doc, point)
             ),

@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Collection, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..i18n import current_language, set_language, t
+from ..storage.actor import current_actor
 from ..storage.backend import Location, remove_store, store_exists
 from ..storage.engine import put_in_place
 from ..storage.repository import Store, open_store
@@ -159,10 +161,13 @@ def run_demo(
     events = with_staff(timeline(plan, now), plan.specs, now)
     # The points were set up the day before the first bus came.
     clock = DemoClock(events[0][0] - timedelta(days=1))
+    # Months of history written by the account, as it would have been: not by the
+    # person who starts the demo (``--demo --as NAME``), who did none of it.
+    actor = replace(current_actor(), on_duty="")
     if not isinstance(db_path, Path):
         # PostgreSQL: one transaction, so a demo stopped midway stores nothing.
         remove_store(db_path)
-        store = open_store(db_path, create=True, clock=clock)
+        store = open_store(db_path, create=True, actor=actor, clock=clock)
         try:
             counts, documents = _write_demo(store, plan, events, clock, now, console, scale)
         finally:
@@ -172,7 +177,7 @@ def run_demo(
     # Written elsewhere, then put in place as one file: a demo stopped at any moment
     # leaves nothing at ``db_path`` that a retry would need --force for.
     with tempfile.TemporaryDirectory(prefix="isolation-tui-demo-") as folder:
-        store = open_store(Path(folder) / "demo.db", create=True, clock=clock)
+        store = open_store(Path(folder) / "demo.db", create=True, actor=actor, clock=clock)
         try:
             counts, documents = _write_demo(store, plan, events, clock, now, console, scale)
             try:

@@ -75,7 +75,9 @@ def _lines(summary: dict[str, Any]) -> Iterator[tuple[str, list[str]]]:
     yield (
         t("handover.incidents_handled", count=len(summary["incidents_handled"])),
         [
-            f"{_incident_line(i)} → {i['resolution']}" if i["resolution"] else _incident_line(i)
+            f"{_incident_line(i)} → {i['resolution']}"
+            if i["resolution"] and not _reopened(i)
+            else _incident_line(i)
             for i in summary["incidents_handled"]
         ],
     )
@@ -143,10 +145,22 @@ def _duty_section(people: list[dict[str, Any]], all_points: bool) -> tuple[str, 
 
 
 def _incident_line(incident: dict[str, Any]) -> str:
-    return (
+    line = (
         f"#{incident['id']} [{SEVERITY.label(str(incident['severity']))}] "
         f"{INCIDENT_KIND.label(incident['kind'])} {incident['at'][5:]} {incident_summary(incident)}"
     )
+    if _reopened(incident):
+        # One entry, however often it was closed and reopened: its steps say so.
+        steps = incident["history"]
+        line += " · " + " · ".join(
+            t(f"handover.step_{s['action']}", at=s["at"][5:], text=s["text"]) for s in steps
+        )
+    return line
+
+
+def _reopened(incident: dict[str, Any]) -> bool:
+    """Reopened in the window (a handover signed before this was kept has no history)."""
+    return any(step["action"] == "reopen" for step in incident.get("history", []))
 
 
 def _signatures(handover: dict[str, Any] | None) -> list[str]:
@@ -196,9 +210,7 @@ def renderable(
 ) -> RenderableType:
     """The whole handover as Rich renderables; every value is plain text, never markup."""
 
-    def line(text: str, style: str = "") -> Text:
-        return Text(for_terminal(text).replace("\n", " "), style=style)
-
+    line = _line
     parts: list[RenderableType] = [
         line(_title(summary), style="bold"),
         line(t("handover.window", start=summary["start"], end=summary["end"])),
@@ -210,11 +222,28 @@ def renderable(
         parts.append(line(heading, style="bold"))
         parts.extend(line(f"  {text}") for text in lines)
     parts.append(Text(""))
-    parts.append(line(t("handover.notes"), style="bold"))
-    parts.extend(line(f"  {text}") for text in (notes or "-").splitlines())
+    parts.extend(_notes(notes))
     parts.append(Text(""))
-    parts.extend(line(text) for text in _signatures(handover))
+    parts.extend(_line(text) for text in _signatures(handover))
     return Group(*parts)
+
+
+def _line(text: str, style: str = "") -> Text:
+    """One line of stored text for the terminal: plain text, no control characters."""
+    return Text(for_terminal(text).replace("\n", " "), style=style)
+
+
+def _notes(notes: str) -> list[Text]:
+    return [
+        _line(t("handover.notes"), style="bold"),
+        *(_line(f"  {text}") for text in (notes or "-").splitlines()),
+    ]
+
+
+def handed_over(handover: dict[str, Any]) -> RenderableType:
+    """What the incoming supervisor acknowledges: the notes and addenda, as written."""
+    signatures = _signatures(handover)
+    return Group(*_notes(handover["notes"]), Text(""), *(_line(s) for s in signatures))
 
 
 def markdown(summary: dict[str, Any], notes: str, handover: dict[str, Any] | None) -> str:

@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..domain.codes import CodeSet
 from ..domain.errors import FieldError
-from ..headless.handover_report import FORMATS, export
+from ..headless.handover_report import FORMATS, export, handed_over
 from ..i18n import t
 from ..storage.paths import exports_folder, make_private_folder
+from ..storage.stays import people_in_room
 from ..storage.tables import DISCHARGES, STAYS
 from ..widgets.form import FieldSpec
 from .prompt_form import PromptFormScreen
@@ -49,16 +50,26 @@ def void_screen(store: Store, mode: str, table: str, record_id: int) -> PromptFo
     person = whose(store, table, record_id)
 
     def save(values: dict[str, str]) -> str:
-        store.stays.void(table, record_id, values["reason"])
+        store.stays.void(table, record_id, values["reason"], shared=values.get("shared") == "yes")
         if table == DISCHARGES:
             return t("ui.saved_void_discharge", whose=person)
         return t("ui.saved_void", id=record_id)
 
+    def ask(values: dict[str, str]) -> tuple[str, dict[str, str], str] | None:
+        """Back in a room someone was placed in since: shared, as an arrival's room
+        is, only when they are one household or group."""
+        there = [] if values.get("shared") else store.stays.back_in_room_with(record_id)
+        if not there:
+            return None
+        room = there[0][1]["room"]
+        question = t("ui.confirm_void_share", whose=person, room=room, people=people_in_room(there))
+        return question, {"shared": "yes"}, "reason"
+
     if table == DISCHARGES:
         # Named by whose it is: a discharge's own number beside a person's misleads.
         title = t("ui.title_void_discharge", whose=person)
-    else:
-        title = t("ui.title_void", what=t(f"activity.table_{table}"), id=record_id, whose=person)
+        return PromptFormScreen(mode, title, [REASON], save, ask=ask)
+    title = t("ui.title_void", what=t(f"activity.table_{table}"), id=record_id, whose=person)
     return PromptFormScreen(mode, title, [REASON], save)
 
 
@@ -102,4 +113,5 @@ def acknowledge_screen(
 
     title = t("ui.title_acknowledge", id=handover_id, who=handover["outgoing"])
     specs = [FieldSpec("incoming", default=store.actor.name, max_length=60)]
-    return PromptFormScreen(mode, title, specs, save)
+    # What is acknowledged is what was handed over: the notes, read before signing.
+    return PromptFormScreen(mode, title, specs, save, context=handed_over(handover))

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from textual import on
-from textual.widgets import Input, Select
+from textual.widgets import Input
 
 from ..domain.codes import CATEGORY, ID_TYPE, SEX
 from ..domain.errors import FieldError, ValidationFailed
@@ -193,12 +192,21 @@ class ArrivalFormScreen(FormScreen):
         self.form.row("phone").query_one(Input).placeholder = t("ui.hint_enter_saves")
         self.form.focus_field("name")
 
-    @on(Input.Changed, "#field-id_number")
-    def _check_id_as_typed(self, event: Input.Changed) -> None:
+    def follow(self, name: str, value: str) -> None:
+        if name == "id_number":
+            self._check_id_as_typed(value)
+        elif name == "arrived_at":
+            self._show_time_read(value)
+        elif name == "point":
+            self.form.row("room").refresh_options()
+        elif name == "room":
+            self._say_a_shared_room_asks(value)
+
+    def _check_id_as_typed(self, value: str) -> None:
         """A resident ID is checked as soon as it is complete, and what it says
         (sex, birth date, China) shows in its fields at once."""
         row = self.form.row("id_number")
-        number = normalise(event.value)
+        number = normalise(value)
         foreign = id_number_problem(number)
         if foreign:
             row.show_error(t(foreign[0], **foreign[1]))
@@ -235,18 +243,11 @@ class ArrivalFormScreen(FormScreen):
             row.set_value(values.get(name, ""))
         self._from_id = values
 
-    @on(Input.Changed, "#field-arrived_at")
-    def _show_time_read(self, event: Input.Changed) -> None:
-        moment = parse_time(event.value, self.store.clock())
+    def _show_time_read(self, value: str) -> None:
+        moment = parse_time(value, self.store.clock())
         row = self.form.row("arrived_at")
         row.show_error(f"→ {format_time(moment)}" if moment else "", hint=True)
 
-    @on(Select.Changed, "#field-point")
-    def _rooms_of_the_point(self) -> None:
-        self.form.row("room").refresh_options()
-
-    @on(Select.Changed, "#field-room")
-    def _say_a_shared_room_asks(self, event: Select.Changed) -> None:
-        room = "" if event.value is Select.NULL else str(event.value)
+    def _say_a_shared_room_asks(self, room: str) -> None:
         shared = bool(room and self._others_in(room))
         self.form.row("room").show_error(t("ui.room_shared_hint") if shared else "", hint=True)

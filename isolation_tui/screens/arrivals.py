@@ -99,6 +99,7 @@ class ArrivalsScreen(MainScreen):
         yield RecordTable(
             ("id", "arrived", "name", "id_number", "room", "due", "status"),
             fill="name",
+            records=STAYS,
             id="stays-table",
         )
         yield Static("", id="filter-note", markup=False)

@@ -81,6 +81,7 @@ class MainScreen(Screen[None]):
         self._stale = True
         self._write_done: Callable[[Outcome], None] | None = None
         self._wait_notice: Timer | None = None
+        self._written: dict[str, int] = {}
 
     @property
     def iso_app(self) -> IsolationApp:
@@ -104,6 +105,7 @@ class MainScreen(Screen[None]):
         self.iso_app.data_changed.subscribe(self, self._on_data_changed)
         self._show_counters()
         self.reload()
+        self._written = dict(self.store.written)
         self._stale = False
         self.focus_first()
 
@@ -147,6 +149,19 @@ class MainScreen(Screen[None]):
         if self._stale:
             self.reload()
             self._stale = False
+        self._to_written()
+
+    def _to_written(self) -> None:
+        """After a save (here or in a form over this list), the cursor is on the
+        record just written, not where it was."""
+        written = self.store.written
+        if written == self._written:
+            return
+        for table in self.query(RecordTable):
+            record = written.get(table.records)
+            if table.records and record is not None and record != self._written.get(table.records):
+                table.go_to(str(record))
+        self._written = dict(written)
 
     @property
     def seen(self) -> bool:
@@ -167,6 +182,7 @@ class MainScreen(Screen[None]):
         self._show_counters()
         if "*" in tables or tables & self.watched_tables:
             self.reload()
+            self._to_written()
 
     def _show_counters(self) -> None:
         app = self.iso_app
@@ -274,13 +290,22 @@ class FormScreen(MainScreen):
         yield ModeTabs(self.mode_name, read_only=self.store.read_only, over=True)
         yield Static(self.heading(), id="screen-title", markup=False)
         yield RecordForm(
-            self.specs(), self.initial_values(), paste_columns=self.paste_columns, id="form"
+            self.specs(),
+            self.initial_values(),
+            paste_columns=self.paste_columns,
+            follow=self.follow,
+            id="form",
         )
         yield Static("", id="form-status", markup=False)
         yield Footer()
 
     def heading(self) -> str:
         return t(self.title_key)
+
+    def follow(self, name: str, value: str) -> None:
+        """Field ``name`` now holds ``value``: show, hide or fill what depends on it.
+        Called as the value changes, so that keys typed right after (in one burst)
+        meet the form as it will look."""
 
     @property
     def form(self) -> RecordForm:
@@ -299,12 +324,14 @@ class FormScreen(MainScreen):
         for row in self.form.rows():
             row.refresh_options()
 
-    def action_next_field(self) -> None:
+    async def action_next_field(self) -> None:
         """Tab moves on, decided when the key arrives: in a burst of typing (a fast
-        typist, an ID card reader) the next keys then land in the next field."""
+        typist, an ID card reader) the next keys then land in the next field. The
+        keys before it are taken first: a choice typed just before may hide a field."""
         focused = self.focused
         if not isinstance(focused, TextField | ChoiceField):
             raise SkipAction()
+        await self.form.settled()
         self.focus_next()
 
     async def action_enter(self) -> None:
@@ -357,9 +384,10 @@ class FormScreen(MainScreen):
             last = names[min(names.index(start) + len(event.lines), len(names)) - 1]
             self._move_on_from(last)
 
-    def action_previous_field(self) -> None:
+    async def action_previous_field(self) -> None:
         if not isinstance(self.focused, TextField | ChoiceField):
             raise SkipAction()
+        await self.form.settled()
         self.focus_previous()
 
     def save(self, values: dict[str, str]) -> str:

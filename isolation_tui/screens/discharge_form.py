@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
-from textual.widgets import Select, Static
+from textual.widgets import Static
 
 from ..domain.codes import DISCHARGE_KIND, YES_NO
 from ..domain.errors import FieldError, ValidationFailed
@@ -77,12 +76,11 @@ class DischargeFormScreen(FormScreen):
         negative = "no" if self.block else "yes"
         return {"kind": "released_home", "discharged_at": t("ui.now"), "negative_test": negative}
 
-    @on(Select.Changed, "#field-kind")
-    def _hold_follows_the_kind(self, event: Select.Changed) -> None:
+    def follow(self, name: str, value: str) -> None:
         """The hold is about going home: another kind has neither it nor an override."""
-        if not self.block:
+        if name != "kind" or not self.block:
             return
-        home = event.value == "released_home"
+        home = value == "released_home"
         self.query_one("#release-held").display = home
         row = self.form.row("override")
         row.display = home

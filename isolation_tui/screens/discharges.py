@@ -52,11 +52,14 @@ class DischargesScreen(MainScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static(t("ui.due_list"), classes="section", markup=False)
-        yield RecordTable(("person", "due", "room", "name", "id_number", "arrived"), id="due-table")
+        yield RecordTable(
+            ("person", "due", "room", "name", "id_number", "arrived"), records=STAYS, id="due-table"
+        )
         yield Static(t("ui.discharge_list"), classes="section", markup=False)
         yield RecordTable(
             ("person", "at", "name", "kind", "status", "destination"),
             fill="destination",
+            records=DISCHARGES,
             id="done-table",
         )
 

@@ -45,7 +45,11 @@ class HandoverHistoryScreen(MainScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static(t("ui.title_history"), id="screen-title", markup=False)
-        yield RecordTable(("id", "signed", "outgoing", "incoming", "window"), id="history-table")
+        yield RecordTable(
+            ("id", "signed", "outgoing", "incoming", "window"),
+            records=HANDOVERS,
+            id="history-table",
+        )
 
     def reload(self) -> None:
         handovers = dict(self.store.handovers.past(self.point))

@@ -90,6 +90,7 @@ class IncidentsScreen(MainScreen):
             ("id", "occurred", "kind", "severity", "status", "summary"),
             widths=widths,
             fill="summary",
+            records=INCIDENTS,
             id="incidents-table",
         )
         with VerticalScroll(id="incident-detail"):

@@ -80,6 +80,8 @@ class Store:
         self._index = Index()
         self._room_sizes: dict[str, tuple[list[Room], list[list[Room]]]] = {}
         self._room_cursor: dict[tuple[str, int], int] = {}
+        self.written: dict[str, int] = {}
+        """The record this session wrote last, by table: the lists put their cursor on it."""
         self._index.rebuild(db)
         db.storage.add_listener(lambda changes: self._index.apply(db, changes))
         self.stays = StayService(self)
@@ -297,6 +299,7 @@ class Store:
             reason=reason,
         )
         self._insert(AUDIT, entry)
+        self.written[table] = record
 
     def _insert(self, table: str, doc: Mapping[str, Any]) -> int:
         """Inside a transaction: a new document, its id chosen in the lock. What

@@ -177,10 +177,12 @@ class StayService(Service):
                 Discharge, self.store._change(DISCHARGES, discharge_id, changes, "correct", why)
             )
 
-    def void(self, table: str, record_id: int, reason: str) -> None:
+    def void(self, table: str, record_id: int, reason: str, shared: bool = False) -> None:
         """Void a record (it stays stored, counts for nothing). Voiding a discharge
-        reopens its stay; voiding a stay (an arrival entered by mistake) voids its
-        discharge, its pending tests and the drafts raised about it too."""
+        reopens its stay, back in its room: with someone placed there since, only when
+        ``shared`` (confirmed as one household or group). Voiding a stay (an arrival
+        entered by mistake) voids its discharge, its pending tests and the drafts
+        raised about it too."""
         why = require_reason(reason)
         with self.store.transaction():
             doc = self.store.get(table, record_id)
@@ -190,12 +192,23 @@ class StayService(Service):
             if table == DISCHARGES:
                 stay = self.store._stay(doc["stay"])
                 self._check_person_free(stay, ignore=doc["stay"])
+                reopened: dict[str, Any] = {"status": "open", "discharge": None}
                 if stay["room"]:
                     self._check_room_back(stay)
+                    there = self.back_in_room_with(record_id)
+                    if there and not shared:
+                        raise FieldError(
+                            "void",
+                            "error.void_room_shared",
+                            room=stay["room"],
+                            name=stay["person"]["name"],
+                            now_there=people_in_room(there),
+                        )
+                    if there:
+                        mates = {*stay.get("shares_with", []), *(i for i, _ in there)}
+                        reopened["shares_with"] = sorted(mates)
                 self.store._change(table, record_id, voided, "void", why)
-                self.store._change(
-                    STAYS, doc["stay"], {"status": "open", "discharge": None}, "reopen", why
-                )
+                self.store._change(STAYS, doc["stay"], reopened, "reopen", why)
                 return
             if table == STAYS:
                 if doc.get("discharge"):
@@ -208,6 +221,28 @@ class StayService(Service):
                     if incident.get("status") == "draft" and is_live(incident):
                         self.store._change(INCIDENTS, incident_id, voided, "void", why)
             self.store._change(table, record_id, voided, "void", why)
+
+    def back_in_room_with(self, discharge_id: int) -> list[tuple[int, Stay]]:
+        """Who voiding this discharge would put its person in a room with, without
+        their sharing having been confirmed: people placed in the room since."""
+        discharge = self.store.get(DISCHARGES, discharge_id) or {}
+        stay = self.store.get(STAYS, discharge.get("stay", 0))
+        if not stay or not stay["room"]:
+            return []
+        point = self.store.point(stay["point"])
+        assert point is not None
+        try:
+            check_room(point, stay["room"], self.store.beds_taken(stay["point"], stay["room"]))
+        except FieldError:
+            return []  # no bed left: that refusal is said first, nothing to ask
+        mates = set(stay.get("shares_with", []))
+        return [
+            (stay_id, other)
+            for stay_id, other in self.store.occupants(stay["point"]).get(stay["room"], [])
+            if stay_id != discharge["stay"]
+            and stay_id not in mates
+            and discharge["stay"] not in other.get("shares_with", [])
+        ]
 
     def _check_room_back(self, stay: Stay) -> None:
         """A voided discharge puts the person back in their room: say so in the void

@@ -88,6 +88,9 @@ class ChoiceField(Select[str]):
     def on_blur(self) -> None:
         self._typed = ""
 
+    def watch_value(self) -> None:
+        _follow(self)
+
     def action_show_overlay(self) -> None:
         """Open the list on the current choice, or on the first real one."""
         super().action_show_overlay()
@@ -180,6 +183,9 @@ class TextField(Input):
     def on_mount(self) -> None:
         self.cursor_blink = False
 
+    def watch_value(self) -> None:
+        _follow(self)
+
     def insert_text_at_cursor(self, text: str) -> None:
         super().insert_text_at_cursor(strip_controls(text))
 
@@ -197,6 +203,16 @@ class TextField(Input):
             self.notify(t("ui.paste_one_line"), severity="warning", markup=False)
 
 
+def _follow(control: Widget) -> None:
+    """Tell the form a field's value changed, at once: not by a message, which would
+    be handled after the keys of the same burst (a field shown or hidden by this one
+    would then be shown or hidden after those keys went past it)."""
+    form = next((node for node in control.ancestors if isinstance(node, RecordForm)), None)
+    row = control.parent
+    if form is not None and isinstance(row, FieldRow) and not row.quiet:
+        form.changed(row.spec.name, row.value())
+
+
 class FieldRow(Horizontal):
     def __init__(self, spec: FieldSpec, value: str) -> None:
         super().__init__(classes="field-row", id=f"row-{spec.name}")
@@ -206,6 +222,8 @@ class FieldRow(Horizontal):
         # of a message or of a list of choices lays the form out again.
         self._options: list[tuple[str, str]] = []
         self._error = ("", False)
+        self.quiet = False
+        """Set while the choices are replaced: the blank in between is no change."""
 
     def on_descendant_focus(self) -> None:
         # Marked by hand: the label beside the cursor must always be the one lit.
@@ -275,9 +293,15 @@ class FieldRow(Horizontal):
                 return
             current = self.value()
             self._options = options
-            control.set_options(options)
-            if current in {v for _, v in options}:
-                control.value = current
+            self.quiet = True
+            try:
+                control.set_options(options)
+                if current in {v for _, v in options}:
+                    control.value = current
+            finally:
+                self.quiet = False
+            if self.value() != current:
+                _follow(control)
 
     def show_error(self, message: str, hint: bool = False) -> None:
         if (message, hint) == self._error:
@@ -297,10 +321,12 @@ class RecordForm(VerticalScroll, can_focus=False):
         specs: Sequence[FieldSpec],
         values: dict[str, str],
         paste_columns: Sequence[str] = (),
+        follow: Callable[[str, str], None] | None = None,
         **kwargs: str,
     ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.specs = list(specs)
+        self._follow = follow
         self._initial = {spec.name: spec.default for spec in self.specs} | values
         self.paste_columns = tuple(paste_columns)
 
@@ -326,6 +352,12 @@ class RecordForm(VerticalScroll, can_focus=False):
             row.control.call_later(done.set)
             waits.append(done.wait())
         await asyncio.gather(*waits)
+
+    def changed(self, name: str, value: str) -> None:
+        """A field's value changed (typed, chosen, pasted or set): what depends on it
+        (fields shown, choices offered, a hint) follows before the next key."""
+        if self._follow is not None and self.is_mounted:
+            self._follow(name, value)
 
     def values(self) -> dict[str, str]:
         return {row.spec.name: row.value() for row in self.rows()}

@@ -73,16 +73,19 @@ class RecordTable(DataTable[Text]):
         columns: Sequence[str],
         widths: Mapping[str, int] | None = None,
         fill: str = "",
+        records: str = "",
         **kwargs: Any,
     ) -> None:
         """``widths``: columns of a set width (a coded value: its longest label), so
         the table looks the same whatever rows it shows; ``fill``: the column that
-        takes the width left, so the whole row fits the screen."""
+        takes the width left, so the whole row fits the screen; ``records``: the
+        table whose record ids are the row keys (a save puts the cursor on its record)."""
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
         translate_bindings(self)
         self._column_keys = list(columns)
         self._widths = {**WIDTHS, **(widths or {})}
         self._fill = fill
+        self.records = records
         self._seen: dict[str, int] = {}  # the widest cell shown so far, by column
         self._keys: Sequence[str] = ()
         self._build_row: Callable[[str], Sequence[Text]] = lambda _key: ()
@@ -168,6 +171,16 @@ class RecordTable(DataTable[Text]):
             self._build(None)
         if self.row_count:
             self.move_cursor(row=self.row_count - 1 if last else 0, animate=False)
+
+    def go_to(self, key: str) -> None:
+        """The cursor on row ``key``, on whichever page it is (none: left as it is)."""
+        if key not in self.rows:
+            index = next((i for i, k in enumerate(self._keys) if k == key), None)
+            if index is None:
+                return
+            self.page = index // PAGE_SIZE
+            self._build(None)
+        self.move_cursor(row=self.get_row_index(key), animate=False)
 
     def current_key(self) -> str | None:
         if not self.row_count:
