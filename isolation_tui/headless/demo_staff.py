@@ -9,8 +9,8 @@ back), so ``export duty --month`` of this month counts every day of it up to now
 The article's episode: at the first two county points, when protective suits ran
 short, the clinical staff stopped changing shifts three times a day to save suits,
 and worked twelve hours at a stretch (08–20, 20–08) until 500 suits came. And at the
-first county point the cadre has been on duty since yesterday afternoon: flagged
-over the limit now.
+first county point the cadre has been on duty for 13 to 25 hours, since the 06:00
+or 18:00 before that: flagged over the limit now.
 """
 
 from __future__ import annotations
@@ -34,8 +34,10 @@ SHORT_OF_SUITS_DAYS = (12, 9)
 """The episode at the first two county points: from 08:00 this many days ago to
 08:00 that many days ago (the 500 suits came that morning)."""
 KEPT_DAYS = 21
-LONG_STRETCH_HOURS = 14
-"""The cadre at the first county point, on duty this long now."""
+LONG_STRETCH_HOURS = 13
+"""The cadre at the first county point, on duty at least this long now."""
+STRETCH_FROM = (6, 18)
+"""…since one of these hours: two demos written minutes apart write the same."""
 
 
 @dataclass(eq=False)
@@ -131,8 +133,15 @@ def _day_duty(rng: random.Random, people: list[_Person], first: date, today: dat
 
 
 def _stretch(cadre: _Person, now: datetime) -> None:
-    """On duty since ``LONG_STRETCH_HOURS`` ago, and still: what came before ends by then."""
-    start = (now - timedelta(hours=LONG_STRETCH_HOURS)).replace(second=0, microsecond=0)
+    """On duty since the last of ``STRETCH_FROM`` at least ``LONG_STRETCH_HOURS``
+    ago, and still: what came before ends by then."""
+    latest = now - timedelta(hours=LONG_STRETCH_HOURS)
+    start = max(
+        _at(latest.date() - timedelta(days=back), hour)
+        for back in (0, 1)
+        for hour in STRETCH_FROM
+        if _at(latest.date() - timedelta(days=back), hour) <= latest
+    )
     kept = [(s, e) for s, e in cadre.periods if e <= start]
     cadre.periods = [*kept, (start, now + timedelta(days=1))]
 
