@@ -324,7 +324,10 @@ def stats(db_path: Location, point: str | None, as_json: bool) -> ExitCode:
 
 @main.command(name="import", help="cli.help.import")
 @click.argument(
-    "kind", type=click.Choice(["rooms", "arrivals", "discharges", "incidents", "tests", "staff"])
+    "kind",
+    type=click.Choice(
+        ["rooms", "arrivals", "discharges", "incidents", "tests", "supplies", "staff"]
+    ),
 )
 @click.argument("file", type=click.Path(path_type=Path, readable=False))
 @db_option
@@ -343,7 +346,9 @@ def import_(kind: str, file: Path, db_path: Location, dry_run: bool, sheet: str 
 @main.command(help="cli.help.export")
 @click.argument(
     "kind",
-    type=click.Choice(["arrivals", "discharges", "incidents", "checks", "tests", "audit", "duty"]),
+    type=click.Choice(
+        ["arrivals", "discharges", "incidents", "checks", "tests", "supplies", "audit", "duty"]
+    ),
 )
 @db_option
 @lang_option
@@ -566,11 +571,9 @@ def recover(db_path: Location, out: Path) -> ExitCode:
 @command
 def backup(db_path: Location, out: Path) -> ExitCode:
     """Copy the database into one new file, consistent while others write."""
-    if not isinstance(db_path, Path):
-        # The server keeps PostgreSQL's files; its own tools back them up.
-        echo(f"isolation-tui: {t('cli.backup_file_only')}", err=True)
-        return 1
-    seq, records = engine.backup_database(db_path, out)
+    from .storage.backend import backup_database
+
+    seq, records = backup_database(db_path, out)
     echo(t("cli.backup_done", path=db_path, out=out, seq=seq, records=records))
     return 0
 

@@ -435,6 +435,9 @@ def handover_point(store: Store) -> Store:
             "summary": "38.5",
         }
     )
+    suits = {"point": "DD01", "item": "protective_suit"}
+    store.supplies.record("delivery", {**suits, "quantity": "100", "at": "2026-11-29 08:00"})
+    store.supplies.record("issue", {**suits, "quantity": "80", "at": "2026-11-29 08:30"})
     return store
 
 
@@ -447,8 +450,8 @@ def sheet_rows(path: Path) -> dict[str, list[list[Any]]]:
 
 
 def test_handover_as_a_workbook(store: Store, tmp_path: Path, cli: CliRunner) -> None:
-    """Arrivals, discharges, incidents and who is on duty, a sheet each, headed in the
-    user's language."""
+    """Arrivals, discharges, incidents, who is on duty and supplies, a sheet each, headed
+    in the user's language."""
     handover_point(store)
     nurse = store.staff.add_staff({"point": "DD01", "name": "=王护士", "role": "nursing"})
     store.staff.start_duty(nurse, "2026-11-29 08:00")
@@ -463,7 +466,7 @@ def test_handover_as_a_workbook(store: Store, tmp_path: Path, cli: CliRunner) ->
     assert result.stdout == ""
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     sheets = sheet_rows(out)
-    assert list(sheets) == ["入住", "解除", "事件", "在岗人员"]
+    assert list(sheets) == ["入住", "解除", "事件", "在岗人员", "物资"]
     on_duty = sheets["在岗人员"]
     assert on_duty[0][:5] == ["隔离点", "人员编号", "姓名", "岗位", "上班时间"]
     assert on_duty[1][:5] == ["DD01", nurse, "=王护士", "护理", datetime(2026, 11, 29, 8, 0)]
@@ -477,6 +480,9 @@ def test_handover_as_a_workbook(store: Store, tmp_path: Path, cli: CliRunner) ->
         ("本班新发生", "38.5"),
         ("仍未处置", "38.5"),
     ]
+    supplies = sheets["物资"]
+    assert supplies[0][:4] == ["隔离点", "物资", "单位", "库存"]
+    assert supplies[1][:4] == ["DD01", "防护服", "件", 20]
 
     result = cli("handover", "--point", "DD01", *since, "--format", "xlsx")
     assert result.returncode == 2

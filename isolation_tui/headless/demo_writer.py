@@ -15,6 +15,7 @@ from .demo_data import REGION_NAMES
 from .demo_people import Batch, IncidentPlan, PersonPlan
 from .demo_plan import Plan
 from .demo_staff import StaffEvent
+from .demo_supplies import SupplyMove
 from .demo_timeline import Action, Check, Dismissal, Result
 
 
@@ -70,6 +71,8 @@ class Writer:
             self.result(what)
         elif isinstance(what, Dismissal):
             self.dismiss(what.person, at)
+        elif isinstance(what, SupplyMove):
+            self.store.supplies.record(what.kind, what.fields)
         elif isinstance(what, Action):
             self.store.incidents.add_action(
                 self.incident_of[id(what.incident)], what.what, format_time(at)

@@ -28,6 +28,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from ..domain.codes import CATEGORY, DISCHARGE_KIND, INCIDENT_KIND, INCIDENT_STATUS, STAFF_ROLE
 from ..domain.health import incident_summary
+from ..domain.supplies import item_label, unit_label
 from ..i18n import t
 from .csv_export import FORMULA_STARTS, INCIDENT_COLUMNS, Row
 from .csv_export import _cell as as_text
@@ -133,6 +134,7 @@ HANDOVER_SHEETS: dict[str, tuple[str, ...]] = {
     # The export's incident columns from kind to resolution, after the list and time.
     "incidents": ("section", "id", "at", *INCIDENT_COLUMNS[_KIND : _RESOLUTION + 1]),
     "on_duty": ("point", "staff", "name", "role", "started_at", "hours", "over_limit"),
+    "supplies": ("point", "item", "unit", "stock", "daily_use", "days_left", "threshold", "flag"),
 }
 # The incident lists of the report, in its order: (summary key, section).
 _INCIDENT_LISTS = (
@@ -183,11 +185,21 @@ def handover_sheets(summary: dict[str, Any]) -> list[Sheet]:
         }
         for person in summary.get("on_duty", {}).get("people", [])
     ]
+    supplies = [
+        {
+            **s,
+            "item": item_label(s["item"]),
+            "unit": unit_label(s["unit"]),
+            "flag": "⚠" if s["short"] else "",
+        }
+        for s in summary.get("supplies", [])
+    ]
     lists = {
         "arrivals": arrivals,
         "discharges": discharges,
         "incidents": incidents,
         "on_duty": on_duty,
+        "supplies": supplies,
     }
     return [
         (t(f"handover.sheet.{name}"), columns, lists[name])

@@ -18,6 +18,7 @@ from ..i18n import t
 from ..storage.tables import AUDIT, CHECKS, DUTY, INCIDENTS, POINTS, STAFF, STAYS, TESTS
 from ..widgets.record_table import RecordTable, cell
 from .base import MainScreen
+from .supply_overview import SupplyOverviewScreen
 
 ACTIVITY_LINES = 2
 
@@ -45,6 +46,7 @@ class OverviewScreen(MainScreen):
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "choose_point", "ui.key_choose_point"),
+        Binding("s", "supplies", "ui.key_supplies_view"),
     ]
 
     def __init__(self) -> None:
@@ -155,6 +157,9 @@ class OverviewScreen(MainScreen):
         if elsewhere:
             line += " · " + t("ui.panel_duty_elsewhere", points="、".join(elsewhere))
         return line
+
+    async def action_supplies(self) -> None:
+        await self.open_form(SupplyOverviewScreen, writes=False)
 
     def action_choose_point(self) -> None:
         key = self.query_one(RecordTable).current_key()

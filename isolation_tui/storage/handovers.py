@@ -72,6 +72,7 @@ class HandoverService(Service):
         summary = summarise(point, window, audit, tables, self.store.points(), self.store.clock())
         summary["chosen_start"] = bool(since)
         summary["on_duty"] = self.store.staff.handover_part(point, self.store.clock())
+        summary["supplies"] = self.store.supplies.summary(point)
         return summary
 
     def sign(self, summary: dict[str, Any], notes: str, outgoing: str) -> int:

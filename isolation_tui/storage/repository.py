@@ -39,6 +39,7 @@ from .incidents import IncidentService
 from .index import Index
 from .staff import StaffService
 from .stays import StayService
+from .supplies import SupplyService
 from .tables import AUDIT, POINTS, STAYS
 
 
@@ -66,7 +67,7 @@ class Store:
     The core every service shares: the tables and what is read from them, the
     transaction, the audit stamped on every change, the figures. What a change
     means for a subject is in its service: ``stays``, ``incidents``, ``health``,
-    ``handovers``."""
+    ``handovers``, ``supplies``."""
 
     def __init__(
         self,
@@ -89,6 +90,7 @@ class Store:
         self.health = HealthService(self)
         self.handovers = HandoverService(self)
         self.staff = StaffService(self)
+        self.supplies = SupplyService(self)
 
     # ------------------------------------------------------------------ access
 

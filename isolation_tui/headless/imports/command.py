@@ -219,6 +219,7 @@ def _report(kind: str, file: str, db_path: Location, outcome: Outcome, dry_run: 
             "tests": "import.skipped_tests",
             "incidents": "import.skipped_incidents",
             "staff": "import.skipped_staff",
+            "supplies": "import.skipped_supplies",
         }.get(kind, "import.skipped")
         _say(t(key, count=outcome.skipped), sys.stdout)
     if outcome.positive and not dry_run:

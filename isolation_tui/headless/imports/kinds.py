@@ -10,6 +10,7 @@ from .reading import Column, Table
 from .reading import split_rows as _split
 from .rooms import RoomsImporter
 from .staff import StaffImporter
+from .supplies import SuppliesImporter
 from .tests import TestsImporter
 
 IMPORTERS: dict[str, type[Importer]] = {
@@ -19,6 +20,7 @@ IMPORTERS: dict[str, type[Importer]] = {
     "incidents": IncidentsImporter,
     "tests": TestsImporter,
     "staff": StaffImporter,
+    "supplies": SuppliesImporter,
 }
 KINDS = tuple(IMPORTERS)
 COLUMNS: dict[str, tuple[Column, ...]] = {kind: cls.columns for kind, cls in IMPORTERS.items()}
