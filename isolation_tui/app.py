@@ -234,9 +234,10 @@ class IsolationApp(App[None]):
         return point["name"] if point else self.point
 
     def alerts(self) -> list[str]:
-        """The flags the counter bar shows under its figures, for the scope shown."""
+        """The flags the counter bar shows beside the people on duty, for the scope
+        shown: the ways to say them, the longest first."""
         point = None if self.all_points else self.point
-        return [supply_alert(self.store.supplies.short(point), with_point=point is None)]
+        return supply_alert(self.store.supplies.short(point), with_point=point is None)
 
     def set_point(self, code: str) -> None:
         self.point = code

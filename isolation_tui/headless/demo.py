@@ -158,7 +158,7 @@ def run_demo(
         plan = only_points(plan, points)
 
     console = Console()
-    events = with_staff(timeline(plan, now), plan.specs, now)
+    events = with_staff(timeline(plan, now), plan, now)
     # The points were set up the day before the first bus came.
     clock = DemoClock(events[0][0] - timedelta(days=1))
     # Months of history written by the account, as it would have been: not by the
