@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from .domain.display import for_terminal
-from .domain.errors import FieldError
+from .domain.errors import FieldError, ValidationFailed
 from .i18n import language_from_environment, set_language, t
 from .storage import engine
 from .storage.actor import current_actor, set_on_duty
@@ -325,7 +325,9 @@ def stats(db_path: Location, point: str | None, as_json: bool) -> ExitCode:
 @main.command(name="import", help="cli.help.import")
 @click.argument(
     "kind",
-    type=click.Choice(["rooms", "arrivals", "discharges", "incidents", "tests", "supplies"]),
+    type=click.Choice(
+        ["rooms", "arrivals", "discharges", "incidents", "tests", "supplies", "staff"]
+    ),
 )
 @click.argument("file", type=click.Path(path_type=Path, readable=False))
 @db_option
@@ -345,7 +347,7 @@ def import_(kind: str, file: Path, db_path: Location, dry_run: bool, sheet: str 
 @click.argument(
     "kind",
     type=click.Choice(
-        ["arrivals", "discharges", "incidents", "checks", "tests", "supplies", "audit"]
+        ["arrivals", "discharges", "incidents", "checks", "tests", "supplies", "audit", "duty"]
     ),
 )
 @db_option
@@ -363,12 +365,13 @@ def import_(kind: str, file: Path, db_path: Location, dry_run: bool, sheet: str 
     default=None,
     help="cli.opt.out_export",
 )
+@click.option("--month", default="", help="cli.opt.month")
 @command
-def export(kind: str, db_path: Location, fmt: str, out: Path | None) -> ExitCode:
+def export(kind: str, db_path: Location, fmt: str, out: Path | None, month: str) -> ExitCode:
     """Export records as CSV (safe to open in a spreadsheet), JSON or an Excel workbook."""
     from .headless.csv_export import run_export
 
-    return run_export(kind, db_path, fmt=fmt, out=out)
+    return run_export(kind, db_path, fmt=fmt, out=out, month=month)
 
 
 @main.command(help="cli.help.handover")
@@ -469,6 +472,51 @@ def shifts(db_path: Path, starts: str) -> ExitCode:
         echo(f"isolation-tui: {exc.field}: {exc.message}", err=True)
         return 1
     echo(t("cli.shifts_set", starts=",".join(wanted)))
+    return 0
+
+
+@main.command(help="cli.help.duty")
+@db_option
+@lang_option
+@as_option
+@click.option("--point", "point", required=True, help="cli.opt.point_duty")
+@click.option("--limit", default="", help="cli.opt.limit")
+@click.option("--day-hours", default="", help="cli.opt.day_hours")
+@click.option("--rate", "rates", multiple=True, help="cli.opt.rate")
+@command
+def duty(
+    db_path: Location, point: str, limit: str, day_hours: str, rates: tuple[str, ...]
+) -> ExitCode:
+    """Show, or set, a point's duty rules: the hours on duty at a stretch that are
+    flagged, the hours that make a day of duty, and the daily rate of each role."""
+    from .domain.codes import STAFF_ROLE
+
+    changing = bool(limit or day_hours or rates)
+    store = open_store(db_path, read_only=not changing)
+    if store.point(point) is None:
+        echo(f"isolation-tui: --point: {t('report.unknown_point', point=point)}", err=True)
+        return 1
+    try:
+        rules = store.staff.set_rules(point, limit, day_hours, rates) if changing else None
+    except FieldError as exc:
+        echo(f"isolation-tui: {exc.field}: {exc.message}", err=True)
+        return 1
+    except ValidationFailed as exc:
+        for error in exc.errors:
+            echo(f"isolation-tui: {error.field}: {error.message}", err=True)
+        return 1
+    rules = rules or store.staff.rules(point)
+    echo(
+        t(
+            "cli.duty_rules",
+            point=point,
+            limit=rules.limit_hours,
+            day_hours=rules.day_hours,
+            rates=", ".join(
+                f"{STAFF_ROLE.label(role)} {rules.rates[role]}" for role in STAFF_ROLE.codes
+            ),
+        )
+    )
     return 0
 
 

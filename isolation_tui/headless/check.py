@@ -27,13 +27,16 @@ from ..storage.errors import StoreError
 from ..storage.index import MARKS
 from ..storage.repository import Store, open_store
 from ..storage.sealing import tally
+from ..storage.staff import overlaps
 from ..storage.tables import (
     AUDIT,
     CHECKS,
     DISCHARGES,
+    DUTY,
     HANDOVERS,
     INCIDENTS,
     POINTS,
+    STAFF,
     STAYS,
     SUPPLIES,
     SUPPLY_ITEMS,
@@ -108,6 +111,8 @@ def problems(store: Store, today: date | None = None, *, everything: bool = Fals
         HANDOVERS,
         SUPPLIES,
         SUPPLY_ITEMS,
+        STAFF,
+        DUTY,
     ):
         for key in rows(table):
             if (table, int(key)) not in created:
@@ -197,6 +202,10 @@ def problems(store: Store, today: date | None = None, *, everything: bool = Fals
             held, MARKS
         ):
             yield t("check.segment_counters", path=segment.path)
+
+    for staff_id, first, second in overlaps(store):
+        name = (store.staff.staff(staff_id) or {}).get("name", "")
+        yield t("check.duty_overlap", first=first, second=second, staff=staff_id, name=name)
 
     for code, figures in store.counters(today).items():
         if figures.received != figures.in_isolation + figures.discharged:

@@ -37,6 +37,7 @@ from .handovers import HandoverService
 from .health import HealthService
 from .incidents import IncidentService
 from .index import Index
+from .staff import StaffService
 from .stays import StayService
 from .supplies import SupplyService
 from .tables import AUDIT, POINTS, STAYS
@@ -88,6 +89,7 @@ class Store:
         self.incidents = IncidentService(self)
         self.health = HealthService(self)
         self.handovers = HandoverService(self)
+        self.staff = StaffService(self)
         self.supplies = SupplyService(self)
 
     # ------------------------------------------------------------------ access
@@ -250,6 +252,7 @@ class Store:
             point.tests_due = len(self.health.tests_due(code, day))
             everyone.missed_checks += point.missed_checks
             everyone.tests_due += point.tests_due
+        self.staff.add_counts(result, now)
         return result
 
     def refresh(self) -> Changes:
