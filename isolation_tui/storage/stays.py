@@ -146,6 +146,7 @@ class StayService(Service):
             record = discharge_from_fields(fields, cast(Stay | None, stay), self.store.clock())
             assert stay_id is not None
             record["stay"] = stay_id
+            self.store.health.check_leave(stay_id, record["at"])
             if record["kind"] == "released_home":
                 record["test_override"] = self.store.health.release_override(
                     stay_id, str(fields.get("override", ""))
@@ -169,6 +170,7 @@ class StayService(Service):
             fixed = discharge_from_fields(
                 {**discharge_fields(before), **fields}, cast(Stay, stay), self.store.clock()
             )
+            self.store.health.check_leave(before["stay"], fixed["at"])
             changes = {
                 k: fixed[k]  # type: ignore[literal-required]
                 for k in ("at", "kind", "destination", "negative_test", "certificate", "notes")

@@ -1,0 +1,96 @@
+"""Defects found by the acceptance trial of a whole shift (issue 8), each as a flow:
+a new user at 80×24, in Chinese and in English, on one database.
+
+The clock is 2026-11-30 05:11 where a round has not begun yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from conftest import CliRunner, Clock
+from textual.widgets import Static
+
+from isolation_tui.app import IsolationApp
+from isolation_tui.domain.errors import FieldError, ValidationFailed
+from isolation_tui.storage.actor import Actor
+from isolation_tui.storage.repository import Store, open_store
+from isolation_tui.storage.tables import CHECKS, DISCHARGES
+
+SIZE = (80, 24)
+EARLY = datetime(2026, 11, 30, 5, 11)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(EARLY)
+
+
+@pytest.fixture
+def early_store(db_path: Path, clock: Clock) -> Iterator[Store]:
+    """One person in room 101 of DD01 since 2026-11-20, the clock before 06:00."""
+    s = open_store(db_path, create=True, actor=Actor("tester"), clock=clock)
+    s.save_point("DD01", "一号点", [{"code": "101", "floor": "1", "beds": 1, "blocked": False}])
+    s.stays.register(
+        {
+            "point": "DD01",
+            "name": "王五",
+            "id_type": "passport",
+            "id_number": "E7654321",
+            "category": "inbound",
+            "arrived_at": "2026-11-20 10:00",
+        }
+    )
+    yield s
+    s.close()
+
+
+def status_text(app: IsolationApp) -> str:
+    return str(app.screen.query_one("#entry-status", Static).content)
+
+
+async def test_a_reading_before_its_round_begins_is_refused(
+    lang: str, early_store: Store, cli: CliRunner
+) -> None:
+    """05:11: the morning round (06:00–10:00) and the afternoon one have not begun."""
+    app = IsolationApp(early_store, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2", "k")
+        await pilot.pause()
+        await pilot.press(*"365", "enter")
+        await pilot.pause()
+        assert "06:00" in status_text(app)
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        await pilot.press(*"365", "enter")
+        await pilot.pause()
+        assert "12:00" in status_text(app)
+    assert early_store.rows(CHECKS) == {}
+    early_store.stays.discharge(
+        {"stay": 1, "kind": "hospital", "destination": "x", "discharged_at": "05:13"}
+    )
+    early_store.close()
+    result = cli("check")
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_discharge_before_a_stored_reading_is_refused_naming_it(
+    early_store: Store, clock: Clock, cli: CliRunner
+) -> None:
+    clock.now = datetime(2026, 11, 30, 6, 30)
+    early_store.health.record_check(1, "2026-11-30", "morning", "365")
+    with pytest.raises((FieldError, ValidationFailed)) as refused:
+        early_store.stays.discharge(
+            {"stay": 1, "kind": "hospital", "destination": "x", "discharged_at": "06:10"}
+        )
+    assert "06:30" in str(refused.value) and "36.5" in str(refused.value)
+    assert early_store.rows(DISCHARGES) == {}
+    early_store.stays.discharge(
+        {"stay": 1, "kind": "hospital", "destination": "x", "discharged_at": "06:30"}
+    )
+    early_store.close()
+    result = cli("check")
+    assert result.returncode == 0, result.stderr
