@@ -6,16 +6,20 @@ The clock is 2026-11-30 05:11 where a round has not begun yet.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 from conftest import CliRunner, Clock
+from rich.console import Console
 from textual.widgets import Static
 
 from isolation_tui.app import IsolationApp
 from isolation_tui.domain.errors import FieldError, ValidationFailed
+from isolation_tui.headless.handover_report import render
+from isolation_tui.i18n import t
 from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.repository import Store, open_store
 from isolation_tui.storage.tables import CHECKS, DISCHARGES
@@ -94,3 +98,39 @@ def test_a_discharge_before_a_stored_reading_is_refused_naming_it(
     early_store.close()
     result = cli("check")
     assert result.returncode == 0, result.stderr
+
+
+def report_text(app: IsolationApp) -> str:
+    """The handover report as the screen draws it, as text."""
+    console = Console(file=io.StringIO(), width=78, color_system=None)
+    console.print(app.screen.query_one("#handover-report", Static).content)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+async def test_a_voided_incident_is_marked_and_not_counted_in_the_handover(
+    lang: str, store: Store
+) -> None:
+    store.save_point("DD01", "一号点", [{"code": "101", "floor": "1", "beds": 1, "blocked": False}])
+    kept = store.incidents.open(
+        {"point": "DD01", "occurred_at": "09:00", "kind": "fever", "severity": "2", "summary": "A"}
+    )
+    voided = store.incidents.open(
+        {"point": "DD01", "occurred_at": "09:10", "kind": "fever", "severity": "2", "summary": "B"}
+    )
+    store.stays.void("incidents", voided, "entered twice")
+    opened = t("handover.incidents_opened", count=1)
+    mark = f"#{voided} "
+    app = IsolationApp(store, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await pilot.pause()
+        text = report_text(app)
+    line = next(row for row in text.splitlines() if mark in row)
+    assert opened in text and f"({t('ui.status_voided')})" in line
+    assert f"#{kept} " in text
+    summary = store.handovers.summary("DD01")
+    for form in ("md", "txt", "html"):
+        exported = render(summary, "", None, form)
+        assert opened in exported, form
+        row = next(r for r in exported.splitlines() if mark in r)
+        assert t("ui.status_voided") in row, form
