@@ -23,6 +23,7 @@ from isolation_tui.i18n import t
 from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.repository import Store, open_store
 from isolation_tui.storage.tables import CHECKS, DISCHARGES
+from isolation_tui.widgets.record_table import RecordTable
 
 SIZE = (80, 24)
 EARLY = datetime(2026, 11, 30, 5, 11)
@@ -134,3 +135,52 @@ async def test_a_voided_incident_is_marked_and_not_counted_in_the_handover(
         assert opened in exported, form
         row = next(r for r in exported.splitlines() if mark in r)
         assert t("ui.status_voided") in row, form
+
+
+@pytest.mark.parametrize(
+    ("key", "table_id", "kind"),
+    [("f2", "", "stays"), ("f3", "#done-table", "discharges"), ("f4", "", "incidents")],
+)
+async def test_v_on_a_voided_record_says_at_once_it_is_already_voided(
+    lang: str, store: Store, key: str, table_id: str, kind: str
+) -> None:
+    rooms = [{"code": f"10{n}", "floor": "1", "beds": 1, "blocked": False} for n in (1, 2)]
+    store.save_point("DD01", "一号点", rooms)
+    ids = {}
+    for n, name in enumerate(["甲", "乙"]):
+        ids[name] = store.stays.register(
+            {
+                "point": "DD01",
+                "name": name,
+                "id_type": "passport",
+                "id_number": f"E00{n}",
+                "category": "inbound",
+                "arrived_at": "2026-11-29 08:00",
+            }
+        )
+    store.stays.void("stays", ids["甲"], "entered twice")
+    gone = store.stays.discharge({"stay": ids["乙"], "kind": "hospital", "discharged_at": "09:00"})
+    store.stays.void("discharges", gone, "wrong person")
+    incident = store.incidents.open(
+        {"point": "DD01", "occurred_at": "09:10", "kind": "fever", "severity": "2", "summary": "A"}
+    )
+    store.stays.void("incidents", incident, "entered twice")
+    record = {"stays": ids["甲"], "discharges": gone, "incidents": incident}[kind]
+    app = IsolationApp(store, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(key)
+        await pilot.pause()
+        screen = app.screen
+        table = screen.query_one(table_id or RecordTable, RecordTable)
+        table.go_to(str(record))
+        table.focus()
+        await pilot.pause()
+        await pilot.press("v")
+        await pilot.pause()
+        assert app.screen is screen  # no void form opened
+        said = " ".join(str(n.message) for n in app._notifications)
+    reason = {"stays": "entered twice", "discharges": "wrong person", "incidents": "entered twice"}
+    assert t("ui.status_voided") in said or "voided" in said
+    assert "tester" in said and "09:30" in said and reason[kind] in said
+    if kind == "discharges":
+        assert "乙" in said and f"#{gone}" not in said
