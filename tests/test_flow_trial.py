@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import CliRunner, Clock
 from rich.console import Console
-from textual.widgets import Static
+from textual.widgets import Select, Static
+from textual.widgets._select import SelectOverlay
 
 from isolation_tui.app import IsolationApp
 from isolation_tui.domain.errors import FieldError, ValidationFailed
@@ -184,3 +185,27 @@ async def test_v_on_a_voided_record_says_at_once_it_is_already_voided(
     assert "tester" in said and "09:30" in said and reason[kind] in said
     if kind == "discharges":
         assert "乙" in said and f"#{gone}" not in said
+
+
+async def overlay_choices(app: IsolationApp, field: str) -> list[str]:
+    choice = app.screen.query_one(f"#field-{field}", Select)
+    overlay = choice.query_one(SelectOverlay)
+    return [str(overlay.get_option_at_index(i).prompt) for i in range(overlay.option_count)]
+
+
+@pytest.mark.parametrize(("key", "field"), [("f2", "sex"), ("f4", "kind")])
+async def test_a_required_list_starts_on_no_choice_without_a_dummy_entry(
+    lang: str, one_person: Store, key: str, field: str
+) -> None:
+    app = IsolationApp(one_person, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(key, "n")
+        await pilot.pause()
+        choices = await overlay_choices(app, field)
+        assert "—" not in choices and choices[0].strip()
+        assert app.screen.query_one(f"#field-{field}", Select).value is Select.NULL
+        if field == "kind":
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            status = str(app.screen.query_one("#form-status", Static).content)
+            assert t("field.kind") in status
