@@ -24,6 +24,7 @@ from isolation_tui.i18n import t
 from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.repository import Store, open_store
 from isolation_tui.storage.tables import CHECKS, DISCHARGES
+from isolation_tui.widgets.counter_bar import CounterCell
 from isolation_tui.widgets.record_table import RecordTable
 
 SIZE = (80, 24)
@@ -209,3 +210,34 @@ async def test_a_required_list_starts_on_no_choice_without_a_dummy_entry(
             await pilot.pause()
             status = str(app.screen.query_one("#form-status", Static).content)
             assert t("field.kind") in status
+
+
+async def test_an_arrival_of_the_morning_is_missed_at_18_but_not_for_the_morning(
+    early_store: Store, clock: Clock
+) -> None:
+    """Arrived 08:00: after the morning round began (not missed for it), before the
+    afternoon one began (missed for it at 18:00 when nobody checked them)."""
+    clock.now = datetime(2026, 11, 30, 18, 30)
+    early_store.health.record_check(1, "2026-11-30", "morning", "365", at="07:00")
+    early_store.health.record_check(1, "2026-11-30", "afternoon", "365", at="13:00")
+    early_store.save_point(
+        "DD01",
+        "一号点",
+        [{"code": c, "floor": "1", "beds": 1, "blocked": False} for c in ("101", "102", "103")],
+    )
+    for n, at in enumerate(["2026-11-30 08:00", "2026-11-30 12:30"]):
+        early_store.stays.register(
+            {
+                "point": "DD01",
+                "name": f"新{n}",
+                "id_type": "passport",
+                "id_number": f"N{n:04d}",
+                "category": "inbound",
+                "arrived_at": at,
+            }
+        )
+    assert early_store.health.missed_checks("DD01", clock.now) == 1
+    app = IsolationApp(early_store, point="DD01")
+    async with app.run_test(size=SIZE):
+        bar = app.screen.query_one("#counter-health", CounterCell)
+        assert str(bar.content).startswith("Missed 1")

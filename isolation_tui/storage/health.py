@@ -490,7 +490,8 @@ class HealthService(Service):
 
     def missed_checks(self, point: str | None, now: datetime) -> int:
         """Checks of today marked missed, and those still missing from a round that
-        is over (:data:`ROUND_HOURS`: morning by 10:00, afternoon by 18:00)."""
+        is over (:data:`ROUND_HOURS`: morning by 10:00, afternoon by 18:00) of people
+        there when it began."""
         today = now.date().isoformat()
         moment = format_time(now)
         over = {name: moment >= round_end(today, name) for name in ROUND.codes}
@@ -501,7 +502,8 @@ class HealthService(Service):
                 check = self.store.get(CHECKS, check_id) if check_id else None
                 if check is not None:
                     missed += check["status"] == "missed"
-                elif round_over and stay["arrived_at"][:10] != today:
+                elif round_over and stay["arrived_at"] <= round_start(today, round_name):
+                    # Someone who arrived after the round began was not there for it.
                     missed += 1
         return missed
 
