@@ -241,3 +241,22 @@ async def test_an_arrival_of_the_morning_is_missed_at_18_but_not_for_the_morning
     async with app.run_test(size=SIZE):
         bar = app.screen.query_one("#counter-health", CounterCell)
         assert str(bar.content).startswith("Missed 1")
+
+
+async def test_a_new_discharge_kind_clears_the_errors_of_the_old_one(
+    lang: str, one_person: Store
+) -> None:
+    one_person.stays.extend(1, "+3", "contact of a positive case")  # due 12-02: early
+    app = IsolationApp(one_person, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3", "d")
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert str(app.screen.query_one("#error-notes", Static).content)
+        kind = app.screen.query_one("#field-kind", Select)
+        kind.value = "hospital"
+        await pilot.pause()
+        for field in ("notes", "override", "kind"):
+            assert str(app.screen.query_one(f"#error-{field}", Static).content) == "", field
+        assert str(app.screen.query_one("#form-status", Static).content) == ""
