@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import CliRunner, Clock
 from rich.console import Console
-from textual.widgets import Select, Static
+from textual.widgets import Select, Static, TextArea
 from textual.widgets._select import SelectOverlay
 
 from isolation_tui.app import IsolationApp
@@ -260,3 +260,25 @@ async def test_a_new_discharge_kind_clears_the_errors_of_the_old_one(
         for field in ("notes", "override", "kind"):
             assert str(app.screen.query_one(f"#error-{field}", Static).content) == "", field
         assert str(app.screen.query_one("#form-status", Static).content) == ""
+
+
+async def test_signing_with_notes_takes_three_keys_then_the_report_keys_work(
+    lang: str, one_person: Store
+) -> None:
+    """Notes typed, signed: the next key is the report's (h: history), not a letter
+    typed into the next shift's notes."""
+    app = IsolationApp(one_person, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await pilot.pause()
+        await pilot.press("tab", *"all quiet", "ctrl+s")
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert len(one_person.handovers.past("DD01")) == 1
+        await pilot.press("h")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "HandoverHistoryScreen"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen.query_one("#notes", TextArea).text == ""
