@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import CliRunner, Clock
 from rich.console import Console
-from textual.widgets import Select, Static, TextArea
+from textual.widgets import Input, Select, Static, TextArea
 from textual.widgets._select import SelectOverlay
 
 from isolation_tui.app import IsolationApp
@@ -23,7 +23,7 @@ from isolation_tui.headless.handover_report import render
 from isolation_tui.i18n import t
 from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.repository import Store, open_store
-from isolation_tui.storage.tables import CHECKS, DISCHARGES
+from isolation_tui.storage.tables import CHECKS, DISCHARGES, STAYS
 from isolation_tui.widgets.counter_bar import CounterCell
 from isolation_tui.widgets.record_table import RecordTable
 
@@ -282,3 +282,25 @@ async def test_signing_with_notes_takes_three_keys_then_the_report_keys_work(
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen.query_one("#notes", TextArea).text == ""
+
+
+async def test_a_refused_arrival_time_stays_in_its_field_with_its_error(
+    lang: str, one_person: Store
+) -> None:
+    rooms = [{"code": f"10{n}", "floor": "1", "beds": 1, "blocked": False} for n in (1, 2)]
+    one_person.save_point("DD01", "一号点", rooms)
+    app = IsolationApp(one_person, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2", "n")
+        await pilot.pause()
+        app.screen.query_one("#field-name", Input).value = "赵六"
+        app.screen.query_one("#field-id_type", Select).value = "passport"
+        app.screen.query_one("#field-id_number", Input).value = "E5550001"
+        app.screen.query_one("#field-arrived_at", Input).value = "09:52"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen.query_one("#field-arrived_at", Input).value == "09:52"
+        error = str(app.screen.query_one("#error-arrived_at", Static).content)
+        status = str(app.screen.query_one("#form-status", Static).content)
+        assert "09:52" in error + status
+    assert len(one_person.rows(STAYS)) == 1
