@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from functools import partial
 from typing import ClassVar
 
@@ -19,6 +20,7 @@ from textual.widgets._toast import Toast
 
 from .domain.counters import Counters, for_point
 from .domain.health import next_boundary
+from .domain.supplies import alert as supply_alert
 from .i18n import t
 from .screens.arrivals import ArrivalsScreen
 from .screens.base import MainScreen
@@ -29,6 +31,7 @@ from .screens.incidents import IncidentsScreen
 from .screens.on_duty import OnDutyScreen
 from .screens.overview import OverviewScreen
 from .screens.palette import Palette
+from .screens.supplies import SuppliesScreen
 from .screens.too_small import too_small
 from .storage.engine import Changes
 from .storage.errors import StoreError, StoreUnavailable
@@ -55,6 +58,7 @@ class IsolationApp(App[None]):
         "discharges": DischargesScreen,
         "incidents": IncidentsScreen,
         "handover": HandoverScreen,
+        "supplies": SuppliesScreen,
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -82,6 +86,9 @@ class IsolationApp(App[None]):
         Binding(
             "f5", "go('handover')", "ui.key_handover", id="go.handover", priority=True, show=False
         ),
+        Binding(
+            "f8", "go('supplies')", "ui.key_supplies", id="go.supplies", priority=True, show=False
+        ),
         Binding("f6", "toggle_scope", "ui.key_scope", id="scope", priority=True, show=False),
         Binding("ctrl+q", "quit", "ui.key_quit", id="quit", priority=True, show=False),
         Binding(
@@ -105,7 +112,8 @@ class IsolationApp(App[None]):
         self.data_changed: Signal[frozenset[str]] = Signal(self, "data_changed")
         self.animation_level = "none"
         self._pending: set[str] = set()
-        self._offline = False
+        # When the link to the database went down (by the store's clock), or None.
+        self.link_down_since: datetime | None = None
         store.db.storage.add_listener(self._on_store_change)
 
     def get_line_filters(self) -> Sequence[LineFilter]:
@@ -117,6 +125,8 @@ class IsolationApp(App[None]):
         self._recount()
         self._boundary_timer = self._wait_for_boundary()
         await self.switch_mode("overview")
+        # Reading others' commits and reconnecting never hold up the screen.
+        self.store.db.storage.follow_in_background()
         self._poller = self.set_interval(POLL_SECONDS, self._poll)
         if self.ask_name:
             await self.push_screen(OnDutyScreen(self.store.actor.os_user), self.set_on_duty)
@@ -154,11 +164,12 @@ class IsolationApp(App[None]):
         try:
             self.store.refresh()
         except StoreUnavailable as exc:
-            # The database server is away: say so once, keep polling (the store
-            # reconnects by itself), and say so again when it is back.
-            if not self._offline:
-                self._offline = True
+            # The database server is away: say so once and on the counter bar, keep
+            # polling (the store reconnects by itself), and say so when it is back.
+            if self.link_down_since is None:
+                self.link_down_since = self.store.clock()
                 self.notify(str(exc), severity="warning", timeout=3600, markup=False)
+                self.data_changed.publish(frozenset())
             return
         except StoreError as exc:
             # The files went bad under us (damage, a disk gone): stop reading them,
@@ -169,10 +180,11 @@ class IsolationApp(App[None]):
                 f"{exc}\n{t('ui.store_failed')}", severity="error", timeout=3600, markup=False
             )
             return
-        if self._offline:
-            self._offline = False
+        if self.link_down_since is not None:
+            self.link_down_since = None
             self.clear_notifications()
             self.notify(t("ui.store_back"), markup=False)
+            self.data_changed.publish(frozenset())
 
     def _on_store_change(self, changes: Changes) -> None:
         """Called for every staged document too: coalesce a burst into one recount."""
@@ -209,6 +221,11 @@ class IsolationApp(App[None]):
             return t("ui.scope_all", count=len(self.store.points()))
         point = self.store.point(self.point)
         return point["name"] if point else self.point
+
+    def alerts(self) -> list[str]:
+        """The flags the counter bar shows under its figures, for the scope shown."""
+        point = None if self.all_points else self.point
+        return [supply_alert(self.store.supplies.short(point), with_point=point is None)]
 
     def set_point(self, code: str) -> None:
         self.point = code

@@ -324,7 +324,8 @@ def stats(db_path: Location, point: str | None, as_json: bool) -> ExitCode:
 
 @main.command(name="import", help="cli.help.import")
 @click.argument(
-    "kind", type=click.Choice(["rooms", "arrivals", "discharges", "incidents", "tests"])
+    "kind",
+    type=click.Choice(["rooms", "arrivals", "discharges", "incidents", "tests", "supplies"]),
 )
 @click.argument("file", type=click.Path(path_type=Path, readable=False))
 @db_option
@@ -343,7 +344,9 @@ def import_(kind: str, file: Path, db_path: Location, dry_run: bool, sheet: str 
 @main.command(help="cli.help.export")
 @click.argument(
     "kind",
-    type=click.Choice(["arrivals", "discharges", "incidents", "checks", "tests", "audit"]),
+    type=click.Choice(
+        ["arrivals", "discharges", "incidents", "checks", "tests", "supplies", "audit"]
+    ),
 )
 @db_option
 @lang_option
@@ -520,11 +523,9 @@ def recover(db_path: Location, out: Path) -> ExitCode:
 @command
 def backup(db_path: Location, out: Path) -> ExitCode:
     """Copy the database into one new file, consistent while others write."""
-    if not isinstance(db_path, Path):
-        # The server keeps PostgreSQL's files; its own tools back them up.
-        echo(f"isolation-tui: {t('cli.backup_file_only')}", err=True)
-        return 1
-    seq, records = engine.backup_database(db_path, out)
+    from .storage.backend import backup_database
+
+    seq, records = backup_database(db_path, out)
     echo(t("cli.backup_done", path=db_path, out=out, seq=seq, records=records))
     return 0
 

@@ -18,6 +18,7 @@ from pg_server import Server, running_server
 
 from isolation_tui.i18n import set_language
 from isolation_tui.storage.actor import Actor
+from isolation_tui.storage.database import Database
 from isolation_tui.storage.repository import Store, open_store
 
 FIXED_NOW = datetime(2026, 11, 29, 9, 30)
@@ -60,9 +61,39 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "isolation.db"
 
 
+STORES = ("file", "postgres")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test marked ``both_stores`` (itself, or its module by ``pytestmark``) whose
+    database is opened at ``store_location`` (``store`` and the fixtures built on it)
+    runs once per store; one also marked ``one_store`` stays on the file (it looks at
+    the file store's own files, or at the screen alone)."""
+    test = metafunc.definition
+    if (
+        "store_location" in metafunc.fixturenames
+        and test.get_closest_marker("both_stores")
+        and not test.get_closest_marker("one_store")
+    ):
+        metafunc.parametrize("store_location", STORES, indirect=True)
+
+
+def _database(kind: str, request: pytest.FixtureRequest, db_path: Path) -> str:
+    if kind == "file":
+        return str(db_path)
+    return str(request.getfixturevalue("pg_url"))
+
+
 @pytest.fixture
-def store(db_path: Path) -> Iterator[Store]:
-    s = open_store(db_path, create=True, actor=Actor("tester"), clock=lambda: FIXED_NOW)
+def store_location(request: pytest.FixtureRequest, db_path: Path) -> str:
+    """The ``--db`` value ``store`` opens: ``db_path``, or in a ``both_stores`` test
+    each store in turn."""
+    return _database(getattr(request, "param", "file"), request, db_path)
+
+
+@pytest.fixture
+def store(store_location: str) -> Iterator[Store]:
+    s = open_store(store_location, create=True, actor=Actor("tester"), clock=lambda: FIXED_NOW)
     yield s
     s.close()
 
@@ -81,12 +112,10 @@ def pg_url(pg_server: Server) -> str:
     return pg_server.new_database()
 
 
-@pytest.fixture(params=["file", "postgres"])
+@pytest.fixture(params=STORES)
 def location(request: pytest.FixtureRequest, db_path: Path) -> str:
     """The ``--db`` value of a fresh database, once per store."""
-    if request.param == "file":
-        return str(db_path)
-    return str(request.getfixturevalue("pg_url"))
+    return _database(request.param, request, db_path)
 
 
 @pytest.fixture
@@ -95,6 +124,16 @@ def any_store(location: str) -> Iterator[Store]:
     s = open_store(location, create=True, actor=Actor("tester"), clock=lambda: FIXED_NOW)
     yield s
     s.close()
+
+
+def stored_seq(store: Store) -> int:
+    """The last transaction committed to ``store``'s database, as a fresh session
+    reads it (on either store): unchanged when nothing was written."""
+    fresh = Database(store.db.storage.path, read_only=True)
+    try:
+        return fresh.storage.seq
+    finally:
+        fresh.close()
 
 
 @pytest.fixture
@@ -119,8 +158,9 @@ CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture
-def cli(db_path: Path) -> CliRunner:
-    """Run ``isolation-tui ARGS`` in a real process against ``db_path``."""
+def cli(store_location: str) -> CliRunner:
+    """Run ``isolation-tui ARGS`` in a real process against ``store_location`` (the
+    database ``store`` opens; ``db_path`` unless the test runs on both stores)."""
 
     def run(
         *args: str,
@@ -128,7 +168,7 @@ def cli(db_path: Path) -> CliRunner:
         env: dict[str, str] | None = None,
         timeout: float = 120,
     ) -> subprocess.CompletedProcess[str]:
-        full_env = {**os.environ, "ISOLATION_TUI_DB": str(db_path), "LANG": "C.UTF-8"}
+        full_env = {**os.environ, "ISOLATION_TUI_DB": store_location, "LANG": "C.UTF-8"}
         full_env.pop("LC_ALL", None)
         full_env.update(env or {})
         return subprocess.run(

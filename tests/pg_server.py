@@ -13,12 +13,15 @@ import glob
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ADMIN = "postgres"
 OWNER = "isolation_owner"
@@ -123,3 +126,86 @@ def running_server() -> Iterator[Server]:
                 check=False,
             )
         shutil.rmtree(folder, ignore_errors=True)
+
+
+class TcpLink:
+    """A TCP address in front of the server's Unix socket, as a supervisor on a weak
+    network reaches it, which a test cuts and restores. Cut, the connections through
+    it are dropped and new ones are accepted but never answered (a link that hangs
+    rather than refuses: a client waits for its connect timeout)."""
+
+    def __init__(self, server: Server) -> None:
+        self.target = str(server.folder / ".s.PGSQL.5432")
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.up = True
+        self.held: list[socket.socket] = []
+        self.open: list[socket.socket] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self, url: str) -> str:
+        """``url`` (a database on the server's socket) through this link."""
+        parts = urlsplit(url)
+        user = parts.netloc.partition("@")[0]
+        return f"postgresql://{user}@127.0.0.1:{self.port}{parts.path}?sslmode=disable"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            with self._lock:
+                if not self.up:
+                    self.held.append(client)
+                    continue
+                upstream = socket.socket(socket.AF_UNIX)
+                upstream.connect(self.target)
+                self.open += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        for end in (source, sink):
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        with self._lock:
+            self.up = False
+            for end in self.open:
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+            self.open.clear()
+
+    def restore(self) -> None:
+        with self._lock:
+            self.up = True
+            for end in self.held:
+                end.close()
+            self.held.clear()
+
+    def hanging(self) -> set[socket.socket]:
+        """Connections accepted while cut that their client still waits on."""
+        waiting = set()
+        with self._lock:
+            for end in self.held:
+                end.setblocking(False)
+                try:
+                    while data := end.recv(65536):
+                        del data
+                except BlockingIOError:
+                    waiting.add(end)
+                except OSError:
+                    pass
+        return waiting
+
+    def close(self) -> None:
+        self.cut()
+        self.listener.close()
+        self.restore()

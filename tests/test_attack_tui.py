@@ -15,6 +15,9 @@ from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.repository import Store
 from isolation_tui.storage.tables import HANDOVERS, INCIDENTS, STAYS
 
+# Every flow on each store (a file, PostgreSQL): they must not differ.
+pytestmark = pytest.mark.both_stores
+
 CLICK = "[@click=app.quit]Q[/]"
 BOLD = "[b]甲[/b]"
 ESCAPES = "\x1b]8;;http://evil/\x1b\\\x1b]52;c;cHduZWQ=\x07\x9b2J\x1bP1|x\x1b\\\u202e\u2066"

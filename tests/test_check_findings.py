@@ -28,6 +28,9 @@ RESIDENT = make_resident_id("210602", date(1990, 1, 1), 123)
 
 # Stays 1-3 are open (rooms 301, 302, 303); stay 4 went to hospital.
 OPEN_A, OPEN_B, RESIDENT_STAY, GONE = 1, 2, 3, 4
+# Supplies at DD01: 100 suits received (1), 40 sent to DD02 (2, received there as 3),
+# 30 issued (4).
+SENT, ISSUED = 2, 4
 
 
 def arrival(number: str, room: str, id_type: str = "passport") -> dict[str, str]:
@@ -76,6 +79,13 @@ def clean_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     store.incidents.close(incident, "negative retest", "2026-11-28 09:00")
     store.health.record_check(OPEN_A, "2026-11-28", "morning", "365", at="2026-11-28 08:05")
     store.health.record_check(OPEN_A, "2026-11-28", "afternoon", "366", at="2026-11-28 15:05")
+    suits = {"point": "DD01", "item": "protective_suit"}
+    received = {**suits, "quantity": "100", "at": "2026-11-27 08:00"}
+    assert store.supplies.record("delivery", received) == 1
+    sent = {**suits, "quantity": "40", "other_point": "DD02", "at": "2026-11-28 08:00"}
+    assert store.supplies.record("transfer_out", sent) == SENT
+    issued = {**suits, "quantity": "30", "at": "2026-11-28 20:00"}
+    assert store.supplies.record("issue", issued) == ISSUED
     store.close()
     return path
 
@@ -287,6 +297,17 @@ def test_a_damaged_file_is_named(clean_db: Path, db_path: Path, cli: CliRunner) 
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert str(database_files(db_path)[1]) in result.stderr
+
+
+def test_stock_below_zero(damaged: Callable[..., None], cli: CliRunner) -> None:
+    damaged("supplies", ISSUED, quantity=70)
+    found = failing_check(cli)
+    assert "stock of protective suits at DD01 is -10 at 2026-11-28 20:00" in found
+
+
+def test_a_transfer_whose_sides_disagree(damaged: Callable[..., None], cli: CliRunner) -> None:
+    damaged("supplies", SENT + 1, quantity=400)
+    assert "transfer 3 does not match its other side 2" in failing_check(cli)
 
 
 def test_every_finding_is_said_in_chinese(

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
 import pytest
-from conftest import Clock
+from conftest import Clock, stored_seq
 from textual.widgets import Static
 
 from isolation_tui.app import IsolationApp
@@ -17,6 +16,9 @@ from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.repository import Store, open_store
 from isolation_tui.storage.tables import CHECKS
 from isolation_tui.widgets.counter_bar import CounterCell
+
+# Every flow on each store (a file, PostgreSQL): they must not differ.
+pytestmark = pytest.mark.both_stores
 
 SIZE = (80, 24)
 
@@ -27,8 +29,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def point(db_path: Path, clock: Clock) -> Iterator[Store]:
-    store = open_store(db_path, create=True, actor=Actor("tester"), clock=clock)
+def point(store_location: str, clock: Clock) -> Iterator[Store]:
+    store = open_store(store_location, create=True, actor=Actor("tester"), clock=clock)
     rooms = [{"code": f"{100 + n}", "floor": "1", "beds": 1, "blocked": False} for n in (1, 2)]
     store.save_point("DD01", "一号点", rooms)
     store.stays.register(
@@ -77,13 +79,13 @@ def test_the_next_moment_a_counter_changes(now: str, after: str) -> None:
 
 async def test_missed_turns_at_ten_with_no_write(point: Store, clock: Clock) -> None:
     clock.now = datetime(2026, 11, 29, 9, 59)
-    journal = Path(point.path + "-journal").read_bytes()
+    seq = stored_seq(point)
     app = IsolationApp(point, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         assert bar(app, "health").startswith("Missed 0")
         clock.now = datetime(2026, 11, 29, 10, 0)
         assert (await settle(pilot, app, "health", "Missed 1, tests 4")) == "Missed 1, tests 4"
-    assert Path(point.path + "-journal").read_bytes() == journal
+    assert stored_seq(point) == seq
 
 
 async def test_the_timer_fires_at_the_boundary_of_a_running_clock(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from conftest import Clock
@@ -19,6 +18,9 @@ from isolation_tui.storage.tables import AUDIT, CHECKS, DISCHARGES, INCIDENTS, S
 from isolation_tui.widgets.counter_bar import CounterCell
 from isolation_tui.widgets.record_table import RecordTable
 
+# Every flow on each store (a file, PostgreSQL): they must not differ.
+pytestmark = pytest.mark.both_stores
+
 SIZE = (80, 24)
 
 
@@ -28,8 +30,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def point(db_path: Path, clock: Clock) -> Iterator[Store]:
-    store = open_store(db_path, create=True, actor=Actor("tester"), clock=clock)
+def point(store_location: str, clock: Clock) -> Iterator[Store]:
+    store = open_store(store_location, create=True, actor=Actor("tester"), clock=clock)
     rooms = [{"code": f"{100 + n}", "floor": "1", "beds": 1, "blocked": False} for n in (1, 2, 3)]
     store.save_point("DD01", "一号点", rooms)
     yield store

@@ -17,6 +17,7 @@ from isolation_tui.domain.idnumber import birth_date_of, resident_id_problem
 from isolation_tui.domain.records import Room, release_due, usable_beds
 from isolation_tui.headless.check import problems
 from isolation_tui.headless.demo import run_demo
+from isolation_tui.headless.demo_points import point_specs
 from isolation_tui.headless.demo_writer import Writer
 from isolation_tui.storage.paths import database_files
 from isolation_tui.storage.repository import Store, open_store
@@ -433,3 +434,28 @@ async def test_the_first_f5_of_the_demo_shows_the_shift_in_progress(demo_db: Pat
     # The counters at the start are the point's, not zero: the window is one shift.
     assert summary["counters_start"]["received"] > 1300
     assert len(summary["arrivals"]) < 100 and len(summary["discharges"]) < 100
+
+
+def test_supplies_follow_the_timeline_with_the_short_of_suits_episode(
+    demo_store: Store,
+) -> None:
+    """Every point is stocked and issues as its people come; the first two county
+    points run short of suits (flagged below 3 days) until 500 come from a border point."""
+    from isolation_tui.domain.supplies import level
+    from isolation_tui.storage.supplies import SUPPLIES
+
+    specs = point_specs()
+    county = [spec.code for spec in specs if not spec.border][:2]
+    movements = list(demo_store.rows(SUPPLIES).values())
+    assert {m["point"] for m in movements} == {spec.code for spec in specs}
+    sent = [m for m in movements if m["kind"] == "transfer_out"]
+    assert sorted(m["other_point"] for m in sent) == sorted(county)
+    assert sum(m["quantity"] for m in sent) == 500
+    arrived = datetime.strptime(sent[0]["at"], "%Y-%m-%d %H:%M")
+    for code in county:
+        suits = demo_store.supplies.movements(code, "protective_suit")
+        before = [pair for pair in suits if pair[1]["at"] < sent[0]["at"]]
+        flagged = level(code, "protective_suit", "piece", 3, before, arrived - timedelta(minutes=1))
+        assert flagged.short, (code, flagged)
+    # Today nothing runs short, and the stock never went below zero (``check``).
+    assert demo_store.supplies.short(None) == []

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from conftest import CliRunner, Clock
@@ -17,6 +16,9 @@ from isolation_tui.app import IsolationApp
 from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.repository import Store, open_store
 
+# Every flow on each store (a file, PostgreSQL): they must not differ.
+pytestmark = pytest.mark.both_stores
+
 SIZE = (80, 24)
 
 
@@ -26,9 +28,9 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def history(db_path: Path, clock: Clock) -> Iterator[Store]:
+def history(store_location: str, clock: Clock) -> Iterator[Store]:
     """Arrivals typed in as they came: on the 20th, last night, and this morning."""
-    store = open_store(db_path, create=True, actor=Actor("tester"), clock=clock)
+    store = open_store(store_location, create=True, actor=Actor("tester"), clock=clock)
     rooms = [{"code": f"{100 + n}", "floor": "1", "beds": 1, "blocked": False} for n in (1, 2, 3)]
     store.save_point("DD01", "一号点", rooms)
     for number, at in (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 
+import pytest
 import test_corrections
 from textual import events
 from textual.pilot import Pilot
@@ -18,6 +19,9 @@ from isolation_tui.app import IsolationApp
 from isolation_tui.storage.repository import Store
 from isolation_tui.storage.tables import DISCHARGES
 from isolation_tui.widgets.record_table import RecordTable
+
+# Every flow on each store (a file, PostgreSQL): they must not differ.
+pytestmark = pytest.mark.both_stores
 
 SIZE = (80, 24)
 

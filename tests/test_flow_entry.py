@@ -25,6 +25,9 @@ from isolation_tui.storage.tables import CHECKS, INCIDENTS, STAYS
 from isolation_tui.widgets.form import ChoiceField
 from isolation_tui.widgets.record_table import RecordTable
 
+# Every flow on each store (a file, PostgreSQL): they must not differ.
+pytestmark = pytest.mark.both_stores
+
 SIZE = (80, 24)
 MAN = "110105194912310011"  # born 1949-12-31, male
 WOMAN = "11010519491231002X"  # born 1949-12-31, female
@@ -171,7 +174,7 @@ async def test_enter_out_of_habit_does_not_answer_the_household_question(hotel: 
 
 
 def test_a_shared_room_without_a_confirmed_household_is_a_check_finding(
-    hotel: Store, db_path: Path, cli: CliRunner
+    hotel: Store, cli: CliRunner
 ) -> None:
     arrive(hotel, MAN, "王强", room="201")
     with pytest.raises(FieldError) as unconfirmed:
@@ -211,6 +214,7 @@ def test_csv_import_places_in_empty_rooms_and_shares_only_when_told(
     assert cli("check").returncode == 0
 
 
+@pytest.mark.one_store  # the demo\'s data, the same on both (test_postgres)
 def test_demo_shares_rooms_only_within_families(tmp_path: Path, cli: CliRunner) -> None:
     db = tmp_path / "demo.db"
     assert cli("demo", "--db", str(db)).returncode == 0

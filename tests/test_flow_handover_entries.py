@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import test_handover
 from textual.widgets import Static
 
 from isolation_tui.app import IsolationApp
 from isolation_tui.headless.handover_report import render
 from isolation_tui.storage.repository import Store
+
+# Every flow on each store (a file, PostgreSQL): they must not differ.
+pytestmark = pytest.mark.both_stores
 
 SIZE = (80, 24)
 point = test_handover.point

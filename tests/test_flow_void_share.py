@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from conftest import Clock
@@ -20,13 +19,19 @@ from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.repository import Store, open_store
 from isolation_tui.storage.tables import DISCHARGES, STAYS
 
+# Every flow on each store (a file, PostgreSQL): they must not differ.
+pytestmark = pytest.mark.both_stores
+
 SIZE = (80, 24)
 
 
 @pytest.fixture
-def point(db_path: Path) -> Iterator[Store]:
+def point(store_location: str) -> Iterator[Store]:
     store = open_store(
-        db_path, create=True, actor=Actor("tester"), clock=Clock(datetime(2026, 11, 29, 9, 30))
+        store_location,
+        create=True,
+        actor=Actor("tester"),
+        clock=Clock(datetime(2026, 11, 29, 9, 30)),
     )
     store.save_point("DD01", "一号点", [{"code": "201", "floor": "2", "beds": 2, "blocked": False}])
     yield store

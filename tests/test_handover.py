@@ -162,6 +162,7 @@ def test_cli_prints_the_report_in_the_chosen_language(
     assert cli("handover", "--point", "XX").returncode == 1
 
 
+@pytest.mark.both_stores
 async def test_sign_register_and_the_next_window_has_exactly_that_arrival(point: Store) -> None:
     arrive(point, "P1")
     app = IsolationApp(point, point="DD01")
@@ -193,6 +194,7 @@ async def test_sign_register_and_the_next_window_has_exactly_that_arrival(point:
         assert app.screen.query_one("#notes", TextArea).text == ""
 
 
+@pytest.mark.both_stores
 async def test_history_opens_a_handover_as_signed(point: Store) -> None:
     stay = arrive(point, "P1", name="王小明")
     handover_id = point.handovers.sign(point.handovers.summary("DD01"), "备注", "张三")

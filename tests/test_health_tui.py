@@ -6,9 +6,9 @@ The clock is fixed at 2026-11-29 09:30: the morning round of that day.
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 import pytest
+from conftest import stored_seq
 from textual import events
 from textual.widgets import Input, Static
 
@@ -18,6 +18,9 @@ from isolation_tui.storage.repository import Store, open_store
 from isolation_tui.storage.tables import CHECKS, DISCHARGES, INCIDENTS, STAYS, TESTS
 from isolation_tui.widgets.counter_bar import CounterCell
 from isolation_tui.widgets.record_table import RecordTable
+
+# Every flow on each store (a file, PostgreSQL): they must not differ.
+pytestmark = pytest.mark.both_stores
 
 SIZE = (80, 24)
 DAY = "2026-11-29"
@@ -176,8 +179,7 @@ async def test_a_draft_raised_by_mistake_is_voided_with_a_reason(floor_store: St
 
 @pytest.mark.parametrize("typed", ["426", "339", "3", "abc", "36..5", "-365"])
 async def test_out_of_range_and_non_numeric_store_nothing(floor_store: Store, typed: str) -> None:
-    journal = Path(floor_store.path + "-journal")
-    before = journal.read_bytes()
+    seq = stored_seq(floor_store)
     app = IsolationApp(floor_store, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         await open_round(pilot, app)
@@ -185,7 +187,7 @@ async def test_out_of_range_and_non_numeric_store_nothing(floor_store: Store, ty
         await pilot.pause()
         assert status_text(app).startswith("Not saved. Temperature:")
         assert current_room(app) == "201"  # the cursor stays on the person
-        assert journal.read_bytes() == before
+        assert stored_seq(floor_store) == seq
         assert floor_store.rows(CHECKS) == {}
         # The refused text stays selected: typing again replaces it.
         await pilot.press(*"366", "enter")
@@ -215,8 +217,8 @@ async def test_entering_again_corrects_and_the_other_round_is_apart(floor_store:
     assert len(floor_store.rows(CHECKS)) == 2
 
 
-async def test_read_only_round_stores_nothing(db_path: Path, floor_store: Store) -> None:
-    viewer = open_store(db_path, read_only=True, actor=Actor("viewer"))
+async def test_read_only_round_stores_nothing(store_location: str, floor_store: Store) -> None:
+    viewer = open_store(store_location, read_only=True, actor=Actor("viewer"))
     app = IsolationApp(viewer, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         await open_round(pilot, app)
@@ -336,8 +338,7 @@ async def test_a_negative_last_test_lets_the_person_go_home(one_person: Store) -
 
 
 async def test_tests_screen_refuses_a_word_that_is_no_result(one_person: Store) -> None:
-    journal = Path(one_person.path + "-journal")
-    before = journal.read_bytes()
+    seq = stored_seq(one_person)
     app = IsolationApp(one_person, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f2", "t")
@@ -345,7 +346,7 @@ async def test_tests_screen_refuses_a_word_that_is_no_result(one_person: Store) 
         await pilot.press(*"x", "enter")
         await pilot.pause()
         assert status_text(app).startswith("Not saved. Result:")
-    assert journal.read_bytes() == before
+    assert stored_seq(one_person) == seq
     assert all(result == "pending" for _, result, _ in results(one_person))
     assert not one_person.rows(TESTS)["1"]["taken_at"]
 

@@ -10,6 +10,7 @@ roles, and following other sessions by LISTEN/NOTIFY.
 from __future__ import annotations
 
 import json
+import stat
 import subprocess
 import sys
 import time
@@ -19,7 +20,8 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 from conftest import FIXED_NOW, CliRunner
-from pg_server import Server
+from pg_server import Server, TcpLink
+from textual.widgets import Input, Static
 
 from isolation_tui.app import IsolationApp
 from isolation_tui.domain.counters import ALL
@@ -199,6 +201,75 @@ async def test_the_terminal_program_rides_out_a_lost_server(
         assert any("Connected to the database again" in m for m in shown), shown
 
 
+def form_status(app: IsolationApp) -> str:
+    return str(app.screen.query_one("#form-status", Static).content)
+
+
+def bar_link(app: IsolationApp) -> str:
+    """What the counter bar says about the link ("" when it is up)."""
+    line = app.screen.query_one("#link-down", Static)
+    return str(line.content) if line.display else ""
+
+
+async def test_a_lost_tcp_link_never_freezes_the_screen_and_a_save_meanwhile_says_so(
+    pg_server: Server, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over TCP a link can hang instead of refusing: reconnecting waits for the
+    connect timeout. It waits off the screen's thread: the bar says the link is down,
+    F-keys work and a save is refused whole, all while a connect is still waiting."""
+    monkeypatch.setattr(postgres, "RETRY_SECONDS", 0.2)
+    monkeypatch.setattr(postgres, "CONNECT_TIMEOUT", 60)
+    direct = session(pg_url, create=True)
+    direct.save_point("DD01", "一号点", ROOMS)  # type: ignore[arg-type]
+    link = TcpLink(pg_server)
+    store = session(link.url(pg_url))
+    app = IsolationApp(store, point="DD01")
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("f2", "n", *"王小明", "enter")
+            app.screen.query_one("#field-id_type").value = "passport"  # type: ignore[attr-defined]
+            app.screen.query_one("#field-id_number", Input).value = "E1"
+            link.cut()
+            waiting: set[object] = set()
+            for _ in range(200):
+                await pilot.pause(0.05)
+                waiting = link.hanging()
+                if waiting and bar_link(app):
+                    break
+            assert "Link to the database is down" in bar_link(app)
+            assert waiting  # a reconnect waits on the link now, off the screen's thread
+
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert "Not saved, not even in part" in form_status(app)
+            assert app.screen.query_one("#field-name", Input).value == "王小明"
+            await pilot.press("f4")
+            await pilot.pause()
+            assert app.current_mode == "incidents"
+            assert "Link to the database is down" in bar_link(app)
+            assert waiting <= link.hanging()  # all this while that connect still waited
+            assert session(pg_url).rows(STAYS) == {}
+
+            # Back: what others saved meanwhile shows, the bar clears, the save goes in.
+            direct.stays.register(arrival("E7", "李四"))
+            link.restore()
+            for _ in range(200):
+                await pilot.pause(0.05)
+                if not bar_link(app) and len(store.rows(STAYS)) == 1:
+                    break
+            assert not bar_link(app)
+            assert [s["person"]["id_number"] for s in store.rows(STAYS).values()] == ["E7"]
+            await pilot.press("f2")
+            await pilot.pause()
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+        numbers = {s["person"]["id_number"] for s in session(pg_url).rows(STAYS).values()}
+        assert numbers == {"E1", "E7"}
+    finally:
+        store.close()
+        link.close()
+
+
 def test_demo_force_replaces_the_data_under_an_open_session(pg_url: str, cli: CliRunner) -> None:
     store = session(pg_url, create=True)
     store.save_point("XX01", "old", ROOMS)  # type: ignore[arg-type]
@@ -230,7 +301,7 @@ def test_a_newer_schema_is_refused(pg_point: Store, pg_url: str) -> None:
 
 
 def test_the_readme_grants_are_enough_for_a_supervisor_and_a_command_centre(
-    pg_server: Server, pg_point: Store, pg_url: str, cli: CliRunner
+    pg_server: Server, pg_point: Store, pg_url: str, cli: CliRunner, tmp_path: Path
 ) -> None:
     database = database_of(pg_url)
     for statement in readme_grants():
@@ -252,6 +323,8 @@ def test_the_readme_grants_are_enough_for_a_supervisor_and_a_command_centre(
     stats = cli("stats", "--json", "--db", centre)
     assert stats.returncode == 0, stats.stderr
     assert json.loads(stats.stdout)["received"] == 1
+    saved = cli("backup", "--db", centre, "--out", str(tmp_path / "centre.db"))
+    assert saved.returncode == 0, saved.stderr
     # Without --read-only the command centre's role is refused by PostgreSQL itself.
     refused = session(centre)
     with pytest.raises(StoreWriteFailed, match="PostgreSQL refused the change"):
@@ -319,6 +392,37 @@ def test_copy_file_to_postgresql_and_back_keeps_stats_and_check(
     assert refused.returncode == 1
     assert "not empty; nothing was copied" in refused.stderr
     assert cli("stats", "--json", "--db", pg_url).stdout == figures[0]
+
+
+def test_a_postgresql_backup_is_one_private_file_and_copy_restores_it(
+    pg_server: Server, pg_url: str, tmp_path: Path, cli: CliRunner
+) -> None:
+    assert cli("demo").returncode == 0
+    assert cli("copy", "--to", pg_url).returncode == 0
+    out = tmp_path / "backups" / "province.db"
+    out.parent.mkdir()
+    made = cli("backup", "--db", pg_url, "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    assert str(out) in made.stdout
+    assert [p.name for p in out.parent.iterdir()] == [out.name]
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    again = cli("backup", "--db", pg_url, "--out", str(out))
+    assert again.returncode == 1
+    assert "already exists" in again.stderr
+
+    restored = pg_server.new_database()
+    back = cli("copy", "--db", str(out), "--to", restored)
+    assert back.returncode == 0, back.stderr
+    figures = {cli("stats", "--json", "--db", w).stdout for w in (pg_url, str(out), restored)}
+    assert len(figures) == 1
+    assert json.loads(figures.pop())["received"] == 1371
+    for where in (str(out), restored):
+        check = cli("check", "--db", where)
+        assert check.returncode == 0, check.stdout + check.stderr
+    audits = {
+        cli("export", "audit", "--format", "json", "--db", w).stdout for w in (pg_url, restored)
+    }
+    assert len(audits) == 1
 
 
 def test_tinydb_table_changes_read_back_the_same_after_reopening(pg_url: str) -> None:

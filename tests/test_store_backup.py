@@ -17,8 +17,8 @@ import pytest
 from conftest import CliRunner
 
 from isolation_tui.storage.actor import Actor
+from isolation_tui.storage.backend import backup_database
 from isolation_tui.storage.database import Database
-from isolation_tui.storage.engine import backup_database
 from isolation_tui.storage.errors import StoreCorrupt, StoreError
 from isolation_tui.storage.repository import open_store
 from isolation_tui.storage.tables import STAYS
@@ -159,8 +159,10 @@ def test_a_backup_holds_whole_transactions_and_waits_for_nobody(
 
 
 def test_backups_taken_during_concurrent_imports_hold_each_import_whole_or_not(
-    cli: CliRunner, db_path: Path, tmp_path: Path
+    cli: CliRunner, location: str, tmp_path: Path
 ) -> None:
+    """On either store: a file store's journal holds whole transactions only, and
+    PostgreSQL is read from one snapshot of the server."""
     chains, per_chain, rows = 2, 4, 40
     files = chains * per_chain
     rooms = tmp_path / "rooms.csv"
@@ -168,7 +170,7 @@ def test_backups_taken_during_concurrent_imports_hold_each_import_whole_or_not(
         "point,point_name,room,floor,beds\n"
         + "".join(f"DD01,一号点,R{f},1,{rows}\n" for f in range(files))
     )
-    assert cli("import", "rooms", str(rooms)).returncode == 0
+    assert cli("import", "rooms", str(rooms), "--db", location).returncode == 0
     for f in range(files):
         # A bus is one household per room: the first fills it, the rest share it.
         lines = ["point,room,shares_room,name,id_type,id_number,category,arrived_at,transport"]
@@ -180,7 +182,7 @@ def test_backups_taken_during_concurrent_imports_hold_each_import_whole_or_not(
         (tmp_path / f"bus{f}.csv").write_text("\n".join(lines) + "\n")
     # Two importers at once, each going through its buses one after the other, so
     # that backups fall before, between and during imports.
-    env = {**os.environ, "ISOLATION_TUI_DB": str(db_path), "LANG": "C.UTF-8"}
+    env = {**os.environ, "ISOLATION_TUI_DB": location, "LANG": "C.UTF-8"}
     importers = [
         subprocess.Popen(
             [
@@ -201,14 +203,14 @@ def test_backups_taken_during_concurrent_imports_hold_each_import_whole_or_not(
     backups = []
     while any(p.poll() is None for p in importers):
         out = tmp_path / f"backup-{len(backups)}.db"
-        made = cli("backup", "--out", str(out))
+        made = cli("backup", "--out", str(out), "--db", location)
         assert made.returncode == 0, made.stderr
         backups.append(out)
     for proc in importers:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
     final = tmp_path / "final.db"
-    assert cli("backup", "--out", str(final)).returncode == 0
+    assert cli("backup", "--out", str(final), "--db", location).returncode == 0
     backups.append(final)
 
     seen = []

@@ -12,6 +12,9 @@ from isolation_tui.widgets.counter_bar import CounterCell
 from isolation_tui.widgets.mode_tabs import ModeTabs
 from isolation_tui.widgets.record_table import RecordTable
 
+# Every flow on each store (a file, PostgreSQL): they must not differ.
+pytestmark = pytest.mark.both_stores
+
 SIZE = (80, 24)
 
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FIXED_NOW
+from conftest import FIXED_NOW, stored_seq
 from rich.cells import cell_len
 from textual.widgets import Input, Static
 
@@ -34,18 +34,13 @@ def rooms(n: int) -> list[dict[str, object]]:
     ]
 
 
+# Every flow on each store (a file, PostgreSQL): they must not differ. What tests
+# the screen alone (keys, layout, language) runs once.
+pytestmark = pytest.mark.both_stores
+
+
 @pytest.fixture
 def point_store(store: Store) -> Store:
-    return with_points(store)
-
-
-@pytest.fixture
-def any_point_store(any_store: Store) -> Store:
-    """The same, on each store (a file, PostgreSQL): the flows must not differ."""
-    return with_points(any_store)
-
-
-def with_points(store: Store) -> Store:
     store.save_point("DD01", "一号点", rooms(5))
     store.save_point("DD02", "二号点", rooms(3))
     store.stays.register(
@@ -71,8 +66,8 @@ def table_texts(app: IsolationApp) -> list[str]:
     return [" ".join(str(c) for c in table.get_row_at(i)) for i in range(table.row_count)]
 
 
-async def test_new_arrival_is_stored_listed_and_counted(any_point_store: Store) -> None:
-    app = IsolationApp(any_point_store, point="DD01")
+async def test_new_arrival_is_stored_listed_and_counted(point_store: Store) -> None:
+    app = IsolationApp(point_store, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         assert cell_text(app, "received") == "Received 1"
         await pilot.press("f2", "n")
@@ -80,7 +75,7 @@ async def test_new_arrival_is_stored_listed_and_counted(any_point_store: Store) 
         await pilot.press(*ID_A)
         await pilot.press("ctrl+s")
         await pilot.pause()
-        stays = any_point_store.rows(STAYS)
+        stays = point_store.rows(STAYS)
         assert len(stays) == 2
         new = stays["2"]
         assert new["person"]["name"] == "王小明"
@@ -117,11 +112,9 @@ async def test_bus_load_keeps_repeating_fields(point_store: Store) -> None:
         assert len({s["room"] for s in stays}) == 3
 
 
-async def test_rejected_save_stores_nothing_and_points_at_the_field(any_point_store: Store) -> None:
-    app = IsolationApp(any_point_store, point="DD01")
-    journal = Path(any_point_store.path + "-journal")
-    before = journal.read_bytes() if journal.exists() else b""
-    seq = any_point_store.db.storage.seq
+async def test_rejected_save_stores_nothing_and_points_at_the_field(point_store: Store) -> None:
+    app = IsolationApp(point_store, point="DD01")
+    seq = stored_seq(point_store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f2", "n")
         await pilot.press(*"王小明", "enter")
@@ -131,10 +124,9 @@ async def test_rejected_save_stores_nothing_and_points_at_the_field(any_point_st
         assert app.focused is not None and app.focused.id == "field-id_number"
         error = app.screen.query_one("#error-id_number", Static)
         assert "check digit" in str(error.content)
-        assert len(any_point_store.rows(STAYS)) == 1
+        assert len(point_store.rows(STAYS)) == 1
         assert cell_text(app, "received") == "Received 1"
-    assert (journal.read_bytes() if journal.exists() else b"") == before
-    assert any_point_store.db.storage.seq == seq
+    assert stored_seq(point_store) == point_store.db.storage.seq == seq
 
 
 @pytest.mark.parametrize(
@@ -147,8 +139,7 @@ async def test_a_look_alike_passport_number_is_no_second_stay(
     """李四 is in isolation as E1234567: the same number with a zero-width space, or
     with a Cyrillic Е, is refused beside the field and nothing is stored."""
     app = IsolationApp(point_store, point="DD01")
-    journal = Path(point_store.path + "-journal")
-    before = journal.read_bytes()
+    seq = stored_seq(point_store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f2", "n")
         await pilot.press(*"李四", "enter")
@@ -160,14 +151,14 @@ async def test_a_look_alike_passport_number_is_no_second_stay(
         error = app.screen.query_one("#error-id_number", Static)
         assert shown in str(error.content)
         assert len(point_store.rows(STAYS)) == 1
-    assert journal.read_bytes() == before
+    assert stored_seq(point_store) == seq
 
 
-async def test_discharge_moves_the_counters(any_point_store: Store) -> None:
+async def test_discharge_moves_the_counters(point_store: Store) -> None:
     # Home only after a negative last planned test (the override is in test_health_tui).
-    last_test, _ = any_point_store.health.tests_of(1)[-1]
-    any_point_store.health.record_result(last_test, "negative", "2026-11-28 08:00")
-    app = IsolationApp(any_point_store, point="DD01")
+    last_test, _ = point_store.health.tests_of(1)[-1]
+    point_store.health.record_result(last_test, "negative", "2026-11-28 08:00")
+    app = IsolationApp(point_store, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f3")
         await pilot.pause()
@@ -176,16 +167,16 @@ async def test_discharge_moves_the_counters(any_point_store: Store) -> None:
         assert app.focused is not None and app.focused.id == "field-kind"
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert any_point_store.rows(STAYS)["1"]["status"] == "discharged"
-        (discharge,) = any_point_store.rows(DISCHARGES).values()
+        assert point_store.rows(STAYS)["1"]["status"] == "discharged"
+        (discharge,) = point_store.rows(DISCHARGES).values()
         assert discharge["kind"] == "released_home" and discharge["negative_test"] is True
         assert not discharge["test_override"]
         assert cell_text(app, "released_home") == "Released home 1"
         assert cell_text(app, "in_isolation") == "In isolation 0"
 
 
-async def test_incident_goes_from_open_to_handled(any_point_store: Store) -> None:
-    app = IsolationApp(any_point_store, point="DD01")
+async def test_incident_goes_from_open_to_handled(point_store: Store) -> None:
+    app = IsolationApp(point_store, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f4", "n")
         await pilot.pause()
@@ -195,7 +186,7 @@ async def test_incident_goes_from_open_to_handled(any_point_store: Store) -> Non
         form.query_one("#field-summary", Input).value = "38.5 [b]高烧[/b]"
         await pilot.press("ctrl+s")
         await pilot.pause()
-        (incident,) = any_point_store.rows(INCIDENTS).values()
+        (incident,) = point_store.rows(INCIDENTS).values()
         assert incident["status"] == "open" and incident["stays"] == [1]
         assert cell_text(app, "incidents") == "Handled 0 (open 1)"
         assert "38.5 [b]高烧[/b]" in table_texts(app)[0]
@@ -207,7 +198,7 @@ async def test_incident_goes_from_open_to_handled(any_point_store: Store) -> Non
         await pilot.press(*"送定点医院")
         await pilot.press("ctrl+s")
         await pilot.pause()
-        (incident,) = any_point_store.rows(INCIDENTS).values()
+        (incident,) = point_store.rows(INCIDENTS).values()
         assert incident["status"] == "handled" and incident["resolution"] == "送定点医院"
         assert cell_text(app, "incidents") == "Handled 1 (open 0)"
 
@@ -272,8 +263,8 @@ async def test_details_unmask_what_lists_mask(point_store: Store) -> None:
         assert "E1234567" in detail and "13812345678" in detail
 
 
-async def test_read_only_opens_no_form(db_path: Path, point_store: Store) -> None:
-    viewer = open_store(db_path, read_only=True, actor=Actor("viewer"))
+async def test_read_only_opens_no_form(store_location: str, point_store: Store) -> None:
+    viewer = open_store(store_location, read_only=True, actor=Actor("viewer"))
     app = IsolationApp(viewer, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f2", "n")
@@ -286,6 +277,7 @@ async def test_read_only_opens_no_form(db_path: Path, point_store: Store) -> Non
         assert any("read-only" in str(n.message) for n in app._notifications)
 
 
+@pytest.mark.one_store  # the screen alone
 async def test_too_small_says_so(point_store: Store) -> None:
     app = IsolationApp(point_store, point="DD01")
     async with app.run_test(size=(60, 20)) as pilot:
@@ -306,12 +298,12 @@ store.stays.register({"point": "DD01", "name": "other", "id_type": "passport",
 
 
 async def test_another_process_write_shows_without_a_key(
-    location: str, any_point_store: Store
+    store_location: str, point_store: Store
 ) -> None:
-    app = IsolationApp(any_point_store, point="DD01")
+    app = IsolationApp(point_store, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         assert cell_text(app, "received") == "Received 1"
-        subprocess.run([sys.executable, "-c", WRITER, location], check=True)
+        subprocess.run([sys.executable, "-c", WRITER, store_location], check=True)
         for _ in range(40):
             await pilot.pause(0.05)
             if cell_text(app, "received") == "Received 2":
@@ -320,6 +312,7 @@ async def test_another_process_write_shows_without_a_key(
         assert app.screen.query_one("#counter-received").has_class("changed")
 
 
+@pytest.mark.one_store  # the screen alone
 async def test_chinese_screens_have_no_english(point_store: Store, chinese: None) -> None:
     app = IsolationApp(point_store, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
@@ -330,10 +323,12 @@ async def test_chinese_screens_have_no_english(point_store: Store, chinese: None
             assert bar.startswith("累计接收")
 
 
+@pytest.mark.one_store  # the screen alone
 def test_fixed_now_is_the_clock(point_store: Store) -> None:
     assert point_store.clock() == FIXED_NOW
 
 
+@pytest.mark.one_store  # the screen alone
 async def test_each_app_speaks_its_own_language(point_store: Store) -> None:
     """Key descriptions are translated per app, never left over from an earlier one."""
     for lang, save in (("zh", "保存"), ("en", "Save"), ("zh", "保存")):
@@ -360,6 +355,7 @@ async def test_spaces_are_typed_as_they_are(point_store: Store) -> None:
     assert stay["person"]["name"] == "JOHN SMITH" and stay["transport"] == "CA 123"
 
 
+@pytest.mark.one_store  # the screen alone
 async def test_quit_asks_when_a_form_holds_typing(point_store: Store) -> None:
     app = IsolationApp(point_store, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
@@ -374,6 +370,7 @@ async def test_quit_asks_when_a_form_holds_typing(point_store: Store) -> None:
         assert not app.is_running
 
 
+@pytest.mark.one_store  # the screen alone
 async def test_palette_reaches_actions_of_other_screens(point_store: Store) -> None:
     app = IsolationApp(point_store, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
@@ -437,6 +434,7 @@ async def test_counter_bar_fits_80_columns_with_large_figures(
     set_language("en")
 
 
+@pytest.mark.one_store
 async def test_a_journal_damaged_while_running_does_not_end_the_program(
     db_path: Path, point_store: Store
 ) -> None:
@@ -456,6 +454,7 @@ async def test_a_journal_damaged_while_running_does_not_end_the_program(
         assert len(point_store.rows(STAYS)) == 1
 
 
+@pytest.mark.one_store  # the screen alone
 async def test_the_cursor_never_leaves_a_form(point_store: Store) -> None:
     app = IsolationApp(point_store, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
@@ -469,6 +468,7 @@ async def test_the_cursor_never_leaves_a_form(point_store: Store) -> None:
             assert len(app.screen.query(".field-row.-current")) == 1
 
 
+@pytest.mark.one_store  # the screen alone
 async def test_quit_asks_when_handover_notes_are_typed(point_store: Store) -> None:
     app = IsolationApp(point_store, point="DD01")
     async with app.run_test(size=SIZE) as pilot:

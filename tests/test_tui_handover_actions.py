@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -17,14 +16,19 @@ from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.repository import Store, open_store
 from isolation_tui.storage.tables import HANDOVERS
 
+# Every flow on each store (a file, PostgreSQL): they must not differ.
+pytestmark = pytest.mark.both_stores
+
 SIZE = (80, 24)
 
 
 @pytest.fixture
-def point(db_path: Path) -> Iterator[Store]:
+def point(store_location: str) -> Iterator[Store]:
     """Two arrivals recorded an hour apart (the window goes by when a change was made)."""
     now = [datetime(2026, 11, 29, 8, 0)]
-    store = open_store(db_path, create=True, actor=Actor("tester", "local"), clock=lambda: now[0])
+    store = open_store(
+        store_location, create=True, actor=Actor("tester", "local"), clock=lambda: now[0]
+    )
     rooms = [{"code": f"10{i}", "floor": "1", "beds": 1, "blocked": False} for i in range(1, 5)]
     store.save_point("DD01", "一号点", rooms)  # type: ignore[arg-type]
     for number in ("P1", "P2"):

@@ -5,6 +5,7 @@ Driven by Pilot at 80×24; each step checks what is stored and what the screen s
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets import Static
 
 from isolation_tui.app import IsolationApp
@@ -12,6 +13,9 @@ from isolation_tui.storage.repository import Store
 from isolation_tui.storage.tables import INCIDENTS
 from isolation_tui.widgets.counter_bar import CounterCell
 from isolation_tui.widgets.record_table import RecordTable
+
+# Every flow on each store (a file, PostgreSQL): they must not differ.
+pytestmark = pytest.mark.both_stores
 
 SIZE = (80, 24)
 

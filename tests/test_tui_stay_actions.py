@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from conftest import stored_seq
 from textual.widgets import Input, Static
 
 from isolation_tui.app import IsolationApp
 from isolation_tui.storage.repository import Store
 from isolation_tui.storage.tables import STAYS
 from isolation_tui.widgets.record_table import RecordTable
+
+# Every flow on each store (a file, PostgreSQL): they must not differ.
+pytestmark = pytest.mark.both_stores
 
 SIZE = (80, 24)
 
@@ -67,8 +69,7 @@ async def test_x_extends_a_stay_with_a_reason_and_the_list_shows_the_new_due(
 async def test_an_extension_without_a_reason_is_refused_and_stores_nothing(
     one_stay: Store,
 ) -> None:
-    journal = Path(one_stay.path + "-journal")
-    before = journal.read_bytes()
+    seq = stored_seq(one_stay)
     app = IsolationApp(one_stay, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f2")
@@ -81,7 +82,7 @@ async def test_an_extension_without_a_reason_is_refused_and_stores_nothing(
         await pilot.press("shift+tab")
         await pilot.pause()
         assert app.screen.query_one("#field-days", Input).value == "-3"
-    assert journal.read_bytes() == before
+    assert stored_seq(one_stay) == seq
     assert one_stay.get(STAYS, 1)["extensions"] == []  # type: ignore[index]
 
 

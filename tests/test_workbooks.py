@@ -435,6 +435,9 @@ def handover_point(store: Store) -> Store:
             "summary": "38.5",
         }
     )
+    suits = {"point": "DD01", "item": "protective_suit"}
+    store.supplies.record("delivery", {**suits, "quantity": "100", "at": "2026-11-29 08:00"})
+    store.supplies.record("issue", {**suits, "quantity": "80", "at": "2026-11-29 08:30"})
     return store
 
 
@@ -447,7 +450,8 @@ def sheet_rows(path: Path) -> dict[str, list[list[Any]]]:
 
 
 def test_handover_as_a_workbook(store: Store, tmp_path: Path, cli: CliRunner) -> None:
-    """Arrivals, discharges and incidents, a sheet each, headed in the user's language."""
+    """Arrivals, discharges, incidents and supplies, a sheet each, headed in the user's
+    language."""
     handover_point(store)
     out = tmp_path / "handover.xlsx"
     # The records were made at the fixtures' clock, the command runs on the real one:
@@ -460,7 +464,7 @@ def test_handover_as_a_workbook(store: Store, tmp_path: Path, cli: CliRunner) ->
     assert result.stdout == ""
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     sheets = sheet_rows(out)
-    assert list(sheets) == ["入住", "解除", "事件"]
+    assert list(sheets) == ["入住", "解除", "事件", "物资"]
     arrivals = sheets["入住"]
     assert arrivals[0][1:4] == ["姓名", "房间", "时间"]
     assert [row[1] for row in arrivals[1:]] == ["=王小明", "旅客P2"]
@@ -471,6 +475,9 @@ def test_handover_as_a_workbook(store: Store, tmp_path: Path, cli: CliRunner) ->
         ("本班新发生", "38.5"),
         ("仍未处置", "38.5"),
     ]
+    supplies = sheets["物资"]
+    assert supplies[0][:4] == ["隔离点", "物资", "单位", "库存"]
+    assert supplies[1][:4] == ["DD01", "防护服", "件", 20]
 
     result = cli("handover", "--point", "DD01", *since, "--format", "xlsx")
     assert result.returncode == 2

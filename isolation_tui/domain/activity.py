@@ -9,6 +9,7 @@ from .codes import DISCHARGE_KIND, INCIDENT_KIND
 from .health import incident_summary
 from .identity import who_label
 from .records import AuditEntry
+from .supplies import MOVEMENT, item_label
 
 
 def describe(entry: AuditEntry, record: dict[str, Any] | None) -> str:
@@ -21,6 +22,11 @@ def describe(entry: AuditEntry, record: dict[str, Any] | None) -> str:
         subject = DISCHARGE_KIND.label(doc.get("kind", ""))
     elif table == "incidents":
         subject = f"{INCIDENT_KIND.label(doc.get('kind', ''))}: {incident_summary(doc)}"
+    elif table in ("supplies", "supply_items"):
+        kind = MOVEMENT.label(doc["kind"]) if "kind" in doc else ""
+        subject = " ".join(filter(None, (kind, item_label(doc.get("item", "")))))
+        if doc.get("quantity"):
+            subject += f" {doc['quantity']}"
     else:
         subject = str(doc.get("name", ""))
     action = t(f"activity.{entry['action']}")

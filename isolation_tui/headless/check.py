@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
+from ..domain import supplies
 from ..domain.codes import ID_TYPE
 from ..domain.counters import ALL
 from ..domain.health import HIGHEST, LOWEST, ROUND, day_date
@@ -20,7 +21,18 @@ from ..i18n import t
 from ..storage.backend import Location
 from ..storage.errors import StoreError
 from ..storage.repository import Store, open_store
-from ..storage.tables import AUDIT, CHECKS, DISCHARGES, HANDOVERS, INCIDENTS, POINTS, STAYS, TESTS
+from ..storage.tables import (
+    AUDIT,
+    CHECKS,
+    DISCHARGES,
+    HANDOVERS,
+    INCIDENTS,
+    POINTS,
+    STAYS,
+    SUPPLIES,
+    SUPPLY_ITEMS,
+    TESTS,
+)
 from .reports import click_echo_err, say
 
 
@@ -34,7 +46,17 @@ def problems(store: Store, today: date | None = None) -> Iterator[str]:
         (a["table"], a["record"]) for a in store.rows(AUDIT).values() if a["action"] == "create"
     }
 
-    for table in (POINTS, STAYS, DISCHARGES, INCIDENTS, CHECKS, TESTS, HANDOVERS):
+    for table in (
+        POINTS,
+        STAYS,
+        DISCHARGES,
+        INCIDENTS,
+        CHECKS,
+        TESTS,
+        HANDOVERS,
+        SUPPLIES,
+        SUPPLY_ITEMS,
+    ):
         for key in store.rows(table):
             if (table, int(key)) not in created:
                 yield t("check.no_audit", table=_table(table), id=key)
@@ -112,6 +134,7 @@ def problems(store: Store, today: date | None = None) -> Iterator[str]:
             yield t("check.draft_of_voided", id=key)
 
     yield from _health_problems(store, stays, discharges)
+    yield from _supply_problems(store.rows(SUPPLIES))
 
     for code, figures in store.counters(today).items():
         if figures.received != figures.in_isolation + figures.discharged:
@@ -211,6 +234,36 @@ def _health_problems(
             and not discharge.get("test_override")
         ):
             yield t("check.released_untested", stay=key)
+
+
+def _supply_problems(movements: dict[str, Any]) -> Iterator[str]:
+    """Stock never below zero at any moment; a transfer's two sides agree."""
+    series: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = {}
+    for key, movement in movements.items():
+        if not is_live(movement):
+            continue
+        series.setdefault((movement["point"], movement["item"]), []).append((int(key), movement))
+        pair = movements.get(str(movement.get("pair")))
+        if movement["kind"] in ("transfer_in", "transfer_out") and not (
+            pair
+            and is_live(pair)
+            and pair.get("pair") == int(key)
+            and (pair["item"], pair["quantity"], pair["at"])
+            == (movement["item"], movement["quantity"], movement["at"])
+            and (pair["point"], pair["other_point"]) == (movement["other_point"], movement["point"])
+        ):
+            yield t("check.transfer_unmatched", id=key, pair=movement.get("pair"))
+    for (point, item), moves in sorted(series.items()):
+        found = supplies.first_negative(moves)
+        if found is not None:
+            _, at, stock = found
+            yield t(
+                "check.stock_negative",
+                point=point,
+                item=supplies.item_label(item),
+                at=at,
+                stock=stock,
+            )
 
 
 def run_check(db_path: Location) -> int:

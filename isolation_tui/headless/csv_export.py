@@ -34,9 +34,9 @@ from ..i18n import t
 from ..storage.backend import Location
 from ..storage.repository import Store, open_store
 from ..storage.stays import ARRIVAL_FIELDS, stay_fields
-from ..storage.tables import AUDIT, CHECKS, DISCHARGES, INCIDENTS, STAYS, TESTS
+from ..storage.tables import AUDIT, CHECKS, DISCHARGES, INCIDENTS, STAYS, SUPPLIES, TESTS
 
-KINDS = ("arrivals", "discharges", "incidents", "checks", "tests", "audit")
+KINDS = ("arrivals", "discharges", "incidents", "checks", "tests", "supplies", "audit")
 FILE_MODE = 0o600
 # An export named like one already there gets -2, -3…; past this many, something is wrong.
 NEW_NAME_TRIES = 1000
@@ -107,6 +107,23 @@ TEST_COLUMNS = (
     "result",
     "taken_at",
     "who",
+)
+SUPPLY_COLUMNS = (
+    "id",
+    "point",
+    "item",
+    "unit",
+    "kind",
+    "quantity",
+    "counted",
+    "at",
+    "donor",
+    "other_point",
+    "pair",
+    "reason",
+    "notes",
+    "who",
+    "voided",
 )
 AUDIT_COLUMNS = (
     "id",
@@ -242,6 +259,23 @@ def incident_rows(store: Store) -> Iterator[Row]:
     )
 
 
+def supply_rows(store: Store) -> Iterator[Row]:
+    """Every movement, voided ones too (marked), in the order they were entered; an
+    export imports again with ``import supplies`` (a transfer's receiving side is
+    stored by its sending row)."""
+    units: dict[str, dict[str, str]] = {}
+    for point in store.points():
+        units[point] = {item: unit for item, unit, _ in store.supplies.items(point)}
+    for movement_id, doc in _by_id(store.rows(SUPPLIES)):
+        yield {
+            "id": movement_id,
+            **{name: doc.get(name) for name in SUPPLY_COLUMNS[1:-2]},
+            "unit": units.get(doc["point"], {}).get(doc["item"], ""),
+            "who": who_label(doc["created"]),
+            "voided": doc.get("voided") or None,
+        }
+
+
 def audit_rows(store: Store) -> Iterator[Row]:
     """Every change; entries from before the account was taken from the OS name the
     login name the session gave as ``os_user``."""
@@ -261,6 +295,7 @@ EXPORTS: dict[str, tuple[tuple[str, ...], Callable[[Store], Iterable[Row]]]] = {
     "incidents": (INCIDENT_COLUMNS, incident_rows),
     "checks": (CHECK_COLUMNS, check_rows),
     "tests": (TEST_COLUMNS, planned_test_rows),
+    "supplies": (SUPPLY_COLUMNS, supply_rows),
     "audit": (AUDIT_COLUMNS, audit_rows),
 }
 

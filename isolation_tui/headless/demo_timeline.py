@@ -12,6 +12,7 @@ from ..domain.health import DEFAULT_TEST_DAYS, planned_test_days
 from .demo_health import rounds, sample_time, test_result
 from .demo_people import Batch, Event, IncidentPlan, PersonPlan
 from .demo_plan import Plan
+from .demo_supplies import SupplyMove, supply_events
 
 
 class Check(NamedTuple):
@@ -50,6 +51,7 @@ _ORDER: dict[type, int] = {
     Dismissal: 5,
     Action: 6,
     Closing: 7,
+    SupplyMove: 8,
 }
 
 
@@ -80,6 +82,7 @@ def timeline(plan: Plan, now: datetime) -> list[Event]:
                 event(min(what.occurred + step * n, now), Action(what, action))
             if what.handled is not None:
                 event(what.handled, Closing(what))
+    events.extend(supply_events(plan, now, seq, _ORDER[SupplyMove]))
     events.sort(key=lambda e: e[:3])
     return events
 

@@ -14,6 +14,7 @@ from ..storage.tables import INCIDENTS
 from .demo_data import REGION_NAMES
 from .demo_people import Batch, IncidentPlan, PersonPlan
 from .demo_plan import Plan
+from .demo_supplies import SupplyMove
 from .demo_timeline import Action, Check, Dismissal, Result
 
 
@@ -67,6 +68,8 @@ class Writer:
             self.result(what)
         elif isinstance(what, Dismissal):
             self.dismiss(what.person, at)
+        elif isinstance(what, SupplyMove):
+            self.store.supplies.record(what.kind, what.fields)
         elif isinstance(what, Action):
             self.store.incidents.add_action(
                 self.incident_of[id(what.incident)], what.what, format_time(at)

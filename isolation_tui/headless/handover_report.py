@@ -24,6 +24,7 @@ from ..domain.counters import FIGURES
 from ..domain.display import for_terminal, markdown_line, markdown_lines
 from ..domain.health import CHECK_STATUS, ROUND, incident_summary
 from ..domain.identity import signer_label, who_label
+from ..domain.supplies import format_days, item_label, unit_label
 from ..i18n import t
 from .csv_export import write_new_private
 
@@ -127,6 +128,25 @@ def _lines(summary: dict[str, Any]) -> Iterator[tuple[str, list[str]]]:
         t("handover.todo_blocked", count=len(summary["blocked_rooms"])),
         [t("ui.list_separator").join(summary["blocked_rooms"])] if summary["blocked_rooms"] else [],
     )
+    supplies = summary.get("supplies", [])
+    yield (
+        t("handover.supplies", count=sum(1 for s in supplies if s["short"])),
+        [_supply_line(s, summary["point"] is None) for s in supplies],
+    )
+
+
+def _supply_line(level: dict[str, Any], with_point: bool) -> str:
+    """``⚠ protective suits 120 pcs, 2.0 days left (flagged below 3)``."""
+    text = t(
+        "handover.supply_line",
+        item=item_label(level["item"]),
+        stock=level["stock"],
+        unit=unit_label(level["unit"]),
+        days=format_days(level["days_left"]),
+        threshold=f"{level['threshold']:g}",
+    )
+    where = f"{level['point']} " if with_point else ""
+    return f"{'⚠ ' if level['short'] else ''}{where}{text}"
 
 
 def _incident_line(incident: dict[str, Any]) -> str:

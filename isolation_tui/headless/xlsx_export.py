@@ -28,6 +28,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from ..domain.codes import CATEGORY, DISCHARGE_KIND, INCIDENT_KIND, INCIDENT_STATUS
 from ..domain.health import incident_summary
+from ..domain.supplies import item_label, unit_label
 from ..i18n import t
 from .csv_export import FORMULA_STARTS, INCIDENT_COLUMNS, Row
 from .csv_export import _cell as as_text
@@ -132,6 +133,7 @@ HANDOVER_SHEETS: dict[str, tuple[str, ...]] = {
     "discharges": ("stay", "name", "room", "at", "kind", "destination", "override", "voided"),
     # The export's incident columns from kind to resolution, after the list and time.
     "incidents": ("section", "id", "at", *INCIDENT_COLUMNS[_KIND : _RESOLUTION + 1]),
+    "supplies": ("point", "item", "unit", "stock", "daily_use", "days_left", "threshold", "flag"),
 }
 # The incident lists of the report, in its order: (summary key, section).
 _INCIDENT_LISTS = (
@@ -173,7 +175,21 @@ def handover_sheets(summary: dict[str, Any]) -> list[Sheet]:
         for key, section in _INCIDENT_LISTS
         for i in summary.get(key, [])
     ]
-    lists = {"arrivals": arrivals, "discharges": discharges, "incidents": incidents}
+    supplies = [
+        {
+            **s,
+            "item": item_label(s["item"]),
+            "unit": unit_label(s["unit"]),
+            "flag": "⚠" if s["short"] else "",
+        }
+        for s in summary.get("supplies", [])
+    ]
+    lists = {
+        "arrivals": arrivals,
+        "discharges": discharges,
+        "incidents": incidents,
+        "supplies": supplies,
+    }
     return [
         (t(f"handover.sheet.{name}"), columns, lists[name])
         for name, columns in HANDOVER_SHEETS.items()

@@ -188,7 +188,12 @@ class MainScreen(Screen[None]):
         app = self.iso_app
         short = app.point if app.point and not app.all_points else t("ui.scope_all_key")
         self.query_one(CounterBar).show(
-            app.scope_counters, app.scope_label, short, self.store.actor.on_duty
+            app.scope_counters,
+            app.scope_label,
+            short,
+            self.store.actor.on_duty,
+            app.alerts(),
+            link_down_since=app.link_down_since,
         )
 
     def reload(self) -> None:

@@ -17,6 +17,7 @@ from ..i18n import t
 from ..storage.tables import AUDIT, CHECKS, INCIDENTS, POINTS, STAYS, TESTS
 from ..widgets.record_table import RecordTable, cell
 from .base import MainScreen
+from .supply_overview import SupplyOverviewScreen
 
 ACTIVITY_LINES = 2
 
@@ -42,6 +43,7 @@ class OverviewScreen(MainScreen):
     watched_tables = frozenset({POINTS, STAYS, INCIDENTS, "discharges", AUDIT, CHECKS, TESTS})
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "choose_point", "ui.key_choose_point"),
+        Binding("s", "supplies", "ui.key_supplies_view"),
     ]
 
     def __init__(self) -> None:
@@ -131,6 +133,9 @@ class OverviewScreen(MainScreen):
             record = self.store.get(entry["table"], entry["record"])
             panel.append(f"  {describe(entry, record)}\n")
         return panel
+
+    async def action_supplies(self) -> None:
+        await self.open_form(SupplyOverviewScreen, writes=False)
 
     def action_choose_point(self) -> None:
         key = self.query_one(RecordTable).current_key()

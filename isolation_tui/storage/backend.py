@@ -12,6 +12,7 @@ both give the same figures by construction. :func:`backend_for` picks one from t
 from __future__ import annotations
 
 import contextlib
+import secrets
 import threading
 from abc import abstractmethod
 from collections.abc import Callable, Iterator
@@ -21,6 +22,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tinydb.storages import Storage
+
+from ..i18n import t
+from .errors import StoreError, StoreWriteFailed
+from .files import describe_os_error, write_new_file
+from .journal import encode_snapshot
 
 Doc = dict[str, Any]
 Tables = dict[str, dict[str, Doc]]
@@ -171,6 +177,13 @@ class Backend(Storage):
     def refresh(self) -> Changes:
         """Bring in what other sessions committed. Called a few times a second by the
         terminal program, so it must cost next to nothing when nothing changed."""
+
+    def follow_in_background(self) -> None:
+        """For the terminal program: from now on, hear and read other sessions'
+        commits, and reconnect, off the calling thread, so that :meth:`refresh` never
+        waits on the network; it raises :class:`~.errors.StoreUnavailable` while the
+        link is down, and writes are refused at once meanwhile. Nothing to do where
+        :meth:`refresh` is a cheap local check (the file store)."""
 
     @abstractmethod
     def add_listener(self, callback: Callable[[Changes], None]) -> None:
@@ -413,6 +426,30 @@ class MemoryBackend(Backend):
     def _put(self, table: str, key: str | None, doc: Doc | None) -> Doc | None:
         return apply_op(self._tables, self._max_ids, table, key, doc)
 
+    def standalone_copy(self) -> bytes:
+        """The state in memory (whole transactions only) as a standalone snapshot
+        with a database id of its own: a backup, or a demo to put in place. The
+        same file whichever store it comes from: it opens alone as a file store."""
+        with self._mutex:
+            body = {
+                "schema_version": self._schema_version,
+                "db_id": secrets.token_hex(8),
+                "seq": self._seq,
+                "max_ids": self._max_ids,
+                "tables": self._tables,
+            }
+            return encode_snapshot(body, standalone=True)
+
+    def backup(self, dest: Path) -> None:
+        """Write :meth:`standalone_copy` to the new file ``dest``: 0600, fsynced,
+        created beside nothing (``O_EXCL``) and through no link."""
+        try:
+            write_new_file(dest, self.standalone_copy())
+        except FileExistsError as exc:
+            raise StoreError(t("store.backup_exists", path=dest)) from exc
+        except OSError as exc:
+            raise StoreWriteFailed(describe_os_error(exc, dest)) from exc
+
 
 def backend_for(location: Location) -> Callable[..., Backend]:
     """The backend class for ``location``; PostgreSQL's driver is imported only when
@@ -424,6 +461,20 @@ def backend_for(location: Location) -> Callable[..., Backend]:
     from .engine import JournalStorage
 
     return JournalStorage
+
+
+def backup_database(source: Location, dest: Path) -> tuple[int, int]:
+    """Copy the database at ``source`` into the new file ``dest``, consistent while
+    others write, without taking the writers' lock: a file store's journal holds
+    whole transactions only, and PostgreSQL is read in one repeatable-read, read-only
+    transaction (one snapshot of the server). Returns the transaction it is as of
+    and its records."""
+    storage = backend_for(source)(source, read_only=True)
+    try:
+        storage.backup(dest)
+        return storage.seq, sum(len(rows) for rows in storage.tables().values())
+    finally:
+        storage.close()
 
 
 def store_exists(location: Location) -> bool:

@@ -536,30 +536,6 @@ class JournalStorage(MemoryBackend):
                     )
         return found
 
-    def standalone_copy(self) -> bytes:
-        """The state in memory (whole transactions only) as a standalone snapshot
-        with a database id of its own: a backup, or a demo to put in place."""
-        with self._mutex:
-            body = {
-                "schema_version": self._schema_version,
-                "db_id": secrets.token_hex(8),
-                "seq": self._seq,
-                "max_ids": self._max_ids,
-                "tables": self._tables,
-            }
-            return encode_snapshot(body, standalone=True)
-
-    def backup(self, dest: Path) -> None:
-        """Write :meth:`standalone_copy` to the new file ``dest``: 0600, fsynced."""
-        try:
-            write_new_file(dest, self.standalone_copy())
-        except FileExistsError as exc:
-            raise StoreError(t("store.backup_exists", path=dest)) from exc
-        except StoreError:
-            raise
-        except OSError as exc:
-            raise StoreWriteFailed(describe_os_error(exc, dest)) from exc
-
     def writers_lock(self, wait: bool = True) -> contextlib.AbstractContextManager[bool]:
         """Hold the writers' lock across the writes made inside (yields True). A
         session's worker thread waits for it here, so that the writes, made on the
@@ -978,18 +954,6 @@ class JournalStorage(MemoryBackend):
         self._close_journal()
         self._open_journal()
         self._write_lock_record()
-
-
-def backup_database(source: Path, dest: Path) -> tuple[int, int]:
-    """Copy the database at ``source`` into the new file ``dest``, consistent while
-    others write (whole transactions only: the journal holds nothing else), without
-    taking the writers' lock. Returns the transaction it is as of and its records."""
-    storage = JournalStorage(source, read_only=True)
-    try:
-        storage.backup(dest)
-        return storage.seq, sum(len(rows) for rows in storage.tables().values())
-    finally:
-        storage.close()
 
 
 def put_in_place(storage: JournalStorage, dest: Path, *, replace: bool) -> None:

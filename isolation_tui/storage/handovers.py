@@ -71,6 +71,7 @@ class HandoverService(Service):
         audit = list(self.store.rows(AUDIT).values())
         summary = summarise(point, window, audit, tables, self.store.points(), self.store.clock())
         summary["chosen_start"] = bool(since)
+        summary["supplies"] = self.store.supplies.summary(point)
         return summary
 
     def sign(self, summary: dict[str, Any], notes: str, outgoing: str) -> int:

@@ -19,6 +19,7 @@ import select
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -26,23 +27,40 @@ import psycopg
 from psycopg import sql
 
 from ..i18n import t
-from .backend import Changes, DatabaseUrl, MemoryBackend, Rebase, Rehearsed, Tables, _Transaction
+from .backend import (
+    Changes,
+    DatabaseUrl,
+    MemoryBackend,
+    Rebase,
+    Rehearsed,
+    Tables,
+    _Transaction,
+)
 from .engine import SCHEMA_VERSION
 from .errors import (
     SchemaTooNew,
     StoreBusy,
     StoreCorrupt,
+    StoreError,
     StoreMissing,
     StoreReadOnly,
     StoreUnavailable,
     StoreWriteFailed,
 )
 from .files import LOCK_TIMEOUT_ENV, lock_timeout
+from .journal import BULK_PARSE_BYTES, _bulk_parse
 
 # Followers more than this many commits behind read every document again instead.
 JOURNAL_KEEP = 2000
 RETRY_SECONDS = 3.0
 CONNECT_TIMEOUT = 5
+# The follower's wait for news on its socket, and how long a quiet link goes before
+# it is asked whether it is still there.
+FOLLOW_WAIT = 0.25
+PROBE_SECONDS = 5.0
+# A TCP link that dies without a word is noticed within about this many seconds
+# (libpq's keepalives; a Unix socket needs none).
+KEEPALIVE = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3}
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value jsonb NOT NULL)",
@@ -71,6 +89,7 @@ def _connect(location: DatabaseUrl, read_only: bool) -> psycopg.Connection[Any]:
             autocommit=True,
             connect_timeout=CONNECT_TIMEOUT,
             application_name="isolation-tui",
+            **KEEPALIVE,
         )
     except psycopg.Error as exc:
         raise StoreUnavailable(_lost_message(location, exc)) from exc
@@ -79,9 +98,16 @@ def _connect(location: DatabaseUrl, read_only: bool) -> psycopg.Connection[Any]:
     return conn
 
 
+def _detail(exc: BaseException) -> str:
+    """The first line of what the driver said (the cause of our own wrapper)."""
+    if isinstance(exc, StoreUnavailable) and exc.__cause__ is not None:
+        exc = exc.__cause__
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _lost_message(location: DatabaseUrl, exc: BaseException) -> str:
-    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return t("store.pg_unavailable", path=location, error=detail)
+    return t("store.pg_unavailable", path=location, error=_detail(exc))
 
 
 def _names(conn: psycopg.Connection[Any]) -> tuple[str, str]:
@@ -126,6 +152,75 @@ def _locked(conn: psycopg.Connection[Any], lock: str) -> Iterator[None]:
         conn.execute("COMMIT")
 
 
+@dataclass
+class _State:
+    """Every document and counter as of one committed transaction."""
+
+    schema_version: int
+    db_id: str
+    seq: int
+    max_ids: dict[str, int]
+    tables: Tables
+
+
+@dataclass
+class _Fetched:
+    """What the follower read for the screen's thread: the journal entries after a
+    transaction of database ``db_id``, the whole state, or why it could not."""
+
+    db_id: str = ""
+    entries: list[tuple[int, list[Any]]] = field(default_factory=list)
+    state: _State | None = None
+    error: StoreError | None = None
+
+
+def _read_state(conn: psycopg.Connection[Any], location: DatabaseUrl) -> _State:
+    """Every document (inside a repeatable-read transaction: one committed state)."""
+    meta = _meta(conn)
+    version = int(meta.get("schema_version", 0))
+    if version > SCHEMA_VERSION:
+        raise SchemaTooNew(
+            f"{location}: written with data schema {version}, this program knows "
+            f"schema {SCHEMA_VERSION} at most; install a newer isolation-tui. "
+            "Nothing was changed."
+        )
+    tables: Tables = {name: {} for name in meta.get("names", [])}
+    # Without the cyclic GC's passes over the documents decoded so far: a third of
+    # the time to read the demo (as for the file store's snapshot).
+    with _bulk_parse(BULK_PARSE_BYTES), conn.cursor() as cur:
+        cur.execute("SELECT tbl, id, doc::text FROM documents ORDER BY tbl, id")
+        for table, number, doc in cur:
+            tables.setdefault(table, {})[str(number)] = orjson.loads(doc)
+    return _State(
+        schema_version=version,
+        db_id=str(meta.get("db_id", "")),
+        seq=int(meta.get("seq", 0)),
+        max_ids={k: int(v) for k, v in meta.get("max_ids", {}).items()},
+        tables=tables,
+    )
+
+
+def _read_entries(
+    conn: psycopg.Connection[Any], location: DatabaseUrl, db_id: str, after: int
+) -> list[tuple[int, list[Any]]] | None:
+    """The journal entries after ``after``, or None when they cannot tell what
+    changed since (the database was replaced, or the entries were folded away)."""
+    meta = _meta(conn)
+    if meta.get("db_id") != db_id or int(meta.get("journal_base", 0)) > after:
+        return None
+    rows = conn.execute(
+        "SELECT seq, ops::text FROM journal WHERE seq > %s ORDER BY seq", (after,)
+    ).fetchall()
+    entries = []
+    expected = after
+    for seq, ops in rows:
+        if seq != expected + 1:
+            raise StoreCorrupt(f"{location}: journal jumps from entry {expected} to {seq}")
+        expected = seq
+        entries.append((seq, orjson.loads(ops)))
+    return entries
+
+
 class PostgresStorage(MemoryBackend):
     """TinyDB storage over a PostgreSQL database (tables ``meta``, ``documents`` and
     ``journal``, created on first use)."""
@@ -155,6 +250,15 @@ class PostgresStorage(MemoryBackend):
         self._conn: psycopg.Connection[Any] | None = None
         self._last_try = 0.0
         self._last_error = ""
+        self._last_detail = ""
+        # Following in the background (the terminal program): the thread, what it
+        # read for this one, and why the link is down ("" while it is up).
+        self._follower: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._fetched: list[_Fetched] = []
+        self._fetched_lock = threading.Lock()
+        self._want_all = False
+        self._link_down = ""
         with self._errors():
             conn = _connect(location, read_only)
             self._lock, self._channel = _names(conn)
@@ -177,6 +281,7 @@ class PostgresStorage(MemoryBackend):
             yield
         except psycopg.OperationalError as exc:
             self._drop_connection()
+            self._last_detail = _detail(exc)
             self._last_error = _lost_message(self.path, exc)
             raise StoreUnavailable(self._last_error) from exc
         except psycopg.Error as exc:
@@ -202,8 +307,15 @@ class PostgresStorage(MemoryBackend):
 
     def _connection(self) -> psycopg.Connection[Any]:
         """The open connection, or a new one (at most every few seconds while the
-        server is away), caught up with what was committed meanwhile."""
+        server is away), caught up with what was committed meanwhile. While following
+        in the background, never a new one: connecting can wait for the connect
+        timeout, and the follower does it off this thread."""
         conn = self._conn
+        if self._follower is not None:
+            usable = conn is not None and not conn.closed
+            down = self._link_down or ("" if usable else self._last_detail)
+            if down:
+                raise StoreUnavailable(t("store.pg_link_down", path=self.path, error=down))
         if conn is not None and not conn.closed:
             return conn
         if time.monotonic() - self._last_try < RETRY_SECONDS and self._last_error:
@@ -214,6 +326,127 @@ class PostgresStorage(MemoryBackend):
         self._conn = conn
         self._heard = True
         return conn
+
+    # ------------------------------------------------------------------ following
+
+    def follow_in_background(self) -> None:
+        """Hear and read other sessions' commits, and reconnect, on a thread of its
+        own: :meth:`refresh` then only applies what it read, and never waits on the
+        network (a TCP link that hangs makes a connect wait for its timeout)."""
+        if self._follower is not None:
+            return
+        # The follower's connection hears for this one, which now reads nothing it
+        # is not asked for: notifications left unread would pile up in the server.
+        with contextlib.suppress(StoreUnavailable), self._mutex, self._errors():
+            self._connection().execute("UNLISTEN *")
+        self._follower = threading.Thread(
+            target=self._follow, name="isolation-tui follower", daemon=True
+        )
+        self._follower.start()
+
+    def _take_fetched(self) -> Changes:
+        """On the screen's thread: apply what the follower read; say when the link is
+        down (after applying what came before)."""
+        with self._mutex:
+            self._drop_held()
+            with self._fetched_lock:
+                batch, self._fetched = self._fetched, []
+            changes = Changes()
+            for fetched in batch:
+                if fetched.error is not None:
+                    raise fetched.error
+                state = fetched.state
+                if state is not None:
+                    if state.db_id != self._db_id or state.seq > self._seq:
+                        changes = self._install(state)
+                elif fetched.db_id != self._db_id:
+                    self._want_all = True
+                else:
+                    changes.keys |= self._apply(fetched.entries).keys
+            self._notify(changes)
+        if self._link_down:
+            raise StoreUnavailable(t("store.pg_unavailable", path=self.path, error=self._link_down))
+        return changes
+
+    def _follow(self) -> None:
+        """The follower's loop: its own connection LISTENs; on news it reads the new
+        entries in one repeatable-read transaction; a lost link is retried every few
+        seconds, and the session's own connection is made again here too."""
+        conn: psycopg.Connection[Any] | None = None
+        news = [True]
+        db_id, seq = self._db_id, self._seq
+        quiet_since = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                if conn is None:
+                    conn = _connect(self.path, read_only=True)
+                    conn.add_notify_handler(lambda _: news.__setitem__(0, True))
+                    conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
+                    news[0] = True
+                main = self._conn
+                if main is None or main.closed:
+                    self._hand_over(_connect(self.path, self.read_only))
+                if news[0] or self._want_all:
+                    news[0] = False
+                    db_id, seq = self._fetch(conn, db_id, seq)
+                self._link_down = ""
+                ready = select.select([conn.fileno()], [], [], FOLLOW_WAIT)[0]
+                if ready or time.monotonic() - quiet_since > PROBE_SECONDS:
+                    conn.execute("SELECT 1")  # reads the notifications (or the hang-up)
+                    quiet_since = time.monotonic()
+            except (psycopg.Error, StoreUnavailable, OSError) as exc:
+                self._link_down = _detail(exc)
+                # The session's connection went the same way, even if it does not
+                # know yet: it is made again with the follower's.
+                with self._mutex:
+                    self._drop_connection()
+                if conn is not None:
+                    with contextlib.suppress(psycopg.Error):
+                        conn.close()
+                conn = None
+                tried = time.monotonic()
+                # RETRY_SECONDS read at each turn: a test may shorten a wait begun.
+                while time.monotonic() - tried < RETRY_SECONDS and not self._stop.wait(0.05):
+                    pass
+            except StoreError as exc:
+                with self._fetched_lock:
+                    self._fetched.append(_Fetched(error=exc))
+                return
+        if conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                conn.close()
+
+    def _fetch(self, conn: psycopg.Connection[Any], db_id: str, seq: int) -> tuple[str, int]:
+        """Read what was committed after ``seq`` of ``db_id`` (or after what the
+        screen's thread holds, when that is further); return where it now ends."""
+        if self._db_id == db_id:
+            seq = max(seq, self._seq)
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            entries = None if self._want_all else _read_entries(conn, self.path, db_id, seq)
+            if entries is None:
+                self._want_all = False
+                state = _read_state(conn, self.path)
+                fetched = _Fetched(state=state)
+                db_id, seq = state.db_id, state.seq
+            else:
+                fetched = _Fetched(db_id=db_id, entries=entries)
+                seq = entries[-1][0] if entries else seq
+        finally:
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                conn.execute("ROLLBACK")
+        if fetched.state is not None or fetched.entries:
+            with self._fetched_lock:
+                self._fetched.append(fetched)
+        return db_id, seq
+
+    def _hand_over(self, conn: psycopg.Connection[Any]) -> None:
+        """Give the session a connection made on the follower's thread."""
+        with self._mutex:
+            if not self._stop.is_set() and (self._conn is None or self._conn.closed):
+                self._conn = conn  # no LISTEN: the follower's own connection hears
+                return
+        conn.close()
 
     # ------------------------------------------------------------------ reading
 
@@ -246,58 +479,50 @@ class PostgresStorage(MemoryBackend):
 
     def _read_all(self, conn: psycopg.Connection[Any]) -> Changes:
         """Replace the state in memory by the stored one (inside a transaction)."""
-        meta = _meta(conn)
-        version = int(meta.get("schema_version", 0))
-        if version > SCHEMA_VERSION:
-            raise SchemaTooNew(
-                f"{self.path}: written with data schema {version}, this program knows "
-                f"schema {SCHEMA_VERSION} at most; install a newer isolation-tui. "
-                "Nothing was changed."
-            )
-        tables: Tables = {name: {} for name in meta.get("names", [])}
-        with conn.cursor() as cur:
-            cur.execute("SELECT tbl, id, doc::text FROM documents ORDER BY tbl, id")
-            for table, number, doc in cur:
-                tables.setdefault(table, {})[str(number)] = orjson.loads(doc)
+        return self._install(_read_state(conn, self.path))
+
+    def _install(self, state: _State) -> Changes:
         with self._mutex:
-            self._schema_version = version
-            self._db_id = str(meta.get("db_id", ""))
-            self._seq = int(meta.get("seq", 0))
-            self._max_ids = {k: int(v) for k, v in meta.get("max_ids", {}).items()}
-            self._tables = tables
+            self._schema_version = state.schema_version
+            self._db_id = state.db_id
+            self._seq = state.seq
+            self._max_ids = state.max_ids
+            self._tables = state.tables
         return Changes(reloaded=True)
+
+    def _apply(self, entries: list[tuple[int, list[Any]]]) -> Changes:
+        """Apply the entries after our state; True in ``_want_all`` when one is
+        missing (then the follower reads everything again)."""
+        changes = Changes()
+        for seq, ops in entries:
+            if seq <= self._seq:
+                continue  # read already, by a write of ours
+            if seq != self._seq + 1:
+                self._want_all = True
+                break
+            for table, key, doc in ops:
+                self._put(table, key, doc)
+                if key is not None:
+                    changes.keys.add((table, key))
+            self._seq = seq
+        return changes
 
     def _catch_up(self) -> Changes:
         """Apply the journal entries after ours; read everything again when the
         entries we miss were folded away, or the database was replaced."""
         conn = self._connection()
-        meta = _meta(conn)
-        if meta.get("db_id") != self._db_id or int(meta.get("journal_base", 0)) > self._seq:
+        entries = _read_entries(conn, self.path, self._db_id, self._seq)
+        if entries is None:
             return self._read_all(conn)
-        rows = conn.execute(
-            "SELECT seq, ops::text FROM journal WHERE seq > %s ORDER BY seq", (self._seq,)
-        ).fetchall()
-        changes = Changes()
-        expected = self._seq
-        fresh = []
-        for seq, ops in rows:
-            if seq != expected + 1:
-                raise StoreCorrupt(f"{self.path}: journal jumps from entry {expected} to {seq}")
-            expected = seq
-            fresh.append(orjson.loads(ops))
-        for ops in fresh:
-            for table, key, doc in ops:
-                self._put(table, key, doc)
-                if key is not None:
-                    changes.keys.add((table, key))
-            self._seq += 1
-        return changes
+        return self._apply(entries)
 
     def refresh(self) -> Changes:
         """Bring in other sessions' commits: a ``select()`` on the connection's socket
         when nothing was notified, one query per batch of notifications."""
         if self._tx is not None:
             return Changes()
+        if self._follower is not None:
+            return self._take_fetched()
         with self._mutex, self._errors():
             self._drop_held()
             conn = self._connection()
@@ -485,6 +710,8 @@ class PostgresStorage(MemoryBackend):
             self._seq = seq
 
     def close(self) -> None:
+        # The follower may be waiting on a connect: it stops when that ends.
+        self._stop.set()
         with self._mutex:
             if self._conn is not None:
                 with contextlib.suppress(psycopg.Error):

@@ -14,7 +14,7 @@ from collections.abc import Collection
 from typing import Any
 
 from .backend import Rebase, Rehearsed
-from .tables import AUDIT, CHECKS, DISCHARGES, INCIDENTS, STAYS, TESTS
+from .tables import AUDIT, CHECKS, DISCHARGES, INCIDENTS, STAYS, SUPPLIES, TESTS
 
 # Fields holding ids of another table's records, by the table of the document.
 REFERENCES: dict[str, dict[str, str]] = {
@@ -23,6 +23,7 @@ REFERENCES: dict[str, dict[str, str]] = {
     INCIDENTS: {"stays": STAYS},
     CHECKS: {"stay": STAYS},
     TESTS: {"stay": STAYS},
+    SUPPLIES: {"pair": SUPPLIES},
 }
 
 Op = list[Any]

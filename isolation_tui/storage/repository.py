@@ -38,6 +38,7 @@ from .health import HealthService
 from .incidents import IncidentService
 from .index import Index
 from .stays import StayService
+from .supplies import SupplyService
 from .tables import AUDIT, POINTS, STAYS
 
 
@@ -65,7 +66,7 @@ class Store:
     The core every service shares: the tables and what is read from them, the
     transaction, the audit stamped on every change, the figures. What a change
     means for a subject is in its service: ``stays``, ``incidents``, ``health``,
-    ``handovers``."""
+    ``handovers``, ``supplies``."""
 
     def __init__(
         self,
@@ -87,6 +88,7 @@ class Store:
         self.incidents = IncidentService(self)
         self.health = HealthService(self)
         self.handovers = HandoverService(self)
+        self.supplies = SupplyService(self)
 
     # ------------------------------------------------------------------ access
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+
 from textual.app import ComposeResult
 from textual.containers import Grid
 from textual.widgets import Static
@@ -48,15 +51,36 @@ class CounterBar(Grid):
     (the point, or all points) is said at the right end of the F-key line."""
 
     def compose(self) -> ComposeResult:
+        # Shown above the figures only while the link to the database is down: they
+        # are then the last ones read.
+        yield Static("", id="link-down", markup=False)
         for key in CELLS:
             yield CounterCell(key)
+        # Flags (supplies running short…): a third line, only while there are any.
+        yield Static("", id="counter-alerts", markup=False)
 
     def on_mount(self) -> None:
         self.add_class(f"-{current_language()}")
 
-    def show(self, counters: Counters, scope: str, short: str = "", on_duty: str = "") -> None:
+    def show(
+        self,
+        counters: Counters,
+        scope: str,
+        short: str = "",
+        on_duty: str = "",
+        alerts: Sequence[str] = (),
+        link_down_since: datetime | None = None,
+    ) -> None:
+        link = self.query_one("#link-down", Static)
+        link.display = link_down_since is not None
+        if link_down_since is not None:
+            link.update(t("ui.link_down", time=f"{link_down_since:%H:%M}"))
         for tabs in self.screen.query(ModeTabs):
             tabs.show_scope(scope, short, on_duty)
+        line = self.query_one("#counter-alerts", Static)
+        text = " · ".join(alert for alert in alerts if alert)
+        line.display = bool(text)
+        line.update(text)
         figures = {
             "received": (t("counter.received"), str(counters.received)),
             "released_home": (t("counter.released_home"), str(counters.released_home)),

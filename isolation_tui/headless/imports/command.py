@@ -215,9 +215,11 @@ def _report(kind: str, file: str, db_path: Location, outcome: Outcome, dry_run: 
         key = f"import.done.{kind}"
     _say(printable(t(key, **params)), sys.stdout)
     if outcome.skipped:
-        key = {"tests": "import.skipped_tests", "incidents": "import.skipped_incidents"}.get(
-            kind, "import.skipped"
-        )
+        key = {
+            "tests": "import.skipped_tests",
+            "incidents": "import.skipped_incidents",
+            "supplies": "import.skipped_supplies",
+        }.get(kind, "import.skipped")
         _say(t(key, count=outcome.skipped), sys.stdout)
     if outcome.positive and not dry_run:
         _say(t("import.positive_tests", count=outcome.positive), sys.stdout)

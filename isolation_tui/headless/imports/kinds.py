@@ -9,6 +9,7 @@ from .incidents import IncidentsImporter
 from .reading import Column, Table
 from .reading import split_rows as _split
 from .rooms import RoomsImporter
+from .supplies import SuppliesImporter
 from .tests import TestsImporter
 
 IMPORTERS: dict[str, type[Importer]] = {
@@ -17,6 +18,7 @@ IMPORTERS: dict[str, type[Importer]] = {
     "discharges": DischargesImporter,
     "incidents": IncidentsImporter,
     "tests": TestsImporter,
+    "supplies": SuppliesImporter,
 }
 KINDS = tuple(IMPORTERS)
 COLUMNS: dict[str, tuple[Column, ...]] = {kind: cls.columns for kind, cls in IMPORTERS.items()}
