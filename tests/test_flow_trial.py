@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import CliRunner, Clock
+from rich.cells import cell_len
 from rich.console import Console
 from textual.widgets import Input, Select, Static, TextArea
 from textual.widgets._select import SelectOverlay
@@ -304,3 +305,14 @@ async def test_a_refused_arrival_time_stays_in_its_field_with_its_error(
         status = str(app.screen.query_one("#form-status", Static).content)
         assert "09:52" in error + status
     assert len(one_person.rows(STAYS)) == 1
+
+
+async def test_the_people_involved_hint_is_read_whole_at_80x24(
+    lang: str, one_person: Store
+) -> None:
+    app = IsolationApp(one_person, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f4", "n")
+        await pilot.pause()
+        people = app.screen.query_one("#field-people", Input)
+        assert cell_len(people.placeholder) <= people.content_region.width
