@@ -396,7 +396,8 @@ async def test_unshown_rule_is_said_in_the_status_line(point_store: Store) -> No
         await pilot.press(*"again", "ctrl+s")
         await pilot.pause()
         status = str(app.screen.query_one("#form-status", Static).content)
-        assert status.startswith("Not saved.") and "no discharge record 1" in status
+        assert status.startswith("Not saved.") and "already voided" in status
+        assert "李四" in status and "already done elsewhere" in status
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

@@ -70,7 +70,10 @@ def _lines(summary: dict[str, Any]) -> Iterator[tuple[str, list[str]]]:
         ],
     )
     yield (
-        t("handover.incidents_opened", count=len(summary["incidents_opened"])),
+        t(
+            "handover.incidents_opened",
+            count=sum(not i.get("voided") for i in summary["incidents_opened"]),
+        ),
         [_incident_line(i) for i in summary["incidents_opened"]],
     )
     yield (
@@ -175,6 +178,8 @@ def _incident_line(incident: dict[str, Any]) -> str:
         line += " · " + " · ".join(
             t(f"handover.step_{s['action']}", at=s["at"][5:], text=s["text"]) for s in steps
         )
+    if incident.get("voided"):
+        line += f" ({t('ui.status_voided')})"
     return line
 
 

@@ -171,7 +171,7 @@ def handover_sheets(summary: dict[str, Any]) -> list[Sheet]:
             "section": t(f"handover.section.{section}"),
             "summary": incident_summary(i),
             "kind": INCIDENT_KIND.label(i["kind"]),
-            "status": INCIDENT_STATUS.label(i["status"]),
+            "status": voided if i.get("voided") else INCIDENT_STATUS.label(i["status"]),
         }
         for key, section in _INCIDENT_LISTS
         for i in summary.get(key, [])

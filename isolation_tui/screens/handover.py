@@ -80,6 +80,8 @@ class HandoverScreen(MainScreen):
             handover_id = self.store.handovers.sign(summary, self.notes, values["outgoing"])
             self.since = ""
             self.query_one("#notes", TextArea).clear()
+            # Signed: what comes next is the report's (history, export), not more notes.
+            self.focus_first()
             return t("ui.saved_sign", id=handover_id)
 
         title = t("ui.title_sign", start=summary["start"], end=summary["end"])
