@@ -31,11 +31,13 @@ from .screens.incidents import IncidentsScreen
 from .screens.on_duty import OnDutyScreen
 from .screens.overview import OverviewScreen
 from .screens.palette import Palette
+from .screens.staff import StaffScreen
 from .screens.supplies import SuppliesScreen
 from .screens.too_small import too_small
 from .storage.engine import Changes
 from .storage.errors import StoreError, StoreUnavailable
 from .storage.repository import Store
+from .storage.tables import DUTY, POINTS
 from .widgets.key_order import KeysInOrder
 from .widgets.keys import translate_bindings
 from .widgets.safe_output import ControlCharacterFilter
@@ -59,6 +61,7 @@ class IsolationApp(KeysInOrder):
         "discharges": DischargesScreen,
         "incidents": IncidentsScreen,
         "handover": HandoverScreen,
+        "staff": StaffScreen,
         "supplies": SuppliesScreen,
     }
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -87,6 +90,7 @@ class IsolationApp(KeysInOrder):
         Binding(
             "f5", "go('handover')", "ui.key_handover", id="go.handover", priority=True, show=False
         ),
+        Binding("f7", "go('staff')", "ui.key_staff", id="go.staff", priority=True, show=False),
         Binding(
             "f8", "go('supplies')", "ui.key_supplies", id="go.supplies", priority=True, show=False
         ),
@@ -142,9 +146,11 @@ class IsolationApp(KeysInOrder):
         """Counters change with the clock too (a round over at 10:00 makes its
         unchecked people missed; midnight makes tomorrow's releases due today). One
         timer waits for the next such moment, which the domain names, by the store's
-        clock (so a test, or a clock set right, moves it)."""
+        clock (so a test, or a clock set right, moves it). Someone on duty going over
+        their point's limit is such a moment too."""
         now = self.store.clock()
-        self._boundary = next_boundary(now)
+        flag = self.store.staff.next_flag(now)
+        self._boundary = min(next_boundary(now), flag) if flag else next_boundary(now)
         return self.set_timer((self._boundary - now).total_seconds(), self._at_boundary)
 
     def _at_boundary(self) -> None:
@@ -207,6 +213,11 @@ class IsolationApp(KeysInOrder):
         tables = frozenset(self._pending)
         self._pending.clear()
         self._recount()
+        if tables & {DUTY, POINTS, "*"}:
+            # Someone went on duty (or a period or a limit changed): the next moment
+            # someone goes over the limit may now come before the one waited for.
+            self._boundary_timer.stop()
+            self._boundary_timer = self._wait_for_boundary()
         self.data_changed.publish(tables)
 
     def _recount(self) -> None:
@@ -224,9 +235,10 @@ class IsolationApp(KeysInOrder):
         return point["name"] if point else self.point
 
     def alerts(self) -> list[str]:
-        """The flags the counter bar shows under its figures, for the scope shown."""
+        """The flags the counter bar shows beside the people on duty, for the scope
+        shown: the ways to say them, the longest first."""
         point = None if self.all_points else self.point
-        return [supply_alert(self.store.supplies.short(point), with_point=point is None)]
+        return supply_alert(self.store.supplies.short(point), with_point=point is None)
 
     def set_point(self, code: str) -> None:
         self.point = code

@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from .domain.display import for_terminal
-from .domain.errors import FieldError
+from .domain.errors import FieldError, ValidationFailed
 from .i18n import language_from_environment, set_language, t
 from .storage import engine
 from .storage.actor import current_actor, set_on_duty
@@ -325,7 +325,9 @@ def stats(db_path: Location, point: str | None, as_json: bool) -> ExitCode:
 @main.command(name="import", help="cli.help.import")
 @click.argument(
     "kind",
-    type=click.Choice(["rooms", "arrivals", "discharges", "incidents", "tests", "supplies"]),
+    type=click.Choice(
+        ["rooms", "arrivals", "discharges", "incidents", "tests", "supplies", "staff"]
+    ),
 )
 @click.argument("file", type=click.Path(path_type=Path, readable=False))
 @db_option
@@ -345,7 +347,7 @@ def import_(kind: str, file: Path, db_path: Location, dry_run: bool, sheet: str 
 @click.argument(
     "kind",
     type=click.Choice(
-        ["arrivals", "discharges", "incidents", "checks", "tests", "supplies", "audit"]
+        ["arrivals", "discharges", "incidents", "checks", "tests", "supplies", "audit", "duty"]
     ),
 )
 @db_option
@@ -363,12 +365,13 @@ def import_(kind: str, file: Path, db_path: Location, dry_run: bool, sheet: str 
     default=None,
     help="cli.opt.out_export",
 )
+@click.option("--month", default="", help="cli.opt.month")
 @command
-def export(kind: str, db_path: Location, fmt: str, out: Path | None) -> ExitCode:
+def export(kind: str, db_path: Location, fmt: str, out: Path | None, month: str) -> ExitCode:
     """Export records as CSV (safe to open in a spreadsheet), JSON or an Excel workbook."""
     from .headless.csv_export import run_export
 
-    return run_export(kind, db_path, fmt=fmt, out=out)
+    return run_export(kind, db_path, fmt=fmt, out=out, month=month)
 
 
 @main.command(help="cli.help.handover")
@@ -472,6 +475,51 @@ def shifts(db_path: Path, starts: str) -> ExitCode:
     return 0
 
 
+@main.command(help="cli.help.duty")
+@db_option
+@lang_option
+@as_option
+@click.option("--point", "point", required=True, help="cli.opt.point_duty")
+@click.option("--limit", default="", help="cli.opt.limit")
+@click.option("--day-hours", default="", help="cli.opt.day_hours")
+@click.option("--rate", "rates", multiple=True, help="cli.opt.rate")
+@command
+def duty(
+    db_path: Location, point: str, limit: str, day_hours: str, rates: tuple[str, ...]
+) -> ExitCode:
+    """Show, or set, a point's duty rules: the hours on duty at a stretch that are
+    flagged, the hours that make a day of duty, and the daily rate of each role."""
+    from .domain.codes import STAFF_ROLE
+
+    changing = bool(limit or day_hours or rates)
+    store = open_store(db_path, read_only=not changing)
+    if store.point(point) is None:
+        echo(f"isolation-tui: --point: {t('report.unknown_point', point=point)}", err=True)
+        return 1
+    try:
+        rules = store.staff.set_rules(point, limit, day_hours, rates) if changing else None
+    except FieldError as exc:
+        echo(f"isolation-tui: {exc.field}: {exc.message}", err=True)
+        return 1
+    except ValidationFailed as exc:
+        for error in exc.errors:
+            echo(f"isolation-tui: {error.field}: {error.message}", err=True)
+        return 1
+    rules = rules or store.staff.rules(point)
+    echo(
+        t(
+            "cli.duty_rules",
+            point=point,
+            limit=rules.limit_hours,
+            day_hours=rules.day_hours,
+            rates=", ".join(
+                f"{STAFF_ROLE.label(role)} {rules.rates[role]}" for role in STAFF_ROLE.codes
+            ),
+        )
+    )
+    return 0
+
+
 def new_file_option(help_key: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """``--out FILE``: a new file the command writes (recover, backup)."""
     return click.option(
@@ -482,12 +530,13 @@ def new_file_option(help_key: str) -> Callable[[Callable[..., Any]], Callable[..
 @main.command(help="cli.help.check")
 @db_option
 @lang_option
+@click.option("--all", "everything", is_flag=True, help="cli.opt.all_check")
 @command
-def check(db_path: Location) -> ExitCode:
+def check(db_path: Location, everything: bool) -> ExitCode:
     """Verify the stored data; exit 1 on any problem."""
     from .headless.check import run_check
 
-    return run_check(db_path)
+    return run_check(db_path, everything=everything)
 
 
 @main.command(help="cli.help.recover")
@@ -528,6 +577,19 @@ def backup(db_path: Location, out: Path) -> ExitCode:
     seq, records = backup_database(db_path, out)
     echo(t("cli.backup_done", path=db_path, out=out, seq=seq, records=records))
     return 0
+
+
+@main.command(help="cli.help.seal")
+@db_option
+@lang_option
+@as_option
+@click.option("--until", default=None, metavar="YYYY-MM", help="cli.opt.until_seal")
+@command
+def seal(db_path: Location, until: str | None) -> ExitCode:
+    """Seal finished history of past months into checksummed files."""
+    from .headless.seal import run_seal
+
+    return run_seal(db_path, until)
 
 
 @main.command(help="cli.help.copy")

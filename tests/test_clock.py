@@ -166,7 +166,6 @@ async def test_midnight_makes_releases_due_and_overdue(point: Store, clock: Cloc
         ("2026-11-29 08:00", "Morning round 11-29", 0),
         ("2026-11-29 15:30", "Afternoon round 11-29", 1),
         ("2026-11-29 23:58", "Afternoon round 11-29", 1),
-        ("2026-11-30 00:02", "Morning round 11-30", 0),
     ],
 )
 async def test_a_round_entry_at_any_time_of_day(
@@ -190,3 +189,22 @@ async def test_a_round_entry_at_any_time_of_day(
     assert check["day"] == now[:10] and check["at"] == now
     entered = [test for _, test in point.health.tests_of(1) if test["result"] == "negative"]
     assert [test["planned_day"] for test in entered] == [1]
+
+
+async def test_just_after_midnight_the_morning_round_waits_for_its_start(
+    point: Store, clock: Clock
+) -> None:
+    """00:02: the round in front is the coming morning one, which takes no reading
+    before 06:00 (a reading then would stand for a round not yet walked)."""
+    clock.now = datetime(2026, 11, 30, 0, 2)
+    app = IsolationApp(point, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2", "k")
+        await pilot.pause()
+        assert str(app.screen.query_one("#screen-title", Static).content).startswith(
+            "Morning round 11-30"
+        )
+        await pilot.press(*"366", "enter")
+        await pilot.pause()
+        assert "06:00" in str(app.screen.query_one("#entry-status", Static).content)
+    assert point.rows(CHECKS) == {}

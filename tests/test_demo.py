@@ -436,23 +436,140 @@ async def test_the_first_f5_of_the_demo_shows_the_shift_in_progress(demo_db: Pat
     assert len(summary["arrivals"]) < 100 and len(summary["discharges"]) < 100
 
 
+def demo_shortage(now: datetime) -> tuple[date, datetime]:
+    """The demo's short-of-suits episode for today: its first day and when the suits came."""
+    from isolation_tui.headless.demo_plan import make_plan
+    from isolation_tui.headless.demo_supplies import suit_shortage
+
+    return suit_shortage(make_plan(now.date(), 1), now)
+
+
+def duty_from(now: datetime) -> date:
+    from isolation_tui.headless.demo_plan import make_plan
+    from isolation_tui.headless.demo_staff import duty_kept_from
+
+    return duty_kept_from(make_plan(now.date(), 1), now)
+
+
+def test_every_point_has_its_staff_on_duty_around_the_clock(demo_store: Store) -> None:
+    """Seven people a point; one on the clinical post at every moment of the kept
+    weeks (from the first of the month, and from a week before the suits ran short),
+    and nobody's periods overlapping (``check`` above says so too)."""
+    from isolation_tui.storage.staff import overlaps
+
+    staff = demo_store.rows("staff")
+    by_point = collections.Counter(doc["point"] for doc in staff.values())
+    assert len(by_point) == 32 and set(by_point.values()) == {7}
+    assert list(overlaps(demo_store)) == []
+    now = demo_store.clock()
+    kept = duty_from(now)
+    assert kept <= now.date().replace(day=1)
+    assert kept <= demo_shortage(now)[0] - timedelta(days=7)
+    first = datetime.combine(kept, datetime.min.time())
+    for code in ("BJ01", "ZX01", "KD03"):
+        clinical = sorted(
+            (p["start"], p["end"])
+            for p in demo_store.rows("duty").values()
+            if p["point"] == code and staff[str(p["staff"])]["role"] in ("medical", "nursing")
+        )
+        assert clinical[0][0] == first.strftime("%Y-%m-%d %H:%M")
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(clinical)), code
+        assert clinical[-1][1] == ""  # someone holds the post now
+    assert demo_store.counters()["*"].on_duty >= 32
+
+
+def test_staff_worked_long_stretches_while_suits_ran_short(demo_store: Store) -> None:
+    """The article's episode at the first two county points, ZX01 and ZX02, as the
+    supplies tell it: twelve hours at a stretch, not eight, from 08:00 of the first
+    day without suit deliveries until the suits came (the stretch under way then is
+    the last), eight-hour shifts again after; and the cadre of ZX01 on duty too long
+    now, flagged."""
+    from isolation_tui.domain.staff import hours_between
+
+    staff = demo_store.rows("staff")
+    now = demo_store.clock()
+    first_day, arrived = demo_shortage(now)
+    start = datetime.combine(first_day, datetime.min.time()) + timedelta(hours=8)
+    long_ones: dict[str, list[tuple[datetime, datetime]]] = collections.defaultdict(list)
+    for period in demo_store.rows("duty").values():
+        if period["end"] and staff[str(period["staff"])]["role"] in ("medical", "nursing"):
+            began = datetime.fromisoformat(period["start"])
+            hours = hours_between(period["start"], datetime.fromisoformat(period["end"]))
+            assert hours in (4, 8, 12), period
+            if hours > 10:
+                long_ones[period["point"]].append((began, datetime.fromisoformat(period["end"])))
+    assert set(long_ones) == {"ZX01", "ZX02"}
+    for code, stretches in long_ones.items():
+        stretches.sort()
+        assert stretches[0][0] == start, code
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(stretches)), code
+        assert stretches[-1][0] < arrived <= stretches[-1][1], code
+        assert len(stretches) == 11  # five days and a half: 08:00 Monday to 20:00 Saturday
+    flagged = {
+        code
+        for code, figures in demo_store.counters().items()
+        if figures.over_limit and code != "*"
+    }
+    assert flagged == {"ZX01"}
+
+
+def test_export_duty_of_a_month_from_the_demo(cli: CliRunner, demo_db: Path) -> None:
+    """Days per person: the clinical staff are on duty every day, eight hours."""
+    import csv
+    import io
+
+    now = datetime.now()
+    month = (now - timedelta(days=2)).strftime("%Y-%m")
+    result = cli("export", "duty", "--month", month, "--db", str(demo_db))
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff"))))
+    assert {row["month"] for row in rows} == {month}
+    assert len({row["point"] for row in rows}) == 32
+    first = max(duty_from(now), date.fromisoformat(f"{month}-01"))
+    whole = [
+        first + timedelta(days=n)
+        for n in range((now.date() - first).days)
+        if (first + timedelta(days=n)).strftime("%Y-%m") == month
+    ]
+    clinical = [r for r in rows if r["point"] == "BJ01" and r["role"] in ("medical", "nursing")]
+    assert len(clinical) == 3
+    for row in clinical:
+        days = [int(d) for d in row["dates"].split(",")]
+        assert [d for d in days if date.fromisoformat(f"{month}-{d:02d}") < now.date()] == [
+            day.day for day in whole
+        ]
+        assert int(row["days"]) == len(days)
+        assert int(row["amount"]) == int(row["rate"]) * int(row["days"]) == 200 * len(days)
+
+
 def test_supplies_follow_the_timeline_with_the_short_of_suits_episode(
     demo_store: Store,
 ) -> None:
     """Every point is stocked and issues as its people come; the first two county
-    points run short of suits (flagged below 3 days) until 500 come from a border point."""
+    points get no suits from the Monday the shortage starts, run short (flagged below
+    3 days) and are sent 500 from a border point when ``suit_shortage`` says, the
+    same episode as the staff's long stretches."""
     from isolation_tui.domain.supplies import level
     from isolation_tui.storage.supplies import SUPPLIES
 
     specs = point_specs()
     county = [spec.code for spec in specs if not spec.border][:2]
+    first_day, arrived = demo_shortage(demo_store.clock())
+    assert first_day.weekday() == 0
     movements = list(demo_store.rows(SUPPLIES).values())
     assert {m["point"] for m in movements} == {spec.code for spec in specs}
     sent = [m for m in movements if m["kind"] == "transfer_out"]
     assert sorted(m["other_point"] for m in sent) == sorted(county)
     assert sum(m["quantity"] for m in sent) == 500
-    arrived = datetime.strptime(sent[0]["at"], "%Y-%m-%d %H:%M")
+    assert {m["at"] for m in sent} == {arrived.strftime("%Y-%m-%d %H:%M")}
     for code in county:
+        delivered = [
+            m["at"]
+            for m in movements
+            if m["point"] == code and m["kind"] == "delivery" and m["item"] == "protective_suit"
+        ]
+        assert not [at for at in delivered if first_day.isoformat() <= at < sent[0]["at"]]
+        assert [at for at in delivered if at < first_day.isoformat()]
         suits = demo_store.supplies.movements(code, "protective_suit")
         before = [pair for pair in suits if pair[1]["at"] < sent[0]["at"]]
         flagged = level(code, "protective_suit", "piece", 3, before, arrived - timedelta(minutes=1))

@@ -411,8 +411,9 @@ async def test_choices_take_chinese_and_offer_no_dummy(hotel: Store, chinese: No
         await pilot.pause()
         overlay = kind.query_one(SelectOverlay)
         assert overlay.highlighted is not None
-        assert overlay.get_option_at_index(0).disabled  # the blank is no choice
-        assert overlay.highlighted == 1
+        # The blank is no choice: the list holds only real ones, on the first.
+        assert str(overlay.get_option_at_index(0).prompt) == "发热"
+        assert overlay.highlighted == 0
         await pilot.press("enter")
         await pilot.pause()
         assert kind.value == "fever"

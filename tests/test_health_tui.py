@@ -5,6 +5,8 @@ The clock is fixed at 2026-11-29 09:30: the morning round of that day.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from conftest import stored_seq
 from textual import events
@@ -200,7 +202,13 @@ async def test_entering_again_corrects_and_the_other_round_is_apart(floor_store:
     async with app.run_test(size=SIZE) as pilot:
         await open_round(pilot, app)
         await pilot.press(*"365", "enter", "up", *"366", "enter")
+        await pilot.pause()
+        # 09:30: the afternoon round has not begun, its reading waits for noon.
         await pilot.press("ctrl+t", "up", *"369", "enter")
+        await pilot.pause()
+        assert "12:00" in status_text(app)
+        floor_store.clock = lambda: datetime(2026, 11, 29, 12, 30)
+        await pilot.press("enter")
         await pilot.pause()
         assert "Afternoon round" in str(app.screen.query_one("#screen-title", Static).content)
     assert morning(floor_store, 1)["temperature"] == 36.6  # type: ignore[index]

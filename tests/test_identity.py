@@ -464,7 +464,7 @@ async def test_without_a_name_the_account_signs_and_the_header_names_nobody(
     app = IsolationApp(point_store_plain, point="DD01")
     async with app.run_test(size=(80, 24)) as pilot:
         # Between the last tab and F6 only spaces: no name is claimed for anyone.
-        assert header(app).split("F5 Handover")[1].split("F6")[0].strip() == ""
+        assert header(app).split("F7 Staff")[1].split("F6")[0].strip() == ""
         await pilot.press("f5", "ctrl+s")
         await pilot.pause()
         assert app.screen.query_one("#field-outgoing", Input).value == "tester"

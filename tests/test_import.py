@@ -975,6 +975,7 @@ def test_a_cell_as_long_as_its_field_is_stored_whole_and_a_longer_one_refused(
 # are short; an ID number is at most 40 characters; any other text 500).
 FIELD_LIMITS = {("rooms", "point"): 20, ("rooms", "room"): 20, ("rooms", "floor"): 20}
 FIELD_LIMITS |= {(kind, "id_number"): 40 for kind in ("arrivals", "discharges", "tests")}
+FIELD_LIMITS |= {("staff", "name"): 100, ("staff", "phone"): 30}
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,8 @@ SCREENS = {
     "round": ["f2", "k"],
     "round_refused": ["f2", "k", "ctrl+t", *"3x5", "enter"],
     "tests_due": ["f2", "t", "n"],
+    "staff": ["f7"],
+    "staff_form": ["f7", "n", *"赵医生", "enter"],
 }
 
 
@@ -80,6 +82,13 @@ def busy_store(store: Store) -> Store:
         stays=[2],
     )
     store.incidents.add_action(incident, "复测体温并上报")
+    doctor = store.staff.add_staff(
+        {"point": "DD01", "name": "李医生", "role": "medical", "phone": "13800001234"}
+    )
+    store.staff.start_duty(doctor, "2026-11-28 20:00")  # 13.5 h: over the limit
+    nurse = store.staff.add_staff({"point": "DD01", "name": "王[b]护士", "role": "nursing"})
+    store.staff.start_duty(nurse, "2026-11-29 08:00")
+    store.staff.add_staff({"point": "DD01", "name": "周警官", "role": "police"})
     return store
 
 

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 from conftest import Clock
+from rich.cells import cell_len
 from rich.console import Console
 from textual.widgets import Static
 
 from isolation_tui.app import IsolationApp
+from isolation_tui.domain.supplies import item_label
 from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.repository import Store, open_store
 from isolation_tui.storage.supplies import SUPPLIES
@@ -159,6 +161,30 @@ async def test_the_days_left_flag_appears(two_points: Store, clock: Clock) -> No
         report = console.export_text()
         assert "Supplies — items flagged for days of stock left: 1" in report
         assert "⚠ test kits 40 kits, 2.0 days left (flagged below 3)" in report
+
+
+async def test_flags_that_do_not_fit_give_way_whole(two_points: Store, lang: str) -> None:
+    """Beside the people on duty the flags have half a line: what does not fit is
+    counted (+2), never cut mid-word; a wider terminal shows every flag."""
+    store = two_points
+    for item in ("protective_suit", "n95_mask", "test_kit"):
+        fields = {"point": "DD01", "item": item}
+        store.supplies.record("delivery", {**fields, "quantity": "100", "at": "2026-11-26 08:00"})
+        store.supplies.record("issue", {**fields, "quantity": "60", "at": "2026-11-28 20:00"})
+    app = IsolationApp(store, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        line = app.screen.query_one("#counter-alerts", Static)
+        shown = alerts(app)
+        assert cell_len(shown) <= line.content_size.width
+        assert "…" not in shown and shown.endswith("+2")
+        assert shown.count("2.0") == 1 and shown.count(item_label("protective_suit")) == 1
+        await pilot.resize_terminal(160, 24)
+        await pilot.pause()
+        shown = alerts(app)
+        assert shown.count("2.0") == 3 and "+" not in shown
+        for item in ("protective_suit", "n95_mask", "test_kit"):
+            assert item_label(item) in shown
 
 
 async def test_the_city_overview_shows_where_supplies_run_short(

@@ -450,9 +450,11 @@ def sheet_rows(path: Path) -> dict[str, list[list[Any]]]:
 
 
 def test_handover_as_a_workbook(store: Store, tmp_path: Path, cli: CliRunner) -> None:
-    """Arrivals, discharges, incidents and supplies, a sheet each, headed in the user's
-    language."""
+    """Arrivals, discharges, incidents, who is on duty and supplies, a sheet each, headed
+    in the user's language."""
     handover_point(store)
+    nurse = store.staff.add_staff({"point": "DD01", "name": "=王护士", "role": "nursing"})
+    store.staff.start_duty(nurse, "2026-11-29 08:00")
     out = tmp_path / "handover.xlsx"
     # The records were made at the fixtures' clock, the command runs on the real one:
     # without --since its first window would be the real shift in progress.
@@ -464,7 +466,10 @@ def test_handover_as_a_workbook(store: Store, tmp_path: Path, cli: CliRunner) ->
     assert result.stdout == ""
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     sheets = sheet_rows(out)
-    assert list(sheets) == ["入住", "解除", "事件", "物资"]
+    assert list(sheets) == ["入住", "解除", "事件", "在岗人员", "物资"]
+    on_duty = sheets["在岗人员"]
+    assert on_duty[0][:5] == ["隔离点", "人员编号", "姓名", "岗位", "上班时间"]
+    assert on_duty[1][:5] == ["DD01", nurse, "=王护士", "护理", datetime(2026, 11, 29, 8, 0)]
     arrivals = sheets["入住"]
     assert arrivals[0][1:4] == ["姓名", "房间", "时间"]
     assert [row[1] for row in arrivals[1:]] == ["=王小明", "旅客P2"]

@@ -22,6 +22,8 @@ def describe(entry: AuditEntry, record: dict[str, Any] | None) -> str:
         subject = DISCHARGE_KIND.label(doc.get("kind", ""))
     elif table == "incidents":
         subject = f"{INCIDENT_KIND.label(doc.get('kind', ''))}: {incident_summary(doc)}"
+    elif table == "duty":
+        subject = f"{doc.get('start', '')} → {doc.get('end') or '…'}"
     elif table in ("supplies", "supply_items"):
         kind = MOVEMENT.label(doc["kind"]) if "kind" in doc else ""
         subject = " ".join(filter(None, (kind, item_label(doc.get("item", "")))))

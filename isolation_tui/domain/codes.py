@@ -93,6 +93,23 @@ SEVERITY = CodeSet(
     "severity", ("1", "2", "3", "4"), {"低": "1", "中": "2", "高": "3", "危急": "4", "紧急": "4"}
 )
 
+STAFF_ROLE = CodeSet(
+    "staff_role",
+    ("medical", "nursing", "police", "cleaning", "catering", "cadre", "other"),
+    {
+        "医生": "medical",
+        "医护": "medical",
+        "护士": "nursing",
+        "警察": "police",
+        "公安": "police",
+        "保洁": "cleaning",
+        "餐饮": "catering",
+        "送餐": "catering",
+        "干部": "cadre",
+        "机关干部": "cadre",
+    },
+)
+
 YES_NO = CodeSet("yes_no", ("yes", "no"), {"是": "yes", "否": "no", "y": "yes", "n": "no"})
 
 TRANSFERRED = ("hospital", "other_point")

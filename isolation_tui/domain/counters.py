@@ -44,6 +44,8 @@ class Counters:
     incidents_draft: int = 0
     missed_checks: int = 0
     tests_due: int = 0
+    on_duty: int = 0
+    over_limit: int = 0
     points: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
 

@@ -260,6 +260,7 @@ def _incident(record: int, incident: Mapping[str, Any]) -> dict[str, Any]:
         "status": incident["status"],
         "handled_at": incident.get("handled_at", ""),
         "resolution": incident.get("resolution", ""),
+        "voided": not is_live(incident),
     }
 
 

@@ -84,10 +84,10 @@ def round_end(day: str, round_name: str) -> str:
 
 def round_fits(day: str, round_name: str, arrived_at: str, left_at: str = "") -> bool:
     """Whether the person was there for that round: it ended after they arrived, and
-    began before they left (``left_at`` empty: still there)."""
+    began by the time they left (``left_at`` empty: still there)."""
     if round_end(day, round_name) <= arrived_at:
         return False
-    return not left_at or round_start(day, round_name) < left_at
+    return not left_at or round_start(day, round_name) <= left_at
 
 
 def next_boundary(now: datetime) -> datetime:

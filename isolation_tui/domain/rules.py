@@ -43,7 +43,7 @@ MAX_TEXT = 500
 # about before it is stored: 2020 typed for 2026 plans every test years ago.
 CONFIRM_ARRIVAL_BEFORE = timedelta(days=2)
 MAX_QUARANTINE_DAYS = 90
-_PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-]{4,19}$")
+PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-]{4,19}$")
 _TRUE = {"1", "y", "yes", "true", "是", "有", "阴性", "negative", "x", "✓"}
 _FALSE = {"", "0", "n", "no", "false", "否", "无", "未"}
 
@@ -199,7 +199,7 @@ def person_from_fields(errors: Collector, fields: Mapping[str, Any], now: dateti
         sex = from_id_sex
 
     phone = _field(fields, "phone")
-    if phone and not _PHONE_RE.match(phone):
+    if phone and not PHONE_RE.match(phone):
         errors.add("phone", "error.bad_phone", value=phone)
     nationality = _field(fields, "nationality") or ("CN" if id_type == "resident_id" else "")
     if nationality.casefold() in _CHINA:
@@ -222,7 +222,7 @@ def quarantine_days_for(point: Point | None, category: str) -> int:
     return DEFAULT_QUARANTINE_DAYS.get(category, 14)
 
 
-def _int(errors: Collector, name: str, raw: str, low: int, high: int) -> int | None:
+def int_in_range(errors: Collector, name: str, raw: str, low: int, high: int) -> int | None:
     try:
         value = int(raw.strip())
     except ValueError:
@@ -252,7 +252,7 @@ def arrival_from_fields(
     raw_days = _field(fields, "quarantine_days")
     days: int | None
     if raw_days:
-        days = _int(errors, "quarantine_days", raw_days, 0, MAX_QUARANTINE_DAYS)
+        days = int_in_range(errors, "quarantine_days", raw_days, 0, MAX_QUARANTINE_DAYS)
     else:
         days = quarantine_days_for(point, category or "other")
     errors.raise_if_any()
@@ -408,7 +408,7 @@ def action_time(incident: Incident, at: str, now: datetime | None = None) -> str
 def extension_days(raw: str, stay: Stay) -> int:
     """Days to add (or, negative, to take off) a stay's quarantine, checked."""
     errors = Collector()
-    days = _int(errors, "days", raw, -MAX_QUARANTINE_DAYS, MAX_QUARANTINE_DAYS)
+    days = int_in_range(errors, "days", raw, -MAX_QUARANTINE_DAYS, MAX_QUARANTINE_DAYS)
     if days == 0:
         errors.add("days", "error.zero_days")
     errors.raise_if_any()

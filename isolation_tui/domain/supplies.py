@@ -196,8 +196,10 @@ def handover_rows(levels: Iterable[Level]) -> list[dict[str, Any]]:
     ]
 
 
-def alert(levels: Iterable[Level], with_point: bool) -> str:
-    """One line naming what runs short (empty when nothing does), for the top bar."""
+def alert(levels: Iterable[Level], with_point: bool) -> list[str]:
+    """Ways to name what runs short, for the top bar (none when nothing does), the
+    longest first: every flag, then fewer whole flags and how many more, then only
+    how many. The bar shows the longest that fits, so no flag is cut mid-word."""
     parts = [
         t(
             "supply.alert_item_at" if with_point else "supply.alert_item",
@@ -207,7 +209,12 @@ def alert(levels: Iterable[Level], with_point: bool) -> str:
         )
         for level in levels
     ]
-    return t("supply.alert", items=", ".join(parts)) if parts else ""
+    fewer = [
+        ", ".join(parts[:shown]) + t("supply.alert_more", count=len(parts) - shown)
+        for shown in range(len(parts) - 1, 0, -1)
+    ]
+    said = [t("supply.alert", items=items) for items in (", ".join(parts), *fewer)]
+    return [*said, t("supply.alert_count", count=len(parts))] if parts else []
 
 
 def quantity(errors: Collector, fields: Mapping[str, Any], name: str, low: int = 1) -> int:

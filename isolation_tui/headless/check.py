@@ -1,13 +1,17 @@
 """``check``: the files are whole and the records keep every rule.
 
 Opening the store already verifies every checksum and the journal's sequence; this
-adds the domain invariants, so a problem that slipped in any way is reported.
+adds the domain invariants, so a problem that slipped in any way is reported. By
+default the rules are checked over the live set (what is not sealed), each record a
+live one refers to looked up in sealed history too, and sealed segments are checked
+to be whole; ``--all`` checks every rule over all history and counts each segment's
+records again against its header.
 """
 
 from __future__ import annotations
 
 from collections import Counter as Tally
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date
 from typing import Any
 
@@ -20,14 +24,19 @@ from ..domain.records import is_live, person_key, release_due, usable_beds
 from ..i18n import t
 from ..storage.backend import Location
 from ..storage.errors import StoreError
+from ..storage.index import MARKS
 from ..storage.repository import Store, open_store
+from ..storage.sealing import tally
+from ..storage.staff import overlaps
 from ..storage.tables import (
     AUDIT,
     CHECKS,
     DISCHARGES,
+    DUTY,
     HANDOVERS,
     INCIDENTS,
     POINTS,
+    STAFF,
     STAYS,
     SUPPLIES,
     SUPPLY_ITEMS,
@@ -35,16 +44,62 @@ from ..storage.tables import (
 )
 from .reports import click_echo_err, say
 
+Rows = Mapping[str, dict[str, Any]]
 
-def problems(store: Store, today: date | None = None) -> Iterator[str]:
-    """Every broken invariant, as a sentence naming the record and the field."""
+
+class _Walked(Mapping[str, dict[str, Any]]):
+    """A table as the default check walks it: the live set's records, and any
+    record looked up (one a live record refers to) in sealed history too."""
+
+    def __init__(self, store: Store, table: str) -> None:
+        self._store, self._table = store, table
+        self._rows = store.live_rows(table)
+
+    def __getitem__(self, key: str) -> dict[str, Any]:
+        doc = self._rows.get(key)
+        if doc is None and key.isdigit():
+            doc = self._store.get(self._table, int(key))
+        if doc is None:
+            raise KeyError(key)
+        return doc
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
+def _created(audit: Rows) -> set[tuple[str, int]]:
+    return {(a["table"], a["record"]) for a in audit.values() if a["action"] == "create"}
+
+
+class _Created:
+    """The records whose creation is audited: the live set's, and all history's
+    when a live record's is not there (one sealed, then changed: it was sealed)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._found = _created(store.live_rows(AUDIT))
+        self._all = False
+
+    def __contains__(self, record: tuple[str, int]) -> bool:
+        if record not in self._found and not self._all:
+            self._found, self._all = _created(self._store.rows(AUDIT)), True
+        return record in self._found
+
+
+def problems(store: Store, today: date | None = None, *, everything: bool = False) -> Iterator[str]:
+    """Every broken invariant, as a sentence naming the record and the field: over
+    the live set, or with ``everything`` over all history."""
+    rows: Callable[[str], Rows] = store.rows if everything else lambda t: _Walked(store, t)
     points = store.points()
-    stays = store.rows(STAYS)
-    discharges = store.rows(DISCHARGES)
-    incidents = store.rows(INCIDENTS)
-    created = {
-        (a["table"], a["record"]) for a in store.rows(AUDIT).values() if a["action"] == "create"
-    }
+    stays = rows(STAYS)
+    discharges = rows(DISCHARGES)
+    incidents = rows(INCIDENTS)
+    created: set[tuple[str, int]] | _Created = (
+        _created(store.rows(AUDIT)) if everything else _Created(store)
+    )
 
     for table in (
         POINTS,
@@ -56,8 +111,10 @@ def problems(store: Store, today: date | None = None) -> Iterator[str]:
         HANDOVERS,
         SUPPLIES,
         SUPPLY_ITEMS,
+        STAFF,
+        DUTY,
     ):
-        for key in store.rows(table):
+        for key in rows(table):
             if (table, int(key)) not in created:
                 yield t("check.no_audit", table=_table(table), id=key)
 
@@ -133,8 +190,22 @@ def problems(store: Store, today: date | None = None) -> Iterator[str]:
             # A draft about an arrival voided as a mistake would count as waiting.
             yield t("check.draft_of_voided", id=key)
 
-    yield from _health_problems(store, stays, discharges)
-    yield from _supply_problems(store.rows(SUPPLIES))
+    yield from _health_problems(store, rows, stays, discharges)
+    # Supplies are never sealed: the live set has every movement.
+    yield from _supply_problems(rows(SUPPLIES))
+
+    for segment in store.db.storage.sealed_segments() if everything else ():
+        # The counters kept in a segment's header must be what its documents count.
+        held = segment.body or {}
+        counts = {table: len(rows) for table, rows in held.items()}
+        if segment.header.get("counts") != counts or segment.header.get("tally") != tally(
+            held, MARKS
+        ):
+            yield t("check.segment_counters", path=segment.path)
+
+    for staff_id, first, second in overlaps(store):
+        name = (store.staff.staff(staff_id) or {}).get("name", "")
+        yield t("check.duty_overlap", first=first, second=second, staff=staff_id, name=name)
 
     for code, figures in store.counters(today).items():
         if figures.received != figures.in_isolation + figures.discharged:
@@ -164,7 +235,7 @@ def _stay_broken(key: str, field: str, value: object) -> str:
 
 
 def _stay_problems(
-    key: str, stay: dict[str, Any], points: dict[str, Any], discharges: dict[str, Any]
+    key: str, stay: dict[str, Any], points: Mapping[str, Any], discharges: Rows
 ) -> Iterator[str]:
     if stay["point"] not in points:
         yield _stay_broken(key, "point", stay["point"])
@@ -184,10 +255,10 @@ def _stay_problems(
 
 
 def _health_problems(
-    store: Store, stays: dict[str, Any], discharges: dict[str, Any]
+    store: Store, rows: Callable[[str], Rows], stays: Rows, discharges: Rows
 ) -> Iterator[str]:
     rounds: Tally[tuple[int, str, str]] = Tally()
-    for key, check in store.rows(CHECKS).items():
+    for key, check in rows(CHECKS).items():
         stay = stays.get(str(check["stay"]))
         if stay is None:
             yield _broken(CHECKS, key, "stay", check["stay"])
@@ -205,7 +276,7 @@ def _health_problems(
                 round=ROUND.label(round_name),
                 count=count,
             )
-    for key, test in store.rows(TESTS).items():
+    for key, test in rows(TESTS).items():
         if str(test["stay"]) not in stays:
             yield _broken(TESTS, key, "stay", test["stay"])
     for key, stay in stays.items():
@@ -266,14 +337,24 @@ def _supply_problems(movements: dict[str, Any]) -> Iterator[str]:
             )
 
 
-def run_check(db_path: Location) -> int:
+def stored_records(store: Store) -> int:
+    """How many documents the store holds, sealed history counted by its headers."""
+    storage = store.db.storage
+    headers, replaced = storage.sealed_outside()
+    live = sum(len(rows) for rows in storage.live_tables().values())
+    sealed = sum(sum(header["counts"].values()) for header in headers)
+    # A sealed document replaced since is in the live set, or removed.
+    return live + sealed - sum(len(rows) for rows in replaced.values())
+
+
+def run_check(db_path: Location, *, everything: bool = False) -> int:
     try:
         store = open_store(db_path, read_only=True)
+        found = store.db.storage.file_problems() + list(problems(store, everything=everything))
     except StoreError as exc:
         click_echo_err(t("check.unreadable", error=str(exc)))
         return 1
-    found = store.db.storage.file_problems() + list(problems(store))
-    records = sum(len(rows) for rows in store.db.storage.tables().values())
+    records = stored_records(store)
     if found:
         for problem in found:
             click_echo_err(problem)

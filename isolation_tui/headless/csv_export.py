@@ -27,16 +27,18 @@ from typing import IO, Any
 import orjson
 
 from ..domain.display import for_terminal, for_terminal_deep
+from ..domain.errors import FieldError
 from ..domain.health import ROUND, incident_summary
 from ..domain.identity import audit_identity, who_label
 from ..domain.records import Voided, is_live
+from ..domain.staff import parse_month
 from ..i18n import t
 from ..storage.backend import Location
 from ..storage.repository import Store, open_store
 from ..storage.stays import ARRIVAL_FIELDS, stay_fields
 from ..storage.tables import AUDIT, CHECKS, DISCHARGES, INCIDENTS, STAYS, SUPPLIES, TESTS
 
-KINDS = ("arrivals", "discharges", "incidents", "checks", "tests", "supplies", "audit")
+KINDS = ("arrivals", "discharges", "incidents", "checks", "tests", "supplies", "audit", "duty")
 FILE_MODE = 0o600
 # An export named like one already there gets -2, -3…; past this many, something is wrong.
 NEW_NAME_TRIES = 1000
@@ -442,9 +444,30 @@ def _tell(message: str) -> None:
     print(for_terminal(message), file=sys.stderr)
 
 
-def run_export(kind: str, db_path: Location, *, fmt: str = "csv", out: Path | None = None) -> int:
-    """The ``export`` command: 0 when written, 1 when the file cannot be written."""
-    if kind not in EXPORTS:
+def run_export(
+    kind: str,
+    db_path: Location,
+    *,
+    fmt: str = "csv",
+    out: Path | None = None,
+    month: str = "",
+) -> int:
+    """The ``export`` command: 0 when written, 1 when the file cannot be written (or
+    the month is not one), 2 when ``duty`` has no month."""
+    exports = EXPORTS
+    if kind == "duty":
+        from .duty_export import DUTY_COLUMNS, duty_rows
+
+        if not month:
+            _tell(t("export.duty_needs_month"))
+            return 2
+        try:
+            wanted = parse_month(month)
+        except FieldError as exc:
+            _tell(f"--month: {exc.message}")
+            return 1
+        exports = {**EXPORTS, kind: (DUTY_COLUMNS, lambda store: duty_rows(store, wanted))}
+    if kind not in exports:
         _tell(t("export.unknown_kind", kind=kind, kinds=", ".join(KINDS)))
         return 2
     if fmt == "xlsx" and out is None:
@@ -453,7 +476,7 @@ def run_export(kind: str, db_path: Location, *, fmt: str = "csv", out: Path | No
     if out is not None and _is_database_file(out, db_path):
         _tell(t("export.would_overwrite_db", file=out))
         return 1
-    columns, build = EXPORTS[kind]
+    columns, build = exports[kind]
     store = open_store(db_path, read_only=True)
     try:
         return _export(kind, fmt, out, columns, build(store))

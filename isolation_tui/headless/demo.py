@@ -49,6 +49,7 @@ from ..storage.engine import put_in_place
 from ..storage.repository import Store, open_store
 from .demo_people import Event
 from .demo_plan import Plan, make_plan, only_points
+from .demo_staff import with_staff
 from .demo_timeline import timeline
 from .demo_writer import DemoClock, Writer
 
@@ -157,7 +158,7 @@ def run_demo(
         plan = only_points(plan, points)
 
     console = Console()
-    events = timeline(plan, now)
+    events = with_staff(timeline(plan, now), plan, now)
     # The points were set up the day before the first bus came.
     clock = DemoClock(events[0][0] - timedelta(days=1))
     # Months of history written by the account, as it would have been: not by the

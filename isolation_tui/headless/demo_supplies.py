@@ -15,7 +15,7 @@ through the store's rules at its own time, as supervisors would have typed it.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -23,6 +23,7 @@ from ..domain.supplies import ITEM
 from ..domain.timeparse import format_time
 from .demo_people import Batch, Event, PersonPlan
 from .demo_plan import Plan
+from .demo_points import PointSpec
 
 # Per day: a base for the staff, plus so much per person in isolation.
 USE: dict[str, tuple[float, float]] = {
@@ -51,6 +52,7 @@ DONATED = 1000
 DONOR = "丹东市红十字会"
 TRANSFER_NOTE = "市指挥部调拨，缓解防护服短缺"
 SHIFT_ENDS = (time(7, 55), time(19, 55))
+SUITS_ARRIVE = time(11, 0)  # the morning the 500 suits are sent on
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ def _plan(plan: Plan, now: datetime) -> Iterator[tuple[datetime, SupplyMove]]:
     if not codes or not plan.events:
         return
     border = [spec.code for spec in plan.specs if spec.border]
-    county = [spec.code for spec in plan.specs if not spec.border][:2]
+    county = shortage_points(plan.specs)
     book = _Book(codes, now)
     setup = plan.events[0][0] - timedelta(days=1)
     today = now.date()
@@ -133,15 +135,20 @@ def _people_by_day(
     return found
 
 
-def suit_shortage(plan: Plan, now: datetime) -> tuple[date, date]:
-    """The days the first two county points went without suit deliveries, and the
-    day the 500 suits came (for the other stories told at the same points)."""
+def shortage_points(specs: Sequence[PointSpec]) -> list[str]:
+    """The first two county points, where suits ran short."""
+    return [spec.code for spec in specs if not spec.border][:2]
+
+
+def suit_shortage(plan: Plan, now: datetime) -> tuple[date, datetime]:
+    """The first day the shortage points went without suit deliveries, and the moment
+    the 500 suits came: the one account of the episode that the other stories told
+    at the same points (the staff's long stretches) follow."""
     codes = [spec.code for spec in plan.specs]
-    county = [spec.code for spec in plan.specs if not spec.border][:2]
     setup = plan.events[0][0] - timedelta(days=1)
     people_on = _people_by_day(plan.events, codes, setup.date(), now.date())
-    start = _shortage_start(people_on, county, now.date())
-    return start, start + timedelta(days=SHORTAGE_DAYS)
+    start = _shortage_start(people_on, shortage_points(plan.specs), now.date())
+    return start, datetime.combine(start + timedelta(days=SHORTAGE_DAYS), SUITS_ARRIVE)
 
 
 def _shortage_start(people_on: dict[str, dict[date, int]], county: list[str], today: date) -> date:
@@ -179,7 +186,7 @@ def _suits_sent(
             sender,
             "protective_suit",
             quantity,
-            datetime.combine(day, time(11, 0)),
+            datetime.combine(day, SUITS_ARRIVE),
             other_point=code,
             notes=TRANSFER_NOTE,
         )

@@ -14,6 +14,7 @@ from ..storage.tables import INCIDENTS
 from .demo_data import REGION_NAMES
 from .demo_people import Batch, IncidentPlan, PersonPlan
 from .demo_plan import Plan
+from .demo_staff import StaffEvent
 from .demo_supplies import SupplyMove
 from .demo_timeline import Action, Check, Dismissal, Result
 
@@ -55,7 +56,9 @@ class Writer:
 
     def write(self, at: datetime, what: Any) -> None:
         self.clock.now = at
-        if isinstance(what, Batch):
+        if isinstance(what, StaffEvent):
+            what.apply(self.store)
+        elif isinstance(what, Batch):
             for person in what.people:
                 self.arrive(person)
         elif isinstance(what, PersonPlan):

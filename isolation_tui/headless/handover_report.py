@@ -19,7 +19,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..domain.codes import CATEGORY, DISCHARGE_KIND, INCIDENT_KIND, SEVERITY
+from ..domain.codes import CATEGORY, DISCHARGE_KIND, INCIDENT_KIND, SEVERITY, STAFF_ROLE
 from ..domain.counters import FIGURES
 from ..domain.display import for_terminal, markdown_line, markdown_lines
 from ..domain.health import CHECK_STATUS, ROUND, incident_summary
@@ -70,7 +70,10 @@ def _lines(summary: dict[str, Any]) -> Iterator[tuple[str, list[str]]]:
         ],
     )
     yield (
-        t("handover.incidents_opened", count=len(summary["incidents_opened"])),
+        t(
+            "handover.incidents_opened",
+            count=sum(not i.get("voided") for i in summary["incidents_opened"]),
+        ),
         [_incident_line(i) for i in summary["incidents_opened"]],
     )
     yield (
@@ -125,11 +128,29 @@ def _lines(summary: dict[str, Any]) -> Iterator[tuple[str, list[str]]]:
         t("handover.todo_blocked", count=len(summary["blocked_rooms"])),
         [t("ui.list_separator").join(summary["blocked_rooms"])] if summary["blocked_rooms"] else [],
     )
+    if "on_duty" in summary:  # handovers signed before staff were kept have none
+        yield _duty_section(summary["on_duty"]["people"], summary["point"] is None)
     supplies = summary.get("supplies", [])
     yield (
         t("handover.supplies", count=sum(1 for s in supplies if s["short"])),
         [_supply_line(s, summary["point"] is None) for s in supplies],
     )
+
+
+def _duty_section(people: list[dict[str, Any]], all_points: bool) -> tuple[str, list[str]]:
+    """Who is on duty since when, each one over the limit flagged."""
+    over = sum(1 for person in people if person["over"])
+    lines = []
+    for person in people:
+        where = f"{person['point']} " if all_points else ""
+        line = (
+            f"{where}#{person['staff']} {person['name']} {STAFF_ROLE.label(person['role'])} "
+            + t("handover.duty_since", since=person["since"][5:], hours=f"{person['hours']:.1f}")
+        )
+        if person["over"]:
+            line += " ⚠ " + t("handover.duty_over", limit=person["limit"])
+        lines.append(line)
+    return t("handover.on_duty", count=len(people), over=over), lines
 
 
 def _supply_line(level: dict[str, Any], with_point: bool) -> str:
@@ -157,6 +178,8 @@ def _incident_line(incident: dict[str, Any]) -> str:
         line += " · " + " · ".join(
             t(f"handover.step_{s['action']}", at=s["at"][5:], text=s["text"]) for s in steps
         )
+    if incident.get("voided"):
+        line += f" ({t('ui.status_voided')})"
     return line
 
 

@@ -26,7 +26,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from ..domain.codes import CATEGORY, DISCHARGE_KIND, INCIDENT_KIND, INCIDENT_STATUS
+from ..domain.codes import CATEGORY, DISCHARGE_KIND, INCIDENT_KIND, INCIDENT_STATUS, STAFF_ROLE
 from ..domain.health import incident_summary
 from ..domain.supplies import item_label, unit_label
 from ..i18n import t
@@ -133,6 +133,7 @@ HANDOVER_SHEETS: dict[str, tuple[str, ...]] = {
     "discharges": ("stay", "name", "room", "at", "kind", "destination", "override", "voided"),
     # The export's incident columns from kind to resolution, after the list and time.
     "incidents": ("section", "id", "at", *INCIDENT_COLUMNS[_KIND : _RESOLUTION + 1]),
+    "on_duty": ("point", "staff", "name", "role", "started_at", "hours", "over_limit"),
     "supplies": ("point", "item", "unit", "stock", "daily_use", "days_left", "threshold", "flag"),
 }
 # The incident lists of the report, in its order: (summary key, section).
@@ -170,10 +171,19 @@ def handover_sheets(summary: dict[str, Any]) -> list[Sheet]:
             "section": t(f"handover.section.{section}"),
             "summary": incident_summary(i),
             "kind": INCIDENT_KIND.label(i["kind"]),
-            "status": INCIDENT_STATUS.label(i["status"]),
+            "status": voided if i.get("voided") else INCIDENT_STATUS.label(i["status"]),
         }
         for key, section in _INCIDENT_LISTS
         for i in summary.get(key, [])
+    ]
+    on_duty = [
+        {
+            **person,
+            "role": STAFF_ROLE.label(person["role"]),
+            "started_at": person["since"],
+            "over_limit": t("handover.duty_over", limit=person["limit"]) if person["over"] else "",
+        }
+        for person in summary.get("on_duty", {}).get("people", [])
     ]
     supplies = [
         {
@@ -188,6 +198,7 @@ def handover_sheets(summary: dict[str, Any]) -> list[Sheet]:
         "arrivals": arrivals,
         "discharges": discharges,
         "incidents": incidents,
+        "on_duty": on_duty,
         "supplies": supplies,
     }
     return [

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from textual.screen import Screen
+
 from ..domain.codes import CodeSet
 from ..domain.errors import FieldError
 from ..headless.handover_report import FORMATS, export, handed_over
@@ -44,6 +46,15 @@ def whose(store: Store, table: str, record_id: int) -> str:
     stay = store.get(STAYS, stay_id) or {}
     name = stay.get("person", {}).get("name", "")
     return t("ui.whose", name=name, stay=stay_id, room=stay.get("room", ""))
+
+
+def refused_as_voided(screen: Screen[Any], store: Store, table: str, record_id: int) -> bool:
+    """Say at once that a record is already voided (by whom, when, why), instead of
+    opening a form that could only fail."""
+    refused = store.stays.already_voided(table, record_id)
+    if refused is not None:
+        screen.notify(refused.message, severity="error", markup=False)
+    return refused is not None
 
 
 def void_screen(store: Store, mode: str, table: str, record_id: int) -> PromptFormScreen:

@@ -19,7 +19,7 @@ from ..i18n import t
 from ..storage.tables import STAYS
 from ..widgets.form import TextField
 from ..widgets.record_table import NewestFirst, RecordTable, cell
-from .actions import extend_screen, void_screen
+from .actions import extend_screen, refused_as_voided, void_screen
 from .arrival_form import ArrivalFormScreen
 from .base import MainScreen
 from .rounds import RoundScreen
@@ -175,7 +175,7 @@ class ArrivalsScreen(MainScreen):
         """An arrival entered by mistake: voided with a reason, kept in the history,
         counted nowhere."""
         stay_id = self._selected()
-        if stay_id is not None:
+        if stay_id is not None and not refused_as_voided(self, self.store, STAYS, stay_id):
             await self.open_form(lambda: void_screen(self.store, self.mode_name, STAYS, stay_id))
 
     async def action_round(self) -> None:

@@ -77,8 +77,14 @@ class DischargeFormScreen(FormScreen):
         return {"kind": "released_home", "discharged_at": t("ui.now"), "negative_test": negative}
 
     def follow(self, name: str, value: str) -> None:
-        """The hold is about going home: another kind has neither it nor an override."""
-        if name != "kind" or not self.block:
+        """The hold is about going home: another kind has neither it nor an override.
+        The errors a save found were about the kind then chosen: a new kind clears
+        them (the next save checks its own rules)."""
+        if name != "kind":
+            return
+        self.form.clear_errors()
+        self._status("")
+        if not self.block:
             return
         home = value == "released_home"
         self.query_one("#release-held").display = home

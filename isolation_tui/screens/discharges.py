@@ -17,7 +17,7 @@ from ..domain.timeparse import list_moment, short_time
 from ..i18n import t
 from ..storage.tables import DISCHARGES, STAYS
 from ..widgets.record_table import NewestFirst, RecordTable, cell
-from .actions import void_screen
+from .actions import refused_as_voided, void_screen
 from .base import MainScreen
 from .discharge_form import DischargeFormScreen
 
@@ -112,7 +112,9 @@ class DischargesScreen(MainScreen):
 
     async def action_void(self) -> None:
         discharge_id = self._selected("#done-table")
-        if discharge_id is not None:
+        if discharge_id is not None and not refused_as_voided(
+            self, self.store, DISCHARGES, discharge_id
+        ):
             await self.open_form(
                 lambda: void_screen(self.store, self.mode_name, DISCHARGES, discharge_id)
             )

@@ -12,7 +12,7 @@ from textual.widgets import Static, TextArea
 
 from ..headless.handover_report import renderable
 from ..i18n import t
-from ..storage.tables import HANDOVERS
+from ..storage.tables import DUTY, HANDOVERS, STAFF
 from ..widgets.form import FieldSpec
 from .actions import acknowledge_screen, export_screen
 from .base import MainScreen
@@ -22,7 +22,9 @@ from .prompt_form import PromptFormScreen
 
 class HandoverScreen(MainScreen):
     mode_name = "handover"
-    watched_tables = frozenset({"stays", "discharges", "incidents", HANDOVERS, "points"})
+    watched_tables = frozenset(
+        {"stays", "discharges", "incidents", HANDOVERS, "points", STAFF, DUTY}
+    )
     PALETTE = (
         ("ui.key_sign", "ui.help_sign", "sign"),
         ("ui.key_acknowledge", "ui.help_acknowledge", "acknowledge"),
@@ -78,6 +80,8 @@ class HandoverScreen(MainScreen):
             handover_id = self.store.handovers.sign(summary, self.notes, values["outgoing"])
             self.since = ""
             self.query_one("#notes", TextArea).clear()
+            # Signed: what comes next is the report's (history, export), not more notes.
+            self.focus_first()
             return t("ui.saved_sign", id=handover_id)
 
         title = t("ui.title_sign", start=summary["start"], end=summary["end"])

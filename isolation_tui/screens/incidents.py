@@ -23,7 +23,7 @@ from ..storage.errors import StoreError
 from ..storage.tables import INCIDENTS, STAYS
 from ..widgets.form import FieldSpec
 from ..widgets.record_table import RecordTable, cell, widest
-from .actions import REASON
+from .actions import REASON, refused_as_voided
 from .base import MainScreen, Outcome
 from .incident_form import IncidentFormScreen
 from .prompt_form import PromptFormScreen
@@ -212,6 +212,8 @@ class IncidentsScreen(MainScreen):
         incident_id = self._selected()
         incident = self.store.get(INCIDENTS, incident_id) if incident_id else None
         if incident_id is None or incident is None:
+            return
+        if refused_as_voided(self, self.store, INCIDENTS, incident_id):
             return
 
         def save(values: dict[str, str]) -> str:

@@ -13,8 +13,9 @@ from ..domain.activity import describe
 from ..domain.codes import INCIDENT_KIND
 from ..domain.counters import ALL, Counters
 from ..domain.health import incident_summary
+from ..domain.staff import hours_between
 from ..i18n import t
-from ..storage.tables import AUDIT, CHECKS, INCIDENTS, POINTS, STAYS, TESTS
+from ..storage.tables import AUDIT, CHECKS, DUTY, INCIDENTS, POINTS, STAFF, STAYS, TESTS
 from ..widgets.record_table import RecordTable, cell
 from .base import MainScreen
 from .supply_overview import SupplyOverviewScreen
@@ -40,7 +41,9 @@ def counter_cells(code: str, name: str, c: Counters) -> list[Text]:
 
 class OverviewScreen(MainScreen):
     mode_name = "overview"
-    watched_tables = frozenset({POINTS, STAYS, INCIDENTS, "discharges", AUDIT, CHECKS, TESTS})
+    watched_tables = frozenset(
+        {POINTS, STAYS, INCIDENTS, "discharges", AUDIT, CHECKS, TESTS, STAFF, DUTY}
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "choose_point", "ui.key_choose_point"),
         Binding("s", "supplies", "ui.key_supplies_view"),
@@ -100,7 +103,8 @@ class OverviewScreen(MainScreen):
                 overdue.append(stay)
         incidents = [
             i
-            for i in self.store.rows(INCIDENTS).values()
+            # Open incidents are never sealed: the live set has them all.
+            for i in self.store.live_rows(INCIDENTS).values()
             if i["point"] == code and i["status"] == "open" and not i.get("voided")
         ]
         incidents.sort(key=lambda i: (-i["severity"], i["occurred_at"]))
@@ -128,11 +132,32 @@ class OverviewScreen(MainScreen):
             )
             + "\n"
         )
+        panel.append(self._duty_line(code) + "\n")
         panel.append(t("ui.panel_activity") + "\n")
         for entry in self.store.recent_audit(code, ACTIVITY_LINES):
             record = self.store.get(entry["table"], entry["record"])
             panel.append(f"  {describe(entry, record)}\n")
         return panel
+
+    def _duty_line(self, code: str) -> str:
+        """Who is on duty here, the longest first, each flagged over the limit; and
+        the points where someone is on duty too long."""
+        now = self.store.clock()
+        book = self.store.staff
+        people = []
+        for duty in book.on_duty(code):
+            doc = book.staff(duty.staff) or {}
+            flag = " ⚠" if book.over_limit(duty, now) else ""
+            people.append(f"{doc.get('name', '')} {hours_between(duty.start, now):.1f}h{flag}")
+        line = t("ui.panel_duty", count=len(people)) + " " + "、".join(people)
+        elsewhere = [
+            f"{point} {c.over_limit}"
+            for point, c in self.iso_app.counters.items()
+            if point not in (ALL, code) and c.over_limit
+        ]
+        if elsewhere:
+            line += " · " + t("ui.panel_duty_elsewhere", points="、".join(elsewhere))
+        return line
 
     async def action_supplies(self) -> None:
         await self.open_form(SupplyOverviewScreen, writes=False)

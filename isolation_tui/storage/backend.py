@@ -27,6 +27,7 @@ from ..i18n import t
 from .errors import StoreError, StoreWriteFailed
 from .files import describe_os_error, write_new_file
 from .journal import encode_snapshot
+from .segments import Segment
 
 Doc = dict[str, Any]
 Tables = dict[str, dict[str, Doc]]
@@ -167,7 +168,25 @@ class Backend(Storage):
 
     @abstractmethod
     def tables(self) -> Tables:
-        """The live state, ``{table: {str(id): doc}}``: read it, never change it."""
+        """Every document, ``{table: {str(id): doc}}`` (sealed history read in first
+        where it is kept apart): read it, never change it."""
+
+    @abstractmethod
+    def live_tables(self) -> Tables:
+        """The documents in memory now, read only: the live set, without the sealed
+        history a backend may keep outside memory until :meth:`tables` (or a change
+        to a sealed document) asks for it; all of them where there is none."""
+
+    @abstractmethod
+    def document(self, table: str, key: str) -> Doc | None:
+        """One document, from the live set, or from sealed history (read in then)."""
+
+    @abstractmethod
+    def sealed_outside(self) -> tuple[list[dict[str, Any]], Tables]:
+        """What counting needs of the sealed history not in memory: the headers of
+        its sealed units (``header`` of :meth:`seal`), and the documents among them
+        replaced since, as sealed (their counts are no longer the header's); none
+        once the history is in memory."""
 
     @abstractmethod
     def max_id(self, table: str) -> int:
@@ -232,6 +251,26 @@ class Backend(Storage):
         """Fold the history of commits into the stored state (also done automatically)."""
 
     @abstractmethod
+    def seal(
+        self, name: str, keys: dict[str, list[str]], header: Callable[[Tables], dict[str, Any]]
+    ) -> tuple[str, int] | None:
+        """Set finished history apart, beside the writers, never inside a save: the
+        documents ``keys`` names (``{table: [id, …]}``, chosen by the repository:
+        they change no more) become one sealed unit called ``name``, with
+        ``header(documents)`` (counters over exactly those it holds) kept beside
+        them. What every session reads stays the same. The file store moves them
+        into an immutable, checksummed segment (see ``segments``) and returns its
+        name and how many documents it holds; a store whose history is rows read by
+        query (PostgreSQL) has nothing to move and returns None, as does a seal with
+        nothing left to seal, or refused because others changed one of those
+        documents meanwhile."""
+
+    @abstractmethod
+    def sealed_segments(self) -> Iterator[Segment]:
+        """Each sealed unit of history with its header and its documents, read now
+        (``check`` counts them again); none where history is rows (PostgreSQL)."""
+
+    @abstractmethod
     def restore(self, tables: Tables, max_ids: dict[str, int], seq: int) -> None:
         """Make a new, empty store hold ``tables`` as of transaction ``seq`` (a
         recovery, or a copy from another store). Refused on a store with data."""
@@ -288,6 +327,15 @@ class MemoryBackend(Backend):
 
     def max_id(self, table: str) -> int:
         return self._max_ids.get(table, 0)
+
+    def live_tables(self) -> Tables:
+        return self._tables
+
+    def document(self, table: str, key: str) -> Doc | None:
+        return self._tables.get(table, {}).get(key)
+
+    def sealed_outside(self) -> tuple[list[dict[str, Any]], Tables]:
+        return [], {}
 
     def add_listener(self, callback: Callable[[Changes], None]) -> None:
         """Call ``callback(changes)`` whenever the data in memory changes: a document
@@ -503,6 +551,7 @@ def remove_store(location: Location, *, with_lock: bool = False) -> None:
             clear(location)
         return
     from .paths import database_files
+    from .segments import segment_files
 
-    for path in database_files(location)[: 3 if with_lock else 2]:
+    for path in [*database_files(location)[: 3 if with_lock else 2], *segment_files(location)]:
         path.unlink(missing_ok=True)

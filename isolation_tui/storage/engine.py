@@ -78,6 +78,17 @@ from .journal import (
     snapshot_parts,
     snapshot_payload,
 )
+from .segments import (
+    Listed,
+    Segment,
+    encode_segment,
+    head_of,
+    listed_segments,
+    merge_sealed,
+    read_segment,
+    sealed_tag,
+    segment_path,
+)
 
 SCHEMA_VERSION = 1
 COMPACT_MIN_BYTES = 4 * 1024 * 1024
@@ -137,6 +148,9 @@ class _Aside:
     path: Path
     size: int
     fd: int
+    # The sealed segments the snapshot lists: it is put in place only while they
+    # are still the database's (a seal meanwhile makes it out of date).
+    sealed: str = ""
     placed: bool = False
 
     def discard(self) -> None:
@@ -165,6 +179,8 @@ class JournalStorage(MemoryBackend):
         self.path = Path(path)
         self.journal_path = self.path.with_name(self.path.name + "-journal")
         self.lock_path = self.path.with_name(self.path.name + "-lock")
+        # What a segment's temp file is named after (it is renamed to its own name).
+        self._segment_temp = self.path.with_name(self.path.name + "-sealed")
         self.read_only = read_only
         self.who = who
         self._tables: Tables = {}
@@ -192,6 +208,20 @@ class JournalStorage(MemoryBackend):
         self._reset_at: dict[str, int] = {}
         self._reloaded_at = 0
         self._held: _Transaction | None = None
+        # Sealed history (see ``segments``). Until something asks for it, memory
+        # holds the live set only: the snapshot's documents, the segments' headers
+        # and the sealed documents replaced since (``_replaced``, their versions as
+        # sealed). Once read in (``_history_in``), ``_sealed`` holds the documents
+        # as the segments have them, by identity: a snapshot leaves out every one
+        # not changed since. ``_sealed_max``: the highest id each table sealed.
+        self._sealed: Tables = {}
+        self._segments: list[Listed] = []
+        self._headers: list[dict[str, Any]] = []
+        self._replaced: Tables = {}
+        self._history_in = True
+        self._sealed_max: dict[str, int] = {}
+        self._sealed_tag = ""
+        self._journal_sealed = ""
         if lstat_or_none(self.path) is None:
             if not create or read_only:
                 raise StoreMissing(t("store.missing", path=self.path))
@@ -307,11 +337,26 @@ class JournalStorage(MemoryBackend):
         tables = body.get("tables")
         if not isinstance(tables, dict):
             raise StoreCorrupt(f"{self.path}: snapshot has no tables")
+        db_id = str(body.get("db_id", ""))
+        segments = listed_segments(body, str(self.path))
+        # Only the headers: sealed documents are read when something asks for them.
+        headers = [read_segment(self.path, db_id, one, body=False).header for one in segments]
+        replaced = body.get("replaced", {})
+        if not isinstance(replaced, dict):
+            raise StoreCorrupt(f"{self.path}: snapshot lists its sealed history wrongly")
         with self._mutex:
             self._close_journal()
             self._schema_version = version
-            self._db_id = str(body.get("db_id", ""))
+            self._db_id = db_id
             self._tables = tables
+            self._sealed, self._segments = {}, segments
+            self._headers, self._replaced = headers, replaced
+            self._history_in = not segments
+            self._sealed_max = {}
+            for header in headers:
+                for table, number in header.get("ids", {}).items():
+                    self._sealed_max[table] = max(self._sealed_max.get(table, 0), number)
+            self._sealed_tag = sealed_tag(segments)
             self._seq = int(body.get("seq", 0))
             self._max_ids = {k: int(v) for k, v in body.get("max_ids", {}).items()}
             self._snapshot_size = len(raw)
@@ -375,7 +420,7 @@ class JournalStorage(MemoryBackend):
             os.close(fd)
             raise StoreCorrupt(f"{self.journal_path}: journal header is incomplete")
         first = header[0] + b"\n"
-        base, db_id = parse_journal_header(first, str(self.journal_path))
+        base, db_id, sealed = parse_journal_header(first, str(self.journal_path))
         if db_id != self._db_id:
             os.close(fd)
             raise _Mismatch(
@@ -397,6 +442,7 @@ class JournalStorage(MemoryBackend):
             )
         self._journal_fd = fd
         self._journal_ino = os.fstat(fd).st_ino
+        self._journal_sealed = sealed
         self._journal_offset = len(first)
         self._journal_last = base
         return True
@@ -420,7 +466,9 @@ class JournalStorage(MemoryBackend):
             opened = self._open_journal()
         except _Mismatch:
             opened = False
-        if not opened:
+        if not opened or self._journal_sealed != self._sealed_tag:
+            # Replaced files, or history sealed by another process: what is in
+            # memory no longer says which documents the snapshot leaves out.
             self._load()
             return Changes(reloaded=True)
         self._standalone = False
@@ -497,7 +545,7 @@ class JournalStorage(MemoryBackend):
         try:
             self._lock_fd = fd
             if not self._swept:
-                sweep_stale_temps((self.path, self.journal_path))
+                sweep_stale_temps((self.path, self.journal_path, self._segment_temp))
                 self._swept = True
             yield True
         finally:
@@ -509,9 +557,15 @@ class JournalStorage(MemoryBackend):
 
     def file_problems(self) -> list[str]:
         """What is wrong with files that could still be read: a last entry that lost
-        its line end, or an unfinished one after the last whole entry."""
+        its line end, or an unfinished one after the last whole entry; and a sealed
+        segment whose documents fail their checksum (read, not parsed)."""
         found = []
         with self._mutex:
+            for listed in self._segments:
+                try:
+                    read_segment(self.path, self._db_id, listed, body=True, parse=False)
+                except StoreCorrupt as exc:
+                    found.append(str(exc))
             if self._line_end_at is not None:
                 found.append(
                     t(
@@ -535,6 +589,12 @@ class JournalStorage(MemoryBackend):
                         )
                     )
         return found
+
+    def standalone_copy(self) -> bytes:
+        """Sealed history and all: a backup holds everything in one file."""
+        with self._mutex:
+            self._load_history()
+            return super().standalone_copy()
 
     def writers_lock(self, wait: bool = True) -> contextlib.AbstractContextManager[bool]:
         """Hold the writers' lock across the writes made inside (yields True). A
@@ -742,24 +802,71 @@ class JournalStorage(MemoryBackend):
         finally:
             aside.discard()
 
-    def _write_aside(self, seq: int) -> _Aside | None:
-        """The state in memory as the snapshot at entry ``seq``, in a new file beside
-        the database (unguessable name, made ``O_EXCL|O_NOFOLLOW``, the database's
-        mode and group), fsynced and kept locked so no writer sweeps it away as a
-        stale temp file; None when it cannot be written (compaction waits)."""
-        body = {
+    def _snapshot_body(
+        self, seq: int, sealed: Tables | None = None, segments: list[Listed] | None = None
+    ) -> dict[str, Any]:
+        """The state in memory as the snapshot at entry ``seq``: without the sealed
+        documents (by default, those of the segments listed now) not changed since."""
+        sealed = self._sealed if sealed is None else sealed
+        segments = self._segments if segments is None else segments
+        body: dict[str, Any] = {
             "schema_version": self._schema_version,
             "db_id": self._db_id,
             "seq": seq,
             "max_ids": self._max_ids,
             "tables": self._tables,
         }
-        parts = snapshot_parts(body)
+        if not segments:
+            return body
+        body["segments"] = [listed.as_json() for listed in segments]
+        if not self._history_in:
+            # Memory holds the live set, as the snapshot read had it: a change to a
+            # sealed document reads the history in first (see ``_put``).
+            if self._replaced:
+                body["replaced"] = self._replaced
+            return body
+        tables: Tables = {}
+        replaced: Tables = {}
+        for table, rows in self._tables.items():
+            done = sealed.get(table)
+            tables[table] = (
+                {key: doc for key, doc in rows.items() if done.get(key) is not doc}
+                if done
+                else rows
+            )
+        for table, done in sealed.items():
+            rows = self._tables.get(table, {})
+            changed = {key: doc for key, doc in done.items() if rows.get(key) is not doc}
+            if changed:
+                replaced[table] = changed
+        body["tables"] = tables
+        if replaced:
+            body["replaced"] = replaced
+        return body
+
+    def _write_aside(
+        self, seq: int, sealed: Tables | None = None, segments: list[Listed] | None = None
+    ) -> _Aside | None:
+        """The state in memory as the snapshot at entry ``seq`` (see
+        ``_snapshot_body``), in a new file beside the database (unguessable name,
+        made ``O_EXCL|O_NOFOLLOW``, the database's mode and group), fsynced and kept
+        locked so no writer sweeps it away as a stale temp file; None when it cannot
+        be written (compaction waits)."""
+        segments = self._segments if segments is None else segments
+        parts = snapshot_parts(self._snapshot_body(seq, sealed, segments))
+        return self._aside(self.path, parts, sealed_tag(segments))
+
+    def _aside(
+        self, target: Path, parts: list[bytes] | tuple[bytes, ...], sealed: str
+    ) -> _Aside | None:
+        """``parts`` in a new locked temp file beside ``target`` (the snapshot, or the
+        fixed name segments are written under before they get theirs), with the
+        database's mode and group."""
         try:
-            fd, tmp = temp_replacing(self.path)
+            fd, tmp = temp_replacing(target, like=self.path)
         except (OSError, StoreError):
             return None
-        aside = _Aside(tmp, sum(map(len, parts)), fd)
+        aside = _Aside(tmp, sum(map(len, parts)), fd, sealed)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             for part in parts:
@@ -773,10 +880,13 @@ class JournalStorage(MemoryBackend):
     def _put_in_place(self, aside: _Aside, seq: int, tail: bytes) -> bool:
         """Inside the lock: the snapshot written aside (at entry ``seq``) becomes the
         database, and a new journal holds what was appended after it (``tail``)."""
+        if aside.sealed != self._sealed_tag:
+            return False  # written before a seal: it lists the segments of before
         try:
             put_temp(aside.path, self.path)
             aside.placed = True
-            replace_file(self.journal_path, journal_header(seq, self._db_id) + tail)
+            header = journal_header(seq, self._db_id, self._sealed_tag)
+            replace_file(self.journal_path, header + tail)
         except (OSError, StoreUnsafe):
             # The journal still holds every committed entry: compaction can wait (a
             # file swapped for a link is refused; the next open says why).
@@ -849,7 +959,8 @@ class JournalStorage(MemoryBackend):
         without its mark (a crash between leaves a standalone file with a journal)."""
         try:
             raw, _ = read_regular(self.path)
-            replace_file(self.journal_path, journal_header(self._seq, self._db_id))
+            header = journal_header(self._seq, self._db_id, self._sealed_tag)
+            replace_file(self.journal_path, header)
             replace_file(self.path, frame_snapshot(snapshot_payload(raw)))
         except StoreError:
             raise
@@ -926,6 +1037,155 @@ class JournalStorage(MemoryBackend):
             self._ready_to_append()
             self._compact()
 
+    def seal(
+        self, name: str, keys: dict[str, list[str]], header: Callable[[Tables], dict[str, Any]]
+    ) -> tuple[str, int] | None:
+        """Move the documents ``keys`` names (those not sealed yet) into a new segment
+        of sealed history (see ``segments``), beside the writers: the segment and the
+        snapshot without them are written outside the writers' lock, which is held
+        only to put them in place, as a compaction. Returns the segment's name
+        (``name``, made unique) and its number of documents, or None when nothing
+        was sealed: nothing was left to seal, others changed one of those documents
+        meanwhile, or the files could not be written (the old state stays whole)."""
+        if self.read_only:
+            raise StoreReadOnly(t("store.read_only", path=self.path))
+        if self._tx is not None:
+            raise RuntimeError("history is sealed outside a transaction")
+        with self._mutex:
+            self._drop_held()
+            self._notify(self._follow_journal())
+            if self._journal_fd is None:
+                with self._locked():
+                    # A standalone file (a backup, a fresh demo) gets its journal, as
+                    # for its first save: the seal carries the journal over.
+                    self._notify(self._follow_journal())
+                    self._ready_to_append()
+            self._load_history()
+            seq, offset, inode = self._seq, self._journal_offset, self._journal_ino
+            documents: Tables = {}
+            for table, chosen in keys.items():
+                rows, done = self._tables.get(table, {}), self._sealed.get(table, {})
+                picked = {key: rows[key] for key in chosen if key in rows and key not in done}
+                if picked:
+                    documents[table] = picked
+            if not documents:
+                return None
+            if lstat_or_none(segment_path(self.path, name)) is not None:
+                name = f"{name}-{secrets.token_hex(3)}"
+            ids = {table: max(map(int, rows)) for table, rows in documents.items()}
+            parts = encode_segment(self._db_id, name, {**header(documents), "ids": ids}, documents)
+            segments = [*self._segments, Listed(name, head_of(parts[0]))]
+            sealed = {table: dict(rows) for table, rows in self._sealed.items()}
+            for table, rows in documents.items():
+                sealed.setdefault(table, {}).update(rows)
+            segment = self._aside(self._segment_temp, parts, sealed_tag(segments))
+            snapshot = self._write_aside(seq, sealed, segments)
+            try:
+                if segment is None or snapshot is None:
+                    return None
+                with self._locked():
+                    changes = self._follow_journal()
+                    self._notify(changes)
+                    touched = {(table, key) for table, rows in documents.items() for key in rows}
+                    if (
+                        changes.reloaded
+                        or self._journal_ino != inode
+                        or self._journal_fd is None
+                        or changes.keys & touched
+                        or self._reset_since(seq) & set(documents)
+                    ):
+                        return None
+                    tail = os.pread(self._journal_fd, self._journal_offset - offset, offset)
+                    # The segment first: until the snapshot that lists it is in place,
+                    # it is listed nowhere and changes nothing.
+                    try:
+                        put_temp(segment.path, segment_path(self.path, name))
+                    except (OSError, StoreUnsafe):
+                        return None
+                    segment.placed = True
+                    before = self._sealed, self._segments, self._sealed_tag, self._sealed_max
+                    self._sealed, self._segments = sealed, segments
+                    self._sealed_tag = snapshot.sealed
+                    self._sealed_max = {
+                        table: max(number, self._sealed_max.get(table, 0))
+                        for table, number in ids.items()
+                    } | {t: n for t, n in self._sealed_max.items() if t not in ids}
+                    if not self._put_in_place(snapshot, seq, tail):
+                        self._sealed, self._segments, self._sealed_tag, self._sealed_max = before
+                        return None
+                    self._headers.append(orjson.loads(parts[1]))
+                    return name, sum(len(rows) for rows in documents.values())
+            finally:
+                for aside in (segment, snapshot):
+                    if aside is not None:
+                        aside.discard()
+
+    # ------------------------------------------------------------------ history
+
+    def _load_history(self) -> None:
+        """Read the sealed history into memory, once: what everything but the live
+        work needs (lists of the past, exports, ``check``, changing a sealed record).
+        The listeners hear it as a reload."""
+        if self._history_in:
+            return
+        with self._mutex:
+            if self._history_in:
+                return
+            found = [read_segment(self.path, self._db_id, one, body=True) for one in self._segments]
+            self._sealed = merge_sealed(self._tables, self._replaced, found)
+            self._history_in, self._replaced = True, {}
+            self._notify(Changes(reloaded=True))
+
+    def tables(self) -> Tables:
+        """Every document, the sealed history read in first when it is not yet."""
+        self._load_history()
+        return self._tables
+
+    def read(self) -> Tables:
+        return self.tables()
+
+    def write(self, data: Tables) -> None:
+        self._load_history()
+        super().write(data)
+
+    def live_tables(self) -> Tables:
+        return self._tables
+
+    def document(self, table: str, key: str) -> Doc | None:
+        doc = self._tables.get(table, {}).get(key)
+        if doc is None and self._may_be_sealed(table, key):
+            self._load_history()
+            doc = self._tables.get(table, {}).get(key)
+        return doc
+
+    def sealed_outside(self) -> tuple[list[dict[str, Any]], Tables]:
+        if self._history_in:
+            return [], {}
+        return self._headers, self._replaced
+
+    def _may_be_sealed(self, table: str, key: str) -> bool:
+        """Whether ``key`` may be a sealed document not in memory (ids are handed out
+        in order, so none after the highest sealed one is; and every id is a number)."""
+        if self._history_in or key in self._tables.get(table, {}):
+            return False
+        return key.isdigit() and 0 < int(key) <= self._sealed_max.get(table, 0)
+
+    def _put(self, table: str, key: str | None, doc: Doc | None) -> Doc | None:
+        # A change to a sealed document (or a whole table) reads the history in, so
+        # that what it replaces is known: the snapshot keeps its version as sealed.
+        if not self._history_in and (key is None or self._may_be_sealed(table, key)):
+            self._load_history()
+        return super()._put(table, key, doc)
+
+    def stage_table(self, table: str, *, keep: bool) -> None:
+        self._load_history()
+        super().stage_table(table, keep=keep)
+
+    def sealed_segments(self) -> Iterator[Segment]:
+        """The segments the snapshot read lists, each read again from its file."""
+        for listed in list(self._segments):
+            yield read_segment(self.path, self._db_id, listed, body=True)
+
     def restore(self, tables: Tables, max_ids: dict[str, int], seq: int) -> None:
         """Make a new, empty store hold a recovered state (see ``salvage``)."""
         with self._mutex, self._locked():
@@ -936,17 +1196,11 @@ class JournalStorage(MemoryBackend):
             self._compact()
 
     def _compact(self) -> None:
-        body = {
-            "schema_version": self._schema_version,
-            "db_id": self._db_id,
-            "seq": self._seq,
-            "max_ids": self._max_ids,
-            "tables": self._tables,
-        }
-        snapshot = encode_snapshot(body)
+        snapshot = encode_snapshot(self._snapshot_body(self._seq))
         try:
             replace_file(self.path, snapshot)
-            replace_file(self.journal_path, journal_header(self._seq, self._db_id))
+            header = journal_header(self._seq, self._db_id, self._sealed_tag)
+            replace_file(self.journal_path, header)
         except OSError:
             # The journal still holds every committed entry; compaction can wait.
             return

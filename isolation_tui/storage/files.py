@@ -149,10 +149,13 @@ def _fill(fd: int, tmp: Path, data: bytes) -> None:
     os.close(fd)
 
 
-def temp_replacing(target: Path) -> tuple[int, Path]:
+def temp_replacing(target: Path, like: Path | None = None) -> tuple[int, Path]:
     """A new temp file (see ``create_temp``) to take the place of ``target``, with
-    its mode and group. A ``target`` that is a symlink is refused."""
+    its mode and group (or those of ``like``). A ``target`` that is a symlink is
+    refused."""
     before = refuse_link(target)
+    if like is not None:
+        before = refuse_link(like)
     fd, tmp = create_temp(target)
     if before is not None:
         # Keep what an administrator set (e.g. mode 0660 and a supervisors' group,

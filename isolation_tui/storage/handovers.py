@@ -71,6 +71,7 @@ class HandoverService(Service):
         audit = list(self.store.rows(AUDIT).values())
         summary = summarise(point, window, audit, tables, self.store.points(), self.store.clock())
         summary["chosen_start"] = bool(since)
+        summary["on_duty"] = self.store.staff.handover_part(point, self.store.clock())
         summary["supplies"] = self.store.supplies.summary(point)
         return summary
 

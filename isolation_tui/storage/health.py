@@ -13,6 +13,7 @@ from typing import Any
 from ..domain.codes import CATEGORY
 from ..domain.errors import FieldError
 from ..domain.health import (
+    CHECK_STATUS,
     DEFAULT_TEST_DAYS,
     ROUND,
     TEST_RESULT,
@@ -25,6 +26,7 @@ from ..domain.health import (
     positive_summary_of,
     round_end,
     round_fits,
+    round_start,
 )
 from ..domain.records import is_live
 from ..domain.rules import clean_text, require_reason
@@ -140,7 +142,7 @@ class HealthService(Service):
                     )
                 )
         left = self.left_at(stay)
-        rows = self.store.rows(CHECKS)
+        rows = self._stay_rows(CHECKS, stay_id)
         for check_id in sorted(self.store._index.checks_of_stay.get(stay_id, ())):
             check = rows[str(check_id)]
             if not round_fits(check["day"], check["round"], stay["arrived_at"], left):
@@ -157,14 +159,52 @@ class HealthService(Service):
                 )
         return found
 
+    def check_leave(self, stay_id: int, left_at: str) -> None:
+        """Refuse to let a stay end at ``left_at`` before one of its readings: the
+        reading would then stand for a round the person was not there for."""
+        stay = self.store._stay(stay_id)
+        rows = self.store.rows(CHECKS)
+        for check_id in sorted(self.store._index.checks_of_stay.get(stay_id, ())):
+            check = rows[str(check_id)]
+            if not is_live(check):
+                continue
+            if check["at"] <= left_at and round_fits(
+                check["day"], check["round"], stay["arrived_at"], left_at
+            ):
+                continue
+            temperature = check["temperature"]
+            raise FieldError(
+                "discharged_at",
+                "error.discharge_before_reading",
+                left=left_at,
+                day=check["day"],
+                round=ROUND.label(check["round"]),
+                value=f"{temperature:.1f} °C"
+                if temperature is not None
+                else CHECK_STATUS.label(check["status"]),
+                at=check["at"],
+                since=max(check["at"], round_start(check["day"], check["round"])),
+            )
+
     def left_at(self, stay: dict[str, Any]) -> str:
         """When the person left (their live discharge's time), or "" while there."""
         discharge = self.store.get(DISCHARGES, stay.get("discharge") or 0)
         return discharge["at"] if discharge and is_live(discharge) else ""
 
+    def _stay_rows(self, table: str, stay_id: int) -> dict[str, Any]:
+        """The checks or tests to look up a stay's in: the live set's when they are
+        all there, else (the index rebuilt with it) all of them, history read in."""
+        # A stay in the live set has them there (they are sealed with it), but not
+        # one sealed, then changed (reopened by a correction): they stayed sealed.
+        key = str(stay_id)
+        replaced = self.store.db.storage.sealed_outside()[1].get(STAYS, {})
+        if key in self.store.live_rows(STAYS) and key not in replaced:
+            return self.store.live_rows(table)
+        return self.store.rows(table)
+
     def tests_of(self, stay_id: int) -> list[tuple[int, dict[str, Any]]]:
         """The stay's live tests by planned day."""
-        rows = self.store.rows(TESTS)
+        rows = self._stay_rows(TESTS, stay_id)
         found = [
             (test_id, rows[str(test_id)])
             for test_id in self.store._index.tests_of.get(stay_id, [])
@@ -291,6 +331,17 @@ class HealthService(Service):
                     arrived=stay["arrived_at"],
                 )
             when = self._moment("at", at, stay["arrived_at"])
+            if when < round_start(day, round_name):
+                # A reading counts for the round being walked: one taken before it
+                # began would later contradict a discharge between the two.
+                raise FieldError(
+                    "round",
+                    "error.round_not_begun",
+                    round=ROUND.label(round_name),
+                    day=day,
+                    start=round_start(day, round_name)[11:],
+                    at=when,
+                )
             record = {
                 "stay": stay_id,
                 "point": stay["point"],
@@ -450,7 +501,8 @@ class HealthService(Service):
 
     def missed_checks(self, point: str | None, now: datetime) -> int:
         """Checks of today marked missed, and those still missing from a round that
-        is over (:data:`ROUND_HOURS`: morning by 10:00, afternoon by 18:00)."""
+        is over (:data:`ROUND_HOURS`: morning by 10:00, afternoon by 18:00) of people
+        there when it began."""
         today = now.date().isoformat()
         moment = format_time(now)
         over = {name: moment >= round_end(today, name) for name in ROUND.codes}
@@ -461,7 +513,8 @@ class HealthService(Service):
                 check = self.store.get(CHECKS, check_id) if check_id else None
                 if check is not None:
                     missed += check["status"] == "missed"
-                elif round_over and stay["arrived_at"][:10] != today:
+                elif round_over and stay["arrived_at"] <= round_start(today, round_name):
+                    # Someone who arrived after the round began was not there for it.
                     missed += 1
         return missed
 

@@ -52,8 +52,20 @@ class Index:
         self._marked: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {}
 
     def rebuild(self, db: Database) -> None:
+        """Index the documents in memory: the live set, with the counts of sealed
+        history not in memory taken from its headers (history is indexed when it is
+        read in: the store reports that as a reload)."""
         self.__init__()  # type: ignore[misc]
-        tables = db.storage.tables()
+        tables = db.storage.live_tables()
+        headers, replaced = db.storage.sealed_outside()
+        for header in headers:
+            for point, marks in header["tally"].items():
+                self.tally.setdefault(point, Counter()).update(marks)
+        for table, mark in MARKS.items():
+            for doc in replaced.get(table, {}).values():
+                # Sealed, then changed or removed: counted now as it is, if at all.
+                if mark(doc):
+                    self.tally.setdefault(doc["point"], Counter()).subtract(mark(doc))
         for key in tables.get(POINTS, {}):
             self._reindex_point(tables, key)
         for key in tables.get(STAYS, {}):
@@ -71,7 +83,7 @@ class Index:
         if changes.reloaded:
             self.rebuild(db)
             return
-        tables = db.storage.tables()
+        tables = db.storage.live_tables()
         for table, key in changes.keys:
             if table in MARKS:
                 self._mark(tables, table, key)
@@ -101,8 +113,9 @@ class Index:
         """Audit entry ids by record; built on first use, since opening the store
         (a headless command, the first frame) needs no history."""
         if self._audit_of is None:
-            self._audit_of = {}
+            # History first: reading it in rebuilds this index.
             tables = db.storage.tables()
+            self._audit_of = {}
             for key in tables.get(AUDIT, {}):
                 self._index_audit(tables, key)
         return self._audit_of

@@ -31,12 +31,15 @@ JOURNAL_MAGIC = b"ISOLATION-TUI-JOURNAL"
 LOCK_MAGIC = b"ISOLATION-TUI-LOCK"
 STANDALONE = b"standalone"
 FORMAT_VERSION = 1
+# Files of a database with sealed history (see ``segments``): a program that knows
+# no segments would read it as a database without that history, so it must refuse.
+SEALED_VERSION = 2
 LOCK_RECORD_BYTES = 80
 BULK_PARSE_BYTES = 1024 * 1024
 
 
 @contextlib.contextmanager
-def _bulk_parse(size: int) -> Iterator[None]:
+def bulk_parse(size: int) -> Iterator[None]:
     """Parse ``size`` bytes of JSON without the cyclic GC rescanning them meanwhile.
 
     100k documents decode into about half a million containers; with the collector
@@ -69,12 +72,15 @@ def snapshot_parts(body: dict[str, Any], *, standalone: bool = False) -> tuple[b
     """A snapshot as its header line and its JSON, to write one after the other
     (a big one is not copied to join them)."""
     payload = orjson.dumps(body)
-    return snapshot_header(payload, standalone=standalone), payload
+    version = SEALED_VERSION if body.get("segments") else FORMAT_VERSION
+    return snapshot_header(payload, standalone=standalone, version=version), payload
 
 
-def snapshot_header(payload: bytes, *, standalone: bool = False) -> bytes:
+def snapshot_header(
+    payload: bytes, *, standalone: bool = False, version: int = FORMAT_VERSION
+) -> bytes:
     checksum = crc(payload).encode()
-    header = b"%s %d %s %d" % (SNAPSHOT_MAGIC, FORMAT_VERSION, checksum, len(payload))
+    header = b"%s %d %s %d" % (SNAPSHOT_MAGIC, version, checksum, len(payload))
     return header + (b" " + STANDALONE if standalone else b"") + b"\n"
 
 
@@ -103,14 +109,14 @@ def decode_snapshot(raw: bytes, path: str) -> dict[str, Any]:
         version, checksum, length = int(parts[1]), parts[2].decode(), int(parts[3])
     except (ValueError, UnicodeDecodeError) as exc:
         raise StoreCorrupt(f"{path}: unreadable snapshot header") from exc
-    if version > FORMAT_VERSION:
+    if version > SEALED_VERSION:
         raise StoreCorrupt(f"{path}: snapshot file format {version} is newer than this program")
     if len(payload) != length:
         raise StoreCorrupt(f"{path}: snapshot is {len(payload)} bytes, its header says {length}")
     if crc(payload) != checksum:
         raise StoreCorrupt(f"{path}: snapshot fails its checksum")
     try:
-        with _bulk_parse(len(payload)):
+        with bulk_parse(len(payload)):
             body = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
         raise StoreCorrupt(f"{path}: snapshot is not valid JSON ({exc})") from exc
@@ -119,26 +125,35 @@ def decode_snapshot(raw: bytes, path: str) -> dict[str, Any]:
     return body
 
 
-def journal_header(base_seq: int, db_id: str = "") -> bytes:
+def journal_header(base_seq: int, db_id: str = "", sealed: str = "") -> bytes:
     """``db_id`` names the database the journal belongs to (the snapshot carries it
-    too), so a session notices when the files were replaced under it."""
-    header = b"%s %d %d" % (JOURNAL_MAGIC, FORMAT_VERSION, base_seq)
-    return header + (b" " + db_id.encode() if db_id else b"") + b"\n"
+    too), so a session notices when the files were replaced under it; ``sealed``
+    tells the segments the snapshot listed when the journal was begun, so a
+    session following the journal notices a seal and reads the database again."""
+    version = SEALED_VERSION if sealed else FORMAT_VERSION
+    header = b"%s %d %d" % (JOURNAL_MAGIC, version, base_seq)
+    if db_id:
+        header += b" " + db_id.encode()
+        if sealed:
+            header += b" " + sealed.encode()
+    return header + b"\n"
 
 
-def parse_journal_header(line: bytes, path: str) -> tuple[int, str]:
-    """The journal's base entry number and its database id ("" in older files)."""
+def parse_journal_header(line: bytes, path: str) -> tuple[int, str, str]:
+    """The journal's base entry number, its database id ("" in older files) and
+    the tag of the sealed segments then listed ("" when none)."""
     parts = line.rstrip(b"\n").split(b" ")
-    if len(parts) not in (3, 4) or parts[0] != JOURNAL_MAGIC:
+    if len(parts) not in (3, 4, 5) or parts[0] != JOURNAL_MAGIC:
         raise StoreCorrupt(f"{path}: not an isolation-tui journal (bad header)")
     try:
         version, base = int(parts[1]), int(parts[2])
-        db_id = parts[3].decode("ascii") if len(parts) == 4 else ""
+        db_id = parts[3].decode("ascii") if len(parts) >= 4 else ""
+        sealed = parts[4].decode("ascii") if len(parts) == 5 else ""
     except (ValueError, UnicodeDecodeError) as exc:
         raise StoreCorrupt(f"{path}: unreadable journal header") from exc
-    if version > FORMAT_VERSION:
+    if version > SEALED_VERSION:
         raise StoreCorrupt(f"{path}: journal file format {version} is newer than this program")
-    return base, db_id
+    return base, db_id, sealed
 
 
 def encode_entry(entry: dict[str, Any]) -> bytes:
@@ -186,7 +201,7 @@ def parse_entries(data: bytes, start_offset: int, path: str) -> ParsedChunk:
     """
     entries: list[dict[str, Any]] = []
     pos = 0
-    with _bulk_parse(len(data)):
+    with bulk_parse(len(data)):
         while True:
             end = data.find(b"\n", pos)
             if end < 0:

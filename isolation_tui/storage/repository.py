@@ -37,6 +37,7 @@ from .handovers import HandoverService
 from .health import HealthService
 from .incidents import IncidentService
 from .index import Index
+from .staff import StaffService
 from .stays import StayService
 from .supplies import SupplyService
 from .tables import AUDIT, POINTS, STAYS
@@ -88,6 +89,7 @@ class Store:
         self.incidents = IncidentService(self)
         self.health = HealthService(self)
         self.handovers = HandoverService(self)
+        self.staff = StaffService(self)
         self.supplies = SupplyService(self)
 
     # ------------------------------------------------------------------ access
@@ -104,19 +106,25 @@ class Store:
         return self.db.table(name)
 
     def rows(self, name: str) -> dict[str, Any]:
-        """All documents of a table by id (the stored dicts themselves: read only)."""
+        """All documents of a table by id (the stored dicts themselves: read only),
+        sealed history included (read in when it is not yet)."""
         return self.db.storage.tables().get(name, {})
 
+    def live_rows(self, name: str) -> dict[str, Any]:
+        """The documents of a table in the live set: enough for the people in
+        isolation now and what is not finished, never sealed history."""
+        return self.db.storage.live_tables().get(name, {})
+
     def get(self, name: str, record_id: int) -> dict[str, Any] | None:
-        return self.rows(name).get(str(record_id))
+        return self.db.storage.document(name, str(record_id))
 
     def points(self) -> dict[str, Point]:
-        rows = self.rows(POINTS)
+        rows = self.live_rows(POINTS)
         return {code: rows[str(i)] for code, i in sorted(self._index.point_ids.items())}
 
     def point(self, code: str) -> Point | None:
         doc_id = self._index.point_ids.get(code)
-        return None if doc_id is None else self.rows(POINTS).get(str(doc_id))
+        return None if doc_id is None else self.live_rows(POINTS).get(str(doc_id))
 
     def beds_taken(self, point: str, room: str) -> int:
         return self._index.taken.get((point, room), 0)
@@ -126,7 +134,7 @@ class Store:
 
     def open_stays(self, point_code: str | None) -> dict[int, Stay]:
         """Open stays at one point (or all points), by id; costs what it returns."""
-        rows = self.rows(STAYS)
+        rows = self.live_rows(STAYS)
         codes = [point_code] if point_code else list(self._index.open_at)
         return {
             stay_id: rows[str(stay_id)]
@@ -143,8 +151,9 @@ class Store:
     def record_ids(self, table: str, point_code: str | None) -> Sequence[int]:
         """Ids of a table's records (stays or discharges), oldest first, at one point
         or all; costs no scan of the records."""
+        rows = self.rows(table)  # sealed history in first: reading it in reindexes
         if point_code is None:
-            return list(map(int, self.rows(table)))
+            return list(map(int, rows))
         return self._index.ids_at.get((table, point_code), [])
 
     RECENT_WINDOW = 5000
@@ -153,8 +162,15 @@ class Store:
         """The latest changes at a point (or anywhere), newest first, among the last
         few thousand: a quiet point must not cost a scan of the whole history."""
         found: list[AuditEntry] = []
-        entries = reversed(self.rows(AUDIT).values())
-        for entry in itertools.islice(entries, self.RECENT_WINDOW):
+        # Sealed entries are older than those after the newest of them: while the
+        # live set's newest suffice, history stays where it is.
+        headers, _ = self.db.storage.sealed_outside()
+        newest_sealed = max((h.get("ids", {}).get(AUDIT, 0) for h in headers), default=0)
+        rows = self.live_rows(AUDIT) if headers else self.rows(AUDIT)
+        for key, entry in itertools.islice(reversed(rows.items()), self.RECENT_WINDOW):
+            if int(key) <= newest_sealed:
+                self.rows(AUDIT)
+                return self.recent_audit(point_code, limit)
             doc = self.get(entry["table"], entry["record"]) or {}
             where = doc.get("code") if entry["table"] == POINTS else doc.get("point")
             if point_code is None or where == point_code:
@@ -236,6 +252,7 @@ class Store:
             point.tests_due = len(self.health.tests_due(code, day))
             everyone.missed_checks += point.missed_checks
             everyone.tests_due += point.tests_due
+        self.staff.add_counts(result, now)
         return result
 
     def refresh(self) -> Changes:

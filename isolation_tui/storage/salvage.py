@@ -16,6 +16,7 @@ from .engine import SCHEMA_VERSION, JournalStorage
 from .errors import StoreCorrupt, StoreError, StoreMissing
 from .files import lstat_or_none, read_regular
 from .journal import decode_snapshot, parse_entries, parse_journal_header
+from .segments import listed_segments, merge_sealed, read_segment
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,14 @@ def salvage(source: Path, dest: Path) -> Salvage:
         problem = str(exc)
         body = {"schema_version": SCHEMA_VERSION, "seq": 0, "max_ids": {}, "tables": {}}
     tables: dict[str, dict[str, Any]] = body.get("tables", {})
+    # Sealed history whose segments can be read comes back; a damaged one is named.
+    found = []
+    for listed in listed_segments(body, str(source)) if not problem else []:
+        try:
+            found.append(read_segment(source, str(body.get("db_id", "")), listed, body=True))
+        except StoreCorrupt as exc:
+            problem = problem or str(exc)
+    merge_sealed(tables, body.get("replaced", {}), found)
     max_ids: dict[str, int] = {k: int(v) for k, v in body.get("max_ids", {}).items()}
     seq = int(body.get("seq", 0))
     kept = lost = 0
@@ -49,7 +58,7 @@ def salvage(source: Path, dest: Path) -> Salvage:
         raw = b""
     header, _, rest = raw.partition(b"\n")
     if raw:
-        base, db_id = parse_journal_header(header + b"\n", str(journal))
+        base, db_id, _ = parse_journal_header(header + b"\n", str(journal))
         if "db_id" in body and db_id != body["db_id"]:
             # Never merge another database's changes into this one.
             foreign = t(

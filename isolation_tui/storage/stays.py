@@ -146,6 +146,7 @@ class StayService(Service):
             record = discharge_from_fields(fields, cast(Stay | None, stay), self.store.clock())
             assert stay_id is not None
             record["stay"] = stay_id
+            self.store.health.check_leave(stay_id, record["at"])
             if record["kind"] == "released_home":
                 record["test_override"] = self.store.health.release_override(
                     stay_id, str(fields.get("override", ""))
@@ -163,12 +164,16 @@ class StayService(Service):
         why = require_reason(reason)
         with self.store.transaction():
             before = self.store.get(DISCHARGES, discharge_id)
-            if before is None or not is_live(before):
+            if before is None:
                 raise FieldError("id", "error.no_record", table=DISCHARGES, id=discharge_id)
+            refused = self.already_voided(DISCHARGES, discharge_id)
+            if refused is not None:
+                raise refused
             stay = {**self.store._stay(before["stay"]), "status": "open"}
             fixed = discharge_from_fields(
                 {**discharge_fields(before), **fields}, cast(Stay, stay), self.store.clock()
             )
+            self.store.health.check_leave(before["stay"], fixed["at"])
             changes = {
                 k: fixed[k]  # type: ignore[literal-required]
                 for k in ("at", "kind", "destination", "negative_test", "certificate", "notes")
@@ -186,8 +191,11 @@ class StayService(Service):
         why = require_reason(reason)
         with self.store.transaction():
             doc = self.store.get(table, record_id)
-            if doc is None or not is_live(doc):
+            if doc is None:
                 raise FieldError("id", "error.no_record", table=table, id=record_id)
+            refused = self.already_voided(table, record_id)
+            if refused is not None:
+                raise refused
             voided = {"voided": {**self.store._stamp(), "reason": why}}
             if table == DISCHARGES:
                 stay = self.store._stay(doc["stay"])
@@ -221,6 +229,26 @@ class StayService(Service):
                     if incident.get("status") == "draft" and is_live(incident):
                         self.store._change(INCIDENTS, incident_id, voided, "void", why)
             self.store._change(table, record_id, voided, "void", why)
+
+    def already_voided(self, table: str, record_id: int) -> FieldError | None:
+        """Why ``record_id`` cannot be voided again: whose it is, who voided it,
+        when and why (None: it is live)."""
+        doc = self.store.get(table, record_id)
+        if doc is None or is_live(doc):
+            return None
+        stamp = doc["voided"]
+        stay_id = record_id if table == STAYS else doc.get("stay", 0)
+        stay = self.store.get(STAYS, stay_id) or {}
+        return FieldError(
+            "void",
+            f"error.already_voided_{table}",
+            id=record_id,
+            name=stay.get("person", {}).get("name", ""),
+            stay=stay_id,
+            who=stamp.get("on_duty") or stamp.get("who", ""),
+            at=stamp.get("at", ""),
+            reason=stamp.get("reason", ""),
+        )
 
     def back_in_room_with(self, discharge_id: int) -> list[tuple[int, Stay]]:
         """Who voiding this discharge would put its person in a room with, without

@@ -42,7 +42,8 @@ class SupplyIndex:
         version = self.version
         self.__init__()  # type: ignore[misc]
         self.version = version + 1
-        tables = db.storage.tables()
+        # Supplies are never sealed: the live set holds them all.
+        tables = db.storage.live_tables()
         for key in tables.get(SUPPLIES, {}):
             self._place(tables, key)
         for key in tables.get(SUPPLY_ITEMS, {}):
@@ -52,7 +53,7 @@ class SupplyIndex:
         if changes.reloaded:
             self.rebuild(db)
             return
-        tables = db.storage.tables()
+        tables = db.storage.live_tables()
         if changes.tables() & {SUPPLIES, SUPPLY_ITEMS, POINTS}:
             self.version += 1
             self.short.clear()
@@ -108,7 +109,7 @@ class SupplyService(Service):
     def items(self, point: str) -> list[tuple[str, str, float]]:
         """A point's items: (item, unit, threshold days), the standard ones first."""
         index = self._supplies()
-        rows = self.store.rows(SUPPLY_ITEMS)
+        rows = self.store.live_rows(SUPPLY_ITEMS)
         added = sorted(item for code, item in index.items if code == point)
         found = []
         for item in [*rules.ITEM.codes, *(i for i in added if i not in rules.ITEM.codes)]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.containers import Grid
 from textual.widgets import Static
@@ -42,13 +43,36 @@ CELLS = (
     "occupancy",
     "due",
     "health",
+    "duty",
 )
 
 
+class AlertLine(Static):
+    """The flags, said the longest way that fits the line whole (a flag cut
+    mid-word would misread), else the shortest, ellipsised."""
+
+    choices: Sequence[str] = ()
+
+    def say(self, choices: Sequence[str]) -> None:
+        self.choices = choices
+        self.display = bool(choices)
+        self._fit()
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        width = self.content_size.width
+        fitting = (text for text in self.choices if not width or cell_len(text) <= width)
+        self.update(next(fitting, self.choices[-1] if self.choices else ""))
+
+
 class CounterBar(Grid):
-    """Eight figures in two rows, so the whole bar fits 80 columns in both languages
-    (each language has its column widths in the style sheet). Whose figures they are
-    (the point, or all points) is said at the right end of the F-key line."""
+    """Eight figures in two rows and a third line shared by the people on duty (the
+    left half) and the flags (the right half: supplies running short), so the whole
+    bar fits 80 columns in both languages (each language has its column widths in
+    the style sheet). Whose figures they are (the point, or all points) is said at
+    the right end of the F-key line."""
 
     def compose(self) -> ComposeResult:
         # Shown above the figures only while the link to the database is down: they
@@ -56,8 +80,9 @@ class CounterBar(Grid):
         yield Static("", id="link-down", markup=False)
         for key in CELLS:
             yield CounterCell(key)
-        # Flags (supplies running short…): a third line, only while there are any.
-        yield Static("", id="counter-alerts", markup=False)
+        # Flags (supplies running short…) beside the people on duty, only while
+        # there are any.
+        yield AlertLine("", id="counter-alerts", markup=False)
 
     def on_mount(self) -> None:
         self.add_class(f"-{current_language()}")
@@ -68,7 +93,7 @@ class CounterBar(Grid):
         scope: str,
         short: str = "",
         on_duty: str = "",
-        alerts: Sequence[str] = (),
+        alerts: Sequence[str] = (),  # ways to say the flags, the longest first
         link_down_since: datetime | None = None,
     ) -> None:
         link = self.query_one("#link-down", Static)
@@ -77,10 +102,7 @@ class CounterBar(Grid):
             link.update(t("ui.link_down", time=f"{link_down_since:%H:%M}"))
         for tabs in self.screen.query(ModeTabs):
             tabs.show_scope(scope, short, on_duty)
-        line = self.query_one("#counter-alerts", Static)
-        text = " · ".join(alert for alert in alerts if alert)
-        line.display = bool(text)
-        line.update(text)
+        self.query_one(AlertLine).say(alerts)
         figures = {
             "received": (t("counter.received"), str(counters.received)),
             "released_home": (t("counter.released_home"), str(counters.released_home)),
@@ -111,6 +133,16 @@ class CounterBar(Grid):
                 ),
             ),
         }
+        figures["duty"] = (t("ui.bar_duty"), duty_value(counters))
         for cell in self.query(CounterCell):
             label, value = figures[cell.key]
             cell.show(label, value)
+            if cell.key == "duty":
+                cell.set_class(counters.over_limit > 0, "flagged")
+
+
+def duty_value(counters: Counters) -> str:
+    """How many are on duty, and how many of them for too long."""
+    if counters.over_limit:
+        return t("ui.bar_duty_over", count=counters.on_duty, over=counters.over_limit)
+    return t("ui.bar_duty_value", count=counters.on_duty)

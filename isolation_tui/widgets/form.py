@@ -72,17 +72,20 @@ class ChoiceField(Select[str]):
     typed (``p`` passport, ``女``, ``30`` room 301); the same letter again, the next one.
 
     ``dummy_blank``: the blank shown before anything is chosen is not a choice: the
-    list does not offer it."""
+    list leaves it out (the field may still be empty, then a save names it)."""
 
     def __init__(self, *args: Any, dummy_blank: bool = False, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
         self._dummy_blank = dummy_blank
+        super().__init__(*args, **kwargs)
         self._typed = ""
 
-    def _setup_options_renderables(self) -> None:
-        super()._setup_options_renderables()
-        if self._dummy_blank and self._allow_blank:
-            self.query_one(SelectOverlay).disable_option_at_index(0)
+    def _setup_variables_for_options(self, options: Any) -> None:
+        super()._setup_variables_for_options(options)
+        # Called by Select's __init__, before ``_dummy_blank`` is set: look it up safely.
+        if getattr(self, "_dummy_blank", False) and self._allow_blank:
+            # No choice stays a legal value; only the list entry standing for it goes,
+            # and with it every index the list and its options share stays aligned.
+            self._options = [(label, value) for label, value in self._options if value != self.NULL]
 
     def on_blur(self) -> None:
         self._typed = ""
@@ -94,15 +97,8 @@ class ChoiceField(Select[str]):
         """Open the list on the current choice, or on the first real one."""
         super().action_show_overlay()
         overlay = self.query_one(SelectOverlay)
-        current = overlay.highlighted
-        if current is None or overlay.get_option_at_index(current).disabled:
-            enabled = [
-                i
-                for i in range(overlay.option_count)
-                if not overlay.get_option_at_index(i).disabled
-            ]
-            if enabled:
-                overlay.highlighted = enabled[0]
+        if overlay.highlighted is None and overlay.option_count:
+            overlay.highlighted = 0
 
     def on_key(self, event: events.Key) -> None:
         character = event.character

@@ -14,6 +14,7 @@ MODES = (
     ("F3", "discharges"),
     ("F4", "incidents"),
     ("F5", "handover"),
+    ("F7", "staff"),
 )
 
 

@@ -218,6 +218,7 @@ def _report(kind: str, file: str, db_path: Location, outcome: Outcome, dry_run: 
         key = {
             "tests": "import.skipped_tests",
             "incidents": "import.skipped_incidents",
+            "staff": "import.skipped_staff",
             "supplies": "import.skipped_supplies",
         }.get(kind, "import.skipped")
         _say(t(key, count=outcome.skipped), sys.stdout)

@@ -9,6 +9,7 @@ from .incidents import IncidentsImporter
 from .reading import Column, Table
 from .reading import split_rows as _split
 from .rooms import RoomsImporter
+from .staff import StaffImporter
 from .supplies import SuppliesImporter
 from .tests import TestsImporter
 
@@ -18,6 +19,7 @@ IMPORTERS: dict[str, type[Importer]] = {
     "discharges": DischargesImporter,
     "incidents": IncidentsImporter,
     "tests": TestsImporter,
+    "staff": StaffImporter,
     "supplies": SuppliesImporter,
 }
 KINDS = tuple(IMPORTERS)
