@@ -66,7 +66,7 @@ class StaffService(Service):
         self._open.clear()
         self._periods_of.clear()
         self._staff_of.clear()
-        for key in self.store.rows(DUTY):
+        for key in self.store.live_rows(DUTY):
             self._index(key)
 
     def _apply(self, changes: Changes) -> None:
@@ -100,14 +100,14 @@ class StaffService(Service):
         """The staff of a point (or all points), live first, by role then name."""
         found = [
             (int(key), doc)
-            for key, doc in self.store.rows(STAFF).items()
+            for key, doc in self.store.live_rows(STAFF).items()
             if point is None or doc["point"] == point
         ]
         return sorted(found, key=lambda item: (not is_live(item[1]), item[1]["point"], item[0]))
 
     def periods_of(self, staff_id: int) -> list[tuple[int, dict[str, Any]]]:
         """A person's duty periods, newest first (voided ones too: they are history)."""
-        rows = self.store.rows(DUTY)
+        rows = self.store.live_rows(DUTY)
         ids = sorted(self._periods_of.get(staff_id, ()), reverse=True)
         return [(i, rows[str(i)]) for i in ids if str(i) in rows]
 
@@ -301,7 +301,7 @@ def overlaps(store: Store) -> Iterable[tuple[int, int, int]]:
     """``(staff, period, other period)`` for every two live periods of one person
     that share a minute (for ``check``)."""
     by_staff: dict[int, list[tuple[int, dict[str, Any]]]] = {}
-    for key, doc in store.rows(DUTY).items():
+    for key, doc in store.live_rows(DUTY).items():
         if is_live(doc):
             by_staff.setdefault(doc["staff"], []).append((int(key), doc))
     for staff_id, periods in by_staff.items():
