@@ -240,3 +240,53 @@ async def test_a_donation_chosen_from_the_list_asks_for_its_donor_next(two_point
         await pilot.pause()
         moves = app.screen.query_one("#supply-moves", RecordTable)
         assert "[b]红十字会[/b] (tester)" in " ".join(str(c) for c in moves.get_row_at(0))
+
+
+async def test_a_movement_corrected_and_voided_an_item_added_and_its_flag_set(
+    two_points: Store,
+) -> None:
+    store = two_points
+    for quantity, at in (("100", "2026-11-29 07:00"), ("50", "2026-11-29 08:00")):
+        fields = {"point": "DD01", "item": "protective_suit", "quantity": quantity, "at": at}
+        store.supplies.record("delivery", fields)
+    app = IsolationApp(store, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f8")
+        await pilot.pause()
+        await pilot.press("tab")
+        await pilot.pause()
+        moves = app.screen.query_one("#supply-moves", RecordTable)
+        chosen = int(moves.current_key() or 0)
+        other = 150 - int(store.get(SUPPLIES, chosen)["quantity"])  # type: ignore[index]
+        await pilot.press("c")
+        await pilot.pause()
+        app.screen.query_one("#field-quantity").value = "120"  # type: ignore[attr-defined]
+        app.screen.query_one("#field-reason").value = "数错了"  # type: ignore[attr-defined]
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert store.get(SUPPLIES, chosen)["quantity"] == 120  # type: ignore[index]
+        assert stock(store, "DD01", "protective_suit") == 120 + other
+
+        await pilot.press("v")
+        await pilot.pause()
+        app.screen.query_one("#field-reason").value = "重复录入"  # type: ignore[attr-defined]
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert store.get(SUPPLIES, chosen)["voided"]  # type: ignore[index]
+        assert stock(store, "DD01", "protective_suit") == other
+
+        await pilot.press("shift+tab", "a")
+        await pilot.pause()
+        app.screen.query_one("#field-item").value = "隔离衣"  # type: ignore[attr-defined]
+        app.screen.query_one("#field-unit").value = "件"  # type: ignore[attr-defined]
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "隔离衣" in [item_label(code) for code, _, _ in store.supplies.items("DD01")]
+
+        await pilot.press("d")
+        await pilot.pause()
+        app.screen.query_one("#field-threshold").value = "5"  # type: ignore[attr-defined]
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        thresholds = {code: days for code, _, days in store.supplies.items("DD01")}
+        assert 5 in thresholds.values()
