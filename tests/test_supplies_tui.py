@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 from conftest import Clock
 from rich.cells import cell_len
 from rich.console import Console
+from test_supplies import NOW, ROOMS, stock
 from textual.widgets import Static
 
 from isolation_tui.app import IsolationApp
@@ -22,12 +22,11 @@ from isolation_tui.storage.supplies import SUPPLIES
 from isolation_tui.widgets.record_table import RecordTable
 
 SIZE = (80, 24)
-ROOMS = [{"code": "101", "floor": "1", "beds": 1, "blocked": False}]
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock(datetime(2026, 11, 29, 9, 30))
+    return Clock(NOW)
 
 
 @pytest.fixture
@@ -37,10 +36,6 @@ def two_points(db_path: Path, clock: Clock) -> Iterator[Store]:
     store.save_point("DD02", "二号点", ROOMS)
     yield store
     store.close()
-
-
-def stock(store: Store, point: str, item: str) -> int:
-    return next(level.stock for level in store.supplies.levels(point) if level.item == item)
 
 
 def items_row(app: IsolationApp, item: str) -> str:
