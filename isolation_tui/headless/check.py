@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from ..domain import supplies
-from ..domain.codes import ID_TYPE
+from ..domain.codes import DISCHARGE_KIND, ID_TYPE
 from ..domain.counters import ALL
 from ..domain.health import HIGHEST, LOWEST, ROUND, day_date
 from ..domain.idnumber import resident_id_problem, visible
@@ -179,6 +179,16 @@ def problems(store: Store, today: date | None = None, *, everything: bool = Fals
         elif discharge["point"] != stay["point"]:
             yield t(
                 "check.discharge_point", id=key, point=discharge["point"], stay_point=stay["point"]
+            )
+        if discharge["kind"] != "released_home" and discharge.get("test_override"):
+            # An override lets someone go home despite the tests: on a transfer it says
+            # something nobody did.
+            yield t(
+                "check.override_not_home",
+                id=key,
+                stay=discharge["stay"],
+                kind=DISCHARGE_KIND.label(discharge["kind"]),
+                reason=discharge["test_override"],
             )
 
     for key, incident in incidents.items():

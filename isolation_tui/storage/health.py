@@ -122,21 +122,26 @@ class HealthService(Service):
 
     def off_plan(self, stay_id: int) -> list[str]:
         """The results entered for a stay that no longer fit it (after its arrival was
-        corrected, say): a sample taken before the arrival or too early for its planned
-        test, a check of a round the person was not there for."""
+        corrected, say), each saying what is wrong: a sample or a reading taken before
+        the arrival, a sample days too early for its planned test, a check of a round
+        the person was not there for."""
         stay = self.store.get(STAYS, stay_id)
         if stay is None or not is_live(stay):
             return []
+        arrived = stay["arrived_at"]
         found = []
         for test_id, test in self.tests_of(stay_id):
             taken = test["taken_at"]
-            if taken and (taken < stay["arrived_at"] or not may_fill(test, taken)):
+            if taken and (taken < arrived or not may_fill(test, taken)):
                 found.append(
                     t(
                         "check.test_off_plan",
                         id=test_id,
                         stay=stay_id,
                         taken=taken,
+                        why=_before_arrival(taken, arrived)
+                        if taken < arrived
+                        else t("check.off_plan_days", days=days_early(test, taken)),
                         day=test["planned_day"],
                         planned=test["planned_date"],
                     )
@@ -145,7 +150,7 @@ class HealthService(Service):
         rows = self._stay_rows(CHECKS, stay_id)
         for check_id in sorted(self.store._index.checks_of_stay.get(stay_id, ())):
             check = rows[str(check_id)]
-            if not round_fits(check["day"], check["round"], stay["arrived_at"], left):
+            if not round_fits(check["day"], check["round"], arrived, left):
                 found.append(
                     t(
                         "check.check_off_plan",
@@ -153,8 +158,21 @@ class HealthService(Service):
                         stay=stay_id,
                         day=check["day"],
                         round=ROUND.label(check["round"]),
-                        arrived=stay["arrived_at"],
+                        arrived=arrived,
                         left=left or "-",
+                    )
+                )
+            elif check["at"] < arrived:
+                # The round fits, but this reading was taken before the person came.
+                found.append(
+                    t(
+                        "check.reading_off_plan",
+                        id=check_id,
+                        stay=stay_id,
+                        day=check["day"],
+                        round=ROUND.label(check["round"]),
+                        taken=check["at"],
+                        why=_before_arrival(check["at"], arrived),
                     )
                 )
         return found
@@ -524,8 +542,19 @@ SAMPLE_EARLY = timedelta(days=1)
 
 def may_fill(test: dict[str, Any], taken_at: str) -> bool:
     """A sample taken ``taken_at`` counts for ``test`` from the day before it is planned."""
+    return days_early(test, taken_at) <= SAMPLE_EARLY.days
+
+
+def days_early(test: dict[str, Any], taken_at: str) -> int:
+    """How many days before its planned date a sample was taken (0 or less: not early)."""
     planned = date.fromisoformat(test["planned_date"])
-    return date.fromisoformat(taken_at[:10]) >= planned - SAMPLE_EARLY
+    return (planned - date.fromisoformat(taken_at[:10])).days
+
+
+def _before_arrival(taken: str, arrived: str) -> str:
+    """ "before the arrival at 07:05": the arrival's day too when it is another one."""
+    at = arrived[11:] if arrived[:10] == taken[:10] else arrived
+    return t("check.taken_before_arrival", at=at)
 
 
 def _room_key(stay: dict[str, Any]) -> tuple[int, str]:

@@ -13,6 +13,7 @@ from ..domain.records import Discharge, Stay, is_live, release_due
 from ..domain.rules import (
     arrival_from_fields,
     check_room,
+    clean_text,
     discharge_from_fields,
     extension_days,
     require_reason,
@@ -174,10 +175,21 @@ class StayService(Service):
                 {**discharge_fields(before), **fields}, cast(Stay, stay), self.store.clock()
             )
             self.store.health.check_leave(before["stay"], fixed["at"])
-            changes = {
+            changes: dict[str, Any] = {
                 k: fixed[k]  # type: ignore[literal-required]
                 for k in ("at", "kind", "destination", "negative_test", "certificate", "notes")
             }
+            # The hold is about going home: another kind keeps no override, and a kind
+            # corrected to release home is held as a new discharge would be.
+            override = ""
+            if fixed["kind"] == "released_home":
+                given = fields.get("override", before.get("test_override", ""))
+                # Not held (any more): an override given then stays what was done.
+                override = self.store.health.release_override(
+                    before["stay"], str(given)
+                ) or clean_text(str(given))
+            if override or before.get("test_override"):
+                changes["test_override"] = override
             return cast(
                 Discharge, self.store._change(DISCHARGES, discharge_id, changes, "correct", why)
             )
@@ -335,4 +347,5 @@ def discharge_fields(discharge: Mapping[str, Any]) -> dict[str, str]:
         "negative_test": "yes" if discharge["negative_test"] else "no",
         "certificate": discharge["certificate"],
         "notes": discharge["notes"],
+        "override": discharge.get("test_override", ""),
     }
