@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import Clock
+from conftest import CliRunner, Clock
 from rich.console import Console
 from textual.widgets import Input, Select, Static
 
 from isolation_tui.app import IsolationApp
 from isolation_tui.headless.check import problems
 from isolation_tui.i18n import t
+from isolation_tui.screens.confirm import ConfirmScreen
 from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.repository import Store, open_store
 from isolation_tui.storage.tables import AUDIT, DISCHARGES, STAYS
@@ -196,3 +198,121 @@ def test_a_sample_taken_days_before_its_plan_says_by_how_much(point: Store) -> N
     (found,) = list(problems(point))
     assert t("check.off_plan_days", days=2) in found, found  # planned 2026-11-25 now
     assert "2026-11-25" in found and t("check.taken_before_arrival", at="10:00") not in found
+
+
+# ---------------------------------------------------------------- 4, 5. arrival form
+
+
+async def new_arrival(pilot: object, app: IsolationApp, name: str, number: str) -> None:
+    await pilot.press("f2", "n", *name)  # type: ignore[attr-defined]
+    form = app.screen
+    form.query_one("#field-id_number", Input).value = number
+    form.query_one("#field-id_type", Select).value = "passport"
+    form.query_one("#field-sex", Select).value = "male"
+
+
+async def test_sharing_is_asked_once_and_only_of_a_form_that_would_save(
+    point: Store, lang: str
+) -> None:
+    arrive(point, "P1", "2026-11-29 08:00", room="201", name="张三")
+    app = IsolationApp(point, point="DG01")
+    asked: list[str] = []
+    async with app.run_test(size=SIZE) as pilot:
+        await new_arrival(pilot, app, "李四", "P2")
+        form = app.screen
+        form.query_one("#field-room", Select).value = "201"
+        form.query_one("#field-arrived_at", Input).value = "10:30"  # an hour ahead
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        # The time is refused before anything is asked.
+        assert app.screen is form and not isinstance(app.screen, ConfirmScreen)
+        assert t("error.future", value="2026-11-29 10:30") in text_of(app)
+        form.query_one("#field-arrived_at", Input).value = "09:35"  # within the tolerance
+        await pilot.press("ctrl+s")
+        for answer in ("y", "n"):
+            await pilot.pause()
+            assert isinstance(app.screen, ConfirmScreen)
+            asked.append(str(app.screen.query_one(Static).content))
+            await pilot.press(answer)
+        await pilot.pause()
+        # The room was still asked about after the time's yes; no to it: nothing stored.
+        assert point.rows(STAYS).keys() == {"1"} and app.screen is form
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        # The time was confirmed in this form: only the room is asked again, once.
+        assert isinstance(app.screen, ConfirmScreen)
+        asked.append(str(app.screen.query_one(Static).content))
+        await pilot.press("y")
+        await pilot.pause()
+    share = t("ui.confirm_share", room="201", people="张三 (" + t("sex.female") + ")")
+    assert len(asked) == 3 and asked[0] != share and asked[1:] == [share, share], asked
+    stay = point.rows(STAYS)["2"]
+    assert stay["room"] == "201" and stay["shares_with"] == [1]
+
+
+async def test_a_point_with_no_empty_room_offers_its_shared_rooms_and_a_full_one_says_so(
+    point: Store, lang: str
+) -> None:
+    for number, room in (("P1", "101"), ("P2", "102"), ("P3", "103"), ("P4", "201")):
+        arrive(point, number, "2026-11-29 08:00", room=room, name=f"住客{number}")
+    app = IsolationApp(point, point="DG01")
+    async with app.run_test(size=SIZE) as pilot:
+        await new_arrival(pilot, app, "李四", "P5")
+        form = app.screen
+        offered = [str(label) for label, _ in form.query_one("#field-room", Select)._options]
+        with_p4 = t("ui.room_with", room="201", people="住客P4 (" + t("sex.female") + ")")
+        assert with_p4 in offered, offered
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert t("error.point_full", point="DG01") in text_of(app)
+        form.query_one("#field-room", Select).value = "201"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert point.rows(STAYS)["5"]["room"] == "201"
+        # Every bed taken: no room to share either, and the message says so.
+        await new_arrival(pilot, app, "王五", "P6")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        status = text_of(app)
+        assert t("error.point_no_bed", point="DG01", beds=5) in status, status
+        assert t("error.point_full", point="DG01") not in status
+    assert len(point.rows(STAYS)) == 5
+
+
+# ---------------------------------------------------------------- 6. whose discharge
+
+
+async def test_the_discharge_form_names_the_person_by_their_number(point: Store, lang: str) -> None:
+    arrive(point, "P1", "2026-11-15 10:00", room="101", name="邵倩莹")
+    point.stays.discharge({"stay": "1", "discharged_at": "08:00", "kind": "hospital"})
+    arrive(point, "P2", "2026-11-15 10:00", room="102", name="张三")  # person 2
+    app = IsolationApp(point, point="DG01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3", "d")
+        await pilot.pause()
+        title = text_of(app, "#screen-title")
+        assert t("ui.whose", name="张三", stay=2, room="102") in title, title
+        await pilot.press("escape", "f3", "tab", "c")
+        await pilot.pause()
+        title = text_of(app, "#screen-title")
+        assert t("ui.whose", name="邵倩莹", stay=1, room="101") in title, title
+
+
+# ---------------------------------------------------------------- 7. stats --json
+
+
+def test_stats_json_gives_the_keys_the_readme_lists(point: Store, cli: CliRunner) -> None:
+    arrive(point, "P1", "2026-11-15 10:00")
+    point.close()
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    said = readme.split("`stats --json` prints one object with the keys", 1)[1]
+    said = said.split("Counters are always computed", 1)[0]
+    listed = set(re.findall(r"`([a-z_]+)`", said))
+    result = cli("stats", "--json", "--point", "DG01")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert set(figures) == listed
+    assert figures["on_duty"] == 0 and figures["over_limit"] == 0
+    assert figures["in_isolation"] == 1 and figures["point"] == "DG01"

@@ -44,13 +44,14 @@ class DischargeFormScreen(FormScreen):
     def heading(self) -> str:
         stay = self.store.get(STAYS, self.stay_id or 0) or {}
         key = "ui.title_correct_discharge" if self.discharge_id else "ui.title_discharge"
-        return t(
-            key,
-            id=self.stay_id,
+        # The person's number, as the void form says it: never read as the discharge's.
+        whose = t(
+            "ui.whose",
+            stay=self.stay_id,
             name=stay.get("person", {}).get("name", ""),
             room=stay.get("room", ""),
-            due=stay.get("release_due", ""),
         )
+        return t(key, whose=whose, due=stay.get("release_due", ""))
 
     def specs(self) -> Sequence[FieldSpec]:
         specs = [FieldSpec("kind", codes=DISCHARGE_KIND)]
