@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from textual.widgets import Input, Select, Static
 from isolation_tui.app import IsolationApp
 from isolation_tui.headless.check import problems
 from isolation_tui.i18n import t
+from isolation_tui.screens.base import MainScreen
 from isolation_tui.screens.confirm import ConfirmScreen
 from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.repository import Store, open_store
@@ -316,3 +317,40 @@ def test_stats_json_gives_the_keys_the_readme_lists(point: Store, cli: CliRunner
     assert set(figures) == listed
     assert figures["on_duty"] == 0 and figures["over_limit"] == 0
     assert figures["in_isolation"] == 1 and figures["point"] == "DG01"
+
+
+# ---------------------------------------------------------------- 8. a correction's save
+
+
+async def test_a_correction_saved_recounts_once_and_redraws_only_the_list_shown(
+    point: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A save costs one recount and the list it returns to: not a reload of the form
+    that is closing, nor of every screen open behind it."""
+    for number, room in (("P1", "101"), ("P2", "102")):
+        arrive(point, number, "2026-11-29 08:00", room=room)
+    app = IsolationApp(point, point="DG01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3", "f4", "f1", "f2", "c")  # lists open behind, as in a shift
+        await pilot.pause()
+        form = app.screen
+        form.query_one("#field-notes", Input).value = "坐第三排"
+        form.query_one("#field-reason", Input).value = "漏填备注"
+        calls: list[str] = []
+        counters = point.counters
+        monkeypatch.setattr(point, "counters", lambda *a: calls.append("count") or counters(*a))
+        for screen in {*app.screen_stack, *app._installed_screens.values()}:
+            if isinstance(screen, MainScreen):
+                reload = screen.reload
+                name = type(screen).__name__
+
+                def counted(reload: Callable[[], None] = reload, name: str = name) -> None:
+                    calls.append(name)
+                    reload()
+
+                monkeypatch.setattr(screen, "reload", counted)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is not form
+    assert point.rows(STAYS)["2"]["notes"] == "坐第三排"
+    assert sorted(calls) == ["ArrivalsScreen", "count"], calls
