@@ -299,6 +299,12 @@ async def test_the_discharge_form_names_the_person_by_their_number(point: Store,
         await pilot.pause()
         title = text_of(app, "#screen-title")
         assert t("ui.whose", name="邵倩莹", stay=1, room="101") in title, title
+        app.screen.query_one("#field-reason", Input).value = "wrong time"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        said = " ".join(str(n.message) for n in app._notifications)
+        whose = {"en": "邵倩莹 (person #1)", "zh": "邵倩莹(人员 #1)"}[lang]
+        assert whose in said, said
 
 
 # ---------------------------------------------------------------- 7. stats --json
