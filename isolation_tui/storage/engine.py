@@ -84,11 +84,13 @@ from .segments import (
     encode_segment,
     head_of,
     listed_segments,
+    may_hold,
     merge_sealed,
     read_segment,
     sealed_tag,
     segment_path,
 )
+from .tables import AUDIT
 
 SCHEMA_VERSION = 1
 COMPACT_MIN_BYTES = 4 * 1024 * 1024
@@ -222,6 +224,9 @@ class JournalStorage(MemoryBackend):
         self._sealed_max: dict[str, int] = {}
         self._sealed_tag = ""
         self._journal_sealed = ""
+        # The last segment read for a lookup, by name: what one stay's detail or one
+        # history list reads again and again, and never more than one segment.
+        self._last_read: tuple[str, Tables] = ("", {})
         if lstat_or_none(self.path) is None:
             if not create or read_only:
                 raise StoreMissing(t("store.missing", path=self.path))
@@ -1152,11 +1157,64 @@ class JournalStorage(MemoryBackend):
         return self._tables
 
     def document(self, table: str, key: str) -> Doc | None:
+        """One document; a sealed one is read from the segment holding it alone."""
         doc = self._tables.get(table, {}).get(key)
         if doc is None and self._may_be_sealed(table, key):
-            self._load_history()
-            doc = self._tables.get(table, {}).get(key)
+            for _, tables in self._holding(table, key):
+                doc = tables.get(table, {}).get(key)
+                if doc is not None:
+                    return doc
         return doc
+
+    def sealed_rows(self, table: str, above: int = 0) -> Iterator[tuple[str, Doc]]:
+        """The documents of ``table`` in sealed history not in memory, with ids above
+        ``above``: one segment at a time, by id within each, segments in the order
+        sealed. Memory holds one segment, never the whole history."""
+        with self._mutex:
+            if self._history_in:
+                return
+            listed = list(zip(self._segments, self._headers, strict=True))
+            live, gone = self._tables.get(table, {}), self._replaced.get(table, {})
+        for one, header in listed:
+            if header.get("ids", {}).get(table, 0) <= above:
+                continue
+            for key, doc in self._segment_tables(one).get(table, {}).items():
+                if int(key) > above and key not in gone and key not in live:
+                    yield key, doc
+
+    def sealed_audit(self, table: str, key: str) -> list[tuple[str, Doc]]:
+        """The audit entries of a record sealed with it (its later ones are live), read
+        from the segment holding the record only; none when the history is in memory."""
+        if self._history_in or not key.isdigit():
+            return []
+        number = int(key)
+        found = []
+        for _, tables in self._holding(table, key, also_replaced=True):
+            if key in tables.get(table, {}):
+                for entry_id, entry in tables.get(AUDIT, {}).items():
+                    if entry["record"] == number and entry["table"] == table:
+                        found.append((entry_id, entry))
+        return found
+
+    def _holding(
+        self, table: str, key: str, *, also_replaced: bool = False
+    ) -> Iterator[tuple[Listed, Tables]]:
+        """The segments whose header says they may hold ``key`` of ``table``, read
+        one by one (a replaced document is there only as it was sealed)."""
+        with self._mutex:
+            if self._history_in or (key in self._replaced.get(table, {}) and not also_replaced):
+                return
+            listed = list(zip(self._segments, self._headers, strict=True))
+        for one, header in listed:
+            if may_hold(header, table, int(key)):
+                yield one, self._segment_tables(one)
+
+    def _segment_tables(self, listed: Listed) -> Tables:
+        name, tables = self._last_read
+        if name != listed.name:
+            tables = read_segment(self.path, self._db_id, listed, body=True).body or {}
+            self._last_read = (listed.name, tables)
+        return tables
 
     def sealed_outside(self) -> tuple[list[dict[str, Any]], Tables]:
         if self._history_in:

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..domain.records import is_live
 from .backend import Backend, Tables
+from .segments import UNINDEXED, key_runs
 from .tables import AUDIT, CHECKS, DISCHARGES, INCIDENTS, STAYS, TESTS
 
 Rows = Mapping[str, dict[str, Any]]
@@ -84,13 +85,17 @@ def finished_by_month(tables: Mapping[str, Rows], until: str) -> dict[str, dict[
 
 def segment_header(month: str, marks: Marks) -> Callable[[Tables], dict[str, Any]]:
     """What a segment of ``month`` says about itself: how many documents of each
-    table it holds, and the counters' marks per point over them (``tally``)."""
+    table it holds, the counters' marks per point over them (``tally``), and which
+    ids it holds (``keys``, see ``segments``)."""
 
     def header(documents: Tables) -> dict[str, Any]:
         return {
             "month": month,
             "counts": {table: len(rows) for table, rows in documents.items()},
             "tally": tally(documents, marks),
+            "keys": {
+                table: key_runs(rows) for table, rows in documents.items() if table not in UNINDEXED
+            },
         }
 
     return header

@@ -6,8 +6,11 @@ it was sealed at) and never changed. Its first line says what it is and checksum
 the rest: ``ISOLATION-TUI-SEGMENT <version> <db id> <name> <crc32 of the header>
 <header length> <crc32 of the body> <body length>``; then the header, a small JSON
 object (how many documents of each table it holds, and ``tally``: the counters'
-marks per point over them, so counting need not read the body), a line end, and
-the body, ``{table: {id: document}}``.
+marks per point over them, so counting need not read the body; ``ids``: the highest
+id of each table; ``keys``: which ids of each table but the audit it holds, as runs,
+so a lookup by id reads only a segment that holds it), a line end, and the body,
+``{table: {id: document}}``. A segment without ``keys`` (sealed before they were
+kept) may hold any id up to its highest: it is read to know.
 
 The snapshot lists the segments that belong to it, each with the checksum of its
 first line (which checksums everything after it), so a segment that is missing,
@@ -18,7 +21,9 @@ in place is listed nowhere and changes nothing: the next seal removes it.
 
 from __future__ import annotations
 
+import bisect
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -183,3 +188,30 @@ def segment_files(db_path: Path) -> list[Path]:
     except OSError:
         return []
     return sorted(db_path.with_name(name) for name in names if name.startswith(prefix))
+
+
+# The audit is looked up by the record it is about, which lies in the same segment:
+# its ids (most of a segment, interleaved) need no runs of their own.
+UNINDEXED = frozenset({"audit"})
+
+
+def key_runs(keys: Iterable[str]) -> list[int]:
+    """Ids as runs ``[first, last, first, last, …]``, ascending: a header's index."""
+    runs: list[int] = []
+    for number in sorted(map(int, keys)):
+        if runs and runs[-1] + 1 == number:
+            runs[-1] = number
+        else:
+            runs += [number, number]
+    return runs
+
+
+def may_hold(header: dict[str, Any], table: str, number: int) -> bool:
+    """Whether the segment with ``header`` may hold document ``number`` of ``table``."""
+    if number > header.get("ids", {}).get(table, 0):
+        return False
+    runs = header.get("keys", {}).get(table)
+    if runs is None:
+        return True
+    at = bisect.bisect_right(runs, number)
+    return at % 2 == 1 or (at > 0 and runs[at - 1] == number)
