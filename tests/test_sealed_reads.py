@@ -83,7 +83,7 @@ def busy(store: Store, clock: Clock, seed: int) -> None:
             back = parse_time(store.get(STAYS, stay)["arrived_at"], day) - timedelta(hours=20)
             store.stays.correct(stay, {"arrived_at": format_time(back)}, "时间登记错")
         if chance.random() < 0.3:
-            about = [chance.choice(open_stays)] if open_stays and chance.random() < 0.5 else []
+            about = [chance.choice(open_stays)] if open_stays and chance.random() < 0.3 else []
             incidents.append(
                 store.incidents.open(
                     {
@@ -100,8 +100,10 @@ def busy(store: Store, clock: Clock, seed: int) -> None:
             status = store.get(INCIDENTS, incident)["status"]
             if status == "open" and chance.random() < 0.5:
                 store.incidents.close(incident, "已处置", format_time(day))
-            elif status == "handled" and chance.random() < 0.05:
+            elif status == "handled" and chance.random() < 0.2:
                 store.incidents.reopen(incident, "复发")
+            elif status == "handled":
+                incidents.remove(incident)  # settled: reopened no more
         if chance.random() < 0.3:
             point = chance.choice(("DD01", None))
             store.handovers.sign(store.handovers.summary(point), "", "张三")

@@ -20,6 +20,7 @@ File safety (no symlinks, unguessable temp names) lives in ``files``.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import fcntl
 import os
@@ -98,6 +99,8 @@ COMPACT_MIN_BYTES = 4 * 1024 * 1024
 # done inside it (others saving faster than that would otherwise hold it off).
 REBASES_OUTSIDE_LOCK = 2
 LOAD_ATTEMPTS = 4
+# Segments kept parsed after a lookup (see ``_last_read``).
+SEGMENTS_KEPT = 4
 
 LockWaitHandler = Callable[[Path, float], None]
 lock_wait_handler: LockWaitHandler | None = None
@@ -224,9 +227,10 @@ class JournalStorage(MemoryBackend):
         self._sealed_max: dict[str, int] = {}
         self._sealed_tag = ""
         self._journal_sealed = ""
-        # The last segment read for a lookup, by name: what one stay's detail or one
-        # history list reads again and again, and never more than one segment.
-        self._last_read: tuple[str, Tables] = ("", {})
+        # The last few segments read for lookups, by name: what a stay's detail or a
+        # page of a list of the past reads again and again (a page of stays by id
+        # spans the months they were discharged in), never the whole history.
+        self._last_read: collections.OrderedDict[str, Tables] = collections.OrderedDict()
         if lstat_or_none(self.path) is None:
             if not create or read_only:
                 raise StoreMissing(t("store.missing", path=self.path))
@@ -356,6 +360,7 @@ class JournalStorage(MemoryBackend):
             self._tables = tables
             self._sealed, self._segments = {}, segments
             self._headers, self._replaced = headers, replaced
+            self._last_read.clear()
             self._history_in = not segments
             self._sealed_max = {}
             for header in headers:
@@ -1139,6 +1144,7 @@ class JournalStorage(MemoryBackend):
             found = [read_segment(self.path, self._db_id, one, body=True) for one in self._segments]
             self._sealed = merge_sealed(self._tables, self._replaced, found)
             self._history_in, self._replaced = True, {}
+            self._last_read.clear()
             self._notify(Changes(reloaded=True))
 
     def tables(self) -> Tables:
@@ -1178,7 +1184,8 @@ class JournalStorage(MemoryBackend):
         for one, header in listed:
             if header.get("ids", {}).get(table, 0) <= above:
                 continue
-            for key, doc in self._segment_tables(one).get(table, {}).items():
+            tables = self._last_read.get(one.name) or self._read_body(one)
+            for key, doc in tables.get(table, {}).items():
                 if int(key) > above and key not in gone and key not in live:
                     yield key, doc
 
@@ -1187,6 +1194,8 @@ class JournalStorage(MemoryBackend):
         from the segment holding the record only; none when the history is in memory."""
         if self._history_in or not key.isdigit():
             return []
+        if key in self._tables.get(table, {}) and key not in self._replaced.get(table, {}):
+            return []  # never sealed: its audit is all live
         number = int(key)
         found = []
         for _, tables in self._holding(table, key, also_replaced=True):
@@ -1210,11 +1219,17 @@ class JournalStorage(MemoryBackend):
                 yield one, self._segment_tables(one)
 
     def _segment_tables(self, listed: Listed) -> Tables:
-        name, tables = self._last_read
-        if name != listed.name:
-            tables = read_segment(self.path, self._db_id, listed, body=True).body or {}
-            self._last_read = (listed.name, tables)
-        return tables
+        with self._mutex:
+            tables = self._last_read.pop(listed.name, None)
+            if tables is None:
+                tables = self._read_body(listed)
+            self._last_read[listed.name] = tables
+            while len(self._last_read) > SEGMENTS_KEPT:
+                self._last_read.popitem(last=False)
+            return tables
+
+    def _read_body(self, listed: Listed) -> Tables:
+        return read_segment(self.path, self._db_id, listed, body=True).body or {}
 
     def sealed_outside(self) -> tuple[list[dict[str, Any]], Tables]:
         if self._history_in:
