@@ -81,6 +81,7 @@ from .journal import (
 )
 from .segments import (
     Listed,
+    Parsed,
     Segment,
     encode_segment,
     head_of,
@@ -230,7 +231,7 @@ class JournalStorage(MemoryBackend):
         # The last few segments read for lookups, by name: what a stay's detail or a
         # page of a list of the past reads again and again (a page of stays by id
         # spans the months they were discharged in), never the whole history.
-        self._last_read: collections.OrderedDict[str, Tables] = collections.OrderedDict()
+        self._last_read: collections.OrderedDict[str, Parsed] = collections.OrderedDict()
         if lstat_or_none(self.path) is None:
             if not create or read_only:
                 raise StoreMissing(t("store.missing", path=self.path))
@@ -1166,16 +1167,16 @@ class JournalStorage(MemoryBackend):
         """One document; a sealed one is read from the segment holding it alone."""
         doc = self._tables.get(table, {}).get(key)
         if doc is None and self._may_be_sealed(table, key):
-            for _, tables in self._holding(table, key):
-                doc = tables.get(table, {}).get(key)
+            for parsed in self._holding(table, key):
+                doc = parsed.tables.get(table, {}).get(key)
                 if doc is not None:
                     return doc
         return doc
 
-    def sealed_rows(self, table: str, above: int = 0) -> Iterator[tuple[str, Doc]]:
+    def sealed_parts(self, table: str, above: int = 0) -> Iterator[dict[str, Doc]]:
         """The documents of ``table`` in sealed history not in memory, with ids above
-        ``above``: one segment at a time, by id within each, segments in the order
-        sealed. Memory holds one segment, never the whole history."""
+        ``above``: one segment's at a time, segments in the order sealed. Memory
+        holds a few segments, never the whole history."""
         with self._mutex:
             if self._history_in:
                 return
@@ -1184,30 +1185,29 @@ class JournalStorage(MemoryBackend):
         for one, header in listed:
             if header.get("ids", {}).get(table, 0) <= above:
                 continue
-            tables = self._last_read.get(one.name) or self._read_body(one)
-            for key, doc in tables.get(table, {}).items():
-                if int(key) > above and key not in gone and key not in live:
-                    yield key, doc
+            rows = self._parsed(one).tables.get(table, {})
+            yield {
+                key: doc
+                for key, doc in rows.items()
+                if int(key) > above and key not in gone and key not in live
+            }
 
-    def sealed_audit(self, table: str, key: str) -> list[tuple[str, Doc]]:
-        """The audit entries of a record sealed with it (its later ones are live), read
-        from the segment holding the record only; none when the history is in memory."""
+    def sealed_with(self, table: str, key: str, related: str, field: str) -> list[tuple[str, Doc]]:
+        """The documents of ``related`` whose ``field`` names record ``key`` of
+        ``table``, sealed with it (its audit, a stay's checks and tests; later ones
+        are live), read from the segment holding the record only; none when the
+        history is in memory."""
         if self._history_in or not key.isdigit():
             return []
         if key in self._tables.get(table, {}) and key not in self._replaced.get(table, {}):
-            return []  # never sealed: its audit is all live
-        number = int(key)
-        found = []
-        for _, tables in self._holding(table, key, also_replaced=True):
-            if key in tables.get(table, {}):
-                for entry_id, entry in tables.get(AUDIT, {}).items():
-                    if entry["record"] == number and entry["table"] == table:
-                        found.append((entry_id, entry))
-        return found
+            return []  # never sealed: all that refers to it is live
+        kind = table if related == AUDIT else ""
+        for parsed in self._holding(table, key, also_replaced=True):
+            if key in parsed.tables.get(table, {}):
+                return parsed.referring(related, field, int(key), kind)
+        return []
 
-    def _holding(
-        self, table: str, key: str, *, also_replaced: bool = False
-    ) -> Iterator[tuple[Listed, Tables]]:
+    def _holding(self, table: str, key: str, *, also_replaced: bool = False) -> Iterator[Parsed]:
         """The segments whose header says they may hold ``key`` of ``table``, read
         one by one (a replaced document is there only as it was sealed)."""
         with self._mutex:
@@ -1216,20 +1216,18 @@ class JournalStorage(MemoryBackend):
             listed = list(zip(self._segments, self._headers, strict=True))
         for one, header in listed:
             if may_hold(header, table, int(key)):
-                yield one, self._segment_tables(one)
+                yield self._parsed(one)
 
-    def _segment_tables(self, listed: Listed) -> Tables:
+    def _parsed(self, listed: Listed) -> Parsed:
         with self._mutex:
-            tables = self._last_read.pop(listed.name, None)
-            if tables is None:
-                tables = self._read_body(listed)
-            self._last_read[listed.name] = tables
+            parsed = self._last_read.pop(listed.name, None)
+            if parsed is None:
+                segment = read_segment(self.path, self._db_id, listed, body=True)
+                parsed = Parsed(segment.body or {})
+            self._last_read[listed.name] = parsed
             while len(self._last_read) > SEGMENTS_KEPT:
                 self._last_read.popitem(last=False)
-            return tables
-
-    def _read_body(self, listed: Listed) -> Tables:
-        return read_segment(self.path, self._db_id, listed, body=True).body or {}
+            return parsed
 
     def sealed_outside(self) -> tuple[list[dict[str, Any]], Tables]:
         if self._history_in:

@@ -171,9 +171,8 @@ class HandoverService(Service):
                 break  # the live set lists them in order
             if number <= upto:
                 found[number] = entry
-        for key, entry in self.store.db.storage.sealed_rows(AUDIT, after):
-            if int(key) <= upto:
-                found[int(key)] = entry
+        for part in self.store.db.storage.sealed_parts(AUDIT, after):
+            found.update((int(key), entry) for key, entry in part.items() if int(key) <= upto)
         return found
 
     def _window_from(self, start: str, now: str) -> Window:

@@ -8,10 +8,12 @@ import bisect
 import heapq
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, overload
+from typing import Any
+
+from ..domain.sequences import ByPosition
 
 
-class MergedIds(Sequence[int]):
+class MergedIds(ByPosition[int]):
     """Two ascending sequences of ids with none in common, read as one ascending
     sequence without copying either: a list's page costs its rows, not the history."""
 
@@ -21,17 +23,7 @@ class MergedIds(Sequence[int]):
     def __len__(self) -> int:
         return len(self._first) + len(self._second)
 
-    @overload
-    def __getitem__(self, index: int) -> int: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[int]: ...
-    def __getitem__(self, index: int | slice) -> int | list[int]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
+    def _at(self, index: int) -> int:
         a, b = self._first, self._second
         # How many of the first ``index + 1`` ids come from ``a``: the smallest
         # ``taken`` for which a[taken] is not below the id of ``b`` it would pass.

@@ -112,6 +112,13 @@ class Store:
         sealed history included (read in when it is not yet)."""
         return self.db.storage.tables().get(name, {})
 
+    def parts(self, name: str) -> Iterator[dict[str, Any]]:
+        """Every document of a table, a part at a time: sealed history segment by
+        segment (oldest first), then the live set; memory holds a few segments,
+        never the whole history."""
+        yield from self.db.storage.sealed_parts(name)
+        yield self.live_rows(name)
+
     def live_rows(self, name: str) -> dict[str, Any]:
         """The documents of a table in the live set: enough for the people in
         isolation now and what is not finished, never sealed history."""
@@ -150,7 +157,7 @@ class Store:
         rows = self.live_rows(AUDIT)
         ids = self._index.audit_of(self.db).get((table, record_id), [])
         found = {i: rows[str(i)] for i in ids if str(i) in rows}
-        for key, entry in self.db.storage.sealed_audit(table, str(record_id)):
+        for key, entry in self.db.storage.sealed_with(table, str(record_id), AUDIT, "record"):
             found[int(key)] = entry
         return [found[i] for i in sorted(found)]
 

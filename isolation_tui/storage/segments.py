@@ -215,3 +215,25 @@ def may_hold(header: dict[str, Any], table: str, number: int) -> bool:
         return True
     at = bisect.bisect_right(runs, number)
     return at % 2 == 1 or (at > 0 and runs[at - 1] == number)
+
+
+class Parsed:
+    """A segment's documents as read for lookups, with the documents that refer to
+    a record indexed on first use (an export asks who entered each of thousands)."""
+
+    def __init__(self, tables: Tables) -> None:
+        self.tables = tables
+        self._indexes: dict[tuple[str, str], dict[tuple[str, int], list[str]]] = {}
+
+    def referring(
+        self, table: str, field: str, number: int, kind: str = ""
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """The documents of ``table`` whose ``field`` is ``number`` (and, in the
+        audit, whose ``table`` is ``kind``)."""
+        rows = self.tables.get(table, {})
+        index = self._indexes.get((table, field))
+        if index is None:
+            index = self._indexes[(table, field)] = {}
+            for key, doc in rows.items():
+                index.setdefault((doc.get("table", ""), doc[field]), []).append(key)
+        return [(key, rows[key]) for key in index.get((kind, number), [])]
