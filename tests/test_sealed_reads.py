@@ -6,24 +6,30 @@ from __future__ import annotations
 
 import contextlib
 import random
+from array import array
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import orjson
 import pytest
-from conftest import FIXED_NOW, Clock
+from conftest import FIXED_NOW, CliRunner, Clock
 from test_store_seal import seal, twin
 
 from isolation_tui.domain.counters import ALL, FIGURES, compute
 from isolation_tui.domain.errors import FieldError
 from isolation_tui.domain.handover import Tables, Window, shift_start, start_day, summarise
+from isolation_tui.domain.health import ROUND
 from isolation_tui.domain.records import AuditEntry
 from isolation_tui.domain.timeparse import format_time, parse_time
+from isolation_tui.storage import engine
 from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.engine import JournalStorage
+from isolation_tui.storage.history import MergedIds
 from isolation_tui.storage.repository import Store, open_store
+from isolation_tui.storage.segments import Listed
 from isolation_tui.storage.tables import AUDIT, DISCHARGES, HANDOVERS, INCIDENTS, STAYS
 
 SOURCES = (STAYS, DISCHARGES, INCIDENTS, "checks", "tests")
@@ -82,6 +88,11 @@ def busy(store: Store, clock: Clock, seed: int) -> None:
             stay = chance.choice(open_stays)
             back = parse_time(store.get(STAYS, stay)["arrived_at"], day) - timedelta(hours=20)
             store.stays.correct(stay, {"arrived_at": format_time(back)}, "时间登记错")
+        for stay in chance.sample(open_stays, min(2, len(open_stays))):
+            with contextlib.suppress(FieldError):  # a round the person was not there for
+                store.health.record_check(
+                    stay, day.date().isoformat(), chance.choice(ROUND.codes), "372"
+                )
         if chance.random() < 0.3:
             about = [chance.choice(open_stays)] if open_stays and chance.random() < 0.3 else []
             incidents.append(
@@ -182,15 +193,29 @@ def replayed_summary(store: Store, tables: Tables, point: str | None, since: str
     return summary
 
 
-@pytest.fixture(params=[1, 2, 3])
-def busy_db(request: pytest.FixtureRequest, db_path: Path) -> Path:
+def make_busy(path: Path, seed: int) -> Path:
     clock = Clock(FIXED_NOW)
-    store = open_store(db_path, create=True, actor=Actor("tester"), clock=clock)
+    store = open_store(path, create=True, actor=Actor("tester"), clock=clock)
     try:
-        busy(store, clock, request.param)
+        busy(store, clock, seed)
     finally:
         store.close()
-    return db_path
+    return path
+
+
+@pytest.fixture(params=[1, 2, 3])
+def busy_db(request: pytest.FixtureRequest, db_path: Path) -> Path:
+    return make_busy(db_path, request.param)
+
+
+@pytest.fixture
+def sealed_pair(db_path: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A busy database sealed (a segment a month: at least September and October)
+    and its unsealed twin."""
+    make_busy(db_path, 2)
+    control = twin(db_path, tmp_path)
+    assert len(seal(db_path)) >= 2
+    return db_path, control
 
 
 def reader(path: Path) -> Store:
@@ -257,3 +282,140 @@ def test_the_handover_takes_its_window_back_from_today_and_equals_the_old_replay
                 assert store.handovers.summary(point, since) == expected, (point, since)
             finally:
                 store.close()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_every_export_holds_the_rows_of_the_unsealed_twin(
+    sealed_pair: tuple[Path, Path], cli: CliRunner, fmt: str
+) -> None:
+    path, control = sealed_pair
+    for kind in ("arrivals", "discharges", "incidents", "checks", "tests", "audit"):
+        made = []
+        for db in (path, control):
+            result = cli("export", kind, "--db", str(db), "--format", fmt)
+            assert result.returncode == 0, result.stderr
+            made.append(result.stdout)
+        if fmt == "csv":
+            (head, *rows), (control_head, *control_rows) = (m.splitlines() for m in made)
+            assert head == control_head
+        else:
+            rows, control_rows = ([orjson.dumps(row) for row in orjson.loads(m)] for m in made)
+        # Sealed history comes month by month before the live set: the same rows.
+        assert len(rows) > 10, kind
+        assert sorted(rows) == sorted(control_rows), kind
+
+
+def test_the_workbook_export_holds_the_rows_of_the_unsealed_twin(
+    sealed_pair: tuple[Path, Path], cli: CliRunner, tmp_path: Path
+) -> None:
+    path, control = sealed_pair
+    sheets = []
+    for n, db in enumerate((path, control)):
+        out = tmp_path / f"arrivals-{n}.xlsx"
+        result = cli("export", "arrivals", "--db", str(db), "--format", "xlsx", "--out", str(out))
+        assert result.returncode == 0, result.stderr
+        book = openpyxl.load_workbook(out, read_only=True)
+        sheets.append(sorted(map(repr, book.active.iter_rows(values_only=True))))
+        book.close()
+    assert len(sheets[0]) > 10 and sheets[0] == sheets[1]
+
+
+def opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the segments whose documents are read from now on."""
+    names: list[str] = []
+    real = engine.read_segment
+
+    def reading(db: Path, db_id: str, listed: Listed, *, body: bool, parse: bool = True) -> Any:
+        if body:
+            names.append(listed.name)
+        return real(db, db_id, listed, body=body, parse=parse)
+
+    monkeypatch.setattr(engine, "read_segment", reading)
+    return names
+
+
+def sealed_stay(path: Path) -> tuple[int, str]:
+    """A stay sealed in October, with its discharge, checks and tests, and the name
+    of its segment."""
+    storage = JournalStorage(path, read_only=True)
+    try:
+        for segment in storage.sealed_segments():
+            body = segment.body or {}
+            if segment.header["month"] == "2026-10":
+                stay = next(
+                    int(key)
+                    for key, doc in body[STAYS].items()
+                    if doc["status"] == "discharged"
+                    and any(test["stay"] == int(key) for test in body["tests"].values())
+                )
+                return stay, segment.path.name.split("-sealed-")[1]
+    finally:
+        storage.close()
+    raise AssertionError("no stay sealed in October")
+
+
+def detail(store: Store, stay_id: int) -> list[Any]:
+    """What a stay's detail shows: the stay, its discharge, its history, its plan."""
+    stay = store.get(STAYS, stay_id)
+    assert stay is not None
+    return [
+        stay,
+        store.get(DISCHARGES, stay["discharge"]),
+        store.history(STAYS, stay_id),
+        store.health.tests_of(stay_id),
+        store.health.off_plan(stay_id),
+        store.health.left_at(stay),
+    ]
+
+
+def test_a_sealed_stays_detail_reads_its_own_segment_only(
+    sealed_pair: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, control = sealed_pair
+    stay_id, segment = sealed_stay(path)
+    names = opened(monkeypatch)
+    store = reader(path)
+    try:
+        shown = detail(store, stay_id)
+        assert names == [segment]
+        assert store.db.storage.sealed_outside()[0]  # the history stays sealed
+    finally:
+        store.close()
+    store = reader(control)
+    try:
+        assert detail(store, stay_id) == shown
+        assert len(shown[2]) >= 2 and shown[3]
+    finally:
+        store.close()
+
+
+def test_the_lists_of_the_past_page_through_sealed_ids_without_reading_them(
+    sealed_pair: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, control = sealed_pair
+    names = opened(monkeypatch)
+    listed = {}
+    for db in (path, control):
+        store = reader(db)
+        try:
+            listed[db] = {
+                (table, point): list(store.record_ids(table, point))
+                for table in (STAYS, DISCHARGES)
+                for point in ("DD01", "DD02", None)
+            }
+        finally:
+            store.close()
+    assert names == []
+    assert listed[path] == listed[control]
+
+
+def test_merged_ids_read_as_one_ascending_list() -> None:
+    chance = random.Random(5)
+    for _ in range(200):
+        ids = chance.sample(range(1, 60), chance.randint(0, 40))
+        first = sorted(i for i in ids if chance.random() < 0.5)
+        second = sorted(set(ids) - set(first))
+        merged = MergedIds(array("q", first), second)
+        assert list(merged) == sorted(ids)
+        assert merged[-1:] == sorted(ids)[-1:]
+        assert all(i in merged for i in ids) and 0 not in merged
