@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import random
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,12 +24,14 @@ from isolation_tui.domain.handover import Tables, Window, shift_start, start_day
 from isolation_tui.domain.health import ROUND
 from isolation_tui.domain.records import AuditEntry
 from isolation_tui.domain.timeparse import format_time, parse_time
+from isolation_tui.headless.check import problems
 from isolation_tui.storage import engine
 from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.engine import JournalStorage
 from isolation_tui.storage.history import MergedIds
+from isolation_tui.storage.journal import crc, decode_snapshot, encode_snapshot
 from isolation_tui.storage.repository import Store, open_store
-from isolation_tui.storage.segments import Listed
+from isolation_tui.storage.segments import Listed, head_of, segment_path
 from isolation_tui.storage.tables import AUDIT, DISCHARGES, HANDOVERS, INCIDENTS, STAYS
 
 SOURCES = (STAYS, DISCHARGES, INCIDENTS, "checks", "tests")
@@ -419,3 +421,48 @@ def test_merged_ids_read_as_one_ascending_list() -> None:
         assert list(merged) == sorted(ids)
         assert merged[-1:] == sorted(ids)[-1:]
         assert all(i in merged for i in ids) and 0 not in merged
+
+
+def plant(path: Path, segment: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    """Change a segment's documents and make every checksum agree again: what only
+    a full check that reads the records can find."""
+    first, _, rest = segment.read_bytes().partition(b"\n")
+    head, _, body = rest.partition(b"\n")
+    documents = orjson.loads(body)
+    change(documents)
+    body = orjson.dumps(documents)
+    fields = first.split(b" ")
+    fields[6], fields[7] = crc(body).encode(), b"%d" % len(body)
+    new_first = b" ".join(fields)
+    segment.write_bytes(new_first + b"\n" + head + b"\n" + body)
+    snapshot = decode_snapshot(path.read_bytes(), str(path))
+    for listed in snapshot["segments"]:
+        if segment.name.endswith(listed["name"]):
+            listed["head"] = head_of(new_first + b"\n")
+    path.write_bytes(encode_snapshot(snapshot))
+
+
+def test_check_all_walks_each_segment_and_names_a_broken_sealed_record(
+    sealed_pair: tuple[Path, Path], cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, _ = sealed_pair
+    stay_id, name = sealed_stay(path)
+
+    def wrong_due(documents: dict[str, Any]) -> None:
+        documents[STAYS][str(stay_id)]["release_due"] = "2030-01-01"
+
+    plant(path, segment_path(path, name), wrong_due)
+    assert cli("--lang", "en", "check").returncode == 0  # the live set is whole
+    result = cli("--lang", "en", "check", "--all")
+    assert result.returncode == 1
+    assert f"stay {stay_id}" in result.stderr and "2030-01-01" in result.stderr
+    # One segment at a time, each read once, and the history never read in whole.
+    names = opened(monkeypatch)
+    store = open_store(path, read_only=True)
+    try:
+        found = list(problems(store, everything=True))
+        assert len(found) == 1 and "2030-01-01" in found[0]
+        assert sorted(names) == sorted(set(names)) and name in names
+        assert store.db.storage.sealed_outside()[0]
+    finally:
+        store.close()

@@ -1224,7 +1224,12 @@ class JournalStorage(MemoryBackend):
             if parsed is None:
                 segment = read_segment(self.path, self._db_id, listed, body=True)
                 parsed = Parsed(segment.body or {})
-            self._last_read[listed.name] = parsed
+            return self._keep(listed.name, parsed)
+
+    def _keep(self, name: str, parsed: Parsed) -> Parsed:
+        with self._mutex:
+            self._last_read.pop(name, None)
+            self._last_read[name] = parsed
             while len(self._last_read) > SEGMENTS_KEPT:
                 self._last_read.popitem(last=False)
             return parsed
@@ -1255,7 +1260,11 @@ class JournalStorage(MemoryBackend):
     def sealed_segments(self) -> Iterator[Segment]:
         """The segments the snapshot read lists, each read again from its file."""
         for listed in list(self._segments):
-            yield read_segment(self.path, self._db_id, listed, body=True)
+            segment = read_segment(self.path, self._db_id, listed, body=True)
+            if not self._history_in:
+                # What is checked in it is looked up in it: read once.
+                self._keep(listed.name, Parsed(segment.body or {}))
+            yield segment
 
     def restore(self, tables: Tables, max_ids: dict[str, int], seq: int) -> None:
         """Make a new, empty store hold a recovered state (see ``salvage``)."""
