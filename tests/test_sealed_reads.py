@@ -17,7 +17,9 @@ import orjson
 import pytest
 from conftest import FIXED_NOW, CliRunner, Clock
 from test_store_seal import seal, twin
+from textual.widgets import Static
 
+from isolation_tui.app import IsolationApp
 from isolation_tui.domain.counters import ALL, FIGURES, compute
 from isolation_tui.domain.errors import FieldError
 from isolation_tui.domain.handover import Tables, Window, shift_start, start_day, summarise
@@ -33,6 +35,7 @@ from isolation_tui.storage.journal import crc, decode_snapshot, encode_snapshot
 from isolation_tui.storage.repository import Store, open_store
 from isolation_tui.storage.segments import Listed, head_of, segment_path
 from isolation_tui.storage.tables import AUDIT, DISCHARGES, HANDOVERS, INCIDENTS, STAYS
+from isolation_tui.widgets.record_table import RecordTable
 
 SOURCES = (STAYS, DISCHARGES, INCIDENTS, "checks", "tests")
 
@@ -464,5 +467,48 @@ def test_check_all_walks_each_segment_and_names_a_broken_sealed_record(
         assert len(found) == 1 and "2030-01-01" in found[0]
         assert sorted(names) == sorted(set(names)) and name in names
         assert store.db.storage.sealed_outside()[0]
+    finally:
+        store.close()
+
+
+async def test_f3_and_a_stays_detail_reach_sealed_records_at_80x24(
+    sealed_pair: tuple[Path, Path],
+) -> None:
+    path, _ = sealed_pair
+    stay_id, _ = sealed_stay(path)
+    store = reader(path)
+    try:
+        stay = store.get(STAYS, stay_id)
+        assert stay is not None
+        discharge = store.get(DISCHARGES, stay["discharge"])
+        assert discharge is not None
+        oldest = store.get(DISCHARGES, store.record_ids(DISCHARGES, stay["point"])[0])
+        assert oldest is not None
+        oldest_name = store.get(STAYS, oldest["stay"])["person"]["name"]  # type: ignore[index]
+        app = IsolationApp(store, point=stay["point"])
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("f3")
+            await pilot.pause()
+            done = app.screen.query_one("#done-table", RecordTable)
+            done.focus()
+            await pilot.press("end")  # back to the first discharge ever: sealed
+            await pilot.pause()
+            row = " ".join(str(c) for c in done.get_row_at(done.cursor_row))
+            assert oldest_name in row
+            assert store.db.storage.sealed_outside()[0]
+            await pilot.press("f2")
+            await pilot.pause()
+            arrivals = app.screen.query_one(RecordTable)
+            arrivals.go_to(str(stay_id))
+            await pilot.press("enter")
+            await pilot.pause()
+            text = str(app.screen.query_one("#detail-text", Static).content)
+            assert stay["person"]["name"] in text and discharge["at"] in text
+            # Its history, sealed with it: the registration and the discharge.
+            history = store.history(STAYS, stay_id)
+            assert len(history) >= 2
+            assert all(f"{entry['at'][5:]} {entry['os_user']}" in text for entry in history)
+            # Read from the segments that hold them: the history stays sealed.
+            assert store.db.storage.sealed_outside()[0]
     finally:
         store.close()
