@@ -253,9 +253,25 @@ def test_the_handover_takes_its_window_back_from_today_and_equals_the_old_replay
         if tables[INCIDENTS][key]["status"] == "handled"
         and not tables[INCIDENTS][key].get("voided")
     )
+    # A late arrival entered now, due the same day as someone there before it: the
+    # lists keep people due alike in the order they came (by number).
+    due = min(
+        (s for s in tables[STAYS].values() if s["status"] == "open" and not s.get("voided")),
+        key=lambda stay: stay["release_due"],
+    )
     for db in (busy_db, control):
         fixer = open_store(db, actor=Actor("fixer"), clock=lambda: FIXED_NOW)
         try:
+            fixer.stays.register(
+                {
+                    "point": due["point"],
+                    "name": "晚到",
+                    "id_type": "passport",
+                    "id_number": "L0000001",
+                    "category": due["category"],
+                    "arrived_at": due["arrived_at"],
+                }
+            )
             for discharge in voidable:
                 try:
                     fixer.stays.void(DISCHARGES, discharge, "误操作")

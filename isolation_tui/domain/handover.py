@@ -215,7 +215,7 @@ def summarise(
     today = now.date().isoformat()
     tomorrow = (now + timedelta(hours=24)).date().isoformat()
     due, overdue = [], []
-    for stay_id, stay in sorted(stays.items(), key=lambda item: item[1]["release_due"]):
+    for stay_id, stay in sorted(stays.items(), key=lambda item: (item[1]["release_due"], item[0])):
         if not is_live(stay) or stay["status"] != "open" or not _at_point(stay, point):
             continue
         name, room = _person(stay)

@@ -9,8 +9,11 @@ object (how many documents of each table it holds, and ``tally``: the counters'
 marks per point over them, so counting need not read the body; ``ids``: the highest
 id of each table; ``keys``: which ids of each table but the audit it holds, as runs,
 so a lookup by id reads only a segment that holds it), a line end, and the body,
-``{table: {id: document}}``. A segment without ``keys`` (sealed before they were
-kept) may hold any id up to its highest: it is read to know.
+``{table: {id: document}}``. The header's ``at`` (see ``sealing``) lists the
+stays and discharges it holds per point. ``keys`` and ``at`` came after the format's
+first segments without changing its version: a program before them ignores them,
+and a segment without them (sealed before) may hold any id up to its highest, so
+it is read to know.
 
 The snapshot lists the segments that belong to it, each with the checksum of its
 first line (which checksums everything after it), so a segment that is missing,
