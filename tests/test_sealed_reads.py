@@ -475,13 +475,15 @@ def test_check_all_walks_each_segment_and_names_a_broken_sealed_record(
     result = cli("--lang", "en", "check", "--all")
     assert result.returncode == 1
     assert f"stay {stay_id}" in result.stderr and "2030-01-01" in result.stderr
-    # One segment at a time, each read once, and the history never read in whole.
+    # One segment at a time, and the history never read in whole: each segment is
+    # read in its turn, and again only where a later one refers to a record in it
+    # (an incident about people released in an earlier month).
     names = opened(monkeypatch)
     store = open_store(path, read_only=True)
     try:
         found = list(problems(store, everything=True))
         assert len(found) == 1 and "2030-01-01" in found[0]
-        assert sorted(names) == sorted(set(names)) and name in names
+        assert name in names and all(names.count(one) <= 2 for one in names)
         assert store.db.storage.sealed_outside()[0]
     finally:
         store.close()

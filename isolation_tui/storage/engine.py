@@ -1185,12 +1185,13 @@ class JournalStorage(MemoryBackend):
         for one, header in listed:
             if header.get("ids", {}).get(table, 0) <= above:
                 continue
-            rows = self._parsed(one).tables.get(table, {})
-            yield {
-                key: doc
-                for key, doc in rows.items()
-                if int(key) > above and key not in gone and key not in live
-            }
+            with self._passing(one) as parsed:
+                rows = parsed.tables.get(table, {})
+                yield {
+                    key: doc
+                    for key, doc in rows.items()
+                    if int(key) > above and key not in gone and key not in live
+                }
 
     def sealed_with(self, table: str, key: str, related: str, field: str) -> list[tuple[str, Doc]]:
         """The documents of ``related`` whose ``field`` names record ``key`` of
@@ -1225,6 +1226,18 @@ class JournalStorage(MemoryBackend):
                 segment = read_segment(self.path, self._db_id, listed, body=True)
                 parsed = Parsed(segment.body or {})
             return self._keep(listed.name, parsed)
+
+    @contextlib.contextmanager
+    def _passing(self, listed: Listed, parsed: Parsed | None = None) -> Iterator[Parsed]:
+        """A segment read in passing (an export, ``check --all``): kept for the
+        lookups made while it is worked on, then let go unless kept before, so a
+        walk through the history holds one segment at a time."""
+        kept = listed.name in self._last_read
+        try:
+            yield self._keep(listed.name, parsed) if parsed else self._parsed(listed)
+        finally:
+            if not kept:
+                self._last_read.pop(listed.name, None)
 
     def _keep(self, name: str, parsed: Parsed) -> Parsed:
         with self._mutex:
@@ -1261,10 +1274,12 @@ class JournalStorage(MemoryBackend):
         """The segments the snapshot read lists, each read again from its file."""
         for listed in list(self._segments):
             segment = read_segment(self.path, self._db_id, listed, body=True)
-            if not self._history_in:
-                # What is checked in it is looked up in it: read once.
-                self._keep(listed.name, Parsed(segment.body or {}))
-            yield segment
+            if self._history_in:
+                yield segment
+                continue
+            # What is checked in it is looked up in it: read once.
+            with self._passing(listed, Parsed(segment.body or {})):
+                yield segment
 
     def restore(self, tables: Tables, max_ids: dict[str, int], seq: int) -> None:
         """Make a new, empty store hold a recovered state (see ``salvage``)."""
