@@ -183,7 +183,7 @@ class HandoverService(Service):
         while True:
             bound = max(upto - reach, 0)
             changes = self._changes(bound, upto)
-            while after > bound and changes[after]["at"] >= start:
+            while after > bound and after in changes and changes[after]["at"] >= start:
                 after -= 1
             if after > bound or not bound:
                 return Window(after, upto, start, now)
