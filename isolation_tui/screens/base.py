@@ -193,7 +193,7 @@ class MainScreen(Screen[None]):
             short,
             self.store.actor.on_duty,
             app.alerts(),
-            link_down_since=app.link_down_since,
+            lasting=app.lasting_state(),
         )
 
     def reload(self) -> None:

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Footer, Input, Label, Select, Static
 from textual.widgets._select import SelectOverlay
 
 from ..domain.codes import CodeSet
@@ -99,6 +99,32 @@ class ChoiceField(Select[str]):
         overlay = self.query_one(SelectOverlay)
         if overlay.highlighted is None and overlay.option_count:
             overlay.highlighted = 0
+
+    def watch_expanded(self, expanded: bool) -> None:
+        if expanded:
+            self._fit_list()
+
+    def _fit_list(self) -> None:
+        """The open list lies between the form's top and the footer, never over the
+        footer (which says how to close it): below the field where it fits, else on
+        the side with more room, scrolling what does not fit."""
+        overlay = self.query_one(SelectOverlay)
+        screen = self.screen
+        footers = screen.query(Footer)
+        bottom = footers.first().region.y if footers else screen.size.height
+        forms = [a for a in self.ancestors if isinstance(a, RecordForm)]
+        top = forms[0].region.y if forms else 0
+        wanted = overlay.option_count + overlay.styles.gutter.height
+        field = self.region
+        below = bottom - field.bottom
+        above = field.y - top
+        if wanted <= below or below >= above:
+            overlay.styles.max_height = max(min(wanted, below), 1)
+            overlay.styles.offset = (0, 0)
+        else:
+            height = min(wanted, above)
+            overlay.styles.max_height = height
+            overlay.styles.offset = (0, -(height + field.height))
 
     def on_key(self, event: events.Key) -> None:
         character = event.character
