@@ -3,10 +3,8 @@ to read the rest, and nothing lies over anything else."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from textual.widget import Widget
+from test_flow_texts import shown
 
 from isolation_tui.app import IsolationApp
 from isolation_tui.storage.repository import Store
@@ -14,17 +12,6 @@ from isolation_tui.widgets.record_table import RecordTable
 
 SIZE = (80, 24)
 SYMPTOMS = "咳嗽 乏力 头痛 全身酸痛 呕吐 腹泻 胸闷 咽痛 嗅觉减退"
-
-
-def shown(app: IsolationApp, widget: Widget) -> str:
-    """What the terminal shows of ``widget``, its lines joined, without spaces."""
-    strips = app.screen._compositor.render_strips()
-    region = widget.region
-    lines = [
-        "".join(segment.text for segment in strips[y].crop(region.x, region.right))
-        for y in range(region.y, region.bottom)
-    ]
-    return re.sub(r"\s+", "", "".join(lines))
 
 
 @pytest.mark.parametrize("reading", ["372", "395"])  # well, and a fever (a draft incident)
