@@ -25,6 +25,7 @@ from ..domain.identity import who_label
 from ..i18n import t
 from ..storage.errors import StoreError
 from ..storage.tables import CHECKS, STAYS
+from ..widgets.breaking_static import BreakingStatic
 from ..widgets.form import TextField
 from ..widgets.record_table import RecordTable, cell
 from .base import MainScreen, Outcome
@@ -74,13 +75,13 @@ class QuickEntryScreen(MainScreen):
         self._chosen = False
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="screen-title", markup=False)
+        yield BreakingStatic("", id="screen-title", markup=False)
         yield RecordTable(self.columns, fill=self.fill_column, id="entry-table")
         with Horizontal(id="entry-line"):
             yield Static("", id="entry-who", markup=False)
             yield EntryField(self.letter_keys(), id="entry-value", compact=True, max_length=60)
             yield Static(t(self.hint_key), id="entry-hint", markup=False)
-        yield Static("", id="entry-status", markup=False)
+        yield BreakingStatic("", id="entry-status", markup=False)
 
     @property
     def table(self) -> RecordTable:

@@ -23,6 +23,7 @@ from ..domain.codes import CodeSet
 from ..domain.errors import FieldError
 from ..domain.rules import strip_controls
 from ..i18n import t
+from .breaking_static import BreakingStatic
 from .keys import translate_bindings
 
 Options = Sequence[tuple[str, str]]
@@ -285,7 +286,7 @@ class FieldRow(Horizontal):
                 id=f"field-{self.spec.name}",
                 classes="field-control",
             )
-        yield Static("", classes="field-error", id=f"error-{self.spec.name}", markup=False)
+        yield BreakingStatic("", classes="field-error", id=f"error-{self.spec.name}", markup=False)
 
     @property
     def control(self) -> Widget:

@@ -12,7 +12,9 @@ PHRASE = 2
 CHARACTER = 1
 # Chinese punctuation after which a line may break (and before which it may not);
 # after Latin punctuation only a space breaks (a path, a time: 10:00, ./x).
-_CLOSING = frozenset("，。；：、！？）》」』】")
+_CLOSING = frozenset("，。；：、！？）》」』】”’")
+# Marks after which a line may not break: they open what follows.
+_OPENING = frozenset("（《「『【“‘([")
 
 
 def _breaks_after(text: str, i: int) -> int:
@@ -23,11 +25,14 @@ def _breaks_after(text: str, i: int) -> int:
     here, after = text[i], text[i + 1] if i + 1 < len(text) else " "
     if after.isspace() or here.isspace():
         return PHRASE
-    if after in _CLOSING:
+    if after in _CLOSING or here in _OPENING:
         return 0
     if here in _CLOSING:
         return PHRASE
     wide = {"W", "F"}
+    # After a Latin comma closing a Chinese phrase: "第 14 天,2026-11-28".
+    if here in ",;:!?)" and i and unicodedata.east_asian_width(text[i - 1]) in wide:
+        return PHRASE
     if unicodedata.east_asian_width(after) not in wide:
         return 0
     # The catalogues write Chinese with Latin commas: "数据库,现为只读".
@@ -61,3 +66,24 @@ def one_line(message: str, width: int, hint: str) -> tuple[str, bool]:
     # than the line (a path alone): its start. The rest is read with the hint.
     cut = phrase if cell_len(flat[:phrase]) * 3 >= room * 2 else max(phrase, character)
     return flat[: cut or fits].rstrip() + tail, True
+
+
+def wrap_offsets(text: str, width: int) -> list[int]:
+    """Where to cut ``text`` (one line) into lines of at most ``width`` cells: after
+    spaces (which then end the line), between Chinese characters and after
+    punctuation, never before a closing mark nor inside a word, a number, a date or a
+    path, unless one is longer than a whole line (then it is folded)."""
+    offsets: list[int] = []
+    start = used = 0
+    allowed = 0  # the last place on this line where it may be cut
+    for i, char in enumerate(text):
+        size = cell_len(char)
+        if not char.isspace() and used + size > width and i > start:
+            cut = allowed if allowed > start else i
+            offsets.append(cut)
+            used = cell_len(text[cut:i])
+            start = allowed = cut
+        used += size
+        if i + 1 < len(text) and not text[i + 1].isspace() and _breaks_after(text, i):
+            allowed = i + 1
+    return offsets
