@@ -14,7 +14,7 @@ from textual.widgets._toast import Toast
 
 from isolation_tui.app import IsolationApp
 from isolation_tui.i18n import t
-from isolation_tui.storage.errors import StoreUnavailable
+from isolation_tui.storage.errors import StoreError, StoreUnavailable
 from isolation_tui.storage.repository import Store
 from isolation_tui.widgets.message_line import ELLIPSIS, one_line
 
@@ -153,3 +153,29 @@ async def test_the_room_list_opens_above_the_footer(store: Store, lang: str) -> 
             assert t("ui.key_dismiss_menu") in lines(app)[-1], field
             await pilot.press("escape")
             await pilot.pause()
+
+
+async def test_a_database_gone_bad_stays_said_on_the_bar_and_whole_under_f9(
+    one_person: Store, lang: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = IsolationApp(one_person, point="DD01")
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("f2")
+
+        def damaged() -> None:
+            raise StoreError("/data/db.json: the journal's entry 12 is damaged")
+
+        monkeypatch.setattr(one_person, "refresh", damaged)
+        await pilot.pause(0.6)
+        (toast,) = shown_toasts(app)
+        assert (toast.region.y, toast.region.height) == (F_KEY_LINE, 1)
+        assert unspaced(t("ui.store_failed_line")) in unspaced(lines(app)[0])
+        await pilot.press("n")  # refused: read-only now, said in its place
+        await pilot.pause()
+        assert len(shown_toasts(app)) == 1
+        assert unspaced(t("ui.store_failed_line")) in unspaced(lines(app)[0])
+        await pilot.press("f9")
+        await pilot.pause()
+        everything = unspaced("".join(lines(app)))
+        assert unspaced(t("ui.store_failed")) in everything
+        assert "entry12isdamaged" in everything
