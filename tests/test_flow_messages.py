@@ -59,9 +59,11 @@ async def test_a_long_message_takes_one_line_and_f9_shows_it_whole(
         line = lines(app)[F_KEY_LINE][1:].strip()  # after the mark at its left
         start, hint = line.split(f" {ELLIPSIS} ")
         assert hint == t("ui.more_in_messages")
-        # Its start as said, up to a break between words: never into the path.
-        assert whole.startswith(start) and whole[len(start)] == " "
+        # Its start as said, up to a break between words or the folders of the path.
+        assert whole.startswith(start) and (whole[len(start)] == " " or start.endswith("/"))
         assert str(path) not in line
+        folders = start.split()[-1]  # as many of the path's folders as fit
+        assert str(path).startswith(folders) and folders.endswith("/")
         await pilot.press("f9")
         await pilot.pause()
         assert unspaced(str(path)) in unspaced("".join(lines(app)))
@@ -111,7 +113,8 @@ async def test_a_message_of_several_lines_takes_one(one_person: Store, lang: str
         ("short", "short"),
         ("one two\nthree", "one two three"),
         ("word " * 20, ("word " * 15).rstrip() + " … F9"),
-        ("/a" * 50, "/a" * 37 + "/ … F9"),
+        ("/a" * 50, "/a" * 37 + "/ … F9"),  # a path: after one of its "/"
+        ("a.b" * 40, "a.b" * 25 + " … F9"),  # one word longer than the line: folded
         # Between phrases when that fills the line enough…
         ("一二三四五六七八九十" * 3 + ",再说" + "一二" * 8, None),
         # …else between two Chinese characters, never before a closing mark.

@@ -20,8 +20,9 @@ _OPENING = frozenset("（《「『【“‘([")
 def _breaks_after(text: str, i: int) -> int:
     """May a line end after ``text[i]``? After a space or closing punctuation, or
     before a wide (CJK) character after another or after punctuation, as Chinese is
-    set; never inside a Latin word, a number, a time or a file's path. 2: between
-    phrases (a space, punctuation), 1: between two Chinese characters, 0: no."""
+    set, or after a path's "/"; never inside a Latin word, a number or a time.
+    2: between phrases (a space, punctuation), 1: between two Chinese characters or
+    two folders of a path, 0: no."""
     here, after = text[i], text[i + 1] if i + 1 < len(text) else " "
     if after.isspace() or here.isspace():
         return PHRASE
@@ -29,6 +30,8 @@ def _breaks_after(text: str, i: int) -> int:
         return 0
     if here in _CLOSING:
         return PHRASE
+    if here == "/" and i and text[i - 1] != " ":
+        return CHARACTER  # between the folders of a path: its start is worth showing
     wide = {"W", "F"}
     # After a Latin comma closing a Chinese phrase: "第 14 天,2026-11-28".
     if here in ",;:!?)" and i and unicodedata.east_asian_width(text[i - 1]) in wide:
