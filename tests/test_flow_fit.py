@@ -13,6 +13,7 @@ from textual.widget import Widget
 
 from isolation_tui.app import IsolationApp
 from isolation_tui.storage.repository import Store
+from isolation_tui.storage.tables import CHECKS
 from isolation_tui.widgets.record_table import RecordTable
 
 SIZE = (80, 24)
@@ -70,3 +71,18 @@ async def test_a_held_release_s_errors_break_between_words_not_inside_them(
                 if cell_len(after[:1]) == 2:
                     room = widget.content_region.width
                     assert cell_len(line) + 2 > room, (where, lines)
+
+
+async def test_long_symptoms_typed_in_a_round_are_stored_whole(one_person: Store) -> None:
+    """The line takes what a supervisor writes; past its limit a key says so, never
+    dropped without a word."""
+    symptoms = "cough fatigue headache body aches vomiting diarrhoea chest tightness"
+    app = IsolationApp(one_person, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2", "k", *f"372 {symptoms}", "enter")
+        await pilot.pause()
+        (check,) = one_person.rows(CHECKS).values()
+        assert check["symptoms"] == symptoms
+        await pilot.press("up", *"372 ", *("x" * 200))
+        await pilot.pause()
+        assert app.said and "200" in app.said[-1].message

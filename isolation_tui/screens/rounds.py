@@ -30,6 +30,9 @@ from ..widgets.form import TextField
 from ..widgets.record_table import RecordTable, cell
 from .base import MainScreen, Outcome
 
+# A temperature and its symptoms as a supervisor writes them (the line scrolls).
+ENTRY_MAX_LENGTH = 200
+
 
 class EntryField(TextField):
     """The entry line. The screen's letter keys are left to the screen's bindings
@@ -79,7 +82,9 @@ class QuickEntryScreen(MainScreen):
         yield RecordTable(self.columns, fill=self.fill_column, id="entry-table")
         with Horizontal(id="entry-line"):
             yield Static("", id="entry-who", markup=False)
-            yield EntryField(self.letter_keys(), id="entry-value", compact=True, max_length=60)
+            yield EntryField(
+                self.letter_keys(), id="entry-value", compact=True, max_length=ENTRY_MAX_LENGTH
+            )
             yield Static(t(self.hint_key), id="entry-hint", markup=False)
         yield BreakingStatic("", id="entry-status", markup=False)
 

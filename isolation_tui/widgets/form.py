@@ -214,6 +214,12 @@ class TextField(Input):
     def insert_text_at_cursor(self, text: str) -> None:
         super().insert_text_at_cursor(strip_controls(text))
 
+    def restricted(self) -> None:
+        """A key past the field's limit: said, not only rung (a bell may be off)."""
+        super().restricted()
+        if self.max_length and len(self.value) >= self.max_length:
+            self.notify(t("ui.typed_too_long", limit=self.max_length), severity="warning")
+
     def _on_paste(self, event: events.Paste) -> None:
         lines = event.text.splitlines()
         while lines and not lines[-1].strip():
