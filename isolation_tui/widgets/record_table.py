@@ -145,6 +145,17 @@ class RecordTable(DataTable[Text]):
         if current is not None and current in self.rows:
             self.move_cursor(row=self.get_row_index(current), animate=False)
 
+    def update_cell(
+        self, row_key: Any, column_key: Any, value: Text, *, update_width: bool = False
+    ) -> None:
+        """One cell changed in place (a reading entered): a wider value takes its room
+        from the fill column, so the row still fits the screen."""
+        super().update_cell(row_key, column_key, value, update_width=update_width)
+        name = column_key.value if isinstance(column_key, ColumnKey) else column_key
+        if self._fill and value.cell_len > self._seen.get(name, 0):
+            self._seen[name] = value.cell_len
+            self._fit()
+
     def action_page(self, step: int) -> None:
         page = max(0, min(self._pages() - 1, self.page + step))
         if page != self.page:
