@@ -147,9 +147,7 @@ class HealthService(Service):
                     )
                 )
         left = self.left_at(stay)
-        rows = self._stay_rows(CHECKS, stay_id)
-        for check_id in sorted(self.store._index.checks_of_stay.get(stay_id, ())):
-            check = rows[str(check_id)]
+        for check_id, check in self._of_stay(CHECKS, stay_id):
             if not round_fits(check["day"], check["round"], arrived, left):
                 found.append(
                     t(
@@ -181,9 +179,7 @@ class HealthService(Service):
         """Refuse to let a stay end at ``left_at`` before one of its readings: the
         reading would then stand for a round the person was not there for."""
         stay = self.store._stay(stay_id)
-        rows = self.store.rows(CHECKS)
-        for check_id in sorted(self.store._index.checks_of_stay.get(stay_id, ())):
-            check = rows[str(check_id)]
+        for _, check in self._of_stay(CHECKS, stay_id):
             if not is_live(check):
                 continue
             if check["at"] <= left_at and round_fits(
@@ -209,24 +205,27 @@ class HealthService(Service):
         discharge = self.store.get(DISCHARGES, stay.get("discharge") or 0)
         return discharge["at"] if discharge and is_live(discharge) else ""
 
-    def _stay_rows(self, table: str, stay_id: int) -> dict[str, Any]:
-        """The checks or tests to look up a stay's in: the live set's when they are
-        all there, else (the index rebuilt with it) all of them, history read in."""
-        # A stay in the live set has them there (they are sealed with it), but not
-        # one sealed, then changed (reopened by a correction): they stayed sealed.
-        key = str(stay_id)
-        replaced = self.store.db.storage.sealed_outside()[1].get(STAYS, {})
-        if key in self.store.live_rows(STAYS) and key not in replaced:
-            return self.store.live_rows(table)
-        return self.store.rows(table)
+    def _of_stay(self, table: str, stay_id: int) -> list[tuple[int, dict[str, Any]]]:
+        """A stay's checks or tests by id: the live set's (indexed), and those sealed
+        with the stay, read from the one segment that holds it. A stay sealed, then
+        changed (reopened by a correction) has both: its old ones stayed sealed."""
+        rows = self.store.live_rows(table)
+        index = self.store._index
+        ids = (
+            index.checks_of_stay.get(stay_id, ())
+            if table == CHECKS
+            else index.tests_of.get(stay_id, [])
+        )
+        found = {number: rows[str(number)] for number in ids if str(number) in rows}
+        storage = self.store.db.storage
+        for key, doc in storage.sealed_with(STAYS, str(stay_id), table, "stay"):
+            found[int(key)] = doc
+        return sorted(found.items())
 
     def tests_of(self, stay_id: int) -> list[tuple[int, dict[str, Any]]]:
         """The stay's live tests by planned day."""
-        rows = self._stay_rows(TESTS, stay_id)
         found = [
-            (test_id, rows[str(test_id)])
-            for test_id in self.store._index.tests_of.get(stay_id, [])
-            if is_live(rows[str(test_id)])
+            (test_id, test) for test_id, test in self._of_stay(TESTS, stay_id) if is_live(test)
         ]
         return sorted(found, key=lambda item: item[1]["planned_day"])
 
