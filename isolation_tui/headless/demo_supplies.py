@@ -227,7 +227,10 @@ class _Book:
         return self.stock[(code, item)] / daily if daily else float("inf")
 
     def running_low(self, code: str, item: str) -> bool:
-        return self.days_left(code, item) < REORDER_DAYS
+        # Counted after tomorrow morning's issue too, which comes before the next
+        # delivery could: a bus that raised today's use must not leave a point short
+        # between that issue and the morning's delivery.
+        return self.days_left(code, item) - 1 < REORDER_DAYS
 
     def move(
         self, kind: str, code: str, item: str, quantity: int, at: datetime, **extra: str
