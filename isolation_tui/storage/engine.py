@@ -24,6 +24,7 @@ import contextlib
 import fcntl
 import os
 import secrets
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -87,6 +88,7 @@ from .segments import (
     merge_sealed,
     read_segment,
     sealed_tag,
+    segment_files,
     segment_path,
 )
 
@@ -1096,6 +1098,12 @@ class JournalStorage(MemoryBackend):
                     ):
                         return None
                     tail = os.pread(self._journal_fd, self._journal_offset - offset, offset)
+                    # Inside the lock no seal is half done: a segment listed nowhere
+                    # was left by one killed between its renames.
+                    self._remove_left_segments()
+                    taken = lstat_or_none(segment_path(self.path, name)) is not None
+                    if taken or any(one.name == name for one in self._segments):
+                        return None
                     # The segment first: until the snapshot that lists it is in place,
                     # it is listed nowhere and changes nothing.
                     try:
@@ -1119,6 +1127,60 @@ class JournalStorage(MemoryBackend):
                 for aside in (segment, snapshot):
                     if aside is not None:
                         aside.discard()
+
+    def stray_segments(self) -> list[tuple[Path, str]]:
+        """Files named as segments of this database that its snapshot does not list,
+        each with what it is: ``left`` (a regular file of ours, left by a seal
+        killed between its renames), ``link``, ``not_regular`` or ``not_ours``.
+        Looked at between writers (a seal puts its segment and snapshot in place in
+        one hold of their lock), after reading what they did."""
+        try:
+            fd = open_regular(self.lock_path, os.O_RDONLY)
+        except (OSError, StoreError):
+            fd = -1  # no lock file: nobody ever wrote beside this snapshot
+        try:
+            if fd >= 0 and not _shared_lock(fd):
+                return []  # writers kept it all along: say nothing rather than guess
+            with self._mutex:
+                if self._tx is None:
+                    self._notify(self._follow_journal())
+                return self._unlisted()
+        finally:
+            if fd >= 0:
+                os.close(fd)
+
+    def _unlisted(self) -> list[tuple[Path, str]]:
+        listed = {segment_path(self.path, one.name) for one in self._segments}
+        found = []
+        for path in segment_files(self.path):
+            if path not in listed:
+                with contextlib.suppress(FileNotFoundError):
+                    found.append((path, _what(path)))
+        return found
+
+    def _remove_left_segments(self) -> None:
+        """Inside the lock: remove what seals killed between their renames left (a
+        regular file of ours listed nowhere); never a link, a listed file or another
+        account's."""
+        for path, what in self._unlisted():
+            if what == "left":
+                with contextlib.suppress(OSError):
+                    path.unlink()
+
+    def segment_mode_problems(self) -> list[tuple[Path, int, int]]:
+        """Listed segments that let others do more than the snapshot lets them (a
+        segment is made with the snapshot's mode): each with its mode and the
+        snapshot's."""
+        found = []
+        try:
+            mine = stat.S_IMODE(os.stat(self.path).st_mode)
+        except OSError:
+            return []
+        for listed in list(self._segments):
+            st = lstat_or_none(segment_path(self.path, listed.name))
+            if st is not None and stat.S_IMODE(st.st_mode) & ~mine & 0o077:
+                found.append((segment_path(self.path, listed.name), stat.S_IMODE(st.st_mode), mine))
+        return found
 
     # ------------------------------------------------------------------ history
 
@@ -1208,6 +1270,27 @@ class JournalStorage(MemoryBackend):
         self._close_journal()
         self._open_journal()
         self._write_lock_record()
+
+
+def _shared_lock(fd: int, tries: int = 40) -> bool:
+    """A shared hold of the writers' lock (``fd``), waiting a little for a writer
+    to finish (they hold it briefly); False when it stays taken."""
+    for _ in range(tries):
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            time.sleep(0.05)
+    return False
+
+
+def _what(path: Path) -> str:
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        return "link"
+    if not stat.S_ISREG(st.st_mode):
+        return "not_regular"
+    return "left" if st.st_uid == os.geteuid() else "not_ours"
 
 
 def put_in_place(storage: JournalStorage, dest: Path, *, replace: bool) -> None:
