@@ -387,4 +387,21 @@ def run_check(db_path: Location, *, everything: bool = False) -> int:
         return 1
     message = t("check.ok", records=records, seq=store.db.storage.seq, path=db_path)
     say(message)
+    sealed = sealed_summary(store)
+    if sealed:
+        say(sealed)
     return 0
+
+
+def sealed_summary(store: Store) -> str:
+    """How much history is sealed, and when and by whom the latest seal was made
+    (so a point sees that sessions seal by themselves); "" when none is."""
+    storage = store.db.storage
+    headers = storage.segment_headers() if isinstance(storage, JournalStorage) else []
+    if not headers:
+        return ""
+    path, header = headers[-1]
+    made = header.get("sealed") or {}
+    how = t("check.sealed_automatic") if made.get("automatic") == "yes" else ""
+    at, by = str(made.get("at", "-")), str(made.get("by", "-"))
+    return t("check.sealed", count=len(headers), path=path, at=at, by=by, how=how)

@@ -1128,6 +1128,18 @@ class JournalStorage(MemoryBackend):
                     if aside is not None:
                         aside.discard()
 
+    @property
+    def db_id(self) -> str:
+        """The database's own id (its journal and segments name it)."""
+        return self._db_id
+
+    def segment_headers(self) -> list[tuple[Path, dict[str, Any]]]:
+        """Each listed segment's file and header, as read when it was opened."""
+        return [
+            (segment_path(self.path, listed.name), header)
+            for listed, header in zip(self._segments, self._headers, strict=True)
+        ]
+
     def stray_segments(self) -> list[tuple[Path, str]]:
         """Files named as segments of this database that its snapshot does not list,
         each with what it is: ``left`` (a regular file of ours, left by a seal
