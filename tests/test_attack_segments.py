@@ -17,10 +17,12 @@ import pytest
 from conftest import FIXED_NOW, CliRunner
 from test_store_seal import SEALER, everything, history, seal
 
+from isolation_tui.headless.seal import start_background_seal
 from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.engine import JournalStorage
 from isolation_tui.storage.errors import StoreError
 from isolation_tui.storage.repository import Store, open_store
+from isolation_tui.storage.sealing import turn_path
 from isolation_tui.storage.segments import segment_files, segment_path
 
 NOBODY = 65534
@@ -184,3 +186,30 @@ def test_a_segment_opened_to_others_is_reported_by_name(
     for file in [path, *segment_files(path)]:
         file.chmod(0o660)
     assert cli("check").returncode == 0
+
+
+@pytest.mark.parametrize("kind", ["symlink", "fifo"])
+def test_a_link_or_a_pipe_planted_as_the_sealing_turn_is_refused_by_name(
+    sealed_db: Path, cli: CliRunner, tmp_path: Path, kind: str
+) -> None:
+    path = sealed_db
+    before = everything(path)
+    turn = turn_path(path)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    if kind == "symlink":
+        turn.symlink_to(victim)
+    else:
+        os.mkfifo(turn)
+    result = cli("--lang", "en", "seal", "--until", "2026-11", timeout=60)
+    assert result.returncode == 1 and str(turn) in result.stderr
+    # The automatic seal leaves it be, quietly; a session starts none.
+    quiet = cli("seal", "--background", "--until", "2026-11", timeout=60)
+    assert quiet.stdout == "" and "Traceback" not in quiet.stderr
+    store = open_store(path, actor=Actor("nurse"), clock=lambda: FIXED_NOW)
+    try:
+        assert start_background_seal(store, "2026-11") is None
+    finally:
+        store.close()
+    assert victim.read_text() == "keep me" and os.path.lexists(turn)
+    assert everything(path) == before and segment_files(path) == []

@@ -14,6 +14,7 @@ from ..i18n import t
 from ..storage.backend import DatabaseUrl, Location
 from ..storage.engine import JournalStorage
 from ..storage.errors import StoreError
+from ..storage.files import refuse_link
 from ..storage.index import MARKS
 from ..storage.repository import Store, open_store
 from ..storage.sealing import (
@@ -26,6 +27,7 @@ from ..storage.sealing import (
     sealed_through,
     sealing_turn,
     set_auto_seal,
+    turn_path,
     unsealed,
 )
 from .reports import click_echo_err, say
@@ -108,6 +110,8 @@ def start_background_seal(store: Store, until: str) -> subprocess.Popen[bytes] |
             return None
         if not seal_due(storage, until):
             return None
+        # Its turn file planted as a link or a pipe: the seal would refuse it too.
+        refuse_link(turn_path(storage.path))
         command = [sys.executable, "-m", "isolation_tui", "seal", "--background"]
         return subprocess.Popen(
             [*command, "--until", until, "--db", str(storage.path)],
