@@ -302,3 +302,24 @@ def test_the_automatic_seal_on_postgresql_does_nothing(pg_url: str, cli: CliRunn
         assert start_background_seal(store, "2030-01") is None
     finally:
         store.close()
+
+
+def test_a_session_saving_after_the_seal_reads_it_in_once_and_no_history(
+    sealed_db: tuple[Path, dict[str, int]],
+) -> None:
+    """The session reads the new snapshot once, for all the months sealed together,
+    and correcting a record of the live set reads no sealed history in."""
+    path, ids = sealed_db
+    store = open_store(path, actor=Actor("nurse"), clock=lambda: FIXED_NOW)
+    reloads = []
+    store.db.storage.add_listener(lambda changes: reloads.append(changes.reloaded))
+    try:
+        assert background("--until", "2026-11", "--db", str(path)).wait(timeout=120) == 0
+        store.stays.correct(ids["open"], {"notes": "复查"}, "补充")
+        assert reloads.count(True) == 1
+        headers, _ = store.db.storage.sealed_outside()
+        assert len(headers) == 2  # still outside memory
+        assert store.get(STAYS, ids["open"])["notes"] == "复查"
+    finally:
+        store.close()
+    assert everything(path)[0][STAYS][str(ids["open"])]["notes"] == "复查"

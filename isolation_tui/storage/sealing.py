@@ -151,18 +151,19 @@ def tally(documents: Mapping[str, Rows], marks: Marks) -> dict[str, dict[str, in
 def seal_history(
     storage: Backend, until: str, marks: Marks, sealed: Mapping[str, str] | None = None
 ) -> list[tuple[str, int]]:
-    """Seal every month of finished history before ``until``, one segment each,
-    beside the writers (``sealed``: when and by whom, kept in each header). Returns
-    the segments made and how many documents each holds (none on a store that keeps
-    its history as rows)."""
-    made = []
+    """Seal every month of finished history before ``until``, one segment each, all
+    put in place together (other sessions read them in once), beside the writers
+    (``sealed``: when and by whom, kept in each header). Returns the segments made
+    and how many documents each holds (none on a store that keeps its history as
+    rows)."""
     storage.refresh()
-    for month, keys in sorted(finished_by_month(storage.tables(), until).items()):
-        header = segment_header(month, marks, sealed)
-        done = storage.seal(f"{month}-{storage.seq}", keys, header)
-        if done is not None:
-            made.append(done)
-    return made
+    months = sorted(finished_by_month(storage.tables(), until).items())
+    return storage.seal_months(
+        [
+            (f"{month}-{storage.seq}", keys, segment_header(month, marks, sealed))
+            for month, keys in months
+        ]
+    )
 
 
 # ---------------------------------------------------------------- whose turn to seal
