@@ -49,7 +49,7 @@ from .widgets.terminal_input import tolerate_undecodable_input
 POLL_SECONDS = 0.25
 # A session looks whether history waits to be sealed this long after it starts
 # (after its first frame), then whenever a month turns.
-SEAL_LOOK_AFTER = 5.0
+SEAL_LOOK_AFTER = 60.0
 # Messages shown this long or less give way to the next one (Textual's default is 5 s).
 PASSING_MESSAGE_SECONDS = 60
 tolerate_undecodable_input()
