@@ -1154,7 +1154,8 @@ class JournalStorage(MemoryBackend):
                             self._sealed_max[table] = max(top, self._sealed_max.get(table, 0))
                     if not self._put_in_place(snapshot, seq, tail):
                         self._sealed, self._segments, self._sealed_tag, self._sealed_max = before
-                        _remove(placed)
+                        if not snapshot.placed:
+                            _remove(placed)
                         return []
                     self._headers.extend(orjson.loads(parts[1]) for _, _, parts in units)
                     return [(name, sum(map(len, docs.values()))) for name, docs, _ in units]
@@ -1209,8 +1210,18 @@ class JournalStorage(MemoryBackend):
         """Inside the lock: remove what seals killed between their renames left (a
         regular file of ours listed nowhere); never a link, a listed file or another
         account's."""
-        for path, what in self._unlisted():
-            if what == "left":
+        left = [path for path, what in self._unlisted() if what == "left"]
+        if not left:
+            return
+        try:
+            # The snapshot on disk, not only as read: one whose journal could not be
+            # replaced after it may list segments this process does not know of.
+            raw, _ = read_regular(self.path)
+        except (OSError, StoreError):
+            return
+        prefix = segment_path(self.path, "").name
+        for path in left:
+            if orjson.dumps(path.name.removeprefix(prefix)) not in raw:
                 with contextlib.suppress(OSError):
                     path.unlink()
 
