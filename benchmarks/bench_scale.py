@@ -122,6 +122,9 @@ def measure(scale: int, runs: int, seal: bool, folder: Path, console: Console) -
         until = time.strftime("%Y-%m")
         timed([*cli, "seal", "--until", until, "--db", str(work)])
         console.print(f"sealed before {until} in {time.perf_counter() - started:.1f} s")
+    else:
+        # Left all live: a session must not seal it by itself either.
+        timed([*cli, "seal", "--auto", "off", "--db", str(work)])
     csv = folder / "one.csv"
     csv.write_text(ONE_ROW.format(at=time.strftime("%Y-%m-%d %H:%M")), encoding="utf-8")
 

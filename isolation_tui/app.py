@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import partial
@@ -22,6 +23,7 @@ from textual.widgets._toast import Toast
 from .domain.counters import Counters, for_point
 from .domain.health import next_boundary
 from .domain.supplies import alert as supply_alert
+from .headless.seal import start_background_seal
 from .i18n import t
 from .screens.arrivals import ArrivalsScreen
 from .screens.base import MainScreen
@@ -39,6 +41,7 @@ from .screens.too_small import too_small
 from .storage.engine import Changes
 from .storage.errors import StoreError, StoreUnavailable
 from .storage.repository import Store
+from .storage.sealing import default_until
 from .storage.tables import DUTY, POINTS
 from .widgets.key_order import KeysInOrder
 from .widgets.keys import translate_bindings
@@ -51,6 +54,9 @@ POLL_SECONDS = 0.25
 KEPT_MESSAGES = 200
 # A message's line: the screen's width less the mark at its left and its padding.
 TOAST_FRAME = 3
+# A session looks whether history waits to be sealed this long after it starts
+# (after its first frame), then whenever a month turns.
+SEAL_LOOK_AFTER = 60.0
 tolerate_undecodable_input()
 
 
@@ -130,6 +136,10 @@ class IsolationApp(KeysInOrder):
         # Every message of this session, whole, newest last: the F-key line shows one
         # line of the newest; F9 shows them all.
         self.said: list[Said] = []
+        # The month before which history was last looked at to be sealed, and the
+        # process sealing it (kept to be reaped).
+        self._sealed_before = ""
+        self.sealer: subprocess.Popen[bytes] | None = None
         store.db.storage.add_listener(self._on_store_change)
 
     def get_line_filters(self) -> Sequence[LineFilter]:
@@ -144,6 +154,7 @@ class IsolationApp(KeysInOrder):
         # Reading others' commits and reconnecting never hold up the screen.
         self.store.db.storage.follow_in_background()
         self._poller = self.set_interval(POLL_SECONDS, self._poll)
+        self.set_timer(SEAL_LOOK_AFTER, self.seal_when_due)
         if self.ask_name:
             await self.push_screen(OnDutyScreen(self.store.actor.os_user), self.set_on_duty)
 
@@ -164,11 +175,25 @@ class IsolationApp(KeysInOrder):
         self._boundary = min(next_boundary(now), flag) if flag else next_boundary(now)
         return self.set_timer((self._boundary - now).total_seconds(), self._at_boundary)
 
+    def seal_when_due(self) -> None:
+        """Once a month has turned (and at start): when the live set holds history
+        finished before the months kept live, seal it in a process of its own (see
+        ``start_background_seal``); this session reads the result as it reads any
+        other session's work."""
+        until = default_until(self.store.clock().date())
+        if until == self._sealed_before:
+            return
+        self._sealed_before = until
+        if self.sealer is not None and self.sealer.poll() is None:
+            return  # still at it (a session left open for months)
+        self.sealer = start_background_seal(self.store, until)
+
     def _at_boundary(self) -> None:
         """Recount once at the moment, with no write needed."""
         if self.store.clock() >= self._boundary:
             self._recount()
             self.data_changed.publish(frozenset({"*"}))
+            self.seal_when_due()
         # Else the timer woke early (the event loop's clock drifts from the wall
         # clock): wait on for the same moment.
         self._boundary_timer = self._wait_for_boundary()

@@ -584,12 +584,17 @@ def backup(db_path: Location, out: Path) -> ExitCode:
 @lang_option
 @as_option
 @click.option("--until", default=None, metavar="YYYY-MM", help="cli.opt.until_seal")
+@click.option("--auto", type=click.Choice(["on", "off"]), default=None, help="cli.opt.auto_seal")
+# What a session starts by itself when a month turns: quiet, and only if its turn.
+@click.option("--background", is_flag=True, hidden=True)
 @command
-def seal(db_path: Location, until: str | None) -> ExitCode:
+def seal(db_path: Location, until: str | None, auto: str | None, background: bool) -> ExitCode:
     """Seal finished history of past months into checksummed files."""
-    from .headless.seal import run_seal
+    from .headless.seal import run_background_seal, run_seal
 
-    return run_seal(db_path, until)
+    if background:
+        return run_background_seal(db_path, until)
+    return run_seal(db_path, until, auto)
 
 
 @main.command(help="cli.help.copy")

@@ -23,6 +23,7 @@ from ..domain.idnumber import resident_id_problem, visible
 from ..domain.records import is_live, person_key, release_due, usable_beds
 from ..i18n import t
 from ..storage.backend import Location
+from ..storage.engine import JournalStorage
 from ..storage.errors import StoreError
 from ..storage.index import MARKS
 from ..storage.repository import Store, open_store
@@ -375,13 +376,37 @@ def stored_records(store: Store) -> int:
     return live + sealed - sum(len(rows) for rows in replaced.values())
 
 
+def segment_findings(store: Store) -> tuple[list[str], list[str]]:
+    """What is wrong with the files of sealed history beyond their checksums: a
+    listed segment opened to others (a problem), and files named as segments that no
+    snapshot lists (notes: they change nothing)."""
+    storage = store.db.storage
+    if not isinstance(storage, JournalStorage):
+        return [], []
+    found = [
+        t("check.segment_mode", path=path, mode=f"{mode:o}", db_mode=f"{mine:o}")
+        for path, mode, mine in storage.segment_mode_problems()
+    ]
+    notes = [
+        t("check.segment_left", path=path)
+        if what == "left"
+        else t("check.segment_stranger", path=path, what=t(f"check.stray.{what}"))
+        for path, what in storage.stray_segments()
+    ]
+    return found, notes
+
+
 def run_check(db_path: Location, *, everything: bool = False) -> int:
     try:
         store = open_store(db_path, read_only=True)
         found = store.db.storage.file_problems() + list(problems(store, everything=everything))
+        bad_files, notes = segment_findings(store)
+        found += bad_files
     except StoreError as exc:
         click_echo_err(t("check.unreadable", error=str(exc)))
         return 1
+    for note in notes:
+        click_echo_err(note)
     records = stored_records(store)
     if found:
         for problem in found:
@@ -390,4 +415,21 @@ def run_check(db_path: Location, *, everything: bool = False) -> int:
         return 1
     message = t("check.ok", records=records, seq=store.db.storage.seq, path=db_path)
     say(message)
+    sealed = sealed_summary(store)
+    if sealed:
+        say(sealed)
     return 0
+
+
+def sealed_summary(store: Store) -> str:
+    """How much history is sealed, and when and by whom the latest seal was made
+    (so a point sees that sessions seal by themselves); "" when none is."""
+    storage = store.db.storage
+    headers = storage.segment_headers() if isinstance(storage, JournalStorage) else []
+    if not headers:
+        return ""
+    path, header = headers[-1]
+    made = header.get("sealed") or {}
+    how = t("check.sealed_automatic") if made.get("automatic") == "yes" else ""
+    at, by = str(made.get("at", "-")), str(made.get("by", "-"))
+    return t("check.sealed", count=len(headers), path=path, at=at, by=by, how=how)

@@ -277,6 +277,14 @@ class Backend(Storage):
         nothing left to seal, or refused because others changed one of those
         documents meanwhile."""
 
+    def seal_months(
+        self, months: list[tuple[str, dict[str, list[str]], Callable[[Tables], dict[str, Any]]]]
+    ) -> list[tuple[str, int]]:
+        """:meth:`seal` for several units at once (a month each), which a backend may
+        set apart together, so that other sessions read the change in once."""
+        made = (self.seal(name, keys, header) for name, keys, header in months)
+        return [one for one in made if one is not None]
+
     @abstractmethod
     def sealed_segments(self) -> Iterator[Segment]:
         """Each sealed unit of history with its header and its documents, read now

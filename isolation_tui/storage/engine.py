@@ -25,6 +25,7 @@ import contextlib
 import fcntl
 import os
 import secrets
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -90,6 +91,7 @@ from .segments import (
     merge_sealed,
     read_segment,
     sealed_tag,
+    segment_files,
     segment_path,
 )
 from .tables import AUDIT
@@ -110,6 +112,9 @@ session may set its own ``JournalStorage.on_lock_wait``."""
 
 Doc = dict[str, Any]
 Tables = dict[str, dict[str, Doc]]
+# One segment to seal: its name, the documents it takes ({table: [id, …]}) and what
+# its header says of them.
+SealUnit = tuple[str, dict[str, list[str]], Callable[[Tables], dict[str, Any]]]
 
 
 class _EncodedOps:
@@ -1052,12 +1057,19 @@ class JournalStorage(MemoryBackend):
         self, name: str, keys: dict[str, list[str]], header: Callable[[Tables], dict[str, Any]]
     ) -> tuple[str, int] | None:
         """Move the documents ``keys`` names (those not sealed yet) into a new segment
-        of sealed history (see ``segments``), beside the writers: the segment and the
-        snapshot without them are written outside the writers' lock, which is held
-        only to put them in place, as a compaction. Returns the segment's name
-        (``name``, made unique) and its number of documents, or None when nothing
-        was sealed: nothing was left to seal, others changed one of those documents
-        meanwhile, or the files could not be written (the old state stays whole)."""
+        of sealed history (see ``segments``); see ``seal_months``."""
+        made = self.seal_months([(name, keys, header)])
+        return made[0] if made else None
+
+    def seal_months(self, months: list[SealUnit]) -> list[tuple[str, int]]:
+        """Move the documents each of ``months`` names (those not sealed yet) into a
+        new segment each, listed by one new snapshot, so that other sessions read
+        the seal in once. Beside the writers: the segments and the snapshot without
+        their documents are written outside the writers' lock, which is held only to
+        put them in place, as a compaction. Returns each segment's name (as given,
+        made unique) and its number of documents; none when nothing was sealed:
+        nothing was left to seal, others changed one of those documents meanwhile,
+        or the files could not be written (the old state stays whole)."""
         if self.read_only:
             raise StoreReadOnly(t("store.read_only", path=self.path))
         if self._tx is not None:
@@ -1073,63 +1085,171 @@ class JournalStorage(MemoryBackend):
                     self._ready_to_append()
             self._load_history()
             seq, offset, inode = self._seq, self._journal_offset, self._journal_ino
-            documents: Tables = {}
-            for table, chosen in keys.items():
-                rows, done = self._tables.get(table, {}), self._sealed.get(table, {})
-                picked = {key: rows[key] for key in chosen if key in rows and key not in done}
-                if picked:
-                    documents[table] = picked
-            if not documents:
-                return None
-            if lstat_or_none(segment_path(self.path, name)) is not None:
-                name = f"{name}-{secrets.token_hex(3)}"
-            ids = {table: max(map(int, rows)) for table, rows in documents.items()}
-            parts = encode_segment(self._db_id, name, {**header(documents), "ids": ids}, documents)
-            segments = [*self._segments, Listed(name, head_of(parts[0]))]
             sealed = {table: dict(rows) for table, rows in self._sealed.items()}
-            for table, rows in documents.items():
-                sealed.setdefault(table, {}).update(rows)
-            segment = self._aside(self._segment_temp, parts, sealed_tag(segments))
+            segments = list(self._segments)
+            units: list[tuple[str, Tables, list[bytes]]] = []
+            for name, keys, header in months:
+                documents: Tables = {}
+                for table, chosen in keys.items():
+                    rows, done = self._tables.get(table, {}), sealed.get(table, {})
+                    picked = {key: rows[key] for key in chosen if key in rows and key not in done}
+                    if picked:
+                        documents[table] = picked
+                if not documents:
+                    continue
+                if lstat_or_none(segment_path(self.path, name)) is not None or any(
+                    one.name == name for one in segments
+                ):
+                    name = f"{name}-{secrets.token_hex(3)}"
+                ids = {table: max(map(int, rows)) for table, rows in documents.items()}
+                head = {**header(documents), "ids": ids}
+                parts = encode_segment(self._db_id, name, head, documents)
+                segments.append(Listed(name, head_of(parts[0])))
+                for table, rows in documents.items():
+                    sealed.setdefault(table, {}).update(rows)
+                units.append((name, documents, parts))
+            if not units:
+                return []
+            tag = sealed_tag(segments)
+            asides = [self._aside(self._segment_temp, parts, tag) for _, _, parts in units]
             snapshot = self._write_aside(seq, sealed, segments)
             try:
-                if segment is None or snapshot is None:
-                    return None
+                if snapshot is None or None in asides:
+                    return []
                 with self._locked():
                     changes = self._follow_journal()
                     self._notify(changes)
-                    touched = {(table, key) for table, rows in documents.items() for key in rows}
+                    touched = {
+                        (table, key)
+                        for _, documents, _ in units
+                        for table, rows in documents.items()
+                        for key in rows
+                    }
                     if (
                         changes.reloaded
                         or self._journal_ino != inode
                         or self._journal_fd is None
                         or changes.keys & touched
-                        or self._reset_since(seq) & set(documents)
+                        or self._reset_since(seq) & {table for table, _ in touched}
                     ):
-                        return None
+                        return []
                     tail = os.pread(self._journal_fd, self._journal_offset - offset, offset)
-                    # The segment first: until the snapshot that lists it is in place,
-                    # it is listed nowhere and changes nothing.
+                    # Inside the lock no seal is half done: a segment listed nowhere
+                    # was left by one killed between its renames.
+                    self._remove_left_segments()
+                    names = [segment_path(self.path, name) for name, _, _ in units]
+                    listed = {one.name for one in self._segments}
+                    if any(lstat_or_none(path) is not None for path in names) or listed & {
+                        name for name, _, _ in units
+                    }:
+                        return []
+                    # The segments first: until the snapshot that lists them is in
+                    # place, they are listed nowhere and change nothing.
+                    placed: list[Path] = []
                     try:
-                        put_temp(segment.path, segment_path(self.path, name))
+                        for aside, path in zip(asides, names, strict=True):
+                            assert aside is not None
+                            put_temp(aside.path, path)
+                            aside.placed = True
+                            placed.append(path)
                     except (OSError, StoreUnsafe):
-                        return None
-                    segment.placed = True
+                        _remove(placed)
+                        return []
                     before = self._sealed, self._segments, self._sealed_tag, self._sealed_max
                     self._sealed, self._segments = sealed, segments
                     self._sealed_tag = snapshot.sealed
-                    self._sealed_max = {
-                        table: max(number, self._sealed_max.get(table, 0))
-                        for table, number in ids.items()
-                    } | {t: n for t, n in self._sealed_max.items() if t not in ids}
+                    self._sealed_max = dict(self._sealed_max)
+                    for _, documents, _ in units:
+                        for table, rows in documents.items():
+                            top = max(map(int, rows))
+                            self._sealed_max[table] = max(top, self._sealed_max.get(table, 0))
                     if not self._put_in_place(snapshot, seq, tail):
                         self._sealed, self._segments, self._sealed_tag, self._sealed_max = before
-                        return None
-                    self._headers.append(orjson.loads(parts[1]))
-                    return name, sum(len(rows) for rows in documents.values())
+                        if not snapshot.placed:
+                            _remove(placed)
+                        return []
+                    self._headers.extend(orjson.loads(parts[1]) for _, _, parts in units)
+                    return [(name, sum(map(len, docs.values()))) for name, docs, _ in units]
             finally:
-                for aside in (segment, snapshot):
+                for aside in (*asides, snapshot):
                     if aside is not None:
                         aside.discard()
+
+    @property
+    def db_id(self) -> str:
+        """The database's own id (its journal and segments name it)."""
+        return self._db_id
+
+    def segment_headers(self) -> list[tuple[Path, dict[str, Any]]]:
+        """Each listed segment's file and header, as read when it was opened."""
+        return [
+            (segment_path(self.path, listed.name), header)
+            for listed, header in zip(self._segments, self._headers, strict=True)
+        ]
+
+    def stray_segments(self) -> list[tuple[Path, str]]:
+        """Files named as segments of this database that its snapshot does not list,
+        each with what it is: ``left`` (a regular file of ours, left by a seal
+        killed between its renames), ``link``, ``not_regular`` or ``not_ours``.
+        Looked at between writers (a seal puts its segment and snapshot in place in
+        one hold of their lock), after reading what they did."""
+        try:
+            fd = open_regular(self.lock_path, os.O_RDONLY)
+        except (OSError, StoreError):
+            fd = -1  # no lock file: nobody ever wrote beside this snapshot
+        try:
+            if fd >= 0 and not _shared_lock(fd):
+                return []  # writers kept it all along: say nothing rather than guess
+            with self._mutex:
+                if self._tx is None:
+                    self._notify(self._follow_journal())
+                return self._unlisted()
+        finally:
+            if fd >= 0:
+                os.close(fd)
+
+    def _unlisted(self) -> list[tuple[Path, str]]:
+        listed = {segment_path(self.path, one.name) for one in self._segments}
+        found = []
+        for path in segment_files(self.path):
+            if path not in listed:
+                with contextlib.suppress(FileNotFoundError):
+                    found.append((path, _what(path)))
+        return found
+
+    def _remove_left_segments(self) -> None:
+        """Inside the lock: remove what seals killed between their renames left (a
+        regular file of ours listed nowhere); never a link, a listed file or another
+        account's."""
+        left = [path for path, what in self._unlisted() if what == "left"]
+        if not left:
+            return
+        try:
+            # The snapshot on disk, not only as read: one whose journal could not be
+            # replaced after it may list segments this process does not know of.
+            raw, _ = read_regular(self.path)
+        except (OSError, StoreError):
+            return
+        prefix = segment_path(self.path, "").name
+        for path in left:
+            if orjson.dumps(path.name.removeprefix(prefix)) not in raw:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+
+    def segment_mode_problems(self) -> list[tuple[Path, int, int]]:
+        """Listed segments that let others do more than the snapshot lets them (a
+        segment is made with the snapshot's mode): each with its mode and the
+        snapshot's."""
+        found = []
+        try:
+            mine = stat.S_IMODE(os.stat(self.path).st_mode)
+        except OSError:
+            return []
+        for listed in list(self._segments):
+            st = lstat_or_none(segment_path(self.path, listed.name))
+            if st is not None and stat.S_IMODE(st.st_mode) & ~mine & 0o077:
+                found.append((segment_path(self.path, listed.name), stat.S_IMODE(st.st_mode), mine))
+        return found
 
     # ------------------------------------------------------------------ history
 
@@ -1303,6 +1423,34 @@ class JournalStorage(MemoryBackend):
         self._close_journal()
         self._open_journal()
         self._write_lock_record()
+
+
+def _remove(paths: list[Path]) -> None:
+    """Segments just put in place by a seal that then failed: listed nowhere."""
+    for path in paths:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def _shared_lock(fd: int, tries: int = 40) -> bool:
+    """A shared hold of the writers' lock (``fd``), waiting a little for a writer
+    to finish (they hold it briefly); False when it stays taken."""
+    for _ in range(tries):
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            time.sleep(0.05)
+    return False
+
+
+def _what(path: Path) -> str:
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        return "link"
+    if not stat.S_ISREG(st.st_mode):
+        return "not_regular"
+    return "left" if st.st_uid == os.geteuid() else "not_ours"
 
 
 def put_in_place(storage: JournalStorage, dest: Path, *, replace: bool) -> None:

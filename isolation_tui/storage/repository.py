@@ -33,7 +33,7 @@ from ..domain.rules import clean_code, clean_text
 from ..domain.timeparse import format_time
 from .actor import Actor, current_actor
 from .backend import Changes, DatabaseUrl, Location, Rehearsed, parse_location
-from .database import Database, JournaledTable
+from .database import Database, JournaledTable, stored_form
 from .handovers import HandoverService
 from .health import HealthService
 from .history import MergedIds, sealed_ids
@@ -360,8 +360,13 @@ class Store:
         if before is None:
             raise FieldError("id", "error.no_record", table=table, id=record_id)
         after = {**_copy(before), **_copy(changes)}  # type: ignore[dict-item]
-        self.table(table).update(after, doc_ids=[record_id])
-        self._audit(action, table, record_id, before, after, reason)
+        with self.transaction():
+            # Staged as the one document it is: TinyDB's ``update`` reads the whole
+            # table, which would read all sealed history in for a change to the
+            # live set.
+            self.db.storage.stage(table, str(record_id), stored_form(after))
+            self.table(table).clear_cache()
+            self._audit(action, table, record_id, before, after, reason)
         return after
 
     # ------------------------------------------------------------------ points

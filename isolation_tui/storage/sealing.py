@@ -11,15 +11,25 @@ weeks just gone. Points, settings and handovers are never sealed.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from ..domain.handover import DEFAULT_SHIFTS
 from ..domain.records import is_live
 from .backend import Backend, Tables
+from .errors import StoreError, StoreWriteFailed
+from .files import acquire_lock, describe_os_error, open_private, open_regular
 from .segments import UNINDEXED, key_runs
-from .tables import AUDIT, CHECKS, DISCHARGES, INCIDENTS, STAYS, TESTS
+from .tables import AUDIT, CHECKS, DISCHARGES, INCIDENTS, SETTINGS, STAYS, TESTS
+
+if TYPE_CHECKING:
+    from .repository import Store
 
 Rows = Mapping[str, dict[str, Any]]
 Marks = Mapping[str, Callable[[Any], tuple[str, ...]]]
@@ -37,9 +47,8 @@ def _month(text: str) -> str:
     return text[:7]
 
 
-def finished_by_month(tables: Mapping[str, Rows], until: str) -> dict[str, dict[str, list[str]]]:
-    """``{month: {table: [id, …]}}`` of the history finished in months before
-    ``until`` (``YYYY-MM``)."""
+def _finished_stays(tables: Mapping[str, Rows]) -> dict[int, str]:
+    """Each finished stay's id and the month it finished in."""
     stays, discharges = tables.get(STAYS, {}), tables.get(DISCHARGES, {})
     finished: dict[int, str] = {}
     for key, stay in stays.items():
@@ -49,6 +58,33 @@ def finished_by_month(tables: Mapping[str, Rows], until: str) -> dict[str, dict[
             discharge = discharges.get(str(stay.get("discharge")))
             if discharge is not None and is_live(discharge):
                 finished[int(key)] = _month(discharge["at"])
+    return finished
+
+
+def seal_due(storage: Backend, until: str) -> bool:
+    """Whether the live set holds a stay not sealed yet that finished before
+    ``until``: what makes a session start the automatic seal (its stays only, to
+    cost little)."""
+    return any(month < until for month in _finished_stays(unsealed(storage)).values())
+
+
+def unsealed(storage: Backend) -> Mapping[str, Rows]:
+    """The live set less the sealed documents changed since their seal (they are
+    never sealed again: their segment keeps them as sealed)."""
+    live = storage.live_tables()
+    _, replaced = storage.sealed_outside()
+    if not replaced:
+        return live
+    return {
+        table: {key: doc for key, doc in rows.items() if key not in replaced.get(table, {})}
+        for table, rows in live.items()
+    }
+
+
+def finished_by_month(tables: Mapping[str, Rows], until: str) -> dict[str, dict[str, list[str]]]:
+    """``{month: {table: [id, …]}}`` of the history finished in months before
+    ``until`` (``YYYY-MM``)."""
+    finished = _finished_stays(tables)
     chosen: dict[str, dict[str, list[str]]] = {}
 
     def take(month: str, table: str, key: str) -> None:
@@ -85,11 +121,14 @@ def finished_by_month(tables: Mapping[str, Rows], until: str) -> dict[str, dict[
     return chosen
 
 
-def segment_header(month: str, marks: Marks) -> Callable[[Tables], dict[str, Any]]:
+def segment_header(
+    month: str, marks: Marks, sealed: Mapping[str, str] | None = None
+) -> Callable[[Tables], dict[str, Any]]:
     """What a segment of ``month`` says about itself: how many documents of each
     table it holds, the counters' marks per point over them (``tally``), which ids
-    it holds (``keys``, see ``segments``), and which stays and discharges per point
-    (``at``: what a list of the past pages through without reading the documents)."""
+    it holds (``keys``, see ``segments``), which stays and discharges per point
+    (``at``: what a list of the past pages through without reading the documents),
+    and ``sealed``: when and by whom (``at``, ``by``, ``automatic``)."""
 
     def header(documents: Tables) -> dict[str, Any]:
         return {
@@ -100,6 +139,7 @@ def segment_header(month: str, marks: Marks) -> Callable[[Tables], dict[str, Any
                 table: key_runs(rows) for table, rows in documents.items() if table not in UNINDEXED
             },
             "at": {table: keys_at(documents.get(table, {})) for table in LISTED_BY_POINT},
+            **({"sealed": dict(sealed)} if sealed else {}),
         }
 
     return header
@@ -125,14 +165,95 @@ def tally(documents: Mapping[str, Rows], marks: Marks) -> dict[str, dict[str, in
     return {point: dict(sorted(counts.items())) for point, counts in sorted(found.items())}
 
 
-def seal_history(storage: Backend, until: str, marks: Marks) -> list[tuple[str, int]]:
-    """Seal every month of finished history before ``until``, one segment each,
-    beside the writers. Returns the segments made and how many documents each holds
-    (none on a store that keeps its history as rows)."""
-    made = []
+def seal_history(
+    storage: Backend, until: str, marks: Marks, sealed: Mapping[str, str] | None = None
+) -> list[tuple[str, int]]:
+    """Seal every month of finished history before ``until``, one segment each, all
+    put in place together (other sessions read them in once), beside the writers
+    (``sealed``: when and by whom, kept in each header). Returns the segments made
+    and how many documents each holds (none on a store that keeps its history as
+    rows)."""
     storage.refresh()
-    for month, keys in sorted(finished_by_month(storage.tables(), until).items()):
-        sealed = storage.seal(f"{month}-{storage.seq}", keys, segment_header(month, marks))
-        if sealed is not None:
-            made.append(sealed)
-    return made
+    months = sorted(finished_by_month(storage.tables(), until).items())
+    return storage.seal_months(
+        [
+            (f"{month}-{storage.seq}", keys, segment_header(month, marks, sealed))
+            for month, keys in months
+        ]
+    )
+
+
+# ---------------------------------------------------------------- whose turn to seal
+
+
+def turn_path(db_path: Path) -> Path:
+    """``<db>-sealing``: held (``flock``) by the process sealing the database, and
+    saying the last month the automatic seal finished for (``<db id> <until>``)."""
+    return db_path.with_name(db_path.name + "-sealing")
+
+
+@contextlib.contextmanager
+def sealing_turn(db_path: Path, *, wait: bool) -> Iterator[int | None]:
+    """One sealer at a time per database: yields the turn file's descriptor, or
+    None at once when another process seals now and ``wait`` is false. (A second
+    seal would only find the first's work done, after reading all history.)"""
+    path = turn_path(db_path)
+    try:
+        try:
+            fd = open_private(path, os.O_RDWR)
+        except PermissionError:
+            # Made by another account of a shared folder: a lock needs no writing.
+            fd = open_regular(path, os.O_RDONLY)
+    except OSError as exc:
+        raise StoreWriteFailed(describe_os_error(exc, path)) from exc
+    try:
+        if wait:
+            acquire_lock(fd, path, None)
+        else:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield None
+                return
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def mark_sealed_through(fd: int, db_id: str, until: str) -> None:
+    """In the turn file: the automatic seal left nothing before ``until`` unsealed."""
+    with contextlib.suppress(OSError):
+        data = f"{db_id} {until}\n".encode()
+        os.pwrite(fd, data, 0)
+        os.ftruncate(fd, len(data))
+
+
+def sealed_through(db_path: Path) -> tuple[str, str] | None:
+    """What the turn file says (database id, month), or None: a hint that spares a
+    session starting a seal with nothing to do (never trusted for more)."""
+    try:
+        fd = open_regular(turn_path(db_path), os.O_RDONLY)
+    except (OSError, StoreError):
+        return None
+    try:
+        words = os.pread(fd, 128, 0).decode("ascii", "replace").split()
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return (words[0], words[1]) if len(words) == 2 else None
+
+
+def auto_seal_on(store: Store) -> bool:
+    """Whether sessions seal this database by themselves (yes unless turned off)."""
+    return (store.get(SETTINGS, 1) or {}).get("auto_seal", True) is not False
+
+
+def set_auto_seal(store: Store, on: bool) -> None:
+    """Turn the automatic seal on or off for every session on this database
+    (audited, as the shifts are)."""
+    with store.transaction():
+        if store.get(SETTINGS, 1) is None:
+            store._create(SETTINGS, {"shifts": list(DEFAULT_SHIFTS), "auto_seal": on})
+        else:
+            store._change(SETTINGS, 1, {"auto_seal": on}, "correct")

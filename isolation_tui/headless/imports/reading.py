@@ -187,6 +187,9 @@ def split_rows(text: str, columns: tuple[Column, ...], one_of: tuple[str, ...] =
     table = Table()
     first_line = text.lstrip("\ufeff\r\n").split("\n", 1)[0]
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
+    # A cell as long as the file is read whole, so that the field it is in is named
+    # with its limit (``import.too_long``), not a whole line refused as CSV.
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_FILE_BYTES))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] | None = None
     names: list[str | None] = []
@@ -328,8 +331,12 @@ def _read_regular_file(file: Path) -> bytes:
     than the limit allows, whatever its size said."""
     fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             raise ImportFileError(t("import.not_a_file", file=file))
+        if st.st_size > MAX_FILE_BYTES:
+            # Refused before any of it is read: a gigabyte file costs no memory.
+            raise ImportFileError(t("import.too_big", file=file, limit=MAX_FILE_BYTES >> 20))
         os.set_blocking(fd, True)
         raw = fh.read(MAX_FILE_BYTES + 1)
     if len(raw) > MAX_FILE_BYTES:
