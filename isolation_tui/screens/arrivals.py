@@ -131,18 +131,21 @@ class ArrivalsScreen(MainScreen):
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
-        self.query_one(RecordTable).focus()
+        self.set_focus(self.query_one(RecordTable))
 
     def _selected(self) -> int | None:
         key = self.query_one(RecordTable).current_key()
         return int(key) if key else None
 
     def action_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
+        # At once, not later as ``focus()`` does: the keys typed right after the
+        # slash (read in the same burst) must land in the filter.
+        self.set_focus(self.query_one("#filter", Input))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "clear_filter":
-            return bool(self.query_one("#filter", Input).value)
+            filter_field = self.query_one("#filter", Input)
+            return bool(filter_field.value) or self.focused is filter_field
         return super().check_action(action, parameters)
 
     def action_clear_filter(self) -> None:
@@ -151,7 +154,7 @@ class ArrivalsScreen(MainScreen):
             self._filter_timer.stop()
         self.query_one("#filter", Input).value = ""
         self.reload()
-        self.query_one(RecordTable).focus()
+        self.set_focus(self.query_one(RecordTable))
 
     async def action_new(self) -> None:
         await self.open_form(ArrivalFormScreen)
