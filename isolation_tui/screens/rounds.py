@@ -52,6 +52,9 @@ class QuickEntryScreen(MainScreen):
 
     mode_name = "arrivals"
     columns: tuple[str, ...] = ()
+    fill = ""
+    """The column that takes the width the others leave (free text: cut with "…",
+    and whole in the line under the entry for the row under the cursor)."""
     hint_key = ""
     closes_on_leave = True
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -72,12 +75,16 @@ class QuickEntryScreen(MainScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="screen-title", markup=False)
-        yield RecordTable(self.columns, id="entry-table")
+        yield RecordTable(self.columns, fill=self.fill, id="entry-table")
         with Horizontal(id="entry-line"):
             yield Static("", id="entry-who", markup=False)
             yield EntryField(self.letter_keys(), id="entry-value", compact=True, max_length=60)
-            yield Static(t(self.hint_key), id="entry-hint", markup=False)
+            yield Static(self.hint(), id="entry-hint", markup=False)
         yield Static("", id="entry-status", markup=False)
+
+    def hint(self) -> str:
+        """What to type, beside the entry line."""
+        return t(self.hint_key)
 
     @property
     def table(self) -> RecordTable:
@@ -275,20 +282,12 @@ class QuickEntryScreen(MainScreen):
             table.show(keys, build)
             return
         for key in keys:
-            for column, before, after in zip(
-                table.columns, table.get_row(key), build(key), strict=True
-            ):
-                if not _same(before, after):
-                    table.update_cell(key, column, after, update_width=True)
+            table.update_row(key, build(key))
 
     def title_text(self, view: str, point: str, progress: str) -> Text:
         """The view and the point first, then how far along: at 80 columns the line
         wraps rather than cut the point's name."""
         return Text(" · ".join(p for p in (view, point, progress) if p))
-
-
-def _same(a: Text, b: Text) -> bool:
-    return a.plain == b.plain and a.style == b.style and a.spans == b.spans
 
 
 def entry_cell(check: dict[str, Any] | None) -> Text:
@@ -311,6 +310,7 @@ def entry_cell(check: dict[str, Any] | None) -> Text:
 class RoundScreen(QuickEntryScreen):
     watched_tables = frozenset({CHECKS, STAYS})
     columns = ("floor", "room", "name", "morning", "afternoon", "entered", "symptoms")
+    fill = "symptoms"
     hint_key = "ui.round_hint"
     PALETTE = (
         ("ui.key_missed", "ui.help_missed", "mark('m')"),
@@ -362,7 +362,9 @@ class RoundScreen(QuickEntryScreen):
                 done += 1
                 fever += is_fever(mine["temperature"])
                 missed += mine["status"] in ("missed", "refused")
-            entered = f"{mine['at'][11:16]} {who_label(mine['created'])}" if mine else ""
+            # The time only: who entered it is in the line below for the row under the
+            # cursor, and the symptoms keep the room (at 80 columns they were cut).
+            entered = mine["at"][11:16] if mine else ""
             rows[str(stay_id)] = [
                 cell(self._floors.get(stay["room"], "")),
                 cell(stay["room"]),
@@ -383,6 +385,12 @@ class RoundScreen(QuickEntryScreen):
         if not people:
             self.say(t("ui.round_nobody", point=name or "-") if code else t("ui.choose_point"))
         self._highlighted()
+
+    def hint(self) -> str:
+        # The marks of the list explained where they show (m and r are in the footer).
+        return t(
+            self.hint_key, fever=t("ui.round_mark_fever"), symptoms=t("ui.round_mark_symptoms")
+        )
 
     def has_entry(self, key: int) -> bool:
         return self.check(key, self.round_name) is not None
@@ -406,7 +414,8 @@ class RoundScreen(QuickEntryScreen):
                 else CHECK_STATUS.label(check["status"])
             )
             symptoms = f" {check['symptoms']}" if check.get("symptoms") else ""
-            parts.append(f"{ROUND.label(name)} {value}{symptoms} ({who_label(check['created'])})")
+            who = f"{check['at'][11:16]} {who_label(check['created'])}"
+            parts.append(f"{ROUND.label(name)} {value}{symptoms} ({who})")
         text = f"#{stay_id} {stay['person']['name']}: " + (
             "; ".join(parts) or t("ui.round_none_yet")
         )

@@ -1,0 +1,68 @@
+"""A whole shift at 80×24, read as a new supervisor reads it, in both languages:
+nothing cut mid-word without the whole of it on the screen, every mark explained."""
+
+from __future__ import annotations
+
+import test_health_tui
+from test_flow_readable import shown, whole
+
+from isolation_tui.app import IsolationApp
+from isolation_tui.i18n import t
+from isolation_tui.storage.repository import Store
+from isolation_tui.widgets.record_table import RecordTable
+
+SIZE = (80, 24)
+floor_store = test_health_tui.floor_store
+open_round = test_health_tui.open_round
+
+
+def row_shown(app: IsolationApp, table: RecordTable, row: int) -> str:
+    """Row ``row`` of ``table`` as the terminal shows it, without spaces."""
+    strips = app.screen._compositor.render_strips()
+    y = table.region.y + 1 + row - int(table.scroll_y)  # under the header
+    text = "".join(segment.text for segment in strips[y].crop(table.region.x, table.region.right))
+    return whole(text)
+
+
+# Within what the entry line takes, and longer than the line below the list at 80.
+SYMPTOMS = {
+    "en": "sore throat and cough since the morning, tired, no food",
+    "zh": "头痛 寒战 乏力 咽痛 鼻塞 流涕 腹泻 全身酸痛 胸闷 气短 味觉减退",
+}
+
+
+async def test_a_rounds_symptoms_are_read_whole_for_the_row_under_the_cursor(
+    floor_store: Store,
+    lang: str,
+) -> None:
+    symptoms = SYMPTOMS[lang]
+    app = IsolationApp(floor_store, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_round(pilot, app)
+        await pilot.press(*f"391 {symptoms}", "enter", *f"372 {symptoms}", "enter")
+        await pilot.pause()
+        table = app.screen.query_one(RecordTable)
+        for row, mark in ((0, "39.1!"), (1, "37.2+")):
+            line = row_shown(app, table, row)
+            assert mark in line
+            # The list's cell is whole or says it is cut; the line below has it all.
+            assert whole(symptoms) in line or line.endswith("…")
+        for _ in range(2):
+            await pilot.press("up")
+            await pilot.pause()
+            detail = shown(app, app.screen.query_one("#entry-status"))
+            # And who entered it, when (the list's column has the time only).
+            assert whole(symptoms) in detail and "09:30tester" in detail
+
+
+async def test_a_rounds_marks_are_explained_where_the_readings_show(
+    floor_store: Store,
+    lang: str,
+) -> None:
+    """``37.2+`` and ``39.1!``: what the ``+`` and the ``!`` mean is on the screen."""
+    app = IsolationApp(floor_store, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_round(pilot, app)
+        legend = shown(app, app.screen.query_one("#entry-hint"))
+        for mark, meaning in (("!", "ui.round_mark_fever"), ("+", "ui.round_mark_symptoms")):
+            assert whole(f"{mark} {t(meaning)}") in legend
