@@ -4,11 +4,14 @@ nothing cut mid-word without the whole of it on the screen, every mark explained
 from __future__ import annotations
 
 import test_health_tui
+from rich.cells import cell_len
 from test_flow_readable import shown, whole
 
 from isolation_tui.app import IsolationApp
 from isolation_tui.i18n import t
+from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.repository import Store
+from isolation_tui.widgets.mode_tabs import MODES, ModeTabs
 from isolation_tui.widgets.record_table import RecordTable
 
 SIZE = (80, 24)
@@ -66,3 +69,26 @@ async def test_a_rounds_marks_are_explained_where_the_readings_show(
         legend = shown(app, app.screen.query_one("#entry-hint"))
         for mark, meaning in (("!", "ui.round_mark_fever"), ("+", "ui.round_mark_symptoms")):
             assert whole(f"{mark} {t(meaning)}") in legend
+
+
+async def test_the_f_key_line_keeps_every_label_it_has_room_for(store: Store, lang: str) -> None:
+    """Seen in English: ``F1  F2 Arrivals  F3  F4  F5  F7`` with room to spare, while
+    the Chinese line showed every label. A label gives way only when the line has no
+    room for it, whole, and by the same rule in both languages."""
+    store.save_point("DG01", "东港1号点·大东宾馆", [{"code": "101", "beds": 1}])
+    store.actor = Actor("root", on_duty="Alice")
+    app = IsolationApp(store, point="DG01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2")
+        await pilot.pause()
+        tabs = app.screen.query_one(ModeTabs)
+        line = str(tabs.render())
+        assert "F6 " in line and "Alice" in line
+        labels = [f"{key} {t(f'ui.title_{mode}')}" for key, mode in MODES]
+        shown_labels = [label for label in labels if label in line]
+        assert labels[1] in shown_labels
+        # Each label left out would not have fitted beside those shown.
+        for label in labels:
+            if label not in shown_labels:
+                key = label.split()[0]
+                assert cell_len(line.rstrip()) + cell_len(label) - len(key) > SIZE[0]
