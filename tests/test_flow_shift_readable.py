@@ -4,6 +4,7 @@ nothing cut mid-word without the whole of it on the screen, every mark explained
 from __future__ import annotations
 
 import test_health_tui
+import test_supplies
 from rich.cells import cell_len
 from test_flow_readable import shown, whole
 
@@ -17,6 +18,8 @@ from isolation_tui.widgets.record_table import RecordTable
 SIZE = (80, 24)
 floor_store = test_health_tui.floor_store
 open_round = test_health_tui.open_round
+two_points = test_supplies.two_points
+clock = test_supplies.clock
 
 
 def row_shown(app: IsolationApp, table: RecordTable, row: int) -> str:
@@ -92,3 +95,23 @@ async def test_the_f_key_line_keeps_every_label_it_has_room_for(store: Store, la
             if label not in shown_labels:
                 key = label.split()[0]
                 assert cell_len(line.rstrip()) + cell_len(label) - len(key) > SIZE[0]
+
+
+def test_a_supply_line_does_not_read_as_below_its_flag_when_it_is_not(
+    two_points: Store, lang: str
+) -> None:
+    """Seen: ``防护服 144件，可用 8.8 天（低于 3 天预警）``: 8.8 days read as below a
+    warning. The line gives the days left and the flag threshold as what it is."""
+    from isolation_tui.headless.handover_report import render
+
+    store = two_points
+    test_supplies.receive(store, "DD01", "protective_suit", 30, "2026-11-27 08:00")
+    store.supplies.record(
+        "issue",
+        {"point": "DD01", "item": "protective_suit", "quantity": "5", "at": "2026-11-28 20:00"},
+    )
+    text = render(store.handovers.summary("DD01", since="2026-11-27 00:00"), "", None, "txt")
+    (line,) = [row for row in text.splitlines() if t("supply_item.protective_suit") in row]
+    assert "⚠" not in line
+    assert not any(word in line for word in ("below", "低于", "under", "不足"))
+    assert t("handover.supply_threshold", threshold=3) in line
