@@ -115,3 +115,36 @@ def test_a_supply_line_does_not_read_as_below_its_flag_when_it_is_not(
     assert "⚠" not in line
     assert not any(word in line for word in ("below", "低于", "under", "不足"))
     assert t("handover.supply_threshold", threshold=3) in line
+
+
+async def test_the_arrivals_of_all_points_say_which_point_each_room_is_at(
+    store: Store, lang: str
+) -> None:
+    for code in ("DG01", "DG02"):
+        store.save_point(code, f"{code}宾馆", [{"code": "101", "beds": 1}])
+        store.stays.register(
+            {
+                "point": code,
+                "name": f"住客{code}",
+                "id_type": "passport",
+                "id_number": f"P{code}",
+                "category": "inbound",
+                "arrived_at": "2026-11-28 10:00",
+            }
+        )
+    app = IsolationApp(store)  # no point: the whole city
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2")
+        await pilot.pause()
+        table = app.screen.query_one("#stays-table", RecordTable)
+        assert table.row_count == 2
+        for row in range(2):
+            line = row_shown(app, table, row)
+            code = "DG02" if row == 0 else "DG01"  # newest first
+            assert f"住客{code}" in line and f"{code}·101" in line
+        # The people due to go home, of every point, too.
+        await pilot.press("f3")
+        await pilot.pause()
+        table = app.screen.query_one("#due-table", RecordTable)
+        assert {row_shown(app, table, row)[1:].count("·101") for row in range(2)} == {1}
+        assert "DG01·101" in row_shown(app, table, 0) + row_shown(app, table, 1)

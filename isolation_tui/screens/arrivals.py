@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
-from ..domain.records import mask
+from ..domain.records import mask, room_at
 from ..domain.timeparse import list_moment, short_time
 from ..i18n import t
 from ..storage.tables import STAYS
@@ -29,7 +29,7 @@ from .tests_due import TestsDueScreen
 FILTER_DELAY = 0.3
 
 
-def stay_row(stay_id: str, stay: dict[str, Any], today: str) -> list[Text]:
+def stay_row(stay_id: str, stay: dict[str, Any], today: str, all_points: bool) -> list[Text]:
     person = stay["person"]
     this_year = date.fromisoformat(today)
     if stay.get("voided"):
@@ -44,7 +44,7 @@ def stay_row(stay_id: str, stay: dict[str, Any], today: str) -> list[Text]:
         cell(list_moment(stay["arrived_at"], this_year)),
         cell(person["name"]),
         cell(mask(person["id_number"])),
-        cell(stay["room"]),
+        cell(room_at(stay, all_points)),
         cell(short_time(stay["release_due"], this_year), style),
         cell(status, style),
     ]
@@ -114,7 +114,9 @@ class ArrivalsScreen(MainScreen):
         keys: Sequence[str] = NewestFirst(self.store.record_ids(STAYS, point))
         if needle:
             keys = [key for key in keys if matches(rows[key], needle)]
-        self.query_one(RecordTable).show(keys, lambda key: stay_row(key, rows[key], today))
+        self.query_one(RecordTable).show(
+            keys, lambda key: stay_row(key, rows[key], today, point is None)
+        )
         # An empty list must not look like an empty point: say why, and the way back.
         note = self.query_one("#filter-note", Static)
         note.display = bool(needle) and not keys

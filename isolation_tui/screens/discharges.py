@@ -12,7 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static
 
 from ..domain.codes import DISCHARGE_KIND
-from ..domain.records import mask
+from ..domain.records import mask, room_at
 from ..domain.timeparse import list_moment, short_time
 from ..i18n import t
 from ..storage.tables import DISCHARGES, STAYS
@@ -22,14 +22,14 @@ from .base import MainScreen
 from .discharge_form import DischargeFormScreen
 
 
-def due_row(stay_id: str, stay: dict[str, Any], today: str) -> list[Text]:
+def due_row(stay_id: str, stay: dict[str, Any], today: str, all_points: bool) -> list[Text]:
     due = stay["release_due"]
     style = "bold red" if due < today else ("bold" if due == today else "")
     this_year = date.fromisoformat(today)
     return [
         cell(stay_id),
         cell(short_time(due, this_year), style),
-        cell(stay["room"]),
+        cell(room_at(stay, all_points)),
         cell(stay["person"]["name"]),
         cell(mask(stay["person"]["id_number"])),
         cell(list_moment(stay["arrived_at"], this_year)),
@@ -72,7 +72,7 @@ class DischargesScreen(MainScreen):
             key=lambda key: (open_stays[int(key)]["release_due"], int(key)),
         )
         self.query_one("#due-table", RecordTable).show(
-            due_keys, lambda key: due_row(key, open_stays[int(key)], today)
+            due_keys, lambda key: due_row(key, open_stays[int(key)], today, point is None)
         )
         stays = self.store.rows(STAYS)
         discharges = self.store.rows(DISCHARGES)
