@@ -3,6 +3,8 @@ nothing cut mid-word without the whole of it on the screen, every mark explained
 
 from __future__ import annotations
 
+import re
+
 import test_health_tui
 import test_supplies
 from rich.cells import cell_len
@@ -148,3 +150,32 @@ async def test_the_arrivals_of_all_points_say_which_point_each_room_is_at(
         table = app.screen.query_one("#due-table", RecordTable)
         assert {row_shown(app, table, row)[1:].count("·101") for row in range(2)} == {1}
         assert "DG01·101" in row_shown(app, table, 0) + row_shown(app, table, 1)
+
+
+async def test_an_incidents_summary_shows_its_reading_in_the_list(
+    floor_store: Store, lang: str
+) -> None:
+    """Seen in English on F4: ``何强志 (204): 39.…``, the temperature cut. The list
+    gives the summary the room to show who and the reading; the pane below it has
+    the whole summary of the incident under the cursor."""
+    stay = floor_store.stays.register(
+        {
+            "point": "DD01",
+            "room": "202",
+            "name": "何强志",
+            "id_type": "passport",
+            "id_number": "E7654321",
+            "category": "inbound",
+            "arrived_at": "2026-11-15 10:00",
+        }
+    )
+    floor_store.health.record_check(stay, "2026-11-29", "morning", "391", "头痛 寒战")
+    app = IsolationApp(floor_store, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f4")
+        await pilot.pause()
+        table = app.screen.query_one("#incidents-table", RecordTable)
+        assert "何强志(202)" in row_shown(app, table, 0).replace("（", "(").replace("）", ")")
+        assert re.search("39.1(°C|℃)", row_shown(app, table, 0))
+        detail = shown(app, app.screen.query_one("#incident-text"))
+        assert whole(t("incident_kind.fever")) in detail and "头痛寒战" in detail

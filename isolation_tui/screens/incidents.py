@@ -32,6 +32,12 @@ SEVERITY_STYLE = {4: "bold red", 3: "red", 2: "yellow", 1: ""}
 ID_WIDTH = 5  # up to 99,999 incidents
 
 
+def kind_in_list(kind: str) -> str:
+    """The kind in one word, so the summary beside it has room for who and the reading
+    (the pane below names the kind in full)."""
+    return t(f"incident_kind_short.{kind}") if kind in INCIDENT_KIND.codes else kind
+
+
 def incident_row(key: str, incident: dict[str, Any], today: date) -> list[Text]:
     handled = incident["status"] == "handled"
     style = (
@@ -48,7 +54,7 @@ def incident_row(key: str, incident: dict[str, Any], today: date) -> list[Text]:
     return [
         cell(key, style),
         cell(short_time(incident["occurred_at"], today), style),
-        cell(INCIDENT_KIND.label(incident["kind"]), style),
+        cell(kind_in_list(incident["kind"]), style),
         cell(SEVERITY.label(str(incident["severity"])), style),
         cell(status, status_style),
         cell(incident_summary(incident), style),
@@ -82,7 +88,7 @@ class IncidentsScreen(MainScreen):
         widths = {
             "id": ID_WIDTH,
             "occurred": len("11-29 08:00"),
-            "kind": widest(INCIDENT_KIND.label(c) for c in INCIDENT_KIND.codes),
+            "kind": widest(kind_in_list(c) for c in INCIDENT_KIND.codes),
             "severity": widest(SEVERITY.label(c) for c in SEVERITY.codes),
             "status": widest([*statuses, t("ui.status_draft"), t("ui.status_voided")]),
         }
@@ -128,7 +134,8 @@ class IncidentsScreen(MainScreen):
                 f"#{i} {stays.get(str(i), {}).get('person', {}).get('name', '')}"
                 for i in incident["stays"]
             )
-            text.append(f"#{incident_id} {incident_summary(incident)}\n", style="bold")
+            kind = INCIDENT_KIND.label(incident["kind"])
+            text.append(f"#{incident_id} {kind} · {incident_summary(incident)}\n", style="bold")
             text.append(f"{t('field.people')}: {people or '-'}\n")
             text.append(f"{t('field.reported_to')}: {incident['reported_to'] or '-'}\n")
             today = self.store.clock().date()
