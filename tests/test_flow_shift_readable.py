@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import test_health_tui
 import test_supplies
 from rich.cells import cell_len
@@ -152,8 +153,9 @@ async def test_the_arrivals_of_all_points_say_which_point_each_room_is_at(
         assert "DG01·101" in row_shown(app, table, 0) + row_shown(app, table, 1)
 
 
+@pytest.mark.parametrize("name", ["何强志", "LIM SEOYEON"])
 async def test_an_incidents_summary_shows_its_reading_in_the_list(
-    floor_store: Store, lang: str
+    floor_store: Store, lang: str, name: str
 ) -> None:
     """Seen in English on F4: ``何强志 (204): 39.…``, the temperature cut. The list
     gives the summary the room to show who and the reading; the pane below it has
@@ -162,7 +164,7 @@ async def test_an_incidents_summary_shows_its_reading_in_the_list(
         {
             "point": "DD01",
             "room": "202",
-            "name": "何强志",
+            "name": name,
             "id_type": "passport",
             "id_number": "E7654321",
             "category": "inbound",
@@ -175,7 +177,7 @@ async def test_an_incidents_summary_shows_its_reading_in_the_list(
         await pilot.press("f4")
         await pilot.pause()
         table = app.screen.query_one("#incidents-table", RecordTable)
-        assert "何强志(202)" in row_shown(app, table, 0).replace("（", "(").replace("）", ")")
         assert re.search("39.1(°C|℃)", row_shown(app, table, 0))
         detail = shown(app, app.screen.query_one("#incident-text"))
+        assert whole(f"{name}(202)") in detail.replace("（", "(").replace("）", ")")
         assert whole(t("incident_kind.fever")) in detail and "头痛寒战" in detail
