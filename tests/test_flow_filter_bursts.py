@@ -72,3 +72,59 @@ async def test_esc_on_an_empty_filter_goes_back_to_the_list(five_people: Store, 
         await pilot.pause(0.5)
         assert app.screen.query_one("#filter", Input).value == "Bob"
         assert names_listed(app) == ["Bob"]
+
+
+@pytest.fixture
+def with_incidents(five_people: Store) -> Store:
+    for stay, summary in ((1, "发热"), (4, "lift stuck on floor 2")):
+        five_people.incidents.open(
+            {
+                "point": "DD01",
+                "kind": "other",
+                "severity": "2",
+                "summary": summary,
+                "occurred_at": "2026-11-28 11:00",
+            },
+            stays=[stay],
+        )
+    return five_people
+
+
+def listed(app: IsolationApp, table_id: str, column: int) -> list[str]:
+    table = app.screen.query_one(table_id, RecordTable)
+    return sorted(str(table.get_row_at(row)[column]) for row in range(table.row_count))
+
+
+@pytest.mark.parametrize(
+    ("screen", "table_id", "column", "typed", "found"),
+    [
+        ("f3", "#due-table", 3, "王一", ["王一"]),
+        ("f3", "#due-table", 3, "de", ["Dee Evans"]),  # d discharges when not typed
+        ("f3", "#due-table", 3, "蒋十四", ["蒋十四"]),
+        ("f4", "#incidents-table", 0, "王一", ["1"]),
+        ("f4", "#incidents-table", 0, "dee", ["2"]),
+    ],
+)
+async def test_the_discharges_and_incidents_filters_take_a_burst_after_slash(
+    with_incidents: Store,
+    lang: str,
+    screen: str,
+    table_id: str,
+    column: int,
+    typed: str,
+    found: list[str],
+) -> None:
+    app = IsolationApp(with_incidents, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(screen)
+        await pilot.pause()
+        before = app.screen
+        await burst(pilot, "/", *typed)
+        await pilot.pause(0.5)
+        assert app.screen is before  # no form opened by a letter of the text
+        assert app.screen.query_one("#filter", Input).value == typed
+        assert listed(app, table_id, column) == found
+        await burst(pilot, "escape")
+        await pilot.pause(0.5)
+        assert app.screen.focused is app.screen.query(RecordTable).first()
+        assert app.screen.query_one("#filter", Input).value == ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any, ClassVar
 
@@ -18,8 +19,17 @@ from ..i18n import t
 from ..storage.tables import DISCHARGES, STAYS
 from ..widgets.record_table import NewestFirst, RecordTable, cell
 from .actions import refused_as_voided, void_screen
-from .base import MainScreen
 from .discharge_form import DischargeFormScreen
+from .filtered import FilteredScreen
+
+
+def person_matches(stay: dict[str, Any], needle: str) -> bool:
+    """The filter's text in the person's name, ID number or room (no filter: all)."""
+    person = stay.get("person", {})
+    return any(
+        needle in value.lower()
+        for value in (person.get("name", ""), person.get("id_number", ""), stay.get("room", ""))
+    )
 
 
 def due_row(stay_id: str, stay: dict[str, Any], today: str, all_points: bool) -> list[Text]:
@@ -36,21 +46,27 @@ def due_row(stay_id: str, stay: dict[str, Any], today: str, all_points: bool) ->
     ]
 
 
-class DischargesScreen(MainScreen):
+class DischargesScreen(FilteredScreen):
     mode_name = "discharges"
     watched_tables = frozenset({STAYS, DISCHARGES})
     PALETTE = (
         ("ui.key_discharge", "ui.help_discharge", "discharge"),
         ("ui.key_correct", "ui.help_correct_discharge", "correct"),
         ("ui.key_void", "ui.help_void_discharge", "void"),
+        ("ui.key_filter", "ui.help_filter_discharges", "filter"),
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("d", "discharge", "ui.key_discharge", priority=True),
         Binding("c", "correct", "ui.key_correct", priority=True),
         Binding("v", "void", "ui.key_void", priority=True),
+        Binding("slash", "filter", "ui.key_filter"),
+        Binding("escape", "clear_filter", "ui.key_clear_filter"),
     ]
+    filter_hint_key = "ui.filter_hint_discharges"
 
     def compose_body(self) -> ComposeResult:
+        yield from self.filter_line()
+        yield from self.filter_note()
         yield Static(t("ui.due_list"), classes="section", markup=False)
         yield RecordTable(
             ("person", "due", "room", "name", "id_number", "arrived"), records=STAYS, id="due-table"
@@ -67,8 +83,9 @@ class DischargesScreen(MainScreen):
         point = None if self.iso_app.all_points else self.iso_app.point
         today = self.store.clock().date().isoformat()
         open_stays = self.store.open_stays(point)
+        needle = self.needle
         due_keys = sorted(
-            (str(i) for i in open_stays),
+            (str(i) for i in open_stays if person_matches(open_stays[i], needle)),
             key=lambda key: (open_stays[int(key)]["release_due"], int(key)),
         )
         self.query_one("#due-table", RecordTable).show(
@@ -76,7 +93,14 @@ class DischargesScreen(MainScreen):
         )
         stays = self.store.rows(STAYS)
         discharges = self.store.rows(DISCHARGES)
-        done = NewestFirst(self.store.record_ids(DISCHARGES, point))
+        done: Sequence[str] = NewestFirst(self.store.record_ids(DISCHARGES, point))
+        if needle:
+            done = [
+                key
+                for key in done
+                if needle in discharges[key]["destination"].lower()
+                or person_matches(stays.get(str(discharges[key]["stay"]), {}), needle)
+            ]
 
         def done_row(key: str) -> list[Text]:
             discharge = discharges[key]
@@ -95,6 +119,7 @@ class DischargesScreen(MainScreen):
             ]
 
         self.query_one("#done-table", RecordTable).show(done, done_row)
+        self.say_filtered(len(due_keys) + len(done))
 
     def _selected(self, table_id: str) -> int | None:
         key = self.query_one(table_id, RecordTable).current_key()
