@@ -19,6 +19,7 @@ import click
 
 from .domain.display import for_terminal
 from .domain.errors import FieldError, ValidationFailed
+from .help_format import WideContext
 from .i18n import language_from_environment, set_language, t
 from .storage import engine
 from .storage.actor import current_actor, set_on_duty
@@ -76,7 +77,10 @@ CLICK_HELP = "Show this message and exit."
 
 
 class LocalCommand(click.Command):
-    """A command whose ``--help`` speaks the user's language, headings included."""
+    """A command whose ``--help`` speaks the user's language, headings included, in
+    lines wrapped for Chinese too."""
+
+    context_class = WideContext
 
     def get_help(self, ctx: click.Context) -> str:
         with _translated(self, ctx):
@@ -115,8 +119,10 @@ class LocalGroup(LocalCommand, click.Group):
         self.format_commands(ctx, formatter)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Each command's own short help, whole (click cuts the long help at its first
+        # full stop or at the width: "Show, or set (e.g.", "seal ...").
         rows = [
-            (name, command.get_short_help_str(formatter.width - 6 - len(name)))
+            (name, _local(command.short_help) or command.help or "")
             for name, command in sorted(self.commands.items())
             if not command.hidden
         ]
@@ -278,7 +284,7 @@ def run_tui(
         store.close()
 
 
-@main.command(help="cli.help.demo")
+@main.command(help="cli.help.demo", short_help="cli.short.demo")
 @db_option
 @lang_option
 @as_option
@@ -297,7 +303,7 @@ def demo(db_path: Location, force: bool, scale: int) -> ExitCode:
     return run_demo(db_path, force=force, scale=scale)
 
 
-@main.command(help="cli.help.points")
+@main.command(help="cli.help.points", short_help="cli.short.points")
 @db_option
 @lang_option
 @click.option("--json", "as_json", is_flag=True, help="cli.opt.json_points")
@@ -309,7 +315,7 @@ def points(db_path: Location, as_json: bool) -> ExitCode:
     return run_points(db_path, as_json=as_json)
 
 
-@main.command(help="cli.help.stats")
+@main.command(help="cli.help.stats", short_help="cli.short.stats")
 @db_option
 @lang_option
 @click.option("--point", "point", default=None, help="cli.opt.point_stats")
@@ -322,7 +328,7 @@ def stats(db_path: Location, point: str | None, as_json: bool) -> ExitCode:
     return run_stats(db_path, point=point, as_json=as_json)
 
 
-@main.command(name="import", help="cli.help.import")
+@main.command(name="import", help="cli.help.import", short_help="cli.short.import")
 @click.argument(
     "kind",
     type=click.Choice(
@@ -343,7 +349,7 @@ def import_(kind: str, file: Path, db_path: Location, dry_run: bool, sheet: str 
     return run_import(kind, file, db_path, dry_run=dry_run, sheet=sheet)
 
 
-@main.command(help="cli.help.export")
+@main.command(help="cli.help.export", short_help="cli.short.export")
 @click.argument(
     "kind",
     type=click.Choice(
@@ -374,7 +380,7 @@ def export(kind: str, db_path: Location, fmt: str, out: Path | None, month: str)
     return run_export(kind, db_path, fmt=fmt, out=out, month=month)
 
 
-@main.command(help="cli.help.handover")
+@main.command(help="cli.help.handover", short_help="cli.short.handover")
 @db_option
 @lang_option
 @click.option("--point", default=None, help="cli.opt.point_handover")
@@ -430,7 +436,7 @@ def handover(
     return 0
 
 
-@main.command(help="cli.help.schedule")
+@main.command(help="cli.help.schedule", short_help="cli.short.schedule")
 @db_option
 @lang_option
 @as_option
@@ -454,7 +460,7 @@ def schedule(db_path: Location, point: str, category: str, days: str) -> ExitCod
     return 0
 
 
-@main.command(help="cli.help.shifts")
+@main.command(help="cli.help.shifts", short_help="cli.short.shifts")
 @db_option
 @lang_option
 @as_option
@@ -475,7 +481,7 @@ def shifts(db_path: Path, starts: str) -> ExitCode:
     return 0
 
 
-@main.command(help="cli.help.duty")
+@main.command(help="cli.help.duty", short_help="cli.short.duty")
 @db_option
 @lang_option
 @as_option
@@ -527,7 +533,7 @@ def new_file_option(help_key: str) -> Callable[[Callable[..., Any]], Callable[..
     )
 
 
-@main.command(help="cli.help.check")
+@main.command(help="cli.help.check", short_help="cli.short.check")
 @db_option
 @lang_option
 @click.option("--all", "everything", is_flag=True, help="cli.opt.all_check")
@@ -539,7 +545,7 @@ def check(db_path: Location, everything: bool) -> ExitCode:
     return run_check(db_path, everything=everything)
 
 
-@main.command(help="cli.help.recover")
+@main.command(help="cli.help.recover", short_help="cli.short.recover")
 @db_option
 @lang_option
 @new_file_option("cli.opt.out_recover")
@@ -565,7 +571,7 @@ def recover(db_path: Location, out: Path) -> ExitCode:
     return 0
 
 
-@main.command(help="cli.help.backup")
+@main.command(help="cli.help.backup", short_help="cli.short.backup")
 @db_option
 @lang_option
 @new_file_option("cli.opt.out_backup")
@@ -579,7 +585,7 @@ def backup(db_path: Location, out: Path) -> ExitCode:
     return 0
 
 
-@main.command(help="cli.help.seal")
+@main.command(help="cli.help.seal", short_help="cli.short.seal")
 @db_option
 @lang_option
 @as_option
@@ -597,7 +603,7 @@ def seal(db_path: Location, until: str | None, auto: str | None, background: boo
     return run_seal(db_path, until, auto)
 
 
-@main.command(help="cli.help.copy")
+@main.command(help="cli.help.copy", short_help="cli.short.copy")
 @db_option
 @lang_option
 @click.option("--to", "target", required=True, metavar="PATH|URL", help="cli.opt.to_copy")

@@ -7,12 +7,11 @@ of keys is read in one go. ``burst`` sends them as a terminal does.
 
 from __future__ import annotations
 
-import unicodedata
-
 import pytest
 import test_corrections
 from textual import events
 from textual.app import ComposeResult
+from textual.keys import _character_to_key
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -52,9 +51,8 @@ async def burst(pilot: Pilot[None], *keys: str) -> None:
 
 
 def _name(character: str) -> str:
-    if character.isalnum():
-        return character
-    return unicodedata.name(character).lower().replace(" ", "_")
+    """The key's name as Textual's driver gives it (``/`` is ``slash``)."""
+    return _character_to_key(character)
 
 
 async def test_a_discharge_typed_in_one_burst_keeps_its_destination(point: Store) -> None:

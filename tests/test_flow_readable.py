@@ -155,9 +155,9 @@ async def test_the_incident_table_keeps_its_widths_and_fits(one_person: Store, l
             assert column_widths(table) == before
         kinds = {str(table.get_row_at(row)[2]) for row in range(table.row_count)}
         assert {
-            t("incident_kind.facility"),
-            t("incident_kind.medical"),
-            t("incident_kind.supply"),
+            t("incident_kind_short.facility"),
+            t("incident_kind_short.medical"),
+            t("incident_kind_short.supply"),
         } <= kinds
 
 

@@ -177,7 +177,7 @@ def test_the_handover_shows_stock_days_and_flags_escaped(two_points: Store) -> N
     text = render(summary, "", None, "txt")
     # 3.0 days is not below 3: nothing flagged yet. 件 is stored as the unit "piece".
     assert "Supplies — items flagged for days of stock left: 0" in text
-    assert f"  {hostile} 15 pcs, 3.0 days left (flagged below 3)" in text
+    assert f"  {hostile} 15 pcs, 3.0 days left (flag threshold 3 days)" in text
     assert "gloves 100 pairs, — days left" in text
     store.supplies.record("issue", {"point": "DD01", "item": hostile, "quantity": "1"})
     summary = store.handovers.summary("DD01", since="2026-11-27 00:00")

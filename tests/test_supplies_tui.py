@@ -155,7 +155,7 @@ async def test_the_days_left_flag_appears(two_points: Store, clock: Clock) -> No
         console.print(app.screen.query_one("#handover-report", Static).content)
         report = console.export_text()
         assert "Supplies — items flagged for days of stock left: 1" in report
-        assert "⚠ test kits 40 kits, 2.0 days left (flagged below 3)" in report
+        assert "⚠ test kits 40 kits, 2.0 days left (flag threshold 3 days)" in report
 
 
 async def test_flags_that_do_not_fit_give_way_whole(two_points: Store, lang: str) -> None:

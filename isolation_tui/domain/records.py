@@ -143,6 +143,12 @@ def usable_beds(room: Room) -> int:
     return 0 if room.get("blocked") else int(room.get("beds", 0))
 
 
+def room_at(stay: dict[str, Any], with_point: bool) -> str:
+    """A stay's room; in a list of every point, with the point it is at (``DG02·101``):
+    the same room number is at many points."""
+    return f"{stay['point']}·{stay['room']}" if with_point else stay["room"]
+
+
 def mask(value: str) -> str:
     """``210602199001011234`` → ``2106**********1234``: enough to tell people apart,
     never more than a third of the characters (so a short passport number stays hidden)."""

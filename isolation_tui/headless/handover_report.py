@@ -154,14 +154,15 @@ def _duty_section(people: list[dict[str, Any]], all_points: bool) -> tuple[str, 
 
 
 def _supply_line(level: dict[str, Any], with_point: bool) -> str:
-    """``⚠ protective suits 120 pcs, 2.0 days left (flagged below 3)``."""
+    """``⚠ protective suits 120 pcs, 2.0 days left (flag threshold 3 days)``: the
+    threshold said as one, so that days left above it never read as below it."""
     text = t(
         "handover.supply_line",
         item=item_label(level["item"]),
         stock=level["stock"],
         unit=unit_label(level["unit"]),
         days=format_days(level["days_left"]),
-        threshold=f"{level['threshold']:g}",
+        flag=t("handover.supply_threshold", threshold=f"{level['threshold']:g}"),
     )
     where = f"{level['point']} " if with_point else ""
     return f"{'⚠ ' if level['short'] else ''}{where}{text}"

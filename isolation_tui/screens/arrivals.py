@@ -10,26 +10,22 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.timer import Timer
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable
 
-from ..domain.records import mask
+from ..domain.records import mask, room_at
 from ..domain.timeparse import list_moment, short_time
 from ..i18n import t
 from ..storage.tables import STAYS
-from ..widgets.form import TextField
 from ..widgets.record_table import NewestFirst, RecordTable, cell
 from .actions import extend_screen, refused_as_voided, void_screen
 from .arrival_form import ArrivalFormScreen
-from .base import MainScreen
+from .filtered import FilteredScreen
 from .rounds import RoundScreen
 from .stay_detail import StayDetailScreen
 from .tests_due import TestsDueScreen
 
-FILTER_DELAY = 0.3
 
-
-def stay_row(stay_id: str, stay: dict[str, Any], today: str) -> list[Text]:
+def stay_row(stay_id: str, stay: dict[str, Any], today: str, all_points: bool) -> list[Text]:
     person = stay["person"]
     this_year = date.fromisoformat(today)
     if stay.get("voided"):
@@ -44,7 +40,7 @@ def stay_row(stay_id: str, stay: dict[str, Any], today: str) -> list[Text]:
         cell(list_moment(stay["arrived_at"], this_year)),
         cell(person["name"]),
         cell(mask(person["id_number"])),
-        cell(stay["room"]),
+        cell(room_at(stay, all_points)),
         cell(short_time(stay["release_due"], this_year), style),
         cell(status, style),
     ]
@@ -64,7 +60,7 @@ def matches(stay: dict[str, Any], needle: str) -> bool:
     )
 
 
-class ArrivalsScreen(MainScreen):
+class ArrivalsScreen(FilteredScreen):
     mode_name = "arrivals"
     watched_tables = frozenset({STAYS})
     PALETTE = (
@@ -90,24 +86,20 @@ class ArrivalsScreen(MainScreen):
         Binding("t", "tests", "ui.key_tests", priority=True),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._filter_timer: Timer | None = None
-
     def compose_body(self) -> ComposeResult:
-        yield TextField(placeholder=t("ui.filter_hint"), id="filter", compact=True)
+        yield from self.filter_line()
         yield RecordTable(
             ("id", "arrived", "name", "id_number", "room", "due", "status"),
             fill="name",
             records=STAYS,
             id="stays-table",
         )
-        yield Static("", id="filter-note", markup=False)
+        yield from self.filter_note()
 
     def reload(self) -> None:
         """Newest registration first. Without a filter only the shown page is read;
         a filter scans once, after the typing pauses."""
-        needle = self.query_one("#filter", Input).value.strip().lower()
+        needle = self.needle
         point = None if self.iso_app.all_points else self.iso_app.point
         today = self.store.clock().date().isoformat()
         keys: Sequence[str] = NewestFirst(self.store.record_ids(STAYS, point))
@@ -120,24 +112,11 @@ class ArrivalsScreen(MainScreen):
                 if matches(stay, needle)
             }
             keys = [key for key in keys if key in found]
-        self.query_one(RecordTable).show(keys, lambda key: stay_row(key, self._stay(key), today))
-        # An empty list must not look like an empty point: say why, and the way back.
-        note = self.query_one("#filter-note", Static)
-        note.display = bool(needle) and not keys
-        if note.display:
-            note.update(t("ui.filter_none", text=needle))
+        self.query_one(RecordTable).show(
+            keys, lambda key: stay_row(key, self._stay(key), today, point is None)
+        )
+        self.say_filtered(len(keys))
         self.refresh_bindings()
-
-    @on(Input.Changed, "#filter")
-    def _filter_later(self) -> None:
-        # Typing fast must not rescan the list per key: wait for a pause.
-        if self._filter_timer is not None:
-            self._filter_timer.stop()
-        self._filter_timer = self.set_timer(FILTER_DELAY, self.reload)
-
-    @on(Input.Submitted, "#filter")
-    def _filter_done(self) -> None:
-        self.query_one(RecordTable).focus()
 
     def _stay(self, key: str) -> dict[str, Any]:
         """A listed stay: from the live set, or read from the segment that holds it."""
@@ -148,22 +127,6 @@ class ArrivalsScreen(MainScreen):
     def _selected(self) -> int | None:
         key = self.query_one(RecordTable).current_key()
         return int(key) if key else None
-
-    def action_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "clear_filter":
-            return bool(self.query_one("#filter", Input).value)
-        return super().check_action(action, parameters)
-
-    def action_clear_filter(self) -> None:
-        """Esc: the whole list again, at once, and the cursor in it."""
-        if self._filter_timer is not None:
-            self._filter_timer.stop()
-        self.query_one("#filter", Input).value = ""
-        self.reload()
-        self.query_one(RecordTable).focus()
 
     async def action_new(self) -> None:
         await self.open_form(ArrivalFormScreen)

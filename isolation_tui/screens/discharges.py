@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any, ClassVar
 
@@ -12,45 +13,60 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static
 
 from ..domain.codes import DISCHARGE_KIND
-from ..domain.records import mask
+from ..domain.records import mask, room_at
 from ..domain.timeparse import list_moment, short_time
 from ..i18n import t
 from ..storage.tables import DISCHARGES, STAYS
 from ..widgets.record_table import NewestFirst, RecordTable, cell
 from .actions import refused_as_voided, void_screen
-from .base import MainScreen
 from .discharge_form import DischargeFormScreen
+from .filtered import FilteredScreen
 
 
-def due_row(stay_id: str, stay: dict[str, Any], today: str) -> list[Text]:
+def person_matches(stay: dict[str, Any], needle: str) -> bool:
+    """The filter's text in the person's name, ID number or room (no filter: all)."""
+    person = stay.get("person", {})
+    return any(
+        needle in value.lower()
+        for value in (person.get("name", ""), person.get("id_number", ""), stay.get("room", ""))
+    )
+
+
+def due_row(stay_id: str, stay: dict[str, Any], today: str, all_points: bool) -> list[Text]:
     due = stay["release_due"]
     style = "bold red" if due < today else ("bold" if due == today else "")
     this_year = date.fromisoformat(today)
     return [
         cell(stay_id),
         cell(short_time(due, this_year), style),
-        cell(stay["room"]),
+        cell(room_at(stay, all_points)),
         cell(stay["person"]["name"]),
         cell(mask(stay["person"]["id_number"])),
         cell(list_moment(stay["arrived_at"], this_year)),
     ]
 
 
-class DischargesScreen(MainScreen):
+class DischargesScreen(FilteredScreen):
     mode_name = "discharges"
     watched_tables = frozenset({STAYS, DISCHARGES})
     PALETTE = (
         ("ui.key_discharge", "ui.help_discharge", "discharge"),
         ("ui.key_correct", "ui.help_correct_discharge", "correct"),
         ("ui.key_void", "ui.help_void_discharge", "void"),
+        ("ui.key_filter", "ui.help_filter_discharges", "filter"),
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("d", "discharge", "ui.key_discharge", priority=True),
         Binding("c", "correct", "ui.key_correct", priority=True),
         Binding("v", "void", "ui.key_void", priority=True),
+        Binding("slash", "filter", "ui.key_filter"),
+        Binding("escape", "clear_filter", "ui.key_clear_filter"),
     ]
+    filter_hint_key = "ui.filter_hint_discharges"
 
     def compose_body(self) -> ComposeResult:
+        yield from self.filter_line()
+        yield from self.filter_note()
         yield Static(t("ui.due_list"), classes="section", markup=False)
         yield RecordTable(
             ("person", "due", "room", "name", "id_number", "arrived"), records=STAYS, id="due-table"
@@ -67,14 +83,25 @@ class DischargesScreen(MainScreen):
         point = None if self.iso_app.all_points else self.iso_app.point
         today = self.store.clock().date().isoformat()
         open_stays = self.store.open_stays(point)
+        needle = self.needle
         due_keys = sorted(
-            (str(i) for i in open_stays),
+            (str(i) for i in open_stays if person_matches(open_stays[i], needle)),
             key=lambda key: (open_stays[int(key)]["release_due"], int(key)),
         )
         self.query_one("#due-table", RecordTable).show(
-            due_keys, lambda key: due_row(key, open_stays[int(key)], today)
+            due_keys, lambda key: due_row(key, open_stays[int(key)], today, point is None)
         )
-        done = NewestFirst(self.store.record_ids(DISCHARGES, point))
+        done: Sequence[str] = NewestFirst(self.store.record_ids(DISCHARGES, point))
+        if needle:
+            # Sealed history a month at a time: a search reads it all, never at once.
+            found = {
+                key
+                for rows in self.store.parts(DISCHARGES)
+                for key, discharge in rows.items()
+                if needle in discharge["destination"].lower()
+                or person_matches(self.store.get(STAYS, discharge["stay"]) or {}, needle)
+            }
+            done = [key for key in done if key in found]
 
         def done_row(key: str) -> list[Text]:
             # Only the page shown is read: sealed ones from the segments holding them.
@@ -95,6 +122,7 @@ class DischargesScreen(MainScreen):
             ]
 
         self.query_one("#done-table", RecordTable).show(done, done_row)
+        self.say_filtered(len(due_keys) + len(done))
 
     def _selected(self, table_id: str) -> int | None:
         key = self.query_one(table_id, RecordTable).current_key()

@@ -24,12 +24,32 @@ from ..storage.tables import INCIDENTS, STAYS
 from ..widgets.form import FieldSpec
 from ..widgets.record_table import RecordTable, cell, widest
 from .actions import REASON, refused_as_voided
-from .base import MainScreen, Outcome
+from .base import Outcome
+from .filtered import FilteredScreen
 from .incident_form import IncidentFormScreen
 from .prompt_form import PromptFormScreen
 
 SEVERITY_STYLE = {4: "bold red", 3: "red", 2: "yellow", 1: ""}
 ID_WIDTH = 5  # up to 99,999 incidents
+
+
+def kind_in_list(kind: str) -> str:
+    """The kind in one word, so the summary beside it has room for who and the reading
+    (the pane below names the kind in full)."""
+    return t(f"incident_kind_short.{kind}") if kind in INCIDENT_KIND.codes else kind
+
+
+def searchable(incident: dict[str, Any], stays: dict[str, Any]) -> str:
+    """What the filter looks in: the summary, the kind, the people, who was told."""
+    people = (stays.get(str(i), {}).get("person", {}).get("name", "") for i in incident["stays"])
+    return " ".join(
+        [
+            incident_summary(incident),
+            INCIDENT_KIND.label(incident["kind"]),
+            *people,
+            incident["reported_to"],
+        ]
+    ).lower()
 
 
 def incident_row(key: str, incident: dict[str, Any], today: date) -> list[Text]:
@@ -48,14 +68,14 @@ def incident_row(key: str, incident: dict[str, Any], today: date) -> list[Text]:
     return [
         cell(key, style),
         cell(short_time(incident["occurred_at"], today), style),
-        cell(INCIDENT_KIND.label(incident["kind"]), style),
+        cell(kind_in_list(incident["kind"]), style),
         cell(SEVERITY.label(str(incident["severity"])), style),
         cell(status, status_style),
         cell(incident_summary(incident), style),
     ]
 
 
-class IncidentsScreen(MainScreen):
+class IncidentsScreen(FilteredScreen):
     mode_name = "incidents"
     watched_tables = frozenset({INCIDENTS})
     PALETTE = (
@@ -65,6 +85,7 @@ class IncidentsScreen(MainScreen):
         ("ui.key_reopen", "ui.help_reopen", "reopen"),
         ("ui.key_confirm", "ui.help_confirm_incident", "confirm"),
         ("ui.key_void", "ui.help_void_incident", "void"),
+        ("ui.key_filter", "ui.help_filter_incidents", "filter"),
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new", "ui.key_new_incident", priority=True),
@@ -73,7 +94,12 @@ class IncidentsScreen(MainScreen):
         Binding("r", "reopen", "ui.key_reopen", priority=True),
         Binding("c", "confirm", "ui.key_confirm", priority=True),
         Binding("v", "void", "ui.key_void", priority=True),
+        # Not in the footer, which has no room left at 80 columns: the filter line
+        # says it, and the palette has it.
+        Binding("slash", "filter", "ui.key_filter", show=False),
+        Binding("escape", "clear_filter", "ui.key_clear_filter", show=False),
     ]
+    filter_hint_key = "ui.filter_hint_incidents"
 
     def compose_body(self) -> ComposeResult:
         # Every column but the summary as wide as its longest value can be: the table
@@ -82,10 +108,11 @@ class IncidentsScreen(MainScreen):
         widths = {
             "id": ID_WIDTH,
             "occurred": len("11-29 08:00"),
-            "kind": widest(INCIDENT_KIND.label(c) for c in INCIDENT_KIND.codes),
+            "kind": widest(kind_in_list(c) for c in INCIDENT_KIND.codes),
             "severity": widest(SEVERITY.label(c) for c in SEVERITY.codes),
             "status": widest([*statuses, t("ui.status_draft"), t("ui.status_voided")]),
         }
+        yield from self.filter_line()
         yield RecordTable(
             ("id", "occurred", "kind", "severity", "status", "summary"),
             widths=widths,
@@ -93,6 +120,7 @@ class IncidentsScreen(MainScreen):
             records=INCIDENTS,
             id="incidents-table",
         )
+        yield from self.filter_note()
         with VerticalScroll(id="incident-detail"):
             yield Static(id="incident-text", markup=False)
 
@@ -100,6 +128,9 @@ class IncidentsScreen(MainScreen):
         point = None if self.iso_app.all_points else self.iso_app.point
         rows = self.store.rows(INCIDENTS)
         keys = [k for k, i in rows.items() if point is None or i["point"] == point]
+        if needle := self.needle:
+            stays = self.store.rows(STAYS)
+            keys = [k for k in keys if needle in searchable(rows[k], stays)]
         keys.sort(
             key=lambda k: (
                 bool(rows[k].get("voided")),
@@ -111,6 +142,7 @@ class IncidentsScreen(MainScreen):
         )
         today = self.store.clock().date()
         self.query_one(RecordTable).show(keys, lambda key: incident_row(key, rows[key], today))
+        self.say_filtered(len(keys))
         self._show_detail()
 
     def _selected(self) -> int | None:
@@ -128,7 +160,8 @@ class IncidentsScreen(MainScreen):
                 f"#{i} {stays.get(str(i), {}).get('person', {}).get('name', '')}"
                 for i in incident["stays"]
             )
-            text.append(f"#{incident_id} {incident_summary(incident)}\n", style="bold")
+            kind = INCIDENT_KIND.label(incident["kind"])
+            text.append(f"#{incident_id} {kind} · {incident_summary(incident)}\n", style="bold")
             text.append(f"{t('field.people')}: {people or '-'}\n")
             text.append(f"{t('field.reported_to')}: {incident['reported_to'] or '-'}\n")
             today = self.store.clock().date()

@@ -85,8 +85,12 @@ class QuickEntryScreen(MainScreen):
             yield EntryField(
                 self.letter_keys(), id="entry-value", compact=True, max_length=ENTRY_MAX_LENGTH
             )
-            yield Static(t(self.hint_key), id="entry-hint", markup=False)
+            yield Static(self.hint(), id="entry-hint", markup=False)
         yield BreakingStatic("", id="entry-status", markup=False)
+
+    def hint(self) -> str:
+        """What to type, beside the entry line."""
+        return t(self.hint_key)
 
     @property
     def table(self) -> RecordTable:
@@ -284,20 +288,12 @@ class QuickEntryScreen(MainScreen):
             table.show(keys, build)
             return
         for key in keys:
-            for column, before, after in zip(
-                table.columns, table.get_row(key), build(key), strict=True
-            ):
-                if not _same(before, after):
-                    table.update_cell(key, column, after, update_width=True)
+            table.update_row(key, build(key))
 
     def title_text(self, view: str, point: str, progress: str) -> Text:
         """The view and the point first, then how far along: at 80 columns the line
         wraps rather than cut the point's name."""
         return Text(" · ".join(p for p in (view, point, progress) if p))
-
-
-def _same(a: Text, b: Text) -> bool:
-    return a.plain == b.plain and a.style == b.style and a.spans == b.spans
 
 
 def entry_cell(check: dict[str, Any] | None) -> Text:
@@ -372,7 +368,9 @@ class RoundScreen(QuickEntryScreen):
                 done += 1
                 fever += is_fever(mine["temperature"])
                 missed += mine["status"] in ("missed", "refused")
-            entered = f"{mine['at'][11:16]} {who_label(mine['created'])}" if mine else ""
+            # The time only: who entered it is in the line below for the row under the
+            # cursor, and the symptoms keep the room (at 80 columns they were cut).
+            entered = mine["at"][11:16] if mine else ""
             rows[str(stay_id)] = [
                 cell(self._floors.get(stay["room"], "")),
                 cell(stay["room"]),
@@ -393,6 +391,12 @@ class RoundScreen(QuickEntryScreen):
         if not people:
             self.say(t("ui.round_nobody", point=name or "-") if code else t("ui.choose_point"))
         self._highlighted()
+
+    def hint(self) -> str:
+        # The marks of the list explained where they show (m and r are in the footer).
+        return t(
+            self.hint_key, fever=t("ui.round_mark_fever"), symptoms=t("ui.round_mark_symptoms")
+        )
 
     def has_entry(self, key: int) -> bool:
         return self.check(key, self.round_name) is not None
@@ -416,7 +420,8 @@ class RoundScreen(QuickEntryScreen):
                 else CHECK_STATUS.label(check["status"])
             )
             symptoms = f" {check['symptoms']}" if check.get("symptoms") else ""
-            parts.append(f"{ROUND.label(name)} {value}{symptoms} ({who_label(check['created'])})")
+            who = f"{check['at'][11:16]} {who_label(check['created'])}"
+            parts.append(f"{ROUND.label(name)} {value}{symptoms} ({who})")
         text = f"#{stay_id} {stay['person']['name']}: " + (
             "; ".join(parts) or t("ui.round_none_yet")
         )

@@ -66,15 +66,19 @@ class ModeTabs(Static):
         full = [(f"{key} {t(f'ui.title_{mode}')}", mode == self.current) for key, mode in MODES]
         # What gives way first, never cutting a word: the gap between tabs, the
         # room around the name on duty, the scope's long name (a point's code, "All",
-        # instead), then the names of the tabs not in front (their keys stay).
-        keys_only = [
-            (label if current else key, current)
-            for (label, current), (key, _) in zip(full, MODES, strict=True)
-        ]
+        # instead), then the names of the tabs not in front one by one from the right
+        # (their keys stay): as many whole names as the line has room for.
+        variants = [full]
+        for index in reversed(range(len(MODES))):
+            _, current = variants[-1][index]
+            if not current:
+                shorter = list(variants[-1])
+                shorter[index] = (MODES[index][0], current)
+                variants.append(shorter)
         scopes = [scope for scope in dict.fromkeys((self.scope, self.short)) if scope]
         choices = [
             (tabs, self._end(scope, padded), gap)
-            for tabs in (full, keys_only)
+            for tabs in variants
             for scope in scopes or [""]
             for padded in (True, False)
             for gap in ("  ", " ")

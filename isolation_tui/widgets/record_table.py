@@ -45,6 +45,10 @@ class NewestFirst(ByPosition[str]):
         return str(self._keys[len(self) - 1 - index])
 
 
+def _same(a: Text, b: Text) -> bool:
+    return a.plain == b.plain and a.style == b.style and a.spans == b.spans
+
+
 def cell(value: Any, style: str = "") -> Text:
     return Text(str(value), style=style, no_wrap=True, overflow="ellipsis")
 
@@ -138,12 +142,26 @@ class RecordTable(DataTable[Text]):
         for key in self._keys[start : start + PAGE_SIZE]:
             cells = self._build_row(key)
             self.add_row(*cells, key=key)
-            if self._fill:
-                for name, text in zip(self._column_keys, cells, strict=False):
-                    self._seen[name] = max(self._seen.get(name, 0), text.cell_len)
+            self._measure(cells)
         self._fit()
         if current is not None and current in self.rows:
             self.move_cursor(row=self.get_row_index(current), animate=False)
+
+    def _measure(self, cells: Sequence[Text]) -> None:
+        if self._fill:
+            for name, text in zip(self._column_keys, cells, strict=False):
+                self._seen[name] = max(self._seen.get(name, 0), text.cell_len)
+
+    def update_row(self, key: str, cells: Sequence[Text]) -> None:
+        """Row ``key`` shows ``cells``; only the cells that changed are drawn again (the
+        cursor stays), and the column that fills still leaves the others their room."""
+        for column, before, after in zip(
+            self.ordered_columns, self.get_row(key), cells, strict=True
+        ):
+            if not _same(before, after):
+                self.update_cell(key, column.key, after, update_width=True)
+        self._measure(cells)
+        self._fit()
 
     def update_cell(
         self, row_key: Any, column_key: Any, value: Text, *, update_width: bool = False
