@@ -26,6 +26,7 @@ import os
 import secrets
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -68,15 +69,15 @@ from .journal import (
     encode_entry,
     encode_lock_record,
     encode_snapshot,
-    entry_parts,
     frame_snapshot,
     is_standalone,
     journal_header,
     parse_entries,
     parse_journal_header,
     parse_lock_record,
-    snapshot_parts,
     snapshot_payload,
+    snapshot_pieces,
+    streamed_snapshot_header,
 )
 from .segments import (
     Listed,
@@ -89,6 +90,7 @@ from .segments import (
     sealed_tag,
     segment_path,
 )
+from .spool import Spool
 
 SCHEMA_VERSION = 1
 COMPACT_MIN_BYTES = 4 * 1024 * 1024
@@ -104,35 +106,6 @@ session may set its own ``JournalStorage.on_lock_wait``."""
 
 Doc = dict[str, Any]
 Tables = dict[str, dict[str, Doc]]
-
-
-class _EncodedOps:
-    """A batch of changes as journal JSON, made outside the writers' lock, in chunks
-    (one ``orjson.dumps`` per small document leaves most of the memory it took
-    behind); when the batch is renumbered, only chunks that changed are encoded
-    again."""
-
-    CHUNK = 1024
-
-    def __init__(self, ops: list[list[Any]]) -> None:
-        self.chunks = [
-            orjson.dumps(ops[start : start + self.CHUNK])
-            for start in range(0, len(ops), self.CHUNK)
-        ]
-
-    def update(self, old: list[list[Any]], new: list[list[Any]]) -> None:
-        for n in range(len(self.chunks)):
-            start = n * self.CHUNK
-            if any(
-                a is not b
-                for a, b in zip(
-                    old[start : start + self.CHUNK], new[start : start + self.CHUNK], strict=True
-                )
-            ):
-                self.chunks[n] = orjson.dumps(new[start : start + self.CHUNK])
-
-    def joined(self) -> bytes:
-        return b"[" + b",".join(chunk[1:-1] for chunk in self.chunks) + b"]"
 
 
 class _Mismatch(StoreCorrupt):
@@ -647,11 +620,11 @@ class JournalStorage(MemoryBackend):
     def _commit_held(self, held: _Transaction, rehearsed: Rehearsed) -> bool:
         """Store a kept rehearsal as it is, when nobody wrote since it began: its
         changes are in memory already, only its entry is written in the lock."""
-        entry = _EncodedOps(held.ops).joined()
+        spool = self._spool(held.ops)
         line = max(COMPACT_MIN_BYTES, self._snapshot_size)
         aside = (
             self._write_aside(rehearsed.seq + 1)
-            if self._journal_offset + len(entry) > line
+            if self._journal_offset + spool.size > line
             else None
         )
         try:
@@ -663,10 +636,11 @@ class JournalStorage(MemoryBackend):
                 ):
                     return False
                 self._ready_to_append()
-                self._commit(held, entry, compact=False)
+                self._commit(held, spool, compact=False)
                 if aside is not None and self._put_in_place(aside, self._seq, b""):
                     line = max(COMPACT_MIN_BYTES, self._snapshot_size)
         finally:
+            spool.discard()
             if aside is not None:
                 aside.discard()
         if self._journal_offset > line:
@@ -696,40 +670,13 @@ class JournalStorage(MemoryBackend):
             if held is not None:
                 # Others wrote since: undone here, brought up to them below.
                 self._undo(held)
-            encoded = _EncodedOps(rehearsed.ops)
-            compacted = False
-            for attempt in range(REBASES_OUTSIDE_LOCK + 1):
-                last = attempt == REBASES_OUTSIDE_LOCK
-                entry = encoded.joined()
-                # A batch that takes the journal over the line brings its own new
-                # snapshot, written before the lock, put in place in the same hold.
-                big = self._journal_offset + len(entry) > max(
-                    COMPACT_MIN_BYTES, self._snapshot_size
-                )
-                aside = self._snapshot_after(rehearsed) if big and attempt == 0 else None
-                try:
-                    with self._locked():
-                        self._notify(self._follow_journal())
-                        self._ready_to_append()
-                        if self._seq == rehearsed.seq or last:
-                            if self._seq != rehearsed.seq:
-                                if not self._rebase(rehearsed, rebase, encoded):
-                                    return None
-                                entry = encoded.joined()
-                            tx = _Transaction(
-                                who=rehearsed.who,
-                                ops=rehearsed.ops,
-                                max_ids_before=dict(self._max_ids),
-                            )
-                            self._commit(tx, entry, compact=False)
-                            if aside is not None and self._seq == rehearsed.seq + 1:
-                                compacted = self._put_in_place(aside, self._seq, b"")
-                            break
-                finally:
-                    if aside is not None:
-                        aside.discard()
-                if not self._rebase(rehearsed, rebase, encoded):
-                    return None
+            spool = self._spool(rehearsed.ops)
+            try:
+                compacted = self._commit_spooled(rehearsed, rebase, spool)
+            finally:
+                spool.discard()
+            if compacted is None:
+                return None
             # The documents join this process's state after the lock.
             for table, key, doc in rehearsed.ops:
                 self._put(table, key, doc)
@@ -742,6 +689,48 @@ class JournalStorage(MemoryBackend):
             table: rehearsed.max_ids.get(table, 0) - first_max.get(table, 0)
             for table in {op[0] for op in rehearsed.ops}
         }
+
+    def _spool(self, ops: list[list[Any]]) -> Spool:
+        spool = Spool(self.journal_path, self.path)
+        try:
+            spool.add(ops)
+        except BaseException:
+            spool.discard()
+            raise
+        return spool
+
+    def _commit_spooled(self, rehearsed: Rehearsed, rebase: Rebase, spool: Spool) -> bool | None:
+        """Append the entry ``spool`` holds, brought up to others' writes first; whether
+        the new snapshot it brings was put in place, or None when nothing was written
+        because the rehearsal must be done again."""
+        for attempt in range(REBASES_OUTSIDE_LOCK + 1):
+            last = attempt == REBASES_OUTSIDE_LOCK
+            # A batch that takes the journal over the line brings its own new
+            # snapshot, written before the lock, put in place in the same hold.
+            big = self._journal_offset + spool.size > max(COMPACT_MIN_BYTES, self._snapshot_size)
+            aside = self._snapshot_after(rehearsed) if big and attempt == 0 else None
+            try:
+                with self._locked():
+                    self._notify(self._follow_journal())
+                    self._ready_to_append()
+                    if self._seq == rehearsed.seq or last:
+                        if not self._rebase(rehearsed, rebase, spool):
+                            return None
+                        tx = _Transaction(
+                            who=rehearsed.who, ops=rehearsed.ops, max_ids_before=dict(self._max_ids)
+                        )
+                        self._commit(tx, spool, compact=False)
+                        return (
+                            aside is not None
+                            and self._seq == rehearsed.seq + 1
+                            and self._put_in_place(aside, self._seq, b"")
+                        )
+            finally:
+                if aside is not None:
+                    aside.discard()
+            if not self._rebase(rehearsed, rebase, spool):
+                return None
+        return None
 
     def _snapshot_after(self, rehearsed: Rehearsed) -> _Aside | None:
         """The snapshot of the state once ``rehearsed`` is committed next, written
@@ -757,8 +746,8 @@ class JournalStorage(MemoryBackend):
         finally:
             self._rollback(tx)
 
-    def _rebase(self, rehearsed: Rehearsed, rebase: Rebase, encoded: _EncodedOps) -> bool:
-        """Bring ``rehearsed`` up to the state now (renumbered, ``encoded`` with it);
+    def _rebase(self, rehearsed: Rehearsed, rebase: Rebase, spool: Spool) -> bool:
+        """Bring ``rehearsed`` up to the state now (renumbered, ``spool`` with it);
         False when it must be done again."""
         if self._seq == rehearsed.seq:
             return True
@@ -778,7 +767,8 @@ class JournalStorage(MemoryBackend):
         ops = rebase(rehearsed, changed, shift)
         if ops is None:
             return False
-        encoded.update(rehearsed.ops, ops)
+        if ops is not rehearsed.ops:
+            spool.rewrite(ops)
         rehearsed.ops = ops
         rehearsed.seq = self._seq
         rehearsed.max_ids = {**rehearsed.max_ids, **self._max_ids}
@@ -851,10 +841,30 @@ class JournalStorage(MemoryBackend):
         ``_snapshot_body``), in a new file beside the database (unguessable name,
         made ``O_EXCL|O_NOFOLLOW``, the database's mode and group), fsynced and kept
         locked so no writer sweeps it away as a stale temp file; None when it cannot
-        be written (compaction waits)."""
+        be written (compaction waits). Written in pieces, never whole in memory."""
         segments = self._segments if segments is None else segments
-        parts = snapshot_parts(self._snapshot_body(seq, sealed, segments))
-        return self._aside(self.path, parts, sealed_tag(segments))
+        body = self._snapshot_body(seq, sealed, segments)
+        try:
+            fd, tmp = temp_replacing(self.path, like=self.path)
+        except (OSError, StoreError):
+            return None
+        aside = _Aside(tmp, 0, fd, sealed_tag(segments))
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            blank = streamed_snapshot_header(0, 0, sealed=bool(segments))
+            write_all(fd, blank)
+            checksum, length = 0, 0
+            for piece in snapshot_pieces(body):
+                write_all(fd, piece)
+                checksum = zlib.crc32(piece, checksum)
+                length += len(piece)
+            os.pwrite(fd, streamed_snapshot_header(checksum, length, sealed=bool(segments)), 0)
+            os.fsync(fd)
+        except OSError:
+            aside.discard()
+            return None
+        aside.size = len(blank) + length
+        return aside
 
     def _aside(
         self, target: Path, parts: list[bytes] | tuple[bytes, ...], sealed: str
@@ -972,16 +982,17 @@ class JournalStorage(MemoryBackend):
             raise StoreCorrupt(missing)
         self._write_lock_record()
 
-    def _commit(self, tx: _Transaction, ops_json: bytes = b"", *, compact: bool = True) -> None:
-        """Append ``tx`` as one entry (its ops already encoded when ``ops_json``)."""
-        entry = {
+    def _commit(
+        self, tx: _Transaction, spool: Spool | None = None, *, compact: bool = True
+    ) -> None:
+        """Append ``tx`` as one entry (its ops encoded beside the journal in ``spool``)."""
+        head = {
             "seq": self._seq + 1,
             "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "who": tx.who,
-            "ops": tx.ops,
         }
         try:
-            parts = entry_parts(entry, ops_json) if ops_json else [encode_entry(entry)]
+            parts = [] if spool is not None else [encode_entry({**head, "ops": tx.ops})]
         except Exception:
             # A document JSON cannot hold (a set, a non-string key): nothing was
             # written, so the staged documents must not stay in memory either.
@@ -998,8 +1009,10 @@ class JournalStorage(MemoryBackend):
                 raise
             raise StoreWriteFailed(describe_os_error(exc, self.journal_path)) from exc
         try:
+            written = spool.append_to(fd, head) if spool is not None else 0
             for part in parts:
                 write_all(fd, part)
+                written += len(part)
             os.fdatasync(fd)
         except OSError as exc:
             with contextlib.suppress(OSError):
@@ -1009,7 +1022,6 @@ class JournalStorage(MemoryBackend):
             self._undo(tx)
             raise StoreWriteFailed(describe_os_error(exc, self.journal_path)) from exc
         os.close(fd)
-        written = sum(map(len, parts))
         self._seq += 1
         for table, key, _ in tx.ops:
             self._changed_at[table] = self._seq

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -74,6 +75,45 @@ def snapshot_parts(body: dict[str, Any], *, standalone: bool = False) -> tuple[b
     payload = orjson.dumps(body)
     version = SEALED_VERSION if body.get("segments") else FORMAT_VERSION
     return snapshot_header(payload, standalone=standalone, version=version), payload
+
+
+PIECE_DOCS = 1024
+# Digits of a streamed snapshot's length: its header is written last, in place.
+STREAMED_LENGTH_DIGITS = 15
+
+
+def snapshot_pieces(body: dict[str, Any]) -> Iterator[bytes]:
+    """A snapshot's JSON in pieces of some thousand documents, to write one after
+    another: a big snapshot is never held whole in memory as bytes."""
+    rest = {key: value for key, value in body.items() if key not in ("tables", "replaced")}
+    yield orjson.dumps(rest)[:-1]
+    for name in ("tables", "replaced"):
+        if name not in body:
+            continue
+        yield b',"' + name.encode() + b'":{'
+        for n, (table, rows) in enumerate(body[name].items()):
+            yield (b"," if n else b"") + orjson.dumps(table) + b":{"
+            items = iter(rows.items())
+            first = True
+            while piece := dict(itertools.islice(items, PIECE_DOCS)):
+                yield (b"" if first else b",") + orjson.dumps(piece)[1:-1]
+                first = False
+            yield b"}"
+        yield b"}"
+    yield b"}"
+
+
+def streamed_snapshot_header(checksum: int, length: int, *, sealed: bool) -> bytes:
+    """The header of a snapshot whose JSON was written in pieces after it: always as
+    long (its length zero-padded), so it is written in place once the JSON is."""
+    version = SEALED_VERSION if sealed else FORMAT_VERSION
+    return b"%s %d %08x %0*d\n" % (
+        SNAPSHOT_MAGIC,
+        version,
+        checksum,
+        STREAMED_LENGTH_DIGITS,
+        length,
+    )
 
 
 def snapshot_header(
