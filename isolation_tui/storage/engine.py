@@ -28,7 +28,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -195,6 +195,13 @@ class JournalStorage(MemoryBackend):
         self._sealed_max: dict[str, int] = {}
         self._sealed_tag = ""
         self._journal_sealed = ""
+        # A rehearsal that spilled (see ``spill``): what it wrote so far, beside the
+        # journal; and whether memory lost track of the files (it held part of a
+        # spilled rehearsal, or one was stored without being read in), so that the
+        # next use reads the files again.
+        self._spilled: Spool | None = None
+        self._spilling = False
+        self._stale = False
         if lstat_or_none(self.path) is None:
             if not create or read_only:
                 raise StoreMissing(t("store.missing", path=self.path))
@@ -319,6 +326,7 @@ class JournalStorage(MemoryBackend):
             raise StoreCorrupt(f"{self.path}: snapshot lists its sealed history wrongly")
         with self._mutex:
             self._close_journal()
+            self._stale = False
             self._schema_version = version
             self._db_id = db_id
             self._tables = tables
@@ -422,6 +430,9 @@ class JournalStorage(MemoryBackend):
 
     def _follow_journal(self) -> Changes:
         """Apply entries appended since we last looked. Cheap when nothing changed."""
+        if self._stale:
+            self._load()
+            return Changes(reloaded=True)
         changes = Changes()
         on_disk = lstat_or_none(self.journal_path)
         if self._journal_fd is not None:
@@ -617,6 +628,129 @@ class JournalStorage(MemoryBackend):
             if tx.ops:
                 self._commit(tx)
 
+    def spill(self, keep: Callable[[str], Callable[[Doc], Doc] | None]) -> None:
+        """Inside a rehearsal, between batches of a big one (an import): append what
+        it changed so far to the entry it will be, written beside the journal (not
+        on a read-only store: a dry run only checks), and let go of the new records
+        it made: ``keep(table)`` makes the stub that stays of each (what later rows
+        check), or is None: they leave memory (the indexes hear they went). Records that
+        were there before stay, changed. Memory no longer says what is stored, so
+        when the rehearsal ends, however it ends, the files are read again at the
+        next use: never by an import that only stores what it rehearsed."""
+        tx = self._tx
+        if tx is None or self._held is not None:
+            raise RuntimeError("only a rehearsal spills")
+        with self._mutex:
+            if not self.read_only:
+                if self._spilled is None:
+                    self._spilled = Spool(self.journal_path, self.path)
+                self._spilled.add(tx.ops)
+            self._spilling = True
+            gone: set[tuple[str, str]] = set()
+            for table, key, _ in tx.ops:
+                rows = self._tables.get(table, {})
+                if key is None or key not in rows or int(key) <= tx.max_ids_before.get(table, 0):
+                    continue
+                stub = keep(table)
+                if stub is not None:
+                    rows[key] = stub(rows[key])
+                else:
+                    del rows[key]
+                    gone.add((table, key))
+            tx.ops.clear()
+            tx.undo.clear()
+            self._notify(Changes(keys=gone))
+
+    def _let_go_of_spill(self) -> None:
+        if self._spilling:
+            self._spilling = False
+            self._stale = True
+        if self._spilled is not None:
+            self._spilled.discard()
+            self._spilled = None
+
+    def _commit_spill(
+        self, held: _Transaction, rehearsed: Rehearsed, rebase: Rebase
+    ) -> set[str] | None:
+        """Store a rehearsal that spilled: its entry, finished with its last batch,
+        is appended from the file it was written to, after the files are read again
+        (memory held only part of it); the entry is not read back into memory. The
+        tables it changed, or None when the rehearsal must be done again."""
+        spool, self._spilled = self._spilled, None
+        assert spool is not None
+        try:
+            spool.add(held.ops)
+            self._spilling = False
+            self._stale = True
+            self._notify(self._follow_journal())
+            if self._commit_spooled(rehearsed, rebase, spool, spilled=True) is None:
+                return None
+            if self._journal_offset > max(COMPACT_MIN_BYTES, self._snapshot_size):
+                self._compact_spilled(spool)
+            return spool.tables
+        finally:
+            spool.discard()
+            self._stale = True
+
+    def _compact_spilled(self, spool: Spool) -> None:
+        """Just after ``spool``'s entry was appended, memory holding the state before
+        it: fold the journal into a new snapshot, beside the writers as
+        ``_compact_beside_writers`` does, reading the entry's new records from
+        ``spool`` a chunk at a time as the snapshot is written. Each new record is
+        written once, as its last operation leaves it (a count per id, a byte each);
+        an entry that empties a table, or changes one id more than 255 times, waits
+        for an ordinary compaction."""
+        seq, offset, inode = self._seq, self._journal_offset, self._journal_ino
+        before = dict(self._max_ids)
+        counts: dict[str, bytearray] = {}
+        for ops in spool.batches():
+            for table, key, doc in ops:
+                if key is None:
+                    return
+                number, low = int(key), before.get(table, 0)
+                if number <= low:
+                    self._put(table, key, doc)
+                    continue
+                seen = counts.setdefault(table, bytearray())
+                if number - low > len(seen):
+                    seen.extend(bytes(number - low - len(seen)))
+                if seen[number - low - 1] == 255:
+                    return
+                seen[number - low - 1] += 1
+                if doc is not None and number > self._max_ids.get(table, 0):
+                    self._max_ids[table] = number
+        for table in counts:
+            self._tables.setdefault(table, {})
+
+        def more(table: str) -> Iterator[Tables]:
+            seen, low = counts.get(table), before.get(table, 0)
+            if seen is None:
+                return
+            for ops in spool.batches():
+                piece = {}
+                for name, key, doc in ops:
+                    if name != table or int(key) <= low:
+                        continue
+                    seen[int(key) - low - 1] -= 1
+                    if doc is not None and not seen[int(key) - low - 1]:
+                        piece[key] = doc
+                yield piece
+
+        aside = self._write_aside(seq, more=more)
+        if aside is None:
+            return
+        try:
+            with self._locked():
+                # What others appended since is read in (onto a state without the
+                # entry: memory is read again at its next use) and carried over.
+                self._notify(self._follow_journal())
+                if self._journal_ino != inode or self._journal_fd is None:
+                    return  # another writer compacted meanwhile
+                tail = os.pread(self._journal_fd, self._journal_offset - offset, offset)
+                self._put_in_place(aside, seq, tail)
+        finally:
+            aside.discard()
+
     def _commit_held(self, held: _Transaction, rehearsed: Rehearsed) -> bool:
         """Store a kept rehearsal as it is, when nobody wrote since it began: its
         changes are in memory already, only its entry is written in the lock."""
@@ -665,6 +799,18 @@ class JournalStorage(MemoryBackend):
         with self._mutex:
             held, self._held = self._held, None
             mine = held is not None and held.ops is rehearsed.ops
+            if mine and self._spilled is not None:
+                tables = self._commit_spill(held, rehearsed, rebase)  # type: ignore[arg-type]
+                if tables is None:
+                    return None
+                return {
+                    table: rehearsed.max_ids.get(table, 0) - first_max.get(table, 0)
+                    for table in tables
+                }
+            if held is not None and self._spilling:
+                self._undo(held)
+                self._let_go_of_spill()
+                return None
             if mine and self._commit_held(held, rehearsed):  # type: ignore[arg-type]
                 return {table: 0 for table in {op[0] for op in rehearsed.ops}}
             if held is not None:
@@ -699,22 +845,27 @@ class JournalStorage(MemoryBackend):
             raise
         return spool
 
-    def _commit_spooled(self, rehearsed: Rehearsed, rebase: Rebase, spool: Spool) -> bool | None:
+    def _commit_spooled(
+        self, rehearsed: Rehearsed, rebase: Rebase, spool: Spool, *, spilled: bool = False
+    ) -> bool | None:
         """Append the entry ``spool`` holds, brought up to others' writes first; whether
         the new snapshot it brings was put in place, or None when nothing was written
-        because the rehearsal must be done again."""
+        because the rehearsal must be done again. A ``spilled`` rehearsal's records
+        are in the file only, so it brings no snapshot (see ``_compact_spilled``)."""
         for attempt in range(REBASES_OUTSIDE_LOCK + 1):
             last = attempt == REBASES_OUTSIDE_LOCK
             # A batch that takes the journal over the line brings its own new
             # snapshot, written before the lock, put in place in the same hold.
             big = self._journal_offset + spool.size > max(COMPACT_MIN_BYTES, self._snapshot_size)
-            aside = self._snapshot_after(rehearsed) if big and attempt == 0 else None
+            aside = (
+                self._snapshot_after(rehearsed) if big and attempt == 0 and not spilled else None
+            )
             try:
                 with self._locked():
                     self._notify(self._follow_journal())
                     self._ready_to_append()
                     if self._seq == rehearsed.seq or last:
-                        if not self._rebase(rehearsed, rebase, spool):
+                        if not self._rebase(rehearsed, rebase, spool, spilled=spilled):
                             return None
                         tx = _Transaction(
                             who=rehearsed.who, ops=rehearsed.ops, max_ids_before=dict(self._max_ids)
@@ -728,7 +879,7 @@ class JournalStorage(MemoryBackend):
             finally:
                 if aside is not None:
                     aside.discard()
-            if not self._rebase(rehearsed, rebase, spool):
+            if not self._rebase(rehearsed, rebase, spool, spilled=spilled):
                 return None
         return None
 
@@ -746,16 +897,18 @@ class JournalStorage(MemoryBackend):
         finally:
             self._rollback(tx)
 
-    def _rebase(self, rehearsed: Rehearsed, rebase: Rebase, spool: Spool) -> bool:
-        """Bring ``rehearsed`` up to the state now (renumbered, ``spool`` with it);
-        False when it must be done again."""
+    def _rebase(
+        self, rehearsed: Rehearsed, rebase: Rebase, spool: Spool, *, spilled: bool = False
+    ) -> bool:
+        """Bring ``rehearsed`` up to the state now (renumbered, ``spool`` with it, a
+        chunk at a time when its operations are in ``spool`` only); False when it
+        must be done again."""
         if self._seq == rehearsed.seq:
             return True
         changed = self._changed_since(rehearsed.seq)
         if changed is None:
             return False
-        touched = {op[0] for op in rehearsed.ops}
-        emptied = {op[0] for op in rehearsed.ops if op[1] is None}
+        touched, emptied = spool.tables, spool.emptied
         if emptied & changed or touched & self._reset_since(rehearsed.seq):
             # Emptying a table others wrote to would keep their documents; ids after a
             # table others emptied start again at 1: both are checked again.
@@ -764,12 +917,16 @@ class JournalStorage(MemoryBackend):
             table: self._max_ids.get(table, 0) - rehearsed.max_ids.get(table, 0)
             for table in touched
         }
-        ops = rebase(rehearsed, changed, shift)
-        if ops is None:
-            return False
-        if ops is not rehearsed.ops:
-            spool.rewrite(ops)
-        rehearsed.ops = ops
+        if spilled:
+            if not spool.convert(lambda ops: rebase(replace(rehearsed, ops=ops), changed, shift)):
+                return False
+        else:
+            ops = rebase(rehearsed, changed, shift)
+            if ops is None:
+                return False
+            if ops is not rehearsed.ops:
+                spool.rewrite(ops)
+            rehearsed.ops = ops
         rehearsed.seq = self._seq
         rehearsed.max_ids = {**rehearsed.max_ids, **self._max_ids}
         return True
@@ -835,13 +992,18 @@ class JournalStorage(MemoryBackend):
         return body
 
     def _write_aside(
-        self, seq: int, sealed: Tables | None = None, segments: list[Listed] | None = None
+        self,
+        seq: int,
+        sealed: Tables | None = None,
+        segments: list[Listed] | None = None,
+        more: Callable[[str], Iterator[Tables]] | None = None,
     ) -> _Aside | None:
         """The state in memory as the snapshot at entry ``seq`` (see
         ``_snapshot_body``), in a new file beside the database (unguessable name,
         made ``O_EXCL|O_NOFOLLOW``, the database's mode and group), fsynced and kept
         locked so no writer sweeps it away as a stale temp file; None when it cannot
-        be written (compaction waits). Written in pieces, never whole in memory."""
+        be written (compaction waits). Written in pieces, never whole in memory;
+        ``more(table)`` gives documents of ``table`` memory does not hold."""
         segments = self._segments if segments is None else segments
         body = self._snapshot_body(seq, sealed, segments)
         try:
@@ -854,7 +1016,7 @@ class JournalStorage(MemoryBackend):
             blank = streamed_snapshot_header(0, 0, sealed=bool(segments))
             write_all(fd, blank)
             checksum, length = 0, 0
-            for piece in snapshot_pieces(body):
+            for piece in snapshot_pieces(body, more):
                 write_all(fd, piece)
                 checksum = zlib.crc32(piece, checksum)
                 length += len(piece)
@@ -1148,8 +1310,16 @@ class JournalStorage(MemoryBackend):
             self._history_in, self._replaced = True, {}
             self._notify(Changes(reloaded=True))
 
+    def _current(self) -> None:
+        """Read the files again when memory lost track of them (see ``spill``)."""
+        if self._stale and self._tx is None:
+            with self._mutex:
+                self._drop_held()
+                self._notify(self._follow_journal())
+
     def tables(self) -> Tables:
         """Every document, the sealed history read in first when it is not yet."""
+        self._current()
         self._load_history()
         return self._tables
 
@@ -1161,9 +1331,15 @@ class JournalStorage(MemoryBackend):
         super().write(data)
 
     def live_tables(self) -> Tables:
+        self._current()
         return self._tables
 
+    def max_id(self, table: str) -> int:
+        self._current()
+        return super().max_id(table)
+
     def document(self, table: str, key: str) -> Doc | None:
+        self._current()
         doc = self._tables.get(table, {}).get(key)
         if doc is None and self._may_be_sealed(table, key):
             self._load_history()

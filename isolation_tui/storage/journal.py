@@ -19,7 +19,7 @@ import contextlib
 import gc
 import itertools
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,9 +82,12 @@ PIECE_DOCS = 1024
 STREAMED_LENGTH_DIGITS = 15
 
 
-def snapshot_pieces(body: dict[str, Any]) -> Iterator[bytes]:
+def snapshot_pieces(
+    body: dict[str, Any], more: Callable[[str], Iterator[dict[str, Any]]] | None = None
+) -> Iterator[bytes]:
     """A snapshot's JSON in pieces of some thousand documents, to write one after
-    another: a big snapshot is never held whole in memory as bytes."""
+    another: a big snapshot is never held whole in memory as bytes. ``more(table)``
+    gives, a piece at a time, documents of ``table`` that are not in ``body``."""
     rest = {key: value for key, value in body.items() if key not in ("tables", "replaced")}
     yield orjson.dumps(rest)[:-1]
     for name in ("tables", "replaced"):
@@ -93,14 +96,23 @@ def snapshot_pieces(body: dict[str, Any]) -> Iterator[bytes]:
         yield b',"' + name.encode() + b'":{'
         for n, (table, rows) in enumerate(body[name].items()):
             yield (b"," if n else b"") + orjson.dumps(table) + b":{"
-            items = iter(rows.items())
+            pieces = _in_pieces(rows)
+            if more is not None and name == "tables":
+                pieces = itertools.chain(pieces, more(table))
             first = True
-            while piece := dict(itertools.islice(items, PIECE_DOCS)):
-                yield (b"" if first else b",") + orjson.dumps(piece)[1:-1]
-                first = False
+            for piece in pieces:
+                if piece:
+                    yield (b"" if first else b",") + orjson.dumps(piece)[1:-1]
+                    first = False
             yield b"}"
         yield b"}"
     yield b"}"
+
+
+def _in_pieces(rows: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    items = iter(rows.items())
+    while piece := dict(itertools.islice(items, PIECE_DOCS)):
+        yield piece
 
 
 def streamed_snapshot_header(checksum: int, length: int, *, sealed: bool) -> bytes:

@@ -18,7 +18,7 @@ import contextlib
 import fcntl
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ class Spool:
     """The operations of one entry, encoded into a locked temp file beside ``journal``."""
 
     def __init__(self, journal: Path, like: Path) -> None:
-        self.journal = journal
+        self.journal, self.like = journal, like
         try:
             self.fd, self.path = temp_replacing(journal, like=like, access=os.O_RDWR)
         except OSError as exc:
@@ -54,6 +54,9 @@ class Spool:
         self.count = 0
         # Where each chunk's operations lie (offset, length), to read them back.
         self.chunks: list[tuple[int, int]] = []
+        # The tables the operations change, and those they empty or drop.
+        self.tables: set[str] = set()
+        self.emptied: set[str] = set()
         self._write(b'{"ops":[')
 
     def _write(self, data: bytes) -> None:
@@ -67,6 +70,10 @@ class Spool:
     def add(self, ops: list[list[Any]]) -> None:
         """Encode ``ops`` after those added before (one ``orjson.dumps`` per chunk:
         one per small document leaves most of the memory it took behind)."""
+        for table, key, _ in ops:
+            self.tables.add(table)
+            if key is None:
+                self.emptied.add(table)
         for start in range(0, len(ops), CHUNK_OPS):
             data = orjson.dumps(ops[start : start + CHUNK_OPS])[1:-1]
             if self.chunks:
@@ -85,10 +92,29 @@ class Spool:
         self._start()
         self.add(ops)
 
-    def ops(self) -> Iterator[list[Any]]:
+    def batches(self) -> Iterator[list[list[Any]]]:
         """The operations back, a chunk at a time."""
         for offset, length in self.chunks:
-            yield from orjson.loads(b"[" + os.pread(self.fd, length, offset) + b"]")
+            yield orjson.loads(b"[" + os.pread(self.fd, length, offset) + b"]")
+
+    def convert(self, change: Callable[[list[list[Any]]], list[list[Any]] | None]) -> bool:
+        """Pass every chunk of operations through ``change`` (a renumbering), into a
+        new file that takes this one's place; False (and this one kept as it is)
+        when ``change`` refuses one."""
+        new = Spool(self.journal, self.like)
+        try:
+            for ops in self.batches():
+                changed = change(ops)
+                if changed is None:
+                    new.discard()
+                    return False
+                new.add(changed)
+        except BaseException:
+            new.discard()
+            raise
+        self.discard()
+        self.__dict__.update(new.__dict__)
+        return True
 
     def entry_size(self, head: dict[str, Any]) -> int:
         return len(self._ends(head)[0]) + self.size + len(self._ends(head)[1])
