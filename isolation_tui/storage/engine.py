@@ -700,7 +700,6 @@ class JournalStorage(MemoryBackend):
         written once, as its last operation leaves it (a count per id, a byte each);
         an entry that empties a table, or changes one id more than 255 times, waits
         for an ordinary compaction."""
-        seq, offset, inode = self._seq, self._journal_offset, self._journal_ino
         before = dict(self._max_ids)
         counts: dict[str, bytearray] = {}
         for ops in spool.batches():
@@ -736,20 +735,7 @@ class JournalStorage(MemoryBackend):
                         piece[key] = doc
                 yield piece
 
-        aside = self._write_aside(seq, more=more)
-        if aside is None:
-            return
-        try:
-            with self._locked():
-                # What others appended since is read in (onto a state without the
-                # entry: memory is read again at its next use) and carried over.
-                self._notify(self._follow_journal())
-                if self._journal_ino != inode or self._journal_fd is None:
-                    return  # another writer compacted meanwhile
-                tail = os.pread(self._journal_fd, self._journal_offset - offset, offset)
-                self._put_in_place(aside, seq, tail)
-        finally:
-            aside.discard()
+        self._compact_beside_writers(more)
 
     def _commit_held(self, held: _Transaction, rehearsed: Rehearsed) -> bool:
         """Store a kept rehearsal as it is, when nobody wrote since it began: its
@@ -931,12 +917,16 @@ class JournalStorage(MemoryBackend):
         rehearsed.max_ids = {**rehearsed.max_ids, **self._max_ids}
         return True
 
-    def _compact_beside_writers(self) -> None:
+    def _compact_beside_writers(
+        self, more: Callable[[str], Iterator[Tables]] | None = None
+    ) -> None:
         """Fold the journal into a new snapshot, holding the writers' lock only to
-        put the files in place: the snapshot of the state now is written outside
-        it, and what others append meanwhile is carried over into the new journal."""
+        put the files in place: the snapshot of the state now (with ``more``, see
+        ``_write_aside``) is written outside it, and what others append meanwhile
+        is read in (when memory lacks an entry, it is read again at its next use)
+        and carried over into the new journal."""
         seq, offset, inode = self._seq, self._journal_offset, self._journal_ino
-        aside = self._write_aside(seq)
+        aside = self._write_aside(seq, more=more)
         if aside is None:
             return
         try:
