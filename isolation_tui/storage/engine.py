@@ -1193,13 +1193,17 @@ class JournalStorage(MemoryBackend):
                 self._compact()
 
     def compact(self) -> None:
-        """Fold the journal into a new snapshot (also done automatically)."""
+        """Fold the journal into a new snapshot (also done automatically), beside the
+        writers: the lock is held to check the journal, then only to put the files
+        in place (a standalone file gets its journal in the first hold)."""
         if self.read_only:
             raise StoreReadOnly(t("store.read_only", path=self.path))
-        with self._mutex, self._locked():
-            self._notify(self._follow_journal())
-            self._ready_to_append()
-            self._compact()
+        with self._mutex:
+            self._drop_held()
+            with self._locked():
+                self._notify(self._follow_journal())
+                self._ready_to_append()
+            self._compact_beside_writers()
 
     def seal(
         self, name: str, keys: dict[str, list[str]], header: Callable[[Tables], dict[str, Any]]
