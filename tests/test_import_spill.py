@@ -22,6 +22,7 @@ from isolation_tui.headless.check import problems
 from isolation_tui.headless.imports import base, import_table
 from isolation_tui.headless.imports.kinds import IMPORTERS
 from isolation_tui.headless.imports.reading import read_table
+from isolation_tui.storage import engine
 from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.repository import Store, open_store
 from isolation_tui.storage.tables import AUDIT, CHECKS, STAYS, TESTS
@@ -99,6 +100,8 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
 def test_a_big_import_holds_one_batch_and_stores_what_one_go_stores(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_batches: list[int]
 ) -> None:
+    # The entry outgrows the snapshot: the import compacts, from the entry's file.
+    monkeypatch.setattr(engine, "COMPACT_MIN_BYTES", 4096)
     file = people_csv(tmp_path / "bus.csv", ROWS)
     spilled, whole = tmp_path / "spilled" / "db", tmp_path / "whole" / "db"
     spilled.parent.mkdir()
@@ -112,6 +115,8 @@ def test_a_big_import_holds_one_batch_and_stores_what_one_go_stores(
     assert max(small_batches) - before <= 9 * (BATCH + 1)
     assert len(small_batches) == ROWS
     # The store that imported reads its entry only when asked.
+    journal = spilled.with_name("db-journal")
+    assert journal.read_bytes().count(b"\n") == 1, "compacted: the journal holds its header"
     assert len(store.rows(STAYS)) == ROWS + 1
     assert list(problems(store)) == []
     store.close()

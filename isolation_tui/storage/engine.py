@@ -90,7 +90,7 @@ from .segments import (
     sealed_tag,
     segment_path,
 )
-from .spool import Spool
+from .spool import COPY_BLOCK, Spool
 
 SCHEMA_VERSION = 1
 COMPACT_MIN_BYTES = 4 * 1024 * 1024
@@ -643,7 +643,7 @@ class JournalStorage(MemoryBackend):
         with self._mutex:
             if not self.read_only:
                 if self._spilled is None:
-                    self._spilled = Spool(self.journal_path, self.path)
+                    self._spilled = Spool(self.journal_path, self.path, tx.max_ids_before)
                 self._spilled.add(tx.ops)
             self._spilling = True
             gone: set[tuple[str, str]] = set()
@@ -695,47 +695,57 @@ class JournalStorage(MemoryBackend):
     def _compact_spilled(self, spool: Spool) -> None:
         """Just after ``spool``'s entry was appended, memory holding the state before
         it: fold the journal into a new snapshot, beside the writers as
-        ``_compact_beside_writers`` does, reading the entry's new records from
-        ``spool`` a chunk at a time as the snapshot is written. Each new record is
-        written once, as its last operation leaves it (a count per id, a byte each);
-        an entry that empties a table, or changes one id more than 255 times, waits
-        for an ordinary compaction."""
-        before = dict(self._max_ids)
-        counts: dict[str, bytearray] = {}
-        for ops in spool.batches():
-            for table, key, doc in ops:
-                if key is None:
-                    return
-                number, low = int(key), before.get(table, 0)
-                if number <= low:
-                    self._put(table, key, doc)
-                    continue
-                seen = counts.setdefault(table, bytearray())
-                if number - low > len(seen):
-                    seen.extend(bytes(number - low - len(seen)))
-                if seen[number - low - 1] == 255:
-                    return
-                seen[number - low - 1] += 1
-                if doc is not None and number > self._max_ids.get(table, 0):
-                    self._max_ids[table] = number
-        for table in counts:
-            self._tables.setdefault(table, {})
-
-        def more(table: str) -> Iterator[Tables]:
-            seen, low = counts.get(table), before.get(table, 0)
-            if seen is None:
-                return
+        ``_compact_beside_writers`` does. The entry is read once: its changes to
+        records there before are made in memory, and each new record, as its last
+        operation leaves it (``spool.counts``), is encoded into a nameless file of
+        its table, copied into the snapshot as it is written. An entry that empties
+        a table, or changes one id 255 times, waits for an ordinary compaction."""
+        low = spool.low or {}
+        counts = {table: bytearray(seen) for table, seen in spool.counts.items()}
+        if spool.emptied or any(255 in seen for seen in counts.values()):
+            return
+        files: dict[str, int] = {}
+        try:
+            for table in counts:
+                self._tables.setdefault(table, {})
+                fd, tmp = temp_replacing(self.path, like=self.path, access=os.O_RDWR)
+                tmp.unlink()
+                files[table] = fd
+            written: dict[str, int] = dict.fromkeys(counts, 0)
             for ops in spool.batches():
-                piece = {}
-                for name, key, doc in ops:
-                    if name != table or int(key) <= low:
+                pieces: dict[str, dict[str, Doc]] = {}
+                for table, key, doc in ops:
+                    number, floor = int(key), low.get(table, 0)
+                    if number <= floor:
+                        self._put(table, key, doc)
                         continue
-                    seen[int(key) - low - 1] -= 1
-                    if doc is not None and not seen[int(key) - low - 1]:
-                        piece[key] = doc
-                yield piece
+                    seen = counts[table]
+                    seen[number - floor - 1] -= 1
+                    if doc is not None and not seen[number - floor - 1]:
+                        pieces.setdefault(table, {})[key] = doc
+                        if number > self._max_ids.get(table, 0):
+                            self._max_ids[table] = number
+                for table, piece in pieces.items():
+                    data = orjson.dumps(piece)[1:-1]
+                    write_all(files[table], b"," + data if written[table] else data)
+                    written[table] += len(data)
 
-        self._compact_beside_writers(more)
+            def more(table: str) -> Iterator[bytes]:
+                fd = files.get(table)
+                offset, size = 0, os.lseek(fd, 0, os.SEEK_END) if fd is not None else 0
+                while offset < size:
+                    block = os.pread(fd, min(COPY_BLOCK, size - offset), offset)  # type: ignore[arg-type]
+                    if not block:
+                        raise OSError(5, "a new snapshot's piece is shorter than written")
+                    offset += len(block)
+                    yield block
+
+            self._compact_beside_writers(more)
+        except (OSError, StoreError):
+            return  # the journal holds the entry: an ordinary compaction folds it later
+        finally:
+            for fd in files.values():
+                os.close(fd)
 
     def _commit_held(self, held: _Transaction, rehearsed: Rehearsed) -> bool:
         """Store a kept rehearsal as it is, when nobody wrote since it began: its
@@ -917,9 +927,7 @@ class JournalStorage(MemoryBackend):
         rehearsed.max_ids = {**rehearsed.max_ids, **self._max_ids}
         return True
 
-    def _compact_beside_writers(
-        self, more: Callable[[str], Iterator[Tables]] | None = None
-    ) -> None:
+    def _compact_beside_writers(self, more: Callable[[str], Iterator[bytes]] | None = None) -> None:
         """Fold the journal into a new snapshot, holding the writers' lock only to
         put the files in place: the snapshot of the state now (with ``more``, see
         ``_write_aside``) is written outside it, and what others append meanwhile
@@ -986,14 +994,14 @@ class JournalStorage(MemoryBackend):
         seq: int,
         sealed: Tables | None = None,
         segments: list[Listed] | None = None,
-        more: Callable[[str], Iterator[Tables]] | None = None,
+        more: Callable[[str], Iterator[bytes]] | None = None,
     ) -> _Aside | None:
         """The state in memory as the snapshot at entry ``seq`` (see
         ``_snapshot_body``), in a new file beside the database (unguessable name,
         made ``O_EXCL|O_NOFOLLOW``, the database's mode and group), fsynced and kept
         locked so no writer sweeps it away as a stale temp file; None when it cannot
         be written (compaction waits). Written in pieces, never whole in memory;
-        ``more(table)`` gives documents of ``table`` memory does not hold."""
+        ``more(table)`` gives documents of ``table`` memory does not hold, encoded."""
         segments = self._segments if segments is None else segments
         body = self._snapshot_body(seq, sealed, segments)
         try:

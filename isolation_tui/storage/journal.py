@@ -83,11 +83,12 @@ STREAMED_LENGTH_DIGITS = 15
 
 
 def snapshot_pieces(
-    body: dict[str, Any], more: Callable[[str], Iterator[dict[str, Any]]] | None = None
+    body: dict[str, Any], more: Callable[[str], Iterator[bytes]] | None = None
 ) -> Iterator[bytes]:
     """A snapshot's JSON in pieces of some thousand documents, to write one after
     another: a big snapshot is never held whole in memory as bytes. ``more(table)``
-    gives, a piece at a time, documents of ``table`` that are not in ``body``."""
+    gives documents of ``table`` that are not in ``body``, already encoded as the
+    inside of a JSON object (``"id":{…},"id":{…}``), in blocks cut anywhere."""
     rest = {key: value for key, value in body.items() if key not in ("tables", "replaced")}
     yield orjson.dumps(rest)[:-1]
     for name in ("tables", "replaced"):
@@ -96,14 +97,12 @@ def snapshot_pieces(
         yield b',"' + name.encode() + b'":{'
         for n, (table, rows) in enumerate(body[name].items()):
             yield (b"," if n else b"") + orjson.dumps(table) + b":{"
-            pieces = _in_pieces(rows)
-            if more is not None and name == "tables":
-                pieces = itertools.chain(pieces, more(table))
             first = True
-            for piece in pieces:
-                if piece:
-                    yield (b"" if first else b",") + orjson.dumps(piece)[1:-1]
-                    first = False
+            for piece in _in_pieces(rows):
+                yield (b"" if first else b",") + orjson.dumps(piece)[1:-1]
+                first = False
+            for n_block, block in enumerate(more(table) if more and name == "tables" else ()):
+                yield (b"," if n_block == 0 and not first else b"") + block
             yield b"}"
         yield b"}"
     yield b"}"

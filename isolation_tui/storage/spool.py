@@ -34,8 +34,10 @@ COPY_BLOCK = 1 << 20
 class Spool:
     """The operations of one entry, encoded into a locked temp file beside ``journal``."""
 
-    def __init__(self, journal: Path, like: Path) -> None:
-        self.journal, self.like = journal, like
+    def __init__(self, journal: Path, like: Path, low: dict[str, int] | None = None) -> None:
+        # ``low``: the highest id of each table before the batch; given, the ids the
+        # batch hands out are counted (see ``counts``).
+        self.journal, self.like, self.low = journal, like, low
         try:
             self.fd, self.path = temp_replacing(journal, like=like, access=os.O_RDWR)
         except OSError as exc:
@@ -57,6 +59,8 @@ class Spool:
         # The tables the operations change, and those they empty or drop.
         self.tables: set[str] = set()
         self.emptied: set[str] = set()
+        # Per table, the operations on each id the batch handed out (``low`` + 1 on).
+        self.counts: dict[str, bytearray] = {}
         self._write(b'{"ops":[')
 
     def _write(self, data: bytes) -> None:
@@ -74,6 +78,8 @@ class Spool:
             self.tables.add(table)
             if key is None:
                 self.emptied.add(table)
+            elif self.low is not None and int(key) > self.low.get(table, 0):
+                self._count(table, int(key) - self.low.get(table, 0) - 1)
         for start in range(0, len(ops), CHUNK_OPS):
             data = orjson.dumps(ops[start : start + CHUNK_OPS])[1:-1]
             if self.chunks:
@@ -81,6 +87,13 @@ class Spool:
             self.chunks.append((self.size, len(data)))
             self._write(data)
             self.count += min(CHUNK_OPS, len(ops) - start)
+
+    def _count(self, table: str, at: int) -> None:
+        seen = self.counts.setdefault(table, bytearray())
+        if at >= len(seen):
+            seen.extend(bytes(at + 1 - len(seen)))
+        # More than 255 operations on one id: not counted (no compaction from here).
+        seen[at] = min(seen[at] + 1, 255)
 
     def rewrite(self, ops: list[list[Any]]) -> None:
         """Start again with ``ops`` (a batch renumbered after others' writes)."""
@@ -101,7 +114,7 @@ class Spool:
         """Pass every chunk of operations through ``change`` (a renumbering), into a
         new file that takes this one's place; False (and this one kept as it is)
         when ``change`` refuses one."""
-        new = Spool(self.journal, self.like)
+        new = Spool(self.journal, self.like, self.low)
         try:
             for ops in self.batches():
                 changed = change(ops)
