@@ -683,7 +683,7 @@ class JournalStorage(MemoryBackend):
             self._spilling = False
             self._stale = True
             self._notify(self._follow_journal())
-            if self._commit_spooled(rehearsed, rebase, spool, spilled=True) is None:
+            if not self._commit_reserving(rehearsed, rebase, spool):
                 return None
             if self._journal_offset > max(COMPACT_MIN_BYTES, self._snapshot_size):
                 self._compact_spilled(spool)
@@ -691,6 +691,65 @@ class JournalStorage(MemoryBackend):
         finally:
             spool.discard()
             self._stale = True
+
+    def _empty_tx(self, who: str) -> _Transaction:
+        """A transaction whose operations are in a spilled entry's file only."""
+        return _Transaction(who=who, max_ids_before=dict(self._max_ids))
+
+    def _unaffected(self, rehearsed: Rehearsed, rebase: Rebase, spool: Spool) -> bool:
+        """Whether what others stored since ``rehearsed`` began leaves it true (it
+        may still need its new ids moved)."""
+        if self._seq == rehearsed.seq:
+            return True
+        changed = self._changed_since(rehearsed.seq)
+        if changed is None or spool.emptied & changed:
+            return False
+        if spool.tables & self._reset_since(rehearsed.seq):
+            return False
+        return rebase(replace(rehearsed, ops=[]), changed, {}) is not None
+
+    def _commit_reserving(self, rehearsed: Rehearsed, rebase: Rebase, spool: Spool) -> bool:
+        """Append a spilled rehearsal's entry, never renumbering it inside the lock:
+        when others' new ids took the ones it handed out, a first short hold appends
+        a tiny entry that reserves as many ids after theirs (a record put at the last
+        and taken away: every reader then hands out ids after it), its ids move
+        there outside the lock, and a second short hold appends it, others' writes
+        meanwhile having taken ids after the reserved ones. False when what others
+        stored changes what the rehearsal checked (it is done again)."""
+        low = spool.low or {}
+        tops = {table: low.get(table, 0) + len(seen) for table, seen in spool.counts.items()}
+        with self._locked():
+            self._notify(self._follow_journal())
+            self._ready_to_append()
+            if not self._unaffected(rehearsed, rebase, spool):
+                return False
+            shift = {t: self._max_ids.get(t, 0) - rehearsed.max_ids.get(t, 0) for t in tops}
+            if not any(shift.values()):
+                self._commit(self._empty_tx(rehearsed.who), spool, compact=False)
+                return True
+            ops: list[list[Any]] = []
+            for table, top in tops.items():
+                if shift[table]:
+                    key = str(top + shift[table])
+                    ops += [[table, key, {}], [table, key, None]]
+            tx = _Transaction(who=rehearsed.who, ops=ops, max_ids_before=dict(self._max_ids))
+            for table, key, doc in ops:
+                self._put(table, key, doc)
+            self._commit(tx, compact=False)
+            rehearsed.seq = self._seq
+        if not spool.convert(lambda ops: rebase(replace(rehearsed, ops=ops), set(), shift)):
+            return False
+        rehearsed.max_ids = {
+            **rehearsed.max_ids,
+            **{table: rehearsed.max_ids.get(table, 0) + moved for table, moved in shift.items()},
+        }
+        with self._locked():
+            self._notify(self._follow_journal())
+            self._ready_to_append()
+            if not self._unaffected(rehearsed, rebase, spool):
+                return False
+            self._commit(self._empty_tx(rehearsed.who), spool, compact=False)
+            return True
 
     def _compact_spilled(self, spool: Spool) -> None:
         """Just after ``spool``'s entry was appended, memory holding the state before
@@ -841,27 +900,22 @@ class JournalStorage(MemoryBackend):
             raise
         return spool
 
-    def _commit_spooled(
-        self, rehearsed: Rehearsed, rebase: Rebase, spool: Spool, *, spilled: bool = False
-    ) -> bool | None:
+    def _commit_spooled(self, rehearsed: Rehearsed, rebase: Rebase, spool: Spool) -> bool | None:
         """Append the entry ``spool`` holds, brought up to others' writes first; whether
         the new snapshot it brings was put in place, or None when nothing was written
-        because the rehearsal must be done again. A ``spilled`` rehearsal's records
-        are in the file only, so it brings no snapshot (see ``_compact_spilled``)."""
+        because the rehearsal must be done again."""
         for attempt in range(REBASES_OUTSIDE_LOCK + 1):
             last = attempt == REBASES_OUTSIDE_LOCK
             # A batch that takes the journal over the line brings its own new
             # snapshot, written before the lock, put in place in the same hold.
             big = self._journal_offset + spool.size > max(COMPACT_MIN_BYTES, self._snapshot_size)
-            aside = (
-                self._snapshot_after(rehearsed) if big and attempt == 0 and not spilled else None
-            )
+            aside = self._snapshot_after(rehearsed) if big and attempt == 0 else None
             try:
                 with self._locked():
                     self._notify(self._follow_journal())
                     self._ready_to_append()
                     if self._seq == rehearsed.seq or last:
-                        if not self._rebase(rehearsed, rebase, spool, spilled=spilled):
+                        if not self._rebase(rehearsed, rebase, spool):
                             return None
                         tx = _Transaction(
                             who=rehearsed.who, ops=rehearsed.ops, max_ids_before=dict(self._max_ids)
@@ -875,7 +929,7 @@ class JournalStorage(MemoryBackend):
             finally:
                 if aside is not None:
                     aside.discard()
-            if not self._rebase(rehearsed, rebase, spool, spilled=spilled):
+            if not self._rebase(rehearsed, rebase, spool):
                 return None
         return None
 
@@ -893,12 +947,9 @@ class JournalStorage(MemoryBackend):
         finally:
             self._rollback(tx)
 
-    def _rebase(
-        self, rehearsed: Rehearsed, rebase: Rebase, spool: Spool, *, spilled: bool = False
-    ) -> bool:
-        """Bring ``rehearsed`` up to the state now (renumbered, ``spool`` with it, a
-        chunk at a time when its operations are in ``spool`` only); False when it
-        must be done again."""
+    def _rebase(self, rehearsed: Rehearsed, rebase: Rebase, spool: Spool) -> bool:
+        """Bring ``rehearsed`` up to the state now (renumbered, ``spool`` with it);
+        False when it must be done again."""
         if self._seq == rehearsed.seq:
             return True
         changed = self._changed_since(rehearsed.seq)
@@ -913,16 +964,12 @@ class JournalStorage(MemoryBackend):
             table: self._max_ids.get(table, 0) - rehearsed.max_ids.get(table, 0)
             for table in touched
         }
-        if spilled:
-            if not spool.convert(lambda ops: rebase(replace(rehearsed, ops=ops), changed, shift)):
-                return False
-        else:
-            ops = rebase(rehearsed, changed, shift)
-            if ops is None:
-                return False
-            if ops is not rehearsed.ops:
-                spool.rewrite(ops)
-            rehearsed.ops = ops
+        ops = rebase(rehearsed, changed, shift)
+        if ops is None:
+            return False
+        if ops is not rehearsed.ops:
+            spool.rewrite(ops)
+        rehearsed.ops = ops
         rehearsed.seq = self._seq
         rehearsed.max_ids = {**rehearsed.max_ids, **self._max_ids}
         return True
