@@ -11,6 +11,7 @@ from typing import ClassVar
 from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
+from textual.content import Content
 from textual.filter import LineFilter
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -28,6 +29,7 @@ from .screens.confirm import ConfirmScreen
 from .screens.discharges import DischargesScreen
 from .screens.handover import HandoverScreen
 from .screens.incidents import IncidentsScreen
+from .screens.messages import MessagesScreen, Said
 from .screens.on_duty import OnDutyScreen
 from .screens.overview import OverviewScreen
 from .screens.palette import Palette
@@ -40,12 +42,15 @@ from .storage.repository import Store
 from .storage.tables import DUTY, POINTS
 from .widgets.key_order import KeysInOrder
 from .widgets.keys import translate_bindings
+from .widgets.message_line import one_line
 from .widgets.safe_output import ControlCharacterFilter
 from .widgets.terminal_input import tolerate_undecodable_input
 
 POLL_SECONDS = 0.25
-# Messages shown this long or less give way to the next one (Textual's default is 5 s).
-PASSING_MESSAGE_SECONDS = 60
+# The messages F9 shows: a shift's worth.
+KEPT_MESSAGES = 200
+# A message's line: the screen's width less the mark at its left and its padding.
+TOAST_FRAME = 3
 tolerate_undecodable_input()
 
 
@@ -94,6 +99,7 @@ class IsolationApp(KeysInOrder):
         Binding(
             "f8", "go('supplies')", "ui.key_supplies", id="go.supplies", priority=True, show=False
         ),
+        Binding("f9", "messages", "ui.key_messages", id="messages", priority=True, show=False),
         Binding("f6", "toggle_scope", "ui.key_scope", id="scope", priority=True, show=False),
         Binding("ctrl+q", "quit", "ui.key_quit", id="quit", priority=True, show=False),
         Binding(
@@ -119,6 +125,11 @@ class IsolationApp(KeysInOrder):
         self._pending: set[str] = set()
         # When the link to the database went down (by the store's clock), or None.
         self.link_down_since: datetime | None = None
+        # The database went bad under this session: it reads no more, writes nothing.
+        self.store_failed = False
+        # Every message of this session, whole, newest last: the F-key line shows one
+        # line of the newest; F9 shows them all.
+        self.said: list[Said] = []
         store.db.storage.add_listener(self._on_store_change)
 
     def get_line_filters(self) -> Sequence[LineFilter]:
@@ -183,6 +194,8 @@ class IsolationApp(KeysInOrder):
             # change nothing more, and keep what is on screen for the supervisor.
             self._poller.stop()
             self.store.db.storage.read_only = True
+            self.store_failed = True
+            self.data_changed.publish(frozenset())
             self.notify(
                 f"{exc}\n{t('ui.store_failed')}", severity="error", timeout=3600, markup=False
             )
@@ -294,6 +307,7 @@ class IsolationApp(KeysInOrder):
                 t(f"ui.title_{mode}"), t(f"ui.help_{mode}"), lambda m=mode: self.action_go(m)
             )
         yield SystemCommand(t("ui.key_scope"), t("ui.help_scope"), self.action_toggle_scope)
+        yield SystemCommand(t("ui.key_messages"), t("ui.help_messages"), self.action_messages)
         for mode, screen_class in self.MODES.items():
             for name, help_key, action in screen_class.PALETTE:
                 where = t(f"ui.title_{mode}")
@@ -346,17 +360,43 @@ class IsolationApp(KeysInOrder):
         timeout: float | None = None,
         markup: bool = True,
     ) -> None:
-        """A new message replaces the passing ones still shown, so messages never pile
-        up over the screen from the footer line; a lasting one (the store offline)
-        stays until it is resolved."""
+        """One message at a time on the F-key line, one line high: a new message
+        replaces the one shown, even a lasting one (the link down: the counter bar says
+        that for as long as it lasts). A message longer than the line shows its start,
+        cut where a line may break, and says that F9 shows it whole."""
+        if markup:
+            message = Content.from_markup(message).plain
+        if title:
+            message = f"{title}: {message}"
+        said = Said(self.store.clock(), severity, message)
+        self.said = [*self.said[-(KEPT_MESSAGES - 1) :], said]
         for shown in list(self._notifications):
-            if shown.timeout <= PASSING_MESSAGE_SECONDS:
-                self._unnotify(shown, refresh=False)
+            self._unnotify(shown, refresh=False)
         for toast in self.screen.query(Toast) if self.screen_stack else ():
             # Its holder too, or the empty holder keeps the old message's line.
-            if toast.parent is not None and toast._notification not in self._notifications:
+            if toast.parent is not None:
                 toast.parent.remove()
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+        line, _ = one_line(message, self.size.width - TOAST_FRAME, t("ui.more_in_messages"))
+        super().notify(line, severity=severity, timeout=timeout, markup=False)
+        if isinstance(self.screen, MessagesScreen):
+            self.screen.reload()
+
+    def lasting_state(self) -> str:
+        """What holds for as long as it lasts, said on the counter bar's top line."""
+        if self.store_failed:
+            return t("ui.store_failed_line")
+        if self.link_down_since is not None:
+            return t("ui.link_down", time=f"{self.link_down_since:%H:%M}")
+        return ""
+
+    async def action_messages(self) -> None:
+        """This session's messages, whole, newest first, over the screen in front."""
+        if too_small(self.size) or not isinstance(self.screen, MainScreen):
+            return
+        if isinstance(self.screen, MessagesScreen):
+            return
+        self.clear_notifications()  # read whole below: its line and hint are done with
+        await self.push_screen(MessagesScreen(self.current_mode))
 
     def refuse_if_read_only(self) -> bool:
         """True (and a message) when this session may not write."""

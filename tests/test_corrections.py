@@ -93,7 +93,11 @@ async def test_correcting_the_arrival_replans_its_tests(point: Store) -> None:
         await pilot.press("enter")  # the stay in full: the result that no longer fits
         await pilot.pause()
         detail = str(app.screen.query_one("#detail-text", Static).content)
-        assert "⚑ test 1 of person 1: taken 2020-01-01 09:00, does not fit its plan" in detail
+        # What is wrong, said: taken before the (corrected) arrival.
+        assert (
+            "⚑ test 1 of person 1: sample taken 2020-01-01 09:00, before the arrival at "
+            "2026-11-29 09:30"
+        ) in detail
     plan = [(test["planned_day"], test["planned_date"]) for _, test in point.health.tests_of(stay)]
     assert plan == [(1, "2026-11-29"), (4, "2026-12-02"), (7, "2026-12-05"), (14, "2026-12-12")]
     assert point.get(TESTS, first)["taken_at"] == "2020-01-01 09:00"  # type: ignore[index]

@@ -16,20 +16,6 @@ from isolation_tui.storage.repository import Store
 SIZE = (80, 24)
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A home of its own, and a working directory apart from it."""
-    home = tmp_path / "home"
-    home.mkdir()
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    for name in ("XDG_DOCUMENTS_DIR", "XDG_DATA_HOME", "XDG_CONFIG_HOME"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(work)
-    return home
-
-
 async def export_twice(app: IsolationApp) -> list[str]:
     """`e` then ctrl+s, twice in the same minute; the messages shown."""
     said = []
@@ -41,7 +27,7 @@ async def export_twice(app: IsolationApp) -> list[str]:
             await pilot.pause()
             # A refusal is said in the form (it stays open); a file written, after it.
             said += [str(w.content) for w in app.screen.query("#form-status").results(Static)]
-            said += [n.message for n in app._notifications]
+            said += [entry.message for entry in app.said]
             if app.screen.query("#form-status"):
                 await pilot.press("escape")
     return said

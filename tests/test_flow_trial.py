@@ -181,7 +181,7 @@ async def test_v_on_a_voided_record_says_at_once_it_is_already_voided(
         await pilot.press("v")
         await pilot.pause()
         assert app.screen is screen  # no void form opened
-        said = " ".join(str(n.message) for n in app._notifications)
+        said = " ".join(entry.message for entry in app.said)  # whole, as F9 shows them
     reason = {"stays": "entered twice", "discharges": "wrong person", "incidents": "entered twice"}
     assert t("ui.status_voided") in said or "voided" in said
     assert "tester" in said and "09:30" in said and reason[kind] in said

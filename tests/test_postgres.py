@@ -185,7 +185,7 @@ async def test_the_terminal_program_rides_out_a_lost_server(
             await pilot.pause(0.05)
             if app._notifications:
                 break
-        shown = [n.message for n in app._notifications]
+        shown = [said.message for said in app.said]  # whole, as F9 shows them
         assert any("cannot reach the PostgreSQL server" in m for m in shown), shown
         assert not pg_point.read_only
         # Back: the next poll reconnects, reads what others wrote meanwhile, says so.

@@ -95,7 +95,14 @@ def test_stats_json_gives_every_figure_of_the_demo(cli: CliRunner, demo_db: Path
         "other_point": 30,
         "hospital": 11,
     }
-    assert set(data) == {*DEMO_STATS, "point", "points", "discharges_by_kind"}
+    assert set(data) == {
+        *DEMO_STATS,
+        "point",
+        "points",
+        "discharges_by_kind",
+        "on_duty",
+        "over_limit",
+    }
     # The identity the README promises.
     assert data["received"] == (
         data["in_isolation"] + data["released_home"] + data["transferred"] + data["other_exits"]

@@ -5,8 +5,10 @@ handover covered (or after a chosen time), up to the latest one. Windows defined
 this way follow each other exactly, whatever the clock says: a record entered a
 second after a handover was signed is in the next window, never in both, never in
 neither. The records as they were at any audit entry are rebuilt by replaying the
-log (a creation holds the whole record, each later change the fields it changed),
-so the counters at the start of a window are exact too.
+log; the storage does it from the other end, taking the window's changes back from
+the records as they are now (each change keeps the fields it changed, before and
+after), so the counters at the start of a window are exact too and cost what the
+window holds, not the history.
 
 A summary is plain data: it is stored as signed and shown again exactly so.
 """
@@ -18,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from .counters import ALL, FIGURES, compute
 from .errors import FieldError
 from .health import FEVER
 from .records import AuditEntry, Point, is_live
@@ -60,17 +61,22 @@ class Window:
     end: str
 
 
-def replay(audit: Sequence[AuditEntry], upto: int) -> Tables:
-    """Every record as it stood just after audit entry ``upto`` (``audit[i]`` is
-    entry ``i + 1``: audit ids run 1, 2, 3… with no gaps, and nothing is deleted)."""
-    tables: Tables = {}
-    for entry in audit[:upto]:
-        rows = tables.setdefault(entry["table"], {})
-        if entry["action"] == "create" or entry["record"] not in rows:
-            rows[entry["record"]] = dict(entry["after"] or {})
-        else:
-            rows[entry["record"]].update(entry["after"] or {})
-    return tables
+def rewind(
+    now: Mapping[tuple[str, int], dict[str, Any] | None], entries: Sequence[AuditEntry]
+) -> dict[tuple[str, int], dict[str, Any] | None]:
+    """The records ``now`` holds (``(table, id)``: as they are now, None when there
+    is none), as they stood before the changes ``entries`` (in log order) made:
+    each change taken back, newest first, by the values the audit kept of the fields
+    it changed; a record created among them did not exist yet."""
+    then = {key: None if doc is None else dict(doc) for key, doc in now.items()}
+    for entry in reversed(entries):
+        key = (entry["table"], entry["record"])
+        doc = then.get(key)
+        if entry["action"] == "create":
+            then[key] = None
+        elif doc is not None:
+            doc.update(entry["before"] or {})
+    return then
 
 
 def _at_point(doc: Mapping[str, Any], point: str | None) -> bool:
@@ -86,16 +92,17 @@ def _person(stay: Mapping[str, Any] | None) -> tuple[str, str]:
 def summarise(
     point: str | None,
     window: Window,
-    audit: Sequence[AuditEntry],
+    entries: Sequence[AuditEntry],
     now_tables: Tables,
     points: Mapping[str, Point],
     now: datetime,
+    counters: tuple[dict[str, int], dict[str, int]],
 ) -> dict[str, Any]:
-    """The handover of ``point`` (None: all points) for ``window``; ``audit`` is the
-    whole log in order; ``now_tables`` the records now."""
-    before = replay(audit, window.after_audit)
-    counters_start = _counters(before, points, point, _date_of(window.start, now))
-    counters_end = _counters(now_tables, points, point, now)
+    """The handover of ``point`` (None: all points) for ``window``; ``entries`` are
+    the window's changes in order; ``now_tables`` the records now (at least those
+    the changes are about, their stays, the open stays and incidents);
+    ``counters`` the figures at its start and now."""
+    counters_start, counters_end = counters
     stays, discharges, incidents, checks, tests = (
         now_tables.get(name, {}) for name in ("stays", "discharges", "incidents", "checks", "tests")
     )
@@ -104,7 +111,7 @@ def summarise(
     opened: list[dict[str, Any]] = []
     steps: dict[int, list[dict[str, str]]] = {}
     health: dict[tuple[str, int], dict[str, Any]] = {}
-    for entry in audit[window.after_audit : window.upto_audit]:
+    for entry in entries:
         table, record, action = entry["table"], entry["record"], entry["action"]
         if table == "stays" and action == "create":
             stay = stays.get(record)
@@ -208,7 +215,7 @@ def summarise(
     today = now.date().isoformat()
     tomorrow = (now + timedelta(hours=24)).date().isoformat()
     due, overdue = [], []
-    for stay_id, stay in sorted(stays.items(), key=lambda item: item[1]["release_due"]):
+    for stay_id, stay in sorted(stays.items(), key=lambda item: (item[1]["release_due"], item[0])):
         if not is_live(stay) or stay["status"] != "open" or not _at_point(stay, point):
             continue
         name, room = _person(stay)
@@ -264,22 +271,9 @@ def _incident(record: int, incident: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _counters(
-    tables: Tables, points: Mapping[str, Point], point: str | None, day: datetime
-) -> dict[str, int]:
-    result = compute(
-        points.values(),
-        tables.get("stays", {}).values(),  # type: ignore[arg-type]
-        tables.get("discharges", {}).values(),  # type: ignore[arg-type]
-        tables.get("incidents", {}).values(),  # type: ignore[arg-type]
-        day.date(),
-    )
-    chosen = result.get(point or ALL)
-    return {key: getattr(chosen, key, 0) if chosen else 0 for key in FIGURES}
-
-
-def _date_of(text: str, fallback: datetime) -> datetime:
+def start_day(window: Window, fallback: datetime) -> datetime:
+    """The moment a window starts, for the figures that depend on the day."""
     try:
-        return datetime.strptime(text, "%Y-%m-%d %H:%M")
+        return datetime.strptime(window.start, "%Y-%m-%d %H:%M")
     except ValueError:
         return fallback

@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from ..domain import supplies
-from ..domain.codes import ID_TYPE
+from ..domain.codes import DISCHARGE_KIND, ID_TYPE
 from ..domain.counters import ALL
 from ..domain.health import HIGHEST, LOWEST, ROUND, day_date
 from ..domain.idnumber import resident_id_problem, visible
@@ -48,12 +48,12 @@ Rows = Mapping[str, dict[str, Any]]
 
 
 class _Walked(Mapping[str, dict[str, Any]]):
-    """A table as the default check walks it: the live set's records, and any
-    record looked up (one a live record refers to) in sealed history too."""
+    """A table as a check walks it: the records of one part (the live set, or one
+    sealed segment), and any record looked up (one they refer to) elsewhere too."""
 
-    def __init__(self, store: Store, table: str) -> None:
+    def __init__(self, store: Store, table: str, rows: Rows) -> None:
         self._store, self._table = store, table
-        self._rows = store.live_rows(table)
+        self._rows = rows
 
     def __getitem__(self, key: str) -> dict[str, Any]:
         doc = self._rows.get(key)
@@ -70,36 +70,80 @@ class _Walked(Mapping[str, dict[str, Any]]):
         return len(self._rows)
 
 
-def _created(audit: Rows) -> set[tuple[str, int]]:
-    return {(a["table"], a["record"]) for a in audit.values() if a["action"] == "create"}
-
-
 class _Created:
-    """The records whose creation is audited: the live set's, and all history's
-    when a live record's is not there (one sealed, then changed: it was sealed)."""
+    """The records whose creation is audited: the part's (the live set, or one
+    sealed segment: a record is sealed with its audit), and a record's own sealed
+    audit when it is not there (one sealed, then changed: its creation was sealed)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, audit: Rows) -> None:
         self._store = store
-        self._found = _created(store.live_rows(AUDIT))
-        self._all = False
+        self._found = {(a["table"], a["record"]) for a in audit.values() if a["action"] == "create"}
 
     def __contains__(self, record: tuple[str, int]) -> bool:
-        if record not in self._found and not self._all:
-            self._found, self._all = _created(self._store.rows(AUDIT)), True
-        return record in self._found
+        if record in self._found:
+            return True
+        table, number = record
+        entries = self._store.db.storage.sealed_with(table, str(number), AUDIT, "record")
+        return any(entry["action"] == "create" for _, entry in entries)
 
 
 def problems(store: Store, today: date | None = None, *, everything: bool = False) -> Iterator[str]:
     """Every broken invariant, as a sentence naming the record and the field: over
-    the live set, or with ``everything`` over all history."""
-    rows: Callable[[str], Rows] = store.rows if everything else lambda t: _Walked(store, t)
+    the live set, or with ``everything`` over all history too, one sealed segment
+    at a time (each counted again against its header)."""
+    storage = store.db.storage
+    live = storage.live_tables()
+    yield from _part_problems(store, live)
+    for segment in storage.sealed_segments() if everything else ():
+        # The counters kept in a segment's header must be what its documents count.
+        held = segment.body or {}
+        counts = {table: len(rows) for table, rows in held.items()}
+        if segment.header.get("counts") != counts or segment.header.get("tally") != tally(
+            held, MARKS
+        ):
+            yield t("check.segment_counters", path=segment.path)
+        headers, replaced = storage.sealed_outside()
+        if not headers:
+            continue  # the history is in memory: the live set's walk had it all
+        # A sealed document changed since is checked as it is now, in the live set.
+        yield from _part_problems(
+            store,
+            {
+                table: {key: doc for key, doc in rows.items() if key not in replaced.get(table, {})}
+                for table, rows in held.items()
+            },
+        )
+
+    # Supplies and duty are never sealed: the live set has every one.
+    yield from _supply_problems(live.get(SUPPLIES, {}))
+    for staff_id, first, second in overlaps(store):
+        name = (store.staff.staff(staff_id) or {}).get("name", "")
+        yield t("check.duty_overlap", first=first, second=second, staff=staff_id, name=name)
+
+    for code, figures in store.counters(today).items():
+        if figures.received != figures.in_isolation + figures.discharged:
+            where = {"point": code} if code != ALL else {}
+            yield t(
+                "check.counters_point" if where else "check.counters",
+                **where,
+                received=figures.received,
+                in_isolation=figures.in_isolation,
+                discharged=figures.discharged,
+            )
+
+
+def _part_problems(store: Store, part: Mapping[str, Rows]) -> Iterator[str]:
+    """The rules over one part of the records (the live set, or a sealed segment),
+    what they refer to looked up wherever it is."""
+
+    def rows(table: str) -> Rows:
+        return _Walked(store, table, part.get(table, {}))
+
     points = store.points()
     stays = rows(STAYS)
     discharges = rows(DISCHARGES)
     incidents = rows(INCIDENTS)
-    created: set[tuple[str, int]] | _Created = (
-        _created(store.rows(AUDIT)) if everything else _Created(store)
-    )
+    created = _Created(store, rows(AUDIT))
 
     for table in (
         POINTS,
@@ -180,6 +224,16 @@ def problems(store: Store, today: date | None = None, *, everything: bool = Fals
             yield t(
                 "check.discharge_point", id=key, point=discharge["point"], stay_point=stay["point"]
             )
+        if discharge["kind"] != "released_home" and discharge.get("test_override"):
+            # An override lets someone go home despite the tests: on a transfer it says
+            # something nobody did.
+            yield t(
+                "check.override_not_home",
+                id=key,
+                stay=discharge["stay"],
+                kind=DISCHARGE_KIND.label(discharge["kind"]),
+                reason=discharge["test_override"],
+            )
 
     for key, incident in incidents.items():
         if is_live(incident) and incident["status"] == "handled" and not incident["resolution"]:
@@ -191,32 +245,6 @@ def problems(store: Store, today: date | None = None, *, everything: bool = Fals
             yield t("check.draft_of_voided", id=key)
 
     yield from _health_problems(store, rows, stays, discharges)
-    # Supplies are never sealed: the live set has every movement.
-    yield from _supply_problems(rows(SUPPLIES))
-
-    for segment in store.db.storage.sealed_segments() if everything else ():
-        # The counters kept in a segment's header must be what its documents count.
-        held = segment.body or {}
-        counts = {table: len(rows) for table, rows in held.items()}
-        if segment.header.get("counts") != counts or segment.header.get("tally") != tally(
-            held, MARKS
-        ):
-            yield t("check.segment_counters", path=segment.path)
-
-    for staff_id, first, second in overlaps(store):
-        name = (store.staff.staff(staff_id) or {}).get("name", "")
-        yield t("check.duty_overlap", first=first, second=second, staff=staff_id, name=name)
-
-    for code, figures in store.counters(today).items():
-        if figures.received != figures.in_isolation + figures.discharged:
-            where = {"point": code} if code != ALL else {}
-            yield t(
-                "check.counters_point" if where else "check.counters",
-                **where,
-                received=figures.received,
-                in_isolation=figures.in_isolation,
-                discharged=figures.discharged,
-            )
 
 
 def _table(name: str) -> str:

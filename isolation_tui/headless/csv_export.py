@@ -148,8 +148,19 @@ def _by_id(rows: dict[str, Any]) -> Iterator[tuple[int, dict[str, Any]]]:
         yield record_id, rows[str(record_id)]
 
 
+def _every(store: Store, table: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Every document of ``table``: sealed history month by month, then the live
+    set, each by id; memory holds a few months of history, never all of it."""
+    for rows in store.parts(table):
+        yield from _by_id(rows)
+
+
+def _person(store: Store, stay_id: int) -> dict[str, Any]:
+    return (store.get(STAYS, stay_id) or {}).get("person", {})
+
+
 def arrival_rows(store: Store) -> Iterator[Row]:
-    for stay_id, stay in _by_id(store.rows(STAYS)):
+    for stay_id, stay in _every(store, STAYS):
         fields: Row = dict(stay_fields(stay))  # type: ignore[arg-type]
         fields["quarantine_days"] = stay["quarantine_days"]
         yield {
@@ -163,9 +174,8 @@ def arrival_rows(store: Store) -> Iterator[Row]:
 
 
 def discharge_rows(store: Store) -> Iterator[Row]:
-    stays = store.rows(STAYS)
-    for discharge_id, doc in _by_id(store.rows(DISCHARGES)):
-        person = (stays.get(str(doc["stay"])) or {}).get("person", {})
+    for discharge_id, doc in _every(store, DISCHARGES):
+        person = _person(store, doc["stay"])
         yield (
             {
                 "id": discharge_id,
@@ -193,15 +203,20 @@ def _entered_by(store: Store, table: str, record_id: int, doc: dict[str, Any]) -
 
 
 def check_rows(store: Store) -> Iterator[Row]:
-    """The rounds day by day (morning before afternoon), with who entered each check."""
-    stays = store.rows(STAYS)
+    """The rounds day by day (morning before afternoon), with who entered each check
+    (sealed history month by month, then the live set)."""
     order = {name: n for n, name in enumerate(ROUND.codes)}
+    for part in store.parts(CHECKS):
+        yield from _check_rows(store, part, order)
+
+
+def _check_rows(store: Store, part: dict[str, Any], order: dict[str, int]) -> Iterator[Row]:
     checks = sorted(
-        _by_id(store.rows(CHECKS)),
+        _by_id(part),
         key=lambda pair: (pair[1]["day"], order.get(pair[1]["round"], 9), pair[1]["at"], pair[0]),
     )
     for check_id, doc in checks:
-        stay = stays.get(str(doc["stay"])) or {}
+        stay = store.get(STAYS, doc["stay"]) or {}
         yield (
             {
                 "id": check_id,
@@ -222,14 +237,19 @@ def check_rows(store: Store) -> Iterator[Row]:
 
 def planned_test_rows(store: Store) -> Iterator[Row]:
     """Planned tests (replanned ones left out) by planned date, with their results and
-    who entered each result; an export imports again with ``import tests``."""
-    stays = store.rows(STAYS)
+    who entered each result (sealed history month by month, then the live set); an
+    export imports again with ``import tests``."""
+    for part in store.parts(TESTS):
+        yield from _test_rows(store, part)
+
+
+def _test_rows(store: Store, part: dict[str, Any]) -> Iterator[Row]:
     tests = sorted(
-        ((test_id, doc) for test_id, doc in _by_id(store.rows(TESTS)) if is_live(doc)),
+        ((test_id, doc) for test_id, doc in _by_id(part) if is_live(doc)),
         key=lambda pair: (pair[1]["planned_date"], pair[1]["stay"], pair[1]["planned_day"]),
     )
     for test_id, doc in tests:
-        person = (stays.get(str(doc["stay"])) or {}).get("person", {})
+        person = _person(store, doc["stay"])
         taken = doc["result"] != "pending"
         yield (
             {
@@ -257,7 +277,7 @@ def incident_rows(store: Store) -> Iterator[Row]:
             "summary": incident_summary(doc),
             "voided": doc.get("voided") or None,
         }
-        for incident_id, doc in _by_id(store.rows(INCIDENTS))
+        for incident_id, doc in _every(store, INCIDENTS)
     )
 
 
@@ -268,7 +288,7 @@ def supply_rows(store: Store) -> Iterator[Row]:
     units: dict[str, dict[str, str]] = {}
     for point in store.points():
         units[point] = {item: unit for item, unit, _ in store.supplies.items(point)}
-    for movement_id, doc in _by_id(store.rows(SUPPLIES)):
+    for movement_id, doc in _every(store, SUPPLIES):
         yield {
             "id": movement_id,
             **{name: doc.get(name) for name in SUPPLY_COLUMNS[1:-2]},
@@ -287,7 +307,7 @@ def audit_rows(store: Store) -> Iterator[Row]:
             **{name: doc.get(name) for name in AUDIT_COLUMNS[1:]},
             **audit_identity(doc),
         }
-        for entry_id, doc in _by_id(store.rows(AUDIT))
+        for entry_id, doc in _every(store, AUDIT)
     )
 
 

@@ -33,7 +33,7 @@ def duty_rows(store: Store, month: str) -> Iterator[dict[str, object]]:
     """Each person with a day of duty in ``month``, by point and staff number (a
     person voided as a mistake has no live period left, so no row)."""
     periods: dict[int, list[tuple[str, str]]] = {}
-    for doc in store.rows(DUTY).values():
+    for doc in store.live_rows(DUTY).values():
         if is_live(doc) and doc["start"][:7] <= month and (doc["end"] or "9")[:7] >= month:
             periods.setdefault(doc["staff"], []).append((doc["start"], doc["end"]))
     now = store.clock()

@@ -44,6 +44,8 @@ def run_stats(db_path: Location, *, point: str | None, as_json: bool) -> int:
         data["point"] = point
         data["points"] = chosen.points
         data["discharges_by_kind"] = chosen.by_kind
+        data["on_duty"] = chosen.on_duty
+        data["over_limit"] = chosen.over_limit
         _print_json(data)
         return 0
     title = t("report.stats_title_point", point=point) if point else t("report.stats_title_all")

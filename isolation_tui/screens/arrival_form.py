@@ -23,7 +23,7 @@ from ..domain.idnumber import (
     sex_of,
 )
 from ..domain.records import Stay
-from ..domain.rules import arrival_from_fields, unusual_arrival
+from ..domain.rules import unusual_arrival
 from ..domain.timeparse import format_time, parse_time
 from ..i18n import t
 from ..storage.stays import ARRIVAL_FIELDS, people_in_room, stay_fields
@@ -52,6 +52,9 @@ class ArrivalFormScreen(FormScreen):
         self.title_key = "ui.title_correct_arrival" if stay_id else "ui.title_new_arrival"
         self._bus = False
         self._from_id: dict[str, str] = {}
+        # What was answered yes in this form (an arrival time, a point and room).
+        self._confirmed_time = ""
+        self._confirmed_room = ("", "")
 
     def _point(self) -> str:
         return (self.form.row("point").value() if self.is_mounted else self.iso_app.point) or ""
@@ -132,28 +135,46 @@ class ArrivalFormScreen(FormScreen):
 
     def confirm_first(self, values: dict[str, str]) -> tuple[str, dict[str, str], str] | None:
         """An unusual arrival time is confirmed; a room with people in it is shared only
-        when they are one household or group."""
+        when they are one household or group. Asked only of fields that would save
+        (what is wrong is said first), and each once in this form: a yes stands until
+        the person is saved."""
+        try:
+            self.store.stays.check_arrival(values, self.stay_id)
+        except (ValidationFailed, FieldError):
+            return None  # the save says what is wrong, nothing asked
+        if values.get(ARRIVAL_CONFIRMED):
+            self._confirmed_time = values.get("arrived_at", "")
+        room = values.get("room", "")
+        if values.get("shares_room"):
+            self._confirmed_room = (values.get("point", ""), room)
         question = self._arrival_question(values)
         if question:
             return question, {ARRIVAL_CONFIRMED: "yes"}, "arrived_at"
-        room = values.get("room", "")
-        there = self._others_in(room) if room and not values.get("shares_room") else []
-        if not there:
+        if not self._shares(values) or values.get("shares_room"):
             return None
+        question = t("ui.confirm_share", room=room, people=people_in_room(self._others_in(room)))
+        return question, {"shares_room": "yes"}, "room"
+
+    def _shares(self, values: dict[str, str]) -> bool:
+        """Whether these values put the person in a room with someone new to them."""
+        room = values.get("room", "")
+        if not room or not self._others_in(room):
+            return False
         if self.stay_id is not None:
             stay = self.store.get(STAYS, self.stay_id)
             if stay and (stay["point"], stay["room"]) == (values.get("point"), room):
-                return None
-        question = t("ui.confirm_share", room=room, people=people_in_room(there))
-        return question, {"shares_room": "yes"}, "room"
+                return False
+        return True
 
     def _arrival_question(self, values: dict[str, str]) -> str:
         """An arrival typed days back (or ahead of the clock) is asked about first: a
         wrong year would plan every test and round in the wrong year. A correction
         that leaves the time as it was asks nothing."""
         typed = values.get("arrived_at", "")
-        if values.get(ARRIVAL_CONFIRMED) or (
-            self.stay_id is not None and typed == self.initial_values().get("arrived_at")
+        if (
+            values.get(ARRIVAL_CONFIRMED)
+            or typed == self._confirmed_time
+            or (self.stay_id is not None and typed == self.initial_values().get("arrived_at"))
         ):
             return ""
         now = self.store.clock()
@@ -161,14 +182,12 @@ class ArrivalFormScreen(FormScreen):
         unusual = unusual_arrival(moment, now) if moment is not None else ""
         if not unusual or moment is None:
             return ""
-        try:
-            arrival_from_fields(values, self.store.points(), now)
-        except (ValidationFailed, FieldError):
-            return ""  # what is wrong is said first; the question comes once it holds
         return t(f"ui.confirm_arrival_{unusual}", at=format_time(moment), now=format_time(now))
 
     def save(self, values: dict[str, str]) -> str:
         values.pop(ARRIVAL_CONFIRMED, None)
+        if (values.get("point", ""), values.get("room", "")) == self._confirmed_room:
+            values["shares_room"] = "yes"  # answered yes in this form already
         if self.stay_id is not None:
             reason = values.pop("reason", "")
             stay = self.store.stays.correct(self.stay_id, values, reason)
@@ -188,6 +207,9 @@ class ArrivalFormScreen(FormScreen):
             return
         self._bus = True
         self._from_id = {}
+        # The next person of the bus is asked for themselves.
+        self._confirmed_time = ""
+        self._confirmed_room = ("", "")
         self.form.reset(keep_sticky=True)
         self.form.row("phone").query_one(Input).placeholder = t("ui.hint_enter_saves")
         self.form.focus_field("name")

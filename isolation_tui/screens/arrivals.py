@@ -110,11 +110,17 @@ class ArrivalsScreen(MainScreen):
         needle = self.query_one("#filter", Input).value.strip().lower()
         point = None if self.iso_app.all_points else self.iso_app.point
         today = self.store.clock().date().isoformat()
-        rows = self.store.rows(STAYS)
         keys: Sequence[str] = NewestFirst(self.store.record_ids(STAYS, point))
         if needle:
-            keys = [key for key in keys if matches(rows[key], needle)]
-        self.query_one(RecordTable).show(keys, lambda key: stay_row(key, rows[key], today))
+            # Sealed history a month at a time: a search reads it all, never at once.
+            found = {
+                key
+                for rows in self.store.parts(STAYS)
+                for key, stay in rows.items()
+                if matches(stay, needle)
+            }
+            keys = [key for key in keys if key in found]
+        self.query_one(RecordTable).show(keys, lambda key: stay_row(key, self._stay(key), today))
         # An empty list must not look like an empty point: say why, and the way back.
         note = self.query_one("#filter-note", Static)
         note.display = bool(needle) and not keys
@@ -132,6 +138,12 @@ class ArrivalsScreen(MainScreen):
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
         self.query_one(RecordTable).focus()
+
+    def _stay(self, key: str) -> dict[str, Any]:
+        """A listed stay: from the live set, or read from the segment that holds it."""
+        stay = self.store.get(STAYS, int(key))
+        assert stay is not None, key  # listed ids are stored ids: nothing is deleted
+        return stay
 
     def _selected(self) -> int | None:
         key = self.query_one(RecordTable).current_key()

@@ -19,6 +19,7 @@ from textual.widgets import Footer, Input, Static, TextArea
 from ..domain.errors import FieldError, ValidationFailed
 from ..i18n import t
 from ..storage.errors import StoreError
+from ..widgets.breaking_static import BreakingStatic
 from ..widgets.counter_bar import CounterBar
 from ..widgets.form import ChoiceField, FieldSpec, RecordForm, TextField
 from ..widgets.keys import translate_bindings
@@ -193,7 +194,7 @@ class MainScreen(Screen[None]):
             short,
             self.store.actor.on_duty,
             app.alerts(),
-            link_down_since=app.link_down_since,
+            lasting=app.lasting_state(),
         )
 
     def reload(self) -> None:
@@ -293,7 +294,7 @@ class FormScreen(MainScreen):
     def compose(self) -> ComposeResult:
         yield CounterBar(id="counter-bar")
         yield ModeTabs(self.mode_name, read_only=self.store.read_only, over=True)
-        yield Static(self.heading(), id="screen-title", markup=False)
+        yield BreakingStatic(self.heading(), id="screen-title", markup=False)
         yield RecordForm(
             self.specs(),
             self.initial_values(),
@@ -301,7 +302,7 @@ class FormScreen(MainScreen):
             follow=self.follow,
             id="form",
         )
-        yield Static("", id="form-status", markup=False)
+        yield BreakingStatic("", id="form-status", markup=False)
         yield Footer()
 
     def heading(self) -> str:

@@ -30,12 +30,9 @@ class DischargeFormScreen(FormScreen):
             stay_id = (self.store.get(DISCHARGES, discharge_id) or {}).get("stay")
         self.stay_id = stay_id
         # Why this person may not go home yet (the last planned test is not negative):
-        # said above the fields, with a field for the supervisor's override reason.
-        self.block = (
-            self.store.health.release_block(stay_id)
-            if discharge_id is None and stay_id is not None
-            else ""
-        )
+        # said above the fields, with a field for the supervisor's override reason, as
+        # long as the kind is release home (a correction to it is held the same way).
+        self.block = self.store.health.release_block(stay_id) if stay_id is not None else ""
 
     def compose(self) -> ComposeResult:
         for widget in super().compose():
@@ -47,13 +44,14 @@ class DischargeFormScreen(FormScreen):
     def heading(self) -> str:
         stay = self.store.get(STAYS, self.stay_id or 0) or {}
         key = "ui.title_correct_discharge" if self.discharge_id else "ui.title_discharge"
-        return t(
-            key,
-            id=self.stay_id,
+        # The person's number, as the void form says it: never read as the discharge's.
+        whose = t(
+            "ui.whose",
+            stay=self.stay_id,
             name=stay.get("person", {}).get("name", ""),
             room=stay.get("room", ""),
-            due=stay.get("release_due", ""),
         )
+        return t(key, whose=whose, due=stay.get("release_due", ""))
 
     def specs(self) -> Sequence[FieldSpec]:
         specs = [FieldSpec("kind", codes=DISCHARGE_KIND)]
@@ -76,17 +74,24 @@ class DischargeFormScreen(FormScreen):
         negative = "no" if self.block else "yes"
         return {"kind": "released_home", "discharged_at": t("ui.now"), "negative_test": negative}
 
+    def on_mount(self) -> None:
+        # A correction may open on another kind: no hold shown, no override offered.
+        self._show_hold(self.form.row("kind").value())
+
     def follow(self, name: str, value: str) -> None:
-        """The hold is about going home: another kind has neither it nor an override.
-        The errors a save found were about the kind then chosen: a new kind clears
+        """The errors a save found were about the kind then chosen: a new kind clears
         them (the next save checks its own rules)."""
         if name != "kind":
             return
         self.form.clear_errors()
         self._status("")
+        self._show_hold(value)
+
+    def _show_hold(self, kind: str) -> None:
+        """The hold is about going home: another kind has neither it nor an override."""
         if not self.block:
             return
-        home = value == "released_home"
+        home = kind == "released_home"
         self.query_one("#release-held").display = home
         row = self.form.row("override")
         row.display = home
@@ -94,11 +99,11 @@ class DischargeFormScreen(FormScreen):
             row.set_value("")
 
     def save(self, values: dict[str, str]) -> str:
-        if self.discharge_id is not None:
-            reason = values.pop("reason", "")
-            self.store.stays.correct_discharge(self.discharge_id, values, reason)
-            return t("ui.saved_correct_discharge", stay=self.stay_id, name=self._person_name())
         try:
+            if self.discharge_id is not None:
+                reason = values.pop("reason", "")
+                self.store.stays.correct_discharge(self.discharge_id, values, reason)
+                return t("ui.saved_correct_discharge", stay=self.stay_id, name=self._person_name())
             self.store.stays.discharge({**values, "stay": str(self.stay_id)})
         except ValidationFailed as exc:
             # The store checks the tests only once the rest holds: say it now too, so

@@ -74,13 +74,13 @@ class DischargesScreen(MainScreen):
         self.query_one("#due-table", RecordTable).show(
             due_keys, lambda key: due_row(key, open_stays[int(key)], today)
         )
-        stays = self.store.rows(STAYS)
-        discharges = self.store.rows(DISCHARGES)
         done = NewestFirst(self.store.record_ids(DISCHARGES, point))
 
         def done_row(key: str) -> list[Text]:
-            discharge = discharges[key]
-            stay = stays.get(str(discharge["stay"]), {})
+            # Only the page shown is read: sealed ones from the segments holding them.
+            discharge = self.store.get(DISCHARGES, int(key))
+            assert discharge is not None, key  # listed ids are stored ids: none deleted
+            stay = self.store.get(STAYS, discharge["stay"]) or {}
             voided = bool(discharge.get("voided"))
             style = "dim strike" if voided else ""
             # The person's number, as on the due list: the discharge's own number

@@ -25,9 +25,13 @@ from ..domain.identity import who_label
 from ..i18n import t
 from ..storage.errors import StoreError
 from ..storage.tables import CHECKS, STAYS
+from ..widgets.breaking_static import BreakingStatic
 from ..widgets.form import TextField
 from ..widgets.record_table import RecordTable, cell
 from .base import MainScreen, Outcome
+
+# A temperature and its symptoms as a supervisor writes them (the line scrolls).
+ENTRY_MAX_LENGTH = 200
 
 
 class EntryField(TextField):
@@ -52,6 +56,9 @@ class QuickEntryScreen(MainScreen):
 
     mode_name = "arrivals"
     columns: tuple[str, ...] = ()
+    fill_column = ""
+    """The free-text column that takes the width the others leave (cut with "…"; the
+    line under the list says the row whole)."""
     hint_key = ""
     closes_on_leave = True
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -71,13 +78,15 @@ class QuickEntryScreen(MainScreen):
         self._chosen = False
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="screen-title", markup=False)
-        yield RecordTable(self.columns, id="entry-table")
+        yield BreakingStatic("", id="screen-title", markup=False)
+        yield RecordTable(self.columns, fill=self.fill_column, id="entry-table")
         with Horizontal(id="entry-line"):
             yield Static("", id="entry-who", markup=False)
-            yield EntryField(self.letter_keys(), id="entry-value", compact=True, max_length=60)
+            yield EntryField(
+                self.letter_keys(), id="entry-value", compact=True, max_length=ENTRY_MAX_LENGTH
+            )
             yield Static(t(self.hint_key), id="entry-hint", markup=False)
-        yield Static("", id="entry-status", markup=False)
+        yield BreakingStatic("", id="entry-status", markup=False)
 
     @property
     def table(self) -> RecordTable:
@@ -311,6 +320,7 @@ def entry_cell(check: dict[str, Any] | None) -> Text:
 class RoundScreen(QuickEntryScreen):
     watched_tables = frozenset({CHECKS, STAYS})
     columns = ("floor", "room", "name", "morning", "afternoon", "entered", "symptoms")
+    fill_column = "symptoms"
     hint_key = "ui.round_hint"
     PALETTE = (
         ("ui.key_missed", "ui.help_missed", "mark('m')"),
@@ -410,7 +420,8 @@ class RoundScreen(QuickEntryScreen):
         text = f"#{stay_id} {stay['person']['name']}: " + (
             "; ".join(parts) or t("ui.round_none_yet")
         )
-        return Text(text, style="dim", no_wrap=True, overflow="ellipsis")
+        # Wraps (the list gives way): the symptoms the column cuts are read whole here.
+        return Text(text, style="dim")
 
     def store_entry(self, key: int, text: str) -> None:
         # Anything after the first space (an IME's wide space too) is the symptoms.
@@ -430,16 +441,20 @@ class RoundScreen(QuickEntryScreen):
         who = f"{stay['room']} {stay['person']['name']}"
         # The draft the old reading raised follows the correction: say what became of it.
         after = f" · {t(f'ui.draft_{revisited[0]}', id=revisited[1])}" if revisited else ""
+        # The symptoms as stored, whole: the list's column may cut them.
+        symptoms = check.get("symptoms") or ""
         if draft is not None:
             shown = f"{check.get('temperature', 0):.1f}"
-            self.stored(t("ui.round_fever", who=who, value=shown, id=draft) + after, "alert")
+            said = t("ui.round_fever", who=who, value=shown, id=draft)
+            self.stored(" · ".join(p for p in (said, symptoms) if p) + after, "alert")
             return
         shown = (
             f"{check['temperature']:.1f}"
             if check.get("temperature") is not None
             else CHECK_STATUS.label(check.get("status", ""))
         )
-        self.stored(t("ui.round_saved", who=who, value=shown) + after)
+        value = f"{shown} {symptoms}".strip()
+        self.stored(t("ui.round_saved", who=who, value=value) + after)
 
     def action_mark(self, letter: str) -> None:
         key = self.current()

@@ -56,7 +56,6 @@ class TestsDueScreen(QuickEntryScreen):
             test = self.store.get(TESTS, test_id)
             if test is not None and not test.get("voided"):
                 due[test_id] = test
-        stays = self.store.rows(STAYS)
         self._tests = due
         # Oldest first; on a day, in the order of the round (building, floor, room).
         people = self.store.health.round_people(code) if code else []
@@ -74,7 +73,8 @@ class TestsDueScreen(QuickEntryScreen):
 
         def build(key: str) -> list[Text]:
             test = due[int(key)]
-            stay = stays[str(test["stay"])]
+            stay = self.store.get(STAYS, test["stay"])
+            assert stay is not None  # a test's stay is stored: nothing is deleted
             late = test["result"] == "pending" and test["planned_date"] < today.isoformat()
             return [
                 cell(short_time(test["planned_date"], today), "bold red" if late else ""),

@@ -188,6 +188,18 @@ class Backend(Storage):
         replaced since, as sealed (their counts are no longer the header's); none
         once the history is in memory."""
 
+    def sealed_parts(self, table: str, above: int = 0) -> Iterator[dict[str, Doc]]:
+        """The documents of ``table`` with ids above ``above`` in sealed history not
+        in memory (beside :meth:`live_tables`, every document), one sealed unit's at
+        a time; none where there is none."""
+        return iter(())
+
+    def sealed_with(self, table: str, key: str, related: str, field: str) -> list[tuple[str, Doc]]:
+        """The documents of ``related`` whose ``field`` names record ``key`` of
+        ``table`` (its audit: ``AUDIT, "record"``), sealed with it and not in memory,
+        reading only the sealed unit that holds it; none where there is none."""
+        return []
+
     @abstractmethod
     def max_id(self, table: str) -> int:
         """The highest id ``table`` ever held (ids are never handed out twice)."""

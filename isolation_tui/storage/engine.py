@@ -20,6 +20,7 @@ File safety (no symlinks, unguessable temp names) lives in ``files``.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import fcntl
 import os
@@ -81,16 +82,19 @@ from .journal import (
 )
 from .segments import (
     Listed,
+    Parsed,
     Segment,
     encode_segment,
     head_of,
     listed_segments,
+    may_hold,
     merge_sealed,
     read_segment,
     sealed_tag,
     segment_path,
 )
 from .spool import COPY_BLOCK, Spool
+from .tables import AUDIT
 
 SCHEMA_VERSION = 1
 COMPACT_MIN_BYTES = 4 * 1024 * 1024
@@ -98,6 +102,8 @@ COMPACT_MIN_BYTES = 4 * 1024 * 1024
 # done inside it (others saving faster than that would otherwise hold it off).
 REBASES_OUTSIDE_LOCK = 2
 LOAD_ATTEMPTS = 4
+# Segments kept parsed after a lookup (see ``_last_read``).
+SEGMENTS_KEPT = 4
 
 LockWaitHandler = Callable[[Path, float], None]
 lock_wait_handler: LockWaitHandler | None = None
@@ -202,6 +208,10 @@ class JournalStorage(MemoryBackend):
         self._spilled: Spool | None = None
         self._spilling = False
         self._stale = False
+        # The last few segments read for lookups, by name: what a stay's detail or a
+        # page of a list of the past reads again and again (a page of stays by id
+        # spans the months they were discharged in), never the whole history.
+        self._last_read: collections.OrderedDict[str, Parsed] = collections.OrderedDict()
         if lstat_or_none(self.path) is None:
             if not create or read_only:
                 raise StoreMissing(t("store.missing", path=self.path))
@@ -332,6 +342,7 @@ class JournalStorage(MemoryBackend):
             self._tables = tables
             self._sealed, self._segments = {}, segments
             self._headers, self._replaced = headers, replaced
+            self._last_read.clear()
             self._history_in = not segments
             self._sealed_max = {}
             for header in headers:
@@ -1357,6 +1368,7 @@ class JournalStorage(MemoryBackend):
             found = [read_segment(self.path, self._db_id, one, body=True) for one in self._segments]
             self._sealed = merge_sealed(self._tables, self._replaced, found)
             self._history_in, self._replaced = True, {}
+            self._last_read.clear()
             self._notify(Changes(reloaded=True))
 
     def _current(self) -> None:
@@ -1388,12 +1400,89 @@ class JournalStorage(MemoryBackend):
         return super().max_id(table)
 
     def document(self, table: str, key: str) -> Doc | None:
+        """One document; a sealed one is read from the segment holding it alone."""
         self._current()
         doc = self._tables.get(table, {}).get(key)
         if doc is None and self._may_be_sealed(table, key):
-            self._load_history()
-            doc = self._tables.get(table, {}).get(key)
+            for parsed in self._holding(table, key):
+                doc = parsed.tables.get(table, {}).get(key)
+                if doc is not None:
+                    return doc
         return doc
+
+    def sealed_parts(self, table: str, above: int = 0) -> Iterator[dict[str, Doc]]:
+        """The documents of ``table`` in sealed history not in memory, with ids above
+        ``above``: one segment's at a time, segments in the order sealed. Memory
+        holds a few segments, never the whole history."""
+        with self._mutex:
+            if self._history_in:
+                return
+            listed = list(zip(self._segments, self._headers, strict=True))
+            live, gone = self._tables.get(table, {}), self._replaced.get(table, {})
+        for one, header in listed:
+            if header.get("ids", {}).get(table, 0) <= above:
+                continue
+            with self._passing(one) as parsed:
+                rows = parsed.tables.get(table, {})
+                yield {
+                    key: doc
+                    for key, doc in rows.items()
+                    if int(key) > above and key not in gone and key not in live
+                }
+
+    def sealed_with(self, table: str, key: str, related: str, field: str) -> list[tuple[str, Doc]]:
+        """The documents of ``related`` whose ``field`` names record ``key`` of
+        ``table``, sealed with it (its audit, a stay's checks and tests; later ones
+        are live), read from the segment holding the record only; none when the
+        history is in memory."""
+        if self._history_in or not key.isdigit():
+            return []
+        if key in self._tables.get(table, {}) and key not in self._replaced.get(table, {}):
+            return []  # never sealed: all that refers to it is live
+        kind = table if related == AUDIT else ""
+        for parsed in self._holding(table, key, also_replaced=True):
+            if key in parsed.tables.get(table, {}):
+                return parsed.referring(related, field, int(key), kind)
+        return []
+
+    def _holding(self, table: str, key: str, *, also_replaced: bool = False) -> Iterator[Parsed]:
+        """The segments whose header says they may hold ``key`` of ``table``, read
+        one by one (a replaced document is there only as it was sealed)."""
+        with self._mutex:
+            if self._history_in or (key in self._replaced.get(table, {}) and not also_replaced):
+                return
+            listed = list(zip(self._segments, self._headers, strict=True))
+        for one, header in listed:
+            if may_hold(header, table, int(key)):
+                yield self._parsed(one)
+
+    def _parsed(self, listed: Listed) -> Parsed:
+        with self._mutex:
+            parsed = self._last_read.pop(listed.name, None)
+            if parsed is None:
+                segment = read_segment(self.path, self._db_id, listed, body=True)
+                parsed = Parsed(segment.body or {})
+            return self._keep(listed.name, parsed)
+
+    @contextlib.contextmanager
+    def _passing(self, listed: Listed, parsed: Parsed | None = None) -> Iterator[Parsed]:
+        """A segment read in passing (an export, ``check --all``): kept for the
+        lookups made while it is worked on, then let go unless kept before, so a
+        walk through the history holds one segment at a time."""
+        kept = listed.name in self._last_read
+        try:
+            yield self._keep(listed.name, parsed) if parsed else self._parsed(listed)
+        finally:
+            if not kept:
+                self._last_read.pop(listed.name, None)
+
+    def _keep(self, name: str, parsed: Parsed) -> Parsed:
+        with self._mutex:
+            self._last_read.pop(name, None)
+            self._last_read[name] = parsed
+            while len(self._last_read) > SEGMENTS_KEPT:
+                self._last_read.popitem(last=False)
+            return parsed
 
     def sealed_outside(self) -> tuple[list[dict[str, Any]], Tables]:
         if self._history_in:
@@ -1421,7 +1510,13 @@ class JournalStorage(MemoryBackend):
     def sealed_segments(self) -> Iterator[Segment]:
         """The segments the snapshot read lists, each read again from its file."""
         for listed in list(self._segments):
-            yield read_segment(self.path, self._db_id, listed, body=True)
+            segment = read_segment(self.path, self._db_id, listed, body=True)
+            if self._history_in:
+                yield segment
+                continue
+            # What is checked in it is looked up in it: read once.
+            with self._passing(listed, Parsed(segment.body or {})):
+                yield segment
 
     def restore(self, tables: Tables, max_ids: dict[str, int], seq: int) -> None:
         """Make a new, empty store hold a recovered state (see ``salvage``)."""

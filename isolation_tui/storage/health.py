@@ -122,30 +122,33 @@ class HealthService(Service):
 
     def off_plan(self, stay_id: int) -> list[str]:
         """The results entered for a stay that no longer fit it (after its arrival was
-        corrected, say): a sample taken before the arrival or too early for its planned
-        test, a check of a round the person was not there for."""
+        corrected, say), each saying what is wrong: a sample or a reading taken before
+        the arrival, a sample days too early for its planned test, a check of a round
+        the person was not there for."""
         stay = self.store.get(STAYS, stay_id)
         if stay is None or not is_live(stay):
             return []
+        arrived = stay["arrived_at"]
         found = []
         for test_id, test in self.tests_of(stay_id):
             taken = test["taken_at"]
-            if taken and (taken < stay["arrived_at"] or not may_fill(test, taken)):
+            if taken and (taken < arrived or not may_fill(test, taken)):
                 found.append(
                     t(
                         "check.test_off_plan",
                         id=test_id,
                         stay=stay_id,
                         taken=taken,
+                        why=_before_arrival(taken, arrived)
+                        if taken < arrived
+                        else t("check.off_plan_days", days=days_early(test, taken)),
                         day=test["planned_day"],
                         planned=test["planned_date"],
                     )
                 )
         left = self.left_at(stay)
-        rows = self._stay_rows(CHECKS, stay_id)
-        for check_id in sorted(self.store._index.checks_of_stay.get(stay_id, ())):
-            check = rows[str(check_id)]
-            if not round_fits(check["day"], check["round"], stay["arrived_at"], left):
+        for check_id, check in self._of_stay(CHECKS, stay_id):
+            if not round_fits(check["day"], check["round"], arrived, left):
                 found.append(
                     t(
                         "check.check_off_plan",
@@ -153,8 +156,21 @@ class HealthService(Service):
                         stay=stay_id,
                         day=check["day"],
                         round=ROUND.label(check["round"]),
-                        arrived=stay["arrived_at"],
+                        arrived=arrived,
                         left=left or "-",
+                    )
+                )
+            elif check["at"] < arrived:
+                # The round fits, but this reading was taken before the person came.
+                found.append(
+                    t(
+                        "check.reading_off_plan",
+                        id=check_id,
+                        stay=stay_id,
+                        day=check["day"],
+                        round=ROUND.label(check["round"]),
+                        taken=check["at"],
+                        why=_before_arrival(check["at"], arrived),
                     )
                 )
         return found
@@ -163,9 +179,7 @@ class HealthService(Service):
         """Refuse to let a stay end at ``left_at`` before one of its readings: the
         reading would then stand for a round the person was not there for."""
         stay = self.store._stay(stay_id)
-        rows = self.store.rows(CHECKS)
-        for check_id in sorted(self.store._index.checks_of_stay.get(stay_id, ())):
-            check = rows[str(check_id)]
+        for _, check in self._of_stay(CHECKS, stay_id):
             if not is_live(check):
                 continue
             if check["at"] <= left_at and round_fits(
@@ -191,24 +205,27 @@ class HealthService(Service):
         discharge = self.store.get(DISCHARGES, stay.get("discharge") or 0)
         return discharge["at"] if discharge and is_live(discharge) else ""
 
-    def _stay_rows(self, table: str, stay_id: int) -> dict[str, Any]:
-        """The checks or tests to look up a stay's in: the live set's when they are
-        all there, else (the index rebuilt with it) all of them, history read in."""
-        # A stay in the live set has them there (they are sealed with it), but not
-        # one sealed, then changed (reopened by a correction): they stayed sealed.
-        key = str(stay_id)
-        replaced = self.store.db.storage.sealed_outside()[1].get(STAYS, {})
-        if key in self.store.live_rows(STAYS) and key not in replaced:
-            return self.store.live_rows(table)
-        return self.store.rows(table)
+    def _of_stay(self, table: str, stay_id: int) -> list[tuple[int, dict[str, Any]]]:
+        """A stay's checks or tests by id: the live set's (indexed), and those sealed
+        with the stay, read from the one segment that holds it. A stay sealed, then
+        changed (reopened by a correction) has both: its old ones stayed sealed."""
+        rows = self.store.live_rows(table)
+        index = self.store._index
+        ids = (
+            index.checks_of_stay.get(stay_id, ())
+            if table == CHECKS
+            else index.tests_of.get(stay_id, [])
+        )
+        found = {number: rows[str(number)] for number in ids if str(number) in rows}
+        storage = self.store.db.storage
+        for key, doc in storage.sealed_with(STAYS, str(stay_id), table, "stay"):
+            found[int(key)] = doc
+        return sorted(found.items())
 
     def tests_of(self, stay_id: int) -> list[tuple[int, dict[str, Any]]]:
         """The stay's live tests by planned day."""
-        rows = self._stay_rows(TESTS, stay_id)
         found = [
-            (test_id, rows[str(test_id)])
-            for test_id in self.store._index.tests_of.get(stay_id, [])
-            if is_live(rows[str(test_id)])
+            (test_id, test) for test_id, test in self._of_stay(TESTS, stay_id) if is_live(test)
         ]
         return sorted(found, key=lambda item: item[1]["planned_day"])
 
@@ -524,8 +541,19 @@ SAMPLE_EARLY = timedelta(days=1)
 
 def may_fill(test: dict[str, Any], taken_at: str) -> bool:
     """A sample taken ``taken_at`` counts for ``test`` from the day before it is planned."""
+    return days_early(test, taken_at) <= SAMPLE_EARLY.days
+
+
+def days_early(test: dict[str, Any], taken_at: str) -> int:
+    """How many days before its planned date a sample was taken (0 or less: not early)."""
     planned = date.fromisoformat(test["planned_date"])
-    return date.fromisoformat(taken_at[:10]) >= planned - SAMPLE_EARLY
+    return (planned - date.fromisoformat(taken_at[:10])).days
+
+
+def _before_arrival(taken: str, arrived: str) -> str:
+    """ "before the arrival at 07:05": the arrival's day too when it is another one."""
+    at = arrived[11:] if arrived[:10] == taken[:10] else arrived
+    return t("check.taken_before_arrival", at=at)
 
 
 def _room_key(stay: dict[str, Any]) -> tuple[int, str]:

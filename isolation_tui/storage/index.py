@@ -110,11 +110,11 @@ class Index:
             self._marked[(table, key)] = (point, marks)
 
     def audit_of(self, db: Database) -> dict[tuple[str, int], list[int]]:
-        """Audit entry ids by record; built on first use, since opening the store
-        (a headless command, the first frame) needs no history."""
+        """Audit entry ids by record in the live set (sealed history's are read with
+        their record's segment: ``Store.history``); built on first use, since
+        opening the store (a headless command, the first frame) needs none."""
         if self._audit_of is None:
-            # History first: reading it in rebuilds this index.
-            tables = db.storage.tables()
+            tables = db.storage.live_tables()
             self._audit_of = {}
             for key in tables.get(AUDIT, {}):
                 self._index_audit(tables, key)

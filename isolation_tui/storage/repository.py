@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, cast
@@ -35,6 +36,7 @@ from .backend import Changes, DatabaseUrl, Location, Rehearsed, parse_location
 from .database import Database, JournaledTable
 from .handovers import HandoverService
 from .health import HealthService
+from .history import MergedIds, sealed_ids
 from .incidents import IncidentService
 from .index import Index
 from .staff import StaffService
@@ -110,6 +112,13 @@ class Store:
         sealed history included (read in when it is not yet)."""
         return self.db.storage.tables().get(name, {})
 
+    def parts(self, name: str) -> Iterator[dict[str, Any]]:
+        """Every document of a table, a part at a time: sealed history segment by
+        segment (oldest first), then the live set; memory holds a few segments,
+        never the whole history."""
+        yield from self.db.storage.sealed_parts(name)
+        yield self.live_rows(name)
+
     def live_rows(self, name: str) -> dict[str, Any]:
         """The documents of a table in the live set: enough for the people in
         isolation now and what is not finished, never sealed history."""
@@ -143,18 +152,29 @@ class Store:
         }
 
     def history(self, table: str, record_id: int) -> list[AuditEntry]:
-        """Every audit entry of one record, oldest first."""
-        rows = self.rows(AUDIT)
+        """Every audit entry of one record, oldest first: those sealed with it read
+        from the one segment that holds it, the rest from the live set."""
+        rows = self.live_rows(AUDIT)
         ids = self._index.audit_of(self.db).get((table, record_id), [])
-        return [rows[str(i)] for i in sorted(ids) if str(i) in rows]
+        found = {i: rows[str(i)] for i in ids if str(i) in rows}
+        for key, entry in self.db.storage.sealed_with(table, str(record_id), AUDIT, "record"):
+            found[int(key)] = entry
+        return [found[i] for i in sorted(found)]
 
     def record_ids(self, table: str, point_code: str | None) -> Sequence[int]:
         """Ids of a table's records (stays or discharges), oldest first, at one point
-        or all; costs no scan of the records."""
-        rows = self.rows(table)  # sealed history in first: reading it in reindexes
+        or all; costs no scan of the records, and reads no sealed history: its ids
+        are in the segments' headers."""
+        headers, replaced = self.db.storage.sealed_outside()
+        sealed = sealed_ids(headers, replaced, table, point_code) if headers else array("q")
+        if sealed is None:
+            self.rows(table)  # segments that do not list their ids: history in, reindexed
+            sealed = array("q")
         if point_code is None:
-            return list(map(int, rows))
-        return self._index.ids_at.get((table, point_code), [])
+            live: Sequence[int] = list(map(int, self.live_rows(table)))
+        else:
+            live = self._index.ids_at.get((table, point_code), [])
+        return MergedIds(sealed, live) if sealed else live
 
     RECENT_WINDOW = 5000
 

@@ -18,10 +18,13 @@ from typing import Any
 
 from ..domain.records import is_live
 from .backend import Backend, Tables
+from .segments import UNINDEXED, key_runs
 from .tables import AUDIT, CHECKS, DISCHARGES, INCIDENTS, STAYS, TESTS
 
 Rows = Mapping[str, dict[str, Any]]
 Marks = Mapping[str, Callable[[Any], tuple[str, ...]]]
+# The lists of the past (F2, F3) page through these by point, newest first.
+LISTED_BY_POINT = (STAYS, DISCHARGES)
 
 
 def default_until(today: date) -> str:
@@ -84,16 +87,30 @@ def finished_by_month(tables: Mapping[str, Rows], until: str) -> dict[str, dict[
 
 def segment_header(month: str, marks: Marks) -> Callable[[Tables], dict[str, Any]]:
     """What a segment of ``month`` says about itself: how many documents of each
-    table it holds, and the counters' marks per point over them (``tally``)."""
+    table it holds, the counters' marks per point over them (``tally``), which ids
+    it holds (``keys``, see ``segments``), and which stays and discharges per point
+    (``at``: what a list of the past pages through without reading the documents)."""
 
     def header(documents: Tables) -> dict[str, Any]:
         return {
             "month": month,
             "counts": {table: len(rows) for table, rows in documents.items()},
             "tally": tally(documents, marks),
+            "keys": {
+                table: key_runs(rows) for table, rows in documents.items() if table not in UNINDEXED
+            },
+            "at": {table: keys_at(documents.get(table, {})) for table in LISTED_BY_POINT},
         }
 
     return header
+
+
+def keys_at(rows: Rows) -> dict[str, list[int]]:
+    """The ids of ``rows`` per point, as runs (see ``segments.key_runs``)."""
+    found: dict[str, list[str]] = {}
+    for key, doc in rows.items():
+        found.setdefault(doc["point"], []).append(key)
+    return {point: key_runs(keys) for point, keys in sorted(found.items())}
 
 
 def tally(documents: Mapping[str, Rows], marks: Marks) -> dict[str, dict[str, int]]:

@@ -6,8 +6,14 @@ it was sealed at) and never changed. Its first line says what it is and checksum
 the rest: ``ISOLATION-TUI-SEGMENT <version> <db id> <name> <crc32 of the header>
 <header length> <crc32 of the body> <body length>``; then the header, a small JSON
 object (how many documents of each table it holds, and ``tally``: the counters'
-marks per point over them, so counting need not read the body), a line end, and
-the body, ``{table: {id: document}}``.
+marks per point over them, so counting need not read the body; ``ids``: the highest
+id of each table; ``keys``: which ids of each table but the audit it holds, as runs,
+so a lookup by id reads only a segment that holds it), a line end, and the body,
+``{table: {id: document}}``. The header's ``at`` (see ``sealing``) lists the
+stays and discharges it holds per point. ``keys`` and ``at`` came after the format's
+first segments without changing its version: a program before them ignores them,
+and a segment without them (sealed before) may hold any id up to its highest, so
+it is read to know.
 
 The snapshot lists the segments that belong to it, each with the checksum of its
 first line (which checksums everything after it), so a segment that is missing,
@@ -18,7 +24,9 @@ in place is listed nowhere and changes nothing: the next seal removes it.
 
 from __future__ import annotations
 
+import bisect
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -183,3 +191,52 @@ def segment_files(db_path: Path) -> list[Path]:
     except OSError:
         return []
     return sorted(db_path.with_name(name) for name in names if name.startswith(prefix))
+
+
+# The audit is looked up by the record it is about, which lies in the same segment:
+# its ids (most of a segment, interleaved) need no runs of their own.
+UNINDEXED = frozenset({"audit"})
+
+
+def key_runs(keys: Iterable[str]) -> list[int]:
+    """Ids as runs ``[first, last, first, last, …]``, ascending: a header's index."""
+    runs: list[int] = []
+    for number in sorted(map(int, keys)):
+        if runs and runs[-1] + 1 == number:
+            runs[-1] = number
+        else:
+            runs += [number, number]
+    return runs
+
+
+def may_hold(header: dict[str, Any], table: str, number: int) -> bool:
+    """Whether the segment with ``header`` may hold document ``number`` of ``table``."""
+    if number > header.get("ids", {}).get(table, 0):
+        return False
+    runs = header.get("keys", {}).get(table)
+    if runs is None:
+        return True
+    at = bisect.bisect_right(runs, number)
+    return at % 2 == 1 or (at > 0 and runs[at - 1] == number)
+
+
+class Parsed:
+    """A segment's documents as read for lookups, with the documents that refer to
+    a record indexed on first use (an export asks who entered each of thousands)."""
+
+    def __init__(self, tables: Tables) -> None:
+        self.tables = tables
+        self._indexes: dict[tuple[str, str], dict[tuple[str, int], list[str]]] = {}
+
+    def referring(
+        self, table: str, field: str, number: int, kind: str = ""
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """The documents of ``table`` whose ``field`` is ``number`` (and, in the
+        audit, whose ``table`` is ``kind``)."""
+        rows = self.tables.get(table, {})
+        index = self._indexes.get((table, field))
+        if index is None:
+            index = self._indexes[(table, field)] = {}
+            for key, doc in rows.items():
+                index.setdefault((doc.get("table", ""), doc[field]), []).append(key)
+        return [(key, rows[key]) for key in index.get((kind, number), [])]

@@ -9,10 +9,11 @@ from typing import Any, cast
 
 from ..domain.codes import ID_TYPE, SEX
 from ..domain.errors import FieldError
-from ..domain.records import Discharge, Stay, is_live, release_due
+from ..domain.records import Discharge, Stay, is_live, release_due, usable_beds
 from ..domain.rules import (
     arrival_from_fields,
     check_room,
+    clean_text,
     discharge_from_fields,
     extension_days,
     require_reason,
@@ -37,6 +38,17 @@ class StayService(Service):
             self.store.health.plan(stay_id)
             return stay_id
 
+    def check_arrival(self, fields: Mapping[str, Any], stay_id: int | None = None) -> None:
+        """Raise what a save of these arrival fields (a new one, or a correction of
+        ``stay_id``) would refuse before placing the person, storing nothing: a form
+        asks its questions (a shared room, an unusual time) only of fields that hold."""
+        stay = arrival_from_fields(fields, self.store.points(), self.store.clock())
+        before = self.store.get(STAYS, stay_id) if stay_id is not None else None
+        if before is None or before["status"] == "open":
+            self._check_person_free(stay, ignore=stay_id)
+        if stay_id is not None:
+            require_reason(str(fields.get("reason", "")))
+
     def _check_person_free(self, stay: Stay, ignore: int | None = None) -> None:
         person = stay["person"]
         other = self.store.open_stay_of(person["id_type"], person["id_number"])
@@ -56,6 +68,10 @@ class StayService(Service):
         assert point is not None
         if not room_code:
             room = self.store.empty_room(point_code)
+            if room is None and not self.store.free_rooms(point_code):
+                # No bed anywhere: sharing a room is no way out either.
+                beds = sum(usable_beds(r) for r in point["rooms"])
+                raise FieldError("room", "error.point_no_bed", point=point_code, beds=beds)
             if room is None:
                 raise FieldError("room", "error.point_full", point=point_code)
             return room["code"], []
@@ -174,10 +190,21 @@ class StayService(Service):
                 {**discharge_fields(before), **fields}, cast(Stay, stay), self.store.clock()
             )
             self.store.health.check_leave(before["stay"], fixed["at"])
-            changes = {
+            changes: dict[str, Any] = {
                 k: fixed[k]  # type: ignore[literal-required]
                 for k in ("at", "kind", "destination", "negative_test", "certificate", "notes")
             }
+            # The hold is about going home: another kind keeps no override, and a kind
+            # corrected to release home is held as a new discharge would be.
+            override = ""
+            if fixed["kind"] == "released_home":
+                given = fields.get("override", before.get("test_override", ""))
+                # Not held (any more): an override given then stays what was done.
+                override = self.store.health.release_override(
+                    before["stay"], str(given)
+                ) or clean_text(str(given))
+            if override or before.get("test_override"):
+                changes["test_override"] = override
             return cast(
                 Discharge, self.store._change(DISCHARGES, discharge_id, changes, "correct", why)
             )
@@ -335,4 +362,5 @@ def discharge_fields(discharge: Mapping[str, Any]) -> dict[str, str]:
         "negative_test": "yes" if discharge["negative_test"] else "no",
         "certificate": discharge["certificate"],
         "notes": discharge["notes"],
+        "override": discharge.get("test_override", ""),
     }

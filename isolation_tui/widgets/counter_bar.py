@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from rich.cells import cell_len
 from textual.app import ComposeResult
@@ -75,8 +74,8 @@ class CounterBar(Grid):
     the right end of the F-key line."""
 
     def compose(self) -> ComposeResult:
-        # Shown above the figures only while the link to the database is down: they
-        # are then the last ones read.
+        # Shown above the figures only while the link to the database is down (they
+        # are then the last ones read) or the database went bad under this session.
         yield Static("", id="link-down", markup=False)
         for key in CELLS:
             yield CounterCell(key)
@@ -94,12 +93,11 @@ class CounterBar(Grid):
         short: str = "",
         on_duty: str = "",
         alerts: Sequence[str] = (),  # ways to say the flags, the longest first
-        link_down_since: datetime | None = None,
+        lasting: str = "",  # what holds while it lasts (the link to the database down)
     ) -> None:
         link = self.query_one("#link-down", Static)
-        link.display = link_down_since is not None
-        if link_down_since is not None:
-            link.update(t("ui.link_down", time=f"{link_down_since:%H:%M}"))
+        link.display = bool(lasting)
+        link.update(lasting)
         for tabs in self.screen.query(ModeTabs):
             tabs.show_scope(scope, short, on_duty)
         self.query_one(AlertLine).say(alerts)

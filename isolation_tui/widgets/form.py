@@ -16,13 +16,14 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Footer, Input, Label, Select, Static
 from textual.widgets._select import SelectOverlay
 
 from ..domain.codes import CodeSet
 from ..domain.errors import FieldError
 from ..domain.rules import strip_controls
 from ..i18n import t
+from .breaking_static import BreakingStatic
 from .keys import translate_bindings
 
 Options = Sequence[tuple[str, str]]
@@ -99,6 +100,32 @@ class ChoiceField(Select[str]):
         overlay = self.query_one(SelectOverlay)
         if overlay.highlighted is None and overlay.option_count:
             overlay.highlighted = 0
+
+    def watch_expanded(self, expanded: bool) -> None:
+        if expanded:
+            self._fit_list()
+
+    def _fit_list(self) -> None:
+        """The open list lies between the form's top and the footer, never over the
+        footer (which says how to close it): below the field where it fits, else on
+        the side with more room, scrolling what does not fit."""
+        overlay = self.query_one(SelectOverlay)
+        screen = self.screen
+        footers = screen.query(Footer)
+        bottom = footers.first().region.y if footers else screen.size.height
+        forms = [a for a in self.ancestors if isinstance(a, RecordForm)]
+        top = forms[0].region.y if forms else 0
+        wanted = overlay.option_count + overlay.styles.gutter.height
+        field = self.region
+        below = bottom - field.bottom
+        above = field.y - top
+        if wanted <= below or below >= above:
+            overlay.styles.max_height = max(min(wanted, below), 1)
+            overlay.styles.offset = (0, 0)
+        else:
+            height = min(wanted, above)
+            overlay.styles.max_height = height
+            overlay.styles.offset = (0, -(height + field.height))
 
     def on_key(self, event: events.Key) -> None:
         character = event.character
@@ -187,6 +214,12 @@ class TextField(Input):
     def insert_text_at_cursor(self, text: str) -> None:
         super().insert_text_at_cursor(strip_controls(text))
 
+    def restricted(self) -> None:
+        """A key past the field's limit: said, not only rung (a bell may be off)."""
+        super().restricted()
+        if self.max_length and len(self.value) >= self.max_length:
+            self.notify(t("ui.typed_too_long", limit=self.max_length), severity="warning")
+
     def _on_paste(self, event: events.Paste) -> None:
         lines = event.text.splitlines()
         while lines and not lines[-1].strip():
@@ -259,7 +292,7 @@ class FieldRow(Horizontal):
                 id=f"field-{self.spec.name}",
                 classes="field-control",
             )
-        yield Static("", classes="field-error", id=f"error-{self.spec.name}", markup=False)
+        yield BreakingStatic("", classes="field-error", id=f"error-{self.spec.name}", markup=False)
 
     @property
     def control(self) -> Widget:

@@ -8,7 +8,7 @@ page of rows is ever built, so a list of 100,000 records costs what a page costs
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, ClassVar, overload
+from typing import Any, ClassVar
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -16,6 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey
 
+from ..domain.sequences import ByPosition
 from ..i18n import t
 from .keys import translate_bindings
 
@@ -30,7 +31,7 @@ def widest(labels: Iterable[str]) -> int:
     return max((cell_len(label) for label in labels), default=0)
 
 
-class NewestFirst(Sequence[str]):
+class NewestFirst(ByPosition[str]):
     """Record ids stored oldest first, read newest first as row keys, without copying
     them (only the page shown is ever read)."""
 
@@ -40,17 +41,7 @@ class NewestFirst(Sequence[str]):
     def __len__(self) -> int:
         return len(self._keys)
 
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[str]: ...
-    def __getitem__(self, index: int | slice) -> str | list[str]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
+    def _at(self, index: int) -> str:
         return str(self._keys[len(self) - 1 - index])
 
 
@@ -153,6 +144,17 @@ class RecordTable(DataTable[Text]):
         self._fit()
         if current is not None and current in self.rows:
             self.move_cursor(row=self.get_row_index(current), animate=False)
+
+    def update_cell(
+        self, row_key: Any, column_key: Any, value: Text, *, update_width: bool = False
+    ) -> None:
+        """One cell changed in place (a reading entered): a wider value takes its room
+        from the fill column, so the row still fits the screen."""
+        super().update_cell(row_key, column_key, value, update_width=update_width)
+        name = column_key.value if isinstance(column_key, ColumnKey) else column_key
+        if self._fill and value.cell_len > self._seen.get(name, 0):
+            self._seen[name] = value.cell_len
+            self._fit()
 
     def action_page(self, step: int) -> None:
         page = max(0, min(self._pages() - 1, self.page + step))

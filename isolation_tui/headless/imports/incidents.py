@@ -40,7 +40,10 @@ class IncidentsImporter(Importer):
 
     def __init__(self, store: Store, table: Table, outcome: Outcome) -> None:
         super().__init__(store, table, outcome)
-        self.known = {_same(doc) for doc in store.rows(INCIDENTS).values() if is_live(doc)}
+        # Sealed history a month at a time: an old incident imported again is known.
+        self.known = {
+            _same(doc) for rows in store.parts(INCIDENTS) for doc in rows.values() if is_live(doc)
+        }
 
     def apply(self, row: Row) -> int | None:
         fields = dict(row.fields)

@@ -34,7 +34,8 @@ class StaffImporter(Importer):
 
     def __init__(self, store: Store, table: Table, outcome: Outcome) -> None:
         super().__init__(store, table, outcome)
-        self.known = {_same(doc) for doc in store.rows(STAFF).values() if is_live(doc)}
+        # Staff are never sealed: the live set has them all.
+        self.known = {_same(doc) for doc in store.live_rows(STAFF).values() if is_live(doc)}
 
     def apply(self, row: Row) -> int | None:
         fields = dict(row.fields)
