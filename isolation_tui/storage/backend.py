@@ -395,12 +395,24 @@ class MemoryBackend(Backend):
                     self._held = tx
                 else:
                     self._undo(tx)
+                    self._let_go_of_spill()
+
+    def spill(self, keep: Callable[[str], Callable[[Doc], Doc] | None]) -> None:
+        """Inside a rehearsal, between batches of a big one: let go of the records it
+        made so far, so that memory holds one batch, not the whole file. ``keep``
+        tells, per table, what of its new records stays (a stub of each: what later
+        rows check), or None when they go. Where a backend cannot, nothing happens."""
+
+    def _let_go_of_spill(self) -> None:
+        """A rehearsal that spilled is over without being stored (nothing where none
+        can spill)."""
 
     def _drop_held(self) -> None:
         """Undo a kept rehearsal's changes: anything else sees the stored state."""
         held, self._held = self._held, None
         if held is not None:
             self._undo(held)
+            self._let_go_of_spill()
 
     def _undo(self, tx: _Transaction) -> None:
         """Roll ``tx`` back and tell the listeners what it had changed."""

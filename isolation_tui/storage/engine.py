@@ -28,8 +28,9 @@ import secrets
 import stat
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -70,15 +71,15 @@ from .journal import (
     encode_entry,
     encode_lock_record,
     encode_snapshot,
-    entry_parts,
     frame_snapshot,
     is_standalone,
     journal_header,
     parse_entries,
     parse_journal_header,
     parse_lock_record,
-    snapshot_parts,
     snapshot_payload,
+    snapshot_pieces,
+    streamed_snapshot_header,
 )
 from .segments import (
     Listed,
@@ -94,6 +95,7 @@ from .segments import (
     segment_files,
     segment_path,
 )
+from .spool import COPY_BLOCK, Spool
 from .tables import AUDIT
 
 SCHEMA_VERSION = 1
@@ -115,35 +117,6 @@ Tables = dict[str, dict[str, Doc]]
 # One segment to seal: its name, the documents it takes ({table: [id, …]}) and what
 # its header says of them.
 SealUnit = tuple[str, dict[str, list[str]], Callable[[Tables], dict[str, Any]]]
-
-
-class _EncodedOps:
-    """A batch of changes as journal JSON, made outside the writers' lock, in chunks
-    (one ``orjson.dumps`` per small document leaves most of the memory it took
-    behind); when the batch is renumbered, only chunks that changed are encoded
-    again."""
-
-    CHUNK = 1024
-
-    def __init__(self, ops: list[list[Any]]) -> None:
-        self.chunks = [
-            orjson.dumps(ops[start : start + self.CHUNK])
-            for start in range(0, len(ops), self.CHUNK)
-        ]
-
-    def update(self, old: list[list[Any]], new: list[list[Any]]) -> None:
-        for n in range(len(self.chunks)):
-            start = n * self.CHUNK
-            if any(
-                a is not b
-                for a, b in zip(
-                    old[start : start + self.CHUNK], new[start : start + self.CHUNK], strict=True
-                )
-            ):
-                self.chunks[n] = orjson.dumps(new[start : start + self.CHUNK])
-
-    def joined(self) -> bytes:
-        return b"[" + b",".join(chunk[1:-1] for chunk in self.chunks) + b"]"
 
 
 class _Mismatch(StoreCorrupt):
@@ -233,6 +206,13 @@ class JournalStorage(MemoryBackend):
         self._sealed_max: dict[str, int] = {}
         self._sealed_tag = ""
         self._journal_sealed = ""
+        # A rehearsal that spilled (see ``spill``): what it wrote so far, beside the
+        # journal; and whether memory lost track of the files (it held part of a
+        # spilled rehearsal, or one was stored without being read in), so that the
+        # next use reads the files again.
+        self._spilled: Spool | None = None
+        self._spilling = False
+        self._stale = False
         # The last few segments read for lookups, by name: what a stay's detail or a
         # page of a list of the past reads again and again (a page of stays by id
         # spans the months they were discharged in), never the whole history.
@@ -361,6 +341,7 @@ class JournalStorage(MemoryBackend):
             raise StoreCorrupt(f"{self.path}: snapshot lists its sealed history wrongly")
         with self._mutex:
             self._close_journal()
+            self._stale = False
             self._schema_version = version
             self._db_id = db_id
             self._tables = tables
@@ -465,6 +446,9 @@ class JournalStorage(MemoryBackend):
 
     def _follow_journal(self) -> Changes:
         """Apply entries appended since we last looked. Cheap when nothing changed."""
+        if self._stale:
+            self._load()
+            return Changes(reloaded=True)
         changes = Changes()
         on_disk = lstat_or_none(self.journal_path)
         if self._journal_fd is not None:
@@ -660,14 +644,192 @@ class JournalStorage(MemoryBackend):
             if tx.ops:
                 self._commit(tx)
 
+    def spill(self, keep: Callable[[str], Callable[[Doc], Doc] | None]) -> None:
+        """Inside a rehearsal, between batches of a big one (an import): append what
+        it changed so far to the entry it will be, written beside the journal (not
+        on a read-only store: a dry run only checks), and let go of the new records
+        it made: ``keep(table)`` makes the stub that stays of each (what later rows
+        check), or is None: they leave memory (the indexes hear they went). Records that
+        were there before stay, changed. Memory no longer says what is stored, so
+        when the rehearsal ends, however it ends, the files are read again at the
+        next use: never by an import that only stores what it rehearsed."""
+        tx = self._tx
+        if tx is None or self._held is not None:
+            raise RuntimeError("only a rehearsal spills")
+        with self._mutex:
+            if not self.read_only:
+                if self._spilled is None:
+                    self._spilled = Spool(self.journal_path, self.path, tx.max_ids_before)
+                self._spilled.add(tx.ops)
+            self._spilling = True
+            gone: set[tuple[str, str]] = set()
+            for table, key, _ in tx.ops:
+                rows = self._tables.get(table, {})
+                if key is None or key not in rows or int(key) <= tx.max_ids_before.get(table, 0):
+                    continue
+                stub = keep(table)
+                if stub is not None:
+                    rows[key] = stub(rows[key])
+                else:
+                    del rows[key]
+                    gone.add((table, key))
+            tx.ops.clear()
+            tx.undo.clear()
+            self._notify(Changes(keys=gone))
+
+    def _let_go_of_spill(self) -> None:
+        if self._spilling:
+            self._spilling = False
+            self._stale = True
+        if self._spilled is not None:
+            self._spilled.discard()
+            self._spilled = None
+
+    def _commit_spill(
+        self, held: _Transaction, rehearsed: Rehearsed, rebase: Rebase
+    ) -> set[str] | None:
+        """Store a rehearsal that spilled: its entry, finished with its last batch,
+        is appended from the file it was written to, after the files are read again
+        (memory held only part of it); the entry is not read back into memory. The
+        tables it changed, or None when the rehearsal must be done again."""
+        spool, self._spilled = self._spilled, None
+        assert spool is not None
+        try:
+            spool.add(held.ops)
+            self._spilling = False
+            self._stale = True
+            self._notify(self._follow_journal())
+            if not self._commit_reserving(rehearsed, rebase, spool):
+                return None
+            if self._journal_offset > max(COMPACT_MIN_BYTES, self._snapshot_size):
+                self._compact_spilled(spool)
+            return spool.tables
+        finally:
+            spool.discard()
+            self._stale = True
+
+    def _empty_tx(self, who: str) -> _Transaction:
+        """A transaction whose operations are in a spilled entry's file only."""
+        return _Transaction(who=who, max_ids_before=dict(self._max_ids))
+
+    def _unaffected(self, rehearsed: Rehearsed, rebase: Rebase, spool: Spool) -> bool:
+        """Whether what others stored since ``rehearsed`` began leaves it true (it
+        may still need its new ids moved)."""
+        if self._seq == rehearsed.seq:
+            return True
+        changed = self._changed_since(rehearsed.seq)
+        if changed is None or spool.emptied & changed:
+            return False
+        if spool.tables & self._reset_since(rehearsed.seq):
+            return False
+        return rebase(replace(rehearsed, ops=[]), changed, {}) is not None
+
+    def _commit_reserving(self, rehearsed: Rehearsed, rebase: Rebase, spool: Spool) -> bool:
+        """Append a spilled rehearsal's entry, never renumbering it inside the lock:
+        when others' new ids took the ones it handed out, a first short hold appends
+        a tiny entry that reserves as many ids after theirs (a record put at the last
+        and taken away: every reader then hands out ids after it), its ids move
+        there outside the lock, and a second short hold appends it, others' writes
+        meanwhile having taken ids after the reserved ones. False when what others
+        stored changes what the rehearsal checked (it is done again)."""
+        low = spool.low or {}
+        tops = {table: low.get(table, 0) + len(seen) for table, seen in spool.counts.items()}
+        with self._locked():
+            self._notify(self._follow_journal())
+            self._ready_to_append()
+            if not self._unaffected(rehearsed, rebase, spool):
+                return False
+            shift = {t: self._max_ids.get(t, 0) - rehearsed.max_ids.get(t, 0) for t in tops}
+            if not any(shift.values()):
+                self._commit(self._empty_tx(rehearsed.who), spool, compact=False)
+                return True
+            ops: list[list[Any]] = []
+            for table, top in tops.items():
+                if shift[table]:
+                    key = str(top + shift[table])
+                    ops += [[table, key, {}], [table, key, None]]
+            tx = _Transaction(who=rehearsed.who, ops=ops, max_ids_before=dict(self._max_ids))
+            for table, key, doc in ops:
+                self._put(table, key, doc)
+            self._commit(tx, compact=False)
+            rehearsed.seq = self._seq
+        if not spool.convert(lambda ops: rebase(replace(rehearsed, ops=ops), set(), shift)):
+            return False
+        rehearsed.max_ids = {
+            **rehearsed.max_ids,
+            **{table: rehearsed.max_ids.get(table, 0) + moved for table, moved in shift.items()},
+        }
+        with self._locked():
+            self._notify(self._follow_journal())
+            self._ready_to_append()
+            if not self._unaffected(rehearsed, rebase, spool):
+                return False
+            self._commit(self._empty_tx(rehearsed.who), spool, compact=False)
+            return True
+
+    def _compact_spilled(self, spool: Spool) -> None:
+        """Just after ``spool``'s entry was appended, memory holding the state before
+        it: fold the journal into a new snapshot, beside the writers as
+        ``_compact_beside_writers`` does. The entry is read once: its changes to
+        records there before are made in memory, and each new record, as its last
+        operation leaves it (``spool.counts``), is encoded into a nameless file of
+        its table, copied into the snapshot as it is written. An entry that empties
+        a table, or changes one id 255 times, waits for an ordinary compaction."""
+        low = spool.low or {}
+        counts = {table: bytearray(seen) for table, seen in spool.counts.items()}
+        if spool.emptied or any(255 in seen for seen in counts.values()):
+            return
+        files: dict[str, int] = {}
+        try:
+            for table in counts:
+                self._tables.setdefault(table, {})
+                fd, tmp = temp_replacing(self.path, like=self.path, access=os.O_RDWR)
+                tmp.unlink()
+                files[table] = fd
+            written: dict[str, int] = dict.fromkeys(counts, 0)
+            for ops in spool.batches():
+                pieces: dict[str, dict[str, Doc]] = {}
+                for table, key, doc in ops:
+                    number, floor = int(key), low.get(table, 0)
+                    if number <= floor:
+                        self._put(table, key, doc)
+                        continue
+                    seen = counts[table]
+                    seen[number - floor - 1] -= 1
+                    if doc is not None and not seen[number - floor - 1]:
+                        pieces.setdefault(table, {})[key] = doc
+                        if number > self._max_ids.get(table, 0):
+                            self._max_ids[table] = number
+                for table, piece in pieces.items():
+                    data = orjson.dumps(piece)[1:-1]
+                    write_all(files[table], b"," + data if written[table] else data)
+                    written[table] += len(data)
+
+            def more(table: str) -> Iterator[bytes]:
+                fd = files.get(table)
+                offset, size = 0, os.lseek(fd, 0, os.SEEK_END) if fd is not None else 0
+                while offset < size:
+                    block = os.pread(fd, min(COPY_BLOCK, size - offset), offset)  # type: ignore[arg-type]
+                    if not block:
+                        raise OSError(5, "a new snapshot's piece is shorter than written")
+                    offset += len(block)
+                    yield block
+
+            self._compact_beside_writers(more)
+        except (OSError, StoreError):
+            return  # the journal holds the entry: an ordinary compaction folds it later
+        finally:
+            for fd in files.values():
+                os.close(fd)
+
     def _commit_held(self, held: _Transaction, rehearsed: Rehearsed) -> bool:
         """Store a kept rehearsal as it is, when nobody wrote since it began: its
         changes are in memory already, only its entry is written in the lock."""
-        entry = _EncodedOps(held.ops).joined()
+        spool = self._spool(held.ops)
         line = max(COMPACT_MIN_BYTES, self._snapshot_size)
         aside = (
             self._write_aside(rehearsed.seq + 1)
-            if self._journal_offset + len(entry) > line
+            if self._journal_offset + spool.size > line
             else None
         )
         try:
@@ -679,10 +841,11 @@ class JournalStorage(MemoryBackend):
                 ):
                     return False
                 self._ready_to_append()
-                self._commit(held, entry, compact=False)
+                self._commit(held, spool, compact=False)
                 if aside is not None and self._put_in_place(aside, self._seq, b""):
                     line = max(COMPACT_MIN_BYTES, self._snapshot_size)
         finally:
+            spool.discard()
             if aside is not None:
                 aside.discard()
         if self._journal_offset > line:
@@ -707,45 +870,30 @@ class JournalStorage(MemoryBackend):
         with self._mutex:
             held, self._held = self._held, None
             mine = held is not None and held.ops is rehearsed.ops
+            if mine and self._spilled is not None:
+                tables = self._commit_spill(held, rehearsed, rebase)  # type: ignore[arg-type]
+                if tables is None:
+                    return None
+                return {
+                    table: rehearsed.max_ids.get(table, 0) - first_max.get(table, 0)
+                    for table in tables
+                }
+            if held is not None and self._spilling:
+                self._undo(held)
+                self._let_go_of_spill()
+                return None
             if mine and self._commit_held(held, rehearsed):  # type: ignore[arg-type]
                 return {table: 0 for table in {op[0] for op in rehearsed.ops}}
             if held is not None:
                 # Others wrote since: undone here, brought up to them below.
                 self._undo(held)
-            encoded = _EncodedOps(rehearsed.ops)
-            compacted = False
-            for attempt in range(REBASES_OUTSIDE_LOCK + 1):
-                last = attempt == REBASES_OUTSIDE_LOCK
-                entry = encoded.joined()
-                # A batch that takes the journal over the line brings its own new
-                # snapshot, written before the lock, put in place in the same hold.
-                big = self._journal_offset + len(entry) > max(
-                    COMPACT_MIN_BYTES, self._snapshot_size
-                )
-                aside = self._snapshot_after(rehearsed) if big and attempt == 0 else None
-                try:
-                    with self._locked():
-                        self._notify(self._follow_journal())
-                        self._ready_to_append()
-                        if self._seq == rehearsed.seq or last:
-                            if self._seq != rehearsed.seq:
-                                if not self._rebase(rehearsed, rebase, encoded):
-                                    return None
-                                entry = encoded.joined()
-                            tx = _Transaction(
-                                who=rehearsed.who,
-                                ops=rehearsed.ops,
-                                max_ids_before=dict(self._max_ids),
-                            )
-                            self._commit(tx, entry, compact=False)
-                            if aside is not None and self._seq == rehearsed.seq + 1:
-                                compacted = self._put_in_place(aside, self._seq, b"")
-                            break
-                finally:
-                    if aside is not None:
-                        aside.discard()
-                if not self._rebase(rehearsed, rebase, encoded):
-                    return None
+            spool = self._spool(rehearsed.ops)
+            try:
+                compacted = self._commit_spooled(rehearsed, rebase, spool)
+            finally:
+                spool.discard()
+            if compacted is None:
+                return None
             # The documents join this process's state after the lock.
             for table, key, doc in rehearsed.ops:
                 self._put(table, key, doc)
@@ -758,6 +906,48 @@ class JournalStorage(MemoryBackend):
             table: rehearsed.max_ids.get(table, 0) - first_max.get(table, 0)
             for table in {op[0] for op in rehearsed.ops}
         }
+
+    def _spool(self, ops: list[list[Any]]) -> Spool:
+        spool = Spool(self.journal_path, self.path)
+        try:
+            spool.add(ops)
+        except BaseException:
+            spool.discard()
+            raise
+        return spool
+
+    def _commit_spooled(self, rehearsed: Rehearsed, rebase: Rebase, spool: Spool) -> bool | None:
+        """Append the entry ``spool`` holds, brought up to others' writes first; whether
+        the new snapshot it brings was put in place, or None when nothing was written
+        because the rehearsal must be done again."""
+        for attempt in range(REBASES_OUTSIDE_LOCK + 1):
+            last = attempt == REBASES_OUTSIDE_LOCK
+            # A batch that takes the journal over the line brings its own new
+            # snapshot, written before the lock, put in place in the same hold.
+            big = self._journal_offset + spool.size > max(COMPACT_MIN_BYTES, self._snapshot_size)
+            aside = self._snapshot_after(rehearsed) if big and attempt == 0 else None
+            try:
+                with self._locked():
+                    self._notify(self._follow_journal())
+                    self._ready_to_append()
+                    if self._seq == rehearsed.seq or last:
+                        if not self._rebase(rehearsed, rebase, spool):
+                            return None
+                        tx = _Transaction(
+                            who=rehearsed.who, ops=rehearsed.ops, max_ids_before=dict(self._max_ids)
+                        )
+                        self._commit(tx, spool, compact=False)
+                        return (
+                            aside is not None
+                            and self._seq == rehearsed.seq + 1
+                            and self._put_in_place(aside, self._seq, b"")
+                        )
+            finally:
+                if aside is not None:
+                    aside.discard()
+            if not self._rebase(rehearsed, rebase, spool):
+                return None
+        return None
 
     def _snapshot_after(self, rehearsed: Rehearsed) -> _Aside | None:
         """The snapshot of the state once ``rehearsed`` is committed next, written
@@ -773,16 +963,15 @@ class JournalStorage(MemoryBackend):
         finally:
             self._rollback(tx)
 
-    def _rebase(self, rehearsed: Rehearsed, rebase: Rebase, encoded: _EncodedOps) -> bool:
-        """Bring ``rehearsed`` up to the state now (renumbered, ``encoded`` with it);
+    def _rebase(self, rehearsed: Rehearsed, rebase: Rebase, spool: Spool) -> bool:
+        """Bring ``rehearsed`` up to the state now (renumbered, ``spool`` with it);
         False when it must be done again."""
         if self._seq == rehearsed.seq:
             return True
         changed = self._changed_since(rehearsed.seq)
         if changed is None:
             return False
-        touched = {op[0] for op in rehearsed.ops}
-        emptied = {op[0] for op in rehearsed.ops if op[1] is None}
+        touched, emptied = spool.tables, spool.emptied
         if emptied & changed or touched & self._reset_since(rehearsed.seq):
             # Emptying a table others wrote to would keep their documents; ids after a
             # table others emptied start again at 1: both are checked again.
@@ -794,18 +983,21 @@ class JournalStorage(MemoryBackend):
         ops = rebase(rehearsed, changed, shift)
         if ops is None:
             return False
-        encoded.update(rehearsed.ops, ops)
+        if ops is not rehearsed.ops:
+            spool.rewrite(ops)
         rehearsed.ops = ops
         rehearsed.seq = self._seq
         rehearsed.max_ids = {**rehearsed.max_ids, **self._max_ids}
         return True
 
-    def _compact_beside_writers(self) -> None:
+    def _compact_beside_writers(self, more: Callable[[str], Iterator[bytes]] | None = None) -> None:
         """Fold the journal into a new snapshot, holding the writers' lock only to
-        put the files in place: the snapshot of the state now is written outside
-        it, and what others append meanwhile is carried over into the new journal."""
+        put the files in place: the snapshot of the state now (with ``more``, see
+        ``_write_aside``) is written outside it, and what others append meanwhile
+        is read in (when memory lacks an entry, it is read again at its next use)
+        and carried over into the new journal."""
         seq, offset, inode = self._seq, self._journal_offset, self._journal_ino
-        aside = self._write_aside(seq)
+        aside = self._write_aside(seq, more=more)
         if aside is None:
             return
         try:
@@ -861,16 +1053,41 @@ class JournalStorage(MemoryBackend):
         return body
 
     def _write_aside(
-        self, seq: int, sealed: Tables | None = None, segments: list[Listed] | None = None
+        self,
+        seq: int,
+        sealed: Tables | None = None,
+        segments: list[Listed] | None = None,
+        more: Callable[[str], Iterator[bytes]] | None = None,
     ) -> _Aside | None:
         """The state in memory as the snapshot at entry ``seq`` (see
         ``_snapshot_body``), in a new file beside the database (unguessable name,
         made ``O_EXCL|O_NOFOLLOW``, the database's mode and group), fsynced and kept
         locked so no writer sweeps it away as a stale temp file; None when it cannot
-        be written (compaction waits)."""
+        be written (compaction waits). Written in pieces, never whole in memory;
+        ``more(table)`` gives documents of ``table`` memory does not hold, encoded."""
         segments = self._segments if segments is None else segments
-        parts = snapshot_parts(self._snapshot_body(seq, sealed, segments))
-        return self._aside(self.path, parts, sealed_tag(segments))
+        body = self._snapshot_body(seq, sealed, segments)
+        try:
+            fd, tmp = temp_replacing(self.path, like=self.path)
+        except (OSError, StoreError):
+            return None
+        aside = _Aside(tmp, 0, fd, sealed_tag(segments))
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            blank = streamed_snapshot_header(0, 0, sealed=bool(segments))
+            write_all(fd, blank)
+            checksum, length = 0, 0
+            for piece in snapshot_pieces(body, more):
+                write_all(fd, piece)
+                checksum = zlib.crc32(piece, checksum)
+                length += len(piece)
+            os.pwrite(fd, streamed_snapshot_header(checksum, length, sealed=bool(segments)), 0)
+            os.fsync(fd)
+        except OSError:
+            aside.discard()
+            return None
+        aside.size = len(blank) + length
+        return aside
 
     def _aside(
         self, target: Path, parts: list[bytes] | tuple[bytes, ...], sealed: str
@@ -988,16 +1205,17 @@ class JournalStorage(MemoryBackend):
             raise StoreCorrupt(missing)
         self._write_lock_record()
 
-    def _commit(self, tx: _Transaction, ops_json: bytes = b"", *, compact: bool = True) -> None:
-        """Append ``tx`` as one entry (its ops already encoded when ``ops_json``)."""
-        entry = {
+    def _commit(
+        self, tx: _Transaction, spool: Spool | None = None, *, compact: bool = True
+    ) -> None:
+        """Append ``tx`` as one entry (its ops encoded beside the journal in ``spool``)."""
+        head = {
             "seq": self._seq + 1,
             "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "who": tx.who,
-            "ops": tx.ops,
         }
         try:
-            parts = entry_parts(entry, ops_json) if ops_json else [encode_entry(entry)]
+            parts = [] if spool is not None else [encode_entry({**head, "ops": tx.ops})]
         except Exception:
             # A document JSON cannot hold (a set, a non-string key): nothing was
             # written, so the staged documents must not stay in memory either.
@@ -1014,8 +1232,10 @@ class JournalStorage(MemoryBackend):
                 raise
             raise StoreWriteFailed(describe_os_error(exc, self.journal_path)) from exc
         try:
+            written = spool.append_to(fd, head) if spool is not None else 0
             for part in parts:
                 write_all(fd, part)
+                written += len(part)
             os.fdatasync(fd)
         except OSError as exc:
             with contextlib.suppress(OSError):
@@ -1025,7 +1245,6 @@ class JournalStorage(MemoryBackend):
             self._undo(tx)
             raise StoreWriteFailed(describe_os_error(exc, self.journal_path)) from exc
         os.close(fd)
-        written = sum(map(len, parts))
         self._seq += 1
         for table, key, _ in tx.ops:
             self._changed_at[table] = self._seq
@@ -1045,13 +1264,17 @@ class JournalStorage(MemoryBackend):
                 self._compact()
 
     def compact(self) -> None:
-        """Fold the journal into a new snapshot (also done automatically)."""
+        """Fold the journal into a new snapshot (also done automatically), beside the
+        writers: the lock is held to check the journal, then only to put the files
+        in place (a standalone file gets its journal in the first hold)."""
         if self.read_only:
             raise StoreReadOnly(t("store.read_only", path=self.path))
-        with self._mutex, self._locked():
-            self._notify(self._follow_journal())
-            self._ready_to_append()
-            self._compact()
+        with self._mutex:
+            self._drop_held()
+            with self._locked():
+                self._notify(self._follow_journal())
+                self._ready_to_append()
+            self._compact_beside_writers()
 
     def seal(
         self, name: str, keys: dict[str, list[str]], header: Callable[[Tables], dict[str, Any]]
@@ -1268,8 +1491,16 @@ class JournalStorage(MemoryBackend):
             self._last_read.clear()
             self._notify(Changes(reloaded=True))
 
+    def _current(self) -> None:
+        """Read the files again when memory lost track of them (see ``spill``)."""
+        if self._stale and self._tx is None:
+            with self._mutex:
+                self._drop_held()
+                self._notify(self._follow_journal())
+
     def tables(self) -> Tables:
         """Every document, the sealed history read in first when it is not yet."""
+        self._current()
         self._load_history()
         return self._tables
 
@@ -1281,10 +1512,16 @@ class JournalStorage(MemoryBackend):
         super().write(data)
 
     def live_tables(self) -> Tables:
+        self._current()
         return self._tables
+
+    def max_id(self, table: str) -> int:
+        self._current()
+        return super().max_id(table)
 
     def document(self, table: str, key: str) -> Doc | None:
         """One document; a sealed one is read from the segment holding it alone."""
+        self._current()
         doc = self._tables.get(table, {}).get(key)
         if doc is None and self._may_be_sealed(table, key):
             for parsed in self._holding(table, key):

@@ -123,12 +123,13 @@ def open_private(path: Path, flags: int) -> int:
     return fd
 
 
-def create_temp(target: Path) -> tuple[int, Path]:
-    """A new, empty, private file beside ``target`` under a name nobody can guess."""
+def create_temp(target: Path, access: int = os.O_WRONLY) -> tuple[int, Path]:
+    """A new, empty, private file beside ``target`` under a name nobody can guess
+    (``access``: ``os.O_RDWR`` for one read back before it is used)."""
     for _ in range(16):
         tmp = target.with_name(f"{target.name}{TEMP_MARK}{secrets.token_hex(8)}")
         try:
-            fd = open_regular(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+            fd = open_regular(tmp, access | os.O_CREAT | os.O_EXCL, FILE_MODE)
         except FileExistsError:
             continue
         with contextlib.suppress(OSError):
@@ -149,14 +150,16 @@ def _fill(fd: int, tmp: Path, data: bytes) -> None:
     os.close(fd)
 
 
-def temp_replacing(target: Path, like: Path | None = None) -> tuple[int, Path]:
+def temp_replacing(
+    target: Path, like: Path | None = None, access: int = os.O_WRONLY
+) -> tuple[int, Path]:
     """A new temp file (see ``create_temp``) to take the place of ``target``, with
     its mode and group (or those of ``like``). A ``target`` that is a symlink is
     refused."""
     before = refuse_link(target)
     if like is not None:
         before = refuse_link(like)
-    fd, tmp = create_temp(target)
+    fd, tmp = create_temp(target, access)
     if before is not None:
         # Keep what an administrator set (e.g. mode 0660 and a supervisors' group,
         # for several OS users on one database): a compaction must not take it away.

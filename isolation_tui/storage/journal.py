@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +75,56 @@ def snapshot_parts(body: dict[str, Any], *, standalone: bool = False) -> tuple[b
     payload = orjson.dumps(body)
     version = SEALED_VERSION if body.get("segments") else FORMAT_VERSION
     return snapshot_header(payload, standalone=standalone, version=version), payload
+
+
+PIECE_DOCS = 1024
+# Digits of a streamed snapshot's length: its header is written last, in place.
+STREAMED_LENGTH_DIGITS = 15
+
+
+def snapshot_pieces(
+    body: dict[str, Any], more: Callable[[str], Iterator[bytes]] | None = None
+) -> Iterator[bytes]:
+    """A snapshot's JSON in pieces of some thousand documents, to write one after
+    another: a big snapshot is never held whole in memory as bytes. ``more(table)``
+    gives documents of ``table`` that are not in ``body``, already encoded as the
+    inside of a JSON object (``"id":{…},"id":{…}``), in blocks cut anywhere."""
+    rest = {key: value for key, value in body.items() if key not in ("tables", "replaced")}
+    yield orjson.dumps(rest)[:-1]
+    for name in ("tables", "replaced"):
+        if name not in body:
+            continue
+        yield b',"' + name.encode() + b'":{'
+        for n, (table, rows) in enumerate(body[name].items()):
+            yield (b"," if n else b"") + orjson.dumps(table) + b":{"
+            first = True
+            for piece in _in_pieces(rows):
+                yield (b"" if first else b",") + orjson.dumps(piece)[1:-1]
+                first = False
+            for n_block, block in enumerate(more(table) if more and name == "tables" else ()):
+                yield (b"," if n_block == 0 and not first else b"") + block
+            yield b"}"
+        yield b"}"
+    yield b"}"
+
+
+def _in_pieces(rows: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    items = iter(rows.items())
+    while piece := dict(itertools.islice(items, PIECE_DOCS)):
+        yield piece
+
+
+def streamed_snapshot_header(checksum: int, length: int, *, sealed: bool) -> bytes:
+    """The header of a snapshot whose JSON was written in pieces after it: always as
+    long (its length zero-padded), so it is written in place once the JSON is."""
+    version = SEALED_VERSION if sealed else FORMAT_VERSION
+    return b"%s %d %08x %0*d\n" % (
+        SNAPSHOT_MAGIC,
+        version,
+        checksum,
+        STREAMED_LENGTH_DIGITS,
+        length,
+    )
 
 
 def snapshot_header(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ...domain.errors import FieldError
 from ...domain.idnumber import MAX_ID_NUMBER
 from ...domain.rules import clean_text
-from .base import Importer
+from ...storage.tables import STAYS, TESTS
+from .base import Doc, Importer
 from .reading import Column, Row
 
 _STAY_OPEN = {"", "open", "在隔", "隔离中"}
@@ -39,6 +42,13 @@ class ArrivalsImporter(Importer):
     reads = frozenset({"points", "stays", "tests"})
     record_table = "stays"
 
+    def kept(self, table: str) -> Callable[[Doc], Doc] | None:
+        """Of the stays made, what later rows' checks read (who, where, still open);
+        the tests planned for them are read only by their own row."""
+        if table == STAYS:
+            return _stay_stub
+        return None if table == TESTS else super().kept(table)
+
     def apply(self, row: Row) -> int | None:
         fields = dict(row.fields)
         raw_status = clean_text(fields.get("status", ""))
@@ -60,3 +70,10 @@ class ArrivalsImporter(Importer):
         if key:
             self.people[key] = row.line
         return stay_id
+
+
+_STUB_FIELDS = ("point", "room", "status", "person", "shares_with", "voided")
+
+
+def _stay_stub(stay: Doc) -> Doc:
+    return {name: stay[name] for name in _STUB_FIELDS if name in stay}

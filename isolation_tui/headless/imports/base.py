@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ...domain.codes import ID_TYPE
 from ...domain.errors import FieldError, ValidationFailed
@@ -14,9 +14,18 @@ from ...domain.records import person_key
 from ...domain.rules import clean_text, strip_controls
 from ...i18n import t
 from ...storage.repository import Store
+from ...storage.tables import AUDIT
 from .reading import Column, Problem, Row, Table
 
 MAX_CODE = 20
+# Rows a big import checks between two spills (see ``Backend.spill``): what its
+# process holds of the records it makes, whatever the size of the file.
+SPILL_ROWS = 200
+Doc = dict[str, Any]
+
+
+def _whole(doc: Doc) -> Doc:
+    return doc
 
 
 @dataclass
@@ -58,10 +67,21 @@ class Importer:
             names.setdefault(clean_text(point["name"]), []).append(code)
         self.point_by_name = {name: codes[0] for name, codes in names.items() if len(codes) == 1}
 
-    def run(self, rows: list[Row], tick: Callable[[], None]) -> None:
-        for row in rows:
+    def run(self, rows: list[Row], tick: Callable[[], None], *, spill: bool = False) -> None:
+        """Apply every row; with ``spill`` (a rehearsal), let go of the records made
+        every :data:`SPILL_ROWS` rows, but for what later rows check (``kept``)."""
+        storage = self.store.db.storage
+        for n, row in enumerate(rows, start=1):
             self.row(row)
             tick()
+            if spill and n % SPILL_ROWS == 0 and n < len(rows):
+                storage.spill(self.kept)
+
+    def kept(self, table: str) -> Callable[[Doc], Doc] | None:
+        """What stays in memory of each new record of ``table`` once spilled, for the
+        rows after to check; None: nothing. The audit is never read by a rule;
+        every other record stays whole unless a kind knows better."""
+        return None if table == AUDIT else _whole
 
     def apply(self, row: Row) -> int | None:
         """Store one row; its record id, or None for a row skipped on purpose."""

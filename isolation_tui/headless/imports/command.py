@@ -67,7 +67,7 @@ def import_table(
     for _ in range(1 if dry_run else REHEARSALS):
         outcome = Outcome(problems=list(table.row_problems))
         with store.rehearsal() as rehearsed, _without_gc_passes():
-            importer(store, table, outcome).run(table.rows, tick)
+            importer(store, table, outcome).run(table.rows, tick, spill=True)
             rehearsed.keep = not (outcome.problems or dry_run)
         if outcome.problems or dry_run or not rehearsed.ops:
             return _sorted(outcome)

@@ -28,9 +28,10 @@ class RoomsImporter(Importer):
 
     reads = frozenset({"points", "stays"})
 
-    def run(self, rows: list[Row], tick: Callable[[], None]) -> None:
+    def run(self, rows: list[Row], tick: Callable[[], None], *, spill: bool = False) -> None:
         """Rooms are saved one point at a time (one audited change per point), so rows
-        are checked first and grouped; a point's problem goes back to its room's row."""
+        are checked first and grouped; a point's problem goes back to its room's row.
+        A point's rooms are one record: nothing to spill."""
         groups: dict[str, list[tuple[Row, Room]]] = {}
         names: dict[str, tuple[str, int]] = {}
         addresses: dict[str, str] = {}

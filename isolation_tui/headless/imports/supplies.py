@@ -48,9 +48,9 @@ class SuppliesImporter(Importer):
             if clean_text(row.fields.get("kind", "")) == "transfer_out"
         }
 
-    def run(self, rows: list[Row], tick: Callable[[], None]) -> None:
+    def run(self, rows: list[Row], tick: Callable[[], None], *, spill: bool = False) -> None:
         with self.store.supplies.stock_checked_after() as touched:
-            super().run(rows, tick)
+            super().run(rows, tick, spill=spill)
         for point, item in sorted(touched):
             problem = self.store.supplies.stock_problem(point, item)
             if problem is not None:
