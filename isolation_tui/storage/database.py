@@ -206,13 +206,22 @@ class JournaledTable(Table):
         return self._storage.allocate_id(self.name)
 
     @_in_transaction
-    def _update_table(self, updater: Callable[[dict[int, Mapping[str, Any]]], None]) -> None:
-        raw = self._storage.read().get(self.name, {})
-        tracked = _TrackedTable(raw)
+    def update_in_memory(self, fields: Mapping[str, Any], doc_id: int) -> None:
+        """``update(fields, doc_ids=[doc_id])`` of a document in memory (a live one,
+        or one read in from sealed history), without reading the rest of history in:
+        a save changes one record, and must not cost the whole history."""
+        self._update_table(lambda table: table[doc_id].update(fields), live=True)
+
+    @_in_transaction
+    def _update_table(
+        self, updater: Callable[[dict[int, Mapping[str, Any]]], None], live: bool = False
+    ) -> None:
+        tables = self._storage.live_tables() if live else self._storage.read()
+        tracked = _TrackedTable(tables.get(self.name, {}))
         updater(tracked)  # type: ignore[arg-type]
         for key, doc in list(tracked.changes()):
             self._storage.stage(self.name, key, doc)
-        if self.name not in self._storage.read():
+        if self.name not in tables:
             # TinyDB stores the table even when nothing was written (persist_empty).
             self._storage.stage_table(self.name, keep=True)
         self.clear_cache()

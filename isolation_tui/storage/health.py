@@ -163,7 +163,7 @@ class HealthService(Service):
         """Refuse to let a stay end at ``left_at`` before one of its readings: the
         reading would then stand for a round the person was not there for."""
         stay = self.store._stay(stay_id)
-        rows = self.store.rows(CHECKS)
+        rows = self._stay_rows(CHECKS, stay_id)
         for check_id in sorted(self.store._index.checks_of_stay.get(stay_id, ())):
             check = rows[str(check_id)]
             if not is_live(check):

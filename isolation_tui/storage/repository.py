@@ -340,7 +340,8 @@ class Store:
         if before is None:
             raise FieldError("id", "error.no_record", table=table, id=record_id)
         after = {**_copy(before), **_copy(changes)}  # type: ignore[dict-item]
-        self.table(table).update(after, doc_ids=[record_id])
+        # ``get`` read the history in if the record may be sealed: it is in memory.
+        self.table(table).update_in_memory(after, record_id)
         self._audit(action, table, record_id, before, after, reason)
         return after
 

@@ -114,7 +114,8 @@ def seal_history(storage: Backend, until: str, marks: Marks) -> list[tuple[str, 
     (none on a store that keeps its history as rows)."""
     made = []
     storage.refresh()
-    for month, keys in sorted(finished_by_month(storage.tables(), until).items()):
+    # The live set only: what is sealed already is finished and stays so.
+    for month, keys in sorted(finished_by_month(storage.live_tables(), until).items()):
         sealed = storage.seal(f"{month}-{storage.seq}", keys, segment_header(month, marks))
         if sealed is not None:
             made.append(sealed)
