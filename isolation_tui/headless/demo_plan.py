@@ -651,7 +651,9 @@ def make_plan(today: date, period: int = 0) -> Plan:
     layout_rng = random.Random("isolation-tui demo points")
     rooms = {s.code: make_rooms(layout_rng, s.border) for s in specs}
     suffix = f" {period}" if period else ""
-    people = People(random.Random("isolation-tui demo people" + suffix), today)
+    # Its own today: people born then, ages as they were.
+    ended = today - timedelta(days=period * PERIOD_DAYS)
+    people = People(random.Random("isolation-tui demo people" + suffix), ended)
     # Indexes unique over every period: each draws its readings from its own.
     people.count = period * 1_000_000
     events: list[Event] = []
@@ -662,9 +664,7 @@ def make_plan(today: date, period: int = 0) -> Plan:
         events.append((at, order, seq, what))
         seq += 1
 
-    planner = _Planner(
-        period, today - timedelta(days=period * PERIOD_DAYS), people, specs, finished=period > 0
-    )
+    planner = _Planner(period, ended, people, specs, finished=period > 0)
     planner.arrivals()
     planner.outcomes()
     for batch in planner.batches:
