@@ -176,7 +176,12 @@ def run_demo(
             open_store(db_path, create=True, actor=actor, clock=clock), clock, now, seal=False
         )
         try:
-            with _progress(console, show, scale) as writer.bar, writer.store.transaction():
+            # The commit too, with the collector paused: it walks every record.
+            with (
+                _no_gc(),
+                _progress(console, show, scale) as writer.bar,
+                writer.store.transaction(),
+            ):
                 writer.write_all(periods)
             counts, documents = writer.summary()
         finally:
