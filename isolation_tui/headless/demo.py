@@ -2,9 +2,10 @@
 
 The article reports 10 border points and 22 county-level points, 1371 people
 received from abroad, 1186 released home after isolation and 11 emergencies
-handled; the demo reproduces exactly those counters (times ``--scale``), with the
+handled; the demo reproduces exactly those counters, with the
 rest of the people still in isolation or transferred, a few incidents still open,
-some releases due today and some overdue.
+some releases due today and some overdue. ``--scale N`` puts N - 1 earlier periods
+of history before it, finished and sealed (a point that has run N times as long).
 
 Everyone is checked in two rounds a day (about 38,000 checks at scale 1: a few
 missed or refused, a few fevers) and tested on the planned days. Everyone released
@@ -15,7 +16,8 @@ incident, as it would for a supervisor: the real ones were confirmed and handled
 false alarms dismissed, and yesterday afternoon's still waits to be confirmed.
 
 The data is planned first (pure, seeded, dates relative to today), then written
-through the :class:`Store` API in one transaction, so every rule is checked and
+through the :class:`Store` API (today's period in one transaction, an earlier one a
+month at a time, sealed as it goes), so every rule is checked and
 every record audited exactly as if supervisors had typed it in. This module holds
 the command that does so; the parts live apart: the tables in :mod:`.demo_data`,
 the points and rooms in :mod:`.demo_points`, the planned records and the people
@@ -274,8 +276,8 @@ class _DemoWriter:
             return
         self.sealed += before
         self.sealed -= _live_tally(self.store)
-        # Opened again, the store holds only the live set (a seal keeps in memory
-        # what it sealed, for whoever still reads it).
+        # Opened again, the store holds only the live set (a store that had
+        # nothing sealed holds all of it, and keeps what it seals in memory).
         storage = self.store.db.storage
         self.store.close()
         self.store = open_store(storage.path, actor=self.store.actor, clock=self.clock)
