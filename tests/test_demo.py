@@ -19,8 +19,10 @@ from isolation_tui.headless.check import problems
 from isolation_tui.headless.demo import run_demo
 from isolation_tui.headless.demo_points import point_specs
 from isolation_tui.headless.demo_writer import Writer
+from isolation_tui.storage.engine import JournalStorage
 from isolation_tui.storage.paths import database_files
 from isolation_tui.storage.repository import Store, open_store
+from isolation_tui.storage.segments import segment_files
 
 TABLES = ("points", "stays", "discharges", "incidents", "checks", "tests")
 
@@ -124,23 +126,81 @@ def test_demo_is_deterministic(cli: CliRunner, db_path: Path, demo_db: Path) -> 
     assert records(db_path) == records(demo_db)
 
 
-def test_scale_multiplies_people_and_incidents(demo_db: Path, tmp_path: Path) -> None:
-    path = tmp_path / "scaled.db"
-    assert run_demo(path, force=False, scale=2) == 0
-    one, two = counters_of(demo_db), counters_of(path)
-    assert (two.received, two.released_home, two.incidents_handled) == (2 * 1371, 2 * 1186, 22)
+@pytest.fixture(scope="module")
+def scaled_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``--scale 2``: one earlier period of history before today's (about 20 s)."""
+    path = tmp_path_factory.mktemp("scaled") / "scaled.db"
+    history_read = []
+    original = JournalStorage._load_history
+
+    def spy(self: JournalStorage) -> None:
+        if not self._history_in:
+            history_read.append(self.path)
+        original(self)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(JournalStorage, "_load_history", spy)
+        assert run_demo(path, force=False, scale=2) == 0
+    # The writer never read a sealed month back into memory.
+    assert history_read == []
+    return path
+
+
+def test_scale_adds_history_and_keeps_today(demo_db: Path, scaled_db: Path) -> None:
+    one, two = counters_of(demo_db), counters_of(scaled_db)
+    # Today is scale 1's: the people in isolation now, what is due, what is open.
     for name in (
-        "transferred",
         "in_isolation",
         "incidents_open",
+        "incidents_draft",
         "due_today",
         "overdue",
         "beds",
-        "incidents_draft",
+        "occupied_beds",
+        "points",
+        "missed_checks",
+        "tests_due",
     ):
-        assert getattr(two, name) == 2 * getattr(one, name), name
+        assert getattr(two, name) == getattr(one, name), name
+    # The earlier period: as many people again, every one of them gone (those
+    # transferred as today's period transferred, the rest home), every incident handled.
+    assert two.received == 2 * one.received
+    assert two.transferred == 2 * one.transferred
+    assert two.released_home == one.released_home + one.received - one.transferred
+    assert two.incidents_handled == one.incidents_handled * 2 + one.incidents_open
     assert two.other_exits == 0
-    assert two.points == 32
+
+
+def test_scaled_history_is_sealed_and_only_today_in_the_snapshot(
+    demo_store: Store, scaled_db: Path
+) -> None:
+    segments = segment_files(scaled_db)
+    assert len(segments) >= 3  # the period's months, one file each at least
+    store = open_store(scaled_db, read_only=True)
+    try:
+        headers, _ = store.db.storage.sealed_outside()
+        sealed = collections.Counter[str]()
+        for header in headers:
+            sealed.update(header["counts"])
+        # The snapshot holds today's period as scale 1 has it, and nothing earlier.
+        for table in ("stays", "discharges", "checks", "tests", "incidents"):
+            assert len(store.live_rows(table)) == len(demo_store.rows(table)), table
+        assert sealed["stays"] == len(demo_store.rows("stays"))
+        assert sealed["discharges"] == sealed["stays"]
+        assert sealed["checks"] > 0 and sealed["tests"] > 0 and sealed["audit"] > 0
+        # Every stay of the earlier period ended before today's first bus came.
+        first_bus = min(stay["arrived_at"] for stay in store.live_rows("stays").values())
+        discharges = store.rows("discharges")  # the history read in, to look at it
+        old = [s for s in store.rows("stays").values() if s["arrived_at"] < first_bus]
+        assert len(old) == len(demo_store.rows("stays"))
+        assert all(discharges[str(s["discharge"])]["at"] < first_bus for s in old)
+    finally:
+        store.close()
+
+
+def test_scaled_demo_passes_check_all(scaled_db: Path, cli: CliRunner) -> None:
+    result = cli("check", "--all", "--db", str(scaled_db))
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_everything_is_one_audited_transaction(demo_store: Store) -> None:
@@ -441,14 +501,14 @@ def demo_shortage(now: datetime) -> tuple[date, datetime]:
     from isolation_tui.headless.demo_plan import make_plan
     from isolation_tui.headless.demo_supplies import suit_shortage
 
-    return suit_shortage(make_plan(now.date(), 1), now)
+    return suit_shortage(make_plan(now.date()), now)
 
 
 def duty_from(now: datetime) -> date:
     from isolation_tui.headless.demo_plan import make_plan
     from isolation_tui.headless.demo_staff import duty_kept_from
 
-    return duty_kept_from(make_plan(now.date(), 1), now)
+    return duty_kept_from(make_plan(now.date()), now)
 
 
 def test_every_point_has_its_staff_on_duty_around_the_clock(demo_store: Store) -> None:

@@ -462,6 +462,38 @@ def test_the_default_check_reads_no_sealed_history(
         store.close()
 
 
+def test_a_save_and_a_later_seal_read_no_sealed_history(
+    sealed_db: tuple[Path, dict[str, int]], tmp_path: Path
+) -> None:
+    path, ids = sealed_db
+    control = twin(path, tmp_path)
+    assert seal(path, until="2026-10")  # September
+    for db in (path, control):
+        store = open_store(db, actor=Actor("nurse"), clock=lambda: FIXED_NOW)
+        try:
+            store.stays.extend(ids["open"], "3", "复检结果未出")
+        finally:
+            store.close()
+    store = open_store(path, actor=Actor("sealer"), clock=lambda: FIXED_NOW)
+    try:
+        storage = store.db.storage
+        store.stays.extend(ids["open"], "2", "再次复检")
+        # A save to a live record, then October sealed: September stays on disk.
+        assert seal_history(storage, "2026-11", MARKS)
+        assert storage.sealed_outside()[0]
+        assert set(storage.live_tables()[STAYS]) == {str(ids["open"])}
+    finally:
+        store.close()
+    store = open_store(control, actor=Actor("sealer"), clock=lambda: FIXED_NOW)
+    try:
+        store.stays.extend(ids["open"], "2", "再次复检")
+    finally:
+        store.close()
+    assert len(segment_files(path)) == 2
+    assert counted(path)[0] == counted(control)[0]
+    assert everything(path) == everything(control)
+
+
 def test_seal_on_postgresql_says_there_is_nothing_to_seal(pg_url: str, cli: CliRunner) -> None:
     assert cli("--lang", "en", "demo", "--db", pg_url).returncode == 0
     result = cli("--lang", "en", "seal", "--db", pg_url, "--until", "2030-01")

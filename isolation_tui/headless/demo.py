@@ -2,9 +2,10 @@
 
 The article reports 10 border points and 22 county-level points, 1371 people
 received from abroad, 1186 released home after isolation and 11 emergencies
-handled; the demo reproduces exactly those counters (times ``--scale``), with the
+handled; the demo reproduces exactly those counters, with the
 rest of the people still in isolation or transferred, a few incidents still open,
-some releases due today and some overdue.
+some releases due today and some overdue. ``--scale N`` puts N - 1 earlier periods
+of history before it, finished and sealed (a point that has run N times as long).
 
 Everyone is checked in two rounds a day (about 38,000 checks at scale 1: a few
 missed or refused, a few fevers) and tested on the planned days. Everyone released
@@ -15,7 +16,8 @@ incident, as it would for a supervisor: the real ones were confirmed and handled
 false alarms dismissed, and yesterday afternoon's still waits to be confirmed.
 
 The data is planned first (pure, seeded, dates relative to today), then written
-through the :class:`Store` API in one transaction, so every rule is checked and
+through the :class:`Store` API (today's period in one transaction, an earlier one a
+month at a time, sealed as it goes), so every rule is checked and
 every record audited exactly as if supervisors had typed it in. This module holds
 the command that does so; the parts live apart: the tables in :mod:`.demo_data`,
 the points and rooms in :mod:`.demo_points`, the planned records and the people
@@ -28,12 +30,14 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Collection, Iterator
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +50,10 @@ from ..i18n import current_language, set_language, t
 from ..storage.actor import current_actor
 from ..storage.backend import Location, remove_store, store_exists
 from ..storage.engine import put_in_place
+from ..storage.index import MARKS
 from ..storage.repository import Store, open_store
+from ..storage.sealing import default_until, seal_history
+from ..storage.tables import CHECKS, TESTS
 from .demo_people import Event
 from .demo_plan import Plan, make_plan, only_points
 from .demo_staff import with_staff
@@ -153,42 +160,166 @@ def run_demo(
         print("isolation-tui: " + _text("exists", path=db_path), file=sys.stderr)
         return 1
     now = datetime.now()
-    plan = make_plan(now.date(), scale)
-    if points is not None:
-        plan = only_points(plan, points)
-
+    periods = _periods(now, scale, points)
+    first = next(periods)
+    periods = itertools.chain([first], periods)
     console = Console()
-    events = with_staff(timeline(plan, now), plan, now)
     # The points were set up the day before the first bus came.
-    clock = DemoClock(events[0][0] - timedelta(days=1))
+    clock = DemoClock(first[1][0][0] - timedelta(days=1))
     # Months of history written by the account, as it would have been: not by the
     # person who starts the demo (``--demo --as NAME``), who did none of it.
     actor = replace(current_actor(), on_duty="")
+    show = console.is_terminal and scale >= PROGRESS_FROM_SCALE
     if not isinstance(db_path, Path):
-        # PostgreSQL: one transaction, so a demo stopped midway stores nothing.
+        # PostgreSQL: one transaction, so a demo stopped midway stores nothing (and
+        # nothing to seal: its history is rows the server reads by query).
         remove_store(db_path)
-        store = open_store(db_path, create=True, actor=actor, clock=clock)
+        writer = _DemoWriter(
+            open_store(db_path, create=True, actor=actor, clock=clock), clock, now, seal=False
+        )
         try:
-            counts, documents = _write_demo(store, plan, events, clock, now, console, scale)
+            # The commit too, with the collector paused: it walks every record.
+            with (
+                _no_gc(),
+                _progress(console, show, scale) as writer.bar,
+                writer.store.transaction(),
+            ):
+                writer.write_all(periods)
+            counts, documents = writer.summary()
         finally:
-            store.close()
+            writer.store.close()
         _summary(console, db_path, counts, documents, time.perf_counter() - started)
         return 0
-    # Written elsewhere, then put in place as one file: a demo stopped at any moment
-    # leaves nothing at ``db_path`` that a retry would need --force for.
+    # Written elsewhere, then put in place as one file (and its sealed history): a
+    # demo stopped at any moment leaves nothing at ``db_path`` that a retry would
+    # need --force for.
     with tempfile.TemporaryDirectory(prefix="isolation-tui-demo-") as folder:
         store = open_store(Path(folder) / "demo.db", create=True, actor=actor, clock=clock)
+        writer = _DemoWriter(store, clock, now, seal=True)
         try:
-            counts, documents = _write_demo(store, plan, events, clock, now, console, scale)
+            with _progress(console, show, scale) as writer.bar:
+                writer.write_all(periods)
+            counts, documents = writer.summary()
             try:
-                put_in_place(store.db.storage, db_path, replace=force)
+                put_in_place(writer.store.db.storage, db_path, replace=force)
             except FileExistsError:
                 print("isolation-tui: " + _text("exists", path=db_path), file=sys.stderr)
                 return 1
         finally:
-            store.close()
+            writer.store.close()
     _summary(console, db_path, counts, documents, time.perf_counter() - started)
     return 0
+
+
+Period = tuple[Plan, list[Event], bool]
+"""A period's plan, its events, and whether it is an earlier one (history)."""
+
+
+def _periods(now: datetime, scale: int, points: Collection[str] | None) -> Iterator[Period]:
+    """The periods of the demo, oldest first, each planned only when its turn comes:
+    ``scale - 1`` earlier ones run to their end (history), then today's."""
+    for period in range(scale - 1, 0, -1):
+        plan = make_plan(now.date(), period)
+        if points is not None:
+            plan = only_points(plan, points)
+        end = max(event[0] for event in plan.events) + timedelta(days=1)
+        yield plan, timeline(plan, end, supplies=False), True
+    plan = make_plan(now.date())
+    if points is not None:
+        plan = only_points(plan, points)
+    yield plan, with_staff(timeline(plan, now), plan, now), False
+
+
+class _DemoWriter:
+    """Writes the periods through the Store, each event at its own time. Today's
+    period is one transaction; an earlier one a transaction a month, its history
+    sealed when the month after next begins (``seal``, as a point's monthly seal
+    would) and the store opened again, so that memory holds the live set only."""
+
+    def __init__(self, store: Store, clock: DemoClock, now: datetime, *, seal: bool) -> None:
+        self.store = store
+        self.clock = clock
+        self.now = now
+        self.bar = _Bar(None, 0)
+        self.seal = seal
+        # What sealed history holds, counted before each seal (it is out of memory).
+        self.sealed: Counter[str] = Counter()
+
+    def write_all(self, periods: Iterator[Period]) -> None:
+        first = True
+        for plan, events, history in periods:
+            writer = Writer(self.store, plan, self.clock)
+            past = history and self.seal
+            with _no_gc(), _records_in_chinese():
+                for month, chunk in _by_month(events) if past else [("", events)]:
+                    if month:
+                        self._seal(default_until(date.fromisoformat(month + "-01")), writer)
+                    with self.store.transaction():
+                        if first:
+                            writer.points()
+                            first = False
+                        for at, _order, _seq, what in chunk:
+                            writer.write(at, what)
+                        if not history:
+                            self.clock.now = self.now
+                            self.bar.saving()
+                if past:
+                    # All of it: today's period is not written yet.
+                    self._seal(_month_after(events[-1][0].date()), writer)
+            self.bar.advance()
+            del writer, events, plan
+            gc.collect()
+
+    def _seal(self, until: str, writer: Writer) -> None:
+        before = _live_tally(self.store)
+        if not seal_history(self.store.db.storage, until, MARKS):
+            return
+        self.sealed += before
+        self.sealed -= _live_tally(self.store)
+        # Opened again, the store holds only the live set (a store that had
+        # nothing sealed holds all of it, and keeps what it seals in memory).
+        storage = self.store.db.storage
+        self.store.close()
+        self.store = open_store(storage.path, actor=self.store.actor, clock=self.clock)
+        writer.store = self.store
+        # The store just closed is cyclic garbage, and the collector is paused.
+        gc.collect()
+
+    def summary(self) -> tuple[dict[str, int], int]:
+        """The counters, and the checks, tests and documents written."""
+        counts = self.store.counters()["*"].as_dict()
+        written = self.sealed + _live_tally(self.store)
+        counts["checks"] = written["checks"]
+        counts["tests"] = written["tests"]
+        return counts, written["documents"]
+
+
+def _live_tally(store: Store) -> Counter[str]:
+    """Checks, tests not voided and documents in memory."""
+    live = store.db.storage.live_tables()
+    return Counter(
+        checks=len(live.get(CHECKS, {})),
+        tests=sum(1 for test in live.get(TESTS, {}).values() if not test.get("voided")),
+        documents=sum(len(rows) for rows in live.values()),
+    )
+
+
+def _by_month(events: list[Event]) -> Iterator[tuple[str, list[Event]]]:
+    """The events in runs of one month each (in time order, as they are)."""
+    month, chunk = "", []
+    for event in events:
+        at = f"{event[0]:%Y-%m}"
+        if at != month and chunk:
+            yield month, chunk
+            chunk = []
+        month = at
+        chunk.append(event)
+    if chunk:
+        yield month, chunk
+
+
+def _month_after(day: date) -> str:
+    return f"{day.year + day.month // 12:04d}-{day.month % 12 + 1:02d}"
 
 
 @contextlib.contextmanager
@@ -231,35 +362,3 @@ def _summary(
     console.print(table)
     # Unwrapped, so that a long path stays one piece to copy (or to grep for).
     console.print(Text(f"{_text('path')}: {db_path}"), soft_wrap=True)
-
-
-def _write_demo(
-    store: Store,
-    plan: Plan,
-    events: list[Event],
-    clock: DemoClock,
-    now: datetime,
-    console: Console,
-    scale: int,
-) -> tuple[dict[str, int], int]:
-    """Write ``plan`` into ``store`` in one transaction, each event at its own time;
-    the counters and the number of documents written."""
-    writer = Writer(store, plan, clock)
-    show = console.is_terminal and scale >= PROGRESS_FROM_SCALE
-    with (
-        _no_gc(),
-        _progress(console, show, len(events)) as bar,
-        _records_in_chinese(),
-        store.transaction(),
-    ):
-        writer.points()
-        for at, _order, _seq, what in events:
-            writer.write(at, what)
-            bar.advance()
-        clock.now = now
-        bar.saving()
-    counts = store.counters()["*"].as_dict()
-    counts["checks"] = len(store.rows("checks"))
-    counts["tests"] = sum(1 for test in store.rows("tests").values() if not test.get("voided"))
-    documents = sum(len(store.rows(name)) for name in store.db.storage.tables())
-    return counts, documents

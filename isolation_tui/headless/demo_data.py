@@ -240,3 +240,13 @@ STORIES: list[Story] = [
         (5, 9),
     ),
 ]
+
+
+# How what was still open when an earlier period of a scaled demo ended was closed
+# (``--scale``): those periods are history, every stay and incident in them finished.
+CLOSED_LATER: dict[str, str] = {
+    "fever": "复检阴性，体温恢复正常，按期解除隔离",
+    "facility": "已更换摄像头，恢复在线监控",
+    "supply": "消毒片已补充到位",
+}
+RECHECKED_LATER = ("复测体温36.7℃，无不适", "复测体温正常，排除发热")

@@ -2,7 +2,7 @@
 which incidents they had, so that the seed article's counters come out exactly.
 
 Pure and seeded, with dates relative to today: nothing here writes or reads a
-store, so the same day and ``--scale`` always give the same plan.
+store, so the same day and period always give the same plan.
 """
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ from ..domain.codes import DEFAULT_QUARANTINE_DAYS
 from ..domain.records import Room
 from ..domain.timeparse import format_time
 from .demo_data import (
+    CLOSED_LATER,
     DANDONG_REGIONS,
     DISTRICTS,
     ELSEWHERE,
     EXTENSIONS,
     NOTES,
+    RECHECKED_LATER,
     ROUTES,
     STORIES,
     SURNAMES,
@@ -31,7 +33,7 @@ from .demo_health import ROUNDS, round_time, sample_time
 from .demo_people import Batch, Event, IncidentPlan, People, PersonPlan
 from .demo_points import PointSpec, make_rooms, point_specs
 
-# The seed article's figures, per unit of --scale.
+# The seed article's figures, per period.
 RECEIVED = 1371
 RELEASED_HOME = 1186
 HANDLED = 11
@@ -43,7 +45,10 @@ OLD_TRANSFERS = 35  # transferred out of the older arrivals
 RECENT_TRANSFERS = 6
 OLD = RECEIVED - RECENT - DUE_TODAY
 WINDOW_DAYS = 90
-FALSE_FEVERS = 4  # per unit of --scale: rechecked normal, the draft dismissed
+FALSE_FEVERS = 4  # per period: rechecked normal, the draft dismissed
+PERIOD_DAYS = 16 * 7
+"""How far apart the periods of a scaled demo are: one period's ninety days of buses,
+and the three weeks its last people may still stay, so none overlaps the next."""
 
 
 def _between(rng: random.Random, start: datetime, stop: datetime) -> datetime:
@@ -66,10 +71,20 @@ def _sizes(rng: random.Random, total: int, low: int = 3, high: int = 40) -> list
 
 
 class _Planner:
-    """Plans one unit of ``--scale``: the seed article's 1371 people and 14 incidents."""
+    """Plans one period: the seed article's 1371 people and 14 incidents, up to
+    ``today``; a ``finished`` one (an earlier period of a scaled demo) goes on until
+    everyone has left and every incident is closed."""
 
-    def __init__(self, replica: int, today: date, people: People, specs: list[PointSpec]) -> None:
+    def __init__(
+        self,
+        replica: int,
+        today: date,
+        people: People,
+        specs: list[PointSpec],
+        finished: bool = False,
+    ) -> None:
         self.rng = random.Random(f"isolation-tui demo {replica}")
+        self.finished = finished
         self.today = today
         self.midnight = datetime.combine(today, datetime.min.time())
         self.people = people
@@ -289,10 +304,37 @@ class _Planner:
             at = round_time(person.index, day, round_name) + timedelta(hours=1)
             person.dismissed = (recheck, at, "复测体温正常，排除发热")
         in_isolation = [p for p in recent if not p.kind and p.arrived.date() <= self.day(2)]
-        for person in pick(in_isolation, 1, lambda p: True):
+        fevered = pick(in_isolation, 1, lambda p: True)
+        for person in fevered:
             person.readings[(self.day(1), "afternoon")] = ("37.5", "")
         for n, person in enumerate(pick(in_isolation, 3, lambda p: True)):
             person.readings[(self.today, "morning")] = ("r" if n == 2 else "m", "")
+        if self.finished:
+            self._finish(fevered)
+
+    def _finish(self, fevered: list[PersonPlan]) -> None:
+        """What was open at the period's end, closed as it would have been: the
+        waiting fever rechecked normal, the open incidents handled at noon, and
+        everyone still in isolation released home on the morning they were due (those
+        held on a retest, the next morning)."""
+        rng = self.rng
+        for person in fevered:
+            at = round_time(person.index, self.day(1), "afternoon") + timedelta(hours=1)
+            person.dismissed = (RECHECKED_LATER[0], at, RECHECKED_LATER[1])
+        noon = self.midnight + timedelta(hours=12)
+        for incident in self.incidents:
+            if incident.handled is None:
+                incident.handled = noon
+                incident.resolution = CLOSED_LATER[incident.kind]
+        for person in self.persons:
+            if person.kind:
+                continue
+            person.retest_pending = False
+            person.kind = "released_home"
+            on = max(person.due, self.today + timedelta(days=1))
+            person.leave = datetime.combine(on, datetime.min.time()) + timedelta(
+                hours=8, minutes=30 + rng.randrange(180)
+            )
 
     def _transfer(self, person: PersonPlan, kind: str, latest: datetime) -> None:
         rng = self.rng
@@ -597,14 +639,24 @@ class Plan:
     incidents: int
 
 
-def make_plan(today: date, scale: int) -> Plan:
-    """The whole demo, deterministic for a given day and scale; nothing is written."""
+def make_plan(today: date, period: int = 0) -> Plan:
+    """One period of the demo, deterministic for a given day; nothing is written.
+
+    Period 0 is today's: the seed article's people up to today, some still in
+    isolation and a few incidents open. Period ``n`` (an earlier one of a scaled
+    demo) is another 1371 people and 14 incidents ``n`` times ``PERIOD_DAYS``
+    before, in the same points and rooms, run to its end: everyone gone, every
+    incident closed."""
     specs = point_specs()
     layout_rng = random.Random("isolation-tui demo points")
-    rooms = {s.code: make_rooms(layout_rng, s.border, scale) for s in specs}
-    people = People(random.Random("isolation-tui demo people"), today)
+    rooms = {s.code: make_rooms(layout_rng, s.border) for s in specs}
+    suffix = f" {period}" if period else ""
+    # Its own today: people born then, ages as they were.
+    ended = today - timedelta(days=period * PERIOD_DAYS)
+    people = People(random.Random("isolation-tui demo people" + suffix), ended)
+    # Indexes unique over every period: each draws its readings from its own.
+    people.count = period * 1_000_000
     events: list[Event] = []
-    incidents = 0
     seq = 0
 
     def event(at: datetime, order: int, what: Any) -> None:
@@ -612,29 +664,27 @@ def make_plan(today: date, scale: int) -> Plan:
         events.append((at, order, seq, what))
         seq += 1
 
-    for replica in range(scale):
-        planner = _Planner(replica, today, people, specs)
-        planner.arrivals()
-        planner.outcomes()
-        for batch in planner.batches:
-            event(batch.at, 2, batch)
-        for person in planner.persons:
-            if person.leave is not None:
-                # Leaving first at the same minute frees the room for the next bus.
-                event(person.leave, 0, person)
-        for incident in planner.incidents:
-            event(incident.occurred, 1, incident)
-        incidents += len(planner.incidents)
+    planner = _Planner(period, ended, people, specs, finished=period > 0)
+    planner.arrivals()
+    planner.outcomes()
+    for batch in planner.batches:
+        event(batch.at, 2, batch)
+    for person in planner.persons:
+        if person.leave is not None:
+            # Leaving first at the same minute frees the room for the next bus.
+            event(person.leave, 0, person)
+    for incident in planner.incidents:
+        event(incident.occurred, 1, incident)
     events.sort(key=lambda e: e[:3])
 
     beds = {s.code: _Beds(s, rooms[s.code]) for s in specs}
-    rng = random.Random("isolation-tui demo rooms")
+    rng = random.Random("isolation-tui demo rooms" + suffix)
     for _at, _order, _seq, what in events:
         if isinstance(what, Batch):
             _place(what, beds, rng)
         elif isinstance(what, PersonPlan):
             beds[what.point].leave(what.room)
-    return Plan(specs, rooms, events, people.count, incidents)
+    return Plan(specs, rooms, events, len(planner.persons), len(planner.incidents))
 
 
 def _point_of(what: Batch | PersonPlan | IncidentPlan) -> str:

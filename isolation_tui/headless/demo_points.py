@@ -37,12 +37,8 @@ def point_specs() -> list[PointSpec]:
     return specs
 
 
-def make_rooms(rng: random.Random, border: bool, buildings: int) -> list[Room]:
-    """A hotel's rooms from floor 2 up (floor 1 is the lobby and the staff post).
-
-    ``--scale`` adds buildings (楼栋) rather than floors, so that the beds grow with
-    the people while every floor still looks like a hotel floor.
-    """
+def make_rooms(rng: random.Random, border: bool) -> list[Room]:
+    """A hotel's rooms from floor 2 up (floor 1 is the lobby and the staff post)."""
     count = rng.randint(40, 80) if border else rng.randint(20, 60)
     top = rng.randint(3, 8)
     per_floor = -(-count // (top - 1))
@@ -56,11 +52,7 @@ def make_rooms(rng: random.Random, border: bool, buildings: int) -> list[Room]:
             beds = 2 if rng.random() < 0.12 else 1
             blocked = rng.random() < 0.03
             layout.append((floor, number, beds, blocked))
-    rooms: list[Room] = []
-    for building in range(1, buildings + 1):
-        prefix = "" if building == 1 else f"{building}-"
-        rooms.extend(
-            Room(code=f"{prefix}{floor}{number:02d}", floor=str(floor), beds=beds, blocked=blocked)
-            for floor, number, beds, blocked in layout
-        )
-    return rooms
+    return [
+        Room(code=f"{floor}{number:02d}", floor=str(floor), beds=beds, blocked=blocked)
+        for floor, number, beds, blocked in layout
+    ]

@@ -55,9 +55,11 @@ _ORDER: dict[type, int] = {
 }
 
 
-def timeline(plan: Plan, now: datetime) -> list[Event]:
+def timeline(plan: Plan, now: datetime, *, supplies: bool = True) -> list[Event]:
     """The plan's events with every check, test result, dismissal, incident action
-    and closing as an event of its own, in the order they happened (up to ``now``)."""
+    and closing as an event of its own, in the order they happened (up to ``now``);
+    with the supplies' movements unless told not to (an earlier period of a scaled
+    demo: its stock is not history that can be sealed)."""
     # An incident the program raised is confirmed after the reading that raised it.
     events = [
         (at, _ORDER[IncidentPlan] if isinstance(what, IncidentPlan) else order, seq, what)
@@ -82,7 +84,8 @@ def timeline(plan: Plan, now: datetime) -> list[Event]:
                 event(min(what.occurred + step * n, now), Action(what, action))
             if what.handled is not None:
                 event(what.handled, Closing(what))
-    events.extend(supply_events(plan, now, seq, _ORDER[SupplyMove]))
+    if supplies:
+        events.extend(supply_events(plan, now, seq, _ORDER[SupplyMove]))
     events.sort(key=lambda e: e[:3])
     return events
 

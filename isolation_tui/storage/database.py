@@ -207,12 +207,12 @@ class JournaledTable(Table):
 
     @_in_transaction
     def _update_table(self, updater: Callable[[dict[int, Mapping[str, Any]]], None]) -> None:
-        raw = self._storage.read().get(self.name, {})
-        tracked = _TrackedTable(raw)
+        tables = self._storage.read()
+        tracked = _TrackedTable(tables.get(self.name, {}))
         updater(tracked)  # type: ignore[arg-type]
         for key, doc in list(tracked.changes()):
             self._storage.stage(self.name, key, doc)
-        if self.name not in self._storage.read():
+        if self.name not in tables:
             # TinyDB stores the table even when nothing was written (persist_empty).
             self._storage.stage_table(self.name, keep=True)
         self.clear_cache()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import errno
 import fcntl
 import os
 import secrets
@@ -596,6 +597,18 @@ class JournalStorage(MemoryBackend):
             self._load_history()
             return super().standalone_copy()
 
+    def movable_copy(self) -> tuple[bytes, list[Path]]:
+        """The database to move elsewhere whole without reading its history in (a
+        demo put in place): a standalone snapshot that still lists its segments and
+        keeps this database's id, which they carry, and the segment files, to go
+        beside it under its name. Without sealed history, :meth:`standalone_copy`."""
+        with self._mutex:
+            if not self._segments:
+                return self.standalone_copy(), []
+            body = self._snapshot_body(self._seq)
+            files = [segment_path(self.path, listed.name) for listed in self._segments]
+            return encode_snapshot(body, standalone=True), files
+
     def writers_lock(self, wait: bool = True) -> contextlib.AbstractContextManager[bool]:
         """Hold the writers' lock across the writes made inside (yields True). A
         session's worker thread waits for it here, so that the writes, made on the
@@ -1011,10 +1024,15 @@ class JournalStorage(MemoryBackend):
             aside.discard()
 
     def _snapshot_body(
-        self, seq: int, sealed: Tables | None = None, segments: list[Listed] | None = None
+        self,
+        seq: int,
+        sealed: Tables | None = None,
+        segments: list[Listed] | None = None,
+        leave_out: Tables | None = None,
     ) -> dict[str, Any]:
         """The state in memory as the snapshot at entry ``seq``: without the sealed
-        documents (by default, those of the segments listed now) not changed since."""
+        documents (by default, those of the segments listed now) not changed since;
+        with the history not read in, without those ``leave_out`` names."""
         sealed = self._sealed if sealed is None else sealed
         segments = self._segments if segments is None else segments
         body: dict[str, Any] = {
@@ -1032,6 +1050,13 @@ class JournalStorage(MemoryBackend):
             # sealed document reads the history in first (see ``_put``).
             if self._replaced:
                 body["replaced"] = self._replaced
+            if leave_out:
+                body["tables"] = {
+                    table: {k: d for k, d in rows.items() if k not in leave_out[table]}
+                    if table in leave_out
+                    else rows
+                    for table, rows in self._tables.items()
+                }
             return body
         tables: Tables = {}
         replaced: Tables = {}
@@ -1058,6 +1083,7 @@ class JournalStorage(MemoryBackend):
         sealed: Tables | None = None,
         segments: list[Listed] | None = None,
         more: Callable[[str], Iterator[bytes]] | None = None,
+        leave_out: Tables | None = None,
     ) -> _Aside | None:
         """The state in memory as the snapshot at entry ``seq`` (see
         ``_snapshot_body``), in a new file beside the database (unguessable name,
@@ -1066,7 +1092,7 @@ class JournalStorage(MemoryBackend):
         be written (compaction waits). Written in pieces, never whole in memory;
         ``more(table)`` gives documents of ``table`` memory does not hold, encoded."""
         segments = self._segments if segments is None else segments
-        body = self._snapshot_body(seq, sealed, segments)
+        body = self._snapshot_body(seq, sealed, segments, leave_out)
         try:
             fd, tmp = temp_replacing(self.path, like=self.path)
         except (OSError, StoreError):
@@ -1306,7 +1332,6 @@ class JournalStorage(MemoryBackend):
                     # for its first save: the seal carries the journal over.
                     self._notify(self._follow_journal())
                     self._ready_to_append()
-            self._load_history()
             seq, offset, inode = self._seq, self._journal_offset, self._journal_ino
             sealed = {table: dict(rows) for table, rows in self._sealed.items()}
             segments = list(self._segments)
@@ -1315,7 +1340,13 @@ class JournalStorage(MemoryBackend):
                 documents: Tables = {}
                 for table, chosen in keys.items():
                     rows, done = self._tables.get(table, {}), sealed.get(table, {})
-                    picked = {key: rows[key] for key in chosen if key in rows and key not in done}
+                    # Once sealed, never again: a document changed since stays live.
+                    again = self._replaced.get(table, {})
+                    picked = {
+                        key: rows[key]
+                        for key in chosen
+                        if key in rows and key not in done and key not in again
+                    }
                     if picked:
                         documents[table] = picked
                 if not documents:
@@ -1335,7 +1366,15 @@ class JournalStorage(MemoryBackend):
                 return []
             tag = sealed_tag(segments)
             asides = [self._aside(self._segment_temp, parts, tag) for _, _, parts in units]
-            snapshot = self._write_aside(seq, sealed, segments)
+            # With the history not read in, memory holds the live set, and the new
+            # snapshot is that without what is sealed now (then so is memory).
+            out: Tables | None = None
+            if not self._history_in:
+                out = {}
+                for _, documents, _ in units:
+                    for table, rows in documents.items():
+                        out.setdefault(table, {}).update(rows)
+            snapshot = self._write_aside(seq, sealed, segments, leave_out=out)
             try:
                 if snapshot is None or None in asides:
                     return []
@@ -1392,6 +1431,13 @@ class JournalStorage(MemoryBackend):
                             _remove(placed)
                         return []
                     self._headers.extend(orjson.loads(parts[1]) for _, _, parts in units)
+                    if out is not None:
+                        self._sealed = {}
+                        for table, rows in out.items():
+                            live = self._tables[table]
+                            for key in rows:
+                                del live[key]
+                        self._notify(Changes(reloaded=True))
                     return [(name, sum(map(len, docs.values()))) for name, docs, _ in units]
             finally:
                 for aside in (*asides, snapshot):
@@ -1694,11 +1740,17 @@ def put_in_place(storage: JournalStorage, dest: Path, *, replace: bool) -> None:
     """Make ``dest`` hold what ``storage`` holds, as one standalone file that appears
     whole or not at all; ``FileExistsError`` when one is there. With ``replace``, it
     takes the place of the database there, inside that database's lock, and the old
-    journal goes with it."""
-    data = storage.standalone_copy()
+    journal goes with it. Its sealed history goes first, each segment renamed for
+    ``dest``: listed by nothing there until ``dest`` appears."""
+    data, segments = storage.movable_copy()
     journal = dest.with_name(dest.name + "-journal")
     try:
         dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not replace and lstat_or_none(dest) is not None:
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(dest))
+        for segment in segments:
+            name = segment.name[len(storage.path.name) :]
+            write_new_file(dest.with_name(dest.name + name), read_regular(segment)[0], replace=True)
         if not replace:
             write_new_file(dest, data)
             return

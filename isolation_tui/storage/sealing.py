@@ -174,7 +174,8 @@ def seal_history(
     and how many documents each holds (none on a store that keeps its history as
     rows)."""
     storage.refresh()
-    months = sorted(finished_by_month(storage.tables(), until).items())
+    # The live set only: what is sealed already is finished and stays so.
+    months = sorted(finished_by_month(storage.live_tables(), until).items())
     return storage.seal_months(
         [
             (f"{month}-{storage.seq}", keys, segment_header(month, marks, sealed))
