@@ -12,6 +12,7 @@ from test_flow_texts import shown
 from textual.widget import Widget
 
 from isolation_tui.app import IsolationApp
+from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.repository import Store
 from isolation_tui.storage.tables import CHECKS
 from isolation_tui.widgets.record_table import RecordTable
@@ -86,3 +87,35 @@ async def test_long_symptoms_typed_in_a_round_are_stored_whole(one_person: Store
         await pilot.press("up", *"372 ", *("x" * 200))
         await pilot.pause()
         assert app.said and "200" in app.said[-1].message
+
+
+async def test_the_round_line_names_who_entered_the_reading_as_it_stands(
+    one_person: Store, lang: str
+) -> None:
+    """A reading entered by one supervisor and corrected by 王芳 on duty: the line
+    under the round's list names 王芳, who made the reading what it is, not the first
+    entry's author."""
+    rooms = [{"code": code, "floor": "1", "beds": 1, "blocked": False} for code in ("101", "102")]
+    one_person.save_point("DD01", "一号点", rooms)
+    one_person.stays.register(
+        {
+            "point": "DD01",
+            "name": "王五",
+            "id_type": "passport",
+            "id_number": "E7654321",
+            "category": "inbound",
+            "arrived_at": "2026-11-15 10:00",
+            "room": "102",
+        }
+    )
+    app = IsolationApp(one_person, point="DD01")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2", "k", *"365", "enter")
+        await pilot.pause()
+        one_person.actor = Actor("tester", on_duty="王芳")
+        await pilot.press("up", *"372", "enter")
+        await pilot.pause()
+        await pilot.press("down", "up")
+        await pilot.pause()
+        line = shown(app, app.screen.query_one("#entry-status"))
+        assert "37.2" in line and "王芳(tester)" in line, line

@@ -196,12 +196,6 @@ def discharge_rows(store: Store) -> Iterator[Row]:
         )
 
 
-def _entered_by(store: Store, table: str, record_id: int, doc: dict[str, Any]) -> str:
-    """Who entered the values a record holds now: the author of its last change."""
-    history = store.history(table, record_id)
-    return who_label(history[-1] if history else doc.get("created", {}))
-
-
 def check_rows(store: Store) -> Iterator[Row]:
     """The rounds day by day (morning before afternoon), with who entered each check
     (sealed history month by month, then the live set)."""
@@ -221,7 +215,7 @@ def _check_rows(store: Store, part: dict[str, Any], order: dict[str, int]) -> It
             {
                 "id": check_id,
                 "at": doc["at"],
-                "who": _entered_by(store, CHECKS, check_id, doc),
+                "who": who_label(store.entered_by(CHECKS, check_id)),
                 "point": doc["point"],
                 "stay": doc["stay"],
                 "name": stay.get("person", {}).get("name", ""),
@@ -264,7 +258,7 @@ def _test_rows(store: Store, part: dict[str, Any]) -> Iterator[Row]:
                 "kind": doc["kind"],
                 "result": doc["result"],
                 "taken_at": doc["taken_at"],
-                "who": _entered_by(store, TESTS, test_id, doc) if taken else "",
+                "who": who_label(store.entered_by(TESTS, test_id)) if taken else "",
             }
         )
 

@@ -347,6 +347,12 @@ class RoundScreen(QuickEntryScreen):
         check_id = self.store.health.check_of(stay_id, self.day, round_name)
         return self.store.get(CHECKS, check_id) if check_id is not None else None
 
+    def entered_by(self, stay_id: int, round_name: str) -> str:
+        """Who entered the reading as it stands (a correction's author, not the first
+        entry's)."""
+        check_id = self.store.health.check_of(stay_id, self.day, round_name)
+        return who_label(self.store.entered_by(CHECKS, check_id)) if check_id else ""
+
     def reload(self) -> None:
         """Only the people now in isolation here, and for each one index look-up per
         round: the cost is the point's beds, whatever the number of checks stored."""
@@ -420,7 +426,7 @@ class RoundScreen(QuickEntryScreen):
                 else CHECK_STATUS.label(check["status"])
             )
             symptoms = f" {check['symptoms']}" if check.get("symptoms") else ""
-            who = f"{check['at'][11:16]} {who_label(check['created'])}"
+            who = f"{check['at'][11:16]} {self.entered_by(stay_id, name)}"
             parts.append(f"{ROUND.label(name)} {value}{symptoms} ({who})")
         text = f"#{stay_id} {stay['person']['name']}: " + (
             "; ".join(parts) or t("ui.round_none_yet")

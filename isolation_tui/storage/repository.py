@@ -161,6 +161,14 @@ class Store:
             found[int(key)] = entry
         return [found[i] for i in sorted(found)]
 
+    def entered_by(self, table: str, record_id: int) -> Mapping[str, Any]:
+        """Who entered the values a record holds now (the stamp of its last change,
+        which a correction makes, not of its creation)."""
+        history = self.history(table, record_id)
+        if history:
+            return history[-1]
+        return (self.get(table, record_id) or {}).get("created", {})
+
     def record_ids(self, table: str, point_code: str | None) -> Sequence[int]:
         """Ids of a table's records (stays or discharges), oldest first, at one point
         or all; costs no scan of the records, and reads no sealed history: its ids
