@@ -182,13 +182,20 @@ class StaffScreen(MainScreen):
         title = t("ui.title_void", what=what, id=staff_id, whose=doc["name"])
         await self._prompt(title, [REASON], save)
 
-    async def action_correct_period(self) -> None:
-        """The latest period of the person under the cursor: start, end (empty: still
-        on duty), and why."""
+    def _latest_of_selected(self) -> tuple[int, dict[str, Any]] | None:
+        """The latest duty period of the person under the cursor; when there is none,
+        says so."""
         staff_id = self._selected()
         latest = self._latest_period(staff_id) if staff_id is not None else None
         if latest is None:
             self.notify(t("ui.no_duty_periods"), markup=False)
+        return latest
+
+    async def action_correct_period(self) -> None:
+        """The latest period of the person under the cursor: start, end (empty: still
+        on duty), and why."""
+        latest = self._latest_of_selected()
+        if latest is None:
             return
         period_id, period = latest
 
@@ -206,10 +213,8 @@ class StaffScreen(MainScreen):
         await self._prompt(t("ui.title_correct_period", id=period_id), specs, save)
 
     async def action_void_period(self) -> None:
-        staff_id = self._selected()
-        latest = self._latest_period(staff_id) if staff_id is not None else None
+        latest = self._latest_of_selected()
         if latest is None:
-            self.notify(t("ui.no_duty_periods"), markup=False)
             return
         period_id, period = latest
 
