@@ -184,6 +184,13 @@ class JournalStorage(MemoryBackend):
         self._lock_fd: int | None = None
         self._swept = False
         self.on_lock_wait: LockWaitHandler | None = None
+        # An entry of this process took the journal over the compaction line: it is
+        # folded once the writers' lock is let go (see ``_fold``), never in the save.
+        self._fold_due = False
+        self.fold_elsewhere: Callable[[], object] | None = None
+        """Folds the journal in a process of its own (the terminal program sets it, so
+        that no save and no frame waits for a compaction); None: this process folds,
+        beside the writers, once it lets go of their lock."""
         self._tx: _Transaction | None = None
         self._mutex = threading.RLock()
         self._listeners: list[Callable[[Changes], None]] = []
@@ -553,6 +560,27 @@ class JournalStorage(MemoryBackend):
             self._lock_fd = None
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+            if self._fold_due:
+                self._fold()
+
+    def over_the_line(self) -> bool:
+        """Whether the journal has outgrown the snapshot (a compaction is due)."""
+        return self._journal_offset > max(COMPACT_MIN_BYTES, self._snapshot_size)
+
+    def _fold(self) -> None:
+        """After the writers' lock is let go, when an entry of this process took the
+        journal over the line: the fold is started in a process of its own
+        (``fold_elsewhere``), or written here beside the writers, who wait only for
+        its renames. The entry is durable whatever happens to the fold: a fold that
+        fails changes nothing the caller should hear of, and a journal left unfolded
+        (this process killed first) is folded at the next crossing, or by the next
+        session to start."""
+        self._fold_due = False
+        if self.fold_elsewhere is not None:
+            self.fold_elsewhere()
+            return
+        with contextlib.suppress(StoreError), self._mutex:
+            self._compact_beside_writers()
 
     # ------------------------------------------------------------------ files
 
@@ -1280,14 +1308,12 @@ class JournalStorage(MemoryBackend):
         line = max(COMPACT_MIN_BYTES, self._snapshot_size)
         before, self._journal_offset = self._journal_offset, self._journal_offset + written
         self._write_lock_record()
-        # The writer whose entry takes the journal over a multiple of the line
-        # compacts: not every writer after a big batch (its writer compacts beside
-        # the others), and a journal whose writer was killed first still gets folded.
+        # The writer whose entry takes the journal over a multiple of the line has
+        # it folded, once the lock is let go (``_fold``): not every writer after a
+        # big batch (its writer folds beside the others), and a journal whose writer
+        # was killed first still gets folded at the next multiple.
         if compact and before // line != self._journal_offset // line:
-            # The entry is durable: a compaction refused now (a file swapped for a
-            # link) must not make the caller think otherwise; the next open says why.
-            with contextlib.suppress(StoreUnsafe):
-                self._compact()
+            self._fold_due = True
 
     def compact(self) -> None:
         """Fold the journal into a new snapshot (also done automatically), beside the
