@@ -92,6 +92,8 @@ from .segments import (
     may_hold,
     merge_sealed,
     read_segment,
+    run_keys,
+    seal_note,
     sealed_tag,
     segment_files,
     segment_path,
@@ -462,11 +464,11 @@ class JournalStorage(MemoryBackend):
         if self._journal_fd is not None:
             if on_disk is not None and on_disk.st_ino == self._journal_ino:
                 if on_disk.st_size != self._journal_offset:
-                    changes.keys |= self._read_new_entries().keys
+                    changes.add(self._read_new_entries())
                 return changes
             # Another writer compacted (or the files were replaced): finish the old
             # journal, then switch to the new one.
-            changes.keys |= self._read_new_entries().keys
+            changes.add(self._read_new_entries())
             self._close_journal()
         elif on_disk is None and self._standalone:
             return changes  # a standalone file nobody has written to yet
@@ -482,7 +484,7 @@ class JournalStorage(MemoryBackend):
         self._standalone = False
         with contextlib.suppress(OSError):
             self._snapshot_size = os.stat(self.path).st_size
-        changes.keys |= self._read_new_entries().keys
+        changes.add(self._read_new_entries())
         return changes
 
     def _read_new_entries(self) -> Changes:
@@ -509,9 +511,11 @@ class JournalStorage(MemoryBackend):
                     f"{self.journal_path}: journal jumps from entry {expected} to {seq}"
                 )
             expected = seq
-            fresh.append(entry)
+            # A seal's segments are read (their headers) before anything is applied.
+            seal = self._seal_in(entry["sealed"]) if "sealed" in entry else None
+            fresh.append((entry, seal))
         changes = Changes()
-        for entry in fresh:
+        for entry, seal in fresh:
             for table, key, doc in entry.get("ops", []):
                 self._put(table, key, doc)
                 self._changed_at[table] = entry["seq"]
@@ -520,9 +524,70 @@ class JournalStorage(MemoryBackend):
                 else:
                     self._reset_at[table] = entry["seq"]
             self._seq = entry["seq"]
+            if seal is not None:
+                changes.add(self._take_seal(*seal))
         self._journal_last = last
         self._journal_offset += chunk.consumed
         self._line_end_at = chunk.line_end_at
+        return changes
+
+    def _seal_in(self, note: Any) -> tuple[list[Listed], dict[str, list[str]], list[Doc]]:
+        """What a seal entry says: its segments, with the header of each one not
+        listed yet (read from its file, refused by its name when it is not the one
+        listed), and the ids that left the live set."""
+        try:
+            listed = [Listed(str(one["name"]), str(one["head"])) for one in note["segments"]]
+            left = {
+                str(table): [str(key) for key in run_keys(runs)]
+                for table, runs in note["left"].items()
+            }
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise StoreCorrupt(f"{self.journal_path}: a seal's entry is unreadable") from exc
+        known = {one.name for one in self._segments}
+        headers = [
+            {}
+            if one.name in known
+            else read_segment(self.path, self._db_id, one, body=False).header
+            for one in listed
+        ]
+        return listed, left, headers
+
+    def _take_seal(
+        self, listed: list[Listed], left: dict[str, list[str]], headers: list[Doc]
+    ) -> Changes:
+        """Memory after a seal's entry: its segments listed, and what it sealed out of
+        memory when memory holds the live set (as a process opening the database
+        now would), or kept as sealed history when that is read in. A snapshot that
+        lists the segments already (opened after the seal) has it done."""
+        known = {one.name for one in self._segments}
+        new = [
+            (one, head) for one, head in zip(listed, headers, strict=True) if one.name not in known
+        ]
+        if not new:
+            return Changes()
+        # Nothing sealed before: memory holds no sealed history, only the live set.
+        live_only = not self._history_in or not self._segments
+        self._history_in = self._history_in and not live_only
+        changes = Changes()
+        for table, keys in left.items():
+            rows = self._tables.get(table, {})
+            self._changed_at[table] = self._seq
+            if live_only:
+                changes.keys |= {(table, key) for key in keys if rows.pop(key, None) is not None}
+                continue
+            done = self._sealed.setdefault(table, {})
+            for key in keys:
+                if key in rows:
+                    done[key] = rows[key]
+        for one, header in new:
+            self._segments = [*self._segments, one]
+            self._headers = [*self._headers, header]
+            for table, number in header.get("ids", {}).items():
+                self._sealed_max[table] = max(self._sealed_max.get(table, 0), number)
+        self._sealed_tag = sealed_tag(self._segments)
+        if changes.keys:
+            # The counters of what left memory come from the headers from now on.
+            changes.sealed = [header for _, header in new]
         return changes
 
     # ------------------------------------------------------------------ locking
@@ -1260,13 +1325,20 @@ class JournalStorage(MemoryBackend):
         self._write_lock_record()
 
     def _commit(
-        self, tx: _Transaction, spool: Spool | None = None, *, compact: bool = True
+        self,
+        tx: _Transaction,
+        spool: Spool | None = None,
+        *,
+        compact: bool = True,
+        note: dict[str, Any] | None = None,
     ) -> None:
-        """Append ``tx`` as one entry (its ops encoded beside the journal in ``spool``)."""
+        """Append ``tx`` as one entry (its ops encoded beside the journal in ``spool``;
+        ``note``: what else the entry says, a seal)."""
         head = {
             "seq": self._seq + 1,
             "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "who": tx.who,
+            **(note or {}),
         }
         try:
             parts = [] if spool is not None else [encode_entry({**head, "ops": tx.ops})]
@@ -1421,7 +1493,6 @@ class JournalStorage(MemoryBackend):
                         or self._reset_since(seq) & {table for table, _ in touched}
                     ):
                         return []
-                    tail = os.pread(self._journal_fd, self._journal_offset - offset, offset)
                     # Inside the lock no seal is half done: a segment listed nowhere
                     # was left by one killed between its renames.
                     self._remove_left_segments()
@@ -1431,8 +1502,8 @@ class JournalStorage(MemoryBackend):
                         name for name, _, _ in units
                     }:
                         return []
-                    # The segments first: until the snapshot that lists them is in
-                    # place, they are listed nowhere and change nothing.
+                    # The segments first: until an entry lists them, they are listed
+                    # nowhere and change nothing.
                     placed: list[Path] = []
                     try:
                         for aside, path in zip(asides, names, strict=True):
@@ -1440,30 +1511,26 @@ class JournalStorage(MemoryBackend):
                             put_temp(aside.path, path)
                             aside.placed = True
                             placed.append(path)
-                    except (OSError, StoreUnsafe):
+                        # Then one entry naming them and what left the live set: other
+                        # sessions take the seal from it as they take any entry, with
+                        # no snapshot to read again; from here on the seal is made.
+                        self._ready_to_append()
+                        note = seal_note(segments[len(self._segments) :], units)
+                        self._commit(_Transaction(who=self.who), compact=False, note=note)
+                    except (OSError, StoreError):
                         _remove(placed)
                         return []
-                    before = self._sealed, self._segments, self._sealed_tag, self._sealed_max
-                    self._sealed, self._segments = sealed, segments
-                    self._sealed_tag = snapshot.sealed
-                    self._sealed_max = dict(self._sealed_max)
-                    for _, documents, _ in units:
-                        for table, rows in documents.items():
-                            top = max(map(int, rows))
-                            self._sealed_max[table] = max(top, self._sealed_max.get(table, 0))
-                    if not self._put_in_place(snapshot, seq, tail):
-                        self._sealed, self._segments, self._sealed_tag, self._sealed_max = before
-                        if not snapshot.placed:
-                            _remove(placed)
-                        return []
-                    self._headers.extend(orjson.loads(parts[1]) for _, _, parts in units)
-                    if out is not None:
-                        self._sealed = {}
-                        for table, rows in out.items():
-                            live = self._tables[table]
-                            for key in rows:
-                                del live[key]
-                        self._notify(Changes(reloaded=True))
+                    heads = [orjson.loads(parts[1]) for _, _, parts in units]
+                    new_listed = segments[len(self._segments) :]
+                    left = {
+                        t: [str(k) for k in run_keys(r)] for t, r in note["sealed"]["left"].items()
+                    }
+                    taken = self._take_seal(new_listed, left, heads)
+                    # The snapshot without what was sealed, and the entries after it
+                    # (the seal's own too): what the entry says, it finds done.
+                    tail = os.pread(self._journal_fd, self._journal_offset - offset, offset)
+                    self._put_in_place(snapshot, seq, tail)
+                    self._notify(taken)
                     return [(name, sum(map(len, docs.values()))) for name, docs, _ in units]
             finally:
                 for aside in (*asides, snapshot):

@@ -97,6 +97,10 @@ class Index:
                 self._reindex_point(tables, key)
             elif table == AUDIT and self._audit_of is not None:
                 self._index_audit(tables, key)
+        for header in changes.sealed:
+            # Sealed out of memory: counted by their segment's header, as at opening.
+            for point, marks in header["tally"].items():
+                self.tally.setdefault(point, Counter()).update(marks)
 
     def _mark(self, tables: dict[str, dict[str, Any]], table: str, key: str) -> None:
         old = self._marked.pop((table, key), None)
