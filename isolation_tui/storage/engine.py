@@ -5,10 +5,14 @@ it is a snapshot plus an append-only journal of checksummed entries, one entry p
 committed transaction. A commit appends one line and fsyncs it, so its cost does
 not grow with the database. Writers serialise on ``<db>-lock`` (``flock``) and,
 inside the lock, first read what other processes appended, so ids and rule checks
-always see the latest state. When the journal outgrows the snapshot, the writer
-compacts: new snapshot to a temp file, fsync, rename, fsync the directory, then a
-fresh journal the same way. Readers take no lock; they follow the journal by
-offset and notice a compaction by the journal's inode.
+always see the latest state. When the journal outgrows the snapshot, it is folded
+once the writer whose entry crossed the line has let go of the lock (or by a process
+of its own the terminal program starts): a new snapshot is written beside the
+writers to a temp file and fsynced, and the lock is held only to rename it into
+place with a fresh journal of what was appended meanwhile. Readers take no lock;
+they follow the journal by offset and notice a compaction by the journal's inode. A
+seal (see ``segments``) writes an entry naming what left the live set, so readers
+take it as any entry and then switch journals as after a compaction.
 
 The three files belong together: the journal names the database it belongs to, and
 the lock file records the last entry a writer made durable. A journal of another
@@ -555,18 +559,37 @@ class JournalStorage(MemoryBackend):
     def _take_seal(
         self, listed: list[Listed], left: dict[str, list[str]], headers: list[Doc]
     ) -> Changes:
-        """Memory after a seal's entry: its segments listed, and what it sealed out of
-        memory when memory holds the live set (as a process opening the database
-        now would), or kept as sealed history when that is read in. A snapshot that
-        lists the segments already (opened after the seal) has it done."""
+        """Memory after a seal's entry (see ``_list_sealed`` and ``_drop_sealed``)."""
+        found = self._list_sealed(listed, headers)
+        return Changes() if found is None else self._drop_sealed(left, *found)
+
+    def _list_sealed(
+        self, listed: list[Listed], headers: list[Doc]
+    ) -> tuple[list[Doc], bool] | None:
+        """A seal's segments listed in memory: the headers of those new to it, and
+        whether memory holds the live set only (nothing was sealed before, or the
+        history is not read in); None when a snapshot opened after the seal lists
+        them already."""
         known = {one.name for one in self._segments}
-        new = [
-            (one, head) for one, head in zip(listed, headers, strict=True) if one.name not in known
-        ]
+        pairs = zip(listed, headers, strict=True)
+        new = [(one, head) for one, head in pairs if one.name not in known]
         if not new:
-            return Changes()
-        # Nothing sealed before: memory holds no sealed history, only the live set.
+            return None
         live_only = not self._history_in or not self._segments
+        self._segments = [*self._segments, *(one for one, _ in new)]
+        self._headers = [*self._headers, *(head for _, head in new)]
+        for _, header in new:
+            for table, number in header.get("ids", {}).items():
+                self._sealed_max[table] = max(self._sealed_max.get(table, 0), number)
+        self._sealed_tag = sealed_tag(self._segments)
+        return [head for _, head in new], live_only
+
+    def _drop_sealed(
+        self, left: dict[str, list[str]], headers: list[Doc], live_only: bool
+    ) -> Changes:
+        """What a seal took out of the live set leaves memory when it holds the live
+        set (as a process opening the database now would), or is kept as sealed
+        history when that is read in."""
         self._history_in = self._history_in and not live_only
         changes = Changes()
         for table, keys in left.items():
@@ -579,15 +602,9 @@ class JournalStorage(MemoryBackend):
             for key in keys:
                 if key in rows:
                     done[key] = rows[key]
-        for one, header in new:
-            self._segments = [*self._segments, one]
-            self._headers = [*self._headers, header]
-            for table, number in header.get("ids", {}).items():
-                self._sealed_max[table] = max(self._sealed_max.get(table, 0), number)
-        self._sealed_tag = sealed_tag(self._segments)
         if changes.keys:
             # The counters of what left memory come from the headers from now on.
-            changes.sealed = [header for _, header in new]
+            changes.sealed = headers
         return changes
 
     # ------------------------------------------------------------------ locking
@@ -644,7 +661,7 @@ class JournalStorage(MemoryBackend):
         if self.fold_elsewhere is not None:
             self.fold_elsewhere()
             return
-        with contextlib.suppress(StoreError), self._mutex:
+        with contextlib.suppress(StoreError, OSError), self._mutex:
             self._compact_beside_writers()
 
     # ------------------------------------------------------------------ files
@@ -1473,6 +1490,10 @@ class JournalStorage(MemoryBackend):
                     for table, rows in documents.items():
                         out.setdefault(table, {}).update(rows)
             snapshot = self._write_aside(seq, sealed, segments, leave_out=out)
+            left: dict[str, list[str]] = {}
+            for _, documents, _ in units:
+                for table, rows in documents.items():
+                    left.setdefault(table, []).extend(rows)
             try:
                 if snapshot is None or None in asides:
                     return []
@@ -1515,23 +1536,22 @@ class JournalStorage(MemoryBackend):
                         # sessions take the seal from it as they take any entry, with
                         # no snapshot to read again; from here on the seal is made.
                         self._ready_to_append()
-                        note = seal_note(segments[len(self._segments) :], units)
+                        note = seal_note(segments[len(self._segments) :], left)
                         self._commit(_Transaction(who=self.who), compact=False, note=note)
                     except (OSError, StoreError):
                         _remove(placed)
                         return []
                     heads = [orjson.loads(parts[1]) for _, _, parts in units]
-                    new_listed = segments[len(self._segments) :]
-                    left = {
-                        t: [str(k) for k in run_keys(r)] for t, r in note["sealed"]["left"].items()
-                    }
-                    taken = self._take_seal(new_listed, left, heads)
+                    listing = self._list_sealed(segments[len(self._segments) :], heads)
+                    assert listing is not None
                     # The snapshot without what was sealed, and the entries after it
                     # (the seal's own too): what the entry says, it finds done.
                     tail = os.pread(self._journal_fd, self._journal_offset - offset, offset)
                     self._put_in_place(snapshot, seq, tail)
-                    self._notify(taken)
-                    return [(name, sum(map(len, docs.values()))) for name, docs, _ in units]
+                # Memory, and what listens to it (the counters, the indexes), take the
+                # seal beside the writers.
+                self._notify(self._drop_sealed(left, *listing))
+                return [(name, sum(map(len, docs.values()))) for name, docs, _ in units]
             finally:
                 for aside in (*asides, snapshot):
                     if aside is not None:

@@ -215,13 +215,9 @@ def run_keys(runs: list[int]) -> Iterator[int]:
         yield from range(first, last + 1)
 
 
-def seal_note(listed: list[Listed], units: Iterable[tuple[str, Tables, Any]]) -> dict[str, Any]:
+def seal_note(listed: list[Listed], left: dict[str, list[str]]) -> dict[str, Any]:
     """What a seal's journal entry says: the segments it lists, and the ids of each
     table that left the live set into them (as runs)."""
-    left: dict[str, list[str]] = {}
-    for _, documents, _ in units:
-        for table, rows in documents.items():
-            left.setdefault(table, []).extend(rows)
     return {
         "sealed": {
             "segments": [one.as_json() for one in listed],
