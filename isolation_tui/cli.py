@@ -605,9 +605,10 @@ def seal(db_path: Location, until: str | None, auto: str | None, background: boo
 
 # What a session starts when its save took the journal over the compaction line:
 # the fold, in a process of its own, quietly, and only if nobody folds it now.
-@main.command(hidden=True)
+@main.command(hidden=True, help="cli.help.compact", short_help="cli.short.compact")
 @db_option
-@click.option("--background", is_flag=True)
+@lang_option
+@click.option("--background", is_flag=True, hidden=True)
 @command
 def compact(db_path: Location, background: bool) -> ExitCode:
     """Fold the journal into a new snapshot, beside the writers (by hand: now,
