@@ -603,9 +603,9 @@ def seal(db_path: Location, until: str | None, auto: str | None, background: boo
     return run_seal(db_path, until, auto)
 
 
-# What a session starts when its save took the journal over the compaction line:
-# the fold, in a process of its own, quietly, and only if nobody folds it now.
-@main.command(hidden=True, help="cli.help.compact", short_help="cli.short.compact")
+# With --background, what a session starts when its save took the journal over the
+# compaction line: the fold, in a process of its own, quietly, only if nobody folds it.
+@main.command(help="cli.help.compact", short_help="cli.short.compact")
 @db_option
 @lang_option
 @click.option("--background", is_flag=True, hidden=True)
