@@ -147,16 +147,19 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def copy_demo(template: Path, folder: Path) -> Path:
-    """A database of its own in ``folder``: real copies of the template's files."""
-    shutil.copytree(template.parent, folder, dirs_exist_ok=True)
-    return folder / template.name
+def copy_demo(template: Path, db: Path) -> Path:
+    """The demo as a database of its own at ``db``: real copies of the template's files
+    (the snapshot, and whatever else the demo wrote beside it), renamed to ``db``'s."""
+    db.parent.mkdir(parents=True, exist_ok=True)
+    for file in template.parent.iterdir():
+        shutil.copy(file, db.with_name(db.name + file.name.removeprefix(template.name)))
+    return db
 
 
 @pytest.fixture(scope="module")
 def demo_db(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A scale-1 demo shared by a module's read-only checks (a copy of the template)."""
-    return copy_demo(demo_template, tmp_path_factory.mktemp("demo"))
+    return copy_demo(demo_template, tmp_path_factory.mktemp("demo") / "demo.db")
 
 
 @pytest.fixture

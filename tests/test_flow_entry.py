@@ -219,7 +219,7 @@ def test_demo_shares_rooms_only_within_families(
     tmp_path: Path, cli: CliRunner, demo_template: Path
 ) -> None:
     # The demo's data as `demo` writes it (test_demo runs the command itself).
-    db = copy_demo(demo_template, tmp_path / "demo")
+    db = copy_demo(demo_template, tmp_path / "demo.db")
     result = cli("check", "--db", str(db))
     assert result.returncode == 0, result.stderr
 
