@@ -33,9 +33,9 @@ class Index:
         self.open_at: dict[str, set[int]] = {}
         # Record ids per point, ascending (so newest last): lists page without a scan.
         self.ids_at: dict[tuple[str, str], list[int]] = {}
-        # Per table, the point each record is listed under. Kept per table, and
-        # below what each record counts (one tuple per point and marks, shared), as
-        # compactly as they can be: an import indexes a whole bus of people at once.
+        # Per table, the point each record is listed under. This and ``_marked``
+        # (whose values are one tuple per point and marks, shared) hold an entry for
+        # every record, in as few objects as can be: an import indexes a whole bus.
         self._point_of: dict[str, dict[int, str]] = {}
         self._audit_of: dict[tuple[str, int], list[int]] | None = None
         self.check_of: dict[tuple[int, str, str], int] = {}
