@@ -461,6 +461,7 @@ class JournalStorage(MemoryBackend):
     def _follow_journal(self) -> Changes:
         """Apply entries appended since we last looked. Cheap when nothing changed."""
         if self._stale:
+            self._forget()
             self._load()
             return Changes(reloaded=True)
         changes = Changes()
@@ -490,6 +491,20 @@ class JournalStorage(MemoryBackend):
             self._snapshot_size = os.stat(self.path).st_size
         changes.add(self._read_new_entries())
         return changes
+
+    def _forget(self) -> None:
+        """Let go of what memory holds before the files are read again, when it no
+        longer says what is stored (see ``spill``): a big import's stubs and the
+        indexes over them would otherwise stay beside the state read, the store held
+        twice at the end of the import. The listeners hear a reload of nothing (the
+        state read follows at once); the files are read again however that ends."""
+        self._tables = {}
+        self._last_read.clear()
+        self._stale = False
+        try:
+            self._notify(Changes(reloaded=True))
+        finally:
+            self._stale = True
 
     def _read_new_entries(self) -> Changes:
         assert self._journal_fd is not None
