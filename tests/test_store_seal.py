@@ -292,6 +292,7 @@ SEALER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kill_at", [0, 1, 2])
 def test_a_seal_killed_midway_leaves_the_old_state_or_the_new(
     sealed_db: tuple[Path, dict[str, int]], cli: CliRunner, kill_at: int
@@ -496,6 +497,7 @@ def test_a_save_and_a_later_seal_read_no_sealed_history(
     assert everything(path) == everything(control)
 
 
+@pytest.mark.slow
 def test_seal_on_postgresql_says_there_is_nothing_to_seal(pg_url: str, cli: CliRunner) -> None:
     assert cli("--lang", "en", "demo", "--db", pg_url).returncode == 0
     result = cli("--lang", "en", "seal", "--db", pg_url, "--until", "2030-01")
