@@ -173,32 +173,46 @@ class Store:
         """Ids of a table's records (stays or discharges), oldest first, at one point
         or all; costs no scan of the records, and reads no sealed history: its ids
         are in the segments' headers."""
-        headers, replaced = self.db.storage.sealed_outside()
-        sealed = sealed_ids(headers, replaced, table, point_code) if headers else array("q")
-        if sealed is None:
-            self.rows(table)  # segments that do not list their ids: history in, reindexed
-            sealed = array("q")
+        sealed = self.sealed_ids(table, point_code)
         if point_code is None:
             live: Sequence[int] = list(map(int, self.live_rows(table)))
         else:
             live = self._index.ids_at.get((table, point_code), [])
         return MergedIds(sealed, live) if sealed else live
 
+    def sealed_ids(self, table: str, point_code: str | None) -> Sequence[int]:
+        """Ids of a table's sealed records not in the live set (stays, discharges,
+        incidents), ascending, at one point or all, from the segments' headers."""
+        headers, replaced = self.db.storage.sealed_outside()
+        sealed = sealed_ids(headers, replaced, table, point_code) if headers else array("q")
+        if sealed is None:
+            self.rows(table)  # segments that do not list their ids: history in, reindexed
+            return array("q")
+        return sealed
+
     RECENT_WINDOW = 5000
 
     def recent_audit(self, point_code: str | None, limit: int) -> list[AuditEntry]:
         """The latest changes at a point (or anywhere), newest first, among the last
-        few thousand: a quiet point must not cost a scan of the whole history."""
-        found: list[AuditEntry] = []
-        # Sealed entries are older than those after the newest of them: while the
-        # live set's newest suffice, history stays where it is.
-        headers, _ = self.db.storage.sealed_outside()
-        newest_sealed = max((h.get("ids", {}).get(AUDIT, 0) for h in headers), default=0)
+        few thousand: a quiet point must not cost a scan of the whole history, nor a
+        read of sealed months but those holding some of the last few thousand."""
+        storage = self.db.storage
+        headers, _ = storage.sealed_outside()
         rows = self.live_rows(AUDIT) if headers else self.rows(AUDIT)
-        for key, entry in itertools.islice(reversed(rows.items()), self.RECENT_WINDOW):
-            if int(key) <= newest_sealed:
-                self.rows(AUDIT)
-                return self.recent_audit(point_code, limit)
+        above = storage.max_id(AUDIT) - self.RECENT_WINDOW
+        latest = {
+            int(key): entry
+            for key, entry in itertools.takewhile(
+                lambda item: int(item[0]) > above, reversed(rows.items())
+            )
+        }
+        if any(h.get("ids", {}).get(AUDIT, 0) > above for h in headers):
+            # Sealed entries among the last few thousand: the months holding them.
+            for part in storage.sealed_parts(AUDIT, above):
+                latest.update((int(key), entry) for key, entry in part.items())
+        found: list[AuditEntry] = []
+        for number in sorted(latest, reverse=True):
+            entry = latest[number]
             doc = self.get(entry["table"], entry["record"]) or {}
             where = doc.get("code") if entry["table"] == POINTS else doc.get("point")
             if point_code is None or where == point_code:

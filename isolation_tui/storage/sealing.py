@@ -33,8 +33,8 @@ if TYPE_CHECKING:
 
 Rows = Mapping[str, dict[str, Any]]
 Marks = Mapping[str, Callable[[Any], tuple[str, ...]]]
-# The lists of the past (F2, F3) page through these by point, newest first.
-LISTED_BY_POINT = (STAYS, DISCHARGES)
+# The lists of the past (F2, F3, F4) page through these by point, newest first.
+LISTED_BY_POINT = (STAYS, DISCHARGES, INCIDENTS)
 
 
 def default_until(today: date) -> str:
