@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from conftest import CliRunner
 from test_sealed_reads import opened
+from test_store_seal import twin
 
 from isolation_tui.app import IsolationApp
 from isolation_tui.headless.demo import run_demo
@@ -42,11 +43,7 @@ def sealed_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def copy(sealed_demo: Path, tmp_path: Path) -> Path:
     """A copy to write to."""
-    path = tmp_path / "copy" / sealed_demo.name
-    path.parent.mkdir()
-    for part in sealed_demo.parent.glob(sealed_demo.name + "*"):
-        (path.parent / part.name).write_bytes(part.read_bytes())
-    return path
+    return twin(sealed_demo, tmp_path)
 
 
 @pytest.fixture
