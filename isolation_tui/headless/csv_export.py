@@ -507,12 +507,9 @@ def _export(
 ) -> int:
     def write(fh: IO[bytes], bom: bool) -> int:
         if fmt == "xlsx":
-            from .xlsx_export import to_xlsx
+            from .xlsx_export import write_xlsx
 
-            # A workbook's columns are sized from every row before any is written.
-            held = list(rows)
-            fh.write(to_xlsx([(kind, columns, held)]))
-            return len(held)
+            return write_xlsx(fh, [(kind, columns, rows)])
         return write_json(fh, rows) if fmt == "json" else write_csv(fh, columns, rows, bom)
 
     if out is None:
