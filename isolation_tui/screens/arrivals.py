@@ -119,6 +119,7 @@ class ArrivalsScreen(FilteredScreen):
             keys, lambda key: stay_row(key, self._stay(key), today, point is None), in_memory=live
         )
         self.say_filtered(len(keys))
+        self.say_sealed()
         self.refresh_bindings()
 
     def _stay(self, key: str) -> dict[str, Any]:

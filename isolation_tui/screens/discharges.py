@@ -126,6 +126,7 @@ class DischargesScreen(FilteredScreen):
 
         self.query_one("#done-table", RecordTable).show(done, done_row, in_memory=live)
         self.say_filtered(len(due_keys) + len(done))
+        self.say_sealed()
 
     def _selected(self, table_id: str) -> int | None:
         key = self.query_one(table_id, RecordTable).current_key()

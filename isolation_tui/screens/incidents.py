@@ -161,11 +161,7 @@ class IncidentsScreen(FilteredScreen):
             in_memory=len(keys),
         )
         self.say_filtered(len(keys) + len(sealed))
-        if not keys and sealed and not needle:
-            # Nothing live here: the sealed ones wait on the next page, and say so.
-            note = self.query_one("#filter-note", Static)
-            note.display = True
-            note.update(t("ui.sealed_below", count=len(sealed)))
+        self.say_sealed()
         self._show_detail()
 
     def _incident(self, key: str) -> dict[str, Any]:
@@ -182,6 +178,7 @@ class IncidentsScreen(FilteredScreen):
         return int(key) if key else None
 
     @on(DataTable.RowHighlighted)
+    @on(RecordTable.Paged)
     def _show_detail(self) -> None:
         incident_id = self._selected()
         incident = self.store.get(INCIDENTS, incident_id) if incident_id else None

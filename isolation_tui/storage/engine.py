@@ -1595,6 +1595,7 @@ class JournalStorage(MemoryBackend):
                     for key, doc in rows.items()
                     if int(key) > above and key not in gone and key not in live
                 }
+            del parsed, rows  # the month let go of before the next is read
 
     def sealed_with(self, table: str, key: str, related: str, field: str) -> list[tuple[str, Doc]]:
         """The documents of ``related`` whose ``field`` names record ``key`` of

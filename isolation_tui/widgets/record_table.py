@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey
 
@@ -55,6 +56,9 @@ def cell(value: Any, style: str = "") -> Text:
 
 class RecordTable(DataTable[Text]):
     """Rows keyed by record id; ``pgdn`` past the last row loads the next page."""
+
+    class Paged(Message):
+        """A page was built (an empty one highlights no row to say so)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+right", "page(1)", "ui.key_next_page", show=False),
@@ -171,6 +175,12 @@ class RecordTable(DataTable[Text]):
         self._fit()
         if current is not None and current in self.rows:
             self.move_cursor(row=self.get_row_index(current), animate=False)
+        self.post_message(self.Paged())
+
+    def waiting(self) -> int:
+        """How many rows, read from sealed history, follow the first page's live ones
+        while that page is shown (none otherwise)."""
+        return len(self._keys) - self._head if self._head >= 0 and self.page == 0 else 0
 
     def _measure(self, cells: Sequence[Text]) -> None:
         if self._fill:
@@ -225,7 +235,8 @@ class RecordTable(DataTable[Text]):
         """Up from the first row goes back to the previous page's last."""
         if self.row_count and self.cursor_row == 0 and self.page:
             self.action_page(-1)
-            self.move_cursor(row=self.row_count - 1, animate=False)
+            if self.row_count:
+                self.move_cursor(row=self.row_count - 1, animate=False)
             return
         super().action_cursor_up()
 
