@@ -16,14 +16,16 @@ import pytest
 from conftest import CliRunner
 from test_sealed_reads import opened
 from test_store_seal import twin
+from textual.widgets import Static
 
 from isolation_tui.app import IsolationApp
 from isolation_tui.headless.demo import run_demo
+from isolation_tui.i18n import t
 from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.index import MARKS
 from isolation_tui.storage.repository import Store, open_store
 from isolation_tui.storage.sealing import seal_history
-from isolation_tui.storage.tables import INCIDENTS
+from isolation_tui.storage.tables import INCIDENTS, STAYS
 from isolation_tui.widgets.record_table import RecordTable
 
 
@@ -199,3 +201,26 @@ def test_a_session_following_another_processs_saves_reads_no_sealed_month(
         assert names == []
     finally:
         store.close()
+
+
+async def test_f2_at_a_point_shows_the_live_stays_and_says_how_many_sealed_ones_follow(
+    session: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point = "KD01"
+    ids = session.record_ids(STAYS, point)
+    names = opened(monkeypatch)
+    app = IsolationApp(session, point=point)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f2")
+        await pilot.pause()
+        table = app.screen.query_one(RecordTable)
+        shown = len(table.rows)
+        assert 0 < shown < len(ids) and names == []
+        note = app.screen.query_one("#filter-note", Static)
+        assert note.display
+        assert str(note.content) == t("ui.sealed_below", count=len(ids) - shown)
+        table.move_cursor(row=shown - 1)
+        await pilot.press("down")  # on to the first sealed page
+        await pilot.pause()
+        assert table.current_key() == str(ids[-shown - 1]) and names
+        assert not note.display
