@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from conftest import CliRunner
 from test_sealed_reads import opened
@@ -19,12 +20,15 @@ from test_store_seal import twin
 from textual.widgets import Static
 
 from isolation_tui.app import IsolationApp
+from isolation_tui.headless.check import problems
 from isolation_tui.headless.demo import run_demo
 from isolation_tui.i18n import t
 from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.index import MARKS
+from isolation_tui.storage.journal import decode_snapshot, encode_snapshot
 from isolation_tui.storage.repository import Store, open_store
 from isolation_tui.storage.sealing import seal_history
+from isolation_tui.storage.segments import encode_segment, head_of, segment_path
 from isolation_tui.storage.tables import INCIDENTS, STAYS
 from isolation_tui.widgets.record_table import RecordTable
 
@@ -224,3 +228,48 @@ async def test_f2_at_a_point_shows_the_live_stays_and_says_how_many_sealed_ones_
         await pilot.pause()
         assert table.current_key() == str(ids[-shown - 1]) and names
         assert not note.display
+
+
+def without_incidents_by_point(path: Path) -> None:
+    """Make the segments as sealed before their headers listed incidents by point."""
+    snapshot = decode_snapshot(path.read_bytes(), str(path))
+    for listed in snapshot["segments"]:
+        segment = segment_path(path, listed["name"])
+        first, _, rest = segment.read_bytes().partition(b"\n")
+        head, _, body = rest.partition(b"\n")
+        header = orjson.loads(head)
+        del header["at"][INCIDENTS]
+        db_id = first.split(b" ")[2].decode()
+        pieces = encode_segment(db_id, listed["name"], header, orjson.loads(body))
+        segment.write_bytes(b"".join(pieces))
+        listed["head"] = head_of(pieces[0])
+    path.write_bytes(encode_snapshot(snapshot))
+
+
+async def test_f4_at_a_point_over_older_segments_keeps_the_history_sealed(copy: Path) -> None:
+    """Segments that do not list incidents by point are walked once for their ids:
+    F4 lists the same, and the history is not read into memory."""
+    expected = {}
+    for point in ("KD01", "ZA02"):
+        store = open_store(copy, read_only=True)
+        try:
+            expected[point] = list(store.sealed_ids(INCIDENTS, point))
+        finally:
+            store.close()
+    without_incidents_by_point(copy)
+    store = open_store(copy, read_only=True)
+    try:
+        assert list(problems(store)) == []
+        for point, ids in expected.items():
+            assert list(store.sealed_ids(INCIDENTS, point)) == ids
+        app = IsolationApp(store, point="KD01")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("f4")
+            await pilot.pause()
+            table = app.screen.query_one("#incidents-table", RecordTable)
+            assert len(table._keys) == len(expected["KD01"]) + len(
+                [i for i in store.live_rows(INCIDENTS).values() if i["point"] == "KD01"]
+            )
+        assert store.db.storage.sealed_outside()[0]  # the history stays sealed
+    finally:
+        store.close()

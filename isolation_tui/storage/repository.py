@@ -15,6 +15,7 @@ figures, and points. Each subject's changes are a service that takes the store
 from __future__ import annotations
 
 import contextlib
+import heapq
 import itertools
 import os
 from array import array
@@ -83,6 +84,7 @@ class Store:
         self._index = Index()
         self._room_sizes: dict[str, tuple[list[Room], list[list[Room]]]] = {}
         self._room_cursor: dict[tuple[str, int], int] = {}
+        self._walked: dict[str, tuple[tuple[int, int], dict[str, list[int]]]] = {}
         self.written: dict[str, int] = {}
         """The record this session wrote last, by table: the lists put their cursor on it."""
         self._index.rebuild(db)
@@ -184,11 +186,24 @@ class Store:
         """Ids of a table's sealed records not in the live set (stays, discharges,
         incidents), ascending, at one point or all, from the segments' headers."""
         headers, replaced = self.db.storage.sealed_outside()
-        sealed = sealed_ids(headers, replaced, table, point_code) if headers else array("q")
-        if sealed is None:
-            self.rows(table)  # segments that do not list their ids: history in, reindexed
+        if not headers:
             return array("q")
-        return sealed
+        sealed = sealed_ids(headers, replaced, table, point_code)
+        if sealed is not None:
+            return sealed
+        # Segments sealed before their headers listed these ids: walked once, a month
+        # at a time, keeping the ids of every point (never the records).
+        seen = (id(headers), len(headers))
+        walked = self._walked.get(table)
+        if walked is None or walked[0] != seen:
+            by_point: dict[str, list[int]] = {}
+            for part in self.db.storage.sealed_parts(table):
+                for key, doc in part.items():
+                    by_point.setdefault(doc["point"], []).append(int(key))
+            walked = self._walked[table] = (seen, {p: sorted(i) for p, i in by_point.items()})
+        points = walked[1].values() if point_code is None else [walked[1].get(point_code, [])]
+        gone = {int(key) for key in replaced.get(table, {})}
+        return array("q", (n for n in heapq.merge(*points) if n not in gone))
 
     RECENT_WINDOW = 5000
 
