@@ -42,13 +42,18 @@ def demo_folder() -> Iterator[Path]:
     with everything in it; stale ones of earlier demos are swept first."""
     sweep_stale()
     folder = Path(tempfile.mkdtemp(prefix=PREFIX))  # 0700, an unguessable name
+    owner = -1
     try:
-        owner = os.open(folder / OWNER, os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_RDWR, 0o600)
+        # Locked before it has its name: another demo's sweep never finds it unheld.
+        owner, made = tempfile.mkstemp(prefix=".owner-", dir=folder)
+        fcntl.flock(owner, fcntl.LOCK_EX)
+        os.rename(made, folder / OWNER)
     except OSError:
+        if owner >= 0:
+            os.close(owner)
         _remove(folder)
         raise
     try:
-        fcntl.flock(owner, fcntl.LOCK_EX)
         _folders.append(folder)
         _catch_endings()
         yield folder
