@@ -23,6 +23,7 @@ from textual.widgets._toast import Toast
 from .domain.counters import Counters, for_point
 from .domain.health import next_boundary
 from .domain.supplies import alert as supply_alert
+from .headless.compact import BackgroundFolds
 from .headless.seal import start_background_seal
 from .i18n import t
 from .screens.arrivals import ArrivalsScreen
@@ -140,6 +141,9 @@ class IsolationApp(KeysInOrder):
         # process sealing it (kept to be reaped).
         self._sealed_before = ""
         self.sealer: subprocess.Popen[bytes] | None = None
+        # A save that takes the journal over the compaction line has it folded in a
+        # process of its own: no save and no frame waits for a compaction.
+        self.folds = BackgroundFolds(store)
         store.db.storage.add_listener(self._on_store_change)
 
     def get_line_filters(self) -> Sequence[LineFilter]:
@@ -155,6 +159,8 @@ class IsolationApp(KeysInOrder):
         self.store.db.storage.follow_in_background()
         self._poller = self.set_interval(POLL_SECONDS, self._poll)
         self.set_timer(SEAL_LOOK_AFTER, self.seal_when_due)
+        # A journal left over the line (its writer was killed before folding it).
+        self.folds.if_over_the_line()
         if self.ask_name:
             await self.push_screen(OnDutyScreen(self.store.actor.os_user), self.set_on_duty)
 

@@ -603,6 +603,21 @@ def seal(db_path: Location, until: str | None, auto: str | None, background: boo
     return run_seal(db_path, until, auto)
 
 
+# With --background, what a session starts when its save took the journal over the
+# compaction line: the fold, in a process of its own, quietly, only if nobody folds it.
+@main.command(help="cli.help.compact", short_help="cli.short.compact")
+@db_option
+@lang_option
+@click.option("--background", is_flag=True, hidden=True)
+@command
+def compact(db_path: Location, background: bool) -> ExitCode:
+    """Fold the journal into a new snapshot, beside the writers (by hand: now,
+    after a fold under way)."""
+    from .headless.compact import run_compaction
+
+    return run_compaction(db_path, background=background)
+
+
 @main.command(help="cli.help.copy", short_help="cli.short.copy")
 @db_option
 @lang_option

@@ -9,6 +9,8 @@ compared with the same file imported in one go.
 from __future__ import annotations
 
 import csv
+import gc
+import tracemalloc
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -21,14 +23,16 @@ from isolation_tui.domain.idnumber import make_resident_id
 from isolation_tui.headless.check import problems
 from isolation_tui.headless.imports import base, import_table
 from isolation_tui.headless.imports.kinds import IMPORTERS
-from isolation_tui.headless.imports.reading import read_table
-from isolation_tui.storage import engine
+from isolation_tui.headless.imports.reading import Row, read_table
+from isolation_tui.storage import engine, spool
 from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.repository import Store, open_store
 from isolation_tui.storage.tables import AUDIT, CHECKS, STAYS, TESTS
 
 BATCH = 40
 ROWS = 300
+# What an import may hold in memory of each row it made (see the test).
+PER_ROW_BYTES = 1_800
 HEADER = ("point", "name", "id_number", "category", "arrived_at")
 
 
@@ -197,3 +201,68 @@ def test_a_big_import_moves_its_ids_after_a_save_made_while_it_spilled(
     reopened = open_store(db, read_only=True)
     assert list(problems(reopened)) == []
     reopened.close()
+
+
+def test_a_big_import_holds_one_row_of_its_file_at_a_time(
+    tmp_path: Path, small_batches: list[int]
+) -> None:
+    """The file is split into rows as they are checked, not all before: what the
+    process holds of it is the file's bytes and the row being checked."""
+    store = set_up(tmp_path / "isolation.db")
+    file = people_csv(tmp_path / "bus.csv", ROWS)
+    table = read_table(file, IMPORTERS["arrivals"].columns, IMPORTERS["arrivals"].one_of)
+    assert len(table.rows) == ROWS
+    held: list[int] = []
+    spill = type(store.db.storage).spill
+
+    def counting(storage: Any, keep: Any) -> None:
+        held.append(sum(isinstance(thing, Row) for thing in gc.get_objects()))
+        spill(storage, keep)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(type(store.db.storage), "spill", counting)
+        assert import_table(store, "arrivals", table).rows == ROWS
+    assert len(held) == (ROWS - 1) // BATCH
+    assert max(held) <= 1
+    assert len(store.rows(STAYS)) == ROWS + 1
+    store.close()
+
+
+def traced_peak(tmp_path: Path, rows: int, rooms: int) -> int:
+    """The most memory an import of ``rows`` arrivals took, from reading its file to
+    storing it, beyond what the process held before (the store open), at a point
+    of ``rooms`` rooms."""
+    store = new_store(tmp_path / f"{rows}.db")
+    beds = [{"code": str(r), "floor": "1", "beds": 1, "blocked": False} for r in range(rooms)]
+    store.save_point("S1", "大", beds)  # type: ignore[arg-type]
+    file = people_csv(tmp_path / f"{rows}.csv", rows)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        table = read_table(file, IMPORTERS["arrivals"].columns, IMPORTERS["arrivals"].one_of)
+        # Reading takes a buffer as big as a file may be, let go of at once.
+        tracemalloc.reset_peak()
+        assert import_table(store, "arrivals", table).rows == rows
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        store.close()
+    return peak - before
+
+
+def test_what_a_big_import_holds_of_each_row_is_little(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each row leaves in memory only what later rows check (who is where, in
+    compact form), and the store is never held twice: the import's peak grows by
+    little a row, for 500 or 2,500 people at a point with a room for each (as in
+    ``benchmarks/bench_import.py``). Before, each row held its cells, a stay and
+    its index entries, and the store was read again beside them: 4 KB a row (1.5 now)."""
+    # Both compact, from the entry's file: what that holds counts too (a chunk of
+    # its operations at a time: a small one here, for what grows to show).
+    monkeypatch.setattr(engine, "COMPACT_MIN_BYTES", 4096)
+    monkeypatch.setattr(spool, "CHUNK_OPS", 50)
+    small, big = traced_peak(tmp_path, 500, 501), traced_peak(tmp_path, 2_500, 2_501)
+    per_row = (big - small) / 2_000
+    assert per_row < PER_ROW_BYTES, f"{per_row:.0f} bytes a row"

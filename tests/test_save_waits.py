@@ -15,9 +15,12 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from isolation_tui.app import IsolationApp
+from isolation_tui.headless import compact as compact_mod
 from isolation_tui.i18n import t
 from isolation_tui.screens.base import FormScreen
 from isolation_tui.screens.incidents import IncidentsScreen
+from isolation_tui.storage import engine
+from isolation_tui.storage.engine import JournalStorage
 from isolation_tui.storage.repository import Store
 from isolation_tui.storage.tables import STAYS
 
@@ -133,3 +136,73 @@ async def test_a_refusal_after_the_wait_shows_beside_its_field(
         assert status(form).startswith(t("ui.not_saved", field=t("field.name"), message=""))
         assert app.focused is form.query_one("#field-name")
         assert hotel.rows(STAYS) == {}
+
+
+FOLD_WAITING = """
+import sys
+from isolation_tui.headless.compact import run_compaction
+from isolation_tui.storage import engine
+engine.COMPACT_MIN_BYTES = 0
+sys.stdin.readline()
+run_compaction(sys.argv[1], background=True)
+"""
+
+
+async def test_a_save_over_the_compaction_line_is_stored_and_drawn_while_the_fold_runs(
+    hotel: Store, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The save whose entry takes the journal over the line returns with the record
+    stored and the form ready; the fold runs in a process of its own (here one that
+    waits to be told), and the screens keep working meanwhile."""
+    folds: list[subprocess.Popen[str]] = []
+
+    def start(storage: JournalStorage) -> subprocess.Popen[str]:
+        fold = subprocess.Popen(
+            [sys.executable, "-c", FOLD_WAITING, str(storage.path)],
+            stdin=subprocess.PIPE,
+            text=True,
+        )
+        folds.append(fold)
+        return fold
+
+    monkeypatch.setattr(compact_mod, "start_background_compaction", start)
+    storage = hotel.db.storage
+    assert isinstance(storage, JournalStorage)
+    monkeypatch.setattr(engine, "COMPACT_MIN_BYTES", storage._journal_offset + 1)
+    snapshot = db_path.read_bytes()
+    app = IsolationApp(hotel, point="DD01")
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            form = await new_arrival(pilot, app)
+            await pilot.press(*"王强", "enter", *MAN, "enter", *"13812345678", "ctrl+s")
+            await pilot.pause()
+            stays = hotel.rows(STAYS)
+            assert [s["person"]["name"] for s in stays.values()] == ["王强"]
+            assert status(form).startswith(t("ui.saved_arrival", id=1, name="王强", room="")[:5])
+            assert value(form, "name") == "" and not form.form.disabled
+            # The fold was started once, and waits: nothing folded in the save.
+            assert len(folds) == 1 and folds[0].poll() is None
+            assert db_path.read_bytes() == snapshot
+            await pilot.press("f4")
+            await pilot.pause()
+            assert isinstance(app.screen, IncidentsScreen)
+            assert t("ui.col_summary") in app.export_screenshot()
+
+            folds[0].communicate("go\n", timeout=60)
+            assert folds[0].returncode == 0
+            assert db_path.read_bytes() != snapshot  # folded, beside this session
+            await pilot.press("f2")
+            await pilot.pause()
+            assert app.screen is form
+    finally:
+        for fold in folds:
+            if fold.poll() is None:
+                fold.kill()
+                fold.wait()
+    hotel.refresh()
+    assert [s["person"]["name"] for s in hotel.rows(STAYS).values()] == ["王强"]
+    fresh = JournalStorage(db_path, read_only=True)
+    try:
+        assert fresh.seq == storage.seq and not fresh.over_the_line()
+    finally:
+        fresh.close()

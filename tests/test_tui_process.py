@@ -22,7 +22,6 @@ from pathlib import Path
 
 import pytest
 
-from isolation_tui.headless.demo import run_demo
 from isolation_tui.headless.demo_folder import sweep_stale
 from isolation_tui.storage.paths import database_files
 
@@ -210,13 +209,6 @@ def demo_running_beside(
     ]
     assert len(folders) == 1
     return term, folders[0]
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
-    assert run_demo(path, force=False, scale=1) == 0
-    return path
 
 
 def test_read_only_shows_its_badge_and_writes_nothing(

@@ -258,7 +258,8 @@ def arrival_from_fields(
     errors.raise_if_any()
     assert days is not None
     return Stay(
-        point=code,
+        # The point's own code, one string for all its people (a bus of thousands).
+        point=point["code"] if point is not None else code,
         room=_field(fields, "room"),
         person=person,
         origin=_field(fields, "origin"),

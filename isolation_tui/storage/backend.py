@@ -73,9 +73,17 @@ class Changes:
 
     keys: set[tuple[str, str]] = field(default_factory=set)
     reloaded: bool = False
+    # The headers of segments a seal listed, when the documents it took left memory
+    # (their keys are in ``keys``): what counts them from now on.
+    sealed: list[dict[str, Any]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return self.reloaded or bool(self.keys)
+
+    def add(self, more: Changes) -> None:
+        """Take in what came after (not a reload: that is said by itself)."""
+        self.keys |= more.keys
+        self.sealed += more.sealed
 
     def tables(self) -> set[str]:
         return {table for table, _ in self.keys}

@@ -5,10 +5,14 @@ it is a snapshot plus an append-only journal of checksummed entries, one entry p
 committed transaction. A commit appends one line and fsyncs it, so its cost does
 not grow with the database. Writers serialise on ``<db>-lock`` (``flock``) and,
 inside the lock, first read what other processes appended, so ids and rule checks
-always see the latest state. When the journal outgrows the snapshot, the writer
-compacts: new snapshot to a temp file, fsync, rename, fsync the directory, then a
-fresh journal the same way. Readers take no lock; they follow the journal by
-offset and notice a compaction by the journal's inode.
+always see the latest state. When the journal outgrows the snapshot, it is folded
+once the writer whose entry crossed the line has let go of the lock (or by a process
+of its own the terminal program starts): a new snapshot is written beside the
+writers to a temp file and fsynced, and the lock is held only to rename it into
+place with a fresh journal of what was appended meanwhile. Readers take no lock;
+they follow the journal by offset and notice a compaction by the journal's inode. A
+seal (see ``segments``) writes an entry naming what left the live set, so readers
+take it as any entry and then switch journals as after a compaction.
 
 The three files belong together: the journal names the database it belongs to, and
 the lock file records the last entry a writer made durable. A journal of another
@@ -92,6 +96,8 @@ from .segments import (
     may_hold,
     merge_sealed,
     read_segment,
+    run_keys,
+    seal_note,
     sealed_tag,
     segment_files,
     segment_path,
@@ -184,6 +190,13 @@ class JournalStorage(MemoryBackend):
         self._lock_fd: int | None = None
         self._swept = False
         self.on_lock_wait: LockWaitHandler | None = None
+        # An entry of this process took the journal over the compaction line: it is
+        # folded once the writers' lock is let go (see ``_fold``), never in the save.
+        self._fold_due = False
+        self.fold_elsewhere: Callable[[], object] | None = None
+        """Folds the journal in a process of its own (the terminal program sets it, so
+        that no save and no frame waits for a compaction); None: this process folds,
+        beside the writers, once it lets go of their lock."""
         self._tx: _Transaction | None = None
         self._mutex = threading.RLock()
         self._listeners: list[Callable[[Changes], None]] = []
@@ -448,6 +461,7 @@ class JournalStorage(MemoryBackend):
     def _follow_journal(self) -> Changes:
         """Apply entries appended since we last looked. Cheap when nothing changed."""
         if self._stale:
+            self._forget()
             self._load()
             return Changes(reloaded=True)
         changes = Changes()
@@ -455,11 +469,11 @@ class JournalStorage(MemoryBackend):
         if self._journal_fd is not None:
             if on_disk is not None and on_disk.st_ino == self._journal_ino:
                 if on_disk.st_size != self._journal_offset:
-                    changes.keys |= self._read_new_entries().keys
+                    changes.add(self._read_new_entries())
                 return changes
             # Another writer compacted (or the files were replaced): finish the old
             # journal, then switch to the new one.
-            changes.keys |= self._read_new_entries().keys
+            changes.add(self._read_new_entries())
             self._close_journal()
         elif on_disk is None and self._standalone:
             return changes  # a standalone file nobody has written to yet
@@ -475,8 +489,22 @@ class JournalStorage(MemoryBackend):
         self._standalone = False
         with contextlib.suppress(OSError):
             self._snapshot_size = os.stat(self.path).st_size
-        changes.keys |= self._read_new_entries().keys
+        changes.add(self._read_new_entries())
         return changes
+
+    def _forget(self) -> None:
+        """Let go of what memory holds before the files are read again, when it no
+        longer says what is stored (see ``spill``): a big import's stubs and the
+        indexes over them would otherwise stay beside the state read, the store held
+        twice at the end of the import. The listeners hear a reload of nothing (the
+        state read follows at once); the files are read again however that ends."""
+        self._tables = {}
+        self._last_read.clear()
+        self._stale = False
+        try:
+            self._notify(Changes(reloaded=True))
+        finally:
+            self._stale = True
 
     def _read_new_entries(self) -> Changes:
         assert self._journal_fd is not None
@@ -502,9 +530,11 @@ class JournalStorage(MemoryBackend):
                     f"{self.journal_path}: journal jumps from entry {expected} to {seq}"
                 )
             expected = seq
-            fresh.append(entry)
+            # A seal's segments are read (their headers) before anything is applied.
+            seal = self._seal_in(entry["sealed"]) if "sealed" in entry else None
+            fresh.append((entry, seal))
         changes = Changes()
-        for entry in fresh:
+        for entry, seal in fresh:
             for table, key, doc in entry.get("ops", []):
                 self._put(table, key, doc)
                 self._changed_at[table] = entry["seq"]
@@ -513,9 +543,83 @@ class JournalStorage(MemoryBackend):
                 else:
                     self._reset_at[table] = entry["seq"]
             self._seq = entry["seq"]
+            if seal is not None:
+                changes.add(self._take_seal(*seal))
         self._journal_last = last
         self._journal_offset += chunk.consumed
         self._line_end_at = chunk.line_end_at
+        return changes
+
+    def _seal_in(self, note: Any) -> tuple[list[Listed], dict[str, list[str]], list[Doc]]:
+        """What a seal entry says: its segments, with the header of each one not
+        listed yet (read from its file, refused by its name when it is not the one
+        listed), and the ids that left the live set."""
+        try:
+            listed = [Listed(str(one["name"]), str(one["head"])) for one in note["segments"]]
+            left = {
+                str(table): [str(key) for key in run_keys(runs)]
+                for table, runs in note["left"].items()
+            }
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise StoreCorrupt(f"{self.journal_path}: a seal's entry is unreadable") from exc
+        known = {one.name for one in self._segments}
+        headers = [
+            {}
+            if one.name in known
+            else read_segment(self.path, self._db_id, one, body=False).header
+            for one in listed
+        ]
+        return listed, left, headers
+
+    def _take_seal(
+        self, listed: list[Listed], left: dict[str, list[str]], headers: list[Doc]
+    ) -> Changes:
+        """Memory after a seal's entry (see ``_list_sealed`` and ``_drop_sealed``)."""
+        found = self._list_sealed(listed, headers)
+        return Changes() if found is None else self._drop_sealed(left, *found)
+
+    def _list_sealed(
+        self, listed: list[Listed], headers: list[Doc]
+    ) -> tuple[list[Doc], bool] | None:
+        """A seal's segments listed in memory: the headers of those new to it, and
+        whether memory holds the live set only (nothing was sealed before, or the
+        history is not read in); None when a snapshot opened after the seal lists
+        them already."""
+        known = {one.name for one in self._segments}
+        pairs = zip(listed, headers, strict=True)
+        new = [(one, head) for one, head in pairs if one.name not in known]
+        if not new:
+            return None
+        live_only = not self._history_in or not self._segments
+        self._segments = [*self._segments, *(one for one, _ in new)]
+        self._headers = [*self._headers, *(head for _, head in new)]
+        for _, header in new:
+            for table, number in header.get("ids", {}).items():
+                self._sealed_max[table] = max(self._sealed_max.get(table, 0), number)
+        self._sealed_tag = sealed_tag(self._segments)
+        return [head for _, head in new], live_only
+
+    def _drop_sealed(
+        self, left: dict[str, list[str]], headers: list[Doc], live_only: bool
+    ) -> Changes:
+        """What a seal took out of the live set leaves memory when it holds the live
+        set (as a process opening the database now would), or is kept as sealed
+        history when that is read in."""
+        self._history_in = self._history_in and not live_only
+        changes = Changes()
+        for table, keys in left.items():
+            rows = self._tables.get(table, {})
+            self._changed_at[table] = self._seq
+            if live_only:
+                changes.keys |= {(table, key) for key in keys if rows.pop(key, None) is not None}
+                continue
+            done = self._sealed.setdefault(table, {})
+            for key in keys:
+                if key in rows:
+                    done[key] = rows[key]
+        if changes.keys:
+            # The counters of what left memory come from the headers from now on.
+            changes.sealed = headers
         return changes
 
     # ------------------------------------------------------------------ locking
@@ -553,6 +657,27 @@ class JournalStorage(MemoryBackend):
             self._lock_fd = None
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+            if self._fold_due:
+                self._fold()
+
+    def over_the_line(self) -> bool:
+        """Whether the journal has outgrown the snapshot (a compaction is due)."""
+        return self._journal_offset > max(COMPACT_MIN_BYTES, self._snapshot_size)
+
+    def _fold(self) -> None:
+        """After the writers' lock is let go, when an entry of this process took the
+        journal over the line: the fold is started in a process of its own
+        (``fold_elsewhere``), or written here beside the writers, who wait only for
+        its renames. The entry is durable whatever happens to the fold: a fold that
+        fails changes nothing the caller should hear of, and a journal left unfolded
+        (this process killed first) is folded at the next crossing, or by the next
+        session to start."""
+        self._fold_due = False
+        if self.fold_elsewhere is not None:
+            self.fold_elsewhere()
+            return
+        with contextlib.suppress(StoreError, OSError), self._mutex:
+            self._compact_beside_writers()
 
     # ------------------------------------------------------------------ files
 
@@ -1232,13 +1357,20 @@ class JournalStorage(MemoryBackend):
         self._write_lock_record()
 
     def _commit(
-        self, tx: _Transaction, spool: Spool | None = None, *, compact: bool = True
+        self,
+        tx: _Transaction,
+        spool: Spool | None = None,
+        *,
+        compact: bool = True,
+        note: dict[str, Any] | None = None,
     ) -> None:
-        """Append ``tx`` as one entry (its ops encoded beside the journal in ``spool``)."""
+        """Append ``tx`` as one entry (its ops encoded beside the journal in ``spool``;
+        ``note``: what else the entry says, a seal)."""
         head = {
             "seq": self._seq + 1,
             "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "who": tx.who,
+            **(note or {}),
         }
         try:
             parts = [] if spool is not None else [encode_entry({**head, "ops": tx.ops})]
@@ -1280,14 +1412,12 @@ class JournalStorage(MemoryBackend):
         line = max(COMPACT_MIN_BYTES, self._snapshot_size)
         before, self._journal_offset = self._journal_offset, self._journal_offset + written
         self._write_lock_record()
-        # The writer whose entry takes the journal over a multiple of the line
-        # compacts: not every writer after a big batch (its writer compacts beside
-        # the others), and a journal whose writer was killed first still gets folded.
+        # The writer whose entry takes the journal over a multiple of the line has
+        # it folded, once the lock is let go (``_fold``): not every writer after a
+        # big batch (its writer folds beside the others), and a journal whose writer
+        # was killed first still gets folded at the next multiple.
         if compact and before // line != self._journal_offset // line:
-            # The entry is durable: a compaction refused now (a file swapped for a
-            # link) must not make the caller think otherwise; the next open says why.
-            with contextlib.suppress(StoreUnsafe):
-                self._compact()
+            self._fold_due = True
 
     def compact(self) -> None:
         """Fold the journal into a new snapshot (also done automatically), beside the
@@ -1375,6 +1505,10 @@ class JournalStorage(MemoryBackend):
                     for table, rows in documents.items():
                         out.setdefault(table, {}).update(rows)
             snapshot = self._write_aside(seq, sealed, segments, leave_out=out)
+            left: dict[str, list[str]] = {}
+            for _, documents, _ in units:
+                for table, rows in documents.items():
+                    left.setdefault(table, []).extend(rows)
             try:
                 if snapshot is None or None in asides:
                     return []
@@ -1395,7 +1529,6 @@ class JournalStorage(MemoryBackend):
                         or self._reset_since(seq) & {table for table, _ in touched}
                     ):
                         return []
-                    tail = os.pread(self._journal_fd, self._journal_offset - offset, offset)
                     # Inside the lock no seal is half done: a segment listed nowhere
                     # was left by one killed between its renames.
                     self._remove_left_segments()
@@ -1405,8 +1538,8 @@ class JournalStorage(MemoryBackend):
                         name for name, _, _ in units
                     }:
                         return []
-                    # The segments first: until the snapshot that lists them is in
-                    # place, they are listed nowhere and change nothing.
+                    # The segments first: until an entry lists them, they are listed
+                    # nowhere and change nothing.
                     placed: list[Path] = []
                     try:
                         for aside, path in zip(asides, names, strict=True):
@@ -1414,31 +1547,26 @@ class JournalStorage(MemoryBackend):
                             put_temp(aside.path, path)
                             aside.placed = True
                             placed.append(path)
-                    except (OSError, StoreUnsafe):
+                        # Then one entry naming them and what left the live set: other
+                        # sessions take the seal from it as they take any entry, with
+                        # no snapshot to read again; from here on the seal is made.
+                        self._ready_to_append()
+                        note = seal_note(segments[len(self._segments) :], left)
+                        self._commit(_Transaction(who=self.who), compact=False, note=note)
+                    except (OSError, StoreError):
                         _remove(placed)
                         return []
-                    before = self._sealed, self._segments, self._sealed_tag, self._sealed_max
-                    self._sealed, self._segments = sealed, segments
-                    self._sealed_tag = snapshot.sealed
-                    self._sealed_max = dict(self._sealed_max)
-                    for _, documents, _ in units:
-                        for table, rows in documents.items():
-                            top = max(map(int, rows))
-                            self._sealed_max[table] = max(top, self._sealed_max.get(table, 0))
-                    if not self._put_in_place(snapshot, seq, tail):
-                        self._sealed, self._segments, self._sealed_tag, self._sealed_max = before
-                        if not snapshot.placed:
-                            _remove(placed)
-                        return []
-                    self._headers.extend(orjson.loads(parts[1]) for _, _, parts in units)
-                    if out is not None:
-                        self._sealed = {}
-                        for table, rows in out.items():
-                            live = self._tables[table]
-                            for key in rows:
-                                del live[key]
-                        self._notify(Changes(reloaded=True))
-                    return [(name, sum(map(len, docs.values()))) for name, docs, _ in units]
+                    heads = [orjson.loads(parts[1]) for _, _, parts in units]
+                    listing = self._list_sealed(segments[len(self._segments) :], heads)
+                    assert listing is not None
+                    # The snapshot without what was sealed, and the entries after it
+                    # (the seal's own too): what the entry says, it finds done.
+                    tail = os.pread(self._journal_fd, self._journal_offset - offset, offset)
+                    self._put_in_place(snapshot, seq, tail)
+                # Memory, and what listens to it (the counters, the indexes), take the
+                # seal beside the writers.
+                self._notify(self._drop_sealed(left, *listing))
+                return [(name, sum(map(len, docs.values()))) for name, docs, _ in units]
             finally:
                 for aside in (*asides, snapshot):
                     if aside is not None:

@@ -380,3 +380,30 @@ def holding_lock(
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def taking_turn(path: Path, *, wait: bool) -> Iterator[int | None]:
+    """One process at a time on ``path`` (``flock``; a process that dies lets go):
+    yields its descriptor, or None at once when another holds it and ``wait`` is
+    false. Made the owner's only, or kept with the mode an administrator gave it (a
+    group folder); a member who cannot write it still takes their turn."""
+    try:
+        try:
+            fd = open_private(path, os.O_RDWR)
+        except PermissionError:
+            fd = open_regular(path, os.O_RDONLY)  # a lock needs no writing
+    except OSError as exc:
+        raise StoreWriteFailed(describe_os_error(exc, path)) from exc
+    try:
+        if wait:
+            acquire_lock(fd, path, None)
+        else:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield None
+                return
+        yield fd
+    finally:
+        os.close(fd)

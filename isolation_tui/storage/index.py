@@ -33,7 +33,10 @@ class Index:
         self.open_at: dict[str, set[int]] = {}
         # Record ids per point, ascending (so newest last): lists page without a scan.
         self.ids_at: dict[tuple[str, str], list[int]] = {}
-        self._point_of: dict[tuple[str, int], str] = {}
+        # Per table, the point each record is listed under. This and ``_marked``
+        # (whose values are one tuple per point and marks, shared) hold an entry for
+        # every record, in as few objects as can be: an import indexes a whole bus.
+        self._point_of: dict[str, dict[int, str]] = {}
         self._audit_of: dict[tuple[str, int], list[int]] | None = None
         self.check_of: dict[tuple[int, str, str], int] = {}
         self.checks_of_stay: dict[int, set[int]] = {}
@@ -49,7 +52,8 @@ class Index:
         # The figures that count all history (received, discharges, incidents), per
         # point, kept change by change: a save recounts one record, not the database.
         self.tally: dict[str, Counter[str]] = {}
-        self._marked: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {}
+        self._marked: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {}
+        self._marks: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[str, ...]]] = {}
 
     def rebuild(self, db: Database) -> None:
         """Index the documents in memory: the live set, with the counts of sealed
@@ -97,9 +101,14 @@ class Index:
                 self._reindex_point(tables, key)
             elif table == AUDIT and self._audit_of is not None:
                 self._index_audit(tables, key)
+        for header in changes.sealed:
+            # Sealed out of memory: counted by their segment's header, as at opening.
+            for point, marks in header["tally"].items():
+                self.tally.setdefault(point, Counter()).update(marks)
 
     def _mark(self, tables: dict[str, dict[str, Any]], table: str, key: str) -> None:
-        old = self._marked.pop((table, key), None)
+        marked = self._marked.setdefault(table, {})
+        old = marked.pop(key, None)
         if old is not None:
             self.tally[old[0]].subtract(old[1])
         doc = tables.get(table, {}).get(key)
@@ -107,7 +116,8 @@ class Index:
         if marks:
             point = doc["point"]  # type: ignore[index]
             self.tally.setdefault(point, Counter()).update(marks)
-            self._marked[(table, key)] = (point, marks)
+            pair = (point, marks)
+            marked[key] = self._marks.setdefault(pair, pair)
 
     def audit_of(self, db: Database) -> dict[tuple[str, int], list[int]]:
         """Audit entry ids by record in the live set (sealed history's are read with
@@ -163,7 +173,10 @@ class Index:
         by_stay = self.tests_of if table == TESTS else self.incidents_of
         if doc is None:
             for stay_id in self._indexed_under.pop((table, number), []):
-                by_stay[stay_id].remove(number)
+                ids = by_stay[stay_id]
+                ids.remove(number)
+                if not ids:
+                    del by_stay[stay_id]
             return
         under = self._indexed_under.setdefault((table, number), [])
         for stay_id in [doc["stay"]] if table == TESTS else doc.get("stays", []):
@@ -172,16 +185,19 @@ class Index:
                 ids.append(number)
                 under.append(stay_id)
 
-    def _place_record(self, tables: dict[str, dict[str, Any]], table: str, key: str) -> None:
+    def _place_record(
+        self, tables: dict[str, dict[str, Any]], table: str, key: str, number: int | None = None
+    ) -> None:
         """Keep ``ids_at`` right when a record is added, moved to another point, or
         rolled back. Appending is the usual case: new ids are the highest."""
-        number = int(key)
+        number = int(key) if number is None else number
         doc = tables.get(table, {}).get(key)
         new = doc["point"] if doc is not None else None
-        old = self._point_of.pop((table, number), None)
+        point_of = self._point_of.setdefault(table, {})
+        old = point_of.pop(number, None)
         if old == new:
             if new is not None:
-                self._point_of[(table, number)] = new
+                point_of[number] = new
             return
         if old is not None:
             ids = self.ids_at[(table, old)]
@@ -194,25 +210,26 @@ class Index:
                 ids.append(number)
             else:
                 bisect.insort(ids, number)
-            self._point_of[(table, number)] = new
+            point_of[number] = new
 
     def _reindex_stay(self, tables: dict[str, dict[str, Any]], key: str) -> None:
-        self._place_record(tables, STAYS, key)
+        number = int(key)  # one int for every entry of this stay
+        self._place_record(tables, STAYS, key, number)
         old = self._stay_facts.pop(key, None)
         if old is not None:
             who, room = old
-            if self.open_by_person.get(who) == int(key):
+            if self.open_by_person.get(who) == number:
                 del self.open_by_person[who]
             if room[1]:
                 self.taken[room] -= 1
-            self.open_at[room[0]].discard(int(key))
+            self.open_at[room[0]].discard(number)
         doc = tables.get(STAYS, {}).get(key)
         if doc is None or not is_live(doc) or doc["status"] != "open":
             return
         who = person_key(doc["person"]["id_type"], doc["person"]["id_number"])
         room = (doc["point"], doc["room"])
-        self.open_by_person[who] = int(key)
+        self.open_by_person[who] = number
         if room[1]:
             self.taken[room] = self.taken.get(room, 0) + 1
-        self.open_at.setdefault(room[0], set()).add(int(key))
+        self.open_at.setdefault(room[0], set()).add(number)
         self._stay_facts[key] = (who, room)

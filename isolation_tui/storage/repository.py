@@ -88,13 +88,20 @@ class Store:
         self.written: dict[str, int] = {}
         """The record this session wrote last, by table: the lists put their cursor on it."""
         self._index.rebuild(db)
-        db.storage.add_listener(lambda changes: self._index.apply(db, changes))
+        db.storage.add_listener(self._heard)
         self.stays = StayService(self)
         self.incidents = IncidentService(self)
         self.health = HealthService(self)
         self.handovers = HandoverService(self)
         self.staff = StaffService(self)
         self.supplies = SupplyService(self)
+
+    def _heard(self, changes: Changes) -> None:
+        if changes.reloaded:
+            # The rooms of the point as it was read before: kept here, they would
+            # stay in memory beside those read now (200,000 rooms, twice).
+            self._room_sizes.clear()
+        self._index.apply(self.db, changes)
 
     # ------------------------------------------------------------------ access
 

@@ -12,10 +12,9 @@ weeks just gone. Points, settings and handovers are never sealed.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 from ..domain.handover import DEFAULT_SHIFTS
 from ..domain.records import is_live
 from .backend import Backend, Tables
-from .errors import StoreError, StoreWriteFailed
-from .files import acquire_lock, describe_os_error, open_private, open_regular
+from .errors import StoreError
+from .files import open_regular, taking_turn
 from .segments import UNINDEXED, key_runs, may_hold
 from .tables import AUDIT, CHECKS, DISCHARGES, INCIDENTS, SETTINGS, STAYS, TESTS
 
@@ -218,32 +217,11 @@ def turn_path(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + "-sealing")
 
 
-@contextlib.contextmanager
-def sealing_turn(db_path: Path, *, wait: bool) -> Iterator[int | None]:
+def sealing_turn(db_path: Path, *, wait: bool) -> contextlib.AbstractContextManager[int | None]:
     """One sealer at a time per database: yields the turn file's descriptor, or
     None at once when another process seals now and ``wait`` is false. (A second
     seal would only find the first's work done, after reading all history.)"""
-    path = turn_path(db_path)
-    try:
-        try:
-            fd = open_private(path, os.O_RDWR)
-        except PermissionError:
-            # Made by another account of a shared folder: a lock needs no writing.
-            fd = open_regular(path, os.O_RDONLY)
-    except OSError as exc:
-        raise StoreWriteFailed(describe_os_error(exc, path)) from exc
-    try:
-        if wait:
-            acquire_lock(fd, path, None)
-        else:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield None
-                return
-        yield fd
-    finally:
-        os.close(fd)
+    return taking_turn(turn_path(db_path), wait=wait)
 
 
 def mark_sealed_through(fd: int, db_id: str, until: str) -> None:

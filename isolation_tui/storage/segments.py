@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import bisect
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -207,6 +207,23 @@ def key_runs(keys: Iterable[str]) -> list[int]:
         else:
             runs += [number, number]
     return runs
+
+
+def run_keys(runs: list[int]) -> Iterator[int]:
+    """The ids ``runs`` holds (see ``key_runs``)."""
+    for first, last in zip(runs[::2], runs[1::2], strict=True):
+        yield from range(first, last + 1)
+
+
+def seal_note(listed: list[Listed], left: dict[str, list[str]]) -> dict[str, Any]:
+    """What a seal's journal entry says: the segments it lists, and the ids of each
+    table that left the live set into them (as runs)."""
+    return {
+        "sealed": {
+            "segments": [one.as_json() for one in listed],
+            "left": {table: key_runs(keys) for table, keys in left.items()},
+        }
+    }
 
 
 def may_hold(header: dict[str, Any], table: str, number: int) -> bool:

@@ -72,8 +72,13 @@ class ArrivalsImporter(Importer):
         return stay_id
 
 
-_STUB_FIELDS = ("point", "room", "status", "person", "shares_with", "voided")
+_STUB_FIELDS = ("point", "room", "status", "shares_with", "voided")
+# Of the person: who they are (the index of people in isolation) and how a message
+# about a room they are in names them.
+_STUB_PERSON = ("name", "sex", "id_type", "id_number")
 
 
 def _stay_stub(stay: Doc) -> Doc:
-    return {name: stay[name] for name in _STUB_FIELDS if name in stay}
+    stub = {name: stay[name] for name in _STUB_FIELDS if name in stay}
+    stub["person"] = {name: stay["person"][name] for name in _STUB_PERSON}
+    return stub

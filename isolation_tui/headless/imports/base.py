@@ -15,7 +15,7 @@ from ...domain.rules import clean_text, strip_controls
 from ...i18n import t
 from ...storage.repository import Store
 from ...storage.tables import AUDIT
-from .reading import Column, Problem, Row, Table
+from .reading import Column, CsvRows, Problem, Row, Table
 
 MAX_CODE = 20
 # Rows a big import checks between two spills (see ``Backend.spill``): what its
@@ -67,7 +67,9 @@ class Importer:
             names.setdefault(clean_text(point["name"]), []).append(code)
         self.point_by_name = {name: codes[0] for name, codes in names.items() if len(codes) == 1}
 
-    def run(self, rows: list[Row], tick: Callable[[], None], *, spill: bool = False) -> None:
+    def run(
+        self, rows: list[Row] | CsvRows, tick: Callable[[], None], *, spill: bool = False
+    ) -> None:
         """Apply every row; with ``spill`` (a rehearsal), let go of the records made
         every :data:`SPILL_ROWS` rows, but for what later rows check (``kept``)."""
         storage = self.store.db.storage

@@ -10,7 +10,7 @@ import os
 import re
 import stat
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,12 +70,43 @@ class Row:
     fields: dict[str, str]
 
 
+class CsvRows:
+    """The well-formed rows of a CSV file, split again from its text each time they
+    are gone through (an import goes through them once per rehearsal): one row at
+    a time is in memory, never the file's rows (each a dict of its cells, dozens of
+    times the bytes of its line)."""
+
+    def __init__(
+        self,
+        lines: Callable[[], Iterable[str]],
+        delimiter: str,
+        names: list[str | None],
+        count: int,
+    ) -> None:
+        self._lines, self._delimiter, self._names, self._count = lines, delimiter, names, count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[Row]:
+        header = False
+        for line, cells in _records(self._lines(), self._delimiter):
+            if not isinstance(cells, list):
+                return  # the file stops being CSV here: its problem is recorded
+            if not header:
+                header = True
+                continue
+            fields = _fields(self._names, cells)
+            if isinstance(fields, dict):
+                yield Row(line, fields)
+
+
 @dataclass
 class Table:
     """A file split into rows keyed by the English column names."""
 
     headers: dict[str, str] = field(default_factory=dict)  # name -> header as written
-    rows: list[Row] = field(default_factory=list)
+    rows: list[Row] | CsvRows = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)  # the file as a whole: stop
     row_problems: list[Problem] = field(default_factory=list)  # misshapen rows: go on
     sheet: str | None = None  # the sheet a workbook's rows come from
@@ -112,15 +143,23 @@ def decode(raw: bytes, file: str) -> str:
     saves, only when its reading is plausibly Chinese and not as plausibly another
     East Asian encoding; any other file is refused, never guessed.
     """
+    return _decoded(raw, file)[0]
+
+
+def _decoded(raw: bytes, file: str) -> tuple[str, str]:
+    """The text of ``raw`` (see :func:`decode`) and the encoding it was read in."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = _strict(raw, "utf-16")
+        encoding = "utf-16"
+        text = _strict(raw, encoding)
     else:
-        text = _strict(raw, "utf-8-sig")
+        encoding = "utf-8-sig"
+        text = _strict(raw, encoding)
         if text is None:
+            encoding = "gb18030"
             text = _gb18030(raw, file)
     if text is None or "\x00" in text:
         raise ImportFileError(t("import.bad_encoding", file=file, tried=_TRIED))
-    return text
+    return text, encoding
 
 
 def _strict(raw: bytes, encoding: str) -> str | None:
@@ -184,35 +223,63 @@ def _unquote(cell: str) -> str:
 def split_rows(text: str, columns: tuple[Column, ...], one_of: tuple[str, ...] = ()) -> Table:
     """Header and rows of ``text``; header problems stop here, row shape is checked.
     ``one_of``: columns of which at least one must be there."""
-    table = Table()
+    return _split(lambda: io.StringIO(text, newline=""), _delimiter(text), columns, one_of)
+
+
+def _delimiter(text: str) -> str:
     first_line = text.lstrip("\ufeff\r\n").split("\n", 1)[0]
-    delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
+    return "\t" if "\t" in first_line and "," not in first_line else ","
+
+
+def _split(
+    lines: Callable[[], Iterable[str]],
+    delimiter: str,
+    columns: tuple[Column, ...],
+    one_of: tuple[str, ...],
+) -> Table:
+    """The header of the text ``lines()`` gives and the shape of every row, checked
+    in one pass; the rows themselves are split again when gone through."""
+    table = Table()
+    header: list[str] | None = None
+    names: list[str | None] = []
+    count = 0
+    for line, cells in _records(lines(), delimiter):
+        if not isinstance(cells, list):
+            reason = printable(str(cells), 120)
+            table.row_problems.append(Problem(line, "", t("import.csv_error", reason=reason)))
+            break
+        if header is None:
+            header = cells
+            names = start_table(table, header, columns, one_of, line)
+            if table.problems:
+                return table
+            continue
+        fields = _fields(names, cells)
+        if isinstance(fields, dict):
+            count += 1
+        else:
+            table.row_problems.append(Problem(line, "", fields))
+    if header is None and not table.problems and not table.row_problems:
+        table.problems.append(Problem(None, "", t("import.no_header")))
+    table.rows = CsvRows(lines, delimiter, names, count)
+    return table
+
+
+def _records(text: Iterable[str], delimiter: str) -> Iterator[tuple[int, list[str] | csv.Error]]:
+    """The records of CSV ``text`` that hold something, each with the line it starts
+    on; where the text stops being CSV, the error with the line it is on, and no more."""
     # A cell as long as the file is read whole, so that the field it is in is named
     # with its limit (``import.too_long``), not a whole line refused as CSV.
     csv.field_size_limit(max(csv.field_size_limit(), MAX_FILE_BYTES))
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header: list[str] | None = None
-    names: list[str | None] = []
+    reader = csv.reader(text, delimiter=delimiter)
     line = 0
     try:
         for cells in reader:
             start, line = line + 1, reader.line_num
-            if not any(cell.strip() for cell in cells):
-                continue
-            if header is None:
-                header = cells
-                names = start_table(table, header, columns, one_of, start)
-                if table.problems:
-                    return table
-                continue
-            add_row(table, names, cells, start)
+            if any(cell.strip() for cell in cells):
+                yield start, cells
     except csv.Error as exc:
-        table.row_problems.append(
-            Problem(line + 1, "", t("import.csv_error", reason=printable(str(exc), 120)))
-        )
-    if header is None and not table.problems and not table.row_problems:
-        table.problems.append(Problem(None, "", t("import.no_header")))
-    return table
+        yield line + 1, exc
 
 
 def header_lookup(columns: tuple[Column, ...]) -> dict[str, str]:
@@ -279,25 +346,28 @@ def _map_header(
 
 
 def add_row(table: Table, names: list[str | None], cells: list[str], line: int) -> None:
+    fields = _fields(names, cells)
+    if isinstance(fields, dict):
+        table.rows.append(Row(line, fields))  # type: ignore[union-attr]
+    else:
+        table.row_problems.append(Problem(line, "", fields))
+
+
+def _fields(names: list[str | None], cells: list[str]) -> dict[str, str] | str:
+    """The cells of a row by column name; or what is wrong with its shape."""
     fields: dict[str, str] = {}
     for index, cell in enumerate(cells):
         if index >= len(names):
             if cell.strip():
-                table.row_problems.append(
-                    Problem(line, "", t("import.extra_cells", cells=len(cells), columns=len(names)))
-                )
-                return
+                return t("import.extra_cells", cells=len(cells), columns=len(names))
             continue
         name = names[index]
         if name is None:
             if cell.strip():
-                table.row_problems.append(
-                    Problem(line, "", t("import.unnamed_cell", number=index + 1))
-                )
-                return
+                return t("import.unnamed_cell", number=index + 1)
             continue
         fields[name] = _unquote(cell)
-    table.rows.append(Row(line, fields))
+    return fields
 
 
 def read_table(
@@ -321,7 +391,14 @@ def read_table(
         return read_workbook(file, raw, columns, one_of, sheet)
     if sheet is not None:
         raise ImportFileError(t("import.sheet_not_workbook", file=file))
-    return split_rows(decode(raw, str(file)), columns, one_of)
+    text, encoding = _decoded(raw, str(file))
+    delimiter = _delimiter(text)
+    del text  # the rows are read from the file's bytes, decoded a block at a time
+
+    def lines() -> Iterable[str]:
+        return io.TextIOWrapper(io.BytesIO(raw), encoding=encoding, newline="")
+
+    return _split(lines, delimiter, columns, one_of)
 
 
 def _read_regular_file(file: Path) -> bytes:

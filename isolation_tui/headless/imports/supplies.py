@@ -13,7 +13,7 @@ from ...domain.supplies import MOVEMENT
 from ...storage.repository import Store
 from ...storage.tables import SUPPLIES
 from .base import Importer, Outcome
-from .reading import Column, Row, Table
+from .reading import Column, CsvRows, Row, Table
 
 
 class SuppliesImporter(Importer):
@@ -48,7 +48,9 @@ class SuppliesImporter(Importer):
             if clean_text(row.fields.get("kind", "")) == "transfer_out"
         }
 
-    def run(self, rows: list[Row], tick: Callable[[], None], *, spill: bool = False) -> None:
+    def run(
+        self, rows: list[Row] | CsvRows, tick: Callable[[], None], *, spill: bool = False
+    ) -> None:
         with self.store.supplies.stock_checked_after() as touched:
             super().run(rows, tick, spill=spill)
         for point, item in sorted(touched):
