@@ -16,6 +16,7 @@ from ..domain.codes import DISCHARGE_KIND
 from ..domain.records import mask, room_at
 from ..domain.timeparse import list_moment, short_time
 from ..i18n import t
+from ..storage.history import in_memory
 from ..storage.tables import DISCHARGES, STAYS
 from ..widgets.record_table import NewestFirst, RecordTable, cell
 from .actions import refused_as_voided, void_screen
@@ -91,7 +92,9 @@ class DischargesScreen(FilteredScreen):
         self.query_one("#due-table", RecordTable).show(
             due_keys, lambda key: due_row(key, open_stays[int(key)], today, point is None)
         )
-        done: Sequence[str] = NewestFirst(self.store.record_ids(DISCHARGES, point))
+        ids = self.store.record_ids(DISCHARGES, point)
+        done: Sequence[str] = NewestFirst(ids)
+        live = in_memory(ids) or None  # nothing live here: the newest page
         if needle:
             # Sealed history a month at a time: a search reads it all, never at once.
             found = {
@@ -101,7 +104,7 @@ class DischargesScreen(FilteredScreen):
                 if needle in discharge["destination"].lower()
                 or person_matches(self.store.get(STAYS, discharge["stay"]) or {}, needle)
             }
-            done = [key for key in done if key in found]
+            done, live = [key for key in done if key in found], None
 
         def done_row(key: str) -> list[Text]:
             # Only the page shown is read: sealed ones from the segments holding them.
@@ -121,8 +124,9 @@ class DischargesScreen(FilteredScreen):
                 cell(discharge["destination"], style),
             ]
 
-        self.query_one("#done-table", RecordTable).show(done, done_row)
+        self.query_one("#done-table", RecordTable).show(done, done_row, in_memory=live)
         self.say_filtered(len(due_keys) + len(done))
+        self.say_sealed()
 
     def _selected(self, table_id: str) -> int | None:
         key = self.query_one(table_id, RecordTable).current_key()

@@ -46,6 +46,18 @@ class FilteredScreen(MainScreen):
         if note.display:
             note.update(t("ui.filter_none", text=needle))
 
+    @on(RecordTable.Paged)
+    def say_sealed(self) -> None:
+        """Under an unfiltered list whose first page holds only the live set: how many
+        rows of past months follow (read from sealed history when their page is shown)."""
+        if self.needle:
+            return  # the filter's note is said by ``say_filtered``
+        waiting = sum(table.waiting() for table in self.query(RecordTable))
+        note = self.query_one("#filter-note", Static)
+        note.display = bool(waiting)
+        if waiting:
+            note.update(t("ui.sealed_below", count=waiting))
+
     @on(Input.Changed, "#filter")
     def _filter_later(self) -> None:
         # Typing fast must not rescan the list per key: wait for a pause.

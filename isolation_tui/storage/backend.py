@@ -196,10 +196,11 @@ class Backend(Storage):
         replaced since, as sealed (their counts are no longer the header's); none
         once the history is in memory."""
 
-    def sealed_parts(self, table: str, above: int = 0) -> Iterator[dict[str, Doc]]:
+    def sealed_parts(self, table: str, above: int = 0, since: str = "") -> Iterator[dict[str, Doc]]:
         """The documents of ``table`` with ids above ``above`` in sealed history not
-        in memory (beside :meth:`live_tables`, every document), one sealed unit's at
-        a time; none where there is none."""
+        in memory (beside :meth:`live_tables`, every document), in the sealed units
+        of months from ``since`` (``YYYY-MM``) on, one unit's at a time; none where
+        there is none."""
         return iter(())
 
     def sealed_with(self, table: str, key: str, related: str, field: str) -> list[tuple[str, Doc]]:

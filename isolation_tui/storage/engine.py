@@ -1704,17 +1704,17 @@ class JournalStorage(MemoryBackend):
                     return doc
         return doc
 
-    def sealed_parts(self, table: str, above: int = 0) -> Iterator[dict[str, Doc]]:
+    def sealed_parts(self, table: str, above: int = 0, since: str = "") -> Iterator[dict[str, Doc]]:
         """The documents of ``table`` in sealed history not in memory, with ids above
-        ``above``: one segment's at a time, segments in the order sealed. Memory
-        holds a few segments, never the whole history."""
+        ``above``, in the months from ``since`` on: one segment's at a time, segments
+        in the order sealed. Memory holds a few segments, never the whole history."""
         with self._mutex:
             if self._history_in:
                 return
             listed = list(zip(self._segments, self._headers, strict=True))
             live, gone = self._tables.get(table, {}), self._replaced.get(table, {})
         for one, header in listed:
-            if header.get("ids", {}).get(table, 0) <= above:
+            if header.get("ids", {}).get(table, 0) <= above or header.get("month", since) < since:
                 continue
             with self._passing(one) as parsed:
                 rows = parsed.tables.get(table, {})
@@ -1723,6 +1723,7 @@ class JournalStorage(MemoryBackend):
                     for key, doc in rows.items()
                     if int(key) > above and key not in gone and key not in live
                 }
+            del parsed, rows  # the month let go of before the next is read
 
     def sealed_with(self, table: str, key: str, related: str, field: str) -> list[tuple[str, Doc]]:
         """The documents of ``related`` whose ``field`` names record ``key`` of
