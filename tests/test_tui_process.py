@@ -269,3 +269,19 @@ def test_a_stale_demo_folder_of_another_account_is_never_touched(
     monkeypatch.undo()
     assert sweep_stale(tmp_path) == [stale]
     assert not stale.exists()
+
+
+def test_a_demo_folder_without_an_owner_file_is_swept_only_after_a_day(tmp_path: Path) -> None:
+    # A demo starting this moment, or one of a version before owner files that still
+    # runs: its folder must not be taken from under it.
+    running = tmp_path / "isolation-tui-demo-running"
+    running.mkdir()
+    (running / "demo.db-journal").write_text("names")
+    hours_ago = time.time() - 2 * 3600
+    os.utime(running, (hours_ago, hours_ago))
+    assert sweep_stale(tmp_path) == []
+    assert (running / "demo.db-journal").exists()
+    day_ago = time.time() - 24 * 3600 - 60
+    os.utime(running, (day_ago, day_ago))
+    assert sweep_stale(tmp_path) == [running]
+    assert not running.exists()

@@ -27,8 +27,9 @@ from typing import Any
 
 PREFIX = "isolation-tui-demo-"
 OWNER = "owner"
-# A folder without its owner file yet may be a demo starting this very moment.
-STARTING_GRACE = 60.0
+# A folder without an owner file may be a demo starting this very moment, or one
+# of a version before owner files that still runs: only a day's silence says stale.
+UNOWNED_GRACE = 24 * 3600.0
 ENDINGS = (signal.SIGTERM, signal.SIGHUP)
 
 _folders: list[Path] = []
@@ -99,7 +100,7 @@ def _stale(path: Path) -> bool:
         try:
             owner = os.open(OWNER, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=folder)
         except FileNotFoundError:
-            return time.time() - now.st_mtime > STARTING_GRACE
+            return time.time() - now.st_mtime > UNOWNED_GRACE
         except OSError:
             return False
         try:
