@@ -6,8 +6,9 @@
 Writes the demo at each ``--scale`` (its wall time and peak memory are the first
 rows: scale N is a point that has run N times as long, today's work the same as
 scale 1's and the earlier N - 1 periods history the demo sealed as it went), seals
-the finished history of the months before the current one (``seal --until``, as a
-point does; ``--no-seal`` leaves today's period all live), then times, each in a
+the finished history as a point's monthly seal does (``seal``: all but the last two
+months, as a session's automatic seal when a month turns; ``--no-seal`` leaves
+today's period all live), then times, each in a
 fresh process and median of ``--runs``:
 
 * ``stats --json``, cold: wall time and peak memory (the process's maximum RSS);
@@ -123,9 +124,8 @@ def measure(scale: int, runs: int, seal: bool, folder: Path, console: Console) -
     peak([*cli, "stats", "--json", "--db", str(work)])
     if seal:
         started = time.perf_counter()
-        until = time.strftime("%Y-%m")
-        timed([*cli, "seal", "--until", until, "--db", str(work)])
-        console.print(f"sealed before {until} in {time.perf_counter() - started:.1f} s")
+        timed([*cli, "seal", "--db", str(work)])
+        console.print(f"sealed in {time.perf_counter() - started:.1f} s")
     else:
         # Left all live: a session must not seal it by itself either.
         timed([*cli, "seal", "--auto", "off", "--db", str(work)])
