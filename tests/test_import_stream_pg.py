@@ -10,13 +10,28 @@ a ``kill -9`` of the importer, and another session saving meanwhile.
 
 from __future__ import annotations
 
+import os
+import random
+import signal
+import subprocess
+import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import orjson
 import psycopg
 import pytest
 from conftest import FIXED_NOW
+from test_import_processes import (  # children: a fixture
+    children,  # noqa: F401
+    consistent,
+    importer,
+    make_point,
+    open_numbers,
+    person_id,
+    write_people,
+)
 from test_import_spill import (  # small_batches: a fixture
     BATCH,
     ROWS,
@@ -35,7 +50,7 @@ from isolation_tui.headless.imports.kinds import IMPORTERS
 from isolation_tui.headless.imports.reading import read_table
 from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.repository import open_store
-from isolation_tui.storage.tables import AUDIT, STAYS, TESTS
+from isolation_tui.storage.tables import AUDIT, CHECKS, STAYS, TESTS
 
 # Memory: the importing process's traced peak over what it held before, at ten
 # times the rows. Holding every record made (as before) gave 10.2; what still grows
@@ -43,8 +58,10 @@ from isolation_tui.storage.tables import AUDIT, STAYS, TESTS
 # stay's stub and its entries in the indexes of who is where.
 SMALL, BIG = 2_000, 20_000
 MEMORY_RATIO = 5
-KILLS = 3
+# Rows of the imports run as processes, and people in isolation whose rounds
+# another session enters meanwhile.
 KILL_ROWS = 3_000
+IN_ISOLATION = 20
 
 
 def server_state(url: str) -> tuple[list[Any], list[Any]]:
@@ -174,3 +191,119 @@ def test_the_importing_process_holds_one_batch_not_the_file(pg_server: Any, tmp_
     small = traced_peak(pg_server.new_database(), people_csv(tmp_path / "small.csv", SMALL), SMALL)
     big = traced_peak(pg_server.new_database(), people_csv(tmp_path / "big.csv", BIG), BIG)
     assert big <= MEMORY_RATIO * small, (small, big)
+
+
+# ---------------------------------------------------------------------- real processes
+
+
+def import_backend(url: str) -> str | None:
+    """The last statement of the importer's own transaction, once it has one."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT query FROM pg_stat_activity WHERE datname = current_database()"
+            " AND state = 'idle in transaction' AND query LIKE 'INSERT INTO isolation_import %%'"
+        ).fetchone()
+    return row[0] if row else None
+
+
+def last_seq(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT coalesce(max(seq), 0) FROM journal").fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_kill_9_of_a_big_import_leaves_the_database_as_it_was(
+    pg_url: str, tmp_path: Path, cli: Any, request: pytest.FixtureRequest
+) -> None:
+    started: list[subprocess.Popen[str]] = request.getfixturevalue("children")
+    seed = int(os.environ.get("KILL_SEED") or time.time_ns() % 1_000_000)
+    rng = random.Random(seed)
+    make_point(pg_url, beds=KILL_ROWS)
+    documents, journal = server_state(pg_url)
+    file = tmp_path / "bus.csv"
+    write_people(file, 0, KILL_ROWS)
+    # Killed while it sends its batches, a moment later, and just after its first
+    # short hold reserved its ids.
+    for aim in ("sending", "later", "reserved"):
+        seq = last_seq(pg_url)
+        proc = importer(file, pg_url, to_be_killed=True)
+        started.append(proc)
+        while proc.poll() is None and import_backend(pg_url) is None:
+            time.sleep(0.005)
+        if aim == "later":
+            time.sleep(rng.uniform(0.0, 0.5))
+        while aim == "reserved" and proc.poll() is None and last_seq(pg_url) == seq:
+            time.sleep(0.0005)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=60)
+        why = f"KILL_SEED={seed}, killed {aim}"
+        assert proc.returncode == -signal.SIGKILL, why
+        now_documents, now_journal = server_state(pg_url)
+        assert now_documents == documents, why
+        # At most the reservation: a record put and taken away per table, changing
+        # nothing.
+        for _, _, ops in now_journal[len(journal) :]:
+            docs = [doc for _, _, doc in orjson.loads(ops)]
+            assert docs and docs == [{}, None] * (len(docs) // 2), why
+    store = open_store(pg_url, read_only=True)
+    assert consistent(store) == []
+    store.close()
+    # The database takes the whole import afterwards.
+    done = cli("import", "arrivals", str(file), "--db", pg_url)
+    assert done.returncode == 0, done.stderr
+    store = open_store(pg_url, read_only=True)
+    assert len(store.rows(STAYS)) == KILL_ROWS
+    assert consistent(store) == []
+    store.close()
+
+
+def test_a_save_during_a_big_import_is_stored_and_both_are_seen(
+    pg_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    started: list[subprocess.Popen[str]] = request.getfixturevalue("children")
+    make_point(pg_url, beds=KILL_ROWS + IN_ISOLATION)
+    supervisor = open_store(pg_url, actor=Actor("supervisor"), clock=lambda: FIXED_NOW)
+    people = [
+        supervisor.stays.register(
+            {
+                "point": "B1",
+                "name": f"在隔{n}",
+                "id_number": person_id(30_000 + n),
+                "category": "inbound",
+                "arrived_at": "2026-11-20 10:00",
+            }
+        )
+        for n in range(IN_ISOLATION)
+    ]
+    rounds = [
+        (stay, f"2026-11-{day}", name)
+        for day in range(21, 28)
+        for name in ("morning", "afternoon")
+        for stay in people
+    ]
+    file = tmp_path / "bus.csv"
+    numbers = set(write_people(file, 0, KILL_ROWS))
+    proc = importer(file, pg_url)
+    started.append(proc)
+    saved = 0
+    while proc.poll() is None:
+        stay, day, name = rounds[saved]
+        supervisor.health.record_check(stay, day, name, "365")
+        saved += 1
+        time.sleep(0.02)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert f"imported {KILL_ROWS:,} arrivals".replace(",", "") in out.replace(",", "")
+    assert saved > 1
+    # The saving session reads the import in; a fresh one holds both.
+    supervisor.refresh()
+    assert numbers <= open_numbers(supervisor)
+    fresh = open_store(pg_url, read_only=True)
+    assert len(fresh.rows(CHECKS)) == saved
+    assert fresh.rows(CHECKS) == supervisor.rows(CHECKS)
+    assert len(fresh.rows(STAYS)) == KILL_ROWS + IN_ISOLATION
+    audit = fresh.rows(AUDIT)
+    assert sorted(map(int, audit)) == list(range(1, len(audit) + 1))
+    assert list(problems(fresh)) == []
+    fresh.close()
+    supervisor.close()
