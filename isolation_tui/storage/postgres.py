@@ -6,7 +6,10 @@ A transaction is one SQL transaction: it takes the writers' advisory lock, reads
 journal entries newer than this session's state (so ids and rule checks see the
 latest data, whichever host wrote it), and at the end writes one journal row, the
 changed documents, the new sequence number and a NOTIFY, committed together. Other
-sessions hear the NOTIFY and read the entries after their own. A lost connection
+sessions hear the NOTIFY and read the entries after their own. A big import is sent
+to the server batch by batch as it is checked, into a transaction of its own, and
+stored as one journal entry per batch, committed together (see ``spill`` and
+``_commit_streamed``). A lost connection
 becomes a :class:`StoreUnavailable` message; PostgreSQL rolls back what it was
 writing, and the session reconnects on its next call.
 """
@@ -593,19 +596,23 @@ class PostgresStorage(MemoryBackend):
             return self._take_fetched()
         with self._mutex, self._errors():
             self._drop_held()
-            conn = self._connection()
-            if select.select([conn.fileno()], [], [], 0)[0]:
-                conn.execute("SELECT 1")  # reads the notifications (or the hang-up)
-            if not self._heard and not self._stale:
-                return Changes()
-            self._heard = False
-            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            try:
-                changes = self._catch_up()
-            finally:
-                if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                    conn.execute("ROLLBACK")
-            return self._notify(changes)
+            return self._notify(self._read_news())
+
+    def _read_news(self) -> Changes:
+        """What other sessions committed since this one's state, read in one
+        repeatable-read transaction when they said so; nothing otherwise."""
+        conn = self._connection()
+        if select.select([conn.fileno()], [], [], 0)[0]:
+            conn.execute("SELECT 1")  # reads the notifications (or the hang-up)
+        if not self._heard and not self._stale:
+            return Changes()
+        self._heard = False
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            return self._catch_up()
+        finally:
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                conn.execute("ROLLBACK")
 
     # ------------------------------------------------------------------ writing
 
@@ -620,6 +627,9 @@ class PostgresStorage(MemoryBackend):
             raise StoreReadOnly(t("store.read_only", path=self.path))
         with self._mutex, self._errors():
             self._drop_held()
+            # What others committed (a big import) is read before the lock, so that
+            # the lock is held only to read what comes in meanwhile.
+            self._notify(self._read_news())
             conn = self._connection()
             with _locked(conn, self._lock):
                 self._heard = False
