@@ -16,8 +16,10 @@ import signal
 import subprocess
 import time
 import tracemalloc
+import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 import psycopg
@@ -166,6 +168,31 @@ def test_a_big_import_moves_its_ids_after_a_save_made_while_it_spilled(
     store.close()
 
     stored_after_one_save(pg_url, audit_before)
+
+
+def test_a_role_without_temporary_tables_imports_holding_its_records(
+    pg_server: Any, pg_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    held: list[int] = request.getfixturevalue("small_batches")
+    set_up(pg_url).close()  # type: ignore[arg-type]
+    database = urlsplit(pg_url).path.lstrip("/")
+    role = f"no_temp_{uuid.uuid4().hex[:8]}"
+    for statement in (
+        f'CREATE ROLE "{role}" LOGIN',
+        f'REVOKE TEMPORARY ON DATABASE "{database}" FROM PUBLIC',
+        f'GRANT SELECT, INSERT, UPDATE, DELETE ON meta, documents, journal TO "{role}"',
+    ):
+        pg_server.sql(statement, database)
+    store = open_store(
+        pg_server.url(database, role), actor=Actor("tester"), clock=lambda: FIXED_NOW
+    )
+    outcome = imported(store, people_csv(tmp_path / "bus.csv", ROWS))
+    assert outcome.problems == [] and outcome.ids == list(range(2, ROWS + 2))
+    # Nothing could be sent before the commit: the process held every record.
+    assert max(held) >= 9 * ROWS
+    assert len(store.rows(STAYS)) == ROWS + 1
+    assert list(problems(store)) == []
+    store.close()
 
 
 def traced_peak(url: str, file: Path, rows: int) -> int:

@@ -326,6 +326,7 @@ class PostgresStorage(MemoryBackend):
         self._staged_tables: set[str] = set()
         self._spilling = False
         self._stale = False
+        self._no_temp_tables = False
         with self._errors():
             conn = _connect(location, read_only)
             self._lock, self._channel = _names(conn)
@@ -700,6 +701,8 @@ class PostgresStorage(MemoryBackend):
         False where temporary tables are not allowed (nothing was sent)."""
         conn = self._import
         if conn is None:
+            if self._no_temp_tables:
+                return False
             conn = _connect(self.path, read_only=False)
             try:
                 conn.execute("BEGIN")
@@ -707,6 +710,7 @@ class PostgresStorage(MemoryBackend):
                     conn.execute(statement)  # type: ignore[arg-type]
             except psycopg.errors.InsufficientPrivilege:
                 conn.close()
+                self._no_temp_tables = True
                 return False
             except BaseException:
                 conn.close()
