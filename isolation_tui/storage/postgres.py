@@ -271,11 +271,14 @@ def _read_entries(
     ).fetchall()
     entries = []
     expected = after
-    for seq, ops in rows:
-        if seq != expected + 1:
-            raise StoreCorrupt(f"{location}: journal jumps from entry {expected} to {seq}")
-        expected = seq
-        entries.append((seq, orjson.loads(ops)))
+    # A big import's entries decode into as many containers as reading the store
+    # does: without the cyclic GC's passes over them meanwhile (see ``_read_state``).
+    with bulk_parse(sum(len(ops) for _, ops in rows)):
+        for seq, ops in rows:
+            if seq != expected + 1:
+                raise StoreCorrupt(f"{location}: journal jumps from entry {expected} to {seq}")
+            expected = seq
+            entries.append((seq, orjson.loads(ops)))
     return entries
 
 
