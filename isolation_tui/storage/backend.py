@@ -147,6 +147,29 @@ def apply_op(
     return before
 
 
+def let_go_of_new(
+    tables: Tables, tx: _Transaction, keep: Callable[[str], Callable[[Doc], Doc] | None]
+) -> Changes:
+    """A spill's part in memory: the new records ``tx`` made leave ``tables`` (their
+    changes are stored elsewhere now), but for the stub ``keep(table)`` makes of each
+    (what later rows check); records there before stay, changed. ``tx`` starts
+    again empty. Returns the records that went, for the listeners."""
+    gone = Changes()
+    for table, key, _ in tx.ops:
+        rows = tables.get(table, {})
+        if key is None or key not in rows or int(key) <= tx.max_ids_before.get(table, 0):
+            continue
+        stub = keep(table)
+        if stub is not None:
+            rows[key] = stub(rows[key])
+        else:
+            del rows[key]
+            gone.keys.add((table, key))
+    tx.ops.clear()
+    tx.undo.clear()
+    return gone
+
+
 class Backend(Storage):
     """One store of documents, transactional and shared between sessions.
 

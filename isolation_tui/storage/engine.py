@@ -43,7 +43,7 @@ from typing import Any
 import orjson
 
 from ..i18n import t
-from .backend import Changes, MemoryBackend, Rebase, Rehearsed, _Transaction
+from .backend import Changes, MemoryBackend, Rebase, Rehearsed, _Transaction, let_go_of_new
 from .errors import (
     SchemaTooNew,
     StoreCorrupt,
@@ -800,20 +800,7 @@ class JournalStorage(MemoryBackend):
                     self._spilled = Spool(self.journal_path, self.path, tx.max_ids_before)
                 self._spilled.add(tx.ops)
             self._spilling = True
-            gone: set[tuple[str, str]] = set()
-            for table, key, _ in tx.ops:
-                rows = self._tables.get(table, {})
-                if key is None or key not in rows or int(key) <= tx.max_ids_before.get(table, 0):
-                    continue
-                stub = keep(table)
-                if stub is not None:
-                    rows[key] = stub(rows[key])
-                else:
-                    del rows[key]
-                    gone.add((table, key))
-            tx.ops.clear()
-            tx.undo.clear()
-            self._notify(Changes(keys=gone))
+            self._notify(let_go_of_new(self._tables, tx, keep))
 
     def _let_go_of_spill(self) -> None:
         if self._spilling:
