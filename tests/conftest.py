@@ -7,6 +7,7 @@ database on a PostgreSQL server the test session starts itself (see ``pg_server`
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from pg_server import Server, running_server
 
+from isolation_tui.headless.demo import run_demo
 from isolation_tui.i18n import set_language
 from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.database import Database
@@ -134,6 +136,30 @@ def stored_seq(store: Store) -> int:
         return fresh.storage.seq
     finally:
         fresh.close()
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One scale-1 demo per test session (or xdist worker), written once: tests take
+    copies of its files (``copy_demo``) and never open the template itself."""
+    path = tmp_path_factory.mktemp("demo-template") / "demo.db"
+    assert run_demo(path, force=False, scale=1) == 0
+    return path
+
+
+def copy_demo(template: Path, db: Path) -> Path:
+    """The demo as a database of its own at ``db``: real copies of the template's files
+    (the snapshot, and whatever else the demo wrote beside it), renamed to ``db``'s."""
+    db.parent.mkdir(parents=True, exist_ok=True)
+    for file in template.parent.iterdir():
+        shutil.copy(file, db.with_name(db.name + file.name.removeprefix(template.name)))
+    return db
+
+
+@pytest.fixture(scope="module")
+def demo_db(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A scale-1 demo shared by a module's read-only checks (a copy of the template)."""
+    return copy_demo(demo_template, tmp_path_factory.mktemp("demo") / "demo.db")
 
 
 @pytest.fixture

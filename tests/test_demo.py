@@ -28,14 +28,6 @@ TABLES = ("points", "stays", "discharges", "incidents", "checks", "tests")
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One scale-1 demo shared by the read-only checks (it takes about a second)."""
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
-    assert run_demo(path, force=False, scale=1) == 0
-    return path
-
-
-@pytest.fixture(scope="module")
 def demo_store(demo_db: Path) -> Iterator[Store]:
     store = open_store(demo_db, read_only=True)
     yield store

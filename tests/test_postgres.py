@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 import pytest
-from conftest import FIXED_NOW, CliRunner
+from conftest import FIXED_NOW, CliRunner, copy_demo
 from pg_server import Server, TcpLink
 from textual.widgets import Input, Static
 
@@ -366,9 +366,9 @@ def test_the_file_store_starts_without_the_postgresql_driver(tmp_path: Path) -> 
 
 
 def test_copy_file_to_postgresql_and_back_keeps_stats_and_check(
-    pg_url: str, db_path: Path, tmp_path: Path, cli: CliRunner
+    pg_url: str, db_path: Path, tmp_path: Path, cli: CliRunner, demo_template: Path
 ) -> None:
-    assert cli("demo").returncode == 0
+    copy_demo(demo_template, db_path)
     back = tmp_path / "back.db"
     there = cli("copy", "--to", pg_url)
     assert there.returncode == 0, there.stderr
@@ -395,9 +395,14 @@ def test_copy_file_to_postgresql_and_back_keeps_stats_and_check(
 
 
 def test_a_postgresql_backup_is_one_private_file_and_copy_restores_it(
-    pg_server: Server, pg_url: str, tmp_path: Path, cli: CliRunner
+    pg_server: Server,
+    pg_url: str,
+    db_path: Path,
+    tmp_path: Path,
+    cli: CliRunner,
+    demo_template: Path,
 ) -> None:
-    assert cli("demo").returncode == 0
+    copy_demo(demo_template, db_path)
     assert cli("copy", "--to", pg_url).returncode == 0
     out = tmp_path / "backups" / "province.db"
     out.parent.mkdir()

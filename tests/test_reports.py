@@ -11,7 +11,6 @@ import pytest
 from conftest import CliRunner
 
 from isolation_tui.domain.records import usable_beds
-from isolation_tui.headless.demo import run_demo
 from isolation_tui.storage.repository import Store, open_store
 from isolation_tui.storage.tables import STAYS
 
@@ -58,13 +57,6 @@ LABELS = {
     },
 }
 WIDE = {"COLUMNS": "160"}
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
-    assert run_demo(path, force=False, scale=1) == 0
-    return path
 
 
 @pytest.fixture(scope="module")

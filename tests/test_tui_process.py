@@ -22,7 +22,6 @@ from pathlib import Path
 
 import pytest
 
-from isolation_tui.headless.demo import run_demo
 from isolation_tui.storage.paths import database_files
 
 CTRL_Q = b"\x11"
@@ -139,13 +138,6 @@ def test_demo_draws_its_counters_and_quits_on_ctrl_q(
     # ...and is gone when it quits.
     assert not folders[0].exists()
     assert list((tmp_path / "tmp").iterdir()) == []
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
-    assert run_demo(path, force=False, scale=1) == 0
-    return path
 
 
 def test_read_only_shows_its_badge_and_writes_nothing(
