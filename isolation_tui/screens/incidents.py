@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from typing import Any, ClassVar
 
@@ -135,14 +135,9 @@ class IncidentsScreen(FilteredScreen):
         keys = [k for k, i in live.items() if point is None or i["point"] == point]
         sealed: Sequence[str] = NewestFirst(self.store.sealed_ids(INCIDENTS, point))
         if needle := self.needle:
-            # Sealed history a month at a time: a search reads it all, never at once.
-            found = {
-                key
-                for rows in self.store.parts(INCIDENTS)
-                for key, incident in rows.items()
-                if (point is None or incident["point"] == point)
-                and needle in searchable(incident, self._name_of)
-            }
+            # The live set's at once; earlier months' when the worker has read them.
+            found = {k for k, i in live.items() if needle in searchable(i, self._name_of)}
+            found |= self.history_hits(lambda: self._sealed_matches(needle))
             keys = [k for k in keys if k in found]
             sealed = [k for k in sealed if k in found]
         keys.sort(
@@ -158,11 +153,16 @@ class IncidentsScreen(FilteredScreen):
         self.query_one(RecordTable).show(
             Chained(keys, sealed),
             lambda key: incident_row(key, self._incident(key), today),
-            in_memory=len(keys),
+            in_memory=None if needle else len(keys),  # what a filter finds, at once
         )
         self.say_filtered(len(keys) + len(sealed))
         self.say_sealed()
         self._show_detail()
+
+    def _sealed_matches(self, needle: str) -> Iterator[set[str]]:
+        """In a worker thread: the sealed incidents the filter finds, a month at a time."""
+        for rows in self.store.sealed_parts(INCIDENTS):
+            yield {k for k, i in rows.items() if needle in searchable(i, self._name_of)}
 
     def _incident(self, key: str) -> dict[str, Any]:
         """A listed incident: from the live set, or read from the month holding it."""

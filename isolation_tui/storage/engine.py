@@ -1740,11 +1740,13 @@ class JournalStorage(MemoryBackend):
 
     def _parsed(self, listed: Listed) -> Parsed:
         with self._mutex:
-            parsed = self._last_read.pop(listed.name, None)
-            if parsed is None:
-                segment = read_segment(self.path, self._db_id, listed, body=True)
-                parsed = Parsed(segment.body or {})
-            return self._keep(listed.name, parsed)
+            parsed = self._last_read.get(listed.name)
+        if parsed is None:
+            # Read and parsed outside the lock: a search walking the history in a
+            # worker thread must not hold up the terminal's own reads meanwhile.
+            segment = read_segment(self.path, self._db_id, listed, body=True)
+            parsed = Parsed(segment.body or {})
+        return self._keep(listed.name, parsed)
 
     @contextlib.contextmanager
     def _passing(self, listed: Listed, parsed: Parsed | None = None) -> Iterator[Parsed]:

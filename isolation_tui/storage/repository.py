@@ -125,8 +125,19 @@ class Store:
         """Every document of a table, a part at a time: sealed history segment by
         segment (oldest first), then the live set; memory holds a few segments,
         never the whole history."""
-        yield from self.db.storage.sealed_parts(name)
+        yield from self.sealed_parts(name)
         yield self.live_rows(name)
+
+    def sealed_parts(self, name: str) -> Iterator[dict[str, Any]]:
+        """The documents of a table in sealed history and not in the live set, a
+        segment at a time: it reads files only, so a worker thread may walk it while
+        the terminal program goes on (the live set stays the UI thread's)."""
+        return self.db.storage.sealed_parts(name)
+
+    def history_sealed(self) -> bool:
+        """Whether some history is sealed away (not in memory): a search then has
+        more to read than the live set."""
+        return bool(self.db.storage.sealed_outside()[0])
 
     def live_rows(self, name: str) -> dict[str, Any]:
         """The documents of a table in the live set: enough for the people in
