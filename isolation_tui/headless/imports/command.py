@@ -30,17 +30,15 @@ from ...storage.rebase import Renumber, rebase_unless_read
 from ...storage.repository import Store, open_store
 from .base import Outcome
 from .kinds import IMPORTERS, KINDS
-from .reading import ImportFileError, Table, printable, read_table
+from .reading import ImportFileError, Problem, Table, printable, read_table
 
 PROGRESS_MIN_ROWS = 200
 
 
-# Rehearsals an import makes before it does its work inside the writers' lock.
+# Rehearsals an import makes before it gives up (others kept changing what its rows
+# check): it is never done inside the writers' lock, which would keep every other
+# session's saves waiting for as long as the rows take to check.
 REHEARSALS = 3
-
-
-class _Rollback(Exception):
-    """Abandons the import's transaction (bad rows)."""
 
 
 def import_table(
@@ -58,8 +56,9 @@ def import_table(
     holding no writer back; the lock is taken only to append what it would write.
     Whatever others stored meanwhile in the tables the rows look at, the rehearsal is
     done again (others' records in other tables only move the new ids on); after
-    :data:`REHEARSALS` tries it runs inside the lock. Either way the outcome is the
-    one of the import run alone, at the moment it is stored."""
+    :data:`REHEARSALS` tries it is refused, nothing stored, rather than done holding
+    the lock for the whole file. The outcome is the one of the import run alone, at
+    the moment it is stored."""
     if table.problems:
         return Outcome(problems=list(table.problems))
     importer = IMPORTERS[kind]
@@ -76,12 +75,7 @@ def import_table(
             renumber = Renumber(rehearsed.max_ids, shift)
             outcome.ids = [renumber.id(importer.record_table, i) for i in outcome.ids]
             return outcome
-    outcome = Outcome(problems=list(table.row_problems))
-    with contextlib.suppress(_Rollback), store.transaction(), _without_gc_passes():
-        importer(store, table, outcome).run(table.rows, tick)
-        if outcome.problems:
-            raise _Rollback
-    return _sorted(outcome)
+    return Outcome(problems=[Problem(None, "", t("import.overtaken", tries=REHEARSALS))])
 
 
 @contextlib.contextmanager
