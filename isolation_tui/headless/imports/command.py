@@ -37,8 +37,9 @@ PROGRESS_MIN_ROWS = 200
 
 # Rehearsals an import makes before it gives up (others kept changing what its rows
 # check): it is never done inside the writers' lock, which would keep every other
-# session's saves waiting for as long as the rows take to check.
-REHEARSALS = 3
+# session's saves waiting for as long as the rows take to check. Enough for a few
+# imports started at the same moment, each overtaken once by each of the others.
+REHEARSALS = 5
 
 
 def import_table(
@@ -62,17 +63,20 @@ def import_table(
     if table.problems:
         return Outcome(problems=list(table.problems))
     importer = IMPORTERS[kind]
-    rebase = rebase_unless_read(importer.reads)
     for _ in range(1 if dry_run else REHEARSALS):
         outcome = Outcome(problems=list(table.row_problems))
         with store.rehearsal() as rehearsed, _without_gc_passes():
-            importer(store, table, outcome).run(table.rows, tick, spill=True)
+            rows = importer(store, table, outcome)
+            rows.run(table.rows, tick, spill=True)
             rehearsed.keep = not (outcome.problems or dry_run)
         if outcome.problems or dry_run or not rehearsed.ops:
             return _sorted(outcome)
+        rebase = rebase_unless_read(importer.reads, rows.affects())
+        # The ids the rows were given follow these (committing moves them on).
+        max_before = dict(rehearsed.max_ids)
         shift = store.db.storage.commit_rehearsed(rehearsed, rebase)
         if shift is not None:
-            renumber = Renumber(rehearsed.max_ids, shift)
+            renumber = Renumber(max_before, shift)
             outcome.ids = [renumber.id(importer.record_table, i) for i in outcome.ids]
             return outcome
     return Outcome(problems=[Problem(None, "", t("import.overtaken", tries=REHEARSALS))])
