@@ -203,6 +203,52 @@ def test_a_big_import_moves_its_ids_after_a_save_made_while_it_spilled(
     reopened.close()
 
 
+def test_a_big_import_is_not_checked_again_for_an_arrival_in_a_room_it_leaves_free(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_batches: list[int]
+) -> None:
+    """Another session registers someone at the same point, in a room no row takes,
+    while a big import spills: the import is stored in one pass, its stays, their
+    tests and its audit entries numbered after the other's, each naming its record."""
+    db = tmp_path / "isolation.db"
+    store = set_up(db)
+    supervisor = open_store(db, actor=Actor("supervisor"), clock=lambda: FIXED_NOW)
+    spill = type(store.db.storage).spill
+    spills: list[int] = []
+    number = make_resident_id("210604", date(1970, 1, 1), 7)
+
+    def spill_then_save(storage: Any, keep: Any) -> None:
+        spill(storage, keep)
+        spills.append(1)
+        if len(spills) == 1:
+            arrival = {"point": "S1", "room": "499", "name": "后到", "id_number": number}
+            supervisor.stays.register(
+                {**arrival, "category": "inbound", "arrived_at": "2026-11-28 11:00"}
+            )
+
+    monkeypatch.setattr(type(store.db.storage), "spill", spill_then_save)
+    outcome = imported(store, people_csv(tmp_path / "bus.csv", ROWS))
+    assert outcome.problems == [] and outcome.rows == ROWS
+    assert len(spills) == (ROWS - 1) // BATCH  # one pass over the file
+    assert outcome.ids == list(range(3, ROWS + 3))
+    supervisor.close()
+    store.close()
+
+    data = stored(db)
+    assert data[STAYS]["2"]["person"]["id_number"] == number
+    assert sorted(map(int, data[STAYS])) == list(range(1, ROWS + 3))
+    rooms = [data[STAYS][str(i)]["room"] for i in range(3, ROWS + 3)]
+    assert "499" not in rooms and len(set(rooms)) == ROWS
+    for test in data[TESTS].values():
+        assert test["point"] == data[STAYS][str(test["stay"])]["point"]
+    for entry in data[AUDIT].values():
+        if entry["action"] == "create" and entry["table"] in data:
+            record = data[entry["table"]][str(entry["record"])]
+            assert {**entry["after"], "created": record["created"]} == record
+    reopened = open_store(db, read_only=True)
+    assert list(problems(reopened)) == []
+    reopened.close()
+
+
 def test_a_big_import_holds_one_row_of_its_file_at_a_time(
     tmp_path: Path, small_batches: list[int]
 ) -> None:
