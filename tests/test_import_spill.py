@@ -249,6 +249,36 @@ def test_a_big_import_is_not_checked_again_for_an_arrival_in_a_room_it_leaves_fr
     reopened.close()
 
 
+def test_a_row_naming_its_room_looks_at_that_room_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Placing a row's person in the room it names reads who is in that room, not
+    every person in isolation at the point (each row would cost the point's people:
+    a big import at a big point, their square)."""
+    path = tmp_path / "bus.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow((*HEADER, "room"))
+        for n in range(ROWS):
+            number = make_resident_id("210602", date(1950, 1, 1) + timedelta(days=n), n % 1000)
+            writer.writerow(("S1", f"旅客{n}", number, "inbound", "2026-11-28 10:00", 100 + n))
+    store = set_up(tmp_path / "isolation.db")
+    walked: list[str | None] = []
+    open_stays = Store.open_stays
+
+    def counted(self: Store, point_code: str | None) -> dict[int, Any]:
+        walked.append(point_code)
+        return open_stays(self, point_code)
+
+    monkeypatch.setattr(Store, "open_stays", counted)
+    outcome = imported(store, path)
+    assert outcome.problems == [] and outcome.rows == ROWS
+    assert walked == []
+    rooms = {stay["room"] for stay in store.rows(STAYS).values() if stay["point"] == "S1"}
+    assert rooms == {str(100 + n) for n in range(ROWS)}
+    store.close()
+
+
 def test_a_big_import_holds_one_row_of_its_file_at_a_time(
     tmp_path: Path, small_batches: list[int]
 ) -> None:
