@@ -26,6 +26,7 @@ from isolation_tui.headless.imports.kinds import IMPORTERS
 from isolation_tui.headless.imports.reading import Row, read_table
 from isolation_tui.storage import engine, spool
 from isolation_tui.storage.actor import Actor
+from isolation_tui.storage.errors import StoreWriteFailed
 from isolation_tui.storage.repository import Store, open_store
 from isolation_tui.storage.tables import AUDIT, CHECKS, STAYS, TESTS
 
@@ -277,6 +278,42 @@ def test_a_row_naming_its_room_looks_at_that_room_only(
     rooms = {stay["room"] for stay in store.rows(STAYS).values() if stay["point"] == "S1"}
     assert rooms == {str(100 + n) for n in range(ROWS)}
     store.close()
+
+
+def test_a_temp_file_spoiled_by_someone_else_is_not_appended(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_batches: list[int]
+) -> None:
+    """Another member of the folder's group overwrites a few bytes of the import's
+    temp file while it grows: the import is refused, naming the file, and the
+    journal is as it was, so every command still reads the database."""
+    db = tmp_path / "isolation.db"
+    store = set_up(db)
+    journal = db.with_name(db.name + "-journal")
+    before, data = journal.read_bytes(), stored(db)
+    spill = type(store.db.storage).spill
+    spoiled: list[Path] = []
+
+    def spill_then_spoil(storage: Any, keep: Any) -> None:
+        spill(storage, keep)
+        if not spoiled:
+            (temp,) = tmp_path.glob(f"{journal.name}.tmp*")
+            with temp.open("r+b") as fh:  # as another process would: a file of its own
+                fh.seek(100)
+                fh.write(b"XXXX")
+            spoiled.append(temp)
+
+    monkeypatch.setattr(type(store.db.storage), "spill", spill_then_spoil)
+    with pytest.raises(StoreWriteFailed) as refused:
+        imported(store, people_csv(tmp_path / "bus.csv", ROWS))
+    assert str(spoiled[0]) in str(refused.value)
+    assert "nothing was imported" in str(refused.value)
+    store.close()
+    assert journal.read_bytes() == before
+    assert stored(db) == data
+    assert not list(tmp_path.glob(f"{journal.name}.tmp*"))
+    reopened = open_store(db, read_only=True)
+    assert list(problems(reopened)) == []
+    reopened.close()
 
 
 def test_a_big_import_holds_one_row_of_its_file_at_a_time(

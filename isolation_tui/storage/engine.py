@@ -102,7 +102,7 @@ from .segments import (
     segment_files,
     segment_path,
 )
-from .spool import COPY_BLOCK, Spool
+from .spool import COPY_BLOCK, Spool, SpoolSpoiled
 from .tables import AUDIT
 
 SCHEMA_VERSION = 1
@@ -1436,12 +1436,14 @@ class JournalStorage(MemoryBackend):
                 write_all(fd, part)
                 written += len(part)
             os.fdatasync(fd)
-        except OSError as exc:
+        except (OSError, SpoolSpoiled) as exc:
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, self._journal_offset)
                 os.fsync(fd)
             os.close(fd)
             self._undo(tx)
+            if isinstance(exc, SpoolSpoiled):
+                raise
             raise StoreWriteFailed(describe_os_error(exc, self.journal_path)) from exc
         os.close(fd)
         self._seq += 1
