@@ -48,6 +48,7 @@ import contextlib
 import csv
 import io
 import json
+import os
 import resource
 import shutil
 import sqlite3
@@ -62,9 +63,14 @@ from typing import Any
 
 import orjson
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from pg_server import running_server
+
 from isolation_tui.domain.idnumber import make_resident_id
 from isolation_tui.headless.imports import run_import
 from isolation_tui.i18n import set_language
+from isolation_tui.storage.backend import Location, parse_location
 from isolation_tui.storage.repository import open_store
 from isolation_tui.storage.tables import STAYS
 
@@ -101,7 +107,7 @@ def single_rooms(count: int) -> list[dict[str, Any]]:
     ]
 
 
-def base_database(path: Path, rows: int, *, savers: bool = False) -> None:
+def base_database(path: Path | str, rows: int, *, savers: bool = False) -> None:
     """Point P1 with a room for each of ``rows`` people (isolation is one person per
     room); with ``savers``, point P0 too, with people in isolation whose rounds a
     supervisor enters."""
@@ -125,7 +131,7 @@ def base_database(path: Path, rows: int, *, savers: bool = False) -> None:
         store.close()
 
 
-def timed(kind: str, file: Path, db: Path, *, dry_run: bool) -> tuple[float, int]:
+def timed(kind: str, file: Path, db: Location, *, dry_run: bool) -> tuple[float, int]:
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         start = time.perf_counter()
         code = run_import(kind, file, db, dry_run=dry_run)
@@ -172,11 +178,40 @@ def _lock_holds() -> list[float]:
 def worker_import(file: str, db: str) -> dict[str, Any]:
     """The import; also how long it held the writers' lock, at the longest."""
     holds = _lock_holds()
+    _time_postgres_holds(holds)
     set_language("en")
     start = time.process_time()
-    _, code = timed("arrivals", Path(file), Path(db), dry_run=False)
+    _, code = timed("arrivals", Path(file), parse_location(db), dry_run=False)
     assert code == 0, "the good file must import"
     return {"cpu": time.process_time() - start, "rss": _peak_mib(), "held": max(holds)}
+
+
+def _time_postgres_holds(holds: list[float]) -> None:
+    """On PostgreSQL, a big import holds the writers' lock from each ``_lock`` to
+    the end of its first hold (``_reserve``) and of its second (the commit)."""
+    from isolation_tui.storage import postgres
+
+    taken: list[float] = []
+    lock = postgres._lock
+
+    def timed_lock(conn: Any, name: str) -> None:
+        lock(conn, name)
+        taken.append(time.perf_counter())
+
+    def until_it_returns(method: Any) -> Any:
+        def timed(*args: Any) -> Any:
+            try:
+                return method(*args)
+            finally:
+                if taken:
+                    holds.append(time.perf_counter() - taken.pop())
+
+        return timed
+
+    postgres._lock = timed_lock  # type: ignore[assignment]
+    storage = postgres.PostgresStorage
+    storage._reserve = until_it_returns(storage._reserve)  # type: ignore[method-assign]
+    storage._commit_streamed = until_it_returns(storage._commit_streamed)  # type: ignore[method-assign]
 
 
 def _sqlite(db: str) -> sqlite3.Connection:
@@ -269,7 +304,7 @@ def worker_saver(db: str, phase_file: str, point: str = SAVERS_POINT) -> dict[st
     ``phase_file`` names when it starts, until it says ``stop``. Its store folds the
     journal as the terminal program's does (in a process of its own)."""
     set_language("en")
-    store = open_store(Path(db))
+    store = open_store(parse_location(db))
     with contextlib.suppress(ImportError):  # the code before it folded in the save
         from isolation_tui.headless.compact import BackgroundFolds
 
@@ -300,14 +335,14 @@ def worker_saver(db: str, phase_file: str, point: str = SAVERS_POINT) -> dict[st
 def worker_dry_run(file: str, db: str) -> dict[str, Any]:
     set_language("en")
     start = time.process_time()
-    _, code = timed("arrivals", Path(file), Path(db), dry_run=True)
+    _, code = timed("arrivals", Path(file), parse_location(db), dry_run=True)
     assert code == 0, "the dry run must pass"
     return {"cpu": time.process_time() - start, "rss": _peak_mib()}
 
 
 def worker_compact(db: str) -> dict[str, Any]:
     """A compaction of the whole database (as when the journal outgrows it)."""
-    store = open_store(Path(db))
+    store = open_store(parse_location(db))
     holds = _lock_holds()
     start = time.perf_counter()
     store.db.storage.compact()
@@ -350,7 +385,7 @@ def worker_pad(db: str, margin: str) -> dict[str, Any]:
 
 def worker_open(db: str) -> dict[str, Any]:
     start = time.process_time()
-    store = open_store(Path(db), read_only=True)
+    store = open_store(parse_location(db), read_only=True)
     store.close()
     return {"cpu": time.process_time() - start, "rss": _peak_mib()}
 
@@ -361,7 +396,7 @@ def worker_export(db: str, kind: str, fmt: str, out: str) -> dict[str, Any]:
     set_language("en")
     start = time.process_time()
     with contextlib.redirect_stderr(io.StringIO()):
-        assert run_export(kind, Path(db), fmt=fmt, out=Path(out)) == 0
+        assert run_export(kind, parse_location(db), fmt=fmt, out=Path(out)) == 0
     return {"cpu": time.process_time() - start, "rss": _peak_mib()}
 
 
@@ -392,10 +427,32 @@ def in_child(name: str, *args: str) -> dict[str, Any]:
 # ---------------------------------------------------------------------- tables
 
 
-def cost_table(root: Path, sizes: list[int]) -> bool:
+def server_cpu(server: Any) -> float:
+    """CPU seconds of the server's processes that have ended (each connection's
+    backend is one, reaped by the postmaster), read from the postmaster."""
+    pid = (server.folder / "data" / "postmaster.pid").read_text().split()[0]
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    # utime, stime, cutime and cstime: the 14th to 17th fields of the line.
+    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def pg_import(server: Any, file: Path, rows: int) -> dict[str, Any]:
+    """The import into a fresh PostgreSQL database; with the server's CPU for it."""
+    url = server.new_database()
+    base_database(url, rows)
+    time.sleep(0.2)  # the set-up's backend reaped
+    before = server_cpu(server)
+    ours = in_child("import", str(file), url)
+    time.sleep(0.2)
+    ours["server"] = server_cpu(server) - before
+    return ours
+
+
+def cost_table(root: Path, sizes: list[int], server: Any = None) -> bool:
     print(
-        f"{'rows':>7} {'import rows/s':>14} {'SQLite docs rows/s':>19} {'× SQLite':>9}"
-        f" {'SQLite rows rows/s':>19} {'import peak MiB':>16} {'SQLite peak MiB':>16}"
+        f"{'rows':>7} {'store':>10} {'import rows/s':>14} {'SQLite docs rows/s':>19}"
+        f" {'× SQLite':>9} {'SQLite rows rows/s':>19} {'import peak MiB':>16}"
+        f" {'SQLite peak MiB':>16} {'server rows/s':>14} {'client+server × SQLite':>23}"
     )
     ok = True
     exports: list[tuple[int, str, int, dict[str, Any], dict[str, Any]]] = []
@@ -408,16 +465,24 @@ def cost_table(root: Path, sizes: list[int]) -> bool:
         base_database(base, rows)
         file = work / "good.csv"
         arrivals_csv(file, rows, bad_last=False)
-        ours = in_child("import", str(file), str(copy_db(base, work / "i")))
+        runs = {"file": in_child("import", str(file), str(copy_db(base, work / "i")))}
+        if server is not None:
+            runs["PostgreSQL"] = pg_import(server, file, rows)
         docs = in_child("sqlite-docs", str(file), str(work / "docs.sqlite"))
         plain = in_child("sqlite-rows", str(file), str(work / "rows.sqlite"))
-        ratio = ours["cpu"] / docs["cpu"]
-        ok = ok and ratio <= 10
-        peaks.append(ours["rss"])
-        print(
-            f"{rows:>7} {rows / ours['cpu']:>14,.0f} {rows / docs['cpu']:>19,.0f} {ratio:>9.1f}"
-            f" {rows / plain['cpu']:>19,.0f} {ours['rss']:>16,.0f} {docs['rss']:>16,.0f}"
-        )
+        for store, ours in runs.items():
+            ratio = ours["cpu"] / docs["cpu"]
+            ok = ok and ratio <= 10
+            peaks.append(ours["rss"])
+            on_server = ""
+            if "server" in ours:
+                both = (ours["cpu"] + ours["server"]) / docs["cpu"]
+                on_server = f"{rows / max(ours['server'], 1e-9):>14,.0f} {both:>23.1f}"
+            print(
+                f"{rows:>7} {store:>10} {rows / ours['cpu']:>14,.0f} {rows / docs['cpu']:>19,.0f}"
+                f" {ratio:>9.1f} {rows / plain['cpu']:>19,.0f} {ours['rss']:>16,.0f}"
+                f" {docs['rss']:>16,.0f} {on_server}"
+            )
         imported = work / "i" / "points.db"
         if rows > EXPORT_MAX_ROWS:
             shutil.rmtree(work)
@@ -445,12 +510,13 @@ def cost_table(root: Path, sizes: list[int]) -> bool:
     return ok
 
 
-def save_table(root: Path, rows: int) -> bool:
+def save_table(root: Path, rows: int, server: Any = None) -> bool:
     """Round entries saved by one process, alone, then while another imports and
-    rehearses (a dry run of the same file)."""
-    work = root / "saves"
+    rehearses (a dry run of the same file); on PostgreSQL with ``server``."""
+    work = root / ("saves-pg" if server is not None else "saves")
     work.mkdir()
-    db = work / "points.db"
+    db: Path | str = work / "points.db" if server is None else server.new_database()
+    print("PostgreSQL:" if server is not None else "File store:")
     base_database(db, 2 * rows, savers=True)  # beds for the dry run's people too
     file = work / "good.csv"
     arrivals_csv(file, rows, bad_last=False)
@@ -657,17 +723,28 @@ def main() -> int:
         default="cost,saves,history,refusal",
         help="the tables to print, of cost,saves,history,refusal",
     )
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="also import into PostgreSQL (a server this run starts) in the first two tables",
+    )
     args = parser.parse_args()
     set_language("en")
     only = set(args.only.split(","))
-    with tempfile.TemporaryDirectory(dir=args.tmpdir, prefix="bench-import-") as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(
+            tempfile.TemporaryDirectory(dir=args.tmpdir, prefix="bench-import-")
+        )
+        server = stack.enter_context(running_server()) if args.postgres else None
         root = Path(tmp)
         results = []
         if "cost" in only:
             sizes = [int(s) for s in args.cost_sizes.split(",")] + ([200_000] if args.big else [])
-            results.append(cost_table(root, sizes))
+            results.append(cost_table(root, sizes, server))
         if "saves" in only:
             results.append(save_table(root, args.save_rows))
+            if server is not None:
+                results.append(save_table(root, args.save_rows, server))
         if "history" in only:
             results.append(history_save_table(root, args.history_scale, args.demo_db))
         if "refusal" in only:

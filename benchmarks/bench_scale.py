@@ -6,15 +6,19 @@
 Writes the demo at each ``--scale`` (its wall time and peak memory are the first
 rows: scale N is a point that has run N times as long, today's work the same as
 scale 1's and the earlier N - 1 periods history the demo sealed as it went), seals
-the finished history of the months before the current one (``seal --until``, as a
-point does; ``--no-seal`` leaves today's period all live), then times, each in a
+the finished history as a point's monthly seal does (``seal``: all but the last two
+months, as a session's automatic seal when a month turns; ``--no-seal`` leaves
+today's period all live), then times, each in a
 fresh process and median of ``--runs``:
 
 * ``stats --json``, cold: wall time and peak memory (the process's maximum RSS);
 * the terminal program: start (before any import) to the first frame of the
   overview, and its memory once idle for a second;
 * ``check`` and ``handover --format md``: wall time;
-* a one-row ``import arrivals``: wall time, on a fresh copy of the database each run.
+* a one-row ``import arrivals``: wall time, on a fresh copy of the database each run;
+* ``export arrivals --format csv`` and ``export audit --format json`` to a file:
+  wall time, peak memory and the rows written (an export costs the rows it writes,
+  its memory the biggest sealed month, not the rows).
 
 Figures are printed side by side, never asserted; after them, each scale's figure
 over the first scale's (the issue's targets are ratios, and differences in seconds).
@@ -23,6 +27,7 @@ over the first scale's (the issue's targets are ratios, and differences in secon
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import shutil
 import statistics
@@ -119,14 +124,13 @@ def measure(scale: int, runs: int, seal: bool, folder: Path, console: Console) -
     peak([*cli, "stats", "--json", "--db", str(work)])
     if seal:
         started = time.perf_counter()
-        until = time.strftime("%Y-%m")
-        timed([*cli, "seal", "--until", until, "--db", str(work)])
-        console.print(f"sealed before {until} in {time.perf_counter() - started:.1f} s")
+        timed([*cli, "seal", "--db", str(work)])
+        console.print(f"sealed in {time.perf_counter() - started:.1f} s")
     else:
         # Left all live: a session must not seal it by itself either.
         timed([*cli, "seal", "--auto", "off", "--db", str(work)])
-    csv = folder / "one.csv"
-    csv.write_text(ONE_ROW.format(at=time.strftime("%Y-%m-%d %H:%M")), encoding="utf-8")
+    one_csv = folder / "one.csv"
+    one_csv.write_text(ONE_ROW.format(at=time.strftime("%Y-%m-%d %H:%M")), encoding="utf-8")
 
     def stats() -> None:
         wall, rss = peak([*cli, "stats", "--json", "--db", str(work)])
@@ -148,16 +152,37 @@ def measure(scale: int, runs: int, seal: bool, folder: Path, console: Console) -
 
     def one_row() -> None:
         target = copy_db(work, folder / "import.db")
-        wall = timed([*cli, "import", "arrivals", str(csv), "--db", str(target)])[0]
+        wall = timed([*cli, "import", "arrivals", str(one_csv), "--db", str(target)])[0]
         add("one-row import (s)", wall)
 
-    steps: list[Callable[[], None]] = [stats, session, check, handover, one_row]
+    def exports() -> None:
+        for kind, fmt in (("arrivals", "csv"), ("audit", "json")):
+            out = folder / f"export.{fmt}"
+            wall, rss = peak(
+                [*cli, "export", kind, "--format", fmt, "--out", str(out), "--db", str(work)]
+            )
+            name = f"export {kind} {fmt.upper()}"
+            add(f"{name}: wall (s)", wall)
+            add(f"{name}: peak memory (MiB)", rss)
+            add(f"{name}: rows written", rows_in(out, fmt))
+            out.unlink()
+
+    steps: list[Callable[[], None]] = [stats, session, check, handover, one_row, exports]
     for _ in range(runs):
         # Taken in turns, so a burst of other processes' work hits every figure alike.
         for step in steps:
             step()
     figures["documents"] = [float(documents(work))]
     return figures
+
+
+def rows_in(path: Path, fmt: str) -> int:
+    """Rows in an export, read as it was written (a row at a time)."""
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        if fmt == "csv":
+            return sum(1 for _ in csv.reader(fh)) - 1
+        # Each row of the list starts a line with "  {" (the rows are indented by two).
+        return sum(1 for line in fh if line.rstrip("\n") == "  {")
 
 
 def documents(db: Path) -> int:
@@ -201,7 +226,8 @@ def main() -> None:
         if name == "documents":
             continue
         medians = [statistics.median(figures[name]) for figures in by_scale.values()]
-        cells = [f"{m:.0f}" if "MiB" in name else f"{m:.2f}" for m in medians]
+        whole = "MiB" in name or "rows" in name
+        cells = [f"{m:,.0f}" if whole else f"{m:.2f}" for m in medians]
         for median in medians[1:]:
             ratio = f"{median / medians[0]:.2f}×"
             if "(s)" in name:

@@ -10,7 +10,6 @@ import contextlib
 import functools
 import io
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -255,8 +254,9 @@ def run_tui(
     with contextlib.ExitStack() as stack:
         if use_demo:
             from .headless.demo import run_demo
+            from .headless.demo_folder import demo_folder
 
-            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="isolation-tui-")))
+            folder = stack.enter_context(demo_folder())
             db_path = folder / "demo.db"
             echo(t("cli.writing_demo"), err=True)
             with contextlib.redirect_stdout(io.StringIO()):

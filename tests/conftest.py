@@ -66,6 +66,12 @@ def db_path(tmp_path: Path) -> Path:
 STORES = ("file", "postgres")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # xdist hands tests out in this order: a test of minutes handed out last would
+    # run on one worker alone after the other has finished.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """A test marked ``both_stores`` (itself, or its module by ``pytestmark``) whose
     database is opened at ``store_location`` (``store`` and the fixtures built on it)

@@ -58,13 +58,14 @@ def _name(character: str) -> str:
 async def test_a_discharge_typed_in_one_burst_keeps_its_destination(point: Store) -> None:
     """Seen over tmux: another kind typed on a held release, tab, tab, a destination,
     ctrl+s: the destination went into the time field, the save was refused, and the
-    destination field was empty."""
+    destination field was empty. (A held release opens on the override reason:
+    shift+tab goes back to the kind.)"""
     arrive(point, "P1", "2026-11-15 10:00")  # its last test (day 14, today) is pending
     app = IsolationApp(point, point="DD01")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f3", "d")
         await pilot.pause()
-        await burst(pilot, "h", "tab", "tab", *"City hospital")
+        await burst(pilot, "shift+tab", "h", "tab", "tab", *"City hospital")
         destination = app.screen.query_one("#field-destination", Input)
         assert destination.value == "City hospital"
         assert app.screen.query_one("#field-discharged_at", Input).value == "now"
@@ -83,7 +84,7 @@ async def test_a_discharge_entered_through_in_one_burst_keeps_its_destination(
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f3", "d")
         await pilot.pause()
-        await burst(pilot, "h", "enter", "enter", *"City hospital", "ctrl+s")
+        await burst(pilot, "shift+tab", "h", "enter", "enter", *"City hospital", "ctrl+s")
         await pilot.pause()
     (discharge,) = point.rows(DISCHARGES).values()
     assert discharge["kind"] == "hospital" and discharge["destination"] == "City hospital"
@@ -202,7 +203,7 @@ async def test_tab_tab_and_a_destination_in_one_burst_is_saved_with_it(point: St
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f3", "d")
         await pilot.pause()
-        await pilot.press("h")
+        await pilot.press("shift+tab", "h")  # from the override reason to the kind
         await burst(pilot, "tab", "tab", *"City hospital", "ctrl+s")
         await pilot.pause()
     (discharge,) = point.rows(DISCHARGES).values()

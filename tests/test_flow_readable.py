@@ -349,7 +349,7 @@ async def test_a_refusal_in_the_round_is_said_whole(one_person: Store, lang: str
         await pilot.press(*"366", "enter")  # past the last row: must not overwrite
         await pilot.pause()
         status = shown(app, app.screen.query_one("#entry-status"))
-        assert whole(t("ui.already_entered")) in status
+        assert whole(t("ui.already_entered", again="↵")) in status
 
 
 async def test_a_held_release_says_why_whole(one_person: Store, lang: str) -> None:

@@ -13,6 +13,7 @@ from textual import events
 from textual.widgets import Input, Static
 
 from isolation_tui.app import IsolationApp
+from isolation_tui.i18n import t
 from isolation_tui.storage.actor import Actor
 from isolation_tui.storage.repository import Store, open_store
 from isolation_tui.storage.tables import CHECKS, DISCHARGES, INCIDENTS, STAYS, TESTS
@@ -410,3 +411,36 @@ async def test_a_burst_past_the_last_empty_row_overwrites_nothing(one_person: St
         await pilot.press("k", "up", *"368", "enter")  # moved onto it on purpose: corrected
         await pilot.pause()
         assert [c["temperature"] for c in one_person.rows("checks").values()] == [36.8]
+
+
+async def test_a_reading_under_the_cursor_is_replaced_by_the_same_entry_again(
+    one_person: Store, lang: str
+) -> None:
+    """Seen in a trial: the round opened on a row with a reading (nobody left to
+    check), and ↵ said "move onto it with ↑/↓" with the cursor already on it."""
+    one_person.health.record_check(1, DAY, "morning", "365", "")
+    app = IsolationApp(one_person, point="DD01")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f2", "k", *"367", "enter")
+        await pilot.pause()
+        temperatures = [c["temperature"] for c in one_person.rows("checks").values()]
+        assert temperatures == [36.5]
+        status = str(app.screen.query_one("#entry-status").content)  # type: ignore[attr-defined]
+        assert t("ui.already_entered", again="↵") in status
+        assert "36.5" in status  # what would be replaced, said
+        # Another value typed over it is refused too: only the same again replaces.
+        await pilot.press(*"368", "enter")
+        await pilot.pause()
+        assert [c["temperature"] for c in one_person.rows("checks").values()] == [36.5]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert [c["temperature"] for c in one_person.rows("checks").values()] == [36.8]
+        # Marks the same way: m refused, m again stores it.
+        await pilot.press("m")
+        await pilot.pause()
+        status = str(app.screen.query_one("#entry-status").content)  # type: ignore[attr-defined]
+        assert t("ui.already_entered", again="m") in status
+        await pilot.press("m")
+        await pilot.pause()
+        checks = list(one_person.rows("checks").values())
+        assert [c["status"] for c in checks] == ["missed"]

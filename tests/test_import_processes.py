@@ -170,6 +170,7 @@ def test_four_imports_at_the_same_moment(
     assert check.returncode == 0, check.stdout + check.stderr
 
 
+@pytest.mark.slow
 def test_kill_9_leaves_an_import_whole_or_absent(
     location: str, tmp_path: Path, cli: CliRunner, children: list[subprocess.Popen[str]]
 ) -> None:

@@ -189,17 +189,23 @@ def test_a_big_import_moves_its_ids_after_a_save_made_while_it_spilled(
     supervisor.close()
     store.close()
 
-    data = stored(db)
+    stored_after_one_save(db, audit_before)
+
+
+def stored_after_one_save(location: Path | str, audit_before: int) -> None:
+    """What an import of :data:`ROWS` arrivals and one round entry saved meanwhile
+    leave: every record, the audit's ids without a gap, each entry naming its
+    record as it is now, and nothing for ``check`` to say."""
+    data = stored(location)  # type: ignore[arg-type]
     assert len(data[CHECKS]) == 1
     audit = data[AUDIT]
     assert len(audit) == audit_before + 1 + 5 * ROWS
     assert sorted(map(int, audit)) == list(range(1, len(audit) + 1))
-    # Every audit entry still names the record it is about, as that record is now.
     for entry in audit.values():
         if entry["action"] == "create" and entry["table"] in data:
             record = data[entry["table"]][str(entry["record"])]
             assert {**entry["after"], "created": record["created"]} == record
-    reopened = open_store(db, read_only=True)
+    reopened = open_store(location, read_only=True)
     assert list(problems(reopened)) == []
     reopened.close()
 

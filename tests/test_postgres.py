@@ -77,6 +77,7 @@ def terminate_sessions(server: Server, url: str) -> None:
     )
 
 
+@pytest.mark.slow
 def test_demo_on_postgresql_gives_the_demo_figures_and_passes_check(
     pg_url: str, cli: CliRunner
 ) -> None:
@@ -270,6 +271,7 @@ async def test_a_lost_tcp_link_never_freezes_the_screen_and_a_save_meanwhile_say
         link.close()
 
 
+@pytest.mark.slow
 def test_demo_force_replaces_the_data_under_an_open_session(pg_url: str, cli: CliRunner) -> None:
     store = session(pg_url, create=True)
     store.save_point("XX01", "old", ROOMS)  # type: ignore[arg-type]
@@ -365,6 +367,7 @@ def test_the_file_store_starts_without_the_postgresql_driver(tmp_path: Path) -> 
     assert probe.stdout.strip() == "False", probe.stderr
 
 
+@pytest.mark.slow
 def test_copy_file_to_postgresql_and_back_keeps_stats_and_check(
     pg_url: str, db_path: Path, tmp_path: Path, cli: CliRunner, demo_template: Path
 ) -> None:
@@ -394,6 +397,7 @@ def test_copy_file_to_postgresql_and_back_keeps_stats_and_check(
     assert cli("stats", "--json", "--db", pg_url).stdout == figures[0]
 
 
+@pytest.mark.slow
 def test_a_postgresql_backup_is_one_private_file_and_copy_restores_it(
     pg_server: Server,
     pg_url: str,

@@ -235,6 +235,7 @@ def test_demo_force_where_it_cannot_write_gives_a_message(locked_folder: Path) -
 # ---------------------------------------------------------------- demo
 
 
+@pytest.mark.slow
 def test_a_demo_killed_midway_leaves_nothing_to_force(
     cli: CliRunner, db_path: Path, tmp_path: Path
 ) -> None:

@@ -293,6 +293,7 @@ def test_a_busy_turn_makes_the_automatic_seal_step_aside(
         os.close(fd)
 
 
+@pytest.mark.slow
 def test_the_automatic_seal_on_postgresql_does_nothing(pg_url: str, cli: CliRunner) -> None:
     assert cli("demo", "--db", pg_url).returncode == 0
     result = cli("seal", "--background", "--until", "2030-01", "--db", pg_url)

@@ -292,6 +292,7 @@ SEALER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kill_at", [0, 1, 2])
 def test_a_seal_killed_midway_leaves_the_old_state_or_the_new(
     sealed_db: tuple[Path, dict[str, int]], cli: CliRunner, kill_at: int
@@ -496,9 +497,52 @@ def test_a_save_and_a_later_seal_read_no_sealed_history(
     assert everything(path) == everything(control)
 
 
+@pytest.mark.slow
 def test_seal_on_postgresql_says_there_is_nothing_to_seal(pg_url: str, cli: CliRunner) -> None:
     assert cli("--lang", "en", "demo", "--db", pg_url).returncode == 0
     result = cli("--lang", "en", "seal", "--db", pg_url, "--until", "2030-01")
     assert result.returncode == 0, result.stderr
     assert "nothing to seal" in result.stdout
     assert cli("check", "--db", pg_url).returncode == 0
+
+
+def test_an_incident_handled_after_its_persons_month_was_sealed_is_sealed_with_its_own(
+    store: Store, db_path: Path, cli: CliRunner, tmp_path: Path
+) -> None:
+    """A person released in September, sealed with September; the incident about
+    them handled in October: sealed with October then, not kept live for ever."""
+    ids = history(store)
+    incident = store.incidents.open(
+        {
+            "point": "DD01",
+            "kind": "other",
+            "severity": "1",
+            "summary": "遗留物品",
+            "occurred_at": "2026-09-08 10:00",
+        },
+        stays=[ids["september"]],
+    )
+    store.incidents.close(incident, "已归还", "2026-10-20 10:00")
+    store.close()
+    control = twin(db_path, tmp_path)
+    assert [name[:7] for name, _ in seal(db_path, "2026-10")] == ["2026-09"]
+    assert str(incident) in snapshot_tables(db_path)[INCIDENTS]  # October: not yet due
+
+    made = seal(db_path, "2026-11")
+
+    assert [name[:7] for name, _ in made] == ["2026-10"]
+    assert str(incident) not in snapshot_tables(db_path)[INCIDENTS]
+    storage = JournalStorage(db_path, read_only=True)
+    try:
+        october = next(s for s in storage.sealed_segments() if s.header["month"] == "2026-10")
+        assert str(incident) in (october.body or {})[INCIDENTS]
+    finally:
+        storage.close()
+    # The same records, the same figures, and every check (the counters of each
+    # sealed month against its records too) passes.
+    assert everything(db_path) == everything(control)
+    assert counted(db_path)[0] == counted(control)[0]
+    for args in (["check"], ["check", "--all"]):
+        result = cli(*args)
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert seal(db_path, "2026-11") == []

@@ -52,6 +52,7 @@ def alerts(app: IsolationApp) -> str:
     return str(line.content) if line.display else ""
 
 
+@pytest.mark.slow
 async def test_receive_issue_transfer_and_count(two_points: Store) -> None:
     store = two_points
     app = IsolationApp(store, point="DD01")

@@ -456,6 +456,7 @@ async def test_a_journal_damaged_while_running_does_not_end_the_program(
         assert len(point_store.rows(STAYS)) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.one_store  # the screen alone
 async def test_the_cursor_never_leaves_a_form(point_store: Store) -> None:
     app = IsolationApp(point_store, point="DD01")

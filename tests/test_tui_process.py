@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from isolation_tui.headless.demo_folder import sweep_stale
 from isolation_tui.storage.paths import database_files
 
 CTRL_Q = b"\x11"
@@ -140,6 +141,76 @@ def test_demo_draws_its_counters_and_quits_on_ctrl_q(
     assert list((tmp_path / "tmp").iterdir()) == []
 
 
+def demo_running(tmp_path: Path, terminal: type[Terminal]) -> tuple[Terminal, Path]:
+    """``--demo`` up and drawn, and its folder."""
+    term = terminal(["--demo", "--lang", "en"], environment(tmp_path))
+    term.wait_for(r"1186")
+    folders = list((tmp_path / "tmp").glob("isolation-tui-demo-*"))
+    assert len(folders) == 1 and (folders[0] / "demo.db").exists()
+    return term, folders[0]
+
+
+@pytest.mark.parametrize("ending", [signal.SIGHUP, signal.SIGTERM])
+def test_a_demo_ended_by_a_signal_removes_its_folder(
+    tmp_path: Path, terminal: type[Terminal], ending: signal.Signals
+) -> None:
+    """The SSH link dropped (SIGHUP), or the session stopped (SIGTERM): nothing stays."""
+    term, folder = demo_running(tmp_path, terminal)
+    os.kill(term.proc.pid, ending)
+    assert term.finish() == -ending
+    assert not folder.exists()
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_a_killed_demos_folder_is_swept_by_the_next_demo_and_no_other(
+    tmp_path: Path, terminal: type[Terminal]
+) -> None:
+    term, killed = demo_running(tmp_path, terminal)
+    os.kill(term.proc.pid, signal.SIGKILL)
+    term.finish()
+    assert (killed / "demo.db").exists()  # kill -9 cannot be caught
+    temp = tmp_path / "tmp"
+    # Beside it: a link that looks like a demo's folder (to a folder with data in
+    # it), and one whose demo still runs (its owner file locked by a live process).
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("keep")
+    (temp / "isolation-tui-demo-link").symlink_to(elsewhere)
+    alive = temp / "isolation-tui-demo-alive"
+    alive.mkdir()
+    (alive / "owner").write_text("")
+    holder = subprocess.Popen(["flock", str(alive / "owner"), "sleep", "120"])
+    try:
+        deadline = time.monotonic() + 10
+        while subprocess.run(["flock", "-n", str(alive / "owner"), "true"]).returncode == 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        second, folder = demo_running_beside(tmp_path, terminal, killed)
+        assert not killed.exists()
+        assert alive.exists() and (elsewhere / "keep.txt").exists()
+        assert (temp / "isolation-tui-demo-link").is_symlink()
+        second.type(CTRL_Q)
+        assert second.finish() == 0
+        assert not folder.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def demo_running_beside(
+    tmp_path: Path, terminal: type[Terminal], before: Path
+) -> tuple[Terminal, Path]:
+    term = terminal(["--demo", "--lang", "en"], environment(tmp_path))
+    term.wait_for(r"1186")
+    folders = [
+        path
+        for path in (tmp_path / "tmp").glob("isolation-tui-demo-*")
+        if (path / "demo.db").exists() and path != before
+    ]
+    assert len(folders) == 1
+    return term, folders[0]
+
+
 def test_read_only_shows_its_badge_and_writes_nothing(
     tmp_path: Path, terminal: type[Terminal], demo_db: Path
 ) -> None:
@@ -182,3 +253,35 @@ def test_read_only_on_a_missing_database_says_so_and_creates_nothing(
     assert f"{missing}: no database here" in term.text
     assert "Traceback" not in term.text
     assert not missing.parent.exists()
+
+
+def test_a_stale_demo_folder_of_another_account_is_never_touched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stale = tmp_path / "isolation-tui-demo-stale"
+    stale.mkdir()
+    (stale / "owner").write_text("")
+    (stale / "demo.db").write_text("names")
+    # Seen from another account: its folder, so it stays.
+    monkeypatch.setattr(os, "getuid", lambda: os.stat(stale).st_uid + 1)
+    assert sweep_stale(tmp_path) == []
+    assert (stale / "demo.db").exists()
+    monkeypatch.undo()
+    assert sweep_stale(tmp_path) == [stale]
+    assert not stale.exists()
+
+
+def test_a_demo_folder_without_an_owner_file_is_swept_only_after_a_day(tmp_path: Path) -> None:
+    # A demo starting this moment, or one of a version before owner files that still
+    # runs: its folder must not be taken from under it.
+    running = tmp_path / "isolation-tui-demo-running"
+    running.mkdir()
+    (running / "demo.db-journal").write_text("names")
+    hours_ago = time.time() - 2 * 3600
+    os.utime(running, (hours_ago, hours_ago))
+    assert sweep_stale(tmp_path) == []
+    assert (running / "demo.db-journal").exists()
+    day_ago = time.time() - 24 * 3600 - 60
+    os.utime(running, (day_ago, day_ago))
+    assert sweep_stale(tmp_path) == [running]
+    assert not running.exists()

@@ -13,7 +13,7 @@ import io
 import shutil
 import stat
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import pytest
 from fixtures.workbooks.make import convert
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from test_export import NASTY, add_people
 from test_handover import arrive
 from test_import import (
@@ -36,7 +37,7 @@ from test_import import (
 from isolation_tui.app import IsolationApp
 from isolation_tui.headless.csv_export import ARRIVAL_COLUMNS, arrival_rows, run_export
 from isolation_tui.headless.imports.workbook import _text
-from isolation_tui.headless.xlsx_export import to_xlsx
+from isolation_tui.headless.xlsx_export import SIZED_BY, to_xlsx, write_xlsx
 from isolation_tui.storage.repository import Store, open_store
 from isolation_tui.widgets.form import ChoiceField
 
@@ -509,3 +510,34 @@ async def test_handover_exported_from_the_screen_as_a_workbook(
     (written,) = folder.glob("handover-DD01-*.xlsx")
     assert written.stat().st_mode & 0o777 == 0o600
     assert [row[1] for row in sheet_rows(written)["Arrivals"][1:]] == ["=王小明", "旅客P2"]
+
+
+def test_an_exported_workbook_is_written_a_row_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its memory does not grow with the rows: each row is in the sheet (a temporary
+    file) before many more are made; columns are sized by the first rows."""
+    appended: list[int] = []
+    real = WriteOnlyWorksheet.append
+
+    def append(sheet: WriteOnlyWorksheet, row: Any) -> None:
+        appended.append(1)
+        real(sheet, row)
+
+    monkeypatch.setattr(WriteOnlyWorksheet, "append", append)
+    total = SIZED_BY * 5
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for n in range(total):
+            # Never more than the rows that size the columns held at once.
+            assert n - (len(appended) - 1) <= SIZED_BY
+            yield {"id": n, "name": "长名字" * (n % 7)}
+
+    out = tmp_path / "big.xlsx"
+    with out.open("wb") as fh:
+        assert write_xlsx(fh, [("arrivals", ("id", "name"), rows())]) == total
+    book = load_workbook(out, read_only=True)
+    sheet = book.active
+    values = list(sheet.iter_rows(values_only=True))
+    assert len(values) == total + 1 and values[-1] == (total - 1, "长名字" * ((total - 1) % 7))
+    book.close()

@@ -69,6 +69,8 @@ DISCHARGE_KIND = CodeSet(
         "转定点医院": "hospital",
     },
 )
+# Exits that end a stay in the worst way: chosen on purpose, never by a slip.
+GRAVE_KINDS = frozenset({"absconded", "deceased"})
 INCIDENT_KIND = CodeSet(
     "incident_kind",
     (

@@ -33,3 +33,18 @@ class ByPosition(Sequence[T]):
         if not 0 <= index < len(self):
             raise IndexError(index)
         return self._at(index)
+
+
+class Chained(ByPosition[T]):
+    """Two sequences read as one, the first's items first, without copying either."""
+
+    def __init__(self, first: Sequence[T], second: Sequence[T]) -> None:
+        self._first, self._second = first, second
+
+    def __len__(self) -> int:
+        return len(self._first) + len(self._second)
+
+    def _at(self, index: int) -> T:
+        if index < len(self._first):
+            return self._first[index]
+        return self._second[index - len(self._first)]

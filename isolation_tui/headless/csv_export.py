@@ -153,6 +153,7 @@ def _every(store: Store, table: str) -> Iterator[tuple[int, dict[str, Any]]]:
     set, each by id; memory holds a few months of history, never all of it."""
     for rows in store.parts(table):
         yield from _by_id(rows)
+        del rows  # let go of a month before the next is read
 
 
 def _person(store: Store, stay_id: int) -> dict[str, Any]:
@@ -202,6 +203,7 @@ def check_rows(store: Store) -> Iterator[Row]:
     order = {name: n for n, name in enumerate(ROUND.codes)}
     for part in store.parts(CHECKS):
         yield from _check_rows(store, part, order)
+        del part
 
 
 def _check_rows(store: Store, part: dict[str, Any], order: dict[str, int]) -> Iterator[Row]:
@@ -235,6 +237,7 @@ def planned_test_rows(store: Store) -> Iterator[Row]:
     export imports again with ``import tests``."""
     for part in store.parts(TESTS):
         yield from _test_rows(store, part)
+        del part
 
 
 def _test_rows(store: Store, part: dict[str, Any]) -> Iterator[Row]:
@@ -507,12 +510,9 @@ def _export(
 ) -> int:
     def write(fh: IO[bytes], bom: bool) -> int:
         if fmt == "xlsx":
-            from .xlsx_export import to_xlsx
+            from .xlsx_export import write_xlsx
 
-            # A workbook's columns are sized from every row before any is written.
-            held = list(rows)
-            fh.write(to_xlsx([(kind, columns, held)]))
-            return len(held)
+            return write_xlsx(fh, [(kind, columns, rows)])
         return write_json(fh, rows) if fmt == "json" else write_csv(fh, columns, rows, bom)
 
     if out is None:

@@ -32,7 +32,6 @@ import contextlib
 import gc
 import itertools
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Collection, Iterator
@@ -54,6 +53,7 @@ from ..storage.index import MARKS
 from ..storage.repository import Store, open_store
 from ..storage.sealing import default_until, seal_history
 from ..storage.tables import CHECKS, TESTS
+from .demo_folder import demo_folder
 from .demo_people import Event
 from .demo_plan import Plan, make_plan, only_points
 from .demo_staff import with_staff
@@ -193,8 +193,8 @@ def run_demo(
     # Written elsewhere, then put in place as one file (and its sealed history): a
     # demo stopped at any moment leaves nothing at ``db_path`` that a retry would
     # need --force for.
-    with tempfile.TemporaryDirectory(prefix="isolation-tui-demo-") as folder:
-        store = open_store(Path(folder) / "demo.db", create=True, actor=actor, clock=clock)
+    with demo_folder() as folder:
+        store = open_store(folder / "demo.db", create=True, actor=actor, clock=clock)
         writer = _DemoWriter(store, clock, now, seal=True)
         try:
             with _progress(console, show, scale) as writer.bar:

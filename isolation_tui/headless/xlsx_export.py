@@ -13,11 +13,12 @@ openpyxl's write-only mode streams the sheets out, holding one row at a time.
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -36,6 +37,9 @@ from .csv_export import _cell as as_text
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 MIN_WIDTH, MAX_WIDTH = 6, 60  # in widths of "0"; a long note wraps at the edge of view
+# Columns are sized from this many first rows: an export's memory must not grow
+# with the rows it writes (those below wrap at the column's edge).
+SIZED_BY = 1000
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?$")
 # Excel reads ``_x0041_`` in a cell's text as the character it escapes; a literal one
@@ -44,7 +48,7 @@ _ESCAPE_LIKE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 _SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
 BOLD = Font(bold=True)
 
-Sheet = tuple[str, Sequence[str], Sequence[Row]]  # title, columns, rows
+Sheet = tuple[str, Sequence[str], Iterable[Row]]  # title, columns, rows
 
 
 def is_date_column(name: str) -> bool:
@@ -100,13 +104,25 @@ def sheet_title(name: str) -> str:
 
 def to_xlsx(sheets: Iterable[Sheet], header: Callable[[str], str] = str) -> bytes:
     """A workbook of ``sheets``; ``header`` gives each column's heading."""
+    buffer = io.BytesIO()
+    write_xlsx(buffer, sheets, header)
+    return buffer.getvalue()
+
+
+def write_xlsx(out: IO[bytes], sheets: Iterable[Sheet], header: Callable[[str], str] = str) -> int:
+    """Write a workbook of ``sheets`` to ``out``, a row at a time (the workbook keeps
+    its rows in a temporary file, not in memory); returns how many rows it holds.
+    Each column is as wide as its widest value among the first rows."""
     workbook = Workbook(write_only=True)
+    count = 0
     for title, columns, rows in sheets:
         sheet = workbook.create_sheet(sheet_title(title))
         sheet.freeze_panes = "A2"
         headings = [header(column) for column in columns]
         widths = [_width(heading) for heading in headings]
-        for row in rows:
+        rest = iter(rows)
+        first = list(itertools.islice(rest, SIZED_BY))
+        for row in first:
             for index, column in enumerate(columns):
                 widths[index] = max(widths[index], _width(_value(column, row.get(column))))
         for index, width in enumerate(widths, start=1):
@@ -118,11 +134,11 @@ def to_xlsx(sheets: Iterable[Sheet], header: Callable[[str], str] = str) -> byte
             cell.font = BOLD
             heading_cells.append(cell)
         sheet.append(heading_cells)
-        for row in rows:
+        for row in itertools.chain(first, rest):
             sheet.append([_cell(sheet, _value(column, row.get(column))) for column in columns])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+            count += 1
+    workbook.save(out)
+    return count
 
 
 # ---------------------------------------------------------------------- the handover

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any, ClassVar
 
@@ -15,6 +15,7 @@ from textual.widgets import DataTable
 from ..domain.records import mask, room_at
 from ..domain.timeparse import list_moment, short_time
 from ..i18n import t
+from ..storage.history import in_memory
 from ..storage.tables import STAYS
 from ..widgets.record_table import NewestFirst, RecordTable, cell
 from .actions import extend_screen, refused_as_voided, void_screen
@@ -102,21 +103,27 @@ class ArrivalsScreen(FilteredScreen):
         needle = self.needle
         point = None if self.iso_app.all_points else self.iso_app.point
         today = self.store.clock().date().isoformat()
-        keys: Sequence[str] = NewestFirst(self.store.record_ids(STAYS, point))
+        ids = self.store.record_ids(STAYS, point)
+        keys: Sequence[str] = NewestFirst(ids)
+        live = in_memory(ids) or None  # nothing live here: the newest page
         if needle:
-            # Sealed history a month at a time: a search reads it all, never at once.
+            # The live set's at once; earlier months' when the worker has read them.
             found = {
-                key
-                for rows in self.store.parts(STAYS)
-                for key, stay in rows.items()
-                if matches(stay, needle)
+                key for key, stay in self.store.live_rows(STAYS).items() if matches(stay, needle)
             }
-            keys = [key for key in keys if key in found]
+            found |= self.history_hits(lambda: self._sealed_matches(needle))
+            keys, live = [key for key in keys if key in found], None
         self.query_one(RecordTable).show(
-            keys, lambda key: stay_row(key, self._stay(key), today, point is None)
+            keys, lambda key: stay_row(key, self._stay(key), today, point is None), in_memory=live
         )
         self.say_filtered(len(keys))
+        self.say_sealed()
         self.refresh_bindings()
+
+    def _sealed_matches(self, needle: str) -> Iterator[set[str]]:
+        """In a worker thread: the sealed stays the filter finds, a month at a time."""
+        for rows in self.store.sealed_parts(STAYS):
+            yield {key for key, stay in rows.items() if matches(stay, needle)}
 
     def _stay(self, key: str) -> dict[str, Any]:
         """A listed stay: from the live set, or read from the segment that holds it."""

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from ..domain.codes import DISCHARGE_KIND, YES_NO
+from ..domain.codes import DISCHARGE_KIND, GRAVE_KINDS, YES_NO
 from ..domain.errors import FieldError, ValidationFailed
 from ..i18n import t
 from ..storage.stays import discharge_fields
@@ -54,7 +54,9 @@ class DischargeFormScreen(FormScreen):
         return t(key, whose=whose, due=stay.get("release_due", ""))
 
     def specs(self) -> Sequence[FieldSpec]:
-        specs = [FieldSpec("kind", codes=DISCHARGE_KIND)]
+        # A grave kind is chosen from the list, never by a letter: a reason typed
+        # into the kind by mistake must not record a person absconded or dead.
+        specs = [FieldSpec("kind", codes=DISCHARGE_KIND, unlettered=GRAVE_KINDS)]
         if self.block:
             specs.append(FieldSpec("override", hint="ui.hint_override"))
         specs += [
@@ -77,6 +79,12 @@ class DischargeFormScreen(FormScreen):
     def on_mount(self) -> None:
         # A correction may open on another kind: no hold shown, no override offered.
         self._show_hold(self.form.row("kind").value())
+
+    def focus_first(self) -> None:
+        """Where the form says to type: the override reason while release home is
+        held (the kind already says release home), else the kind."""
+        held = self.block and self.form.row("kind").value() == "released_home"
+        self.form.focus_field("override" if held else "kind")
 
     def follow(self, name: str, value: str) -> None:
         """The errors a save found were about the kind then chosen: a new kind clears

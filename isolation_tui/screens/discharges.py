@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any, ClassVar
 
@@ -16,6 +16,7 @@ from ..domain.codes import DISCHARGE_KIND
 from ..domain.records import mask, room_at
 from ..domain.timeparse import list_moment, short_time
 from ..i18n import t
+from ..storage.history import in_memory
 from ..storage.tables import DISCHARGES, STAYS
 from ..widgets.record_table import NewestFirst, RecordTable, cell
 from .actions import refused_as_voided, void_screen
@@ -30,6 +31,11 @@ def person_matches(stay: dict[str, Any], needle: str) -> bool:
         needle in value.lower()
         for value in (person.get("name", ""), person.get("id_number", ""), stay.get("room", ""))
     )
+
+
+def discharge_matches(discharge: dict[str, Any], needle: str, people: set[int]) -> bool:
+    """The filter's text in the destination, or the person among ``people`` it found."""
+    return discharge["stay"] in people or needle in discharge["destination"].lower()
 
 
 def due_row(stay_id: str, stay: dict[str, Any], today: str, all_points: bool) -> list[Text]:
@@ -91,17 +97,24 @@ class DischargesScreen(FilteredScreen):
         self.query_one("#due-table", RecordTable).show(
             due_keys, lambda key: due_row(key, open_stays[int(key)], today, point is None)
         )
-        done: Sequence[str] = NewestFirst(self.store.record_ids(DISCHARGES, point))
+        ids = self.store.record_ids(DISCHARGES, point)
+        done: Sequence[str] = NewestFirst(ids)
+        live = in_memory(ids) or None  # nothing live here: the newest page
         if needle:
-            # Sealed history a month at a time: a search reads it all, never at once.
+            # The live set's at once; earlier months' when the worker has read them.
+            people = {
+                int(key)
+                for key, stay in self.store.live_rows(STAYS).items()
+                if person_matches(stay, needle)
+            }
             found = {
                 key
-                for rows in self.store.parts(DISCHARGES)
-                for key, discharge in rows.items()
-                if needle in discharge["destination"].lower()
+                for key, discharge in self.store.live_rows(DISCHARGES).items()
+                if discharge_matches(discharge, needle, people)
                 or person_matches(self.store.get(STAYS, discharge["stay"]) or {}, needle)
             }
-            done = [key for key in done if key in found]
+            found |= self.history_hits(lambda: self._sealed_matches(needle, people))
+            done, live = [key for key in done if key in found], None
 
         def done_row(key: str) -> list[Text]:
             # Only the page shown is read: sealed ones from the segments holding them.
@@ -121,8 +134,20 @@ class DischargesScreen(FilteredScreen):
                 cell(discharge["destination"], style),
             ]
 
-        self.query_one("#done-table", RecordTable).show(done, done_row)
+        self.query_one("#done-table", RecordTable).show(done, done_row, in_memory=live)
         self.say_filtered(len(due_keys) + len(done))
+        self.say_sealed()
+
+    def _sealed_matches(self, needle: str, people: set[int]) -> Iterator[set[str]]:
+        """In a worker thread: the sealed discharges the filter finds by destination
+        or person, a month at a time. A discharge is sealed with its stay, so the
+        people are found in the sealed stays first (a file read, not a lookup each)."""
+        people = set(people)
+        for rows in self.store.sealed_parts(STAYS):
+            people.update(int(key) for key, stay in rows.items() if person_matches(stay, needle))
+            yield set()
+        for rows in self.store.sealed_parts(DISCHARGES):
+            yield {key for key, one in rows.items() if discharge_matches(one, needle, people)}
 
     def _selected(self, table_id: str) -> int | None:
         key = self.query_one(table_id, RecordTable).current_key()

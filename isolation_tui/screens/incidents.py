@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from typing import Any, ClassVar
 
@@ -17,12 +18,13 @@ from ..domain.codes import INCIDENT_KIND, INCIDENT_STATUS, SEVERITY
 from ..domain.errors import FieldError
 from ..domain.health import incident_summary
 from ..domain.identity import who_label
+from ..domain.sequences import Chained
 from ..domain.timeparse import short_time
 from ..i18n import t
 from ..storage.errors import StoreError
 from ..storage.tables import INCIDENTS, STAYS
 from ..widgets.form import FieldSpec
-from ..widgets.record_table import RecordTable, cell, widest
+from ..widgets.record_table import NewestFirst, RecordTable, cell, widest
 from .actions import REASON, refused_as_voided
 from .base import Outcome
 from .filtered import FilteredScreen
@@ -39,9 +41,9 @@ def kind_in_list(kind: str) -> str:
     return t(f"incident_kind_short.{kind}") if kind in INCIDENT_KIND.codes else kind
 
 
-def searchable(incident: dict[str, Any], stays: dict[str, Any]) -> str:
+def searchable(incident: dict[str, Any], name_of: Callable[[int], str]) -> str:
     """What the filter looks in: the summary, the kind, the people, who was told."""
-    people = (stays.get(str(i), {}).get("person", {}).get("name", "") for i in incident["stays"])
+    people = (name_of(i) for i in incident["stays"])
     return " ".join(
         [
             incident_summary(incident),
@@ -125,40 +127,65 @@ class IncidentsScreen(FilteredScreen):
             yield Static(id="incident-text", markup=False)
 
     def reload(self) -> None:
+        """The live incidents (drafts, open, then handled, the most severe first),
+        then those sealed with their month, newest first: the live ones fill the
+        first page, and a sealed one is read from its month when its page is shown."""
         point = None if self.iso_app.all_points else self.iso_app.point
-        rows = self.store.rows(INCIDENTS)
-        keys = [k for k, i in rows.items() if point is None or i["point"] == point]
+        live = self.store.live_rows(INCIDENTS)
+        keys = [k for k, i in live.items() if point is None or i["point"] == point]
+        sealed: Sequence[str] = NewestFirst(self.store.sealed_ids(INCIDENTS, point))
         if needle := self.needle:
-            stays = self.store.rows(STAYS)
-            keys = [k for k in keys if needle in searchable(rows[k], stays)]
+            # The live set's at once; earlier months' when the worker has read them.
+            found = {k for k, i in live.items() if needle in searchable(i, self._name_of)}
+            found |= self.history_hits(lambda: self._sealed_matches(needle))
+            keys = [k for k in keys if k in found]
+            sealed = [k for k in sealed if k in found]
         keys.sort(
             key=lambda k: (
-                bool(rows[k].get("voided")),
-                rows[k]["status"] != "draft",  # drafts first: they wait for a person
-                rows[k]["status"] == "handled",
-                -rows[k]["severity"],
-                rows[k]["occurred_at"],
+                bool(live[k].get("voided")),
+                live[k]["status"] != "draft",  # drafts first: they wait for a person
+                live[k]["status"] == "handled",
+                -live[k]["severity"],
+                live[k]["occurred_at"],
             )
         )
         today = self.store.clock().date()
-        self.query_one(RecordTable).show(keys, lambda key: incident_row(key, rows[key], today))
-        self.say_filtered(len(keys))
+        self.query_one(RecordTable).show(
+            Chained(keys, sealed),
+            lambda key: incident_row(key, self._incident(key), today),
+            in_memory=None if needle else len(keys),  # what a filter finds, at once
+        )
+        self.say_filtered(len(keys) + len(sealed))
+        self.say_sealed()
         self._show_detail()
+
+    def _sealed_matches(self, needle: str) -> Iterator[set[str]]:
+        """In a worker thread: the sealed incidents the filter finds, a month at a time."""
+        for rows in self.store.sealed_parts(INCIDENTS):
+            yield {k for k, i in rows.items() if needle in searchable(i, self._name_of)}
+
+    def _incident(self, key: str) -> dict[str, Any]:
+        """A listed incident: from the live set, or read from the month holding it."""
+        incident = self.store.get(INCIDENTS, int(key))
+        assert incident is not None, key  # listed ids are stored ids: nothing is deleted
+        return incident
+
+    def _name_of(self, stay_id: int) -> str:
+        return (self.store.get(STAYS, stay_id) or {}).get("person", {}).get("name", "")
 
     def _selected(self) -> int | None:
         key = self.query_one(RecordTable).current_key()
         return int(key) if key else None
 
     @on(DataTable.RowHighlighted)
+    @on(RecordTable.Paged)
     def _show_detail(self) -> None:
         incident_id = self._selected()
         incident = self.store.get(INCIDENTS, incident_id) if incident_id else None
         text = Text()
         if incident is not None:
-            stays = self.store.rows(STAYS)
             people = t("ui.list_separator").join(
-                f"#{i} {stays.get(str(i), {}).get('person', {}).get('name', '')}"
-                for i in incident["stays"]
+                f"#{i} {self._name_of(i)}" for i in incident["stays"]
             )
             kind = INCIDENT_KIND.label(incident["kind"])
             text.append(f"#{incident_id} {kind} · {incident_summary(incident)}\n", style="bold")

@@ -74,8 +74,10 @@ class QuickEntryScreen(MainScreen):
         super().__init__()
         self._message = ""
         self._message_style = ""
-        # Moved onto the row by hand (arrow keys): only then may its entry be replaced.
+        # Moved onto the row by hand (arrow keys): its entry may be replaced at once.
         self._chosen = False
+        # The row and entry refused last as already entered: the same again replaces it.
+        self._refused: tuple[int, str] | None = None
 
     def compose_body(self) -> ComposeResult:
         yield BreakingStatic("", id="screen-title", markup=False)
@@ -141,6 +143,7 @@ class QuickEntryScreen(MainScreen):
         """Arrow keys: the message of the last save gives way to the row's entries."""
         self._message = ""
         self._chosen = True
+        self._refused = None
         self.go(step)
 
     def has_entry(self, key: int) -> bool:
@@ -210,18 +213,26 @@ class QuickEntryScreen(MainScreen):
     def store_entry(self, key: int, text: str) -> None:
         raise NotImplementedError
 
-    def attempt(self, key: int, write: Callable[[], Any], then: Callable[[Any], None]) -> None:
-        """Run one store write for row ``key``, then ``then(what it returned)``; on a
-        broken rule say why, store nothing, keep the text selected (typing again
-        replaces it)."""
+    def attempt(
+        self, key: int, write: Callable[[], Any], then: Callable[[Any], None], what: str = ""
+    ) -> None:
+        """Run one store write for row ``key`` (``what``: the entry, as typed or as
+        its key), then ``then(what it returned)``; on a broken rule say why, store
+        nothing, keep the text selected (typing again replaces it)."""
         if self.writing or self.iso_app.refuse_if_read_only():
             return
-        if self.has_entry(key) and not self._chosen:
+        if self.has_entry(key) and not self._chosen and self._refused != (key, what):
             # A burst of typing that ran past the last empty row must not overwrite
-            # what is there: a correction is made by moving onto the row on purpose.
-            self.say(t("ui.already_entered"), "error")
+            # what is there: the row's entry is said, and the same entry again (or a
+            # move onto the row by hand) replaces it. The cursor is on that row: the
+            # message says what to do there, not to move onto it.
+            self._refused = (key, what)
+            again = "↵" if self.typed() else what
+            said = t("ui.already_entered", again=again)
+            self.say(" ".join(p for p in (said, self.row_detail().plain) if p), "error")
             self.entry.select_all()
             return
+        self._refused = None
 
         def done(outcome: Outcome) -> None:
             try:
@@ -261,6 +272,7 @@ class QuickEntryScreen(MainScreen):
         self.iso_app.apply_changes_now()  # reloads this list too: it watches the table
         self.entry.value = ""
         self._chosen = False
+        self._refused = None
         if not self._to_next_open(self.table.cursor_row + 1):
             message = f"{message} · {t('ui.all_entered')}"
         self.say(message, style)
@@ -444,6 +456,7 @@ class RoundScreen(QuickEntryScreen):
             key,
             lambda: self.store.health.record_check(key, self.day, self.round_name, value, symptoms),
             lambda result: self._checked(key, stay, result),
+            text,
         )
 
     def _checked(self, key: int, stay: dict[str, Any], result: tuple[Any, int | None, Any]) -> None:

@@ -32,12 +32,12 @@ class TestsDueScreen(QuickEntryScreen):
     columns = ("planned", "day", "room", "name", "result", "taken")
     hint_key = "ui.tests_hint"
     PALETTE = (
-        ("ui.key_negative", "ui.help_negative", "result('negative')"),
-        ("ui.key_positive", "ui.help_positive", "result('positive')"),
+        ("ui.key_negative", "ui.help_negative", "result('negative', 'n')"),
+        ("ui.key_positive", "ui.help_positive", "result('positive', 'p')"),
     )
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "result('negative')", "ui.key_negative", priority=True),
-        Binding("p", "result('positive')", "ui.key_positive", priority=True),
+        Binding("n", "result('negative', 'n')", "ui.key_negative", priority=True),
+        Binding("p", "result('positive', 'p')", "ui.key_positive", priority=True),
     ]
 
     def __init__(self) -> None:
@@ -127,14 +127,14 @@ class TestsDueScreen(QuickEntryScreen):
         result, taken = [*text.split(maxsplit=1), ""][:2]
         self._record(key, result, taken)
 
-    def action_result(self, code: str) -> None:
+    def action_result(self, code: str, letter: str) -> None:
         """``n`` / ``p``: the line, if anything is typed, is the time the sample was taken."""
         taken = self.typed()
         key = self.current()
         if key is not None:
-            self._record(key, code, taken)
+            self._record(key, code, taken, letter)
 
-    def _record(self, test_id: int, result: str, taken: str) -> None:
+    def _record(self, test_id: int, result: str, taken: str, letter: str = "") -> None:
         stay = self._person(test_id)
         if stay is None:
             return
@@ -144,6 +144,7 @@ class TestsDueScreen(QuickEntryScreen):
                 test_id,
                 lambda: self.store.health.record_result(test_id, result, taken),
                 lambda draft: self._entered_result(test_id, stay, draft),
+                letter or f"{result} {taken}".strip(),
             )
 
         before = (self.store.get(TESTS, test_id) or {}).get("result", "pending")

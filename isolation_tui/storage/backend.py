@@ -161,6 +161,29 @@ def apply_op(
     return before
 
 
+def let_go_of_new(
+    tables: Tables, tx: _Transaction, keep: Callable[[str], Callable[[Doc], Doc] | None]
+) -> Changes:
+    """A spill's part in memory: the new records ``tx`` made leave ``tables`` (their
+    changes are stored elsewhere now), but for the stub ``keep(table)`` makes of each
+    (what later rows check); records there before stay, changed. ``tx`` starts
+    again empty. Returns the records that went, for the listeners."""
+    gone = Changes()
+    for table, key, _ in tx.ops:
+        rows = tables.get(table, {})
+        if key is None or key not in rows or int(key) <= tx.max_ids_before.get(table, 0):
+            continue
+        stub = keep(table)
+        if stub is not None:
+            rows[key] = stub(rows[key])
+        else:
+            del rows[key]
+            gone.keys.add((table, key))
+    tx.ops.clear()
+    tx.undo.clear()
+    return gone
+
+
 class Backend(Storage):
     """One store of documents, transactional and shared between sessions.
 
@@ -210,10 +233,11 @@ class Backend(Storage):
         replaced since, as sealed (their counts are no longer the header's); none
         once the history is in memory."""
 
-    def sealed_parts(self, table: str, above: int = 0) -> Iterator[dict[str, Doc]]:
+    def sealed_parts(self, table: str, above: int = 0, since: str = "") -> Iterator[dict[str, Doc]]:
         """The documents of ``table`` with ids above ``above`` in sealed history not
-        in memory (beside :meth:`live_tables`, every document), one sealed unit's at
-        a time; none where there is none."""
+        in memory (beside :meth:`live_tables`, every document), in the sealed units
+        of months from ``since`` (``YYYY-MM``) on, one unit's at a time; none where
+        there is none."""
         return iter(())
 
     def sealed_with(self, table: str, key: str, related: str, field: str) -> list[tuple[str, Doc]]:
@@ -265,7 +289,7 @@ class Backend(Storage):
         began, ``rebase`` may renumber its new documents after theirs (the backend
         decides whether it tries). Returns how far each table's new ids moved (0 when
         they did not), or None when nothing was written because the rehearsal must be
-        done again against the state now (or inside :meth:`transaction`)."""
+        done again against the state now."""
 
     @abstractmethod
     def allocate_id(self, table: str) -> int:

@@ -43,7 +43,15 @@ from typing import Any
 import orjson
 
 from ..i18n import t
-from .backend import Changed, Changes, MemoryBackend, Rebase, Rehearsed, _Transaction
+from .backend import (
+    Changed,
+    Changes,
+    MemoryBackend,
+    Rebase,
+    Rehearsed,
+    _Transaction,
+    let_go_of_new,
+)
 from .errors import (
     SchemaTooNew,
     StoreCorrupt,
@@ -814,20 +822,7 @@ class JournalStorage(MemoryBackend):
                     self._spilled = Spool(self.journal_path, self.path, tx.max_ids_before)
                 self._spilled.add(tx.ops)
             self._spilling = True
-            gone: set[tuple[str, str]] = set()
-            for table, key, _ in tx.ops:
-                rows = self._tables.get(table, {})
-                if key is None or key not in rows or int(key) <= tx.max_ids_before.get(table, 0):
-                    continue
-                stub = keep(table)
-                if stub is not None:
-                    rows[key] = stub(rows[key])
-                else:
-                    del rows[key]
-                    gone.add((table, key))
-            tx.ops.clear()
-            tx.undo.clear()
-            self._notify(Changes(keys=gone))
+            self._notify(let_go_of_new(self._tables, tx, keep))
 
     def _let_go_of_spill(self) -> None:
         if self._spilling:
@@ -1747,17 +1742,17 @@ class JournalStorage(MemoryBackend):
                     return doc
         return doc
 
-    def sealed_parts(self, table: str, above: int = 0) -> Iterator[dict[str, Doc]]:
+    def sealed_parts(self, table: str, above: int = 0, since: str = "") -> Iterator[dict[str, Doc]]:
         """The documents of ``table`` in sealed history not in memory, with ids above
-        ``above``: one segment's at a time, segments in the order sealed. Memory
-        holds a few segments, never the whole history."""
+        ``above``, in the months from ``since`` on: one segment's at a time, segments
+        in the order sealed. Memory holds a few segments, never the whole history."""
         with self._mutex:
             if self._history_in:
                 return
             listed = list(zip(self._segments, self._headers, strict=True))
             live, gone = self._tables.get(table, {}), self._replaced.get(table, {})
         for one, header in listed:
-            if header.get("ids", {}).get(table, 0) <= above:
+            if header.get("ids", {}).get(table, 0) <= above or header.get("month", since) < since:
                 continue
             with self._passing(one) as parsed:
                 rows = parsed.tables.get(table, {})
@@ -1766,6 +1761,7 @@ class JournalStorage(MemoryBackend):
                     for key, doc in rows.items()
                     if int(key) > above and key not in gone and key not in live
                 }
+            del parsed, rows  # the month let go of before the next is read
 
     def sealed_with(self, table: str, key: str, related: str, field: str) -> list[tuple[str, Doc]]:
         """The documents of ``related`` whose ``field`` names record ``key`` of
@@ -1795,11 +1791,13 @@ class JournalStorage(MemoryBackend):
 
     def _parsed(self, listed: Listed) -> Parsed:
         with self._mutex:
-            parsed = self._last_read.pop(listed.name, None)
-            if parsed is None:
-                segment = read_segment(self.path, self._db_id, listed, body=True)
-                parsed = Parsed(segment.body or {})
-            return self._keep(listed.name, parsed)
+            parsed = self._last_read.get(listed.name)
+        if parsed is None:
+            # Read and parsed outside the lock: a search walking the history in a
+            # worker thread must not hold up the terminal's own reads meanwhile.
+            segment = read_segment(self.path, self._db_id, listed, body=True)
+            parsed = Parsed(segment.body or {})
+        return self._keep(listed.name, parsed)
 
     @contextlib.contextmanager
     def _passing(self, listed: Listed, parsed: Parsed | None = None) -> Iterator[Parsed]:

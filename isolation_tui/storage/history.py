@@ -42,6 +42,20 @@ class MergedIds(ByPosition[int]):
     def __contains__(self, value: object) -> bool:
         return any(_has(part, value) for part in (self._first, self._second))
 
+    def newer_than_first(self) -> int:
+        """How many ids of the second come after every id of the first: with the
+        sealed ids first and the live set's second, the newest rows that a list
+        reads from memory."""
+        if not self._first:
+            return len(self._second)
+        return len(self._second) - bisect.bisect_right(self._second, self._first[-1])
+
+
+def in_memory(ids: Sequence[int]) -> int | None:
+    """Of ``ids`` (``Store.record_ids``) read newest first, how many come before the
+    first sealed one (None: all of them)."""
+    return ids.newer_than_first() if isinstance(ids, MergedIds) else None
+
 
 def _has(ids: Sequence[int], value: object) -> bool:
     if not isinstance(value, int):

@@ -6,7 +6,10 @@ A transaction is one SQL transaction: it takes the writers' advisory lock, reads
 journal entries newer than this session's state (so ids and rule checks see the
 latest data, whichever host wrote it), and at the end writes one journal row, the
 changed documents, the new sequence number and a NOTIFY, committed together. Other
-sessions hear the NOTIFY and read the entries after their own. A lost connection
+sessions hear the NOTIFY and read the entries after their own. A big import is sent
+to the server batch by batch as it is checked, into a transaction of its own, and
+stored as one journal entry per batch, committed together (see ``spill`` and
+``_commit_streamed``). A lost connection
 becomes a :class:`StoreUnavailable` message; PostgreSQL rolls back what it was
 writing, and the session reconnects on its next call.
 """
@@ -19,7 +22,7 @@ import select
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -30,11 +33,13 @@ from ..i18n import t
 from .backend import (
     Changes,
     DatabaseUrl,
+    Doc,
     MemoryBackend,
     Rebase,
     Rehearsed,
     Tables,
     _Transaction,
+    let_go_of_new,
 )
 from .engine import SCHEMA_VERSION
 from .errors import (
@@ -80,6 +85,45 @@ UPSERT = (
 DELETE = (
     "DELETE FROM documents d USING unnest(%s::text[], %s::bigint[]) AS gone (tbl, id) "
     "WHERE d.tbl = gone.tbl AND d.id = gone.id"
+)
+# A big import's batches, sent as they are made into its own transaction, which no
+# other session sees: one row per batch, its operations as its journal entry will
+# hold them; and, once they are in, the last operation on each record that was
+# there before (applied inside the writers' lock).
+STAGE = (
+    "CREATE TEMP TABLE isolation_import (part integer PRIMARY KEY, ops json NOT NULL)"
+    " ON COMMIT DROP",
+    "CREATE TEMP TABLE isolation_import_old (tbl text, id bigint, doc json) ON COMMIT DROP",
+)
+STAGE_PART = "INSERT INTO isolation_import (part, ops) VALUES (%s, %s::json)"
+# The records the import made go straight into the documents table (their ids are
+# reserved: nobody else writes them); the others wait for the lock.
+STAGED_DOCUMENTS = (
+    "WITH last AS ("
+    " SELECT DISTINCT ON (tbl, id) tbl, id, doc,"
+    "  id > coalesce((%s::jsonb ->> tbl)::bigint, 0) AS new"
+    " FROM (SELECT e ->> 0 AS tbl, (e ->> 1)::bigint AS id, e -> 2 AS doc, part, n"
+    "  FROM isolation_import, json_array_elements(ops) WITH ORDINALITY AS op (e, n)) AS ops"
+    " ORDER BY tbl, id, part DESC, n DESC),"
+    " made AS (INSERT INTO documents (tbl, id, doc)"
+    "  SELECT tbl, id, doc FROM last WHERE new AND json_typeof(doc) <> 'null')"
+    " INSERT INTO isolation_import_old SELECT tbl, id, doc FROM last WHERE NOT new"
+)
+STAGED_CHANGES = (
+    "INSERT INTO documents (tbl, id, doc)"
+    " SELECT tbl, id, doc FROM isolation_import_old WHERE json_typeof(doc) <> 'null'"
+    " ON CONFLICT (tbl, id) DO UPDATE SET doc = EXCLUDED.doc",
+    "DELETE FROM documents d USING isolation_import_old o"
+    " WHERE json_typeof(o.doc) = 'null' AND d.tbl = o.tbl AND d.id = o.id",
+)
+STAGED_ENTRIES = (
+    "INSERT INTO journal (seq, at, who, ops)"
+    " SELECT %s + part, clock_timestamp(), %s, ops FROM isolation_import"
+)
+# The tables others' entries after a transaction changed, and whether they emptied one.
+CHANGED_SINCE = (
+    "SELECT e ->> 0, bool_or(json_typeof(e -> 1) = 'null')"
+    " FROM journal, json_array_elements(ops) AS e WHERE seq > %s GROUP BY 1"
 )
 
 
@@ -137,12 +181,25 @@ def _set_meta(conn: psycopg.Connection[Any], **values: Any) -> None:
         )
 
 
+def _lock(conn: psycopg.Connection[Any], lock: str) -> None:
+    """Take the writers' lock, until the transaction ends."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (lock,))
+
+
+def _append_entry(
+    conn: psycopg.Connection[Any], seq: int, who: str, ops: str, max_ids: dict[str, int]
+) -> None:
+    """Inside the writers' lock: journal entry ``seq`` and the counters after it."""
+    conn.execute("INSERT INTO journal (seq, who, ops) VALUES (%s, %s, %s::json)", (seq, who, ops))
+    _set_meta(conn, seq=seq, max_ids=max_ids)
+
+
 @contextlib.contextmanager
 def _locked(conn: psycopg.Connection[Any], lock: str) -> Iterator[None]:
     """A transaction holding the writers' lock; committed when the block ends."""
     conn.execute("BEGIN")
     try:
-        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (lock,))
+        _lock(conn, lock)
         yield
     except BaseException:
         if not conn.closed:
@@ -214,11 +271,14 @@ def _read_entries(
     ).fetchall()
     entries = []
     expected = after
-    for seq, ops in rows:
-        if seq != expected + 1:
-            raise StoreCorrupt(f"{location}: journal jumps from entry {expected} to {seq}")
-        expected = seq
-        entries.append((seq, orjson.loads(ops)))
+    # A big import's entries decode into as many containers as reading the store
+    # does: without the cyclic GC's passes over them meanwhile (see ``_read_state``).
+    with bulk_parse(sum(len(ops) for _, ops in rows)):
+        for seq, ops in rows:
+            if seq != expected + 1:
+                raise StoreCorrupt(f"{location}: journal jumps from entry {expected} to {seq}")
+            expected = seq
+            entries.append((seq, orjson.loads(ops)))
     return entries
 
 
@@ -260,6 +320,16 @@ class PostgresStorage(MemoryBackend):
         self._fetched_lock = threading.Lock()
         self._want_all = False
         self._link_down = ""
+        # A big import in the making (see ``spill``): its transaction, on a
+        # connection of its own, holding the batches sent so far, and the tables
+        # they change. Memory no longer says what is stored once one spilled: it is
+        # read again at the next use (``_stale``).
+        self._import: psycopg.Connection[Any] | None = None
+        self._parts = 0
+        self._staged_tables: set[str] = set()
+        self._spilling = False
+        self._stale = False
+        self._no_temp_tables = False
         with self._errors():
             conn = _connect(location, read_only)
             self._lock, self._channel = _names(conn)
@@ -484,6 +554,7 @@ class PostgresStorage(MemoryBackend):
 
     def _install(self, state: _State) -> Changes:
         with self._mutex:
+            self._stale = False
             self._schema_version = state.schema_version
             self._db_id = state.db_id
             self._seq = state.seq
@@ -510,8 +581,11 @@ class PostgresStorage(MemoryBackend):
 
     def _catch_up(self) -> Changes:
         """Apply the journal entries after ours; read everything again when the
-        entries we miss were folded away, or the database was replaced."""
+        entries we miss were folded away, the database was replaced, or memory lost
+        track of it (a big import's records were let go)."""
         conn = self._connection()
+        if self._stale:
+            return self._read_all(conn)
         entries = _read_entries(conn, self.path, self._db_id, self._seq)
         if entries is None:
             return self._read_all(conn)
@@ -526,19 +600,23 @@ class PostgresStorage(MemoryBackend):
             return self._take_fetched()
         with self._mutex, self._errors():
             self._drop_held()
-            conn = self._connection()
-            if select.select([conn.fileno()], [], [], 0)[0]:
-                conn.execute("SELECT 1")  # reads the notifications (or the hang-up)
-            if not self._heard:
-                return Changes()
-            self._heard = False
-            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            try:
-                changes = self._catch_up()
-            finally:
-                if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                    conn.execute("ROLLBACK")
-            return self._notify(changes)
+            return self._notify(self._read_news())
+
+    def _read_news(self) -> Changes:
+        """What other sessions committed since this one's state, read in one
+        repeatable-read transaction when they said so; nothing otherwise."""
+        conn = self._connection()
+        if select.select([conn.fileno()], [], [], 0)[0]:
+            conn.execute("SELECT 1")  # reads the notifications (or the hang-up)
+        if not self._heard and not self._stale:
+            return Changes()
+        self._heard = False
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            return self._catch_up()
+        finally:
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                conn.execute("ROLLBACK")
 
     # ------------------------------------------------------------------ writing
 
@@ -553,6 +631,9 @@ class PostgresStorage(MemoryBackend):
             raise StoreReadOnly(t("store.read_only", path=self.path))
         with self._mutex, self._errors():
             self._drop_held()
+            # What others committed (a big import) is read before the lock, so that
+            # the lock is held only to read what comes in meanwhile.
+            self._notify(self._read_news())
             conn = self._connection()
             with _locked(conn, self._lock):
                 self._heard = False
@@ -572,23 +653,224 @@ class PostgresStorage(MemoryBackend):
                     self._tx = None
 
     def commit_rehearsed(self, rehearsed: Rehearsed, rebase: Rebase) -> dict[str, int] | None:
-        """Store what a rehearsal would have written, in one normal transaction, when
-        nobody committed since it began; otherwise None, and the import is done again
-        (in the end inside :meth:`transaction`, the import command's fallback).
-
-        Nothing is renumbered (``rebase`` is not used): unlike the file store, whose
-        lock is held while a snapshot is written and fsynced, a PostgreSQL
-        transaction holds the advisory lock only for the few statements of one
-        import, so redoing a rehearsal that was overtaken costs others no wait."""
+        """Store what a rehearsal would have written. A small one (it never spilled)
+        is stored in one normal transaction when nobody committed since it began;
+        otherwise None, and the import is done again (a few times, then refused):
+        its few statements hold the lock briefly. A big one was sent to the server batch by batch as it was
+        made (see ``spill``) and is stored by :meth:`_commit_streamed`."""
         if self.read_only:
             raise StoreReadOnly(t("store.read_only", path=self.path))
         if self._tx is not None:
             raise RuntimeError("a rehearsal cannot be committed inside a transaction")
+        with self._mutex:
+            held = self._held
+            if held is not None and held.ops is rehearsed.ops and self._import is not None:
+                self._held = None
+                try:
+                    with self._errors():
+                        return self._commit_streamed(held, rehearsed, rebase)
+                finally:
+                    self._let_go_of_spill()
         with self.transaction(rehearsed.who):
             if self._seq != rehearsed.seq:
                 return None
             self._stage_ops(rehearsed.ops)
         return {table: 0 for table in {op[0] for op in rehearsed.ops}}
+
+    # ------------------------------------------------------------------ big imports
+
+    def spill(self, keep: Callable[[str], Callable[[Doc], Doc] | None]) -> None:
+        """Inside a rehearsal, between batches of a big one (an import): send what it
+        changed so far into the import's own transaction on the server (not on a
+        read-only store: a dry run only checks), where no other session sees it
+        and it holds no lock on what they write, and let go of the new records it
+        made but for the stub ``keep(table)`` makes of each (what later rows check).
+        A batch that empties a table (no import does) stays in memory, as does
+        everything where the role may not make a temporary table."""
+        tx = self._tx
+        if tx is None or self._held is not None:
+            raise RuntimeError("only a rehearsal spills")
+        if any(key is None for _, key, _ in tx.ops):
+            return
+        with self._mutex, self._errors():
+            if not self.read_only and not self._send_batch(tx.ops):
+                return
+            self._spilling = True
+            self._notify(let_go_of_new(self._tables, tx, keep))
+
+    def _send_batch(self, ops: list[list[Any]]) -> bool:
+        """Add ``ops`` to the import's transaction, begun with the first batch;
+        False where temporary tables are not allowed (nothing was sent)."""
+        conn = self._import
+        if conn is None:
+            if self._no_temp_tables:
+                return False
+            conn = _connect(self.path, read_only=False)
+            try:
+                conn.execute("BEGIN")
+                for statement in STAGE:
+                    conn.execute(statement)  # type: ignore[arg-type]
+            except psycopg.errors.InsufficientPrivilege:
+                conn.close()
+                self._no_temp_tables = True
+                return False
+            except BaseException:
+                conn.close()
+                raise
+            self._import, self._parts, self._staged_tables = conn, 0, set()
+        self._parts += 1
+        conn.execute(STAGE_PART, (self._parts, orjson.dumps(ops).decode()))
+        self._staged_tables.update(table for table, _, _ in ops)
+        return True
+
+    def _let_go_of_spill(self) -> None:
+        """The import's transaction ends (rolled back unless it was committed) and
+        memory is read again at its next use."""
+        if self._spilling:
+            self._spilling = False
+            self._stale = True
+        conn, self._import = self._import, None
+        if conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                conn.close()
+
+    def _commit_streamed(
+        self, held: _Transaction, rehearsed: Rehearsed, rebase: Rebase
+    ) -> dict[str, int] | None:
+        """Store an import whose batches are in its transaction on the server, as
+        the file store stores a spilled one, never holding the writers' lock for
+        more than a few statements:
+
+        1. a first short hold (on the session's own connection, committed at once)
+           checks what others stored since the rehearsal began (the tables it
+           changed, read on the server) and reserves the ids the import made after
+           theirs: a tiny entry, a record put at the last and taken away;
+        2. outside the lock, the batches are renumbered into those ids when others'
+           took the first ones (a batch at a time through this process), and the
+           new records are copied into the documents table inside the import's
+           transaction (their ids are nobody else's, so no one waits for them);
+        3. a second short hold, inside the import's transaction, checks again what
+           others stored meanwhile, applies the import's changes to records there
+           before, appends its batches as consecutive journal entries and commits.
+
+        Others see all of it or nothing; a killed importer's transaction is rolled
+        back by the server. Returns how far each table's new ids moved, or None when
+        others changed what the rows checked (the import is done again)."""
+        conn = self._import
+        assert conn is not None
+        if any(key is None for _, key, _ in held.ops):
+            return None
+        if held.ops:
+            self._send_batch(held.ops)
+        made = {
+            table: self._max_ids.get(table, 0) - rehearsed.max_ids.get(table, 0)
+            for table in self._staged_tables
+        }
+        reserved = self._reserve(rehearsed, rebase, {t: n for t, n in made.items() if n > 0})
+        if reserved is None:
+            return None
+        shift, after, tops = reserved
+        if any(shift.values()):
+            for part in range(1, self._parts + 1):
+                row = conn.execute(
+                    "SELECT ops::text FROM isolation_import WHERE part = %s", (part,)
+                ).fetchone()
+                assert row is not None
+                ops = rebase(replace(rehearsed, ops=orjson.loads(row[0])), set(), shift)
+                if ops is None:
+                    return None
+                conn.execute(
+                    "UPDATE isolation_import SET ops = %s::json WHERE part = %s",
+                    (orjson.dumps(ops).decode(), part),
+                )
+        conn.execute(STAGED_DOCUMENTS, (orjson.dumps(rehearsed.max_ids).decode(),))
+        _lock(conn, self._lock)
+        meta = _meta(conn)
+        if not self._unaffected(conn, meta, rehearsed, rebase, after):
+            return None
+        for statement in STAGED_CHANGES:
+            conn.execute(statement)  # type: ignore[arg-type]
+        seq = int(meta.get("seq", 0))
+        conn.execute(STAGED_ENTRIES, (seq, rehearsed.who))
+        stored = {k: int(v) for k, v in meta.get("max_ids", {}).items()}
+        for table, top in tops.items():
+            stored[table] = max(stored.get(table, 0), top)
+        _set_meta(conn, seq=seq + self._parts, max_ids=stored)
+        conn.execute(
+            "SELECT pg_notify(%s, %s)", (self._channel, f"{self._db_id} {seq + self._parts}")
+        )
+        conn.execute("COMMIT")
+        return {table: shift.get(table, 0) for table in self._staged_tables}
+
+    def _reserve(
+        self, rehearsed: Rehearsed, rebase: Rebase, made: dict[str, int]
+    ) -> tuple[dict[str, int], int, dict[str, int]] | None:
+        """The first hold of :meth:`_commit_streamed`: how far each table's new ids
+        move, the transaction that reserved them and the highest of each; None when
+        what others stored since the rehearsal began changes what it checked."""
+        conn = self._connection()
+        with _locked(conn, self._lock):
+            meta = _meta(conn)
+            if not self._unaffected(conn, meta, rehearsed, rebase, rehearsed.seq):
+                conn.execute("ROLLBACK")
+                return None
+            seq = int(meta.get("seq", 0))
+            max_ids = {k: int(v) for k, v in meta.get("max_ids", {}).items()}
+            shift = {
+                table: max_ids.get(table, 0) - rehearsed.max_ids.get(table, 0) for table in made
+            }
+            tops = {table: max_ids.get(table, 0) + count for table, count in made.items()}
+            if tops:
+                ops = [[table, str(top), doc] for table, top in tops.items() for doc in ({}, None)]
+                max_ids.update(tops)
+                seq += 1
+                _append_entry(conn, seq, rehearsed.who, orjson.dumps(ops).decode(), max_ids)
+                conn.execute("SELECT pg_notify(%s, %s)", (self._channel, f"{self._db_id} {seq}"))
+        return shift, seq, tops
+
+    def _unaffected(
+        self,
+        conn: psycopg.Connection[Any],
+        meta: dict[str, Any],
+        rehearsed: Rehearsed,
+        rebase: Rebase,
+        after: int,
+    ) -> bool:
+        """Inside the writers' lock: whether what others stored after transaction
+        ``after`` leaves the import's checks true (its new ids may still move)."""
+        if meta.get("db_id") != self._db_id or int(meta.get("journal_base", 0)) > after:
+            return False
+        if int(meta.get("seq", 0)) == after:
+            return True
+        rows = conn.execute(CHANGED_SINCE, (after,)).fetchall()
+        # Ids after a table others emptied start again at 1: checked again.
+        if self._staged_tables & {table for table, emptied in rows if emptied}:
+            return False
+        return rebase(replace(rehearsed, ops=[]), {table for table, _ in rows}, {}) is not None
+
+    def _current(self) -> None:
+        """Read the store again when memory lost track of it (see ``spill``)."""
+        if self._stale and self._tx is None:
+            with self._mutex, self._errors():
+                self._drop_held()
+                if self._stale:
+                    self._notify(self._load())
+
+    def tables(self) -> Tables:
+        self._current()
+        return self._tables
+
+    def live_tables(self) -> Tables:
+        self._current()
+        return self._tables
+
+    def document(self, table: str, key: str) -> Doc | None:
+        self._current()
+        return self._tables.get(table, {}).get(key)
+
+    def max_id(self, table: str) -> int:
+        self._current()
+        return self._max_ids.get(table, 0)
 
     @contextlib.contextmanager
     def writers_lock(self, wait: bool = True) -> Iterator[bool]:
@@ -650,9 +932,7 @@ class PostgresStorage(MemoryBackend):
         made = [(t, k, d) for (t, k), d in final.items() if d is not None and not existed[(t, k)]]
         changed = [(t, k, d) for (t, k), d in final.items() if d is not None and existed[(t, k)]]
         deletes = [(t, k) for (t, k), d in final.items() if d is None]
-        conn.execute(
-            "INSERT INTO journal (seq, who, ops) VALUES (%s, %s, %s::json)", (seq, tx.who, ops)
-        )
+        _append_entry(conn, seq, tx.who, ops, self._max_ids)
         if made:
             with conn.cursor().copy("COPY documents (tbl, id, doc) FROM STDIN") as copy:
                 for table, key, doc in made:
@@ -673,7 +953,6 @@ class PostgresStorage(MemoryBackend):
                 DELETE,
                 ([table for table, _ in part_keys], [int(key) for _, key in part_keys]),
             )
-        _set_meta(conn, seq=seq, max_ids=self._max_ids)
         if renamed:
             # A table emptied or dropped as a whole: its name (kept or gone) is stored
             # beside the documents, since an empty table has none.
@@ -723,6 +1002,7 @@ class PostgresStorage(MemoryBackend):
         # The follower may be waiting on a connect: it stops when that ends.
         self._stop.set()
         with self._mutex:
+            self._let_go_of_spill()
             if self._conn is not None:
                 with contextlib.suppress(psycopg.Error):
                     self._conn.close()

@@ -15,6 +15,7 @@ figures, and points. Each subject's changes are a service that takes the store
 from __future__ import annotations
 
 import contextlib
+import heapq
 import itertools
 import os
 from array import array
@@ -83,6 +84,7 @@ class Store:
         self._index = Index()
         self._room_sizes: dict[str, tuple[list[Room], list[list[Room]]]] = {}
         self._room_cursor: dict[tuple[str, int], int] = {}
+        self._walked: dict[str, tuple[tuple[int, int], dict[str, list[int]]]] = {}
         self.written: dict[str, int] = {}
         """The record this session wrote last, by table: the lists put their cursor on it."""
         self._index.rebuild(db)
@@ -123,8 +125,19 @@ class Store:
         """Every document of a table, a part at a time: sealed history segment by
         segment (oldest first), then the live set; memory holds a few segments,
         never the whole history."""
-        yield from self.db.storage.sealed_parts(name)
+        yield from self.sealed_parts(name)
         yield self.live_rows(name)
+
+    def sealed_parts(self, name: str) -> Iterator[dict[str, Any]]:
+        """The documents of a table in sealed history and not in the live set, a
+        segment at a time: it reads files only, so a worker thread may walk it while
+        the terminal program goes on (the live set stays the UI thread's)."""
+        return self.db.storage.sealed_parts(name)
+
+    def history_sealed(self) -> bool:
+        """Whether some history is sealed away (not in memory): a search then has
+        more to read than the live set."""
+        return bool(self.db.storage.sealed_outside()[0])
 
     def live_rows(self, name: str) -> dict[str, Any]:
         """The documents of a table in the live set: enough for the people in
@@ -180,32 +193,59 @@ class Store:
         """Ids of a table's records (stays or discharges), oldest first, at one point
         or all; costs no scan of the records, and reads no sealed history: its ids
         are in the segments' headers."""
-        headers, replaced = self.db.storage.sealed_outside()
-        sealed = sealed_ids(headers, replaced, table, point_code) if headers else array("q")
-        if sealed is None:
-            self.rows(table)  # segments that do not list their ids: history in, reindexed
-            sealed = array("q")
+        sealed = self.sealed_ids(table, point_code)
         if point_code is None:
             live: Sequence[int] = list(map(int, self.live_rows(table)))
         else:
             live = self._index.ids_at.get((table, point_code), [])
         return MergedIds(sealed, live) if sealed else live
 
+    def sealed_ids(self, table: str, point_code: str | None) -> Sequence[int]:
+        """Ids of a table's sealed records not in the live set (stays, discharges,
+        incidents), ascending, at one point or all, from the segments' headers."""
+        headers, replaced = self.db.storage.sealed_outside()
+        if not headers:
+            return array("q")
+        sealed = sealed_ids(headers, replaced, table, point_code)
+        if sealed is not None:
+            return sealed
+        # Segments sealed before their headers listed these ids: walked once, a month
+        # at a time, keeping the ids of every point (never the records).
+        seen = (id(headers), len(headers))
+        walked = self._walked.get(table)
+        if walked is None or walked[0] != seen:
+            by_point: dict[str, list[int]] = {}
+            for part in self.db.storage.sealed_parts(table):
+                for key, doc in part.items():
+                    by_point.setdefault(doc["point"], []).append(int(key))
+            walked = self._walked[table] = (seen, {p: sorted(i) for p, i in by_point.items()})
+        points = walked[1].values() if point_code is None else [walked[1].get(point_code, [])]
+        gone = {int(key) for key in replaced.get(table, {})}
+        return array("q", (n for n in heapq.merge(*points) if n not in gone))
+
     RECENT_WINDOW = 5000
 
     def recent_audit(self, point_code: str | None, limit: int) -> list[AuditEntry]:
         """The latest changes at a point (or anywhere), newest first, among the last
-        few thousand: a quiet point must not cost a scan of the whole history."""
-        found: list[AuditEntry] = []
-        # Sealed entries are older than those after the newest of them: while the
-        # live set's newest suffice, history stays where it is.
-        headers, _ = self.db.storage.sealed_outside()
-        newest_sealed = max((h.get("ids", {}).get(AUDIT, 0) for h in headers), default=0)
+        few thousand: a quiet point must not cost a scan of the whole history, nor a
+        read of sealed months but those holding some of the last few thousand."""
+        storage = self.db.storage
+        headers, _ = storage.sealed_outside()
         rows = self.live_rows(AUDIT) if headers else self.rows(AUDIT)
-        for key, entry in itertools.islice(reversed(rows.items()), self.RECENT_WINDOW):
-            if int(key) <= newest_sealed:
-                self.rows(AUDIT)
-                return self.recent_audit(point_code, limit)
+        above = storage.max_id(AUDIT) - self.RECENT_WINDOW
+        latest = {
+            int(key): entry
+            for key, entry in itertools.takewhile(
+                lambda item: int(item[0]) > above, reversed(rows.items())
+            )
+        }
+        if any(h.get("ids", {}).get(AUDIT, 0) > above for h in headers):
+            # Sealed entries among the last few thousand: the months holding them.
+            for part in storage.sealed_parts(AUDIT, above):
+                latest.update((int(key), entry) for key, entry in part.items())
+        found: list[AuditEntry] = []
+        for number in sorted(latest, reverse=True):
+            entry = latest[number]
             doc = self.get(entry["table"], entry["record"]) or {}
             where = doc.get("code") if entry["table"] == POINTS else doc.get("point")
             if point_code is None or where == point_code:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +24,7 @@ from ..domain.records import is_live
 from .backend import Backend, Tables
 from .errors import StoreError
 from .files import open_regular, taking_turn
-from .segments import UNINDEXED, key_runs
+from .segments import UNINDEXED, key_runs, may_hold
 from .tables import AUDIT, CHECKS, DISCHARGES, INCIDENTS, SETTINGS, STAYS, TESTS
 
 if TYPE_CHECKING:
@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 
 Rows = Mapping[str, dict[str, Any]]
 Marks = Mapping[str, Callable[[Any], tuple[str, ...]]]
-# The lists of the past (F2, F3) page through these by point, newest first.
-LISTED_BY_POINT = (STAYS, DISCHARGES)
+# The lists of the past (F2, F3, F4) page through these by point, newest first.
+LISTED_BY_POINT = (STAYS, DISCHARGES, INCIDENTS)
 
 
 def default_until(today: date) -> str:
@@ -80,9 +80,28 @@ def unsealed(storage: Backend) -> Mapping[str, Rows]:
     }
 
 
-def finished_by_month(tables: Mapping[str, Rows], until: str) -> dict[str, dict[str, list[str]]]:
+def sealed_months(headers: Sequence[Mapping[str, Any]]) -> Callable[[int], str | None]:
+    """The month a stay not in the live set was sealed with, by the segments'
+    headers (None: not known, a segment sealed before headers listed ids)."""
+
+    def month_of(stay_id: int) -> str | None:
+        for header in headers:
+            if STAYS in header.get("keys", {}) and may_hold(header, STAYS, stay_id):
+                return str(header["month"])
+        return None
+
+    return month_of
+
+
+def finished_by_month(
+    tables: Mapping[str, Rows],
+    until: str,
+    sealed: Callable[[int], str | None] = lambda _stay_id: None,
+) -> dict[str, dict[str, list[str]]]:
     """``{month: {table: [id, …]}}`` of the history finished in months before
-    ``until`` (``YYYY-MM``)."""
+    ``until`` (``YYYY-MM``). ``sealed``: the month a stay not in ``tables`` was
+    sealed with, so that an incident about people sealed before it goes with its
+    own month when it is finished."""
     finished = _finished_stays(tables)
     chosen: dict[str, dict[str, list[str]]] = {}
 
@@ -100,7 +119,11 @@ def finished_by_month(tables: Mapping[str, Rows], until: str) -> dict[str, dict[
     for key, incident in tables.get(INCIDENTS, {}).items():
         if is_live(incident) and incident["status"] != "handled":
             continue
-        about = [finished.get(stay_id) for stay_id in incident.get("stays", [])]
+        about = [
+            finished.get(stay_id)
+            or (None if str(stay_id) in tables.get(STAYS, {}) else sealed(stay_id))
+            for stay_id in incident.get("stays", [])
+        ]
         if None in about:
             continue
         own = _month(incident.get("handled_at") or incident["occurred_at"])
@@ -174,7 +197,9 @@ def seal_history(
     rows)."""
     storage.refresh()
     # The live set only: what is sealed already is finished and stays so.
-    months = sorted(finished_by_month(storage.live_tables(), until).items())
+    headers, _ = storage.sealed_outside()
+    live = storage.live_tables()
+    months = sorted(finished_by_month(live, until, sealed_months(headers)).items())
     return storage.seal_months(
         [
             (f"{month}-{storage.seq}", keys, segment_header(month, marks, sealed))

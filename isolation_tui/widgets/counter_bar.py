@@ -16,6 +16,13 @@ from .mode_tabs import ModeTabs
 HIGHLIGHT_SECONDS = 2.0
 
 
+def fitting(sayings: Sequence[str], width: int) -> str:
+    """The first of ``sayings`` (the longest first) that fits ``width`` (none known
+    yet: the first), else the last, the shortest."""
+    last = sayings[-1] if sayings else ""
+    return next((text for text in sayings if not width or cell_len(text) <= width), last)
+
+
 class CounterCell(Static):
     """One figure; briefly highlighted when its value changes."""
 
@@ -23,14 +30,25 @@ class CounterCell(Static):
         super().__init__("", id=f"counter-{key}", classes="counter-cell", markup=False)
         self.key = key
         self.value = ""
+        self.sayings: Sequence[str] = ()
 
-    def show(self, label: str, value: str) -> None:
+    def show(self, labels: Sequence[str], value: str) -> None:
+        """The figure ``value`` after the longest of ``labels`` that lets it fit whole
+        (a point run for years has five-digit figures), else alone: a cut figure
+        cannot be read, a label shortened still can."""
         changed = bool(self.value) and value != self.value
         self.value = value
-        self.update(f"{label} {value}")
+        self.sayings = [*(f"{label} {value}" for label in labels), value]
+        self._fit()
         if changed:
             self.add_class("changed")
             self.set_timer(HIGHLIGHT_SECONDS, lambda: self.remove_class("changed"))
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        self.update(fitting(self.sayings, self.content_size.width))
 
 
 CELLS = (
@@ -61,9 +79,7 @@ class AlertLine(Static):
         self._fit()
 
     def _fit(self) -> None:
-        width = self.content_size.width
-        fitting = (text for text in self.choices if not width or cell_len(text) <= width)
-        self.update(next(fitting, self.choices[-1] if self.choices else ""))
+        self.update(fitting(self.choices, self.content_size.width))
 
 
 class CounterBar(Grid):
@@ -102,12 +118,12 @@ class CounterBar(Grid):
             tabs.show_scope(scope, short, on_duty)
         self.query_one(AlertLine).say(alerts)
         figures = {
-            "received": (t("counter.received"), str(counters.received)),
-            "released_home": (t("counter.released_home"), str(counters.released_home)),
-            "transferred": (t("counter.transferred"), str(counters.transferred)),
-            "in_isolation": (t("counter.in_isolation"), str(counters.in_isolation)),
+            key: (label(f"counter.{key}"), str(getattr(counters, key)))
+            for key in ("received", "released_home", "transferred", "in_isolation")
+        }
+        figures |= {
             "incidents": (
-                t("ui.bar_incidents"),
+                label("ui.bar_incidents"),
                 t(
                     "ui.bar_incidents_value",
                     handled=counters.incidents_handled,
@@ -115,15 +131,15 @@ class CounterBar(Grid):
                 ),
             ),
             "occupancy": (
-                t("ui.bar_beds"),
+                label("ui.bar_beds"),
                 f"{counters.occupied_beds}/{counters.beds}",
             ),
             "due": (
-                t("ui.bar_due"),
+                label("ui.bar_due"),
                 t("ui.bar_due_value", today=counters.due_today, overdue=counters.overdue),
             ),
             "health": (
-                t("ui.bar_health"),
+                label("ui.bar_health"),
                 t(
                     "ui.bar_health_value",
                     missed=counters.missed_checks,
@@ -131,12 +147,18 @@ class CounterBar(Grid):
                 ),
             ),
         }
-        figures["duty"] = (t("ui.bar_duty"), duty_value(counters))
+        figures["duty"] = (label("ui.bar_duty"), duty_value(counters))
         for cell in self.query(CounterCell):
-            label, value = figures[cell.key]
-            cell.show(label, value)
+            labels, value = figures[cell.key]
+            cell.show(labels, value)
             if cell.key == "duty":
                 cell.set_class(counters.over_limit > 0, "flagged")
+
+
+def label(key: str) -> tuple[str, ...]:
+    """A figure's label, then its short form where the catalogue has one."""
+    short = t(f"{key}_short")
+    return (t(key),) if short == f"{key}_short" else (t(key), short)
 
 
 def duty_value(counters: Counters) -> str:

@@ -50,6 +50,8 @@ class FieldSpec:
     hint: str = ""
     max_length: int = 200
     default: str = ""
+    unlettered: frozenset[str] = frozenset()
+    """Choices a typed letter never picks (a grave discharge kind): only the list does."""
 
     @property
     def is_choice(self) -> bool:
@@ -71,14 +73,30 @@ class ChoiceField(Select[str]):
     every field); space or an arrow key opens the list, and choosing from it moves on.
     Typing a letter or a character chooses the first choice that starts with what was
     typed (``p`` passport, ``女``, ``30`` room 301); the same letter again, the next one.
+    A character that fits no choice means a word is being typed into the wrong field
+    (seen: a reason typed into a discharge's kind picked "absconded" letter by letter):
+    the choice goes back to what it was before the letters, a bell rings, and no more
+    letters are taken until another key (backspace, an arrow) or another field.
+    ``unlettered`` choices are never picked by a letter, only from the list.
 
     ``dummy_blank``: the blank shown before anything is chosen is not a choice: the
     list leaves it out (the field may still be empty, then a save names it)."""
 
-    def __init__(self, *args: Any, dummy_blank: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        dummy_blank: bool = False,
+        unlettered: frozenset[str] = frozenset(),
+        **kwargs: Any,
+    ) -> None:
         self._dummy_blank = dummy_blank
         super().__init__(*args, **kwargs)
+        self._unlettered = unlettered
         self._typed = ""
+        # The choice before the letters typed since another key; ``_refusing``: a
+        # character fitted no choice, so the rest of the word is not taken.
+        self._before: object = None
+        self._refusing = False
 
     def _setup_variables_for_options(self, options: Any) -> None:
         super()._setup_variables_for_options(options)
@@ -89,7 +107,10 @@ class ChoiceField(Select[str]):
             self._options = [(label, value) for label, value in self._options if value != self.NULL]
 
     def on_blur(self) -> None:
-        self._typed = ""
+        self._end_letters()
+
+    def _end_letters(self) -> None:
+        self._typed, self._before, self._refusing = "", None, False
 
     def watch_value(self) -> None:
         _follow(self)
@@ -129,18 +150,32 @@ class ChoiceField(Select[str]):
 
     def on_key(self, event: events.Key) -> None:
         character = event.character
-        if self.expanded or not event.is_printable or not character or character == " ":
+        # A space opens the list, but in a word being refused it is part of the word.
+        if (
+            self.expanded
+            or not event.is_printable
+            or not character
+            or (character == " " and not self._refusing)
+        ):
+            self._end_letters()
             return
         event.stop()
         event.prevent_default()
+        if self._refusing:
+            return
+        if not self._typed:
+            self._before = self.value
         found = self.match(self._typed + character)
         if found is not None:
             self._typed += character
-        else:
-            self._typed = character
-            found = self.match(character, after=self.value)
+        elif self._typed and set(self._typed) == {character}:
+            found = self.match(character, after=self.value)  # the same letter: the next
         if found is None:
-            self.app.bell()  # typed where it fits no choice: say so, do not drop it silently
+            # A word, not a choice: undo what its first letters chose, and say so.
+            self.app.bell()
+            self._refusing = True
+            if self._before is not None and self._before != self.value:
+                self.value = self._before  # type: ignore[assignment]
         elif found != self.value:
             self.value = found
 
@@ -152,6 +187,7 @@ class ChoiceField(Select[str]):
             value
             for label, value in self._options
             if isinstance(value, str)
+            and value not in self._unlettered
             and (_plain(label).casefold().startswith(key) or value.casefold().startswith(key))
         ]
         if not hits:
@@ -274,6 +310,7 @@ class FieldRow(Horizontal):
                 allow_blank=bool(self.spec.blank_label) or self.initial not in values,
                 prompt=t(self.spec.blank_label) if self.spec.blank_label else "—",
                 dummy_blank=not self.spec.blank_label,
+                unlettered=self.spec.unlettered,
                 compact=True,
                 id=f"field-{self.spec.name}",
                 classes="field-control",

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey
 
@@ -56,6 +57,9 @@ def cell(value: Any, style: str = "") -> Text:
 class RecordTable(DataTable[Text]):
     """Rows keyed by record id; ``pgdn`` past the last row loads the next page."""
 
+    class Paged(Message):
+        """A page was built (an empty one highlights no row to say so)."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+right", "page(1)", "ui.key_next_page", show=False),
         Binding("ctrl+left", "page(-1)", "ui.key_prev_page", show=False),
@@ -85,6 +89,7 @@ class RecordTable(DataTable[Text]):
         self._keys: Sequence[str] = ()
         self._build_row: Callable[[str], Sequence[Text]] = lambda _key: ()
         self.page = 0
+        self._head = -1  # the first page's length when not PAGE_SIZE (see ``show``)
 
     def on_mount(self) -> None:
         for key in self._column_keys:
@@ -125,27 +130,57 @@ class RecordTable(DataTable[Text]):
         keys: Sequence[str],
         build_row: Callable[[str], Sequence[Text]],
         keep_cursor: bool = True,
+        in_memory: int | None = None,
     ) -> None:
-        """Show rows ``keys`` (already in order); ``build_row`` is called for one page only."""
+        """Show rows ``keys`` (already in order); ``build_row`` is called for one page
+        only. ``in_memory``: how many of the first keys are read from memory (the
+        live set); when fewer than a page, they are the first page on their own, and
+        the rows read from sealed history come on the next ones."""
         current = self.current_key() if keep_cursor else None
         self._keys = keys
         self._build_row = build_row
+        # None stands for "all": a first page of none (nothing live) is kept too.
+        self._head = (
+            in_memory if in_memory is not None and in_memory < min(PAGE_SIZE, len(keys)) else -1
+        )
         self.page = min(self.page, self._pages() - 1)
         self._build(current)
 
     def _pages(self) -> int:
-        return max(1, (len(self._keys) + PAGE_SIZE - 1) // PAGE_SIZE)
+        if self._head < 0:
+            return max(1, (len(self._keys) + PAGE_SIZE - 1) // PAGE_SIZE)
+        return 1 + max(1, (len(self._keys) - self._head + PAGE_SIZE - 1) // PAGE_SIZE)
+
+    def _bounds(self, page: int) -> tuple[int, int]:
+        """Where page ``page`` starts and ends in the keys."""
+        if self._head >= 0:
+            start = 0 if page == 0 else self._head + (page - 1) * PAGE_SIZE
+            end = self._head if page == 0 else start + PAGE_SIZE
+        else:
+            start, end = page * PAGE_SIZE, (page + 1) * PAGE_SIZE
+        return start, min(end, len(self._keys))
+
+    def _page_of(self, index: int) -> int:
+        if self._head < 0:
+            return index // PAGE_SIZE
+        return 0 if index < self._head else 1 + (index - self._head) // PAGE_SIZE
 
     def _build(self, current: str | None) -> None:
         self.clear()
-        start = self.page * PAGE_SIZE
-        for key in self._keys[start : start + PAGE_SIZE]:
+        start, end = self._bounds(self.page)
+        for key in self._keys[start:end]:
             cells = self._build_row(key)
             self.add_row(*cells, key=key)
             self._measure(cells)
         self._fit()
         if current is not None and current in self.rows:
             self.move_cursor(row=self.get_row_index(current), animate=False)
+        self.post_message(self.Paged())
+
+    def waiting(self) -> int:
+        """How many rows, read from sealed history, follow the first page's live ones
+        while that page is shown (none otherwise)."""
+        return len(self._keys) - self._head if self._head >= 0 and self.page == 0 else 0
 
     def _measure(self, cells: Sequence[Text]) -> None:
         if self._fill:
@@ -179,9 +214,31 @@ class RecordTable(DataTable[Text]):
         if page != self.page:
             self.page = page
             self._build(None)
-            first = page * PAGE_SIZE + 1
-            last = min(len(self._keys), first + PAGE_SIZE - 1)
-            self.notify(t("ui.page", first=first, last=last, total=len(self._keys)), timeout=3)
+            first, last = self._bounds(page)
+            self.notify(t("ui.page", first=first + 1, last=last, total=len(self._keys)), timeout=3)
+
+    def action_cursor_down(self) -> None:
+        """Down (or page down) from the last row goes on to the next page's first."""
+        last_row = not self.row_count or self.cursor_row == self.row_count - 1
+        if last_row and self.page < self._pages() - 1:
+            self.action_page(1)
+            return
+        super().action_cursor_down()
+
+    def action_page_down(self) -> None:
+        if not self.row_count or self.cursor_row == self.row_count - 1:
+            self.action_cursor_down()
+            return
+        super().action_page_down()
+
+    def action_cursor_up(self) -> None:
+        """Up from the first row goes back to the previous page's last."""
+        if self.row_count and self.cursor_row == 0 and self.page:
+            self.action_page(-1)
+            if self.row_count:
+                self.move_cursor(row=self.row_count - 1, animate=False)
+            return
+        super().action_cursor_up()
 
     def action_end(self, last: bool) -> None:
         """Home and end: the first or the last row of the whole list, not of the page."""
@@ -198,7 +255,7 @@ class RecordTable(DataTable[Text]):
             index = next((i for i, k in enumerate(self._keys) if k == key), None)
             if index is None:
                 return
-            self.page = index // PAGE_SIZE
+            self.page = self._page_of(index)
             self._build(None)
         self.move_cursor(row=self.get_row_index(key), animate=False)
 

@@ -40,10 +40,20 @@ class IncidentsImporter(Importer):
 
     def __init__(self, store: Store, table: Table, outcome: Outcome) -> None:
         super().__init__(store, table, outcome)
-        # Sealed history a month at a time: an old incident imported again is known.
-        self.known = {
-            _same(doc) for rows in store.parts(INCIDENTS) for doc in rows.values() if is_live(doc)
-        }
+        self.known = {_same(doc) for doc in store.live_rows(INCIDENTS).values() if is_live(doc)}
+        self._since = ""  # the earliest sealed month read into ``known`` ("": none yet)
+
+    def _knowing(self, occurred_at: str) -> None:
+        """Know the sealed incidents that may be the same as one that occurred at
+        ``occurred_at``: an incident is sealed in its month or a later one, so only
+        the months from its own on are read, a month at a time (a file in time order
+        reads each once)."""
+        month = occurred_at[:7]
+        if self._since and month >= self._since:
+            return
+        for rows in self.store.db.storage.sealed_parts(INCIDENTS, since=month):
+            self.known.update(_same(doc) for doc in rows.values() if is_live(doc))
+        self._since = month
 
     def apply(self, row: Row) -> int | None:
         fields = dict(row.fields)
@@ -53,6 +63,7 @@ class IncidentsImporter(Importer):
         for informational in ("id", "stays", "actions", "voided"):
             fields.pop(informational, None)
         same = _same(incident_from_fields(fields, self.store.points(), self.store.clock()))
+        self._knowing(same[1])
         if same in self.known:
             self.outcome.skipped += 1
             return None
