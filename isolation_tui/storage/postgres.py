@@ -656,8 +656,9 @@ class PostgresStorage(MemoryBackend):
         """Store what a rehearsal would have written. A small one (it never spilled)
         is stored in one normal transaction when nobody committed since it began;
         otherwise None, and the import is done again (a few times, then refused):
-        its few statements hold the lock briefly. A big one was sent to the server batch by batch as it was
-        made (see ``spill``) and is stored by :meth:`_commit_streamed`."""
+        its few statements hold the lock briefly. A big one was sent to the server
+        batch by batch as it was made (see ``spill``) and is stored by
+        :meth:`_commit_streamed`."""
         if self.read_only:
             raise StoreReadOnly(t("store.read_only", path=self.path))
         if self._tx is not None:
