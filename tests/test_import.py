@@ -1171,6 +1171,28 @@ def meanwhile_each_pass(
     return checked
 
 
+def arrivals_with_others_meanwhile(
+    tmp_path: Path,
+    cli: CliRunner,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    rows: list[list[str]],
+    others: list[list[str]],
+) -> tuple[int, str, str, int]:
+    """Import ``rows`` (a.csv) while another process imports ``others`` as the first
+    row is checked: the exit code, output, errors and how many passes over the file."""
+    file = write_csv(tmp_path / "a.csv", ARRIVAL_HEADER, rows)
+    other = write_csv(tmp_path / "b.csv", ARRIVAL_HEADER, others)
+
+    def write(_: int) -> None:
+        result = cli("import", "arrivals", str(other), timeout=30)
+        assert result.returncode == 0, result.stderr
+
+    checked = meanwhile_each_pass(monkeypatch, len(rows), write, passes=1)
+    code, out, err = run("arrivals", file, tmp_path / "isolation.db", capsys)
+    return code, out, err, len(checked) // len(rows)
+
+
 def test_an_import_is_checked_outside_the_lock_and_stored_after_others_saves(
     points: Store,
     db_path: Path,
@@ -1215,7 +1237,6 @@ def test_an_import_is_checked_outside_the_lock_and_stored_after_others_saves(
 
 def test_a_person_registered_meanwhile_is_refused_as_if_the_import_came_after(
     points: Store,
-    db_path: Path,
     tmp_path: Path,
     cli: CliRunner,
     capsys: pytest.CaptureFixture[str],
@@ -1225,24 +1246,78 @@ def test_a_person_registered_meanwhile_is_refused_as_if_the_import_came_after(
     checked: the import checks again against what is stored now, refuses that row
     as it would have had it been run after, and stores nothing."""
     people = [person_row(n) for n in range(1, 4)]
-    file = write_csv(tmp_path / "a.csv", ARRIVAL_HEADER, people)
-    other = write_csv(tmp_path / "b.csv", ARRIVAL_HEADER, [person_row(2)])
-
-    def write(_: int) -> None:
-        result = cli("import", "arrivals", str(other), timeout=30)
-        assert result.returncode == 0, result.stderr
-
-    checked = meanwhile_each_pass(monkeypatch, len(people), write, passes=1)
-    code, _, err = run("arrivals", file, db_path, capsys)
+    code, _, err, passes = arrivals_with_others_meanwhile(
+        tmp_path, cli, capsys, monkeypatch, people, [person_row(2)]
+    )
 
     assert code == 1
-    assert len(checked) == 2 * len(people)
+    assert passes == 2
     assert "a.csv:3: id_number: this person is already in isolation (stay 1 at P1)" in err
     points.refresh()
     assert [s["person"]["name"] for s in points.rows(STAYS).values()] == ["测试2"]
 
 
-def test_an_import_others_keep_overtaking_is_finally_done_inside_the_lock(
+def test_arrivals_stored_meanwhile_in_other_rooms_leave_the_import_checked_once(
+    points: Store,
+    tmp_path: Path,
+    cli: CliRunner,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another session registers people at the same point, in rooms the file does
+    not use, while the file is checked: that changes nothing the rows decided, so
+    the import is stored after them without being checked again, its ids (stays,
+    their tests, the audit entries) moved after theirs and every reference right."""
+    people = [person_row(n, room=str(200 + n)) for n in range(1, 4)]
+    others = [person_row(10, room="210"), person_row(11)]
+    code, out, err, passes = arrivals_with_others_meanwhile(
+        tmp_path, cli, capsys, monkeypatch, people, others
+    )
+
+    assert code == 0, err
+    assert passes == 1
+    assert "(stay ids 3–5)" in out
+    points.refresh()
+    stays = points.rows(STAYS)
+    placed = {s["person"]["name"]: (key, s["room"]) for key, s in stays.items()}
+    assert placed == {
+        "测试10": ("1", "210"),
+        "测试11": ("2", "103"),
+        "测试1": ("3", "201"),
+        "测试2": ("4", "202"),
+        "测试3": ("5", "203"),
+    }
+    tests = points.rows(TESTS).values()
+    assert sorted(test["stay"] for test in tests) == [n for n in range(1, 6) for _ in range(4)]
+    for entry in points.rows(AUDIT).values():
+        if entry["table"] in (STAYS, TESTS):
+            assert entry["after"] == points.get(entry["table"], entry["record"])
+    check = cli("check")
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_a_room_taken_meanwhile_that_the_file_gives_someone_checks_the_file_again(
+    points: Store,
+    tmp_path: Path,
+    cli: CliRunner,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another session takes the one bed of a room the file gives its second person:
+    the import is checked again and refuses that row, as it would run after."""
+    people = [person_row(1, room="201"), person_row(2, room="103"), person_row(3)]
+    code, _, err, passes = arrivals_with_others_meanwhile(
+        tmp_path, cli, capsys, monkeypatch, people, [person_row(10, room="103")]
+    )
+
+    assert code == 1
+    assert passes == 2
+    assert "a.csv:3: room: " in err
+    points.refresh()
+    assert [s["person"]["name"] for s in points.rows(STAYS).values()] == ["测试10"]
+
+
+def test_an_import_others_keep_overtaking_is_refused_rather_than_done_inside_the_lock(
     points: Store,
     db_path: Path,
     tmp_path: Path,
@@ -1250,25 +1325,31 @@ def test_an_import_others_keep_overtaking_is_finally_done_inside_the_lock(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Others register someone during each of its rehearsals: after three the import
-    is done holding the lock, and everyone is stored, once, in a room of their own."""
+    """During each of its rehearsals others free a room at the point where the
+    file's people take the first free ones (which room each gets may change): after
+    its tries the import gives up, storing nothing and saying what to do, instead of
+    checking its rows holding everyone else's saves back."""
+    for n in range(900, 900 + command.REHEARSALS):
+        points.stays.register(dict(zip(ARRIVAL_HEADER, person_row(n), strict=True)))
     people = [person_row(n) for n in range(1, 4)]
     file = write_csv(tmp_path / "a.csv", ARRIVAL_HEADER, people)
 
     def write(attempt: int) -> None:
-        other = write_csv(tmp_path / f"o{attempt}.csv", ARRIVAL_HEADER, [person_row(10 + attempt)])
-        result = cli("import", "arrivals", str(other), timeout=30)
+        going = [discharge(900 + attempt, kind="hospital")]
+        other = write_csv(tmp_path / f"d{attempt}.csv", DISCHARGE_HEADER, going)
+        result = cli("import", "discharges", str(other), timeout=30)
         assert result.returncode == 0, result.stderr
 
     checked = meanwhile_each_pass(monkeypatch, len(people), write, passes=command.REHEARSALS)
     code, out, err = run("arrivals", file, db_path, capsys)
 
-    assert code == 0, err
-    assert len(checked) == (command.REHEARSALS + 1) * len(people)
-    assert "(stay ids 4–6)" in out
+    assert code == 1, out
+    assert len(checked) == command.REHEARSALS * len(people)
+    assert f"{command.REHEARSALS} times in a row; nothing was imported" in err
+    assert "Run it again, or when the point is quieter" in err
     points.refresh()
-    names = sorted(s["person"]["name"] for s in points.rows(STAYS).values())
-    assert names == sorted(["测试10", "测试11", "测试12", "测试1", "测试2", "测试3"])
+    assert len(points.rows(STAYS)) == command.REHEARSALS
+    assert not points.open_stays("P1")
     check = cli("check")
     assert check.returncode == 0, check.stdout + check.stderr
 

@@ -232,3 +232,66 @@ def test_kill_9_leaves_an_import_whole_or_absent(
     file = tmp_path / "after.csv"
     write_people(file, (KILLS + 1) * KILL_ROWS, 10)
     assert cli("import", "arrivals", str(file), "--db", location).returncode == 0
+
+
+SAVER = """
+import sys, time
+from pathlib import Path
+from isolation_tui.storage.errors import StoreBusy
+from isolation_tui.storage.repository import open_store
+location, stop, first = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+store = open_store(location)
+saved = 0
+while not stop.exists():
+    try:
+        fields = {"point": "B1", "name": f"步行{saved}", "id_number": sys.argv[4 + saved]}
+        store.stays.register({**fields, "category": "inbound", "arrived_at": "2022-03-25 15:00"})
+    except StoreBusy as exc:
+        print(f"gave up after {saved} saves: {exc}", flush=True)
+        sys.exit(1)
+    saved += 1
+    time.sleep(0.05)
+print(f"saved {saved}", flush=True)
+"""
+
+
+def test_an_import_overtaken_again_and_again_never_locks_out_a_save(
+    tmp_path: Path, children: list[subprocess.Popen[str]]
+) -> None:
+    """Another session keeps taking the rooms the import's rows would take (each
+    save takes the first free room, as the import's rows do): the import is never
+    done inside the writers' lock, so a save that waits far less than the import
+    takes to check its rows is never refused; the import is stored whole or, when
+    it is overtaken every time, refused with nothing of it stored."""
+    location = str(tmp_path / "points.db")
+    make_point(location, beds=8000)
+    file = tmp_path / "bus.csv"
+    numbers = set(write_people(file, 0, 5000))
+    stop = tmp_path / "stop"
+    walkers = [person_id(n) for n in range(20000, 22000)]
+    env = {**os.environ, "ISOLATION_TUI_LOCK_TIMEOUT": "1", "LANG": "C.UTF-8"}
+    saver = subprocess.Popen(
+        [sys.executable, "-c", SAVER, location, str(stop), "0", *walkers],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    children.append(saver)
+    proc = importer(file, location)
+    children.append(proc)
+    out, err = proc.communicate(timeout=600)
+    stop.touch()
+    saved, saver_err = saver.communicate(timeout=60)
+    assert saver.returncode == 0, saved + saver_err
+    assert "gave up" not in saved
+
+    store = open_store(location, read_only=True)
+    stored = open_numbers(store)
+    if proc.returncode == 0:
+        assert numbers <= stored, out
+    else:
+        assert "Run it again, or when the point is quieter" in err, err
+        assert not numbers & stored
+    assert consistent(store) == []
+    store.close()

@@ -26,6 +26,7 @@ from isolation_tui.headless.imports.kinds import IMPORTERS
 from isolation_tui.headless.imports.reading import Row, read_table
 from isolation_tui.storage import engine, spool
 from isolation_tui.storage.actor import Actor
+from isolation_tui.storage.errors import StoreWriteFailed
 from isolation_tui.storage.repository import Store, open_store
 from isolation_tui.storage.tables import AUDIT, CHECKS, STAYS, TESTS
 
@@ -205,6 +206,118 @@ def stored_after_one_save(location: Path | str, audit_before: int) -> None:
             record = data[entry["table"]][str(entry["record"])]
             assert {**entry["after"], "created": record["created"]} == record
     reopened = open_store(location, read_only=True)
+    assert list(problems(reopened)) == []
+    reopened.close()
+
+
+def test_a_big_import_is_not_checked_again_for_an_arrival_in_a_room_it_leaves_free(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_batches: list[int]
+) -> None:
+    """Another session registers someone at the same point, in a room no row takes,
+    while a big import spills: the import is stored in one pass, its stays, their
+    tests and its audit entries numbered after the other's, each naming its record."""
+    db = tmp_path / "isolation.db"
+    store = set_up(db)
+    supervisor = open_store(db, actor=Actor("supervisor"), clock=lambda: FIXED_NOW)
+    spill = type(store.db.storage).spill
+    spills: list[int] = []
+    number = make_resident_id("210604", date(1970, 1, 1), 7)
+
+    def spill_then_save(storage: Any, keep: Any) -> None:
+        spill(storage, keep)
+        spills.append(1)
+        if len(spills) == 1:
+            arrival = {"point": "S1", "room": "499", "name": "后到", "id_number": number}
+            supervisor.stays.register(
+                {**arrival, "category": "inbound", "arrived_at": "2026-11-28 11:00"}
+            )
+
+    monkeypatch.setattr(type(store.db.storage), "spill", spill_then_save)
+    outcome = imported(store, people_csv(tmp_path / "bus.csv", ROWS))
+    assert outcome.problems == [] and outcome.rows == ROWS
+    assert len(spills) == (ROWS - 1) // BATCH  # one pass over the file
+    assert outcome.ids == list(range(3, ROWS + 3))
+    supervisor.close()
+    store.close()
+
+    data = stored(db)
+    assert data[STAYS]["2"]["person"]["id_number"] == number
+    assert sorted(map(int, data[STAYS])) == list(range(1, ROWS + 3))
+    rooms = [data[STAYS][str(i)]["room"] for i in range(3, ROWS + 3)]
+    assert "499" not in rooms and len(set(rooms)) == ROWS
+    for test in data[TESTS].values():
+        assert test["point"] == data[STAYS][str(test["stay"])]["point"]
+    for entry in data[AUDIT].values():
+        if entry["action"] == "create" and entry["table"] in data:
+            record = data[entry["table"]][str(entry["record"])]
+            assert {**entry["after"], "created": record["created"]} == record
+    reopened = open_store(db, read_only=True)
+    assert list(problems(reopened)) == []
+    reopened.close()
+
+
+def test_a_row_naming_its_room_looks_at_that_room_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Placing a row's person in the room it names reads who is in that room, not
+    every person in isolation at the point (each row would cost the point's people:
+    a big import at a big point, their square)."""
+    path = tmp_path / "bus.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow((*HEADER, "room"))
+        for n in range(ROWS):
+            number = make_resident_id("210602", date(1950, 1, 1) + timedelta(days=n), n % 1000)
+            writer.writerow(("S1", f"旅客{n}", number, "inbound", "2026-11-28 10:00", 100 + n))
+    store = set_up(tmp_path / "isolation.db")
+    walked: list[str | None] = []
+    open_stays = Store.open_stays
+
+    def counted(self: Store, point_code: str | None) -> dict[int, Any]:
+        walked.append(point_code)
+        return open_stays(self, point_code)
+
+    monkeypatch.setattr(Store, "open_stays", counted)
+    outcome = imported(store, path)
+    assert outcome.problems == [] and outcome.rows == ROWS
+    assert walked == []
+    rooms = {stay["room"] for stay in store.rows(STAYS).values() if stay["point"] == "S1"}
+    assert rooms == {str(100 + n) for n in range(ROWS)}
+    store.close()
+
+
+def test_a_temp_file_spoiled_by_someone_else_is_not_appended(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_batches: list[int]
+) -> None:
+    """Another member of the folder's group overwrites a few bytes of the import's
+    temp file while it grows: the import is refused, naming the file, and the
+    journal is as it was, so every command still reads the database."""
+    db = tmp_path / "isolation.db"
+    store = set_up(db)
+    journal = db.with_name(db.name + "-journal")
+    before, data = journal.read_bytes(), stored(db)
+    spill = type(store.db.storage).spill
+    spoiled: list[Path] = []
+
+    def spill_then_spoil(storage: Any, keep: Any) -> None:
+        spill(storage, keep)
+        if not spoiled:
+            (temp,) = tmp_path.glob(f"{journal.name}.tmp*")
+            with temp.open("r+b") as fh:  # as another process would: a file of its own
+                fh.seek(100)
+                fh.write(b"XXXX")
+            spoiled.append(temp)
+
+    monkeypatch.setattr(type(store.db.storage), "spill", spill_then_spoil)
+    with pytest.raises(StoreWriteFailed) as refused:
+        imported(store, people_csv(tmp_path / "bus.csv", ROWS))
+    assert str(spoiled[0]) in str(refused.value)
+    assert "nothing was imported" in str(refused.value)
+    store.close()
+    assert journal.read_bytes() == before
+    assert stored(db) == data
+    assert not list(tmp_path.glob(f"{journal.name}.tmp*"))
+    reopened = open_store(db, read_only=True)
     assert list(problems(reopened)) == []
     reopened.close()
 

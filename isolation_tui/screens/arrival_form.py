@@ -61,7 +61,7 @@ class ArrivalFormScreen(FormScreen):
 
     def _others_in(self, room: str) -> list[tuple[int, Stay]]:
         """Who is in ``room`` now, apart from the stay being corrected."""
-        there = self.store.occupants(self._point()).get(room, [])
+        there = self.store.in_room(self._point(), room)
         return [(stay_id, stay) for stay_id, stay in there if stay_id != self.stay_id]
 
     def _rooms(self) -> Options:

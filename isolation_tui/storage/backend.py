@@ -18,7 +18,7 @@ from abc import abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tinydb.storages import Storage
@@ -113,10 +113,24 @@ class Rehearsed:
     keep: bool = False
 
 
-# Given a rehearsal, the tables others changed since and, per table, how far their
-# new ids moved its own on: its changes renumbered, or None when it must be done
-# again (what it read was changed).
-Rebase = Callable[[Rehearsed, set[str], dict[str, int]], list[list[Any]] | None]
+# A document others changed since a rehearsal began: its table and id, and what it
+# was before their first change and is now (None: absent).
+Changed = tuple[str, str, Doc | None, Doc | None]
+
+
+class Rebase(Protocol):
+    """Given a rehearsal, the tables others changed since, per table how far their
+    new ids moved its own on and, where the backend knows them, the documents they
+    changed: its changes renumbered, or None when it must be done again (what it
+    read was changed). Without ``documents`` every change to a table it read counts."""
+
+    def __call__(
+        self,
+        rehearsed: Rehearsed,
+        changed: set[str],
+        shift: dict[str, int],
+        documents: list[Changed] | None = None,
+    ) -> list[list[Any]] | None: ...
 
 
 def apply_op(
@@ -275,7 +289,7 @@ class Backend(Storage):
         began, ``rebase`` may renumber its new documents after theirs (the backend
         decides whether it tries). Returns how far each table's new ids moved (0 when
         they did not), or None when nothing was written because the rehearsal must be
-        done again against the state now (or inside :meth:`transaction`)."""
+        done again against the state now."""
 
     @abstractmethod
     def allocate_id(self, table: str) -> int:

@@ -43,7 +43,15 @@ from typing import Any
 import orjson
 
 from ..i18n import t
-from .backend import Changes, MemoryBackend, Rebase, Rehearsed, _Transaction, let_go_of_new
+from .backend import (
+    Changed,
+    Changes,
+    MemoryBackend,
+    Rebase,
+    Rehearsed,
+    _Transaction,
+    let_go_of_new,
+)
 from .errors import (
     SchemaTooNew,
     StoreCorrupt,
@@ -102,7 +110,7 @@ from .segments import (
     segment_files,
     segment_path,
 )
-from .spool import COPY_BLOCK, Spool
+from .spool import COPY_BLOCK, Spool, SpoolSpoiled
 from .tables import AUDIT
 
 SCHEMA_VERSION = 1
@@ -205,6 +213,12 @@ class JournalStorage(MemoryBackend):
         self._changed_at: dict[str, int] = {}
         self._reset_at: dict[str, int] = {}
         self._reloaded_at = 0
+        # While a rehearsal is being stored: each document others' entries changed,
+        # with its entry and what it was before (a key of None: a change whose
+        # documents are not known, a whole table or a seal), so that the rehearsal
+        # can tell whether their changes touch what its rows decided.
+        self._watched: list[tuple[int, str, str | None, Doc | None]] | None = None
+        self._watched_from = 0  # the last entry read before them
         self._held: _Transaction | None = None
         # Sealed history (see ``segments``). Until something asks for it, memory
         # holds the live set only: the snapshot's documents, the segments' headers
@@ -359,6 +373,9 @@ class JournalStorage(MemoryBackend):
             self._schema_version = version
             self._db_id = db_id
             self._tables = tables
+            if self._watched is not None:
+                self._watched.clear()  # the entries are read again below
+                self._watched_from = int(body.get("seq", 0))
             self._sealed, self._segments = {}, segments
             self._headers, self._replaced = headers, replaced
             self._last_read.clear()
@@ -534,9 +551,12 @@ class JournalStorage(MemoryBackend):
             seal = self._seal_in(entry["sealed"]) if "sealed" in entry else None
             fresh.append((entry, seal))
         changes = Changes()
+        watched = self._watched
         for entry, seal in fresh:
             for table, key, doc in entry.get("ops", []):
-                self._put(table, key, doc)
+                before = self._put(table, key, doc)
+                if watched is not None:
+                    watched.append((entry["seq"], table, key, before))
                 self._changed_at[table] = entry["seq"]
                 if key is not None:
                     changes.keys.add((table, key))
@@ -545,6 +565,8 @@ class JournalStorage(MemoryBackend):
             self._seq = entry["seq"]
             if seal is not None:
                 changes.add(self._take_seal(*seal))
+                if watched is not None:
+                    watched.append((entry["seq"], "", None, None))
         self._journal_last = last
         self._journal_offset += chunk.consumed
         self._line_end_at = chunk.line_end_at
@@ -847,7 +869,8 @@ class JournalStorage(MemoryBackend):
             return False
         if spool.tables & self._reset_since(rehearsed.seq):
             return False
-        return rebase(replace(rehearsed, ops=[]), changed, {}) is not None
+        documents = self._documents_since(rehearsed.seq)
+        return rebase(replace(rehearsed, ops=[]), changed, {}, documents) is not None
 
     def _commit_reserving(self, rehearsed: Rehearsed, rebase: Rebase, spool: Spool) -> bool:
         """Append a spilled rehearsal's entry, never renumbering it inside the lock:
@@ -992,7 +1015,7 @@ class JournalStorage(MemoryBackend):
         if self._tx is not None:
             raise RuntimeError("a rehearsal cannot be committed inside a transaction")
         first_max = dict(rehearsed.max_ids)
-        with self._mutex:
+        with self._mutex, self._watching():
             held, self._held = self._held, None
             mine = held is not None and held.ops is rehearsed.ops
             if mine and self._spilled is not None:
@@ -1031,6 +1054,15 @@ class JournalStorage(MemoryBackend):
             table: rehearsed.max_ids.get(table, 0) - first_max.get(table, 0)
             for table in {op[0] for op in rehearsed.ops}
         }
+
+    @contextlib.contextmanager
+    def _watching(self) -> Iterator[None]:
+        """Note what others' entries change while a rehearsal is stored."""
+        self._watched, self._watched_from = [], self._seq
+        try:
+            yield
+        finally:
+            self._watched = None
 
     def _spool(self, ops: list[list[Any]]) -> Spool:
         spool = Spool(self.journal_path, self.path)
@@ -1105,7 +1137,7 @@ class JournalStorage(MemoryBackend):
             table: self._max_ids.get(table, 0) - rehearsed.max_ids.get(table, 0)
             for table in touched
         }
-        ops = rebase(rehearsed, changed, shift)
+        ops = rebase(rehearsed, changed, shift, self._documents_since(rehearsed.seq))
         if ops is None:
             return False
         if ops is not rehearsed.ops:
@@ -1280,6 +1312,23 @@ class JournalStorage(MemoryBackend):
             return None
         return {table for table, at in self._changed_at.items() if at > seq}
 
+    def _documents_since(self, seq: int) -> list[Changed] | None:
+        """The documents others changed after entry ``seq``, each as it was before
+        their first change and as it is now; None when that is not known."""
+        if self._watched is None or seq < self._watched_from:
+            return None
+        first: dict[tuple[str, str], Doc | None] = {}
+        for at, table, key, before in self._watched:
+            if at <= seq:
+                continue
+            if key is None:
+                return None
+            first.setdefault((table, key), before)
+        return [
+            (table, key, before, self._tables.get(table, {}).get(key))
+            for (table, key), before in first.items()
+        ]
+
     def _reset_since(self, seq: int) -> set[str]:
         """Tables emptied or dropped (ids restarted) by entries after ``seq``."""
         return {table for table, at in self._reset_at.items() if at > seq}
@@ -1382,12 +1431,14 @@ class JournalStorage(MemoryBackend):
                 write_all(fd, part)
                 written += len(part)
             os.fdatasync(fd)
-        except OSError as exc:
+        except (OSError, SpoolSpoiled) as exc:
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, self._journal_offset)
                 os.fsync(fd)
             os.close(fd)
             self._undo(tx)
+            if isinstance(exc, SpoolSpoiled):
+                raise
             raise StoreWriteFailed(describe_os_error(exc, self.journal_path)) from exc
         os.close(fd)
         self._seq += 1

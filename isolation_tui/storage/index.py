@@ -30,6 +30,9 @@ class Index:
         self.point_ids: dict[str, int] = {}
         self.open_by_person: dict[str, int] = {}
         self.taken: dict[tuple[str, str], int] = {}
+        # The open stays in each room, oldest first: placing a person in a named room
+        # looks at that room's people, not at everyone at the point.
+        self.in_room: dict[tuple[str, str], tuple[int, ...]] = {}
         self.open_at: dict[str, set[int]] = {}
         # Record ids per point, ascending (so newest last): lists page without a scan.
         self.ids_at: dict[tuple[str, str], list[int]] = {}
@@ -222,6 +225,11 @@ class Index:
                 del self.open_by_person[who]
             if room[1]:
                 self.taken[room] -= 1
+                left = tuple(other for other in self.in_room.get(room, ()) if other != number)
+                if left:
+                    self.in_room[room] = left
+                else:
+                    self.in_room.pop(room, None)
             self.open_at[room[0]].discard(number)
         doc = tables.get(STAYS, {}).get(key)
         if doc is None or not is_live(doc) or doc["status"] != "open":
@@ -231,5 +239,6 @@ class Index:
         self.open_by_person[who] = number
         if room[1]:
             self.taken[room] = self.taken.get(room, 0) + 1
+            self.in_room[room] = tuple(sorted((*self.in_room.get(room, ()), number)))
         self.open_at.setdefault(room[0], set()).add(number)
         self._stay_facts[key] = (who, room)

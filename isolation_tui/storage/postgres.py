@@ -655,10 +655,10 @@ class PostgresStorage(MemoryBackend):
     def commit_rehearsed(self, rehearsed: Rehearsed, rebase: Rebase) -> dict[str, int] | None:
         """Store what a rehearsal would have written. A small one (it never spilled)
         is stored in one normal transaction when nobody committed since it began;
-        otherwise None, and the import is done again (in the end inside
-        :meth:`transaction`, the import command's fallback): its few statements hold
-        the lock briefly. A big one was sent to the server batch by batch as it was
-        made (see ``spill``) and is stored by :meth:`_commit_streamed`."""
+        otherwise None, and the import is done again (a few times, then refused):
+        its few statements hold the lock briefly. A big one was sent to the server
+        batch by batch as it was made (see ``spill``) and is stored by
+        :meth:`_commit_streamed`."""
         if self.read_only:
             raise StoreReadOnly(t("store.read_only", path=self.path))
         if self._tx is not None:

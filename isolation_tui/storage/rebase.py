@@ -10,10 +10,10 @@ keeps. Ids the rehearsal did not hand out (existing records) never move.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
-from .backend import Rebase, Rehearsed
+from .backend import Changed, Doc, Rebase, Rehearsed
 from .tables import AUDIT, CHECKS, DISCHARGES, INCIDENTS, STAYS, SUPPLIES, TESTS
 
 # Fields holding ids of another table's records, by the table of the document.
@@ -86,12 +86,35 @@ class Renumber:
         return renumbered
 
 
-def rebase_unless_read(reads: Collection[str] | None) -> Rebase:
-    """What :meth:`JournalStorage.commit_rehearsed` needs: the batch renumbered, or
-    None when others changed a table it read (``reads``; None: any table at all)."""
+# Whether one document others changed (its table, before, after) changes what a
+# rehearsal's rows decided.
+Affects = Callable[[str, Doc | None, Doc | None], bool]
 
-    def rebase(rehearsed: Rehearsed, changed: set[str], shift: dict[str, int]) -> list[Op] | None:
-        if reads is None or changed & set(reads):
+
+def rebase_unless_read(reads: Collection[str] | None, affects: Affects | None = None) -> Rebase:
+    """What :meth:`JournalStorage.commit_rehearsed` needs: the batch renumbered, or
+    None when others changed a table it read (``reads``; None: any table at all).
+    With ``affects``, a change to a table it read counts only when one of the
+    documents changed affects what the rows decided (when the backend says which)."""
+
+    def rebase(
+        rehearsed: Rehearsed,
+        changed: set[str],
+        shift: dict[str, int],
+        documents: list[Changed] | None = None,
+    ) -> list[Op] | None:
+        if reads is None:
+            return None
+        read = changed & set(reads)
+        if read and (
+            affects is None
+            or documents is None
+            or any(
+                affects(table, before, after)
+                for table, _, before, after in documents
+                if table in read
+            )
+        ):
             return None
         return Renumber(rehearsed.max_ids, shift).ops(rehearsed.ops)
 

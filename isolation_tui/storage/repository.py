@@ -272,6 +272,11 @@ class Store:
                 by_room.setdefault(stay["room"], []).append((stay_id, stay))
         return by_room
 
+    def in_room(self, point_code: str, room_code: str) -> list[tuple[int, Stay]]:
+        """The people in isolation in one room, oldest stay first; costs them only."""
+        rows = self.live_rows(STAYS)
+        return [(i, rows[str(i)]) for i in self._index.in_room.get((point_code, room_code), ())]
+
     def empty_room(self, point_code: str) -> Room | None:
         """Where automatic placement puts a person: an empty room, the smallest
         first (family rooms stay free for families). Each size is walked on from

@@ -24,11 +24,16 @@ from typing import Any
 
 import orjson
 
+from ..i18n import t
 from .errors import StoreWriteFailed
 from .files import describe_os_error, temp_replacing, write_all
 
 CHUNK_OPS = 1024
 COPY_BLOCK = 1 << 20
+
+
+class SpoolSpoiled(StoreWriteFailed):
+    """The entry's file no longer holds what was written to it: nothing is appended."""
 
 
 class Spool:
@@ -142,13 +147,18 @@ class Spool:
         the journal open as ``fd`` (append mode); the bytes written."""
         first, last = self._ends(head)
         write_all(fd, first)
-        offset = 0
+        offset, crc = 0, 0
         while offset < self.size:
             block = os.pread(self.fd, min(COPY_BLOCK, self.size - offset), offset)
             if not block:
-                raise OSError(5, "the entry written beside the journal is shorter than written")
+                raise SpoolSpoiled(t("store.spool_spoiled", path=self.path))
             write_all(fd, block)
+            crc = zlib.crc32(block, crc)
             offset += len(block)
+        if crc != self.crc:
+            # Someone who may write in the database's folder (a group folder) changed
+            # the file while it grew: its checksum would make the journal unreadable.
+            raise SpoolSpoiled(t("store.spool_spoiled", path=self.path))
         write_all(fd, last)
         return len(first) + self.size + len(last)
 

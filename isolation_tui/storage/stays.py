@@ -78,7 +78,7 @@ class StayService(Service):
         check_room(point, room_code, self.store.beds_taken(point_code, room_code))
         there = [
             (stay_id, stay)
-            for stay_id, stay in self.store.occupants(point_code).get(room_code, [])
+            for stay_id, stay in self.store.in_room(point_code, room_code)
             if stay_id != ignore
         ]
         if there and not shared:
@@ -293,7 +293,7 @@ class StayService(Service):
         mates = set(stay.get("shares_with", []))
         return [
             (stay_id, other)
-            for stay_id, other in self.store.occupants(stay["point"]).get(stay["room"], [])
+            for stay_id, other in self.store.in_room(stay["point"], stay["room"])
             if stay_id != discharge["stay"]
             and stay_id not in mates
             and discharge["stay"] not in other.get("shares_with", [])

@@ -6,10 +6,13 @@ from collections.abc import Callable
 
 from ...domain.errors import FieldError
 from ...domain.idnumber import MAX_ID_NUMBER
+from ...domain.records import person_key
 from ...domain.rules import clean_text
+from ...storage.rebase import Affects
+from ...storage.repository import Store
 from ...storage.tables import STAYS, TESTS
-from .base import Doc, Importer
-from .reading import Column, Row
+from .base import Doc, Importer, Outcome
+from .reading import Column, Row, Table
 
 _STAY_OPEN = {"", "open", "在隔", "隔离中"}
 _STAY_CLOSED = {"discharged", "已解除", "已离开", "解除"}
@@ -42,6 +45,40 @@ class ArrivalsImporter(Importer):
     reads = frozenset({"points", "stays", "tests"})
     record_table = "stays"
 
+    def __init__(self, store: Store, table: Table, outcome: Outcome) -> None:
+        super().__init__(store, table, outcome)
+        # Where the rows placed people: the rooms, by point, and the points where
+        # a row left the room to the first free one.
+        self.placed: dict[str, set[str]] = {}
+        self.chosen: set[str] = set()
+
+    def affects(self) -> Affects:
+        """What others change meanwhile matters to the rows only when it is about a
+        person the file names, a room the rows put someone in, a room freed at a
+        point where a row took the first free room, or a point; new tests are of
+        other people's stays."""
+        people, placed, chosen = self.people, self.placed, self.chosen
+
+        def touches(table: str, before: Doc | None, after: Doc | None) -> bool:
+            if table == TESTS:
+                return False
+            if table != STAYS:
+                return True
+            for stay in (before, after):
+                if stay is None:
+                    continue
+                person = stay.get("person") or {}
+                if person_key(person.get("id_type", ""), person.get("id_number", "")) in people:
+                    return True
+                if stay.get("status") != "open":
+                    continue
+                point, room = stay.get("point", ""), stay.get("room", "")
+                if room in placed.get(point, ()) or (stay is before and point in chosen):
+                    return True
+            return False
+
+        return touches
+
     def kept(self, table: str) -> Callable[[Doc], Doc] | None:
         """Of the stays made, what later rows' checks read (who, where, still open);
         the tests planned for them are read only by their own row."""
@@ -69,6 +106,10 @@ class ArrivalsImporter(Importer):
         stay_id = self.store.stays.register(fields)
         if key:
             self.people[key] = row.line
+        stay = self.store.get(STAYS, stay_id) or {}
+        self.placed.setdefault(stay.get("point", ""), set()).add(stay.get("room", ""))
+        if not clean_text(fields.get("room", "")):
+            self.chosen.add(stay.get("point", ""))
         return stay_id
 
 

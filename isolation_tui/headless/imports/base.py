@@ -13,6 +13,7 @@ from ...domain.idnumber import id_number_problem, normalise
 from ...domain.records import person_key
 from ...domain.rules import clean_text, strip_controls
 from ...i18n import t
+from ...storage.rebase import Affects
 from ...storage.repository import Store
 from ...storage.tables import AUDIT
 from .reading import Column, CsvRows, Problem, Row, Table
@@ -88,6 +89,12 @@ class Importer:
     def apply(self, row: Row) -> int | None:
         """Store one row; its record id, or None for a row skipped on purpose."""
         raise NotImplementedError
+
+    def affects(self) -> Affects | None:
+        """After the rows were gone through: whether a document others changed
+        meanwhile (its table, before, after) changes what they decided. None: any
+        change to a table the rows read does (they are checked again)."""
+        return None
 
     def fail(self, line: int, name: str, message: str) -> None:
         self.outcome.problems.append(Problem(line, self.table.label(name), message))

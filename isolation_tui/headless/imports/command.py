@@ -30,17 +30,16 @@ from ...storage.rebase import Renumber, rebase_unless_read
 from ...storage.repository import Store, open_store
 from .base import Outcome
 from .kinds import IMPORTERS, KINDS
-from .reading import ImportFileError, Table, printable, read_table
+from .reading import ImportFileError, Problem, Table, printable, read_table
 
 PROGRESS_MIN_ROWS = 200
 
 
-# Rehearsals an import makes before it does its work inside the writers' lock.
-REHEARSALS = 3
-
-
-class _Rollback(Exception):
-    """Abandons the import's transaction (bad rows)."""
+# Rehearsals an import makes before it gives up (others kept changing what its rows
+# check): it is never done inside the writers' lock, which would keep every other
+# session's saves waiting for as long as the rows take to check. Enough for a few
+# imports started at the same moment, each overtaken once by each of the others.
+REHEARSALS = 5
 
 
 def import_table(
@@ -58,30 +57,29 @@ def import_table(
     holding no writer back; the lock is taken only to append what it would write.
     Whatever others stored meanwhile in the tables the rows look at, the rehearsal is
     done again (others' records in other tables only move the new ids on); after
-    :data:`REHEARSALS` tries it runs inside the lock. Either way the outcome is the
-    one of the import run alone, at the moment it is stored."""
+    :data:`REHEARSALS` tries it is refused, nothing stored, rather than done holding
+    the lock for the whole file. The outcome is the one of the import run alone, at
+    the moment it is stored."""
     if table.problems:
         return Outcome(problems=list(table.problems))
     importer = IMPORTERS[kind]
-    rebase = rebase_unless_read(importer.reads)
     for _ in range(1 if dry_run else REHEARSALS):
         outcome = Outcome(problems=list(table.row_problems))
         with store.rehearsal() as rehearsed, _without_gc_passes():
-            importer(store, table, outcome).run(table.rows, tick, spill=True)
+            rows = importer(store, table, outcome)
+            rows.run(table.rows, tick, spill=True)
             rehearsed.keep = not (outcome.problems or dry_run)
         if outcome.problems or dry_run or not rehearsed.ops:
             return _sorted(outcome)
+        rebase = rebase_unless_read(importer.reads, rows.affects())
+        # The ids the rows were given follow these (committing moves them on).
+        max_before = dict(rehearsed.max_ids)
         shift = store.db.storage.commit_rehearsed(rehearsed, rebase)
         if shift is not None:
-            renumber = Renumber(rehearsed.max_ids, shift)
+            renumber = Renumber(max_before, shift)
             outcome.ids = [renumber.id(importer.record_table, i) for i in outcome.ids]
             return outcome
-    outcome = Outcome(problems=list(table.row_problems))
-    with contextlib.suppress(_Rollback), store.transaction(), _without_gc_passes():
-        importer(store, table, outcome).run(table.rows, tick)
-        if outcome.problems:
-            raise _Rollback
-    return _sorted(outcome)
+    return Outcome(problems=[Problem(None, "", t("import.overtaken", tries=REHEARSALS))])
 
 
 @contextlib.contextmanager
