@@ -81,7 +81,7 @@ def held(store: Store) -> dict[str, Any]:
         "max_ids": {table: storage.max_id(table) for table in storage.live_tables()},
         "tally": {point: +counts for point, counts in index.tally.items() if +counts},
         "open_by_person": index.open_by_person,
-        "taken": {room: n for room, n in index.taken.items() if n},
+        "in_room": index.in_room,
         "ids_at": {where: ids for where, ids in index.ids_at.items() if ids},
         "check_of": index.check_of,
         "tests_of": {stay: ids for stay, ids in index.tests_of.items() if ids},

@@ -29,9 +29,9 @@ class Index:
     def __init__(self) -> None:
         self.point_ids: dict[str, int] = {}
         self.open_by_person: dict[str, int] = {}
-        self.taken: dict[tuple[str, str], int] = {}
         # The open stays in each room, oldest first: placing a person in a named room
-        # looks at that room's people, not at everyone at the point.
+        # looks at that room's people, not at everyone at the point; their number is
+        # the beds taken.
         self.in_room: dict[tuple[str, str], tuple[int, ...]] = {}
         self.open_at: dict[str, set[int]] = {}
         # Record ids per point, ascending (so newest last): lists page without a scan.
@@ -224,7 +224,6 @@ class Index:
             if self.open_by_person.get(who) == number:
                 del self.open_by_person[who]
             if room[1]:
-                self.taken[room] -= 1
                 left = tuple(other for other in self.in_room.get(room, ()) if other != number)
                 if left:
                     self.in_room[room] = left
@@ -238,7 +237,6 @@ class Index:
         room = (doc["point"], doc["room"])
         self.open_by_person[who] = number
         if room[1]:
-            self.taken[room] = self.taken.get(room, 0) + 1
             self.in_room[room] = tuple(sorted((*self.in_room.get(room, ()), number)))
         self.open_at.setdefault(room[0], set()).add(number)
         self._stay_facts[key] = (who, room)

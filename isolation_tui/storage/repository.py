@@ -156,7 +156,7 @@ class Store:
         return None if doc_id is None else self.live_rows(POINTS).get(str(doc_id))
 
     def beds_taken(self, point: str, room: str) -> int:
-        return self._index.taken.get((point, room), 0)
+        return len(self._index.in_room.get((point, room), ()))
 
     def open_stay_of(self, id_type: str, id_number: str) -> int | None:
         return self._index.open_by_person.get(person_key(id_type, id_number))
